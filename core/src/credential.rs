@@ -1,0 +1,456 @@
+//! The credential model: the seven credential types of the registry and how an issuance
+//! request becomes an unsigned W3C Verifiable Credential 2.0 document.
+//!
+//! Field-level rules live in the JSON Schemas (`schemas/`, see [`crate::schema`]); this module
+//! adds what a schema cannot say: checksums, masking of the resident ID number, defaults the
+//! issuing member supplies, and the order of the validity window.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use thiserror::Error;
+
+use crate::did::DidKey;
+use crate::identifiers::{
+    CertificateNumber, CredentialId, IdentifierError, MaskedIdNumber, RegionId, ResidentIdNumber,
+};
+use crate::schema::CONTEXT_V1_URL;
+
+/// First `@context` of every W3C VC 2.0 credential.
+pub const VC_CONTEXT_V2: &str = "https://www.w3.org/ns/credentials/v2";
+/// Where the JSON Schemas of `schemas/` are published (`$id` prefix).
+pub const SCHEMA_BASE_URL: &str = "https://talent-registry.example/schemas/";
+/// The base `type` every credential carries before its own.
+pub const VERIFIABLE_CREDENTIAL: &str = "VerifiableCredential";
+
+/// The credential types of the registry (DOMAIN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CredentialType {
+    /// 金凤凰人才认定: Science City talent status.
+    GoldenPhoenixTalentCredential,
+    /// 职称: professional title.
+    ProfessionalTitleCredential,
+    /// 职业技能等级: skill level.
+    SkillLevelCredential,
+    /// 职业资格: professional qualification.
+    ProfessionalQualificationCredential,
+    /// 英才服务卡: talent service card.
+    TalentServiceCardCredential,
+    /// 授权: accreditation of a delegated issuer.
+    IssuerAccreditationCredential,
+    /// 互认协议: recognition agreement.
+    RecognitionAgreementCredential,
+}
+
+impl CredentialType {
+    /// Every type, in the order of DOMAIN.md.
+    pub const ALL: [CredentialType; 7] = [
+        CredentialType::GoldenPhoenixTalentCredential,
+        CredentialType::ProfessionalTitleCredential,
+        CredentialType::SkillLevelCredential,
+        CredentialType::ProfessionalQualificationCredential,
+        CredentialType::TalentServiceCardCredential,
+        CredentialType::IssuerAccreditationCredential,
+        CredentialType::RecognitionAgreementCredential,
+    ];
+
+    /// The `type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialType::GoldenPhoenixTalentCredential => "GoldenPhoenixTalentCredential",
+            CredentialType::ProfessionalTitleCredential => "ProfessionalTitleCredential",
+            CredentialType::SkillLevelCredential => "SkillLevelCredential",
+            CredentialType::ProfessionalQualificationCredential => {
+                "ProfessionalQualificationCredential"
+            }
+            CredentialType::TalentServiceCardCredential => "TalentServiceCardCredential",
+            CredentialType::IssuerAccreditationCredential => "IssuerAccreditationCredential",
+            CredentialType::RecognitionAgreementCredential => "RecognitionAgreementCredential",
+        }
+    }
+
+    /// The Chinese name used in reports and the console.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            CredentialType::GoldenPhoenixTalentCredential => "金凤凰人才认定",
+            CredentialType::ProfessionalTitleCredential => "职称",
+            CredentialType::SkillLevelCredential => "职业技能等级",
+            CredentialType::ProfessionalQualificationCredential => "职业资格",
+            CredentialType::TalentServiceCardCredential => "英才服务卡",
+            CredentialType::IssuerAccreditationCredential => "签发机构授权",
+            CredentialType::RecognitionAgreementCredential => "互认协议",
+        }
+    }
+
+    /// Whether the subject is a person (as opposed to an issuer or an agreement).
+    pub fn is_talent(self) -> bool {
+        !matches!(
+            self,
+            CredentialType::IssuerAccreditationCredential
+                | CredentialType::RecognitionAgreementCredential
+        )
+    }
+
+    /// The URL of this type's JSON Schema, as put in `credentialSchema`.
+    pub fn schema_url(self) -> String {
+        format!("{SCHEMA_BASE_URL}credentials/{}.json", self.as_str())
+    }
+
+    /// The registry type named by a VC `type` array, if exactly one is present.
+    pub fn from_type_array(types: &Value) -> Option<CredentialType> {
+        let mut found = types
+            .as_array()?
+            .iter()
+            .filter_map(|t| t.as_str()?.parse::<CredentialType>().ok());
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+}
+
+impl fmt::Display for CredentialType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text is not one of the registry's credential types.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown credential type {0:?}")]
+pub struct UnknownCredentialType(pub String);
+
+impl FromStr for CredentialType {
+    type Err = UnknownCredentialType;
+
+    fn from_str(value: &str) -> Result<CredentialType, UnknownCredentialType> {
+        CredentialType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == value)
+            .ok_or_else(|| UnknownCredentialType(value.to_owned()))
+    }
+}
+
+/// Why an issuance request cannot become a credential (beyond its JSON Schema).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CredentialError {
+    /// The request is not the shape the issue-request schema describes.
+    #[error("request field `{0}` is missing or has the wrong type")]
+    Malformed(&'static str),
+    /// An identifier inside the request is invalid.
+    #[error("{field}: {source}")]
+    Identifier {
+        /// The request field holding it.
+        field: &'static str,
+        /// What is wrong with it.
+        source: IdentifierError,
+    },
+    /// A date-time is not RFC 3339.
+    #[error("{0} is not an RFC 3339 date-time")]
+    InvalidDateTime(&'static str),
+    /// `validUntil` is not after `validFrom`.
+    #[error("validUntil must be after validFrom")]
+    EmptyValidityWindow,
+    /// The subject names a region other than the issuing member's.
+    #[error("credentialSubject.region {requested} is not the issuing member's region {member}")]
+    RegionMismatch {
+        /// Region in the request.
+        requested: String,
+        /// The issuing member.
+        member: String,
+    },
+}
+
+/// An issuance request after its schema was checked: `POST /api/v1/credentials`.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    /// The credential type to issue.
+    pub credential_type: CredentialType,
+    /// The subject as submitted (may hold a full `idNumber`, masked in [`prepare`]).
+    pub subject: Map<String, Value>,
+    /// Start of validity; the issuance time when absent.
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of validity, if any.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// National e-licence number, if the certificate has one.
+    pub certificate_number: Option<CertificateNumber>,
+}
+
+impl IssueRequest {
+    /// Reads a request body that already passed the issue-request schema.
+    ///
+    /// # Errors
+    /// [`CredentialError::Malformed`], [`CredentialError::InvalidDateTime`] or
+    /// [`CredentialError::Identifier`] for a bad certificate number.
+    pub fn from_json(body: &Value) -> Result<IssueRequest, CredentialError> {
+        let credential_type = body
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok())
+            .ok_or(CredentialError::Malformed("type"))?;
+        let subject = body
+            .get("credentialSubject")
+            .and_then(Value::as_object)
+            .cloned()
+            .ok_or(CredentialError::Malformed("credentialSubject"))?;
+        let date = |name: &'static str| -> Result<Option<DateTime<Utc>>, CredentialError> {
+            match body.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) => parse_datetime(text)
+                    .map(Some)
+                    .ok_or(CredentialError::InvalidDateTime(name)),
+                Some(_) => Err(CredentialError::Malformed(name)),
+            }
+        };
+        let certificate_number = match body.get("certificateNumber") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => {
+                Some(text.parse().map_err(|source| CredentialError::Identifier {
+                    field: "certificateNumber",
+                    source,
+                })?)
+            }
+            Some(_) => return Err(CredentialError::Malformed("certificateNumber")),
+        };
+        Ok(IssueRequest {
+            credential_type,
+            subject,
+            valid_from: date("validFrom")?,
+            valid_until: date("validUntil")?,
+            certificate_number,
+        })
+    }
+}
+
+/// An unsigned credential ready for the issuer's proof, and the personal data that stays
+/// on the issuing node.
+#[derive(Debug, Clone)]
+pub struct PreparedCredential {
+    /// The credential id.
+    pub id: CredentialId,
+    /// The credential type.
+    pub credential_type: CredentialType,
+    /// The unsigned VC document.
+    pub document: Value,
+    /// The full resident ID number when the request carried one: for the local table only.
+    pub resident_id: Option<ResidentIdNumber>,
+}
+
+/// Formats a time the way credentials carry it: RFC 3339, UTC, whole seconds, `Z`.
+pub fn format_datetime(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parses an RFC 3339 / XML Schema dateTime with an explicit offset.
+pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
+}
+
+/// Turns a request into an unsigned credential issued by `issuer` for `member`'s region.
+///
+/// `id` and `now` are passed in so the result is deterministic.
+///
+/// # Errors
+/// [`CredentialError::Identifier`] for a bad ID number, [`CredentialError::RegionMismatch`],
+/// [`CredentialError::EmptyValidityWindow`].
+pub fn prepare(
+    request: IssueRequest,
+    issuer: &DidKey,
+    member: &RegionId,
+    id: CredentialId,
+    now: DateTime<Utc>,
+) -> Result<PreparedCredential, CredentialError> {
+    let mut subject = request.subject;
+    let resident_id = mask_id_number(&mut subject)?;
+    match subject.get("region").and_then(Value::as_str) {
+        None => {
+            subject.insert("region".into(), member.as_str().into());
+        }
+        Some(region) if region == member.as_str() => {}
+        Some(region) => {
+            return Err(CredentialError::RegionMismatch {
+                requested: region.to_owned(),
+                member: member.to_string(),
+            });
+        }
+    }
+    let valid_from = request.valid_from.unwrap_or(now);
+    if request
+        .valid_until
+        .is_some_and(|valid_until| valid_until <= valid_from)
+    {
+        return Err(CredentialError::EmptyValidityWindow);
+    }
+
+    let mut document = json!({
+        "@context": [VC_CONTEXT_V2, CONTEXT_V1_URL],
+        "id": id.to_string(),
+        "type": [VERIFIABLE_CREDENTIAL, request.credential_type.as_str()],
+        "issuer": issuer.to_string(),
+        "validFrom": format_datetime(valid_from),
+        "credentialSchema": {
+            "id": request.credential_type.schema_url(),
+            "type": "JsonSchema",
+        },
+        "credentialSubject": subject,
+    });
+    if let Some(valid_until) = request.valid_until {
+        document["validUntil"] = format_datetime(valid_until).into();
+    }
+    if let Some(number) = request.certificate_number {
+        document["certificateNumber"] = number.as_str().into();
+    }
+    Ok(PreparedCredential {
+        id,
+        credential_type: request.credential_type,
+        document,
+        resident_id,
+    })
+}
+
+/// Replaces a full `idNumber` with `idNumberMasked`, checking whichever is present.
+fn mask_id_number(
+    subject: &mut Map<String, Value>,
+) -> Result<Option<ResidentIdNumber>, CredentialError> {
+    if let Some(full) = subject.remove("idNumber") {
+        let full: ResidentIdNumber = full
+            .as_str()
+            .ok_or(CredentialError::Malformed("credentialSubject.idNumber"))?
+            .parse()
+            .map_err(|source| CredentialError::Identifier {
+                field: "credentialSubject.idNumber",
+                source,
+            })?;
+        subject.insert("idNumberMasked".into(), full.masked().as_str().into());
+        return Ok(Some(full));
+    }
+    if let Some(masked) = subject.get("idNumberMasked") {
+        masked
+            .as_str()
+            .ok_or(CredentialError::Malformed(
+                "credentialSubject.idNumberMasked",
+            ))?
+            .parse::<MaskedIdNumber>()
+            .map_err(|source| CredentialError::Identifier {
+                field: "credentialSubject.idNumberMasked",
+                source,
+            })?;
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    fn issuer() -> DidKey {
+        DidKey::from_verifying_key(&SigningKey::from_bytes(&[3u8; 32]).verifying_key())
+    }
+
+    fn request(subject: Value) -> IssueRequest {
+        IssueRequest::from_json(&json!({
+            "type": "ProfessionalTitleCredential",
+            "credentialSubject": subject,
+        }))
+        .expect("well-formed request")
+    }
+
+    fn now() -> DateTime<Utc> {
+        parse_datetime("2026-11-26T03:00:00Z").expect("valid time")
+    }
+
+    fn id() -> CredentialId {
+        CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6d").expect("valid id")
+    }
+
+    #[test]
+    fn masks_full_id_number_and_fills_region() {
+        let prepared = prepare(
+            request(json!({"name": "李四", "idNumber": "11010519491231002X"})),
+            &issuer(),
+            &"cq-sc".parse().expect("region"),
+            id(),
+            now(),
+        )
+        .expect("prepares");
+        let subject = &prepared.document["credentialSubject"];
+        assert_eq!(subject["idNumberMasked"], "1101**********002X");
+        assert_eq!(subject["region"], "cq-sc");
+        assert!(subject.get("idNumber").is_none());
+        assert!(!prepared.document.to_string().contains("19491231"));
+        assert!(prepared.resident_id.is_some());
+        assert_eq!(prepared.document["validFrom"], "2026-11-26T03:00:00Z");
+    }
+
+    #[test]
+    fn rejects_bad_checksum_and_foreign_region() {
+        let bad = prepare(
+            request(json!({"name": "李四", "idNumber": "110105194912310021"})),
+            &issuer(),
+            &"cq-sc".parse().expect("region"),
+            id(),
+            now(),
+        );
+        assert!(matches!(
+            bad,
+            Err(CredentialError::Identifier {
+                source: IdentifierError::ResidentIdChecksum,
+                ..
+            })
+        ));
+        let foreign = prepare(
+            request(
+                json!({"name": "李四", "idNumberMasked": "1101**********002X", "region": "cd-hz"}),
+            ),
+            &issuer(),
+            &"cq-sc".parse().expect("region"),
+            id(),
+            now(),
+        );
+        assert!(matches!(
+            foreign,
+            Err(CredentialError::RegionMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_empty_validity_window() {
+        let mut req = request(json!({"name": "李四", "idNumberMasked": "1101**********002X"}));
+        req.valid_from = Some(now());
+        req.valid_until = Some(now());
+        assert_eq!(
+            prepare(
+                req,
+                &issuer(),
+                &"cq-sc".parse().expect("region"),
+                id(),
+                now()
+            )
+            .err(),
+            Some(CredentialError::EmptyValidityWindow)
+        );
+    }
+
+    #[test]
+    fn type_names_round_trip() {
+        for t in CredentialType::ALL {
+            assert_eq!(t.as_str().parse::<CredentialType>(), Ok(t));
+        }
+        assert_eq!(
+            CredentialType::from_type_array(&json!([
+                "VerifiableCredential",
+                "SkillLevelCredential"
+            ])),
+            Some(CredentialType::SkillLevelCredential)
+        );
+        assert_eq!(
+            CredentialType::from_type_array(&json!(["VerifiableCredential", "AlumniCredential"])),
+            None
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! RFC 8785 JSON Canonicalization Scheme (JCS).
+//!
+//! Object members sorted by the UTF-16 code units of their names (RFC 8785 §3.2.3), no
+//! insignificant white space, strings escaped as ECMAScript's `JSON.stringify` does
+//! (§3.2.2.2), numbers in ECMAScript `Number.prototype.toString` form (§3.2.2.3, via
+//! `ryu-js`). Checked against the project's JCS vectors (`core/tests/vectors.rs`).
+//!
+//! Hand-written because `serde_jcs` 0.1 sorts names by code point, which differs from
+//! UTF-16 order once names mix supplementary-plane characters with U+E000–U+FFFF
+//! (the vectors' `𠀋` before `Ａ`).
+
+use std::cmp::Ordering;
+
+use serde_json::{Number, Value};
+
+/// The canonical bytes of a JSON value.
+pub fn canonicalize(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    canonicalize_into(value, &mut out);
+    out
+}
+
+/// Appends the canonical bytes of `value` to `out`.
+pub fn canonicalize_into(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(number) => write_number(number, out),
+        Value::String(text) => write_string(text, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                canonicalize_into(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+            sorted.sort_unstable_by(|a, b| compare_utf16(a.0, b.0));
+            out.push(b'{');
+            for (index, (name, item)) in sorted.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_string(name, out);
+                out.push(b':');
+                canonicalize_into(item, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// Orders strings by their UTF-16 code units without transcoding them.
+///
+/// Code point order and UTF-16 order agree except that a supplementary character (encoded
+/// as a surrogate pair starting 0xD800–0xDBFF) sorts below U+E000–U+FFFF in UTF-16.
+pub fn compare_utf16(a: &str, b: &str) -> Ordering {
+    let unit = |c: char| {
+        let code = u32::from(c);
+        if code >= 0x1_0000 {
+            0xD800 + ((code - 0x1_0000) >> 10)
+        } else {
+            code
+        }
+    };
+    for (x, y) in a.chars().zip(b.chars()) {
+        if x != y {
+            // Equal leading units means both are surrogate pairs with the same high half;
+            // then the low halves, like the code points, decide.
+            return unit(x).cmp(&unit(y)).then(x.cmp(&y));
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Largest integer an IEEE 754 double holds exactly: beyond it JCS prints the double.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+fn write_number(number: &Number, out: &mut Vec<u8>) {
+    if let Some(unsigned) = number.as_u64().filter(|n| *n <= MAX_SAFE_INTEGER) {
+        out.extend_from_slice(unsigned.to_string().as_bytes());
+    } else if let Some(signed) = number
+        .as_i64()
+        .filter(|n| n.unsigned_abs() <= MAX_SAFE_INTEGER)
+    {
+        out.extend_from_slice(signed.to_string().as_bytes());
+    } else if let Some(float) = number.as_f64() {
+        // ECMAScript prints -0 as "0"; ryu-js follows Number.prototype.toString.
+        let float = if float == 0.0 { 0.0 } else { float };
+        let mut buffer = ryu_js::Buffer::new();
+        out.extend_from_slice(buffer.format_finite(float).as_bytes());
+    }
+}
+
+fn write_string(text: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        let escape: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..index]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0xf)]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = index + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canonical(json: &str) -> String {
+        let value: Value = serde_json::from_str(json).expect("valid JSON");
+        String::from_utf8(canonicalize(&value)).expect("UTF-8")
+    }
+
+    #[test]
+    fn sorts_keys_and_drops_white_space() {
+        assert_eq!(
+            canonical(r#"{ "b": [1, 2], "a": {"d": null, "c": "x"} }"#),
+            r#"{"a":{"c":"x","d":null},"b":[1,2]}"#
+        );
+    }
+
+    #[test]
+    fn escapes_like_json_stringify() {
+        assert_eq!(
+            canonical(r#""a\"b\\c\n\t\u0001\u001f\u007f\u2028/""#),
+            "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f\u{7f}\u{2028}/\""
+        );
+    }
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        assert_eq!(
+            canonical("[-0, 1.0, 9007199254740993, -5, 1e-7]"),
+            "[0,1,9007199254740992,-5,1e-7]"
+        );
+    }
+
+    #[test]
+    fn utf16_order_puts_supplementary_before_high_bmp() {
+        assert_eq!(compare_utf16("\u{2000b}", "\u{ff21}"), Ordering::Less);
+        assert_eq!(compare_utf16("a", "ab"), Ordering::Less);
+        assert_eq!(compare_utf16("\u{1f600}", "\u{1f601}"), Ordering::Less);
+    }
+}

@@ -1,0 +1,22 @@
+//! # talent-core
+//!
+//! The pure heart of the Chengdu–Chongqing talent credential registry: the credential model
+//! (W3C Verifiable Credentials 2.0), the `eddsa-jcs-2022` Data Integrity cryptosuite over
+//! RFC 8785 JSON canonicalisation, `did:key` Ed25519 multikeys, JSON Schema validation and the
+//! verification pipeline that the node, the web console and the `talent-verify` CLI share.
+//!
+//! Nothing here performs I/O, spawns tasks or reads the clock: time and randomness are passed
+//! in by the caller, so every function is deterministic and testable against vectors.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod credential;
+pub mod did;
+pub mod identifiers;
+pub mod jcs;
+pub mod multibase;
+pub mod proof;
+pub mod schema;
+pub mod tlog;
+pub mod verify;

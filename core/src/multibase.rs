@@ -1,0 +1,164 @@
+//! Multibase `base58btc` (prefix `z`) and Ed25519 multikey encodings.
+//!
+//! Data Integrity proofs carry their signature as multibase base58btc, and did:key /
+//! `Multikey` carry keys as multibase base58btc over a multicodec-prefixed key
+//! ([Controlled Identifiers §2.2.2 Multikey](https://www.w3.org/TR/cid-1.0/#Multikey)).
+
+use thiserror::Error;
+
+/// Multicodec varint prefix of an Ed25519 public key (`ed25519-pub`, 0xed).
+pub const ED25519_PUB_PREFIX: [u8; 2] = [0xed, 0x01];
+/// Multicodec varint prefix of an Ed25519 secret key seed (`ed25519-priv`, 0x1300).
+pub const ED25519_PRIV_PREFIX: [u8; 2] = [0x80, 0x26];
+/// Multibase prefix character of base58btc.
+pub const BASE58BTC_PREFIX: char = 'z';
+
+/// Why a multibase or multikey string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum MultibaseError {
+    /// The string is empty or does not start with `z` (base58btc).
+    #[error("multibase value must start with 'z' (base58btc)")]
+    UnsupportedBase,
+    /// The characters after the prefix are not valid base58btc.
+    #[error("invalid base58btc encoding")]
+    InvalidBase58,
+    /// The decoded multikey does not start with the expected multicodec prefix.
+    #[error("multikey has multicodec prefix {found:02x?}, expected {expected:02x?}")]
+    WrongMulticodec {
+        /// The first two bytes found (fewer when the key was shorter).
+        found: Vec<u8>,
+        /// The prefix this key kind requires.
+        expected: [u8; 2],
+    },
+    /// The key material after the prefix has the wrong length.
+    #[error("key material is {found} bytes, expected {expected}")]
+    WrongLength {
+        /// Bytes found after the prefix.
+        found: usize,
+        /// Bytes required.
+        expected: usize,
+    },
+}
+
+/// Encodes bytes as multibase base58btc (`z…`).
+pub fn encode_base58btc(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(1 + bytes.len() * 138 / 100 + 1);
+    out.push(BASE58BTC_PREFIX);
+    out.push_str(&bs58::encode(bytes).into_string());
+    out
+}
+
+/// Decodes a multibase base58btc string.
+///
+/// # Errors
+/// [`MultibaseError::UnsupportedBase`] without the `z` prefix,
+/// [`MultibaseError::InvalidBase58`] for characters outside the base58btc alphabet.
+pub fn decode_base58btc(value: &str) -> Result<Vec<u8>, MultibaseError> {
+    let rest = value
+        .strip_prefix(BASE58BTC_PREFIX)
+        .ok_or(MultibaseError::UnsupportedBase)?;
+    if rest.is_empty() {
+        return Err(MultibaseError::InvalidBase58);
+    }
+    bs58::decode(rest)
+        .into_vec()
+        .map_err(|_| MultibaseError::InvalidBase58)
+}
+
+/// Encodes a 32-byte Ed25519 public key as a multikey (`z6Mk…`).
+pub fn encode_ed25519_public(key: &[u8; 32]) -> String {
+    encode_prefixed(ED25519_PUB_PREFIX, key)
+}
+
+/// Encodes a 32-byte Ed25519 secret seed as a multikey (`z3u2…`).
+pub fn encode_ed25519_secret(seed: &[u8; 32]) -> String {
+    encode_prefixed(ED25519_PRIV_PREFIX, seed)
+}
+
+/// Decodes an Ed25519 public multikey into its 32 key bytes.
+///
+/// # Errors
+/// Any [`decode_base58btc`] error, [`MultibaseError::WrongMulticodec`] when the prefix is not
+/// `0xed01`, [`MultibaseError::WrongLength`] when the key is not 32 bytes.
+pub fn decode_ed25519_public(value: &str) -> Result<[u8; 32], MultibaseError> {
+    decode_prefixed(ED25519_PUB_PREFIX, value)
+}
+
+/// Decodes an Ed25519 secret multikey into its 32-byte seed.
+///
+/// # Errors
+/// As [`decode_ed25519_public`], with the prefix `0x8026`.
+pub fn decode_ed25519_secret(value: &str) -> Result<[u8; 32], MultibaseError> {
+    decode_prefixed(ED25519_PRIV_PREFIX, value)
+}
+
+fn encode_prefixed(prefix: [u8; 2], key: &[u8; 32]) -> String {
+    let mut bytes = Vec::with_capacity(34);
+    bytes.extend_from_slice(&prefix);
+    bytes.extend_from_slice(key);
+    encode_base58btc(&bytes)
+}
+
+fn decode_prefixed(prefix: [u8; 2], value: &str) -> Result<[u8; 32], MultibaseError> {
+    let bytes = decode_base58btc(value)?;
+    let Some(key) = bytes.strip_prefix(&prefix) else {
+        return Err(MultibaseError::WrongMulticodec {
+            found: bytes.iter().take(2).copied().collect(),
+            expected: prefix,
+        });
+    };
+    key.try_into().map_err(|_| MultibaseError::WrongLength {
+        found: key.len(),
+        expected: 32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_public_key() {
+        let key = [7u8; 32];
+        let encoded = encode_ed25519_public(&key);
+        assert!(encoded.starts_with("z6Mk"), "{encoded}");
+        assert_eq!(decode_ed25519_public(&encoded), Ok(key));
+    }
+
+    #[test]
+    fn rejects_secret_key_as_public() {
+        let encoded = encode_ed25519_secret(&[1u8; 32]);
+        assert!(matches!(
+            decode_ed25519_public(&encoded),
+            Err(MultibaseError::WrongMulticodec { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_malformed_multibase() {
+        assert_eq!(
+            decode_base58btc("u6Mk"),
+            Err(MultibaseError::UnsupportedBase)
+        );
+        assert_eq!(decode_base58btc(""), Err(MultibaseError::UnsupportedBase));
+        assert_eq!(decode_base58btc("z"), Err(MultibaseError::InvalidBase58));
+        // 0, O, I and l are not in the base58btc alphabet.
+        assert_eq!(
+            decode_base58btc("z0OIl"),
+            Err(MultibaseError::InvalidBase58)
+        );
+    }
+
+    #[test]
+    fn rejects_short_key() {
+        let short = encode_base58btc(&[0xed, 0x01, 1, 2, 3]);
+        assert_eq!(
+            decode_ed25519_public(&short),
+            Err(MultibaseError::WrongLength {
+                found: 3,
+                expected: 32
+            })
+        );
+    }
+}

@@ -1,0 +1,340 @@
+//! Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite
+//! ([vc-di-eddsa §3.3](https://www.w3.org/TR/vc-di-eddsa/#eddsa-jcs-2022)).
+//!
+//! The signed bytes are `SHA-256(JCS(proof configuration)) ‖ SHA-256(JCS(document))`, where
+//! the proof configuration is the proof without `proofValue`, carrying the document's
+//! `@context`. The signature is Ed25519, encoded as multibase base58btc in `proofValue`.
+//!
+//! Only this one cryptosuite exists today; [`Cryptosuite`] names it so a second one (SM2/SM3
+//! for government e-seals) can be added without changing the proof format.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::did::{DidError, DidKey};
+use crate::jcs;
+use crate::multibase::{self, MultibaseError};
+
+/// `type` of every proof this module makes and accepts.
+pub const PROOF_TYPE: &str = "DataIntegrityProof";
+/// The proof purpose credentials are issued with.
+pub const ASSERTION_METHOD: &str = "assertionMethod";
+
+/// A cryptosuite this project implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cryptosuite {
+    /// Ed25519 over RFC 8785 JCS and SHA-256.
+    EddsaJcs2022,
+}
+
+impl Cryptosuite {
+    /// The `cryptosuite` value of the proof.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cryptosuite::EddsaJcs2022 => "eddsa-jcs-2022",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Cryptosuite> {
+        (name == "eddsa-jcs-2022").then_some(Cryptosuite::EddsaJcs2022)
+    }
+}
+
+/// Why a proof could not be created or did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ProofError {
+    /// The secured document is not a JSON object.
+    #[error("document is not a JSON object")]
+    NotAnObject,
+    /// The document has no `proof`, or it is not a single object.
+    #[error("document has no proof object")]
+    MissingProof,
+    /// The document to be signed already has a `proof`.
+    #[error("document already carries a proof")]
+    AlreadySigned,
+    /// A required proof property is missing or not a string.
+    #[error("proof property `{0}` is missing or not a string")]
+    MissingProperty(&'static str),
+    /// `proof.type` is not `DataIntegrityProof`.
+    #[error("proof type {0:?} is not DataIntegrityProof")]
+    WrongProofType(String),
+    /// `proof.cryptosuite` is not one this project implements.
+    #[error("cryptosuite {0:?} is not supported (expected eddsa-jcs-2022)")]
+    UnsupportedCryptosuite(String),
+    /// `proof.proofPurpose` is not the purpose the verifier asked for.
+    #[error("proof purpose {found:?} is not {expected:?}")]
+    WrongProofPurpose {
+        /// Purpose in the proof.
+        found: String,
+        /// Purpose required.
+        expected: &'static str,
+    },
+    /// `proof.@context` is present but not a prefix of the document's `@context`.
+    #[error("proof @context is not a prefix of the document @context")]
+    ContextMismatch,
+    /// `proof.created` is present but not an XML Schema dateTime.
+    #[error("proof created {0:?} is not a valid dateTime")]
+    InvalidCreated(String),
+    /// The verification method is not a usable Ed25519 did:key.
+    #[error("verification method: {0}")]
+    VerificationMethod(#[from] DidError),
+    /// `proofValue` is not valid multibase base58btc.
+    #[error("proofValue: {0}")]
+    ProofValueEncoding(MultibaseError),
+    /// `proofValue` does not decode to a 64-byte Ed25519 signature.
+    #[error("proofValue is {0} bytes, expected a 64-byte Ed25519 signature")]
+    ProofValueLength(usize),
+    /// The signature does not match the document and key.
+    #[error("signature does not match the document (verification method {verification_method})")]
+    SignatureMismatch {
+        /// The verification method whose key was tried.
+        verification_method: String,
+    },
+}
+
+/// The options of a new proof.
+#[derive(Debug, Clone)]
+pub struct ProofOptions {
+    /// `created`, as an XML Schema dateTime string (`2026-11-26T03:00:00Z`).
+    pub created: String,
+    /// `proofPurpose`, usually [`ASSERTION_METHOD`].
+    pub proof_purpose: &'static str,
+}
+
+/// Evidence that a proof verified: the key that signed and the method it was named by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedProof {
+    /// The controller of the verification method (the did:key itself).
+    pub controller: DidKey,
+    /// `proof.verificationMethod` as written.
+    pub verification_method: String,
+    /// `proof.created`, when present.
+    pub created: Option<String>,
+    /// The cryptosuite that verified.
+    pub cryptosuite: Cryptosuite,
+}
+
+/// `SHA-256(JCS(proof config)) ‖ SHA-256(JCS(document))`: the bytes that are signed.
+pub fn hash_data(proof_config: &Value, unsecured_document: &Value) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(&Sha256::digest(jcs::canonicalize(proof_config)));
+    out[32..].copy_from_slice(&Sha256::digest(jcs::canonicalize(unsecured_document)));
+    out
+}
+
+/// Signs `unsecured` and returns the proof object (with `proofValue`).
+///
+/// # Errors
+/// [`ProofError::NotAnObject`], [`ProofError::AlreadySigned`].
+pub fn create_proof(
+    unsecured: &Value,
+    key: &SigningKey,
+    options: &ProofOptions,
+) -> Result<Value, ProofError> {
+    let document = unsecured.as_object().ok_or(ProofError::NotAnObject)?;
+    if document.contains_key("proof") {
+        return Err(ProofError::AlreadySigned);
+    }
+    let did = DidKey::from_verifying_key(&key.verifying_key());
+    let mut config = Map::new();
+    config.insert("type".into(), PROOF_TYPE.into());
+    config.insert(
+        "cryptosuite".into(),
+        Cryptosuite::EddsaJcs2022.as_str().into(),
+    );
+    config.insert("created".into(), options.created.clone().into());
+    config.insert(
+        "verificationMethod".into(),
+        did.verification_method().into(),
+    );
+    config.insert("proofPurpose".into(), options.proof_purpose.into());
+    if let Some(context) = document.get("@context") {
+        config.insert("@context".into(), context.clone());
+    }
+    let mut config = Value::Object(config);
+    let signature = key.sign(&hash_data(&config, unsecured));
+    if let Value::Object(map) = &mut config {
+        map.insert(
+            "proofValue".into(),
+            multibase::encode_base58btc(&signature.to_bytes()).into(),
+        );
+    }
+    Ok(config)
+}
+
+/// Signs `unsecured` and returns the secured document with its `proof`.
+///
+/// # Errors
+/// As [`create_proof`].
+pub fn sign(
+    unsecured: &Value,
+    key: &SigningKey,
+    options: &ProofOptions,
+) -> Result<Value, ProofError> {
+    let proof = create_proof(unsecured, key, options)?;
+    let mut secured = unsecured.clone();
+    if let Value::Object(map) = &mut secured {
+        map.insert("proof".into(), proof);
+    }
+    Ok(secured)
+}
+
+/// Verifies the `eddsa-jcs-2022` proof of a secured document, requiring `expected_purpose`.
+///
+/// This checks the proof only; binding the signer to the document's `issuer` is the caller's
+/// (see [`crate::verify`]).
+///
+/// # Errors
+/// Every [`ProofError`] variant but `AlreadySigned` names a way the proof can be wrong.
+pub fn verify(
+    secured: &Value,
+    expected_purpose: &'static str,
+) -> Result<VerifiedProof, ProofError> {
+    let document = secured.as_object().ok_or(ProofError::NotAnObject)?;
+    let proof = document
+        .get("proof")
+        .and_then(Value::as_object)
+        .ok_or(ProofError::MissingProof)?;
+    let text = |name: &'static str| {
+        proof
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or(ProofError::MissingProperty(name))
+    };
+    let proof_type = text("type")?;
+    if proof_type != PROOF_TYPE {
+        return Err(ProofError::WrongProofType(proof_type.to_owned()));
+    }
+    let suite_name = text("cryptosuite")?;
+    let cryptosuite = Cryptosuite::from_name(suite_name)
+        .ok_or_else(|| ProofError::UnsupportedCryptosuite(suite_name.to_owned()))?;
+    let purpose = text("proofPurpose")?;
+    if purpose != expected_purpose {
+        return Err(ProofError::WrongProofPurpose {
+            found: purpose.to_owned(),
+            expected: expected_purpose,
+        });
+    }
+    let created = match proof.get("created") {
+        None => None,
+        Some(Value::String(created)) if chrono::DateTime::parse_from_rfc3339(created).is_ok() => {
+            Some(created.clone())
+        }
+        Some(other) => return Err(ProofError::InvalidCreated(other.to_string())),
+    };
+    let verification_method = text("verificationMethod")?;
+    let controller = DidKey::from_verification_method(verification_method)?;
+    let proof_value = text("proofValue")?;
+    let signature_bytes =
+        multibase::decode_base58btc(proof_value).map_err(ProofError::ProofValueEncoding)?;
+    let signature_bytes: [u8; 64] = signature_bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| ProofError::ProofValueLength(signature_bytes.len()))?;
+
+    let mut unsecured = document.clone();
+    unsecured.remove("proof");
+    let mut config = proof.clone();
+    config.remove("proofValue");
+    if let Some(proof_context) = config.get("@context") {
+        if !context_is_prefix(proof_context, document.get("@context")) {
+            return Err(ProofError::ContextMismatch);
+        }
+        unsecured.insert("@context".into(), proof_context.clone());
+    }
+    let hash = hash_data(&Value::Object(config), &Value::Object(unsecured));
+    controller
+        .verifying_key()
+        .verify(&hash, &Signature::from_bytes(&signature_bytes))
+        .map_err(|_| ProofError::SignatureMismatch {
+            verification_method: verification_method.to_owned(),
+        })?;
+    Ok(VerifiedProof {
+        controller,
+        verification_method: verification_method.to_owned(),
+        created,
+        cryptosuite,
+    })
+}
+
+/// Whether every value of the proof's `@context` starts the document's `@context`, in order.
+fn context_is_prefix(proof_context: &Value, document_context: Option<&Value>) -> bool {
+    let as_list = |value: &Value| match value {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let Some(document_context) = document_context else {
+        return false;
+    };
+    let proof_items = as_list(proof_context);
+    let document_items = as_list(document_context);
+    proof_items.len() <= document_items.len()
+        && proof_items.iter().zip(&document_items).all(|(a, b)| a == b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[42u8; 32])
+    }
+
+    fn options() -> ProofOptions {
+        ProofOptions {
+            created: "2026-11-26T00:00:00Z".into(),
+            proof_purpose: ASSERTION_METHOD,
+        }
+    }
+
+    fn signed() -> Value {
+        let document = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": {"name": "张三"}
+        });
+        sign(&document, &key(), &options()).expect("signs")
+    }
+
+    #[test]
+    fn round_trip() {
+        let verified = verify(&signed(), ASSERTION_METHOD).expect("verifies");
+        assert_eq!(
+            verified.controller,
+            DidKey::from_verifying_key(&key().verifying_key())
+        );
+    }
+
+    #[test]
+    fn refuses_to_sign_twice() {
+        assert_eq!(
+            sign(&signed(), &key(), &options()),
+            Err(ProofError::AlreadySigned)
+        );
+    }
+
+    #[test]
+    fn wrong_purpose_is_rejected() {
+        let mut doc = signed();
+        doc["proof"]["proofPurpose"] = "authentication".into();
+        assert!(matches!(
+            verify(&doc, ASSERTION_METHOD),
+            Err(ProofError::WrongProofPurpose { .. })
+        ));
+    }
+
+    #[test]
+    fn short_signature_is_rejected() {
+        let mut doc = signed();
+        doc["proof"]["proofValue"] = multibase::encode_base58btc(&[1, 2, 3]).into();
+        assert_eq!(
+            verify(&doc, ASSERTION_METHOD),
+            Err(ProofError::ProofValueLength(3))
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! A credential issued the way the node issues it verifies; any change to it does not, and
+//! each kind of forgery is reported by the check it breaks.
+
+use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+use talent_core::credential::{self, IssueRequest, parse_datetime};
+use talent_core::did::DidKey;
+use talent_core::identifiers::CredentialId;
+use talent_core::jcs::canonicalize;
+use talent_core::multibase;
+use talent_core::proof::{self, ASSERTION_METHOD, ProofError, ProofOptions};
+use talent_core::schema::SchemaSet;
+use talent_core::verify::{CheckName, Verdict, VerifyOptions, verify_credential};
+
+fn now() -> DateTime<Utc> {
+    parse_datetime("2026-11-26T03:00:00Z").expect("valid time")
+}
+
+fn authority() -> SigningKey {
+    SigningKey::from_bytes(&[11u8; 32])
+}
+
+fn unsigned_title(key: &SigningKey) -> Value {
+    let request = IssueRequest::from_json(&json!({
+        "type": "ProfessionalTitleCredential",
+        "credentialSubject": {
+            "name": "王五",
+            "idNumber": "11010519491231002X",
+            "employer": {"name": "重庆某科技有限公司", "creditCode": "91500000MA5U1234XH"},
+            "series": "工程",
+            "specialty": "软件工程",
+            "level": "正高级",
+            "titleName": "正高级工程师",
+            "committee": "重庆市工程技术高级职称评审委员会",
+            "conferredOn": "2025-12-30"
+        },
+        "validUntil": "2036-11-26T00:00:00Z"
+    }))
+    .expect("request");
+    let issuer = DidKey::from_verifying_key(&key.verifying_key());
+    credential::prepare(
+        request,
+        &issuer,
+        &"cq-sc".parse().expect("region"),
+        CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6d").expect("id"),
+        now(),
+    )
+    .expect("prepares")
+    .document
+}
+
+fn sign_with(key: &SigningKey, document: &Value) -> Value {
+    let options = ProofOptions {
+        created: "2026-11-26T03:00:00Z".into(),
+        proof_purpose: ASSERTION_METHOD,
+    };
+    proof::sign(document, key, &options).expect("signs")
+}
+
+fn verdict(document: &Value, schemas: &SchemaSet) -> Verdict {
+    verify_credential(
+        document,
+        &VerifyOptions {
+            now: now() + Duration::days(1),
+            schemas,
+        },
+    )
+}
+
+fn failed(verdict: &Verdict) -> Vec<CheckName> {
+    verdict
+        .checks
+        .iter()
+        .filter(|check| !check.ok)
+        .map(|check| check.name)
+        .collect()
+}
+
+#[test]
+fn issued_credential_verifies() {
+    let schemas = SchemaSet::new();
+    let signed = sign_with(&authority(), &unsigned_title(&authority()));
+    let verdict = verdict(&signed, &schemas);
+    assert!(verdict.verified, "{verdict:#?}");
+}
+
+#[test]
+fn every_changed_byte_is_rejected() {
+    let schemas = SchemaSet::new();
+    let bytes = canonicalize(&sign_with(&authority(), &unsigned_title(&authority())));
+    let mut unparsable = 0;
+    for position in 0..bytes.len() {
+        for flip in [0x01u8, 0x20] {
+            let mut tampered = bytes.clone();
+            tampered[position] ^= flip;
+            let Ok(value) = serde_json::from_slice::<Value>(&tampered) else {
+                unparsable += 1;
+                continue;
+            };
+            let verdict = verdict(&value, &schemas);
+            assert!(
+                !verdict.verified,
+                "byte {position} ^ {flip:#04x} still verifies: {}",
+                String::from_utf8_lossy(&tampered)
+            );
+        }
+    }
+    // Most single-byte changes still parse, so the signature, not the parser, caught them.
+    assert!(
+        unparsable < bytes.len(),
+        "{unparsable} of {}",
+        bytes.len() * 2
+    );
+}
+
+#[test]
+fn changed_field_fails_the_proof_check_only() {
+    let schemas = SchemaSet::new();
+    let mut signed = sign_with(&authority(), &unsigned_title(&authority()));
+    signed["credentialSubject"]["level"] = "中级".into();
+    assert_eq!(failed(&verdict(&signed, &schemas)), vec![CheckName::Proof]);
+}
+
+#[test]
+fn wrong_cryptosuite_and_proof_type_are_rejected() {
+    let signed = sign_with(&authority(), &unsigned_title(&authority()));
+    let mut suite = signed.clone();
+    suite["proof"]["cryptosuite"] = "eddsa-rdfc-2022".into();
+    assert_eq!(
+        proof::verify(&suite, ASSERTION_METHOD),
+        Err(ProofError::UnsupportedCryptosuite("eddsa-rdfc-2022".into()))
+    );
+    let mut kind = signed;
+    kind["proof"]["type"] = "Ed25519Signature2020".into();
+    assert_eq!(
+        proof::verify(&kind, ASSERTION_METHOD),
+        Err(ProofError::WrongProofType("Ed25519Signature2020".into()))
+    );
+}
+
+#[test]
+fn proof_context_must_prefix_document_context() {
+    let mut signed = sign_with(&authority(), &unsigned_title(&authority()));
+    signed["proof"]["@context"] = json!(["https://www.w3.org/ns/credentials/examples/v2"]);
+    assert_eq!(
+        proof::verify(&signed, ASSERTION_METHOD),
+        Err(ProofError::ContextMismatch)
+    );
+    let mut longer = sign_with(&authority(), &unsigned_title(&authority()));
+    let mut context = longer["@context"].as_array().expect("array").clone();
+    context.push("https://example.org/extra".into());
+    longer["proof"]["@context"] = context.into();
+    assert_eq!(
+        proof::verify(&longer, ASSERTION_METHOD),
+        Err(ProofError::ContextMismatch)
+    );
+}
+
+#[test]
+fn multikey_without_ed25519_prefix_is_rejected() {
+    let mut signed = sign_with(&authority(), &unsigned_title(&authority()));
+    let mut x25519 = vec![0xec, 0x01];
+    x25519.extend_from_slice(authority().verifying_key().as_bytes());
+    let multikey = multibase::encode_base58btc(&x25519);
+    signed["proof"]["verificationMethod"] = format!("did:key:{multikey}#{multikey}").into();
+    assert!(matches!(
+        proof::verify(&signed, ASSERTION_METHOD),
+        Err(ProofError::VerificationMethod(_))
+    ));
+}
+
+#[test]
+fn issuer_other_than_signer_is_rejected() {
+    let schemas = SchemaSet::new();
+    let claimed = SigningKey::from_bytes(&[12u8; 32]);
+    // The document claims `claimed` as issuer but is signed by `authority`.
+    let signed = sign_with(&authority(), &unsigned_title(&claimed));
+    let verdict = verdict(&signed, &schemas);
+    assert_eq!(failed(&verdict), vec![CheckName::Issuer]);
+}
+
+#[test]
+fn malformed_multibase_proof_value_is_rejected() {
+    let signed = sign_with(&authority(), &unsigned_title(&authority()));
+    for bad in ["", "z", "u2HnFSSPP", "z0OIl0OIl", "not multibase"] {
+        let mut tampered = signed.clone();
+        tampered["proof"]["proofValue"] = bad.into();
+        assert!(
+            matches!(
+                proof::verify(&tampered, ASSERTION_METHOD),
+                Err(ProofError::ProofValueEncoding(_))
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn expired_and_not_yet_valid_fail_validity() {
+    let schemas = SchemaSet::new();
+    let signed = sign_with(&authority(), &unsigned_title(&authority()));
+    let at = |time| {
+        verify_credential(
+            &signed,
+            &VerifyOptions {
+                now: time,
+                schemas: &schemas,
+            },
+        )
+    };
+    assert_eq!(
+        failed(&at(now() - Duration::seconds(1))),
+        vec![CheckName::Validity]
+    );
+    let expired = at(parse_datetime("2036-11-26T00:00:00Z").expect("time"));
+    assert_eq!(failed(&expired), vec![CheckName::Validity]);
+    assert!(
+        expired
+            .check(CheckName::Validity)
+            .expect("check")
+            .detail
+            .contains("expired")
+    );
+}

@@ -1,0 +1,171 @@
+//! The one error type of the HTTP API: every failure maps to a status and a stable `code`.
+//!
+//! Client errors carry a message meant for the caller; internal errors are logged with their
+//! cause and answered with a generic message, so storage details never leak.
+
+use axum::Json;
+use axum::extract::FromRequest;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+use talent_core::credential::CredentialError;
+use talent_core::schema::{SchemaError, Violation};
+
+use crate::issuance::IssueError;
+use crate::store::StoreError;
+
+/// Every way an API request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not valid JSON.
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// The body is not declared as `application/json`.
+    #[error("request body must be sent with Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// The body is larger than the route accepts.
+    #[error("request body is larger than {limit_bytes} bytes")]
+    BodyTooLarge {
+        /// The route's limit.
+        limit_bytes: usize,
+    },
+    /// The body does not match its JSON Schema.
+    #[error("request does not match its schema: {0}")]
+    SchemaViolation(SchemaError),
+    /// The body matches its schema but cannot be issued as it is.
+    #[error("{0}")]
+    InvalidCredentialRequest(CredentialError),
+    /// A path parameter is not a credential id.
+    #[error("{0:?} is not a credential id (urn:uuid:<uuid> or <uuid>)")]
+    InvalidCredentialId(String),
+    /// No credential has this id.
+    #[error("no credential {0} on this node")]
+    CredentialNotFound(String),
+    /// No route matches the path.
+    #[error("no such endpoint: {0}")]
+    RouteNotFound(String),
+    /// The route exists but not for this method.
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+    /// A storage or other internal failure; the cause is logged, not sent.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// HTTP status of the error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson(_) | ApiError::InvalidCredentialId(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::SchemaViolation(_) | ApiError::InvalidCredentialRequest(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::CredentialNotFound(_) | ApiError::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code (documented in `docs/api.yaml`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::SchemaViolation(_) => "schema_violation",
+            ApiError::InvalidCredentialRequest(error) => match error {
+                CredentialError::Identifier { .. } => "invalid_identifier",
+                CredentialError::InvalidDateTime(_) => "invalid_datetime",
+                CredentialError::EmptyValidityWindow => "empty_validity_window",
+                CredentialError::RegionMismatch { .. } => "region_mismatch",
+                _ => "invalid_request",
+            },
+            ApiError::InvalidCredentialId(_) => "invalid_credential_id",
+            ApiError::CredentialNotFound(_) => "credential_not_found",
+            ApiError::RouteNotFound(_) => "route_not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    violations: Option<&'a [Violation]>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        let violations = match &self {
+            ApiError::SchemaViolation(error) => Some(error.violations.as_slice()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+            violations,
+        };
+        (self.status(), Json(json!(body))).into_response()
+    }
+}
+
+/// Request bodies are read with this limit unless a route sets its own.
+pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            rejection if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::BodyTooLarge {
+                    limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
+                }
+            }
+            rejection => ApiError::InvalidJson(rejection.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> ApiError {
+        ApiError::InvalidCredentialId(rejection.body_text())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        ApiError::Internal(error.into())
+    }
+}
+
+impl From<IssueError> for ApiError {
+    fn from(error: IssueError) -> ApiError {
+        match error {
+            IssueError::Schema(error) => ApiError::SchemaViolation(error),
+            IssueError::Credential(error) => ApiError::InvalidCredentialRequest(error),
+            IssueError::Internal(error) => ApiError::Internal(error),
+        }
+    }
+}
+
+/// `axum::Json`, but rejections come back as [`ApiError`] JSON.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct AppJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}

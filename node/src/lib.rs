@@ -1,0 +1,14 @@
+//! # registry-node
+//!
+//! A regional member of the Chengdu–Chongqing talent credential federation: it issues signed
+//! credentials, stores them in RocksDB and verifies credentials presented to it. The binary
+//! (`main.rs`) is argument parsing and start-up; everything else is here so tests can build
+//! the same application (`api::app`) without a socket.
+
+pub mod api;
+pub mod issuance;
+pub mod keys;
+pub mod member;
+pub mod node;
+pub mod state;
+pub mod store;

@@ -1,0 +1,57 @@
+//! Who this node is: its member id, names, and public keys, as `GET /api/v1/member` tells.
+
+use serde::Serialize;
+use talent_core::did::DidKey;
+use talent_core::identifiers::RegionId;
+
+/// The public identity of this member.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberIdentity {
+    /// Member (region) id.
+    pub id: RegionId,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// The authority DID credentials are issued by.
+    pub authority_did: DidKey,
+    /// Origin line of this member's log checkpoints.
+    pub log_origin: String,
+}
+
+impl MemberIdentity {
+    /// The identity of the single development member `registry-node serve` runs without a
+    /// federation config.
+    pub fn development(authority_did: DidKey) -> MemberIdentity {
+        MemberIdentity {
+            // Invariant: "dev" is a well-formed member id (tested below).
+            id: RegionId::dev(),
+            name_zh: "本地开发节点".into(),
+            name_en: "Local development member".into(),
+            authority_did,
+            log_origin: "dev.talent-registry.example/log".into(),
+        }
+    }
+}
+
+trait DevRegion {
+    fn dev() -> RegionId;
+}
+
+impl DevRegion for RegionId {
+    fn dev() -> RegionId {
+        #[allow(clippy::expect_used)]
+        "dev".parse().expect("\"dev\" is a valid member id")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_member_id_is_valid() {
+        assert_eq!(RegionId::dev().as_str(), "dev");
+    }
+}

@@ -1,0 +1,22 @@
+//! The shared state handed to every handler: built once in `main`, cloned per request.
+
+use std::sync::Arc;
+
+use talent_core::schema::SchemaSet;
+
+use crate::issuance::IssuanceService;
+use crate::member::MemberIdentity;
+use crate::store::Store;
+
+/// Cloneable handles to everything a handler may need.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The RocksDB store.
+    pub store: Arc<Store>,
+    /// Compiled JSON Schemas.
+    pub schemas: Arc<SchemaSet>,
+    /// Who this node is.
+    pub member: Arc<MemberIdentity>,
+    /// Issues credentials as this member's authority.
+    pub issuance: Arc<IssuanceService>,
+}

@@ -1,0 +1,4 @@
+//! Multi-process tests: real `registry-node` and `talent-verify` binaries, real RocksDB on
+//! disk, real HTTP on 127.0.0.1. One module per issue (`issue_N`).
+
+mod issue_2;
