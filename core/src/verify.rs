@@ -11,8 +11,11 @@ use serde_json::Value;
 
 use crate::credential::{CredentialType, format_datetime, parse_datetime};
 use crate::did::DidKey;
+use crate::jcs;
 use crate::proof::{self, ASSERTION_METHOD, VerifiedProof};
 use crate::schema::{SchemaKind, SchemaSet};
+use crate::tlog::checkpoint;
+use crate::tlog::merkle::InclusionProof;
 
 /// The checks a verdict can contain, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +30,9 @@ pub enum CheckName {
     Issuer,
     /// The current time is inside `validFrom`..`validUntil`.
     Validity,
+    /// The credential is an entry of its issuer's log, under a checkpoint signed by the log
+    /// key.
+    Inclusion,
 }
 
 impl CheckName {
@@ -37,6 +43,7 @@ impl CheckName {
             CheckName::Proof => "proof",
             CheckName::Issuer => "issuer",
             CheckName::Validity => "validity",
+            CheckName::Inclusion => "inclusion",
         }
     }
 
@@ -47,6 +54,7 @@ impl CheckName {
             CheckName::Proof => "数字签名",
             CheckName::Issuer => "签发机构",
             CheckName::Validity => "有效期",
+            CheckName::Inclusion => "透明日志",
         }
     }
 
@@ -57,6 +65,7 @@ impl CheckName {
             CheckName::Proof => "Signature",
             CheckName::Issuer => "Issuer",
             CheckName::Validity => "Validity period",
+            CheckName::Inclusion => "Log inclusion",
         }
     }
 }
@@ -174,24 +183,55 @@ impl Verdict {
 }
 
 /// What the pipeline needs besides the document.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct VerifyOptions<'a> {
     /// The time to judge validity at.
     pub now: DateTime<Utc>,
     /// Compiled schemas.
     pub schemas: &'a SchemaSet,
+    /// Whether and how to check log inclusion.
+    pub log: LogContext<'a>,
+}
+
+/// What the verifier knows about the credential's place in its issuer's log.
+#[derive(Debug, Clone)]
+pub enum LogContext<'a> {
+    /// No log check was asked for (a credential file verified offline on its own).
+    NotRequested,
+    /// A log check was asked for but there is no evidence; the reason is reported.
+    Missing(String),
+    /// Evidence to check.
+    Evidence(LogEvidence<'a>),
+}
+
+/// A checkpoint and inclusion proof for the credential, and the log key to trust.
+#[derive(Debug, Clone, Copy)]
+pub struct LogEvidence<'a> {
+    /// The log's origin.
+    pub origin: &'a str,
+    /// The log's signed-note verifier key.
+    pub log_vkey: &'a str,
+    /// The signed checkpoint.
+    pub checkpoint: &'a [u8],
+    /// The credential's inclusion proof under that checkpoint.
+    pub proof: &'a InclusionProof,
 }
 
 /// Verifies a presented credential.
 pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Verdict {
     let summary = CredentialSummary::of(document);
     let proof_result = proof::verify(document, ASSERTION_METHOD);
-    let checks = vec![
+    let mut checks = vec![
         check_schema(document, &summary, options.schemas),
         check_proof(&proof_result),
         check_issuer(document, &proof_result),
         check_validity(document, options.now),
     ];
+    match &options.log {
+        LogContext::NotRequested => {}
+        LogContext::Missing(reason) => checks.push(Check::fail(CheckName::Inclusion, reason)),
+        LogContext::Evidence(evidence) => checks.push(check_inclusion(document, evidence)),
+    }
     Verdict {
         verified: checks.iter().all(|check| check.ok),
         credential: summary,
@@ -267,6 +307,46 @@ fn check_issuer(
             CheckName::Issuer,
             format!("issuer {issuer} is not the controller of the signing key {controller}"),
         )
+    }
+}
+
+fn check_inclusion(document: &Value, evidence: &LogEvidence<'_>) -> Check {
+    let checkpoint = match checkpoint::open_checkpoint(
+        evidence.checkpoint,
+        evidence.origin,
+        evidence.log_vkey,
+    ) {
+        Ok(checkpoint) => checkpoint,
+        Err(error) => return Check::fail(CheckName::Inclusion, format!("checkpoint: {error}")),
+    };
+    let proof = evidence.proof;
+    if proof.tree_size != checkpoint.size() {
+        return Check::fail(
+            CheckName::Inclusion,
+            format!(
+                "the proof is for tree size {} but the checkpoint is of size {}",
+                proof.tree_size,
+                checkpoint.size()
+            ),
+        );
+    }
+    match proof.verify(&jcs::canonicalize(document), checkpoint.root()) {
+        Ok(()) => Check::pass(
+            CheckName::Inclusion,
+            format!(
+                "entry {} of {} (checkpoint size {}, signed by the log key)",
+                proof.leaf_index,
+                evidence.origin,
+                checkpoint.size()
+            ),
+        ),
+        Err(error) => Check::fail(
+            CheckName::Inclusion,
+            format!(
+                "not entry {} of {}: {error}",
+                proof.leaf_index, evidence.origin
+            ),
+        ),
     }
 }
 

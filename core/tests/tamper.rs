@@ -64,6 +64,7 @@ fn verdict(document: &Value, schemas: &SchemaSet) -> Verdict {
         &VerifyOptions {
             now: now() + Duration::days(1),
             schemas,
+            log: talent_core::verify::LogContext::NotRequested,
         },
     )
 }
@@ -206,6 +207,7 @@ fn expired_and_not_yet_valid_fail_validity() {
             &VerifyOptions {
                 now: time,
                 schemas: &schemas,
+                log: talent_core::verify::LogContext::NotRequested,
             },
         )
     };

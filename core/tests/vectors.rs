@@ -126,6 +126,7 @@ fn signed_vector_proof_verifies_but_issuer_binding_fails() {
         &VerifyOptions {
             now: chrono::Utc::now(),
             schemas: &schemas,
+            log: talent_core::verify::LogContext::NotRequested,
         },
     );
     assert!(!verdict.verified);

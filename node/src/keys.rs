@@ -63,6 +63,14 @@ impl MemberKeys {
         })
     }
 
+    /// Whether any key file exists in `<data>/keys`.
+    pub fn exist(data_dir: &Path) -> bool {
+        let dir = data_dir.join("keys");
+        [KeyRole::Authority, KeyRole::Log, KeyRole::Witness]
+            .into_iter()
+            .any(|role| key_path(&dir, role).exists())
+    }
+
     /// The authority DID.
     pub fn authority_did(&self) -> DidKey {
         DidKey::from_verifying_key(&self.authority.verifying_key())

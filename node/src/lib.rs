@@ -8,6 +8,7 @@
 pub mod api;
 pub mod issuance;
 pub mod keys;
+pub mod log;
 pub mod member;
 pub mod node;
 pub mod state;

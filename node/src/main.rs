@@ -6,8 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use registry_node::log::sequencer::BatchConfig;
 use tracing_subscriber::EnvFilter;
 
 /// A regional registry node of the Chengdu–Chongqing talent credential federation.
@@ -28,6 +31,16 @@ enum Command {
         /// Data directory (RocksDB store and keys); created on first start.
         #[arg(long, default_value = "./data")]
         data: PathBuf,
+        /// Most log entries one durable batch commits.
+        #[arg(long, default_value_t = 4096)]
+        batch_max_entries: usize,
+        /// How long the sequencer waits for more entries before committing (0: commit what
+        /// is queued at once; batches still grow under load).
+        #[arg(long, default_value_t = 0)]
+        batch_max_delay_ms: u64,
+        /// Submissions that may wait for the log; beyond, requests get 503 + Retry-After.
+        #[arg(long, default_value_t = 1024)]
+        queue_capacity: usize,
     },
 }
 
@@ -54,8 +67,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     match cli.command {
-        Command::Serve { listen, data } => runtime.block_on(async {
-            let state = registry_node::node::open_development(&data)?;
+        Command::Serve {
+            listen,
+            data,
+            batch_max_entries,
+            batch_max_delay_ms,
+            queue_capacity,
+        } => runtime.block_on(async {
+            let batching = BatchConfig {
+                max_batch_entries: batch_max_entries.max(1),
+                max_batch_delay: Duration::from_millis(batch_max_delay_ms),
+                queue_capacity: queue_capacity.max(1),
+            };
+            let state = registry_node::node::open_development(&data, batching)?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;

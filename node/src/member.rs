@@ -4,6 +4,9 @@ use serde::Serialize;
 use talent_core::did::DidKey;
 use talent_core::identifiers::RegionId;
 
+/// Log origin of the development member.
+pub const DEV_LOG_ORIGIN: &str = "dev.talent-registry.example/log";
+
 /// The public identity of this member.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -16,21 +19,24 @@ pub struct MemberIdentity {
     pub name_en: String,
     /// The authority DID credentials are issued by.
     pub authority_did: DidKey,
-    /// Origin line of this member's log checkpoints.
+    /// Origin line of this member's log checkpoints (and the log key's name).
     pub log_origin: String,
+    /// signed-note verifier key of the log (`<origin>+<id>+<base64>`).
+    pub log_vkey: String,
 }
 
 impl MemberIdentity {
     /// The identity of the single development member `registry-node serve` runs without a
     /// federation config.
-    pub fn development(authority_did: DidKey) -> MemberIdentity {
+    pub fn development(authority_did: DidKey, log_vkey: String) -> MemberIdentity {
         MemberIdentity {
             // Invariant: "dev" is a well-formed member id (tested below).
             id: RegionId::dev(),
             name_zh: "本地开发节点".into(),
             name_en: "Local development member".into(),
             authority_did,
-            log_origin: "dev.talent-registry.example/log".into(),
+            log_origin: DEV_LOG_ORIGIN.into(),
+            log_vkey,
         }
     }
 }

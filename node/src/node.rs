@@ -10,26 +10,41 @@ use tokio::net::TcpListener;
 
 use crate::issuance::IssuanceService;
 use crate::keys::MemberKeys;
-use crate::member::MemberIdentity;
+use crate::log::Log;
+use crate::log::sequencer::{BatchConfig, Sequencer};
+use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
 use crate::state::AppState;
 use crate::store::{META_AUTHORITY_DID, META_MEMBER_ID, Store};
 
-/// Opens the development member whose data lives in `data_dir`.
+/// Opens the development member whose data lives in `data_dir` and starts its sequencer
+/// (so it must run inside a Tokio runtime).
 ///
 /// A new directory gets fresh keys. An existing one must hold the keys its data was issued
 /// with: a node never silently starts signing with a key its stored credentials don't name.
 ///
 /// # Errors
 /// The store cannot be opened (locked by another node, corrupt), a key file is unreadable,
-/// or the keys do not belong to the stored data.
-pub fn open_development(data_dir: &Path) -> anyhow::Result<AppState> {
+/// the keys do not belong to the stored data, or the log on disk is damaged.
+pub fn open_development(data_dir: &Path, batching: BatchConfig) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let store = Store::open(&data_dir.join("db"))
         .with_context(|| format!("opening the store in {}", data_dir.join("db").display()))?;
     let fresh = store.meta(META_MEMBER_ID)?.is_none();
+    if fresh && MemberKeys::exist(data_dir) {
+        // Keys without a store means the database was lost, truncated or moved: starting
+        // an empty log under the same keys would silently roll the member's history back.
+        bail!(
+            "{} has member keys but an empty store: the database was lost or moved. Restore {} (or remove {} to start a new member)",
+            data_dir.display(),
+            data_dir.join("db").display(),
+            data_dir.join("keys").display()
+        );
+    }
     let keys = MemberKeys::load_or_generate(data_dir, fresh)?;
-    let member = MemberIdentity::development(keys.authority_did());
+    let log_vkey =
+        talent_core::tlog::checkpoint::verifier_key(DEV_LOG_ORIGIN, &keys.log.verifying_key());
+    let member = MemberIdentity::development(keys.authority_did(), log_vkey);
     let authority = member.authority_did.to_string();
     if fresh {
         store.set_meta(&[
@@ -54,10 +69,19 @@ pub fn open_development(data_dir: &Path) -> anyhow::Result<AppState> {
         }
     }
     let store = Arc::new(store);
+    let log = Arc::new(
+        Log::open(Arc::clone(&store), &member.log_origin, keys.log.clone()).with_context(|| {
+            format!(
+                "refusing to serve the log in {}",
+                data_dir.join("db").display()
+            )
+        })?,
+    );
+    let sequencer = Sequencer::start(Arc::clone(&log), batching);
     let schemas = Arc::new(SchemaSet::new());
     let issuance = Arc::new(IssuanceService::new(
-        Arc::clone(&store),
         Arc::clone(&schemas),
+        sequencer,
         keys.authority.clone(),
         member.id.clone(),
     ));
@@ -66,6 +90,7 @@ pub fn open_development(data_dir: &Path) -> anyhow::Result<AppState> {
         schemas,
         member: Arc::new(member),
         issuance,
+        log,
     })
 }
 

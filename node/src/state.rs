@@ -5,6 +5,7 @@ use std::sync::Arc;
 use talent_core::schema::SchemaSet;
 
 use crate::issuance::IssuanceService;
+use crate::log::Log;
 use crate::member::MemberIdentity;
 use crate::store::Store;
 
@@ -19,4 +20,6 @@ pub struct AppState {
     pub member: Arc<MemberIdentity>,
     /// Issues credentials as this member's authority.
     pub issuance: Arc<IssuanceService>,
+    /// This member's transparency log.
+    pub log: Arc<Log>,
 }

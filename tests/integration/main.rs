@@ -2,3 +2,4 @@
 //! disk, real HTTP on 127.0.0.1. One module per issue (`issue_N`).
 
 mod issue_2;
+mod issue_3;

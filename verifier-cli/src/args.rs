@@ -20,17 +20,50 @@ pub struct Args {
 pub enum Command {
     /// Verify a credential (a signed VC, or an API response `{"credential": …}`).
     Verify(VerifyArgs),
+    /// Transparency-log commands.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// `talent-verify log …`.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Fetch a member's checkpoint and every tile, rebuild the tree, verify every entry and
+    /// the checkpoint signature; with --state, prove the log only grew since the last audit.
+    Audit(AuditArgs),
+}
+
+/// `talent-verify log audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The member node, e.g. http://127.0.0.1:8080.
+    #[arg(long, value_name = "URL")]
+    pub node: String,
+    /// State file: read (if it exists) to check consistency, then updated.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `talent-verify verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// Credential file, or `-` for standard input.
-    pub file: PathBuf,
-    /// Ask this registry node (e.g. http://127.0.0.1:8080) instead of verifying offline.
+    /// Credential files or directories of them (`*.json`), or `-` for standard input.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Also check log inclusion against this registry node (e.g. http://127.0.0.1:8080):
+    /// its member key, checkpoint and inclusion proof are fetched and verified here.
     #[arg(long, value_name = "URL")]
     pub node: Option<String>,
     /// Print the verdict as JSON instead of a report.
     #[arg(long)]
     pub json: bool,
+    /// With several credentials: print only the summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Verifier threads for several credentials (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }

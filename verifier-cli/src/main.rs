@@ -2,18 +2,24 @@
 //! verification (or a node's) → report. Exit 0 valid, 1 not valid, 2 bad input or usage.
 
 mod args;
+mod input;
+mod online;
 mod report;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use serde_json::Value;
+use serde_json::{Value, json};
+use talent_core::did::DidKey;
 use talent_core::schema::SchemaSet;
-use talent_core::verify::{Verdict, VerifyOptions, verify_credential};
+use talent_core::tlog::audit::{self, AuditError, AuditState};
+use talent_core::verify::{LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential};
 
-use crate::args::{Args, Command, VerifyArgs};
+use crate::args::{Args, AuditArgs, Command, LogCommand, VerifyArgs};
+use crate::input::Input;
 
 /// What a run concluded, mapped to the exit status.
 enum Outcome {
@@ -56,18 +62,29 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Command::Verify(verify) => run_verify(&verify),
+        Command::Log(LogCommand::Audit(audit)) => run_audit(&audit),
     }
 }
 
 fn run_verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
-    let credential = read_credential(args)?;
+    let inputs = input::collect(&args.files)?;
+    if let [single] = inputs.as_slice() {
+        return verify_one(args, single);
+    }
+    verify_many(args, &inputs)
+}
+
+fn verify_one(args: &VerifyArgs, input: &Input) -> anyhow::Result<Outcome> {
+    let credential = input.credential()?;
+    let schemas = SchemaSet::new();
     let verdict = match &args.node {
-        Some(node) => verify_online(node, &credential)?,
+        Some(url) => verify_with_node(url, &credential, &schemas)?,
         None => verify_credential(
             &credential,
             &VerifyOptions {
                 now: chrono::Utc::now(),
-                schemas: &SchemaSet::new(),
+                schemas: &schemas,
+                log: LogContext::NotRequested,
             },
         ),
     };
@@ -79,70 +96,196 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         write!(stdout, "{}", report::render(&verdict))?;
     }
     stdout.flush()?;
-    Ok(if verdict.verified {
+    Ok(outcome(verdict.verified))
+}
+
+fn outcome(valid: bool) -> Outcome {
+    if valid {
         Outcome::Valid
     } else {
         Outcome::NotValid
-    })
+    }
 }
 
-/// Reads the input and finds the credential in it: a signed VC, or `{"credential": VC}` as
-/// the node's issuance API returns it.
-fn read_credential(args: &VerifyArgs) -> anyhow::Result<Value> {
-    let text = if args.file.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading standard input")?;
-        text
-    } else {
-        std::fs::read_to_string(&args.file)
-            .with_context(|| format!("reading {}", args.file.display()))?
+/// Verifies many credentials on all cores; every input must at least be readable JSON.
+fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
+    if args.node.is_some() {
+        bail!("--node takes a single credential");
+    }
+    let started = Instant::now();
+    let credentials = inputs
+        .iter()
+        .map(Input::credential)
+        .collect::<anyhow::Result<Vec<Value>>>()?;
+    let schemas = SchemaSet::new();
+    let options = VerifyOptions {
+        now: chrono::Utc::now(),
+        schemas: &schemas,
+        log: talent_core::verify::LogContext::NotRequested,
     };
-    let value: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", display_name(args)))?;
-    let credential = match value.get("credential") {
-        Some(inner) if value.get("proof").is_none() => inner.clone(),
-        _ => value,
-    };
-    if !credential.is_object() || credential.get("@context").is_none() {
-        bail!(
-            "{} is not a verifiable credential (no @context object found)",
-            display_name(args)
-        );
+    let threads = args
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1)
+        .max(1);
+    let chunk = credentials.len().div_ceil(threads).max(1);
+    let options = &options;
+    let verdicts: Vec<Verdict> = std::thread::scope(|scope| {
+        let workers: Vec<_> = credentials
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|credential| verify_credential(credential, options))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_default())
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    if verdicts.len() != inputs.len() {
+        bail!("a verifier thread failed");
     }
-    Ok(credential)
-}
-
-fn display_name(args: &VerifyArgs) -> String {
-    if args.file.as_os_str() == "-" {
-        "standard input".into()
+    let valid = verdicts.iter().filter(|verdict| verdict.verified).count();
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let items: Vec<Value> = inputs
+            .iter()
+            .zip(&verdicts)
+            .map(|(input, verdict)| json!({"file": input.name(), "verdict": verdict}))
+            .collect();
+        serde_json::to_writer_pretty(&mut stdout, &items)?;
+        writeln!(stdout)?;
     } else {
-        args.file.display().to_string()
+        if !args.quiet {
+            for (input, verdict) in inputs.iter().zip(&verdicts) {
+                writeln!(stdout, "{}", report::render_line(input.name(), verdict))?;
+            }
+        }
+        let rate = verdicts.len() as f64 / elapsed.as_secs_f64().max(1e-9);
+        writeln!(
+            stdout,
+            "{valid} 有效 valid, {} 无效 not valid, of {} credentials in {:.3} s ({rate:.0} credentials/s, {threads} threads)",
+            verdicts.len() - valid,
+            verdicts.len(),
+            elapsed.as_secs_f64(),
+        )?;
     }
+    stdout.flush()?;
+    Ok(outcome(valid == verdicts.len()))
 }
 
-/// Asks a node for its verdict (`POST /api/v1/verify`).
-fn verify_online(node: &str, credential: &Value) -> anyhow::Result<Verdict> {
-    let url = format!("{}/api/v1/verify", node.trim_end_matches('/'));
-    let client = reqwest::blocking::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?;
-    let response = client
-        .post(&url)
-        .json(&serde_json::json!({ "credential": credential }))
-        .send()
-        .with_context(|| format!("contacting {url}"))?;
-    let status = response.status();
-    let body: Value = response
-        .json()
-        .with_context(|| format!("{url} answered {status} with a body that is not JSON"))?;
-    if !status.is_success() {
-        bail!(
-            "{url} refused the request ({status}): {}",
-            body["message"].as_str().unwrap_or("no message")
-        );
+/// Verifies here, with the log evidence the node holds: its log key (as it announces it;
+/// pinning keys comes with trust bundles), checkpoint and the credential's inclusion proof.
+fn verify_with_node(url: &str, credential: &Value, schemas: &SchemaSet) -> anyhow::Result<Verdict> {
+    let node = online::Node::new(url)?;
+    let member = node.member()?;
+    let id = credential["id"].as_str().unwrap_or_default();
+    let found = if id.is_empty() {
+        None
+    } else {
+        node.log_proof(id)?
+    };
+    let log = match &found {
+        Some(found) => LogContext::Evidence(LogEvidence {
+            origin: &member.log_origin,
+            log_vkey: &member.log_vkey,
+            checkpoint: &found.checkpoint,
+            proof: &found.proof,
+        }),
+        None => LogContext::Missing(format!(
+            "{url} (member {}) has no log entry for {id:?}",
+            member.id
+        )),
+    };
+    Ok(verify_credential(
+        credential,
+        &VerifyOptions {
+            now: chrono::Utc::now(),
+            schemas,
+            log,
+        },
+    ))
+}
+
+/// `talent-verify log audit`: exit 0 when the log checks out (and the state file is
+/// updated), 1 when it served something inconsistent, 2 when it could not be read.
+fn run_audit(args: &AuditArgs) -> anyhow::Result<Outcome> {
+    let node = online::Node::new(&args.node)?;
+    let member = node.member()?;
+    let issuer: DidKey = member
+        .authority_did
+        .parse()
+        .with_context(|| format!("{} announces an invalid authority DID", args.node))?;
+    let previous: Option<AuditState> = match &args.state {
+        Some(path) if path.exists() => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not an audit state file", path.display()))?,
+            )
+        }
+        _ => None,
+    };
+    let result = audit::audit(
+        &member.log_origin,
+        &member.log_vkey,
+        &issuer,
+        previous.as_ref(),
+        |path| {
+            node.bytes(&format!("/log/{path}"))
+                .map_err(|error| format!("{error:#}"))
+        },
+    );
+    let mut stdout = std::io::stdout().lock();
+    match result {
+        Ok(report) => {
+            if let Some(path) = &args.state {
+                let temporary = path.with_extension("tmp");
+                std::fs::write(&temporary, serde_json::to_vec_pretty(&report.state)?)
+                    .with_context(|| format!("writing {}", temporary.display()))?;
+                std::fs::rename(&temporary, path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if args.json {
+                serde_json::to_writer_pretty(&mut stdout, &json!({"ok": true, "report": report}))?;
+                writeln!(stdout)?;
+            } else {
+                writeln!(
+                    stdout,
+                    "✔ 审计通过 AUDIT OK  {}: {} entries, {} tiles verified, root {}",
+                    report.state.origin, report.entries, report.tiles, report.state.root
+                )?;
+                if let Some(previous) = report.previous_size {
+                    writeln!(
+                        stdout,
+                        "  consistent with the previous audit at size {previous} (no rollback, no fork)"
+                    )?;
+                }
+            }
+            Ok(Outcome::Valid)
+        }
+        Err(error @ AuditError::Fetch { .. }) => Err(error.into()),
+        Err(error) => {
+            if args.json {
+                serde_json::to_writer_pretty(
+                    &mut stdout,
+                    &json!({"ok": false, "error": error.to_string()}),
+                )?;
+                writeln!(stdout)?;
+            } else {
+                writeln!(
+                    stdout,
+                    "✘ 审计失败 AUDIT FAILED  {}: {error}",
+                    member.log_origin
+                )?;
+            }
+            Ok(Outcome::NotValid)
+        }
     }
-    serde_json::from_value(body)
-        .with_context(|| format!("{url} answered with an unknown verdict shape"))
 }

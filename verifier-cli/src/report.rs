@@ -56,3 +56,18 @@ pub fn render(verdict: &Verdict) -> String {
     }
     out
 }
+
+/// One line per credential, for reports over many.
+pub fn render_line(name: String, verdict: &Verdict) -> String {
+    if verdict.verified {
+        format!("✔ 有效 VALID      {name}")
+    } else {
+        let failed: Vec<&str> = verdict
+            .checks
+            .iter()
+            .filter(|check| !check.ok)
+            .map(|check| check.name.as_str())
+            .collect();
+        format!("✘ 无效 NOT VALID  {name} (failed: {})", failed.join(", "))
+    }
+}

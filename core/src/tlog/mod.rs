@@ -10,6 +10,7 @@
 //!
 //! All of it is pure: storage and HTTP live in the node, which feeds bytes in.
 
+pub mod audit;
 pub mod bundle;
 pub mod checkpoint;
 pub mod entry;

@@ -14,6 +14,7 @@ use talent_core::credential::CredentialError;
 use talent_core::schema::{SchemaError, Violation};
 
 use crate::issuance::IssueError;
+use crate::log::sequencer::SequenceError;
 use crate::store::StoreError;
 
 /// Every way an API request can fail.
@@ -49,6 +50,21 @@ pub enum ApiError {
     /// The route exists but not for this method.
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
+    /// The signed credential is too large for a log entry.
+    #[error("{0}")]
+    EntryTooLarge(String),
+    /// A batch request with invalid items: each (position, error). Nothing was issued.
+    #[error("{} of the batch's credentials are invalid; none was issued", .0.len())]
+    BatchInvalid(Vec<(usize, ApiError)>),
+    /// A batch with no credentials or too many.
+    #[error("{0}")]
+    BatchSize(String),
+    /// No such tile or entry bundle in the current tree.
+    #[error("no such tile in the current tree: {0}")]
+    TileNotFound(String),
+    /// The log's queue is full or it is shutting down: retry later.
+    #[error("{0}")]
+    Unavailable(String),
     /// A storage or other internal failure; the cause is logged, not sent.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -61,10 +77,15 @@ impl ApiError {
             ApiError::InvalidJson(_) | ApiError::InvalidCredentialId(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::SchemaViolation(_) | ApiError::InvalidCredentialRequest(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            ApiError::CredentialNotFound(_) | ApiError::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::SchemaViolation(_)
+            | ApiError::InvalidCredentialRequest(_)
+            | ApiError::EntryTooLarge(_)
+            | ApiError::BatchInvalid(_)
+            | ApiError::BatchSize(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::CredentialNotFound(_)
+            | ApiError::RouteNotFound(_)
+            | ApiError::TileNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -84,6 +105,11 @@ impl ApiError {
                 CredentialError::RegionMismatch { .. } => "region_mismatch",
                 _ => "invalid_request",
             },
+            ApiError::EntryTooLarge(_) => "entry_too_large",
+            ApiError::BatchInvalid(_) => "batch_invalid",
+            ApiError::BatchSize(_) => "batch_size",
+            ApiError::TileNotFound(_) => "tile_not_found",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::InvalidCredentialId(_) => "invalid_credential_id",
             ApiError::CredentialNotFound(_) => "credential_not_found",
             ApiError::RouteNotFound(_) => "route_not_found",
@@ -100,6 +126,38 @@ struct ErrorBody<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     violations: Option<&'a [Violation]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items: Option<Vec<serde_json::Value>>,
+}
+
+impl ApiError {
+    /// The JSON body: `{code, message}`, with `violations` for schema errors and `items`
+    /// (`{index, code, message, …}`) for a refused batch.
+    fn body(&self) -> serde_json::Value {
+        let violations = match self {
+            ApiError::SchemaViolation(error) => Some(error.violations.as_slice()),
+            _ => None,
+        };
+        let items = match self {
+            ApiError::BatchInvalid(items) => Some(
+                items
+                    .iter()
+                    .map(|(index, error)| {
+                        let mut body = error.body();
+                        body["index"] = json!(index);
+                        body
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        json!(ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+            violations,
+            items,
+        })
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -107,16 +165,14 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "internal error");
         }
-        let violations = match &self {
-            ApiError::SchemaViolation(error) => Some(error.violations.as_slice()),
-            _ => None,
-        };
-        let body = ErrorBody {
-            code: self.code(),
-            message: self.to_string(),
-            violations,
-        };
-        (self.status(), Json(json!(body))).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if matches!(self, ApiError::Unavailable(_)) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
@@ -154,6 +210,18 @@ impl From<IssueError> for ApiError {
         match error {
             IssueError::Schema(error) => ApiError::SchemaViolation(error),
             IssueError::Credential(error) => ApiError::InvalidCredentialRequest(error),
+            IssueError::Entry(error) => ApiError::EntryTooLarge(error.to_string()),
+            IssueError::Batch(items) => ApiError::BatchInvalid(
+                items
+                    .into_iter()
+                    .map(|(index, error)| (index, ApiError::from(error)))
+                    .collect(),
+            ),
+            error @ IssueError::BatchSize(_) => ApiError::BatchSize(error.to_string()),
+            IssueError::Log(error @ (SequenceError::Busy | SequenceError::Stopped)) => {
+                ApiError::Unavailable(error.to_string())
+            }
+            IssueError::Log(error @ SequenceError::Failed(_)) => ApiError::Internal(error.into()),
             IssueError::Internal(error) => ApiError::Internal(error),
         }
     }

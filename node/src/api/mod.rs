@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod log;
 pub mod meta;
 pub mod verify;
 
@@ -25,6 +26,7 @@ pub fn app(state: AppState) -> Router {
         .merge(meta::routes())
         .merge(credentials::routes())
         .merge(verify::routes())
+        .merge(log::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT_BYTES))

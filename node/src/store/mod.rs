@@ -4,28 +4,37 @@
 //!
 //! | column family | key | value |
 //! |---|---|---|
-//! | `credentials` | credential UUID (16 bytes, big-endian: UUIDv7 sorts by time) | JCS bytes of the signed VC |
+//! | `entries` | leaf index (u64, big-endian) | entry bytes (JCS of a signed object) |
+//! | `hashes` | stored-hash index (u64, big-endian, see `tlog_tiles::stored_hash_index`) | 32-byte hash |
+//! | `credentials` | credential UUID (16 bytes; UUIDv7 sorts by time) | leaf index of its entry |
 //! | `personal` | credential UUID | full resident ID number (never synced, never logged) |
-//! | `meta` | UTF-8 name | UTF-8 value (member identity the data belongs to) |
+//! | `meta` | UTF-8 name | value: member identity, the signed checkpoint |
 //!
-//! Every write is one `WriteBatch` with a synced WAL: a write that returned `Ok` survives a
-//! crash or power loss, and a crash mid-write leaves none of the batch visible.
+//! A log append is one `WriteBatch` with a synced WAL ([`Store::append`]): a write that
+//! returned `Ok` survives a crash or power loss, and a crash mid-write leaves none of the
+//! batch visible.
 
+use std::ops::Range;
 use std::path::Path;
 
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
+use talent_core::tlog::Hash;
 use thiserror::Error;
 
+const CF_ENTRIES: &str = "entries";
+const CF_HASHES: &str = "hashes";
 const CF_CREDENTIALS: &str = "credentials";
 const CF_PERSONAL: &str = "personal";
 const CF_META: &str = "meta";
-const COLUMN_FAMILIES: [&str; 3] = [CF_CREDENTIALS, CF_PERSONAL, CF_META];
+const COLUMN_FAMILIES: [&str; 5] = [CF_ENTRIES, CF_HASHES, CF_CREDENTIALS, CF_PERSONAL, CF_META];
 
 /// Meta key naming the authority DID the stored data was issued with.
 pub const META_AUTHORITY_DID: &str = "authority_did";
 /// Meta key naming the member id the data belongs to.
 pub const META_MEMBER_ID: &str = "member_id";
+/// Meta key of the latest signed checkpoint.
+const META_CHECKPOINT: &str = "checkpoint";
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -46,15 +55,28 @@ pub enum StoreError {
     },
 }
 
-/// One credential to store: its id, signed JCS bytes and the local-only personal data.
+/// One entry of an append.
 #[derive(Debug)]
-pub struct StoredCredential<'a> {
-    /// Credential id.
-    pub id: CredentialId,
-    /// JCS bytes of the signed VC.
-    pub signed_jcs: &'a [u8],
-    /// The full resident ID number, when the request carried one.
+pub struct AppendedEntry<'a> {
+    /// Entry bytes.
+    pub entry: &'a [u8],
+    /// The credential the entry is, indexed by id.
+    pub credential_id: Option<CredentialId>,
+    /// Local-only personal data of the credential.
     pub resident_id: Option<&'a ResidentIdNumber>,
+}
+
+/// Everything one log batch writes.
+#[derive(Debug)]
+pub struct AppendBatch<'a> {
+    /// Leaf index of the first entry.
+    pub first_index: u64,
+    /// The entries, in order.
+    pub entries: Vec<AppendedEntry<'a>>,
+    /// New stored hashes (stored-hash index, hash).
+    pub hashes: &'a [(u64, Hash)],
+    /// The signed checkpoint of the tree after the batch.
+    pub checkpoint: &'a [u8],
 }
 
 /// The node's RocksDB store.
@@ -73,8 +95,11 @@ impl Store {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        // Detect corruption on open rather than serving bad data later.
+        // Detect corruption on open rather than serving bad data later. A torn last WAL
+        // record can only be a batch that was never acknowledged (every acknowledged batch
+        // was synced whole), so it is dropped; corruption anywhere else refuses to open.
         options.set_paranoid_checks(true);
+        options.set_wal_recovery_mode(rocksdb::DBRecoveryMode::TolerateCorruptedTailRecords);
         let descriptors = COLUMN_FAMILIES
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
@@ -94,34 +119,118 @@ impl Store {
         options
     }
 
-    /// Stores credentials durably, all or none.
+    /// Appends a log batch durably, all or none.
     ///
     /// # Errors
     /// [`StoreError::Engine`] when the write fails; then nothing of the batch is stored.
-    pub fn put_credentials(&self, credentials: &[StoredCredential<'_>]) -> Result<(), StoreError> {
+    pub fn append(&self, append: &AppendBatch<'_>) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
+        let cf_entries = self.cf(CF_ENTRIES)?;
+        let cf_hashes = self.cf(CF_HASHES)?;
         let cf_credentials = self.cf(CF_CREDENTIALS)?;
         let cf_personal = self.cf(CF_PERSONAL)?;
-        for credential in credentials {
-            let key = credential.id.uuid().into_bytes();
-            batch.put_cf(cf_credentials, key, credential.signed_jcs);
-            if let Some(resident_id) = credential.resident_id {
-                batch.put_cf(cf_personal, key, resident_id.expose_for_local_storage());
+        for (offset, entry) in append.entries.iter().enumerate() {
+            let index = append.first_index + offset as u64;
+            batch.put_cf(cf_entries, index.to_be_bytes(), entry.entry);
+            if let Some(id) = entry.credential_id {
+                let key = id.uuid().into_bytes();
+                batch.put_cf(cf_credentials, key, index.to_be_bytes());
+                if let Some(resident_id) = entry.resident_id {
+                    batch.put_cf(cf_personal, key, resident_id.expose_for_local_storage());
+                }
             }
         }
+        for (index, hash) in append.hashes {
+            batch.put_cf(cf_hashes, index.to_be_bytes(), hash.0);
+        }
+        batch.put_cf(self.cf(CF_META)?, META_CHECKPOINT, append.checkpoint);
         // Crash before this returns: the WAL holds all of the batch or none of it.
         self.db.write_opt(batch, &Self::synced())?;
         Ok(())
     }
 
-    /// The signed JCS bytes of a credential, if stored.
+    /// The entry at leaf `index`.
     ///
     /// # Errors
     /// [`StoreError::Engine`].
-    pub fn credential(&self, id: CredentialId) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
+    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(CF_ENTRIES)?, index.to_be_bytes())?)
+    }
+
+    /// The entries of a range of leaf indexes, all of which must exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`] when one is missing.
+    pub fn entries(&self, range: Range<u64>) -> Result<Vec<Vec<u8>>, StoreError> {
+        let cf = self.cf(CF_ENTRIES)?;
+        let mut entries = Vec::with_capacity((range.end - range.start) as usize);
+        let iterator = self.db.iterator_cf(
+            cf,
+            rocksdb::IteratorMode::From(&range.start.to_be_bytes(), rocksdb::Direction::Forward),
+        );
+        for (expected, item) in range.clone().zip(iterator) {
+            let (key, value) = item?;
+            if key.as_ref() != expected.to_be_bytes() {
+                return Err(StoreError::Corrupt {
+                    key: format!("entries/{expected}"),
+                    reason: "missing".into(),
+                });
+            }
+            entries.push(value.to_vec());
+        }
+        if entries.len() as u64 != range.end - range.start {
+            return Err(StoreError::Corrupt {
+                key: format!("entries/{}", range.start + entries.len() as u64),
+                reason: "missing".into(),
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Stored hashes by stored-hash index (`None` where absent).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`] for a value that is not 32 bytes.
+    pub fn hashes(&self, indexes: &[u64]) -> Result<Vec<Option<Hash>>, StoreError> {
+        let cf = self.cf(CF_HASHES)?;
+        let keys: Vec<[u8; 8]> = indexes.iter().map(|index| index.to_be_bytes()).collect();
+        self.db
+            .batched_multi_get_cf(cf, &keys, false)
+            .into_iter()
+            .zip(indexes)
+            .map(|(result, index)| match result? {
+                None => Ok(None),
+                Some(bytes) => {
+                    let array: [u8; 32] =
+                        bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                            key: format!("hashes/{index}"),
+                            reason: format!("{} bytes", bytes.len()),
+                        })?;
+                    Ok(Some(Hash(array)))
+                }
+            })
+            .collect()
+    }
+
+    /// The leaf index of a credential's entry, if stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn credential_index(&self, id: CredentialId) -> Result<Option<u64>, StoreError> {
+        match self
             .db
-            .get_cf(self.cf(CF_CREDENTIALS)?, id.uuid().into_bytes())?)
+            .get_pinned_cf(self.cf(CF_CREDENTIALS)?, id.uuid().into_bytes())?
+        {
+            None => Ok(None),
+            Some(bytes) => {
+                let array: [u8; 8] =
+                    bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                        key: format!("credentials/{id}"),
+                        reason: "index is not 8 bytes".into(),
+                    })?;
+                Ok(Some(u64::from_be_bytes(array)))
+            }
+        }
     }
 
     /// Whether the local table holds a full ID number for the credential.
@@ -135,20 +244,24 @@ impl Store {
             .is_some())
     }
 
-    /// Number of stored credentials (a full scan: for tests and the console, not hot paths).
+    /// The latest signed checkpoint.
     ///
     /// # Errors
     /// [`StoreError::Engine`].
-    pub fn credential_count(&self) -> Result<u64, StoreError> {
-        let mut count = 0;
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_CREDENTIALS)?, rocksdb::IteratorMode::Start)
-        {
-            item?;
-            count += 1;
-        }
-        Ok(count)
+    pub fn checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(CF_META)?, META_CHECKPOINT)?)
+    }
+
+    /// Stores the checkpoint of the empty log (the first start); later checkpoints are
+    /// written by [`Store::append`].
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn set_checkpoint(&self, note: &[u8]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_META)?, META_CHECKPOINT, note);
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(())
     }
 
     /// A meta value.
@@ -187,27 +300,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_survive_reopen() {
+    fn appended_batches_survive_reopen() {
         let dir = tempfile::tempdir().expect("temp dir");
         let id = CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6d").expect("id");
         let resident: ResidentIdNumber = "11010519491231002X".parse().expect("valid id");
         {
             let store = Store::open(dir.path()).expect("opens");
             store
-                .put_credentials(&[StoredCredential {
-                    id,
-                    signed_jcs: b"{\"a\":1}",
-                    resident_id: Some(&resident),
-                }])
+                .append(&AppendBatch {
+                    first_index: 0,
+                    entries: vec![
+                        AppendedEntry {
+                            entry: b"{\"a\":1}",
+                            credential_id: Some(id),
+                            resident_id: Some(&resident),
+                        },
+                        AppendedEntry {
+                            entry: b"{\"b\":2}",
+                            credential_id: None,
+                            resident_id: None,
+                        },
+                    ],
+                    hashes: &[(0, Hash([1; 32]))],
+                    checkpoint: b"note",
+                })
                 .expect("writes");
         }
         let store = Store::open(dir.path()).expect("reopens");
+        assert_eq!(store.credential_index(id).expect("reads"), Some(0));
         assert_eq!(
-            store.credential(id).expect("reads"),
-            Some(b"{\"a\":1}".to_vec())
+            store.entries(0..2).expect("reads"),
+            vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]
+        );
+        assert!(store.entries(0..3).is_err(), "a missing entry is an error");
+        assert_eq!(
+            store.hashes(&[0, 1]).expect("reads"),
+            vec![Some(Hash([1; 32])), None]
         );
         assert!(store.has_personal_record(id).expect("reads"));
-        assert_eq!(store.credential_count().expect("counts"), 1);
+        assert_eq!(store.checkpoint().expect("reads"), Some(b"note".to_vec()));
     }
 
     #[test]

@@ -1,0 +1,311 @@
+//! The member's transparency log on RocksDB: integrity check at start, the head (size,
+//! root, signed checkpoint, frontier) in memory, and the [`sequencer`] that appends.
+//!
+//! Every entry, stored hash, credential index and the new signed checkpoint of a batch are
+//! written in one synced `WriteBatch` (see [`crate::store::Store::append`]), so after a crash
+//! the log is exactly at some acknowledged-or-later checkpoint, never in between.
+
+pub mod sequencer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use ed25519_dalek::SigningKey;
+use talent_core::tlog::Hash;
+use talent_core::tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
+use talent_core::tlog::merkle::{self, HashReader, InclusionProof, ProofError, TlogError};
+use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
+use talent_core::tlog::{bundle, merkle::frontier_indexes};
+
+use crate::store::{Store, StoreError};
+
+/// Why the log on disk cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum LogOpenError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored checkpoint is not signed by this member's log key.
+    #[error("stored checkpoint does not verify with this member's log key: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// Entries, hashes and checkpoint disagree: the data directory is damaged.
+    #[error("log data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The current head of the log.
+#[derive(Debug, Clone)]
+pub struct LogHead {
+    /// Number of entries.
+    pub size: u64,
+    /// Root hash.
+    pub root: Hash,
+    /// The signed checkpoint note of this head.
+    pub checkpoint: Arc<Vec<u8>>,
+    /// Stored hashes of the perfect subtrees making up the tree (see
+    /// [`merkle::frontier_indexes`]): all appending needs.
+    frontier: HashMap<u64, Hash>,
+}
+
+/// The log of this member.
+#[derive(Debug)]
+pub struct Log {
+    store: Arc<Store>,
+    origin: String,
+    key: SigningKey,
+    vkey: String,
+    head: RwLock<LogHead>,
+}
+
+impl Log {
+    /// Opens the log in `store`, verifying that the stored checkpoint is signed by `key`,
+    /// that the stored hashes reproduce its root, and that the entries end where it says.
+    /// An empty store gets a signed checkpoint of the empty tree.
+    ///
+    /// # Errors
+    /// [`LogOpenError::Corrupt`] or [`LogOpenError::Checkpoint`] for a damaged or foreign
+    /// data directory; [`LogOpenError::Store`].
+    pub fn open(store: Arc<Store>, origin: &str, key: SigningKey) -> Result<Log, LogOpenError> {
+        let vkey = checkpoint::verifier_key(origin, &key.verifying_key());
+        let head = match store.checkpoint()? {
+            None => {
+                if store.entry(0)?.is_some() {
+                    return Err(LogOpenError::Corrupt(
+                        "entries exist but no checkpoint does".into(),
+                    ));
+                }
+                let root = merkle::root_from(0, &merkle::MapHashReader::default())
+                    .map_err(|error| LogOpenError::Corrupt(error.to_string()))?;
+                let note = checkpoint::sign_checkpoint(origin, 0, root, &key)?;
+                store.set_checkpoint(&note)?;
+                LogHead {
+                    size: 0,
+                    root,
+                    checkpoint: Arc::new(note),
+                    frontier: HashMap::new(),
+                }
+            }
+            Some(note) => {
+                let verified = checkpoint::open_checkpoint(&note, origin, &vkey)?;
+                let head = load_head(&store, &verified)?;
+                check_entries_end(&store, head.size)?;
+                head
+            }
+        };
+        Ok(Log {
+            store,
+            origin: origin.to_owned(),
+            key,
+            vkey,
+            head: RwLock::new(head),
+        })
+    }
+
+    /// Log origin (also the checkpoint key name).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The signed-note verifier key of the log.
+    pub fn verifier_key(&self) -> &str {
+        &self.vkey
+    }
+
+    /// A snapshot of the current head.
+    pub fn head(&self) -> LogHead {
+        // A poisoned lock means a sequencer panicked mid-update; the head it guards is only
+        // replaced whole, so the value is still consistent.
+        self.head
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_head(&self, head: LogHead) {
+        *self
+            .head
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = head;
+    }
+
+    /// Inclusion proof of entry `index` in the current tree.
+    ///
+    /// # Errors
+    /// [`ProofError::IndexOutOfRange`], or the store failing.
+    pub fn inclusion_proof(&self, index: u64) -> Result<(LogHead, InclusionProof), ProofError> {
+        let head = self.head();
+        let reader = StoreHashReader {
+            store: &self.store,
+            overlay: &head.frontier,
+        };
+        let hashes = merkle::inclusion_proof_from(index, head.size, &reader)?;
+        let proof = InclusionProof::new(index, head.size, &hashes);
+        Ok((head, proof))
+    }
+
+    /// Consistency proof between two sizes of the current tree.
+    ///
+    /// # Errors
+    /// [`ProofError::SizeRollback`], [`ProofError::Unavailable`].
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, ProofError> {
+        let head = self.head();
+        if new_size > head.size {
+            return Err(ProofError::IndexOutOfRange {
+                index: new_size,
+                tree_size: head.size,
+            });
+        }
+        let reader = StoreHashReader {
+            store: &self.store,
+            overlay: &head.frontier,
+        };
+        merkle::consistency_proof_from(old_size, new_size, &reader)
+    }
+
+    /// The bytes of a tile or entry bundle, if the current tree has it.
+    ///
+    /// # Errors
+    /// The store failing, or stored data missing (corruption).
+    pub fn tile(&self, tile: TilePath) -> Result<Option<Vec<u8>>, StoreError> {
+        let size = self.head().size;
+        match tile {
+            TilePath::Entries { .. } => {
+                let range = tile.entry_range();
+                if range.end > size {
+                    return Ok(None);
+                }
+                let entries = self.store.entries(range.clone())?;
+                let mut out = Vec::new();
+                for entry in &entries {
+                    bundle::push_entry(&mut out, entry).map_err(|error| StoreError::Corrupt {
+                        key: format!("entries/{}", range.start),
+                        reason: error.to_string(),
+                    })?;
+                }
+                Ok(Some(out))
+            }
+            TilePath::Hashes {
+                level,
+                index,
+                width,
+            } => {
+                let available = size >> (u32::from(level) * 8);
+                if index * TILE_WIDTH + u64::from(width) > available {
+                    return Ok(None);
+                }
+                let reader = StoreHashReader {
+                    store: &self.store,
+                    overlay: &HashMap::new(),
+                };
+                tile.read_hashes(&reader)
+                    .map(Some)
+                    .map_err(|error| StoreError::Corrupt {
+                        key: tile.to_string(),
+                        reason: error.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// The entry at `index`, if the log has it.
+    ///
+    /// # Errors
+    /// The store failing.
+    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        if index >= self.head().size {
+            return Ok(None);
+        }
+        self.store.entry(index)
+    }
+}
+
+/// Reads stored hashes from an in-memory overlay first, then RocksDB.
+struct StoreHashReader<'a> {
+    store: &'a Store,
+    overlay: &'a HashMap<u64, Hash>,
+}
+
+impl HashReader for StoreHashReader<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, TlogError> {
+        let missing: Vec<u64> = indexes
+            .iter()
+            .copied()
+            .filter(|index| !self.overlay.contains_key(index))
+            .collect();
+        let mut loaded = if missing.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            self.store
+                .hashes(&missing)
+                .map_err(|_| TlogError::IndexesNotInTree)?
+                .into_iter()
+        };
+        indexes
+            .iter()
+            .map(|index| match self.overlay.get(index) {
+                Some(hash) => Ok(*hash),
+                None => loaded.next().flatten().ok_or(TlogError::IndexesNotInTree),
+            })
+            .collect()
+    }
+}
+
+fn load_head(store: &Store, verified: &VerifiedCheckpoint) -> Result<LogHead, LogOpenError> {
+    let size = verified.size();
+    let indexes = frontier_indexes(size);
+    let hashes = store.hashes(&indexes)?;
+    let mut frontier = HashMap::new();
+    for (index, hash) in indexes.iter().zip(hashes) {
+        let hash = hash.ok_or_else(|| {
+            LogOpenError::Corrupt(format!(
+                "stored hash {index} of the checkpoint's tree (size {size}) is missing"
+            ))
+        })?;
+        frontier.insert(*index, hash);
+    }
+    let root = merkle::root_from(
+        size,
+        &merkle::MapHashReader {
+            hashes: frontier.clone(),
+        },
+    )
+    .map_err(|error| LogOpenError::Corrupt(error.to_string()))?;
+    if &root != verified.root() {
+        return Err(LogOpenError::Corrupt(format!(
+            "stored hashes give root {} but the checkpoint of size {size} says {}",
+            merkle::format_hash(&root),
+            merkle::format_hash(verified.root())
+        )));
+    }
+    Ok(LogHead {
+        size,
+        root,
+        checkpoint: Arc::new(verified.note().to_vec()),
+        frontier,
+    })
+}
+
+/// The last entry must exist, the next must not, and the last entry's leaf hash must match.
+fn check_entries_end(store: &Store, size: u64) -> Result<(), LogOpenError> {
+    if size > 0 {
+        let last = store.entry(size - 1)?.ok_or_else(|| {
+            LogOpenError::Corrupt(format!(
+                "entry {} of the checkpoint's tree is missing",
+                size - 1
+            ))
+        })?;
+        let stored = store.hashes(&[talent_core::tlog::merkle::leaf_stored_index(size - 1)])?;
+        if stored.first().copied().flatten() != Some(merkle::record_hash(&last)) {
+            return Err(LogOpenError::Corrupt(format!(
+                "entry {} does not match its leaf hash",
+                size - 1
+            )));
+        }
+    }
+    if store.entry(size)?.is_some() {
+        return Err(LogOpenError::Corrupt(format!(
+            "entry {size} exists beyond the checkpoint's tree"
+        )));
+    }
+    Ok(())
+}

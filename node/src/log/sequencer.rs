@@ -1,0 +1,278 @@
+//! The sequencer: one task that appends submitted entries to the log in batches (group
+//! commit) and acknowledges each submission only after its batch is durable.
+//!
+//! Submissions wait in a bounded queue (a full queue is refused at once with
+//! [`SequenceError::Busy`], which the API turns into 503 + `Retry-After`). The task takes
+//! everything queued, up to `max_batch_entries`, optionally waiting `max_batch_delay` for
+//! more, and commits it as one synced RocksDB `WriteBatch`. While one batch is being
+//! written, the next accumulates, so batches grow with load without adding latency when
+//! the node is idle. A submission is never split across batches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use talent_core::identifiers::{CredentialId, ResidentIdNumber};
+use talent_core::tlog::Hash;
+use talent_core::tlog::checkpoint;
+use talent_core::tlog::merkle::{self, HashReader, InclusionProof, TlogError};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Log, LogHead, StoreHashReader};
+use crate::store::{AppendBatch, AppendedEntry};
+
+/// Batching limits.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchConfig {
+    /// Most entries one batch commits (a larger single submission still commits whole).
+    pub max_batch_entries: usize,
+    /// How long the sequencer waits for more submissions after the first (0: commit what is
+    /// queued at once).
+    pub max_batch_delay: Duration,
+    /// Submissions that may wait; beyond this the node answers 503.
+    pub queue_capacity: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> BatchConfig {
+        BatchConfig {
+            max_batch_entries: 4096,
+            max_batch_delay: Duration::ZERO,
+            queue_capacity: 1024,
+        }
+    }
+}
+
+/// One entry to append.
+#[derive(Debug)]
+pub struct PendingEntry {
+    /// Entry bytes (JCS of a signed object).
+    pub entry: Vec<u8>,
+    /// The credential the entry is, to index it by id.
+    pub credential_id: Option<CredentialId>,
+    /// The local-only full ID number of the credential's subject.
+    pub resident_id: Option<ResidentIdNumber>,
+}
+
+/// Where an entry landed.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// Its leaf index.
+    pub index: u64,
+    /// The checkpoint of the batch that made it durable.
+    pub checkpoint: Arc<Vec<u8>>,
+    /// Its inclusion proof under that checkpoint.
+    pub proof: InclusionProof,
+}
+
+/// Why a submission was not appended. Nothing of it is in the log.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SequenceError {
+    /// The queue is full: retry shortly.
+    #[error("the log is busy; retry shortly")]
+    Busy,
+    /// The sequencer has stopped (shutdown).
+    #[error("the log is shutting down")]
+    Stopped,
+    /// The batch could not be committed; the log was reloaded from disk.
+    #[error("appending to the log failed: {0}")]
+    Failed(String),
+}
+
+struct Submission {
+    entries: Vec<PendingEntry>,
+    reply: oneshot::Sender<Result<Vec<Appended>, SequenceError>>,
+}
+
+/// Handle to submit entries to the sequencer task.
+#[derive(Debug, Clone)]
+pub struct Sequencer {
+    sender: mpsc::Sender<Submission>,
+}
+
+impl std::fmt::Debug for Submission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submission")
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+impl Sequencer {
+    /// Starts the sequencer task for `log`.
+    pub fn start(log: Arc<Log>, config: BatchConfig) -> Sequencer {
+        let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
+        tokio::spawn(run(log, config, receiver));
+        Sequencer { sender }
+    }
+
+    /// Appends `entries` as one unit and waits until they are durable.
+    ///
+    /// # Errors
+    /// [`SequenceError::Busy`] when the queue is full, [`SequenceError::Stopped`],
+    /// [`SequenceError::Failed`] when the commit failed (nothing was appended).
+    pub async fn append(&self, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, SequenceError> {
+        let (reply, receive) = oneshot::channel();
+        self.sender
+            .try_send(Submission { entries, reply })
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => SequenceError::Busy,
+                mpsc::error::TrySendError::Closed(_) => SequenceError::Stopped,
+            })?;
+        receive.await.map_err(|_| SequenceError::Stopped)?
+    }
+}
+
+async fn run(log: Arc<Log>, config: BatchConfig, mut receiver: mpsc::Receiver<Submission>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        let mut count = batch[0].entries.len();
+        let deadline = tokio::time::Instant::now() + config.max_batch_delay;
+        while count < config.max_batch_entries {
+            let next = if config.max_batch_delay.is_zero() {
+                receiver.try_recv().ok()
+            } else {
+                tokio::time::timeout_at(deadline, receiver.recv())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let Some(submission) = next else { break };
+            count += submission.entries.len();
+            batch.push(submission);
+        }
+        let (entries, replies): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|submission| (submission.entries, submission.reply))
+            .unzip();
+        let sizes: Vec<usize> = entries.iter().map(Vec::len).collect();
+        let flat: Vec<PendingEntry> = entries.into_iter().flatten().collect();
+        let committing = Arc::clone(&log);
+        let result = tokio::task::spawn_blocking(move || commit(&committing, flat))
+            .await
+            .unwrap_or_else(|error| Err(SequenceError::Failed(error.to_string())));
+        match result {
+            Ok(appended) => {
+                let mut rest = appended.into_iter();
+                for (reply, size) in replies.into_iter().zip(sizes) {
+                    let _ = reply.send(Ok(rest.by_ref().take(size).collect()));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "log batch failed; nothing of it was acknowledged");
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Stored hashes of the batch being built, over the log's frontier and store.
+struct BatchHashReader<'a> {
+    batch: &'a HashMap<u64, Hash>,
+    below: StoreHashReader<'a>,
+}
+
+impl HashReader for BatchHashReader<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, TlogError> {
+        let older: Vec<u64> = indexes
+            .iter()
+            .copied()
+            .filter(|index| !self.batch.contains_key(index))
+            .collect();
+        let mut older = self.below.read_hashes(&older)?.into_iter();
+        indexes
+            .iter()
+            .map(|index| match self.batch.get(index) {
+                Some(hash) => Ok(*hash),
+                None => older.next().ok_or(TlogError::IndexesNotInTree),
+            })
+            .collect()
+    }
+}
+
+/// Appends one batch durably and returns where each entry landed.
+fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, SequenceError> {
+    let head = log.head();
+    let failed = |error: &dyn std::fmt::Display| SequenceError::Failed(error.to_string());
+    let mut new_hashes: HashMap<u64, Hash> = HashMap::new();
+    let mut stored: Vec<(u64, Hash)> = Vec::new();
+    for (offset, pending) in entries.iter().enumerate() {
+        let index = head.size + offset as u64;
+        let reader = BatchHashReader {
+            batch: &new_hashes,
+            below: StoreHashReader {
+                store: &log.store,
+                overlay: &head.frontier,
+            },
+        };
+        let hashes = merkle::stored_hashes_for_entry(index, &pending.entry, &reader)
+            .map_err(|error| failed(&error))?;
+        let first = merkle::leaf_stored_index(index);
+        for (position, hash) in hashes.into_iter().enumerate() {
+            new_hashes.insert(first + position as u64, hash);
+            stored.push((first + position as u64, hash));
+        }
+    }
+    let size = head.size + entries.len() as u64;
+    let reader = BatchHashReader {
+        batch: &new_hashes,
+        below: StoreHashReader {
+            store: &log.store,
+            overlay: &head.frontier,
+        },
+    };
+    let root = merkle::root_from(size, &reader).map_err(|error| failed(&error))?;
+    let note = checkpoint::sign_checkpoint(&log.origin, size, root, &log.key)
+        .map_err(|error| failed(&error))?;
+
+    // Proofs and the new frontier only read hashes that are in memory or already durable,
+    // so they are computed before the write: after it, nothing can fail.
+    let checkpoint = Arc::new(note);
+    let mut appended = Vec::with_capacity(entries.len());
+    for offset in 0..entries.len() as u64 {
+        let index = head.size + offset;
+        let proof =
+            merkle::inclusion_proof_from(index, size, &reader).map_err(|error| failed(&error))?;
+        appended.push(Appended {
+            index,
+            checkpoint: Arc::clone(&checkpoint),
+            proof: InclusionProof::new(index, size, &proof),
+        });
+    }
+    let frontier_indexes = merkle::frontier_indexes(size);
+    let frontier: HashMap<u64, Hash> = frontier_indexes
+        .iter()
+        .copied()
+        .zip(
+            reader
+                .read_hashes(&frontier_indexes)
+                .map_err(|error| failed(&error))?,
+        )
+        .collect();
+
+    let batch = AppendBatch {
+        first_index: head.size,
+        entries: entries
+            .iter()
+            .map(|pending| AppendedEntry {
+                entry: &pending.entry,
+                credential_id: pending.credential_id,
+                resident_id: pending.resident_id.as_ref(),
+            })
+            .collect(),
+        hashes: &stored,
+        checkpoint: &checkpoint,
+    };
+    // Crash before this returns: none of the batch is on disk and nobody was acknowledged.
+    // Crash after: all of it is, and the head is reloaded from disk at the next start.
+    log.store.append(&batch).map_err(|error| failed(&error))?;
+    log.set_head(LogHead {
+        size,
+        root,
+        checkpoint,
+        frontier,
+    });
+    Ok(appended)
+}

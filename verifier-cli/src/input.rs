@@ -1,0 +1,96 @@
+//! Reading what the user handed us: files, directories of `*.json` files, or stdin, each
+//! holding a signed VC or an API response `{"credential": VC}`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// One credential source.
+#[derive(Debug)]
+pub enum Input {
+    /// Standard input.
+    Stdin(String),
+    /// A file.
+    File(PathBuf),
+}
+
+impl Input {
+    /// How reports name it.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Stdin(_) => "standard input".into(),
+            Input::File(path) => path.display().to_string(),
+        }
+    }
+
+    /// Reads and unwraps the credential.
+    ///
+    /// # Errors
+    /// Unreadable, not JSON, or not a credential.
+    pub fn credential(&self) -> anyhow::Result<Value> {
+        let text = match self {
+            Input::Stdin(text) => text.clone(),
+            Input::File(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        };
+        let value: Value =
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", self.name()))?;
+        let credential = match value.get("credential") {
+            Some(inner) if value.get("proof").is_none() => inner.clone(),
+            _ => value,
+        };
+        if !credential.is_object() || credential.get("@context").is_none() {
+            bail!(
+                "{} is not a verifiable credential (no @context object found)",
+                self.name()
+            );
+        }
+        Ok(credential)
+    }
+}
+
+/// Expands the command-line paths: `-` is stdin (once), a directory contributes its
+/// `*.json` files in name order.
+///
+/// # Errors
+/// Unreadable paths or stdin, `-` given twice, or a directory with no credentials.
+pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    let mut stdin_used = false;
+    for path in paths {
+        if path.as_os_str() == "-" {
+            if stdin_used {
+                bail!("standard input (-) can be given only once");
+            }
+            stdin_used = true;
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading standard input")?;
+            inputs.push(Input::Stdin(text));
+        } else if path.is_dir() {
+            let found = json_files(path)?;
+            if found.is_empty() {
+                bail!("{} holds no *.json files", path.display());
+            }
+            inputs.extend(found.into_iter().map(Input::File));
+        } else {
+            inputs.push(Input::File(path.clone()));
+        }
+    }
+    Ok(inputs)
+}
+
+fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,133 @@
+//! Talking to a registry node: its member identity, a credential's inclusion proof, and log
+//! resources for audits. Everything fetched is verified by `talent_core`, never trusted.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use talent_core::tlog::merkle::InclusionProof;
+
+/// A blocking client for one node.
+pub struct Node {
+    base: String,
+    client: reqwest::blocking::Client,
+}
+
+/// What a node says about itself (`GET /api/v1/member`).
+pub struct Member {
+    /// Member id.
+    pub id: String,
+    /// Authority DID.
+    pub authority_did: String,
+    /// Log origin.
+    pub log_origin: String,
+    /// Log verifier key.
+    pub log_vkey: String,
+}
+
+/// A credential's place in the log (`GET /api/v1/credentials/{id}/proof`).
+pub struct LogProof {
+    /// The signed checkpoint.
+    pub checkpoint: Vec<u8>,
+    /// The inclusion proof under it.
+    pub proof: InclusionProof,
+}
+
+impl Node {
+    /// A client for the node at `base`.
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built.
+    pub fn new(base: &str) -> anyhow::Result<Node> {
+        Ok(Node {
+            base: base.trim_end_matches('/').to_owned(),
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
+        })
+    }
+
+    fn get(&self, path: &str) -> anyhow::Result<reqwest::blocking::Response> {
+        let url = format!("{}{path}", self.base);
+        self.client
+            .get(&url)
+            .send()
+            .with_context(|| format!("contacting {url}"))
+    }
+
+    /// Raw bytes of a path, failing on any non-200 answer.
+    ///
+    /// # Errors
+    /// Network failures and non-200 answers.
+    pub fn bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let response = self.get(path)?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("{}{path} answered {status}", self.base);
+        }
+        Ok(response.bytes()?.to_vec())
+    }
+
+    fn json(&self, path: &str) -> anyhow::Result<Option<Value>> {
+        let response = self.get(path)?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let body: Value = response.json().with_context(|| {
+            format!(
+                "{}{path} answered {status} with a body that is not JSON",
+                self.base
+            )
+        })?;
+        if !status.is_success() {
+            bail!(
+                "{}{path} answered {status}: {}",
+                self.base,
+                body["message"].as_str().unwrap_or("no message")
+            );
+        }
+        Ok(Some(body))
+    }
+
+    /// The node's member identity.
+    ///
+    /// # Errors
+    /// Network failures or an unexpected answer.
+    pub fn member(&self) -> anyhow::Result<Member> {
+        let body = self
+            .json("/api/v1/member")?
+            .context("the node has no /api/v1/member")?;
+        let field = |name: &str| -> anyhow::Result<String> {
+            body[name]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("/api/v1/member has no {name}"))
+        };
+        Ok(Member {
+            id: field("id")?,
+            authority_did: field("authorityDid")?,
+            log_origin: field("logOrigin")?,
+            log_vkey: field("logVkey")?,
+        })
+    }
+
+    /// The inclusion proof of a credential, or `None` when the node does not have it.
+    ///
+    /// # Errors
+    /// Network failures or an unexpected answer.
+    pub fn log_proof(&self, credential_id: &str) -> anyhow::Result<Option<LogProof>> {
+        let path = format!("/api/v1/credentials/{credential_id}/proof");
+        let Some(body) = self.json(&path)? else {
+            return Ok(None);
+        };
+        let checkpoint = body["checkpoint"]
+            .as_str()
+            .context("the proof answer has no checkpoint")?
+            .as_bytes()
+            .to_vec();
+        let proof: InclusionProof = serde_json::from_value(body["inclusionProof"].clone())
+            .context("the proof answer has a malformed inclusionProof")?;
+        Ok(Some(LogProof { checkpoint, proof }))
+    }
+}
