@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Runs a registry node (release build). Without arguments: one development member with its
-# data in ./data, listening on http://127.0.0.1:8080. Arguments go to `registry-node serve`.
+# Runs the registry (release build). Without arguments: `registry-node demo`, the five-member
+# Chengdu–Chongqing federation on 127.0.0.1:7101–7105 with dev-only keys and data in
+# ./data/demo. With arguments, they go to `registry-node`, e.g.
+#   scripts/run-node.sh serve                      # one development member on :8080, data in ./data
+#   scripts/run-node.sh serve --config federation-config/chengdu-chongqing/federation.toml --member cq-sc
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --release --locked -p registry-node -p talent-verify
-exec target/release/registry-node serve "$@"
+if [ "$#" -eq 0 ]; then
+    exec target/release/registry-node demo
+fi
+exec target/release/registry-node "$@"

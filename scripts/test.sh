@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The integration tests run the real binaries, so build them first.
-cargo build --locked --workspace --bins
+# The integration tests run the real binaries, so build them first. `--all-targets` resolves
+# the same dependency features as `cargo test` (dev-dependencies included), so RocksDB is
+# compiled once for both instead of twice.
+cargo build --locked --workspace --all-targets
 cargo test --locked --workspace "$@"

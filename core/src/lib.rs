@@ -13,10 +13,12 @@
 
 pub mod credential;
 pub mod did;
+pub mod federation;
 pub mod identifiers;
 pub mod jcs;
 pub mod multibase;
 pub mod proof;
+pub mod request_auth;
 pub mod schema;
 pub mod tlog;
 pub mod verify;

@@ -15,6 +15,7 @@ use crate::jcs;
 use crate::proof::{self, ASSERTION_METHOD, VerifiedProof};
 use crate::schema::{SchemaKind, SchemaSet};
 use crate::tlog::checkpoint;
+use crate::tlog::cosignature::{self, CosignerKey};
 use crate::tlog::merkle::InclusionProof;
 
 /// The checks a verdict can contain, in the order they are reported.
@@ -168,6 +169,30 @@ pub struct Verdict {
     pub checks: Vec<Check>,
     /// The time the verdict was reached at.
     pub checked_at: String,
+    /// The log checkpoint the inclusion check relied on, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogStatus>,
+}
+
+/// The checkpoint a verdict relied on: whose, how large, who cosigned it, how fresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogStatus {
+    /// The log's origin.
+    pub origin: String,
+    /// Tree size of the checkpoint.
+    pub tree_size: u64,
+    /// Names of the trusted witnesses whose cosignatures on it verified.
+    pub cosigners: Vec<String>,
+    /// Cosignatures required (0: none required).
+    pub quorum: usize,
+    /// When the holder of the checkpoint last saw it as the log's newest (RFC 3339), for a
+    /// mirrored checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<String>,
+    /// Seconds between `confirmedAt` and the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<i64>,
 }
 
 impl Verdict {
@@ -215,6 +240,12 @@ pub struct LogEvidence<'a> {
     pub checkpoint: &'a [u8],
     /// The credential's inclusion proof under that checkpoint.
     pub proof: &'a InclusionProof,
+    /// Trusted witnesses (`cosignature/v1` keys) whose cosignatures count.
+    pub cosigners: &'a [CosignerKey],
+    /// How many of them must have cosigned the checkpoint (0: report only).
+    pub quorum: usize,
+    /// When the checkpoint was last confirmed as the log's newest (a mirror's copy).
+    pub confirmed_at: Option<DateTime<Utc>>,
 }
 
 /// Verifies a presented credential.
@@ -227,16 +258,22 @@ pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Verdi
         check_issuer(document, &proof_result),
         check_validity(document, options.now),
     ];
+    let mut log = None;
     match &options.log {
         LogContext::NotRequested => {}
         LogContext::Missing(reason) => checks.push(Check::fail(CheckName::Inclusion, reason)),
-        LogContext::Evidence(evidence) => checks.push(check_inclusion(document, evidence)),
+        LogContext::Evidence(evidence) => {
+            let (check, status) = check_inclusion(document, evidence, options.now);
+            checks.push(check);
+            log = status;
+        }
     }
     Verdict {
         verified: checks.iter().all(|check| check.ok),
         credential: summary,
         checks,
         checked_at: format_datetime(options.now),
+        log,
     }
 }
 
@@ -310,44 +347,92 @@ fn check_issuer(
     }
 }
 
-fn check_inclusion(document: &Value, evidence: &LogEvidence<'_>) -> Check {
+fn check_inclusion(
+    document: &Value,
+    evidence: &LogEvidence<'_>,
+    now: DateTime<Utc>,
+) -> (Check, Option<LogStatus>) {
     let checkpoint = match checkpoint::open_checkpoint(
         evidence.checkpoint,
         evidence.origin,
         evidence.log_vkey,
     ) {
         Ok(checkpoint) => checkpoint,
-        Err(error) => return Check::fail(CheckName::Inclusion, format!("checkpoint: {error}")),
+        Err(error) => {
+            return (
+                Check::fail(CheckName::Inclusion, format!("checkpoint: {error}")),
+                None,
+            );
+        }
+    };
+    let cosigners = match cosignature::verify_cosignatures(evidence.checkpoint, evidence.cosigners)
+    {
+        Ok(found) => found.into_iter().map(|found| found.name).collect(),
+        Err(error) => {
+            return (
+                Check::fail(CheckName::Inclusion, format!("cosignatures: {error}")),
+                None,
+            );
+        }
+    };
+    let status = LogStatus {
+        origin: evidence.origin.to_owned(),
+        tree_size: checkpoint.size(),
+        cosigners,
+        quorum: evidence.quorum,
+        confirmed_at: evidence.confirmed_at.map(format_datetime),
+        age_seconds: evidence
+            .confirmed_at
+            .map(|at| (now - at).num_seconds().max(0)),
     };
     let proof = evidence.proof;
     if proof.tree_size != checkpoint.size() {
-        return Check::fail(
-            CheckName::Inclusion,
-            format!(
-                "the proof is for tree size {} but the checkpoint is of size {}",
-                proof.tree_size,
-                checkpoint.size()
+        let detail = format!(
+            "the proof is for tree size {} but the checkpoint is of size {}",
+            proof.tree_size,
+            checkpoint.size()
+        );
+        return (Check::fail(CheckName::Inclusion, detail), Some(status));
+    }
+    if let Err(error) = proof.verify(&jcs::canonicalize(document), checkpoint.root()) {
+        let detail = format!(
+            "not entry {} of {}: {error}",
+            proof.leaf_index, evidence.origin
+        );
+        return (Check::fail(CheckName::Inclusion, detail), Some(status));
+    }
+    let mut detail = format!(
+        "entry {} of {} (checkpoint size {}, signed by the log key",
+        proof.leaf_index,
+        evidence.origin,
+        checkpoint.size()
+    );
+    if !evidence.cosigners.is_empty() {
+        detail.push_str(&format!(
+            "; cosigned by {} of {} required: {}",
+            status.cosigners.len(),
+            evidence.quorum,
+            if status.cosigners.is_empty() {
+                "none".to_owned()
+            } else {
+                status.cosigners.join(", ")
+            }
+        ));
+    }
+    if let Some(age) = status.age_seconds {
+        detail.push_str(&format!("; mirrored copy confirmed {age} s ago"));
+    }
+    detail.push(')');
+    if status.cosigners.len() < evidence.quorum {
+        return (
+            Check::fail(
+                CheckName::Inclusion,
+                format!("{detail}: fewer cosignatures than the quorum"),
             ),
+            Some(status),
         );
     }
-    match proof.verify(&jcs::canonicalize(document), checkpoint.root()) {
-        Ok(()) => Check::pass(
-            CheckName::Inclusion,
-            format!(
-                "entry {} of {} (checkpoint size {}, signed by the log key)",
-                proof.leaf_index,
-                evidence.origin,
-                checkpoint.size()
-            ),
-        ),
-        Err(error) => Check::fail(
-            CheckName::Inclusion,
-            format!(
-                "not entry {} of {}: {error}",
-                proof.leaf_index, evidence.origin
-            ),
-        ),
-    }
+    (Check::pass(CheckName::Inclusion, detail), Some(status))
 }
 
 fn check_validity(document: &Value, now: DateTime<Utc>) -> Check {

@@ -77,6 +77,30 @@ impl MemberKeys {
     }
 }
 
+impl MemberKeys {
+    /// Copies the three key files from `source` (e.g. the dev-only keys of the demo
+    /// federation) into `<data>/keys`, mode 0600, unless keys are already there.
+    ///
+    /// # Errors
+    /// A source key is missing or malformed, or the copy cannot be written.
+    pub fn install_from(data_dir: &Path, source: &Path) -> anyhow::Result<()> {
+        if MemberKeys::exist(data_dir) {
+            return Ok(());
+        }
+        let dir = data_dir.join("keys");
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        for role in [KeyRole::Authority, KeyRole::Log, KeyRole::Witness] {
+            let from = key_path(source, role);
+            let text =
+                fs::read_to_string(&from).with_context(|| format!("reading {}", from.display()))?;
+            let seed = multibase::decode_ed25519_secret(text.trim())
+                .with_context(|| format!("{} is not an Ed25519 secret multikey", from.display()))?;
+            write_key(&key_path(&dir, role), &SigningKey::from_bytes(&seed))?;
+        }
+        Ok(())
+    }
+}
+
 fn key_path(dir: &Path, role: KeyRole) -> PathBuf {
     dir.join(role.file_name())
 }

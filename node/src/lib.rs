@@ -6,6 +6,8 @@
 //! the same application (`api::app`) without a socket.
 
 pub mod api;
+pub mod demo;
+pub mod federation;
 pub mod issuance;
 pub mod keys;
 pub mod log;

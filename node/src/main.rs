@@ -11,7 +11,14 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use registry_node::log::sequencer::BatchConfig;
+use registry_node::node::Role;
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
+
+// Issuance and verification allocate many small JSON values; mimalloc spends less time
+// on them than the system allocator (measured with `perf`, docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// A regional registry node of the Chengdu–Chongqing talent credential federation.
 #[derive(Debug, Parser)]
@@ -26,8 +33,19 @@ enum Command {
     /// Run a node. Without a federation config: one development member.
     Serve {
         /// Address to listen on (port 0 picks a free port; the chosen address is printed).
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
+        /// Default: the member's endpoint with --config, else 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Federation configuration (federation.toml); needs --member.
+        #[arg(long, requires = "member")]
+        config: Option<PathBuf>,
+        /// Which member of the federation this node is.
+        #[arg(long, requires = "config")]
+        member: Option<String>,
+        /// On first start, copy the member's keys from this directory (the dev-only demo
+        /// keys); otherwise they must already be in <data>/keys.
+        #[arg(long, requires = "config")]
+        keys_from: Option<PathBuf>,
         /// Data directory (RocksDB store and keys); created on first start.
         #[arg(long, default_value = "./data")]
         data: PathBuf,
@@ -41,6 +59,19 @@ enum Command {
         /// Submissions that may wait for the log; beyond, requests get 503 + Retry-After.
         #[arg(long, default_value_t = 1024)]
         queue_capacity: usize,
+    },
+    /// Start the five-member Chengdu–Chongqing federation locally (dev-only keys), issue a
+    /// sample credential of every type at each member and show them verified everywhere.
+    Demo {
+        /// Federation configuration; its dev-keys/ directory holds the members' keys.
+        #[arg(
+            long,
+            default_value = "federation-config/chengdu-chongqing/federation.toml"
+        )]
+        config: PathBuf,
+        /// Parent directory of the members' data directories.
+        #[arg(long, default_value = "./data/demo")]
+        data: PathBuf,
     },
 }
 
@@ -69,6 +100,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             listen,
+            config,
+            member,
+            keys_from,
             data,
             batch_max_entries,
             batch_max_delay_ms,
@@ -79,7 +113,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_batch_delay: Duration::from_millis(batch_max_delay_ms),
                 queue_capacity: queue_capacity.max(1),
             };
-            let state = registry_node::node::open_development(&data, batching)?;
+            let (role, endpoint) = match (config, member) {
+                (Some(config), Some(member)) => {
+                    let federation = Arc::new(registry_node::node::load_federation(&config)?);
+                    let endpoint = federation
+                        .member(&member)
+                        .map(|config| config.endpoint.clone());
+                    (
+                        Role::Member {
+                            federation,
+                            member,
+                            keys_from,
+                        },
+                        endpoint,
+                    )
+                }
+                _ => (Role::Development, None),
+            };
+            let listen = match (listen, endpoint) {
+                (Some(listen), _) => listen,
+                (None, Some(endpoint)) => listen_address(&endpoint)?,
+                (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            };
+            let state = registry_node::node::open(&data, batching, role)?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
@@ -94,7 +150,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 data.display()
             )?;
             stdout.flush()?;
+            registry_node::node::start_federation(&state);
             registry_node::node::serve(state, listener).await
         }),
+        Command::Demo { config, data } => {
+            runtime.block_on(registry_node::demo::run(&config, &data))
+        }
     }
+}
+
+/// The socket address of an `http://host:port` endpoint (the host must be an IP address).
+fn listen_address(endpoint: &str) -> anyhow::Result<SocketAddr> {
+    let authority = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
+    authority.parse().with_context(|| {
+        format!(
+            "the member endpoint {endpoint} has no IP address and port to listen on; pass --listen"
+        )
+    })
 }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use talent_core::did::DidKey;
+use talent_core::federation::Member;
 use talent_core::identifiers::RegionId;
 
 /// Log origin of the development member.
@@ -23,6 +24,12 @@ pub struct MemberIdentity {
     pub log_origin: String,
     /// signed-note verifier key of the log (`<origin>+<id>+<base64>`).
     pub log_vkey: String,
+    /// `cosignature/v1` verifier key of the member's witness (federation members only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness_vkey: Option<String>,
+    /// The federation the member belongs to (none for the development member).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federation: Option<String>,
 }
 
 impl MemberIdentity {
@@ -37,6 +44,22 @@ impl MemberIdentity {
             authority_did,
             log_origin: DEV_LOG_ORIGIN.into(),
             log_vkey,
+            witness_vkey: None,
+            federation: None,
+        }
+    }
+
+    /// The identity of `member` of federation `federation`, as its configuration says.
+    pub fn from_config(member: &Member, federation: &str) -> MemberIdentity {
+        MemberIdentity {
+            id: member.id.clone(),
+            name_zh: member.name_zh.clone(),
+            name_en: member.name_en.clone(),
+            authority_did: member.authority.clone(),
+            log_origin: member.log_origin.clone(),
+            log_vkey: member.log_vkey.clone(),
+            witness_vkey: Some(member.witness_vkey.clone()),
+            federation: Some(federation.to_owned()),
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Start-up and shutdown of a node: open the store, load the keys that belong to it, build
 //! the state, serve until SIGINT/SIGTERM.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use talent_core::federation::Federation;
 use talent_core::schema::SchemaSet;
+use talent_core::tlog::cosignature::Cosigner;
 use tokio::net::TcpListener;
 
+use crate::federation::FederationNode;
 use crate::issuance::IssuanceService;
 use crate::keys::MemberKeys;
 use crate::log::Log;
@@ -16,22 +19,59 @@ use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
 use crate::state::AppState;
 use crate::store::{META_AUTHORITY_DID, META_MEMBER_ID, Store};
 
-/// Opens the development member whose data lives in `data_dir` and starts its sequencer
-/// (so it must run inside a Tokio runtime).
+/// Who the node is to be.
+#[derive(Debug, Clone)]
+pub enum Role {
+    /// The single development member (no federation): keys generated on first start.
+    Development,
+    /// A member of a federation: its keys must match the configuration.
+    Member {
+        /// The parsed federation configuration.
+        federation: Arc<Federation>,
+        /// Which member this node is.
+        member: String,
+        /// Copy the keys from this directory on first start (dev-only demo keys).
+        keys_from: Option<PathBuf>,
+    },
+}
+
+/// Reads and checks a federation configuration file; errors name the file and line.
 ///
-/// A new directory gets fresh keys. An existing one must hold the keys its data was issued
-/// with: a node never silently starts signing with a key its stored credentials don't name.
+/// # Errors
+/// The file cannot be read or is not a valid configuration.
+pub fn load_federation(path: &Path) -> anyhow::Result<Federation> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Federation::parse(&text).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
+}
+
+/// Opens the member whose data lives in `data_dir` and starts its sequencer (so it must
+/// run inside a Tokio runtime). Federation tasks start with [`start_federation`].
+///
+/// A new directory of the development member gets fresh keys. An existing one must hold
+/// the keys its data was issued with: a node never silently starts signing with a key its
+/// stored credentials don't name. A federation member's keys must be the ones its
+/// configuration lists.
 ///
 /// # Errors
 /// The store cannot be opened (locked by another node, corrupt), a key file is unreadable,
-/// the keys do not belong to the stored data, or the log on disk is damaged.
-pub fn open_development(data_dir: &Path, batching: BatchConfig) -> anyhow::Result<AppState> {
+/// the keys do not belong to the stored data or the configuration, or the log on disk is
+/// damaged.
+pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let store = Store::open(&data_dir.join("db"))
         .with_context(|| format!("opening the store in {}", data_dir.join("db").display()))?;
     let fresh = store.meta(META_MEMBER_ID)?.is_none();
-    if fresh && MemberKeys::exist(data_dir) {
+    if let Role::Member {
+        keys_from: Some(source),
+        ..
+    } = &role
+        && fresh
+    {
+        MemberKeys::install_from(data_dir, source)?;
+    }
+    if fresh && MemberKeys::exist(data_dir) && matches!(role, Role::Development) {
         // Keys without a store means the database was lost, truncated or moved: starting
         // an empty log under the same keys would silently roll the member's history back.
         bail!(
@@ -41,10 +81,41 @@ pub fn open_development(data_dir: &Path, batching: BatchConfig) -> anyhow::Resul
             data_dir.join("keys").display()
         );
     }
-    let keys = MemberKeys::load_or_generate(data_dir, fresh)?;
-    let log_vkey =
-        talent_core::tlog::checkpoint::verifier_key(DEV_LOG_ORIGIN, &keys.log.verifying_key());
-    let member = MemberIdentity::development(keys.authority_did(), log_vkey);
+    let generate = fresh && matches!(role, Role::Development);
+    let keys = MemberKeys::load_or_generate(data_dir, generate).with_context(|| {
+        format!(
+            "loading the member keys from {}",
+            data_dir.join("keys").display()
+        )
+    })?;
+    let (member, federation) = match &role {
+        Role::Development => {
+            let log_vkey = talent_core::tlog::checkpoint::verifier_key(
+                DEV_LOG_ORIGIN,
+                &keys.log.verifying_key(),
+            );
+            (
+                MemberIdentity::development(keys.authority_did(), log_vkey),
+                None,
+            )
+        }
+        Role::Member {
+            federation, member, ..
+        } => {
+            let Some(config) = federation.member(member) else {
+                let known: Vec<&str> = federation.members().iter().map(|m| m.id.as_str()).collect();
+                bail!(
+                    "member {member:?} is not in the federation configuration (members: {})",
+                    known.join(", ")
+                );
+            };
+            check_keys_match(&keys, config, data_dir)?;
+            (
+                MemberIdentity::from_config(config, &federation.id),
+                Some(config.clone()),
+            )
+        }
+    };
     let authority = member.authority_did.to_string();
     if fresh {
         store.set_meta(&[
@@ -77,6 +148,18 @@ pub fn open_development(data_dir: &Path, batching: BatchConfig) -> anyhow::Resul
             )
         })?,
     );
+    let federation = match (&role, federation) {
+        (Role::Member { federation, .. }, Some(me)) => Some(Arc::new(
+            FederationNode::new(
+                Arc::clone(federation),
+                me,
+                Arc::clone(&store),
+                keys.witness.clone(),
+            )
+            .with_context(|| format!("opening the mirrors in {}", data_dir.display()))?,
+        )),
+        _ => None,
+    };
     let sequencer = Sequencer::start(Arc::clone(&log), batching);
     let schemas = Arc::new(SchemaSet::new());
     let issuance = Arc::new(IssuanceService::new(
@@ -91,7 +174,59 @@ pub fn open_development(data_dir: &Path, batching: BatchConfig) -> anyhow::Resul
         member: Arc::new(member),
         issuance,
         log,
+        federation,
     })
+}
+
+/// Opens the single development member (see [`open`]).
+///
+/// # Errors
+/// As [`open`].
+pub fn open_development(data_dir: &Path, batching: BatchConfig) -> anyhow::Result<AppState> {
+    open(data_dir, batching, Role::Development)
+}
+
+fn check_keys_match(
+    keys: &MemberKeys,
+    config: &talent_core::federation::Member,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let keys_dir = data_dir.join("keys");
+    let authority = keys.authority_did();
+    if authority != config.authority {
+        bail!(
+            "{}/authority.key is {authority}, but the configuration names {} for member {}",
+            keys_dir.display(),
+            config.authority,
+            config.id
+        );
+    }
+    if keys.log.verifying_key() != config.log_key {
+        bail!(
+            "{}/log.key does not match log_vkey {} of member {}",
+            keys_dir.display(),
+            config.log_vkey,
+            config.id
+        );
+    }
+    let witness = Cosigner::new(&config.witness_name, keys.witness.clone())
+        .map_err(|error| anyhow::anyhow!("witness name {}: {error}", config.witness_name))?;
+    if witness.vkey() != config.witness_vkey {
+        bail!(
+            "{}/witness.key does not match witness_vkey {} of member {}",
+            keys_dir.display(),
+            config.witness_vkey,
+            config.id
+        );
+    }
+    Ok(())
+}
+
+/// Starts the federation tasks (sync, cosignature collection) of a member node.
+pub fn start_federation(state: &AppState) {
+    if let Some(federation) = &state.federation {
+        federation.start(Arc::clone(&state.log));
+    }
 }
 
 /// Serves the API on `listener` until SIGINT or SIGTERM, then drains in-flight requests.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use talent_core::schema::SchemaSet;
 
+use crate::federation::FederationNode;
 use crate::issuance::IssuanceService;
 use crate::log::Log;
 use crate::member::MemberIdentity;
@@ -22,4 +23,6 @@ pub struct AppState {
     pub issuance: Arc<IssuanceService>,
     /// This member's transparency log.
     pub log: Arc<Log>,
+    /// Federation runtime (mirrors, witness, cosignatures); `None` for the development member.
+    pub federation: Option<Arc<FederationNode>>,
 }

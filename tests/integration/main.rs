@@ -3,3 +3,5 @@
 
 mod issue_2;
 mod issue_3;
+mod issue_4;
+mod issue_4_byzantine;

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+pub mod byzantine;
+
 /// How long a node may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -62,13 +64,26 @@ impl Node {
     /// # Errors
     /// The process could not start, exited, or did not listen in time (the log is included).
     pub fn start(data_dir: &Path) -> anyhow::Result<Node> {
+        Node::start_with(data_dir, &["--listen", "127.0.0.1:0"])
+    }
+
+    /// Starts `registry-node serve --data <data_dir> <args…>` and waits until it listens.
+    ///
+    /// # Errors
+    /// As [`Node::start`].
+    pub fn start_with<S: AsRef<std::ffi::OsStr>>(
+        data_dir: &Path,
+        args: &[S],
+    ) -> anyhow::Result<Node> {
         let log_path = data_dir.with_extension("log");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)?;
         let mut child = Command::new(binary("registry-node"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg("serve")
+            .args(args)
+            .arg("--data")
             .arg(data_dir)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -187,4 +202,115 @@ pub fn example_requests() -> Vec<(String, serde_json::Value)> {
         .collect();
     examples.sort_by(|a, b| a.0.cmp(&b.0));
     examples
+}
+
+/// The ids of the demo federation's members, in configuration order.
+pub const MEMBERS: [&str; 5] = ["cq-sc", "cd-hz", "cq-hrss", "sc-hrss", "bj-zgc"];
+
+/// A free TCP port on 127.0.0.1 (bound and released; a tiny race is acceptable in tests).
+///
+/// # Errors
+/// No port could be bound.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The shipped Chengdu–Chongqing federation, rewritten to listen on free ports: its
+/// `federation.toml` (in `dir`) and the member endpoints. Members are started on demand
+/// with their dev-only keys.
+#[derive(Debug)]
+pub struct Federation {
+    /// Directory holding the config and the members' data.
+    pub dir: PathBuf,
+    /// Path of the rewritten federation.toml.
+    pub config: PathBuf,
+    /// Member id → endpoint URL.
+    pub endpoints: std::collections::BTreeMap<String, String>,
+}
+
+impl Federation {
+    /// Writes the config into `dir` with a free port per member.
+    ///
+    /// # Errors
+    /// The shipped config cannot be read or the new one written.
+    pub fn prepare(dir: &Path) -> anyhow::Result<Federation> {
+        let shipped = workspace_root().join("federation-config/chengdu-chongqing/federation.toml");
+        let mut text = std::fs::read_to_string(&shipped)?;
+        let mut endpoints = std::collections::BTreeMap::new();
+        for (position, member) in MEMBERS.iter().enumerate() {
+            let demo = format!("http://127.0.0.1:{}", 7101 + position);
+            anyhow::ensure!(
+                text.contains(&demo),
+                "{} does not hold the demo endpoint {demo} of {member}",
+                shipped.display()
+            );
+            let endpoint = format!("http://127.0.0.1:{}", free_port()?);
+            text = text.replace(&demo, &endpoint);
+            endpoints.insert((*member).to_owned(), endpoint);
+        }
+        let config = dir.join("federation.toml");
+        std::fs::write(&config, text)?;
+        Ok(Federation {
+            dir: dir.to_path_buf(),
+            config,
+            endpoints,
+        })
+    }
+
+    /// The data directory of `member`.
+    pub fn data_dir(&self, member: &str) -> PathBuf {
+        self.dir.join(member)
+    }
+
+    /// Starts `member` (`serve --config … --member … --keys-from <dev keys>`).
+    ///
+    /// # Errors
+    /// As [`Node::start`].
+    pub fn start(&self, member: &str) -> anyhow::Result<Node> {
+        let keys = workspace_root()
+            .join("federation-config/chengdu-chongqing/dev-keys")
+            .join(member);
+        let config = self.config.to_string_lossy().into_owned();
+        let keys = keys.to_string_lossy().into_owned();
+        Node::start_with(
+            &self.data_dir(member),
+            &[
+                "--config",
+                &config,
+                "--member",
+                member,
+                "--keys-from",
+                &keys,
+            ],
+        )
+    }
+
+    /// The endpoint of `member`.
+    pub fn endpoint(&self, member: &str) -> &str {
+        self.endpoints.get(member).map_or("", String::as_str)
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or fails after `timeout` with the
+/// last state `describe` gives.
+///
+/// # Errors
+/// The timeout passed.
+pub fn wait_for<T>(
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+    describe: impl Fn() -> String,
+) -> anyhow::Result<T> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return Ok(value);
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("timed out after {timeout:?}: {}", describe());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -76,6 +76,82 @@ pub fn decode(bytes: &[u8]) -> Result<LogEntry, EntryError> {
     Ok(LogEntry { kind, object })
 }
 
+/// Why a peer's log entry is not acceptable to a mirror.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EntryVerifyError {
+    /// The bytes are not a valid entry.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The signed object's proof does not verify.
+    #[error("proof does not verify: {0}")]
+    Proof(crate::proof::ProofError),
+    /// The object's `issuer` is missing or not the controller of the signing key.
+    #[error("issuer {issuer:?} did not sign it (signed by {signer})")]
+    IssuerNotSigner {
+        /// The `issuer` value.
+        issuer: String,
+        /// Controller of the key that signed.
+        signer: String,
+    },
+    /// The signer is neither the log owner's authority nor an issuer it accredited.
+    #[error("issuer {issuer} may not write to this log (its authority is {authority})")]
+    UnauthorisedIssuer {
+        /// The signer.
+        issuer: String,
+        /// The log owner's authority DID.
+        authority: String,
+    },
+    /// The object has no valid `id`.
+    #[error("the object has no valid urn:uuid id")]
+    MissingId,
+}
+
+/// A peer's entry that verified: its parsed object and the credential id it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedEntry {
+    /// The parsed entry.
+    pub entry: LogEntry,
+    /// The object's id.
+    pub id: crate::identifiers::CredentialId,
+}
+
+/// Checks an entry of the log of the member whose authority is `authority`, as a mirror
+/// must before accepting it: canonical, a registry type, a valid `eddsa-jcs-2022` proof by
+/// its `issuer`, and that issuer is the member's authority.
+///
+/// (Delegated issuers accredited by the authority are admitted once accreditations are
+/// logged; until then only the authority writes to its log.)
+///
+/// # Errors
+/// [`EntryVerifyError`] naming the first check that fails.
+pub fn verify_entry(
+    bytes: &[u8],
+    authority: &crate::did::DidKey,
+) -> Result<VerifiedEntry, EntryVerifyError> {
+    let entry = decode(bytes)?;
+    let verified = crate::proof::verify(&entry.object, crate::proof::ASSERTION_METHOD)
+        .map_err(EntryVerifyError::Proof)?;
+    let issuer = entry.object["issuer"].as_str().unwrap_or_default();
+    if issuer != verified.controller.to_string() {
+        return Err(EntryVerifyError::IssuerNotSigner {
+            issuer: issuer.to_owned(),
+            signer: verified.controller.to_string(),
+        });
+    }
+    if &verified.controller != authority {
+        return Err(EntryVerifyError::UnauthorisedIssuer {
+            issuer: issuer.to_owned(),
+            authority: authority.to_string(),
+        });
+    }
+    let id = entry.object["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .ok_or(EntryVerifyError::MissingId)?;
+    Ok(VerifiedEntry { entry, id })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

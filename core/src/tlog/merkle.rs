@@ -343,6 +343,12 @@ impl HashReader for MapHashReader {
     }
 }
 
+/// Root of the empty tree: SHA-256 of the empty string (RFC 6962 §2.1).
+pub fn empty_root() -> Hash {
+    use sha2::{Digest, Sha256};
+    Hash(Sha256::digest([]).into())
+}
+
 /// The stored-hash index of leaf `index`'s hash.
 pub fn leaf_stored_index(index: u64) -> u64 {
     stored_hash_index(0, index)
@@ -408,9 +414,143 @@ pub fn stored_hashes_for_entry<R: HashReader>(
     Ok(stored_hashes(index, entry, reader)?)
 }
 
+/// A tree grown by a run of entries, computed from the old tree's frontier alone.
+///
+/// Every hash that appending needs is either the hash of a perfect subtree left of the new
+/// leaves — always one of the old tree's frontier hashes ([`frontier_indexes`]) — or a hash
+/// of the new leaves. So the sequencer (appending its own entries) and a mirror (replaying a
+/// peer's entries) keep only the frontier in memory and never read older hashes back.
+#[derive(Debug)]
+pub struct TreeExtension {
+    old_size: u64,
+    size: u64,
+    /// Old frontier hashes plus every hash the new entries added.
+    hashes: MapHashReader,
+    added: Vec<(u64, Hash)>,
+}
+
+impl TreeExtension {
+    /// Starts from a tree of `size` leaves given its frontier hashes (stored-hash index →
+    /// hash, exactly [`frontier_indexes`]`(size)`).
+    ///
+    /// # Errors
+    /// [`ProofError::Unavailable`] when a frontier hash is missing.
+    pub fn new(size: u64, frontier: &HashMap<u64, Hash>) -> Result<TreeExtension, ProofError> {
+        let indexes = frontier_indexes(size);
+        let mut hashes = HashMap::with_capacity(indexes.len());
+        for index in indexes {
+            let hash = frontier.get(&index).ok_or_else(|| {
+                ProofError::Unavailable(format!("frontier hash {index} of size {size}"))
+            })?;
+            hashes.insert(index, *hash);
+        }
+        Ok(TreeExtension {
+            old_size: size,
+            size,
+            hashes: MapHashReader { hashes },
+            added: Vec::new(),
+        })
+    }
+
+    /// Appends one entry as the next leaf.
+    ///
+    /// # Errors
+    /// [`ProofError::Unavailable`] (cannot happen for a frontier from [`TreeExtension::new`]).
+    pub fn push(&mut self, entry: &[u8]) -> Result<(), ProofError> {
+        let new = stored_hashes(self.size, entry, &self.hashes)?;
+        let first = leaf_stored_index(self.size);
+        for (offset, hash) in new.into_iter().enumerate() {
+            let index = first + offset as u64;
+            self.hashes.hashes.insert(index, hash);
+            self.added.push((index, hash));
+        }
+        self.size += 1;
+        Ok(())
+    }
+
+    /// Size before the extension.
+    pub fn old_size(&self) -> u64 {
+        self.old_size
+    }
+
+    /// Size after the entries pushed so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The stored hashes the pushed entries added, in order (what must be persisted).
+    pub fn added_hashes(&self) -> &[(u64, Hash)] {
+        &self.added
+    }
+
+    /// Root of the extended tree.
+    ///
+    /// # Errors
+    /// [`ProofError::Unavailable`] (cannot happen).
+    pub fn root(&self) -> Result<Hash, ProofError> {
+        root_from(self.size, &self.hashes)
+    }
+
+    /// Frontier of the extended tree, to start the next extension from.
+    ///
+    /// # Errors
+    /// [`ProofError::Unavailable`] (cannot happen).
+    pub fn frontier(&self) -> Result<HashMap<u64, Hash>, ProofError> {
+        let indexes = frontier_indexes(self.size);
+        let hashes = self.hashes.read_hashes(&indexes)?;
+        Ok(indexes.into_iter().zip(hashes).collect())
+    }
+
+    /// Inclusion proof of a leaf added by this extension in the extended tree.
+    ///
+    /// # Errors
+    /// [`ProofError::IndexOutOfRange`] for a leaf that is not one of the new ones.
+    pub fn inclusion_proof(&self, index: u64) -> Result<InclusionProof, ProofError> {
+        if index < self.old_size || index >= self.size {
+            return Err(ProofError::IndexOutOfRange {
+                index,
+                tree_size: self.size,
+            });
+        }
+        let hashes = inclusion_proof_from(index, self.size, &self.hashes)?;
+        Ok(InclusionProof::new(index, self.size, &hashes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extension_from_frontier_matches_full_tree() {
+        let entries: Vec<Vec<u8>> = (0..300u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let mut full = MemoryTree::new();
+        let mut size = 0u64;
+        let mut frontier = HashMap::new();
+        // Uneven runs cross tile and subtree boundaries.
+        for run in [1usize, 2, 5, 1, 64, 3, 100, 124] {
+            let mut extension = TreeExtension::new(size, &frontier).expect("frontier");
+            for entry in &entries[size as usize..size as usize + run] {
+                extension.push(entry).expect("push");
+                full.push_entry(entry);
+            }
+            assert_eq!(extension.root().expect("root"), full.root());
+            for index in size..extension.size() {
+                let proof = extension.inclusion_proof(index).expect("proof");
+                proof
+                    .verify(&entries[index as usize], &full.root())
+                    .expect("proof verifies");
+            }
+            assert!(extension.inclusion_proof(extension.size()).is_err());
+            for (index, hash) in extension.added_hashes() {
+                assert_eq!(full.read_hashes(&[*index]).expect("in tree")[0], *hash);
+            }
+            frontier = extension.frontier().expect("frontier");
+            size = extension.size();
+        }
+        assert_eq!(size, 300);
+        assert!(TreeExtension::new(5, &HashMap::new()).is_err());
+    }
 
     #[test]
     fn memory_tree_proofs_verify() {

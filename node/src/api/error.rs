@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 use talent_core::credential::CredentialError;
+use talent_core::request_auth::RequestAuthError;
 use talent_core::schema::{SchemaError, Violation};
 
 use crate::issuance::IssueError;
@@ -65,6 +66,15 @@ pub enum ApiError {
     /// The log's queue is full or it is shutting down: retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// A members-only endpoint was called without a member signature. 401.
+    #[error("this endpoint is for federation members: sign the request ({0})")]
+    AuthenticationRequired(RequestAuthError),
+    /// The member signature is invalid, expired, or by an unknown member. 403.
+    #[error("member signature refused: {0}")]
+    Forbidden(RequestAuthError),
+    /// The node is not a federation member (development mode) and has no such function.
+    #[error("this node is not a federation member; start it with --config and --member")]
+    NotFederated,
     /// A storage or other internal failure; the cause is logged, not sent.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -87,6 +97,9 @@ impl ApiError {
             | ApiError::TileNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::AuthenticationRequired(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFederated => StatusCode::NOT_FOUND,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,6 +127,8 @@ impl ApiError {
             ApiError::CredentialNotFound(_) => "credential_not_found",
             ApiError::RouteNotFound(_) => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::AuthenticationRequired(error) | ApiError::Forbidden(error) => error.code(),
+            ApiError::NotFederated => "not_federated",
             ApiError::Internal(_) => "internal",
         }
     }

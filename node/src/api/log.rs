@@ -3,12 +3,13 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use talent_core::tlog::tile::TilePath;
 
 use super::error::ApiError;
+use super::federation::require_member;
 use crate::state::AppState;
 
 /// Routes of this resource.
@@ -18,24 +19,33 @@ pub fn routes() -> Router<AppState> {
         .route("/log/tile/{*path}", get(tile))
 }
 
-/// `GET /log/checkpoint`: the latest signed checkpoint (a signed note, text/plain).
+/// `GET /log/checkpoint`: the latest signed checkpoint (a signed note, text/plain) with the
+/// cosignatures of federation members (see `Collector::published` for which one).
 async fn checkpoint(State(state): State<AppState>) -> impl IntoResponse {
     let head = state.log.head();
+    let note = match &state.federation {
+        Some(federation) => federation.collector.published(&head.checkpoint, head.size),
+        None => head.checkpoint.as_ref().clone(),
+    };
     (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        head.checkpoint.as_ref().clone(),
+        note,
     )
 }
 
 /// `GET /log/tile/…`: a hash tile or entry bundle. Full tiles never change and may be
-/// cached forever; partial ones are superseded as the log grows.
+/// cached forever; partial ones are superseded as the log grows. Entries carry personal
+/// data, so in a federation only members may read them (signed requests).
 async fn tile(
     State(state): State<AppState>,
     Path(path): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
+    require_member(&state, "GET", &uri, &headers, &[])?;
     let full_path = format!("tile/{path}");
     let tile: TilePath = full_path
         .parse()
@@ -46,7 +56,7 @@ async fn tile(
         .map_err(|error| ApiError::Internal(error.into()))??
         .ok_or(ApiError::TileNotFound(full_path))?;
     let cache = if tile.is_full() {
-        "public, max-age=31536000, immutable"
+        "private, max-age=31536000, immutable"
     } else {
         "no-store"
     };

@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod federation;
 pub mod log;
 pub mod meta;
 pub mod verify;
@@ -27,6 +28,7 @@ pub fn app(state: AppState) -> Router {
         .merge(credentials::routes())
         .merge(verify::routes())
         .merge(log::routes())
+        .merge(federation::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT_BYTES))

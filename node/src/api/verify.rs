@@ -6,10 +6,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use talent_core::identifiers::CredentialId;
 use talent_core::schema::SchemaKind;
+use talent_core::tlog::checkpoint;
+use talent_core::tlog::cosignature::CosignerKey;
 use talent_core::tlog::merkle::InclusionProof;
 use talent_core::verify::{LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential};
 
@@ -24,54 +26,156 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The log evidence this node holds for a presented credential: an inclusion proof under
-/// its current checkpoint when the credential is one of its own entries.
+/// its own checkpoint when it issued it, or under its mirror of the issuing member's log.
 enum Evidence {
-    Found {
-        checkpoint: std::sync::Arc<Vec<u8>>,
-        proof: InclusionProof,
-    },
+    Found(Box<FoundEvidence>),
     Missing(String),
 }
 
-fn find_evidence(state: &AppState, credential: &Value) -> Result<Evidence, ApiError> {
+struct FoundEvidence {
+    origin: String,
+    log_vkey: String,
+    checkpoint: Vec<u8>,
+    proof: InclusionProof,
+    cosigners: Vec<CosignerKey>,
+    quorum: usize,
+    confirmed_at: Option<DateTime<Utc>>,
+}
+
+fn credential_id(credential: &Value) -> Option<CredentialId> {
+    credential["id"]
+        .as_str()
+        .and_then(|id| id.parse::<CredentialId>().ok())
+}
+
+fn find_evidence(
+    state: &AppState,
+    credential: &Value,
+    require_quorum: bool,
+) -> Result<Evidence, ApiError> {
     let issuer = credential["issuer"].as_str().unwrap_or_default();
-    if issuer != state.member.authority_did.to_string() {
+    let Some(id) = credential_id(credential) else {
+        return Ok(Evidence::Missing("the credential has no valid id".into()));
+    };
+    let quorum = |federation: &crate::federation::FederationNode| {
+        if require_quorum {
+            federation.config.witness_quorum
+        } else {
+            0
+        }
+    };
+    if issuer == state.member.authority_did.to_string() {
+        let Some(index) = state.store.credential_index(id)? else {
+            return Ok(Evidence::Missing(format!(
+                "{id} is not in {}",
+                state.log.origin()
+            )));
+        };
+        let (head, proof) = state
+            .log
+            .inclusion_proof(index)
+            .map_err(|error| ApiError::Internal(error.into()))?;
+        let (checkpoint, proof, cosigners, quorum) = match &state.federation {
+            Some(federation) => {
+                // Prefer the published (witnessed) checkpoint when it already holds the entry.
+                let published = federation.collector.published(&head.checkpoint, head.size);
+                let published_size = checkpoint::open_checkpoint(
+                    &published,
+                    &state.member.log_origin,
+                    &state.member.log_vkey,
+                )
+                .map(|verified| verified.size())
+                .unwrap_or(0);
+                let (note, proof) = if index < published_size && published_size != head.size {
+                    let proof = state
+                        .log
+                        .inclusion_proof_at(index, published_size)
+                        .map_err(|error| ApiError::Internal(error.into()))?;
+                    (published, proof)
+                } else if published_size == head.size {
+                    (published, proof)
+                } else {
+                    (
+                        federation.collector.with_cosignatures(&head.checkpoint),
+                        proof,
+                    )
+                };
+                (
+                    note,
+                    proof,
+                    federation.cosigners_for(state.member.id.as_str()),
+                    quorum(federation),
+                )
+            }
+            None => (head.checkpoint.as_ref().clone(), proof, Vec::new(), 0),
+        };
+        return Ok(Evidence::Found(Box::new(FoundEvidence {
+            origin: state.member.log_origin.clone(),
+            log_vkey: state.member.log_vkey.clone(),
+            checkpoint,
+            proof,
+            cosigners,
+            quorum,
+            confirmed_at: None,
+        })));
+    }
+    let Some(federation) = &state.federation else {
         return Ok(Evidence::Missing(format!(
             "issuer {issuer} is not this member's authority, and this node mirrors no other logs"
         )));
-    }
-    let Some(id) = credential["id"]
-        .as_str()
-        .and_then(|id| id.parse::<CredentialId>().ok())
-    else {
-        return Ok(Evidence::Missing("the credential has no valid id".into()));
     };
-    let Some(index) = state.store.credential_index(id)? else {
+    let Some(member) = issuer
+        .parse()
+        .ok()
+        .and_then(|did| federation.config.member_by_authority(&did))
+    else {
         return Ok(Evidence::Missing(format!(
-            "{id} is not in {}",
-            state.log.origin()
+            "issuer {issuer} is not the authority of any member of {}",
+            federation.config.id
         )));
     };
-    let (head, proof) = state
-        .log
-        .inclusion_proof(index)
-        .map_err(|error| ApiError::Internal(error.into()))?;
-    Ok(Evidence::Found {
-        checkpoint: head.checkpoint,
-        proof,
-    })
+    let Some(found) = federation
+        .mirrors
+        .find(member, id)
+        .map_err(|error| ApiError::Internal(error.into()))?
+    else {
+        let mirrored = federation
+            .mirrors
+            .head(member.id.as_str())
+            .map_or(0, |head| head.size);
+        return Ok(Evidence::Missing(format!(
+            "{id} is not among the {mirrored} entries of {} ({}) mirrored here",
+            member.log_origin, member.name_zh
+        )));
+    };
+    Ok(Evidence::Found(Box::new(FoundEvidence {
+        origin: member.log_origin.clone(),
+        log_vkey: member.log_vkey.clone(),
+        checkpoint: found.checkpoint.as_ref().clone(),
+        proof: found.proof,
+        cosigners: federation.cosigners_for(member.id.as_str()),
+        quorum: quorum(federation),
+        confirmed_at: DateTime::from_timestamp(found.confirmed_at, 0),
+    })))
 }
 
-async fn run_pipeline(state: &AppState, credential: Value) -> Result<Verdict, ApiError> {
+async fn run_pipeline(
+    state: &AppState,
+    credential: Value,
+    require_quorum: bool,
+) -> Result<Verdict, ApiError> {
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let evidence = find_evidence(&state, &credential)?;
+        let evidence = find_evidence(&state, &credential, require_quorum)?;
         let log = match &evidence {
-            Evidence::Found { checkpoint, proof } => LogContext::Evidence(LogEvidence {
-                origin: &state.member.log_origin,
-                log_vkey: &state.member.log_vkey,
-                checkpoint,
-                proof,
+            Evidence::Found(found) => LogContext::Evidence(LogEvidence {
+                origin: &found.origin,
+                log_vkey: &found.log_vkey,
+                checkpoint: &found.checkpoint,
+                proof: &found.proof,
+                cosigners: &found.cosigners,
+                quorum: found.quorum,
+                confirmed_at: found.confirmed_at,
             }),
             Evidence::Missing(reason) => LogContext::Missing(reason.clone()),
         };
@@ -95,8 +199,9 @@ async fn verify(
         .schemas
         .validate(SchemaKind::VerifyRequest, &body)
         .map_err(ApiError::SchemaViolation)?;
+    let require_quorum = body["requireQuorum"].as_bool().unwrap_or(false);
     Ok(AppJson(
-        run_pipeline(&state, body["credential"].clone()).await?,
+        run_pipeline(&state, body["credential"].clone(), require_quorum).await?,
     ))
 }
 
@@ -111,7 +216,7 @@ async fn verify_vc_api(
             "body must be {\"verifiableCredential\": {…}}".into(),
         ));
     };
-    let verdict = run_pipeline(&state, credential.clone()).await?;
+    let verdict = run_pipeline(&state, credential.clone(), false).await?;
     let status = if verdict.verified {
         StatusCode::OK
     } else {

@@ -17,7 +17,7 @@ use talent_core::tlog::merkle::{self, HashReader, InclusionProof, ProofError, Tl
 use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
 use talent_core::tlog::{bundle, merkle::frontier_indexes};
 
-use crate::store::{Store, StoreError};
+use crate::store::{LogSpace, Store, StoreError};
 
 /// Why the log on disk cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +44,7 @@ pub struct LogHead {
     pub checkpoint: Arc<Vec<u8>>,
     /// Stored hashes of the perfect subtrees making up the tree (see
     /// [`merkle::frontier_indexes`]): all appending needs.
-    frontier: HashMap<u64, Hash>,
+    pub frontier: HashMap<u64, Hash>,
 }
 
 /// The log of this member.
@@ -55,6 +55,8 @@ pub struct Log {
     key: SigningKey,
     vkey: String,
     head: RwLock<LogHead>,
+    /// Signalled after every head change (the cosignature collector waits on it).
+    head_changed: tokio::sync::Notify,
 }
 
 impl Log {
@@ -69,7 +71,7 @@ impl Log {
         let vkey = checkpoint::verifier_key(origin, &key.verifying_key());
         let head = match store.checkpoint()? {
             None => {
-                if store.entry(0)?.is_some() {
+                if store.entry(LogSpace::Own, 0)?.is_some() {
                     return Err(LogOpenError::Corrupt(
                         "entries exist but no checkpoint does".into(),
                     ));
@@ -87,8 +89,8 @@ impl Log {
             }
             Some(note) => {
                 let verified = checkpoint::open_checkpoint(&note, origin, &vkey)?;
-                let head = load_head(&store, &verified)?;
-                check_entries_end(&store, head.size)?;
+                let head = load_head(&store, LogSpace::Own, &verified)?;
+                check_entries_end(&store, LogSpace::Own, head.size)?;
                 head
             }
         };
@@ -98,6 +100,7 @@ impl Log {
             key,
             vkey,
             head: RwLock::new(head),
+            head_changed: tokio::sync::Notify::new(),
         })
     }
 
@@ -126,6 +129,13 @@ impl Log {
             .head
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = head;
+        self.head_changed.notify_one();
+    }
+
+    /// Completes after the next head change (or at once if one happened since the last
+    /// wait). Meant for one waiter.
+    pub async fn changed(&self) {
+        self.head_changed.notified().await;
     }
 
     /// Inclusion proof of entry `index` in the current tree.
@@ -136,11 +146,33 @@ impl Log {
         let head = self.head();
         let reader = StoreHashReader {
             store: &self.store,
+            space: LogSpace::Own,
             overlay: &head.frontier,
         };
         let hashes = merkle::inclusion_proof_from(index, head.size, &reader)?;
         let proof = InclusionProof::new(index, head.size, &hashes);
         Ok((head, proof))
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size` leaves (≤ the current size).
+    ///
+    /// # Errors
+    /// [`ProofError::IndexOutOfRange`], or the store failing.
+    pub fn inclusion_proof_at(&self, index: u64, size: u64) -> Result<InclusionProof, ProofError> {
+        let head = self.head();
+        if size > head.size {
+            return Err(ProofError::IndexOutOfRange {
+                index: size,
+                tree_size: head.size,
+            });
+        }
+        let reader = StoreHashReader {
+            store: &self.store,
+            space: LogSpace::Own,
+            overlay: &head.frontier,
+        };
+        let hashes = merkle::inclusion_proof_from(index, size, &reader)?;
+        Ok(InclusionProof::new(index, size, &hashes))
     }
 
     /// Consistency proof between two sizes of the current tree.
@@ -157,6 +189,7 @@ impl Log {
         }
         let reader = StoreHashReader {
             store: &self.store,
+            space: LogSpace::Own,
             overlay: &head.frontier,
         };
         merkle::consistency_proof_from(old_size, new_size, &reader)
@@ -174,7 +207,7 @@ impl Log {
                 if range.end > size {
                     return Ok(None);
                 }
-                let entries = self.store.entries(range.clone())?;
+                let entries = self.store.entries(LogSpace::Own, range.clone())?;
                 let mut out = Vec::new();
                 for entry in &entries {
                     bundle::push_entry(&mut out, entry).map_err(|error| StoreError::Corrupt {
@@ -195,6 +228,7 @@ impl Log {
                 }
                 let reader = StoreHashReader {
                     store: &self.store,
+                    space: LogSpace::Own,
                     overlay: &HashMap::new(),
                 };
                 tile.read_hashes(&reader)
@@ -215,14 +249,15 @@ impl Log {
         if index >= self.head().size {
             return Ok(None);
         }
-        self.store.entry(index)
+        self.store.entry(LogSpace::Own, index)
     }
 }
 
-/// Reads stored hashes from an in-memory overlay first, then RocksDB.
-struct StoreHashReader<'a> {
-    store: &'a Store,
-    overlay: &'a HashMap<u64, Hash>,
+/// Reads a log's stored hashes from an in-memory overlay first, then RocksDB.
+pub(crate) struct StoreHashReader<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) space: LogSpace<'a>,
+    pub(crate) overlay: &'a HashMap<u64, Hash>,
 }
 
 impl HashReader for StoreHashReader<'_> {
@@ -236,7 +271,7 @@ impl HashReader for StoreHashReader<'_> {
             Vec::new().into_iter()
         } else {
             self.store
-                .hashes(&missing)
+                .hashes(self.space, &missing)
                 .map_err(|_| TlogError::IndexesNotInTree)?
                 .into_iter()
         };
@@ -250,10 +285,16 @@ impl HashReader for StoreHashReader<'_> {
     }
 }
 
-fn load_head(store: &Store, verified: &VerifiedCheckpoint) -> Result<LogHead, LogOpenError> {
+/// The head of a log (own or mirrored) at a verified checkpoint, from its stored frontier
+/// hashes, which must reproduce the checkpoint's root.
+pub(crate) fn load_head(
+    store: &Store,
+    space: LogSpace<'_>,
+    verified: &VerifiedCheckpoint,
+) -> Result<LogHead, LogOpenError> {
     let size = verified.size();
     let indexes = frontier_indexes(size);
-    let hashes = store.hashes(&indexes)?;
+    let hashes = store.hashes(space, &indexes)?;
     let mut frontier = HashMap::new();
     for (index, hash) in indexes.iter().zip(hashes) {
         let hash = hash.ok_or_else(|| {
@@ -286,15 +327,19 @@ fn load_head(store: &Store, verified: &VerifiedCheckpoint) -> Result<LogHead, Lo
 }
 
 /// The last entry must exist, the next must not, and the last entry's leaf hash must match.
-fn check_entries_end(store: &Store, size: u64) -> Result<(), LogOpenError> {
+pub(crate) fn check_entries_end(
+    store: &Store,
+    space: LogSpace<'_>,
+    size: u64,
+) -> Result<(), LogOpenError> {
     if size > 0 {
-        let last = store.entry(size - 1)?.ok_or_else(|| {
+        let last = store.entry(space, size - 1)?.ok_or_else(|| {
             LogOpenError::Corrupt(format!(
                 "entry {} of the checkpoint's tree is missing",
                 size - 1
             ))
         })?;
-        let stored = store.hashes(&[talent_core::tlog::merkle::leaf_stored_index(size - 1)])?;
+        let stored = store.hashes(space, &[merkle::leaf_stored_index(size - 1)])?;
         if stored.first().copied().flatten() != Some(merkle::record_hash(&last)) {
             return Err(LogOpenError::Corrupt(format!(
                 "entry {} does not match its leaf hash",
@@ -302,7 +347,7 @@ fn check_entries_end(store: &Store, size: u64) -> Result<(), LogOpenError> {
             )));
         }
     }
-    if store.entry(size)?.is_some() {
+    if store.entry(space, size)?.is_some() {
         return Err(LogOpenError::Corrupt(format!(
             "entry {size} exists beyond the checkpoint's tree"
         )));

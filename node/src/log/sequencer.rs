@@ -8,17 +8,15 @@
 //! written, the next accumulates, so batches grow with load without adding latency when
 //! the node is idle. A submission is never split across batches.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
-use talent_core::tlog::Hash;
 use talent_core::tlog::checkpoint;
-use talent_core::tlog::merkle::{self, HashReader, InclusionProof, TlogError};
+use talent_core::tlog::merkle::{InclusionProof, ProofError, TreeExtension};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Log, LogHead, StoreHashReader};
+use super::{Log, LogHead};
 use crate::store::{AppendBatch, AppendedEntry};
 
 /// Batching limits.
@@ -168,89 +166,33 @@ async fn run(log: Arc<Log>, config: BatchConfig, mut receiver: mpsc::Receiver<Su
     }
 }
 
-/// Stored hashes of the batch being built, over the log's frontier and store.
-struct BatchHashReader<'a> {
-    batch: &'a HashMap<u64, Hash>,
-    below: StoreHashReader<'a>,
-}
-
-impl HashReader for BatchHashReader<'_> {
-    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, TlogError> {
-        let older: Vec<u64> = indexes
-            .iter()
-            .copied()
-            .filter(|index| !self.batch.contains_key(index))
-            .collect();
-        let mut older = self.below.read_hashes(&older)?.into_iter();
-        indexes
-            .iter()
-            .map(|index| match self.batch.get(index) {
-                Some(hash) => Ok(*hash),
-                None => older.next().ok_or(TlogError::IndexesNotInTree),
-            })
-            .collect()
-    }
-}
-
 /// Appends one batch durably and returns where each entry landed.
 fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, SequenceError> {
     let head = log.head();
     let failed = |error: &dyn std::fmt::Display| SequenceError::Failed(error.to_string());
-    let mut new_hashes: HashMap<u64, Hash> = HashMap::new();
-    let mut stored: Vec<(u64, Hash)> = Vec::new();
-    for (offset, pending) in entries.iter().enumerate() {
-        let index = head.size + offset as u64;
-        let reader = BatchHashReader {
-            batch: &new_hashes,
-            below: StoreHashReader {
-                store: &log.store,
-                overlay: &head.frontier,
-            },
-        };
-        let hashes = merkle::stored_hashes_for_entry(index, &pending.entry, &reader)
-            .map_err(|error| failed(&error))?;
-        let first = merkle::leaf_stored_index(index);
-        for (position, hash) in hashes.into_iter().enumerate() {
-            new_hashes.insert(first + position as u64, hash);
-            stored.push((first + position as u64, hash));
-        }
+    let mut tree = TreeExtension::new(head.size, &head.frontier).map_err(|error| failed(&error))?;
+    for pending in &entries {
+        tree.push(&pending.entry).map_err(|error| failed(&error))?;
     }
-    let size = head.size + entries.len() as u64;
-    let reader = BatchHashReader {
-        batch: &new_hashes,
-        below: StoreHashReader {
-            store: &log.store,
-            overlay: &head.frontier,
-        },
-    };
-    let root = merkle::root_from(size, &reader).map_err(|error| failed(&error))?;
+    let size = tree.size();
+    let root = tree.root().map_err(|error| failed(&error))?;
     let note = checkpoint::sign_checkpoint(&log.origin, size, root, &log.key)
         .map_err(|error| failed(&error))?;
 
-    // Proofs and the new frontier only read hashes that are in memory or already durable,
-    // so they are computed before the write: after it, nothing can fail.
+    // Proofs and the new frontier come from memory, so they are computed before the write:
+    // after it, nothing can fail.
     let checkpoint = Arc::new(note);
-    let mut appended = Vec::with_capacity(entries.len());
-    for offset in 0..entries.len() as u64 {
-        let index = head.size + offset;
-        let proof =
-            merkle::inclusion_proof_from(index, size, &reader).map_err(|error| failed(&error))?;
-        appended.push(Appended {
-            index,
-            checkpoint: Arc::clone(&checkpoint),
-            proof: InclusionProof::new(index, size, &proof),
-        });
-    }
-    let frontier_indexes = merkle::frontier_indexes(size);
-    let frontier: HashMap<u64, Hash> = frontier_indexes
-        .iter()
-        .copied()
-        .zip(
-            reader
-                .read_hashes(&frontier_indexes)
-                .map_err(|error| failed(&error))?,
-        )
-        .collect();
+    let appended = (head.size..size)
+        .map(|index| {
+            Ok(Appended {
+                index,
+                checkpoint: Arc::clone(&checkpoint),
+                proof: tree.inclusion_proof(index)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ProofError>>()
+        .map_err(|error| failed(&error))?;
+    let frontier = tree.frontier().map_err(|error| failed(&error))?;
 
     let batch = AppendBatch {
         first_index: head.size,
@@ -262,7 +204,7 @@ fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, Sequen
                 resident_id: pending.resident_id.as_ref(),
             })
             .collect(),
-        hashes: &stored,
+        hashes: tree.added_hashes(),
         checkpoint: &checkpoint,
     };
     // Crash before this returns: none of the batch is on disk and nobody was acknowledged.

@@ -9,6 +9,16 @@
 //! | `credentials` | credential UUID (16 bytes; UUIDv7 sorts by time) | leaf index of its entry |
 //! | `personal` | credential UUID | full resident ID number (never synced, never logged) |
 //! | `meta` | UTF-8 name | value: member identity, the signed checkpoint |
+//! | `mirror_entries` | member id, 0x00, leaf index (u64 BE) | a peer's entry, verified by sync |
+//! | `mirror_hashes` | member id, 0x00, stored-hash index (u64 BE) | a peer's stored hash |
+//! | `mirror_credentials` | credential UUID, member id | leaf index in that member's log |
+//! | `mirror_state` | member id | JSON [`MirrorState`]: verified size and checkpoint |
+//! | `witness` | log origin | JSON record of the checkpoint this member last cosigned |
+//! | `evidence` | member id, 0x00, sequence (u64 BE) | JSON evidence of misbehaviour |
+//!
+//! A [`LogSpace`] names whose log a read or write is about: this member's own, or the
+//! mirror of a peer's. Both have the same layout, only the column family and key prefix
+//! differ.
 //!
 //! A log append is one `WriteBatch` with a synced WAL ([`Store::append`]): a write that
 //! returned `Ok` survives a crash or power loss, and a crash mid-write leaves none of the
@@ -17,7 +27,10 @@
 use std::ops::Range;
 use std::path::Path;
 
-use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions,
+};
+use serde::{Deserialize, Serialize};
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
 use talent_core::tlog::Hash;
 use thiserror::Error;
@@ -27,7 +40,72 @@ const CF_HASHES: &str = "hashes";
 const CF_CREDENTIALS: &str = "credentials";
 const CF_PERSONAL: &str = "personal";
 const CF_META: &str = "meta";
-const COLUMN_FAMILIES: [&str; 5] = [CF_ENTRIES, CF_HASHES, CF_CREDENTIALS, CF_PERSONAL, CF_META];
+const CF_MIRROR_ENTRIES: &str = "mirror_entries";
+const CF_MIRROR_HASHES: &str = "mirror_hashes";
+const CF_MIRROR_CREDENTIALS: &str = "mirror_credentials";
+const CF_MIRROR_STATE: &str = "mirror_state";
+const CF_WITNESS: &str = "witness";
+const CF_EVIDENCE: &str = "evidence";
+const COLUMN_FAMILIES: [&str; 11] = [
+    CF_ENTRIES,
+    CF_HASHES,
+    CF_CREDENTIALS,
+    CF_PERSONAL,
+    CF_META,
+    CF_MIRROR_ENTRIES,
+    CF_MIRROR_HASHES,
+    CF_MIRROR_CREDENTIALS,
+    CF_MIRROR_STATE,
+    CF_WITNESS,
+    CF_EVIDENCE,
+];
+
+/// Whose log a read or write is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogSpace<'a> {
+    /// This member's own log.
+    Own,
+    /// The mirror of a peer member's log (member id).
+    Mirror(&'a str),
+}
+
+impl LogSpace<'_> {
+    fn entries_cf(self) -> &'static str {
+        match self {
+            LogSpace::Own => CF_ENTRIES,
+            LogSpace::Mirror(_) => CF_MIRROR_ENTRIES,
+        }
+    }
+
+    fn hashes_cf(self) -> &'static str {
+        match self {
+            LogSpace::Own => CF_HASHES,
+            LogSpace::Mirror(_) => CF_MIRROR_HASHES,
+        }
+    }
+
+    /// The key of `index` in this space: the big-endian index, after `member 0x00` for a
+    /// mirror (member ids never contain 0x00, so prefixes cannot overlap).
+    fn key(self, index: u64) -> Vec<u8> {
+        match self {
+            LogSpace::Own => index.to_be_bytes().to_vec(),
+            LogSpace::Mirror(member) => {
+                let mut key = Vec::with_capacity(member.len() + 9);
+                key.extend_from_slice(member.as_bytes());
+                key.push(0);
+                key.extend_from_slice(&index.to_be_bytes());
+                key
+            }
+        }
+    }
+
+    fn describe(self, what: &str, index: u64) -> String {
+        match self {
+            LogSpace::Own => format!("{what}/{index}"),
+            LogSpace::Mirror(member) => format!("mirror {member} {what}/{index}"),
+        }
+    }
+}
 
 /// Meta key naming the authority DID the stored data was issued with.
 pub const META_AUTHORITY_DID: &str = "authority_did";
@@ -79,11 +157,41 @@ pub struct AppendBatch<'a> {
     pub checkpoint: &'a [u8],
 }
 
+/// What this member holds of a peer's log: the prefix it has verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MirrorState {
+    /// Number of verified entries.
+    pub size: u64,
+    /// The peer's signed checkpoint of that size, with the cosignatures it carried.
+    pub checkpoint: String,
+    /// Unix seconds when this node last saw that checkpoint as the peer's newest.
+    pub confirmed_at: i64,
+}
+
+/// Verified entries of a peer's log, to write into its mirror.
+#[derive(Debug)]
+pub struct MirrorAppend<'a> {
+    /// The peer's member id.
+    pub member: &'a str,
+    /// Leaf index of the first entry.
+    pub first_index: u64,
+    /// The entries in order, each with the credential id it carries (if any).
+    pub entries: &'a [(Vec<u8>, Option<CredentialId>)],
+    /// The stored hashes they add.
+    pub hashes: &'a [(u64, Hash)],
+}
+
 /// The node's RocksDB store.
 #[derive(Debug)]
 pub struct Store {
     db: DB,
 }
+
+/// Bytes all column families' memtables may hold together before RocksDB flushes.
+const MEMTABLE_BUDGET: usize = 64 << 20;
+/// Bytes of the block cache that every column family shares.
+const BLOCK_CACHE_BYTES: usize = 32 << 20;
 
 impl Store {
     /// Opens (creating if needed) the store in `path`.
@@ -100,9 +208,22 @@ impl Store {
         // was synced whole), so it is dropped; corruption anywhere else refuses to open.
         options.set_paranoid_checks(true);
         options.set_wal_recovery_mode(rocksdb::DBRecoveryMode::TolerateCorruptedTailRecords);
-        let descriptors = COLUMN_FAMILIES
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        // Memory stays bounded however large the log grows (issue 3: RSS < 300 MB at a
+        // million entries): all memtables together and one block cache shared by every
+        // column family, instead of RocksDB's per-family defaults (64 MiB memtables each).
+        options.set_db_write_buffer_size(MEMTABLE_BUDGET);
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let descriptors = COLUMN_FAMILIES.iter().map(|name| {
+            let mut family = Options::default();
+            family.set_write_buffer_size(MEMTABLE_BUDGET / 4);
+            let mut table = BlockBasedOptions::default();
+            table.set_block_cache(&cache);
+            // Index and filter blocks count against the cache instead of growing beside it.
+            table.set_cache_index_and_filter_blocks(true);
+            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            family.set_block_based_table_factory(&table);
+            ColumnFamilyDescriptor::new(*name, family)
+        });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         Ok(Store { db })
     }
@@ -119,19 +240,23 @@ impl Store {
         options
     }
 
-    /// Appends a log batch durably, all or none.
+    /// Appends a batch of this member's log durably, all or none.
     ///
     /// # Errors
     /// [`StoreError::Engine`] when the write fails; then nothing of the batch is stored.
     pub fn append(&self, append: &AppendBatch<'_>) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
-        let cf_entries = self.cf(CF_ENTRIES)?;
-        let cf_hashes = self.cf(CF_HASHES)?;
         let cf_credentials = self.cf(CF_CREDENTIALS)?;
         let cf_personal = self.cf(CF_PERSONAL)?;
+        self.put_log(
+            &mut batch,
+            LogSpace::Own,
+            append.first_index,
+            append.entries.iter().map(|entry| entry.entry),
+            append.hashes,
+        )?;
         for (offset, entry) in append.entries.iter().enumerate() {
             let index = append.first_index + offset as u64;
-            batch.put_cf(cf_entries, index.to_be_bytes(), entry.entry);
             if let Some(id) = entry.credential_id {
                 let key = id.uuid().into_bytes();
                 batch.put_cf(cf_credentials, key, index.to_be_bytes());
@@ -140,39 +265,223 @@ impl Store {
                 }
             }
         }
-        for (index, hash) in append.hashes {
-            batch.put_cf(cf_hashes, index.to_be_bytes(), hash.0);
-        }
         batch.put_cf(self.cf(CF_META)?, META_CHECKPOINT, append.checkpoint);
         // Crash before this returns: the WAL holds all of the batch or none of it.
         self.db.write_opt(batch, &Self::synced())?;
         Ok(())
     }
 
-    /// The entry at leaf `index`.
+    /// Puts entries from `first_index` on and stored hashes of a log into `batch`.
+    fn put_log<'e>(
+        &self,
+        batch: &mut WriteBatch,
+        space: LogSpace<'_>,
+        first_index: u64,
+        entries: impl Iterator<Item = &'e [u8]>,
+        hashes: &[(u64, Hash)],
+    ) -> Result<(), StoreError> {
+        let cf_entries = self.cf(space.entries_cf())?;
+        let cf_hashes = self.cf(space.hashes_cf())?;
+        for (offset, entry) in entries.enumerate() {
+            batch.put_cf(cf_entries, space.key(first_index + offset as u64), entry);
+        }
+        for (index, hash) in hashes {
+            batch.put_cf(cf_hashes, space.key(*index), hash.0);
+        }
+        Ok(())
+    }
+
+    /// Writes verified entries of a peer's log into its mirror, with their stored hashes
+    /// and credential index, above the mirror's verified size: a step of a catch-up whose
+    /// root is not checked yet. Nothing reads them until [`Store::set_mirror_state`] moves
+    /// the verified size over them (that synced write also makes them durable).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`]; nothing of the batch is stored then.
+    pub fn append_mirror(&self, append: &MirrorAppend<'_>) -> Result<(), StoreError> {
+        let space = LogSpace::Mirror(append.member);
+        let mut batch = WriteBatch::default();
+        self.put_log(
+            &mut batch,
+            space,
+            append.first_index,
+            append.entries.iter().map(|(entry, _)| entry.as_slice()),
+            append.hashes,
+        )?;
+        let cf_credentials = self.cf(CF_MIRROR_CREDENTIALS)?;
+        for (offset, (_, id)) in append.entries.iter().enumerate() {
+            if let Some(id) = id {
+                let mut key = id.uuid().into_bytes().to_vec();
+                key.extend_from_slice(append.member.as_bytes());
+                batch.put_cf(
+                    cf_credentials,
+                    key,
+                    (append.first_index + offset as u64).to_be_bytes(),
+                );
+            }
+        }
+        self.db.write(batch)?;
+        Ok(())
+    }
+
+    /// Durably sets the verified state of `member`'s mirror. The WAL is sequential, so this
+    /// also makes every earlier unsynced mirror write durable.
     ///
     /// # Errors
     /// [`StoreError::Engine`].
-    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get_cf(self.cf(CF_ENTRIES)?, index.to_be_bytes())?)
+    pub fn set_mirror_state(&self, member: &str, state: &MirrorState) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        self.put_mirror_state(&mut batch, member, state)?;
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(())
     }
 
-    /// The entries of a range of leaf indexes, all of which must exist.
+    fn put_mirror_state(
+        &self,
+        batch: &mut WriteBatch,
+        member: &str,
+        state: &MirrorState,
+    ) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(state).map_err(|error| StoreError::Corrupt {
+            key: format!("mirror_state/{member}"),
+            reason: error.to_string(),
+        })?;
+        batch.put_cf(self.cf(CF_MIRROR_STATE)?, member, value);
+        Ok(())
+    }
+
+    /// The verified state of the mirror of `member`'s log.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn mirror_state(&self, member: &str) -> Result<Option<MirrorState>, StoreError> {
+        match self.db.get_cf(self.cf(CF_MIRROR_STATE)?, member)? {
+            None => Ok(None),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|error| StoreError::Corrupt {
+                        key: format!("mirror_state/{member}"),
+                        reason: error.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// Every (member, leaf index) whose mirrored log holds an entry with credential id `id`
+    /// (normally one; a member copying another's id shows up as a second).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn mirror_credential(&self, id: CredentialId) -> Result<Vec<(String, u64)>, StoreError> {
+        let prefix = id.uuid().into_bytes();
+        let mut found = Vec::new();
+        for item in self
+            .db
+            .prefix_iterator_cf(self.cf(CF_MIRROR_CREDENTIALS)?, prefix)
+        {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let corrupt = |reason: &str| StoreError::Corrupt {
+                key: format!("mirror_credentials/{id}"),
+                reason: reason.into(),
+            };
+            let member = std::str::from_utf8(&key[prefix.len()..])
+                .map_err(|_| corrupt("member id is not UTF-8"))?;
+            let index: [u8; 8] = value
+                .as_ref()
+                .try_into()
+                .map_err(|_| corrupt("index is not 8 bytes"))?;
+            found.push((member.to_owned(), u64::from_be_bytes(index)));
+        }
+        Ok(found)
+    }
+
+    /// The record of the checkpoint this member last cosigned for log `origin`.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn witness_record(&self, origin: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(CF_WITNESS)?, origin)?)
+    }
+
+    /// Durably replaces the witness record of `origin` (before the cosignature is sent).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn set_witness_record(&self, origin: &str, record: &[u8]) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_WITNESS)?, origin, record);
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(())
+    }
+
+    /// Durably stores a piece of evidence against `member` (JSON), after any already held.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn add_evidence(&self, member: &str, evidence: &[u8]) -> Result<(), StoreError> {
+        let held = self.evidence(member)?.len() as u64;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(CF_EVIDENCE)?,
+            LogSpace::Mirror(member).key(held),
+            evidence,
+        );
+        self.db.write_opt(batch, &Self::synced())?;
+        Ok(())
+    }
+
+    /// The evidence held against `member`, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn evidence(&self, member: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut prefix = member.as_bytes().to_vec();
+        prefix.push(0);
+        let mut found = Vec::new();
+        for item in self.db.prefix_iterator_cf(self.cf(CF_EVIDENCE)?, &prefix) {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            found.push(value.to_vec());
+        }
+        Ok(found)
+    }
+
+    /// The entry at leaf `index` of a log.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn entry(&self, space: LogSpace<'_>, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .db
+            .get_cf(self.cf(space.entries_cf())?, space.key(index))?)
+    }
+
+    /// The entries of a range of leaf indexes of a log, all of which must exist.
     ///
     /// # Errors
     /// [`StoreError::Engine`], [`StoreError::Corrupt`] when one is missing.
-    pub fn entries(&self, range: Range<u64>) -> Result<Vec<Vec<u8>>, StoreError> {
-        let cf = self.cf(CF_ENTRIES)?;
+    pub fn entries(
+        &self,
+        space: LogSpace<'_>,
+        range: Range<u64>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let cf = self.cf(space.entries_cf())?;
         let mut entries = Vec::with_capacity((range.end - range.start) as usize);
         let iterator = self.db.iterator_cf(
             cf,
-            rocksdb::IteratorMode::From(&range.start.to_be_bytes(), rocksdb::Direction::Forward),
+            rocksdb::IteratorMode::From(&space.key(range.start), rocksdb::Direction::Forward),
         );
         for (expected, item) in range.clone().zip(iterator) {
             let (key, value) = item?;
-            if key.as_ref() != expected.to_be_bytes() {
+            if key.as_ref() != space.key(expected).as_slice() {
                 return Err(StoreError::Corrupt {
-                    key: format!("entries/{expected}"),
+                    key: space.describe("entries", expected),
                     reason: "missing".into(),
                 });
             }
@@ -180,20 +489,24 @@ impl Store {
         }
         if entries.len() as u64 != range.end - range.start {
             return Err(StoreError::Corrupt {
-                key: format!("entries/{}", range.start + entries.len() as u64),
+                key: space.describe("entries", range.start + entries.len() as u64),
                 reason: "missing".into(),
             });
         }
         Ok(entries)
     }
 
-    /// Stored hashes by stored-hash index (`None` where absent).
+    /// Stored hashes of a log by stored-hash index (`None` where absent).
     ///
     /// # Errors
     /// [`StoreError::Engine`], [`StoreError::Corrupt`] for a value that is not 32 bytes.
-    pub fn hashes(&self, indexes: &[u64]) -> Result<Vec<Option<Hash>>, StoreError> {
-        let cf = self.cf(CF_HASHES)?;
-        let keys: Vec<[u8; 8]> = indexes.iter().map(|index| index.to_be_bytes()).collect();
+    pub fn hashes(
+        &self,
+        space: LogSpace<'_>,
+        indexes: &[u64],
+    ) -> Result<Vec<Option<Hash>>, StoreError> {
+        let cf = self.cf(space.hashes_cf())?;
+        let keys: Vec<Vec<u8>> = indexes.iter().map(|index| space.key(*index)).collect();
         self.db
             .batched_multi_get_cf(cf, &keys, false)
             .into_iter()
@@ -203,7 +516,7 @@ impl Store {
                 Some(bytes) => {
                     let array: [u8; 32] =
                         bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                            key: format!("hashes/{index}"),
+                            key: space.describe("hashes", *index),
                             reason: format!("{} bytes", bytes.len()),
                         })?;
                     Ok(Some(Hash(array)))
@@ -329,12 +642,15 @@ mod tests {
         let store = Store::open(dir.path()).expect("reopens");
         assert_eq!(store.credential_index(id).expect("reads"), Some(0));
         assert_eq!(
-            store.entries(0..2).expect("reads"),
+            store.entries(LogSpace::Own, 0..2).expect("reads"),
             vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]
         );
-        assert!(store.entries(0..3).is_err(), "a missing entry is an error");
+        assert!(
+            store.entries(LogSpace::Own, 0..3).is_err(),
+            "a missing entry is an error"
+        );
         assert_eq!(
-            store.hashes(&[0, 1]).expect("reads"),
+            store.hashes(LogSpace::Own, &[0, 1]).expect("reads"),
             vec![Some(Hash([1; 32])), None]
         );
         assert!(store.has_personal_record(id).expect("reads"));

@@ -1,0 +1,121 @@
+//! Federation endpoints: the C2SP `tlog-witness` `POST /log/add-checkpoint` (this member
+//! cosigning a peer's checkpoint), `GET /api/v1/federation/status`, and [`require_member`],
+//! the check that members-only reads (tiles, entry bundles) carry a member's signature.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use talent_core::request_auth::{self, RequestAuthError};
+use talent_core::tlog::witness::{self, WitnessError};
+
+use super::error::{ApiError, AppJson};
+use crate::federation::witness::AddCheckpointError;
+use crate::state::AppState;
+
+/// Routes of this resource.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/log/add-checkpoint",
+            post(add_checkpoint).layer(DefaultBodyLimit::max(witness::MAX_REQUEST_SIZE)),
+        )
+        .route("/api/v1/federation/status", get(status))
+}
+
+/// Checks that a request is signed by a federation member (any member: every member
+/// mirrors every log). A development node has no members and serves everyone.
+///
+/// # Errors
+/// [`ApiError::AuthenticationRequired`] (401) without signature headers,
+/// [`ApiError::Forbidden`] (403) for a signature that does not verify, is stale, or names an
+/// unknown member.
+pub fn require_member(
+    state: &AppState,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<String>, ApiError> {
+    let Some(federation) = &state.federation else {
+        return Ok(None);
+    };
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let signature = request_auth::parse_headers(
+        header(request_auth::HEADER_MEMBER),
+        header(request_auth::HEADER_TIMESTAMP),
+        header(request_auth::HEADER_SIGNATURE),
+    )
+    .map_err(ApiError::Forbidden)?
+    .ok_or(ApiError::AuthenticationRequired(
+        RequestAuthError::MissingHeader(request_auth::HEADER_SIGNATURE),
+    ))?;
+    let member = federation.config.member(&signature.member).ok_or_else(|| {
+        ApiError::Forbidden(RequestAuthError::UnknownMember(signature.member.clone()))
+    })?;
+    let path = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    request_auth::verify_request(&signature, &member.witness_key, method, &path, body, now)
+        .map_err(ApiError::Forbidden)?;
+    Ok(Some(signature.member))
+}
+
+/// `POST /log/add-checkpoint` (C2SP `tlog-witness`): cosign a peer's checkpoint. Answers
+/// are the spec's: 200 with cosignature lines, 400/403/404/409/422 as plain text (409 for
+/// a size mismatch with `text/x.tlog.size`). A checkpoint that conflicts with one already
+/// cosigned is kept as evidence against the log.
+async fn add_checkpoint(State(state): State<AppState>, body: Bytes) -> Response {
+    let Some(federation) = state.federation.clone() else {
+        return ApiError::NotFederated.into_response();
+    };
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let result = tokio::task::spawn_blocking(move || federation.add_checkpoint(&body, now)).await;
+    match result {
+        Ok(Ok(cosignature)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            cosignature,
+        )
+            .into_response(),
+        Ok(Err(AddCheckpointError::Witness(error))) => witness_error_response(&error),
+        Ok(Err(AddCheckpointError::Store(error))) => ApiError::from(error).into_response(),
+        Err(error) => ApiError::Internal(error.into()).into_response(),
+    }
+}
+
+fn witness_error_response(error: &WitnessError) -> Response {
+    let status =
+        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let WitnessError::SizeMismatch { latest } = error {
+        return (
+            status,
+            [(header::CONTENT_TYPE, witness::SIZE_CONTENT_TYPE)],
+            witness::size_conflict_body(*latest),
+        )
+            .into_response();
+    }
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{error}\n"),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/federation/status`: this member's log and cosigners, each peer's mirror
+/// (size, checkpoint, age, cosigners, state) and the evidence held against any of them.
+async fn status(State(state): State<AppState>) -> Result<AppJson<Value>, ApiError> {
+    let Some(federation) = state.federation.clone() else {
+        return Err(ApiError::NotFederated);
+    };
+    let log = state.log.clone();
+    let value = tokio::task::spawn_blocking(move || federation.status(&log))
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))??;
+    Ok(AppJson(value))
+}

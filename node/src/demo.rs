@@ -1,0 +1,312 @@
+//! `registry-node demo`: the five-member Chengdu–Chongqing federation on this machine.
+//!
+//! Starts one `registry-node serve` process per member of the configuration (dev-only keys,
+//! data under one directory), issues a sample credential of every type at each member,
+//! waits until every member verifies every other member's credentials from its mirror with
+//! the witness quorum, prints what happened and what to try next, and keeps the federation
+//! running until Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use talent_core::federation::{Federation, Member};
+
+/// The request bodies of the samples, one per credential type (the files in
+/// `docs/examples/`, compiled in so the demo needs nothing but the configuration).
+const SAMPLES: [(&str, &str); 7] = [
+    (
+        "GoldenPhoenixTalentCredential",
+        include_str!("../../docs/examples/GoldenPhoenixTalentCredential.json"),
+    ),
+    (
+        "ProfessionalTitleCredential",
+        include_str!("../../docs/examples/ProfessionalTitleCredential.json"),
+    ),
+    (
+        "SkillLevelCredential",
+        include_str!("../../docs/examples/SkillLevelCredential.json"),
+    ),
+    (
+        "ProfessionalQualificationCredential",
+        include_str!("../../docs/examples/ProfessionalQualificationCredential.json"),
+    ),
+    (
+        "TalentServiceCardCredential",
+        include_str!("../../docs/examples/TalentServiceCardCredential.json"),
+    ),
+    (
+        "IssuerAccreditationCredential",
+        include_str!("../../docs/examples/IssuerAccreditationCredential.json"),
+    ),
+    (
+        "RecognitionAgreementCredential",
+        include_str!("../../docs/examples/RecognitionAgreementCredential.json"),
+    ),
+];
+
+/// How long the demo waits for the federation to start and converge.
+const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The member processes; killed when dropped.
+struct Members {
+    children: Vec<(String, Child)>,
+}
+
+impl Drop for Members {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            // SIGKILL is safe: every acknowledged write is already synced.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs the demo: `config` is the federation file; its `dev-keys/<member>/` directory next
+/// to it holds the members' keys; `data` the parent of the members' data directories.
+///
+/// # Errors
+/// The configuration or keys are missing, a member does not start, or the federation does
+/// not converge in time.
+pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
+    let federation = crate::node::load_federation(config)?;
+    let keys_root = config
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("dev-keys");
+    let executable = std::env::current_exe().context("locating the registry-node binary")?;
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    println!(
+        "registry-node demo: {} ({}), {} members, witness quorum {}",
+        federation.name_zh,
+        federation.name_en,
+        federation.members().len(),
+        federation.witness_quorum
+    );
+    println!(
+        "⚠ dev-only keys from {} — never use them for real data",
+        keys_root.display()
+    );
+    let mut members = Members {
+        children: Vec::new(),
+    };
+    for member in federation.members() {
+        let child = start_member(&executable, config, member, data, &keys_root)?;
+        members
+            .children
+            .push((member.id.as_str().to_owned(), child));
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let deadline = Instant::now() + CONVERGE_TIMEOUT;
+    for member in federation.members() {
+        wait_healthy(&http, member, &mut members, deadline).await?;
+    }
+    println!(
+        "\nall {} members are up; issuing samples …",
+        federation.members().len()
+    );
+    let issued = issue_samples(&http, &federation).await?;
+    println!(
+        "\nwaiting until every member verifies every other member's credentials from its mirror, with the quorum of cosignatures …"
+    );
+    let started = Instant::now();
+    cross_verify(&http, &federation, &issued, deadline).await?;
+    println!(
+        "✓ {} credentials issued at {} members, each verified at every other member ({} cross-checks) in {:.1} s",
+        issued.len(),
+        federation.members().len(),
+        issued.len() * (federation.members().len() - 1),
+        started.elapsed().as_secs_f64()
+    );
+    print_next_steps(&federation, &issued, data);
+    tokio::signal::ctrl_c().await.ok();
+    println!("\nstopping the federation …");
+    drop(members);
+    Ok(())
+}
+
+fn start_member(
+    executable: &Path,
+    config: &Path,
+    member: &Member,
+    data: &Path,
+    keys_root: &Path,
+) -> anyhow::Result<Child> {
+    let id = member.id.as_str();
+    let member_data = data.join(id);
+    let log_path = data.join(format!("{id}.log"));
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    let child = Command::new(executable)
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .arg("--member")
+        .arg(id)
+        .arg("--data")
+        .arg(&member_data)
+        .arg("--keys-from")
+        .arg(keys_root.join(id))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting member {id}"))?;
+    println!(
+        "  {id:<8} {} — {} (pid {}, log {})",
+        member.name_zh,
+        member.endpoint,
+        child.id(),
+        log_path.display()
+    );
+    Ok(child)
+}
+
+async fn wait_healthy(
+    http: &reqwest::Client,
+    member: &Member,
+    members: &mut Members,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let url = format!("{}/healthz", member.endpoint);
+    loop {
+        if let Ok(response) = http.get(&url).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        for (id, child) in &mut members.children {
+            if let Some(status) = child.try_wait()? {
+                bail!("member {id} exited ({status}); see its log in the data directory");
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("member {} did not answer {url} in time", member.id);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A sample credential: where it was issued and the signed VC.
+struct Issued {
+    member: String,
+    credential_type: &'static str,
+    credential: Value,
+}
+
+async fn issue_samples(
+    http: &reqwest::Client,
+    federation: &Federation,
+) -> anyhow::Result<Vec<Issued>> {
+    let mut issued = Vec::new();
+    for member in federation.members() {
+        let mut line = format!("  {:<8}", member.id.as_str());
+        for (credential_type, body) in SAMPLES {
+            let body: Value = serde_json::from_str(body)
+                .with_context(|| format!("sample {credential_type} is not JSON"))?;
+            let response = http
+                .post(format!("{}/api/v1/credentials", member.endpoint))
+                .json(&body)
+                .send()
+                .await?;
+            let status = response.status();
+            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            if status.as_u16() != 201 {
+                bail!(
+                    "issuing {credential_type} at {}: {status} {answer}",
+                    member.id
+                );
+            }
+            line.push_str(" ✓");
+            issued.push(Issued {
+                member: member.id.as_str().to_owned(),
+                credential_type,
+                credential: answer["credential"].clone(),
+            });
+        }
+        println!("{line}  ({} types issued)", SAMPLES.len());
+    }
+    Ok(issued)
+}
+
+async fn cross_verify(
+    http: &reqwest::Client,
+    federation: &Federation,
+    issued: &[Issued],
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    for verifier in federation.members() {
+        for item in issued
+            .iter()
+            .filter(|item| item.member != verifier.id.as_str())
+        {
+            loop {
+                let response = http
+                    .post(format!("{}/api/v1/verify", verifier.endpoint))
+                    .json(&json!({"credential": item.credential, "requireQuorum": true}))
+                    .send()
+                    .await?;
+                let verdict: Value = response.json().await.unwrap_or(Value::Null);
+                if verdict["verified"] == Value::Bool(true) {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!(
+                        "{} does not verify the {} issued at {} in time: {verdict}",
+                        verifier.id,
+                        item.credential_type,
+                        item.member
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        println!(
+            "  {:<8} verifies all {} credentials of the other members ✓",
+            verifier.id.as_str(),
+            issued
+                .iter()
+                .filter(|item| item.member != verifier.id.as_str())
+                .count()
+        );
+    }
+    Ok(())
+}
+
+fn print_next_steps(federation: &Federation, issued: &[Issued], data: &Path) {
+    let first = federation.members().first();
+    let last = federation.members().last();
+    let (Some(first), Some(last)) = (first, last) else {
+        return;
+    };
+    let sample = issued
+        .iter()
+        .find(|item| item.member == first.id.as_str())
+        .map(|item| item.credential.clone())
+        .unwrap_or(Value::Null);
+    let sample_path: PathBuf = data.join("sample-credential.json");
+    let _ = std::fs::write(
+        &sample_path,
+        serde_json::to_vec_pretty(&sample).unwrap_or_default(),
+    );
+    println!(
+        "\nTry next (the federation keeps running until Ctrl-C):
+  curl -s {last}/api/v1/federation/status | jq .          # mirrors, lag, cosigners, evidence
+  curl -s {first}/log/checkpoint                            # {first_id}'s checkpoint with cosignatures
+  curl -s -X POST {last}/api/v1/verify -H 'content-type: application/json' \\
+       -d \"{{\\\"credential\\\": $(cat {sample}), \\\"requireQuorum\\\": true}}\" | jq .
+                                                            # {last_id} verifies {first_id}'s credential from its mirror
+  talent-verify verify {sample}                             # offline: signature, issuer, schema, validity
+  kill the {first_id} process (see its pid above) and verify at {last_id} again: it still works, from the mirror",
+        last = last.endpoint,
+        first = first.endpoint,
+        first_id = first.id,
+        last_id = last.id,
+        sample = sample_path.display(),
+    );
+}

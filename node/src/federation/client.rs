@@ -1,0 +1,146 @@
+//! HTTP client for talking to peer members: every request is signed with this member's
+//! witness key (`talent_core::request_auth`), so peers serve their tiles only to members.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use ed25519_dalek::SigningKey;
+use reqwest::StatusCode;
+use talent_core::request_auth;
+use talent_core::tlog::tile::TilePath;
+use talent_core::tlog::witness::{self, AddCheckpointRequest};
+
+/// How long one request to a peer may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What a peer's witness answered to `add-checkpoint`.
+#[derive(Debug)]
+pub enum AddCheckpointReply {
+    /// 200: its cosignature line(s).
+    Cosigned(Vec<u8>),
+    /// 409 with the size it last cosigned: retry with a proof from there.
+    SizeConflict(u64),
+    /// Any other refusal (status and body), e.g. 409 for a different root at equal size.
+    Refused(u16, String),
+}
+
+/// A client signing its requests as one member.
+#[derive(Debug, Clone)]
+pub struct PeerClient {
+    http: reqwest::Client,
+    member: String,
+    key: SigningKey,
+}
+
+impl PeerClient {
+    /// A client for member `member` signing with its witness `key`.
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built (TLS backend).
+    pub fn new(member: &str, key: SigningKey) -> anyhow::Result<PeerClient> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(PeerClient {
+            http,
+            member: member.to_owned(),
+            key,
+        })
+    }
+
+    fn signed(
+        &self,
+        method: reqwest::Method,
+        endpoint: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> reqwest::RequestBuilder {
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let headers =
+            request_auth::sign_request(&self.member, &self.key, method.as_str(), path, now, &body);
+        let mut request = self.http.request(method, format!("{endpoint}{path}"));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.body(body)
+    }
+
+    async fn get(&self, endpoint: &str, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let response = self
+            .signed(reqwest::Method::GET, endpoint, path, Vec::new())
+            .send()
+            .await
+            .with_context(|| format!("GET {endpoint}{path}"))?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            bail!("GET {endpoint}{path}: {status}: {}", truncate(&body));
+        }
+        Ok(Some(response.bytes().await?.to_vec()))
+    }
+
+    /// The peer's latest checkpoint (a signed note, with the cosignatures it collected).
+    ///
+    /// # Errors
+    /// The peer is unreachable or answers an error.
+    pub async fn checkpoint(&self, endpoint: &str) -> anyhow::Result<Vec<u8>> {
+        self.get(endpoint, "/log/checkpoint")
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("{endpoint} has no /log/checkpoint"))
+    }
+
+    /// A tile or entry bundle; `None` when the peer does not have it.
+    ///
+    /// # Errors
+    /// The peer is unreachable or answers an error.
+    pub async fn tile(&self, endpoint: &str, tile: TilePath) -> anyhow::Result<Option<Vec<u8>>> {
+        self.get(endpoint, &format!("/log/{tile}")).await
+    }
+
+    /// Submits one of this member's checkpoints to a peer's witness.
+    ///
+    /// # Errors
+    /// The peer is unreachable or its answer cannot be read.
+    pub async fn add_checkpoint(
+        &self,
+        endpoint: &str,
+        request: &AddCheckpointRequest,
+    ) -> anyhow::Result<AddCheckpointReply> {
+        let path = "/log/add-checkpoint";
+        let response = self
+            .signed(reqwest::Method::POST, endpoint, path, request.to_bytes())
+            .send()
+            .await
+            .with_context(|| format!("POST {endpoint}{path}"))?;
+        let status = response.status();
+        let is_size = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with(witness::SIZE_CONTENT_TYPE));
+        let body = response.bytes().await?.to_vec();
+        Ok(match status {
+            StatusCode::OK => AddCheckpointReply::Cosigned(body),
+            StatusCode::CONFLICT if is_size => match witness::parse_size_conflict(&body) {
+                Ok(size) => AddCheckpointReply::SizeConflict(size),
+                Err(error) => AddCheckpointReply::Refused(409, error.to_string()),
+            },
+            other => AddCheckpointReply::Refused(
+                other.as_u16(),
+                truncate(&String::from_utf8_lossy(&body)).to_owned(),
+            ),
+        })
+    }
+}
+
+fn truncate(text: &str) -> &str {
+    match text.char_indices().nth(300) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}

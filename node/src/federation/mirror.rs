@@ -1,0 +1,225 @@
+//! Mirrors of the peers' logs: for each peer, the prefix of its log this member has
+//! verified (entries, stored hashes, the peer's signed checkpoint of that size), and the
+//! in-memory head that extends it.
+//!
+//! A mirror only ever moves forward to a checkpoint whose root it recomputed from entries it
+//! verified itself (see [`super::sync`]). Entries written beyond the verified size by an
+//! interrupted catch-up are never read: every read is bounded by the verified head.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use talent_core::federation::{Federation, Member};
+use talent_core::identifiers::CredentialId;
+use talent_core::tlog::Hash;
+use talent_core::tlog::checkpoint::{self, CheckpointError};
+use talent_core::tlog::merkle::{self, InclusionProof, ProofError};
+
+use crate::log::{LogOpenError, StoreHashReader, load_head};
+use crate::store::{LogSpace, MirrorState, Store};
+
+/// The verified head of one peer's mirrored log.
+#[derive(Debug, Clone)]
+pub struct MirrorHead {
+    /// Verified entries.
+    pub size: u64,
+    /// Root of those entries.
+    pub root: Hash,
+    /// The peer's checkpoint of that size, with the cosignatures it carried.
+    pub checkpoint: Arc<Vec<u8>>,
+    /// Unix seconds when this node last saw that checkpoint as the peer's newest.
+    pub confirmed_at: i64,
+    /// Frontier hashes of the verified tree: all that extending it needs.
+    pub frontier: HashMap<u64, Hash>,
+}
+
+impl MirrorHead {
+    fn empty() -> MirrorHead {
+        MirrorHead {
+            size: 0,
+            root: merkle::empty_root(),
+            checkpoint: Arc::new(Vec::new()),
+            confirmed_at: 0,
+            frontier: HashMap::new(),
+        }
+    }
+}
+
+/// Where a mirrored credential is: enough to verify its inclusion from the mirror.
+#[derive(Debug, Clone)]
+pub struct MirroredEvidence {
+    /// The peer whose log holds it.
+    pub member: Member,
+    /// The mirrored checkpoint (with cosignatures).
+    pub checkpoint: Arc<Vec<u8>>,
+    /// Inclusion proof under it.
+    pub proof: InclusionProof,
+    /// Unix seconds when the checkpoint was last confirmed as the peer's newest.
+    pub confirmed_at: i64,
+}
+
+/// Why a stored mirror cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorOpenError {
+    /// The stored checkpoint does not verify with the member's configured log key.
+    #[error("the mirror of {member}: stored checkpoint does not verify: {error}")]
+    Checkpoint {
+        /// Member id.
+        member: String,
+        /// Why.
+        error: CheckpointError,
+    },
+    /// Stored hashes do not reproduce the checkpoint.
+    #[error("the mirror of {member} is damaged: {error}")]
+    Damaged {
+        /// Member id.
+        member: String,
+        /// Why.
+        error: LogOpenError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The mirrors of every peer.
+#[derive(Debug)]
+pub struct Mirrors {
+    store: Arc<Store>,
+    heads: RwLock<HashMap<String, MirrorHead>>,
+}
+
+impl Mirrors {
+    /// Loads every peer's mirror, checking each against its stored checkpoint.
+    ///
+    /// # Errors
+    /// [`MirrorOpenError`] for a mirror that does not verify.
+    pub fn open(
+        store: Arc<Store>,
+        federation: &Federation,
+        me: &str,
+    ) -> Result<Mirrors, MirrorOpenError> {
+        let mut heads = HashMap::new();
+        for member in federation.members() {
+            let id = member.id.as_str();
+            if id == me {
+                continue;
+            }
+            let head = match store.mirror_state(id)? {
+                None => MirrorHead::empty(),
+                Some(state) => load_mirror(&store, member, &state)?,
+            };
+            heads.insert(id.to_owned(), head);
+        }
+        Ok(Mirrors {
+            store,
+            heads: RwLock::new(heads),
+        })
+    }
+
+    /// The verified head of `member`'s mirror.
+    pub fn head(&self, member: &str) -> Option<MirrorHead> {
+        self.heads
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(member)
+            .cloned()
+    }
+
+    /// Replaces the head of `member`'s mirror (after its state is durable).
+    pub fn set_head(&self, member: &str, head: MirrorHead) {
+        self.heads
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(member.to_owned(), head);
+    }
+
+    /// Root of the first `size` entries of `member`'s verified mirror (`None` beyond it).
+    ///
+    /// # Errors
+    /// The store failing (a damaged mirror).
+    pub fn root_at(&self, member: &str, size: u64) -> Result<Option<Hash>, ProofError> {
+        let Some(head) = self.head(member) else {
+            return Ok(None);
+        };
+        if size > head.size {
+            return Ok(None);
+        }
+        if size == head.size {
+            return Ok(Some(head.root));
+        }
+        let reader = StoreHashReader {
+            store: &self.store,
+            space: LogSpace::Mirror(member),
+            overlay: &head.frontier,
+        };
+        merkle::root_from(size, &reader).map(Some)
+    }
+
+    /// Evidence that `member`'s log holds credential `id`, from the mirror.
+    ///
+    /// # Errors
+    /// The store failing or a proof that cannot be built (damaged mirror).
+    pub fn find(
+        &self,
+        member: &Member,
+        id: CredentialId,
+    ) -> Result<Option<MirroredEvidence>, ProofError> {
+        let Some(head) = self.head(member.id.as_str()) else {
+            return Ok(None);
+        };
+        let locations = self
+            .store
+            .mirror_credential(id)
+            .map_err(|error| ProofError::Unavailable(error.to_string()))?;
+        let Some(index) = locations
+            .iter()
+            .find(|(holder, index)| holder == member.id.as_str() && *index < head.size)
+            .map(|(_, index)| *index)
+        else {
+            return Ok(None);
+        };
+        let reader = StoreHashReader {
+            store: &self.store,
+            space: LogSpace::Mirror(member.id.as_str()),
+            overlay: &head.frontier,
+        };
+        let hashes = merkle::inclusion_proof_from(index, head.size, &reader)?;
+        Ok(Some(MirroredEvidence {
+            member: member.clone(),
+            checkpoint: head.checkpoint,
+            proof: InclusionProof::new(index, head.size, &hashes),
+            confirmed_at: head.confirmed_at,
+        }))
+    }
+}
+
+fn load_mirror(
+    store: &Store,
+    member: &Member,
+    state: &MirrorState,
+) -> Result<MirrorHead, MirrorOpenError> {
+    let id = member.id.as_str();
+    let verified = checkpoint::open_checkpoint(
+        state.checkpoint.as_bytes(),
+        &member.log_origin,
+        &member.log_vkey,
+    )
+    .map_err(|error| MirrorOpenError::Checkpoint {
+        member: id.to_owned(),
+        error,
+    })?;
+    let head = load_head(store, LogSpace::Mirror(id), &verified).map_err(|error| {
+        MirrorOpenError::Damaged {
+            member: id.to_owned(),
+            error,
+        }
+    })?;
+    Ok(MirrorHead {
+        size: head.size,
+        root: head.root,
+        checkpoint: head.checkpoint,
+        confirmed_at: state.confirmed_at,
+        frontier: head.frontier,
+    })
+}

@@ -1,0 +1,391 @@
+//! This member's part in the federation (DESIGN.md §6): it mirrors every peer's log
+//! ([`sync`], [`mirror`]), witnesses their checkpoints and collects their cosignatures on
+//! its own ([`witness`]), signs its requests to them ([`client`]), and keeps evidence when
+//! one misbehaves.
+
+pub mod client;
+pub mod mirror;
+pub mod sync;
+pub mod witness;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use talent_core::federation::{Federation, Member};
+use talent_core::tlog::checkpoint;
+use talent_core::tlog::cosignature::{self, CosignerKey};
+use talent_core::tlog::witness::{AddCheckpointRequest, WitnessError, WitnessRecord};
+use tokio::sync::Notify;
+
+use self::client::PeerClient;
+use self::mirror::Mirrors;
+use self::sync::{SyncError, sync_once};
+use self::witness::{AddCheckpointError, Collector, Witness};
+use crate::log::Log;
+use crate::store::{Store, StoreError};
+
+/// How often a peer is polled when it announces nothing.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// How long to wait after a failed round before trying again.
+const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What this member knows of one peer right now.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerStatus {
+    /// `syncing`, `in-sync`, `unreachable` or `halted`.
+    pub state: &'static str,
+    /// The last error, when unreachable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// The federation runtime of this member.
+#[derive(Debug)]
+pub struct FederationNode {
+    /// The federation configuration (trust anchor).
+    pub config: Arc<Federation>,
+    /// This member.
+    pub me: Member,
+    /// Mirrors of the peers' logs.
+    pub mirrors: Mirrors,
+    /// This member as a witness.
+    pub witness: Witness,
+    /// Cosignatures collected on this member's checkpoints.
+    pub collector: Collector,
+    store: Arc<Store>,
+    client: PeerClient,
+    wake: HashMap<String, Arc<Notify>>,
+    status: Mutex<HashMap<String, PeerStatus>>,
+}
+
+impl FederationNode {
+    /// Builds the runtime (no tasks yet: see [`FederationNode::start`]).
+    ///
+    /// # Errors
+    /// A stored mirror does not verify, or the HTTP client cannot be built.
+    pub fn new(
+        config: Arc<Federation>,
+        me: Member,
+        store: Arc<Store>,
+        witness_key: ed25519_dalek::SigningKey,
+    ) -> anyhow::Result<FederationNode> {
+        let id = me.id.as_str().to_owned();
+        let mirrors = Mirrors::open(Arc::clone(&store), &config, &id)?;
+        let cosigner = cosignature::Cosigner::new(&me.witness_name, witness_key.clone())?;
+        let witness = Witness::new(cosigner, &config, &id, Arc::clone(&store));
+        let collector = Collector::new(&config, &id);
+        let client = PeerClient::new(&id, witness_key)?;
+        let wake = config
+            .peers_of(&me.id)
+            .map(|peer| (peer.id.as_str().to_owned(), Arc::new(Notify::new())))
+            .collect();
+        let mut status = HashMap::new();
+        for peer in config.peers_of(&me.id) {
+            let halted = !store.evidence(peer.id.as_str())?.is_empty();
+            status.insert(
+                peer.id.as_str().to_owned(),
+                PeerStatus {
+                    state: if halted { "halted" } else { "syncing" },
+                    last_error: None,
+                },
+            );
+        }
+        Ok(FederationNode {
+            config,
+            me,
+            mirrors,
+            witness,
+            collector,
+            store,
+            client,
+            wake,
+            status: Mutex::new(status),
+        })
+    }
+
+    /// Starts one sync task per peer and the cosignature collector.
+    pub fn start(self: &Arc<Self>, log: Arc<Log>) {
+        for peer in self.config.peers_of(&self.me.id) {
+            let node = Arc::clone(self);
+            let peer = peer.clone();
+            tokio::spawn(async move { node.run_peer(peer).await });
+        }
+        let node = Arc::clone(self);
+        tokio::spawn(async move { node.run_collector(log).await });
+    }
+
+    /// Wakes the sync task of `member` (a push hint: it announced a new checkpoint).
+    pub fn announce(&self, member: &str) {
+        if let Some(wake) = self.wake.get(member) {
+            wake.notify_one();
+        }
+    }
+
+    /// The federation's witnesses other than `member`'s own, as cosigner keys.
+    pub fn cosigners_for(&self, member: &str) -> Vec<CosignerKey> {
+        self.config
+            .members()
+            .iter()
+            .filter(|other| other.id.as_str() != member)
+            .filter_map(|other| CosignerKey::from_vkey(&other.witness_vkey).ok())
+            .collect()
+    }
+
+    /// Records a peer's sync state; `halted` is final (only a restart re-reads it from the
+    /// evidence), so a round that finishes after a halt cannot clear it.
+    fn set_status(&self, member: &str, state: &'static str, last_error: Option<String>) {
+        let mut status = self
+            .status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if status
+            .get(member)
+            .is_some_and(|current| current.state == "halted")
+        {
+            return;
+        }
+        status.insert(member.to_owned(), PeerStatus { state, last_error });
+    }
+
+    fn status_of(&self, member: &str) -> Option<PeerStatus> {
+        self.status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(member)
+            .cloned()
+    }
+
+    async fn run_peer(&self, peer: Member) {
+        let id = peer.id.as_str().to_owned();
+        let Some(wake) = self.wake.get(&id).cloned() else {
+            return;
+        };
+        loop {
+            if self
+                .status_of(&id)
+                .is_some_and(|status| status.state == "halted")
+            {
+                // Sync from a member caught misbehaving stays stopped until an operator
+                // has looked at the evidence and restarted the node without it.
+                std::future::pending::<()>().await;
+            }
+            let cosigners = self.cosigners_for(&id);
+            let wait = match sync_once(&self.store, &self.mirrors, &self.client, &peer, &cosigners)
+                .await
+            {
+                Ok(progress) => {
+                    if progress.to > progress.from {
+                        tracing::info!(peer = %id, from = progress.from, to = progress.to, "mirrored");
+                    }
+                    self.set_status(&id, "in-sync", None);
+                    POLL_INTERVAL
+                }
+                Err(SyncError::Transient(error)) => {
+                    tracing::debug!(peer = %id, error = format!("{error:#}"), "sync round failed");
+                    self.set_status(&id, "unreachable", Some(format!("{error:#}")));
+                    RETRY_INTERVAL
+                }
+                Err(SyncError::Misbehaviour(evidence)) => {
+                    tracing::error!(peer = %id, kind = evidence.kind, detail = %evidence.detail, "peer misbehaved; sync from it stopped");
+                    self.keep_evidence(&id, &evidence);
+                    self.set_status(&id, "halted", Some(evidence.detail.clone()));
+                    continue;
+                }
+            };
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// This member as a witness: cosigns a peer's checkpoint (`POST /log/add-checkpoint`).
+    ///
+    /// Beyond the C2SP checks against the last cosigned checkpoint, a checkpoint must agree
+    /// with the verified mirror of that log: a witness never cosigns a view that contradicts
+    /// the one it holds. A conflict is kept as evidence and halts sync from the member.
+    /// Blocking (RocksDB).
+    ///
+    /// # Errors
+    /// [`AddCheckpointError`].
+    pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Result<Vec<u8>, AddCheckpointError> {
+        let request = AddCheckpointRequest::parse(body)?;
+        let origin = request.origin()?;
+        let member = self.config.member_by_origin(&origin).cloned();
+        if let Some(member) = &member
+            && let Ok(verified) =
+                checkpoint::open_checkpoint(&request.checkpoint, &origin, &member.log_vkey)
+            && let Some(head) = self.mirrors.head(member.id.as_str())
+            && let Ok(Some(held_root)) = self.mirrors.root_at(member.id.as_str(), verified.size())
+            && held_root != *verified.root()
+        {
+            let previous = WitnessRecord {
+                size: head.size,
+                root: head.root,
+                checkpoint: head.checkpoint.as_ref().clone(),
+            };
+            let error = WitnessError::RootMismatch {
+                previous,
+                received: request.checkpoint.clone(),
+            };
+            self.fork_evidence(member, &error);
+            return Err(error.into());
+        }
+        match self.witness.add_checkpoint(body, now) {
+            Ok(cosignature) => {
+                // A new checkpoint of that log: pull it now instead of at the next poll.
+                if let Some(member) = &member {
+                    self.announce(member.id.as_str());
+                }
+                Ok(cosignature)
+            }
+            Err(AddCheckpointError::Witness(error)) => {
+                if let (Some(member), WitnessError::RootMismatch { .. }) = (&member, &error) {
+                    self.fork_evidence(member, &error);
+                }
+                Err(error.into())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn fork_evidence(&self, member: &Member, error: &WitnessError) {
+        let WitnessError::RootMismatch { previous, received } = error else {
+            return;
+        };
+        let detail = format!(
+            "submitted for cosigning a tree of {} entries that contradicts the tree of {} entries held here",
+            checkpoint::open_checkpoint(received, &member.log_origin, &member.log_vkey)
+                .map_or(0, |verified| verified.size()),
+            previous.size
+        );
+        self.keep_evidence(
+            member.id.as_str(),
+            &serde_json::json!({
+                "kind": "fork",
+                "detail": detail,
+                "checkpoints": [
+                    String::from_utf8_lossy(&previous.checkpoint),
+                    String::from_utf8_lossy(received),
+                ],
+            }),
+        );
+        self.halt(member.id.as_str(), detail);
+    }
+
+    /// Stops syncing from `member` (evidence against it was just kept).
+    pub fn halt(&self, member: &str, detail: String) {
+        self.set_status(member, "halted", Some(detail));
+    }
+
+    /// Stores evidence against `member`.
+    pub fn keep_evidence(&self, member: &str, evidence: &impl Serialize) {
+        let mut record = serde_json::to_value(evidence).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut record {
+            map.insert("member".into(), member.into());
+            map.insert(
+                "detectedAt".into(),
+                talent_core::credential::format_datetime(chrono::Utc::now()).into(),
+            );
+        }
+        // The same misbehaviour seen again (a fork resubmitted) is kept once.
+        let same = |held: &Value| {
+            held["kind"] == record["kind"] && held["checkpoints"] == record["checkpoints"]
+        };
+        if let Ok(held) = self.store.evidence(member)
+            && held
+                .iter()
+                .filter_map(|bytes| serde_json::from_slice::<Value>(bytes).ok())
+                .any(|held| same(&held))
+        {
+            return;
+        }
+        let bytes = serde_json::to_vec(&record).unwrap_or_default();
+        if let Err(error) = self.store.add_evidence(member, &bytes) {
+            tracing::error!(%error, member, "could not store evidence");
+        }
+    }
+
+    async fn run_collector(&self, log: Arc<Log>) {
+        loop {
+            self.collector.collect(&log, &self.client).await;
+            tokio::select! {
+                () = log.changed() => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+        }
+    }
+
+    /// The federation status: this member's log and cosigners, and every peer's mirror.
+    ///
+    /// # Errors
+    /// The store failing.
+    pub fn status(&self, log: &Log) -> Result<Value, StoreError> {
+        let head = log.head();
+        let now = chrono::Utc::now().timestamp();
+        let mut peers = Vec::new();
+        for peer in self.config.peers_of(&self.me.id) {
+            let id = peer.id.as_str();
+            let mirror = self.mirrors.head(id);
+            let status = self.status_of(id);
+            let evidence: Vec<Value> = self
+                .store
+                .evidence(id)?
+                .iter()
+                .filter_map(|bytes| serde_json::from_slice(bytes).ok())
+                .map(redact_entry)
+                .collect();
+            let cosigners = mirror
+                .as_ref()
+                .and_then(|mirror| {
+                    cosignature::verify_cosignatures(&mirror.checkpoint, &self.cosigners_for(id))
+                        .ok()
+                })
+                .map(|found| found.into_iter().map(|c| c.name).collect::<Vec<_>>())
+                .unwrap_or_default();
+            peers.push(serde_json::json!({
+                "id": id,
+                "nameZh": peer.name_zh,
+                "nameEn": peer.name_en,
+                "endpoint": peer.endpoint,
+                "state": status.as_ref().map_or("syncing", |s| s.state),
+                "lastError": status.and_then(|s| s.last_error),
+                "mirroredSize": mirror.as_ref().map_or(0, |m| m.size),
+                "checkpoint": mirror.as_ref().map(|m| String::from_utf8_lossy(&m.checkpoint).into_owned()),
+                "confirmedAt": mirror.as_ref().filter(|m| m.confirmed_at > 0).map(|m| m.confirmed_at),
+                "ageSeconds": mirror.as_ref().filter(|m| m.confirmed_at > 0).map(|m| now - m.confirmed_at),
+                "cosigners": cosigners,
+                "evidence": evidence,
+            }));
+        }
+        Ok(serde_json::json!({
+            "federation": self.config.id,
+            "member": self.me.id.as_str(),
+            "witnessQuorum": self.config.witness_quorum,
+            "log": {
+                "origin": log.origin(),
+                "size": head.size,
+                "cosigners": self.collector.cosigners_of(&head.checkpoint),
+            },
+            "peers": peers,
+        }))
+    }
+}
+
+/// Evidence as shown by the status endpoint: an offending entry may hold personal data, so
+/// only its index and SHA-256 are shown; the stored evidence keeps the bytes.
+fn redact_entry(mut evidence: Value) -> Value {
+    if let Some(entry) = evidence.get_mut("entry")
+        && let Some([index, bytes]) = entry.as_array().map(Vec::as_slice)
+    {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(bytes.as_str().unwrap_or_default().as_bytes());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        *entry = serde_json::json!({"index": index, "sha256": hex});
+    }
+    evidence
+}

@@ -1,0 +1,421 @@
+//! Pulling a peer's log into its mirror: checkpoint → log signature → entry bundles for the
+//! new range → every entry verified (canonical, signed by its issuer, issuer allowed in that
+//! log) → root recomputed from the verified frontier plus the new entries, which both proves
+//! the new checkpoint consistent with the one held and that the entries are the log's →
+//! mirror state moved forward in one synced write.
+//!
+//! Anything that proves misbehaviour (a smaller tree than one the peer signed before, two
+//! signed trees of the same size with different roots, entries that do not hash to the signed
+//! root, an entry with a bad signature or from an issuer not allowed there) stops sync from
+//! that peer with [`SyncError::Misbehaviour`]; the caller keeps the evidence. Everything else
+//! (network, 5xx, unsigned garbage) is [`SyncError::Transient`] and retried.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use talent_core::federation::Member;
+use talent_core::identifiers::CredentialId;
+use talent_core::tlog::checkpoint::{self, VerifiedCheckpoint};
+use talent_core::tlog::cosignature::{self, CosignerKey};
+use talent_core::tlog::entry::{self, EntryVerifyError};
+use talent_core::tlog::merkle::{self, TreeExtension};
+use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
+use talent_core::tlog::{Hash, bundle};
+
+use super::client::PeerClient;
+use super::mirror::{MirrorHead, Mirrors};
+use crate::store::{MirrorAppend, MirrorState, Store};
+
+/// Entries verified and written per step of a catch-up (a few entry bundles).
+const ENTRIES_PER_STEP: u64 = 16 * TILE_WIDTH;
+
+/// What a peer did wrong, with the signed material that shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Misbehaviour {
+    /// `rollback`, `fork`, `inconsistent-entries`, `bad-entry`.
+    pub kind: &'static str,
+    /// What was found, in words.
+    pub detail: String,
+    /// The signed checkpoints involved: what this member held, then what the peer served.
+    pub checkpoints: Vec<String>,
+    /// The offending entry, for `bad-entry`: its index and bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<(u64, String)>,
+}
+
+/// Why a sync round stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Retry later: the peer is unreachable, answered an error, or served something that is
+    /// not signed and so proves nothing.
+    #[error("{0:#}")]
+    Transient(anyhow::Error),
+    /// The peer misbehaved: stop syncing from it and keep the evidence.
+    #[error("{}: {}", .0.kind, .0.detail)]
+    Misbehaviour(Box<Misbehaviour>),
+}
+
+impl From<anyhow::Error> for SyncError {
+    fn from(error: anyhow::Error) -> SyncError {
+        SyncError::Transient(error)
+    }
+}
+
+/// What a successful round did.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncProgress {
+    /// Mirrored size before.
+    pub from: u64,
+    /// Mirrored size after.
+    pub to: u64,
+}
+
+fn note_text(note: &[u8]) -> String {
+    String::from_utf8_lossy(note).into_owned()
+}
+
+/// One sync round against `peer`: brings its mirror up to the peer's current checkpoint.
+///
+/// # Errors
+/// [`SyncError`].
+pub async fn sync_once(
+    store: &Arc<Store>,
+    mirrors: &Mirrors,
+    client: &PeerClient,
+    peer: &Member,
+    cosigners: &[CosignerKey],
+) -> Result<SyncProgress, SyncError> {
+    let id = peer.id.as_str();
+    let head = mirrors
+        .head(id)
+        .ok_or_else(|| anyhow::anyhow!("{id} is not a peer"))?;
+    let note = client.checkpoint(&peer.endpoint).await?;
+    let served =
+        checkpoint::open_checkpoint(&note, &peer.log_origin, &peer.log_vkey).map_err(|error| {
+            anyhow::anyhow!("{id} served a checkpoint that does not verify: {error}")
+        })?;
+    // A trusted witness's line that does not verify makes the note unusable as evidence
+    // of witnessing; it proves nothing against the log either, so it is only retried.
+    cosignature::verify_cosignatures(&note, cosigners).map_err(|error| {
+        anyhow::anyhow!("{id} served a checkpoint with a bad cosignature: {error}")
+    })?;
+    let held = || note_text(&head.checkpoint);
+    if served.size() < head.size {
+        return Err(misbehaviour(
+            "rollback",
+            format!(
+                "served a tree of {} entries after signing one of {}",
+                served.size(),
+                head.size
+            ),
+            vec![held(), note_text(&note)],
+            None,
+        ));
+    }
+    let now = chrono::Utc::now().timestamp();
+    if served.size() == head.size {
+        if *served.root() != head.root {
+            return Err(misbehaviour(
+                "fork",
+                format!("signed two different trees of {} entries", served.size()),
+                vec![held(), note_text(&note)],
+                None,
+            ));
+        }
+        confirm(store, mirrors, id, head, note, now)?;
+        return Ok(SyncProgress {
+            from: served.size(),
+            to: served.size(),
+        });
+    }
+    let from = head.size;
+    let to = catch_up(store, client, peer, &head, &served).await?;
+    let verified_root = to.1;
+    if verified_root != *served.root() {
+        return Err(misbehaviour(
+            "inconsistent-entries",
+            format!(
+                "the entries it served hash to {} but its checkpoint of {} entries says {}; either the entries were forged or the checkpoint is not an extension of the one held",
+                merkle::format_hash(&verified_root),
+                served.size(),
+                merkle::format_hash(served.root())
+            ),
+            vec![held(), note_text(&note)],
+            None,
+        ));
+    }
+    let state = MirrorState {
+        size: served.size(),
+        checkpoint: note_text(&note),
+        confirmed_at: now,
+    };
+    let write_store = Arc::clone(store);
+    let member = id.to_owned();
+    // Synced: the WAL is sequential, so this also makes the catch-up's unsynced steps durable.
+    tokio::task::spawn_blocking(move || write_store.set_mirror_state(&member, &state))
+        .await
+        .map_err(|error| anyhow::anyhow!(error))?
+        .map_err(|error| anyhow::anyhow!(error))?;
+    mirrors.set_head(
+        id,
+        MirrorHead {
+            size: served.size(),
+            root: verified_root,
+            checkpoint: Arc::new(note),
+            confirmed_at: now,
+            frontier: to.0,
+        },
+    );
+    Ok(SyncProgress {
+        from,
+        to: served.size(),
+    })
+}
+
+/// Records that the held checkpoint is still the peer's newest (keeping the copy with more
+/// cosignatures).
+fn confirm(
+    store: &Arc<Store>,
+    mirrors: &Mirrors,
+    id: &str,
+    mut head: MirrorHead,
+    note: Vec<u8>,
+    now: i64,
+) -> Result<(), SyncError> {
+    // The same tree, possibly with more cosignatures (all verified by the caller).
+    if note.len() > head.checkpoint.len() {
+        head.checkpoint = Arc::new(note);
+    }
+    head.confirmed_at = now;
+    store
+        .set_mirror_state(
+            id,
+            &MirrorState {
+                size: head.size,
+                checkpoint: note_text(&head.checkpoint),
+                confirmed_at: now,
+            },
+        )
+        .map_err(|error| anyhow::anyhow!(error))?;
+    mirrors.set_head(id, head);
+    Ok(())
+}
+
+fn misbehaviour(
+    kind: &'static str,
+    detail: String,
+    checkpoints: Vec<String>,
+    entry: Option<(u64, String)>,
+) -> SyncError {
+    SyncError::Misbehaviour(Box::new(Misbehaviour {
+        kind,
+        detail,
+        checkpoints,
+        entry,
+    }))
+}
+
+/// Fetches, verifies and writes (unsynced, above the verified size) the entries from the
+/// held size up to the served checkpoint; returns the new frontier and root.
+async fn catch_up(
+    store: &Arc<Store>,
+    client: &PeerClient,
+    peer: &Member,
+    head: &MirrorHead,
+    served: &VerifiedCheckpoint,
+) -> Result<(HashMap<u64, Hash>, Hash), SyncError> {
+    let mut frontier = head.frontier.clone();
+    let mut size = head.size;
+    let target = served.size();
+    while size < target {
+        let step_end = (size + ENTRIES_PER_STEP).min(target);
+        let mut entries: Vec<Vec<u8>> = Vec::with_capacity((step_end - size) as usize);
+        while size + (entries.len() as u64) < step_end {
+            let index = size + entries.len() as u64;
+            let tile_index = index / TILE_WIDTH;
+            let tile_start = tile_index * TILE_WIDTH;
+            let width = (target - tile_start).min(TILE_WIDTH);
+            let bundle = fetch_bundle(client, peer, tile_index, width).await?;
+            let decoded = bundle::decode(&bundle, width as usize).map_err(|error| {
+                anyhow::anyhow!(
+                    "{}: entry bundle {tile_index} is malformed: {error}",
+                    peer.id.as_str()
+                )
+            })?;
+            let skip = (index - tile_start) as usize;
+            let take = (step_end - index) as usize;
+            entries.extend(
+                decoded
+                    .into_iter()
+                    .skip(skip)
+                    .take(take)
+                    .map(<[u8]>::to_vec),
+            );
+        }
+        let step_store = Arc::clone(store);
+        let step_peer = peer.clone();
+        let step_frontier = frontier;
+        let first = size;
+        let checkpoint_note = served.note().to_vec();
+        let result = tokio::task::spawn_blocking(move || {
+            verify_and_write(
+                &step_store,
+                &step_peer,
+                first,
+                &step_frontier,
+                entries,
+                &checkpoint_note,
+            )
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!(error))??;
+        frontier = result.0;
+        size = step_end;
+        if size == target {
+            return Ok((frontier, result.1));
+        }
+    }
+    let root = merkle::root_from(
+        size,
+        &merkle::MapHashReader {
+            hashes: frontier.clone(),
+        },
+    )
+    .map_err(|error| anyhow::anyhow!(error))?;
+    Ok((frontier, root))
+}
+
+async fn fetch_bundle(
+    client: &PeerClient,
+    peer: &Member,
+    tile_index: u64,
+    width: u64,
+) -> Result<Vec<u8>, SyncError> {
+    let width16 = u16::try_from(width).map_err(|_| anyhow::anyhow!("tile width {width}"))?;
+    let path = TilePath::Entries {
+        index: tile_index,
+        width: width16,
+    };
+    if let Some(bytes) = client.tile(&peer.endpoint, path).await? {
+        return Ok(bytes);
+    }
+    // A log may drop a partial bundle once the full one exists (C2SP tlog-tiles).
+    if width < TILE_WIDTH
+        && let Some(bytes) = client
+            .tile(
+                &peer.endpoint,
+                TilePath::Entries {
+                    index: tile_index,
+                    width: TILE_WIDTH as u16,
+                },
+            )
+            .await?
+    {
+        let full = bundle::decode(&bytes, TILE_WIDTH as usize).map_err(|error| {
+            anyhow::anyhow!("{}: entry bundle {tile_index}: {error}", peer.id.as_str())
+        })?;
+        let mut partial = Vec::new();
+        for entry in full.into_iter().take(width as usize) {
+            bundle::push_entry(&mut partial, entry).map_err(|error| anyhow::anyhow!(error))?;
+        }
+        return Ok(partial);
+    }
+    Err(SyncError::Transient(anyhow::anyhow!(
+        "{} has no entry bundle {tile_index} of width {width} under its own checkpoint",
+        peer.id.as_str()
+    )))
+}
+
+/// Verifies one step's entries (in parallel), extends the tree and writes them above the
+/// verified size. Returns the frontier and root after them.
+fn verify_and_write(
+    store: &Store,
+    peer: &Member,
+    first: u64,
+    frontier: &HashMap<u64, Hash>,
+    entries: Vec<Vec<u8>>,
+    checkpoint_note: &[u8],
+) -> Result<(HashMap<u64, Hash>, Hash), SyncError> {
+    let ids = verify_entries(peer, first, &entries, checkpoint_note)?;
+    let mut tree = TreeExtension::new(first, frontier).map_err(|error| anyhow::anyhow!(error))?;
+    for entry in &entries {
+        tree.push(entry).map_err(|error| anyhow::anyhow!(error))?;
+    }
+    let records: Vec<(Vec<u8>, Option<CredentialId>)> =
+        entries.into_iter().zip(ids.into_iter().map(Some)).collect();
+    store
+        .append_mirror(&MirrorAppend {
+            member: peer.id.as_str(),
+            first_index: first,
+            entries: &records,
+            hashes: tree.added_hashes(),
+        })
+        .map_err(|error| anyhow::anyhow!(error))?;
+    let root = tree.root().map_err(|error| anyhow::anyhow!(error))?;
+    let frontier = tree.frontier().map_err(|error| anyhow::anyhow!(error))?;
+    Ok((frontier, root))
+}
+
+/// Verifies entries on every core; returns their credential ids or the first bad entry.
+fn verify_entries(
+    peer: &Member,
+    first: u64,
+    entries: &[Vec<u8>],
+    checkpoint_note: &[u8],
+) -> Result<Vec<CredentialId>, SyncError> {
+    let threads = std::thread::available_parallelism()
+        .map(std::num::NonZeroUsize::get)
+        .unwrap_or(1)
+        .min(entries.len().max(1));
+    let chunk = entries.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<CredentialId>, (usize, EntryVerifyError)>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = entries
+                .chunks(chunk)
+                .enumerate()
+                .map(|(part, slice)| {
+                    scope.spawn(move || {
+                        slice
+                            .iter()
+                            .enumerate()
+                            .map(|(offset, bytes)| {
+                                entry::verify_entry(bytes, &peer.authority)
+                                    .map(|verified| verified.id)
+                                    .map_err(|error| (part * chunk + offset, error))
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle.join().unwrap_or(Err((
+                        0,
+                        EntryVerifyError::Entry(entry::EntryError::NotJson),
+                    )))
+                })
+                .collect()
+        });
+    let mut ids = Vec::with_capacity(entries.len());
+    for result in results {
+        match result {
+            Ok(mut part) => ids.append(&mut part),
+            Err((position, error)) => {
+                let index = first + position as u64;
+                return Err(misbehaviour(
+                    "bad-entry",
+                    format!("entry {index} is not acceptable: {error}"),
+                    vec![note_text(checkpoint_note)],
+                    Some((
+                        index,
+                        String::from_utf8_lossy(&entries[position]).into_owned(),
+                    )),
+                ));
+            }
+        }
+    }
+    Ok(ids)
+}

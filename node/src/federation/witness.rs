@@ -1,0 +1,357 @@
+//! Witnessing, both ways (C2SP `tlog-witness`, `cosignature/v1`):
+//!
+//! - [`Witness`]: this member cosigns peers' checkpoints submitted to its
+//!   `POST /log/add-checkpoint`, after checking the log signature and a consistency proof
+//!   from the last checkpoint it cosigned for that log (checked and recorded atomically).
+//! - [`Collector`]: after each batch this member submits its own new checkpoint to every
+//!   peer's witness and keeps the cosignatures, which `GET /log/checkpoint` serves attached.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use talent_core::federation::{Federation, Member};
+use talent_core::tlog::checkpoint;
+use talent_core::tlog::cosignature::{self, Cosigner, CosignerKey};
+use talent_core::tlog::witness::{
+    self, AddCheckpointRequest, WitnessError, WitnessOutcome, WitnessRecord, WitnessedLog,
+};
+
+use super::client::{AddCheckpointReply, PeerClient};
+use crate::log::Log;
+use crate::store::{Store, StoreError};
+
+/// Why an add-checkpoint request was not cosigned.
+#[derive(Debug, thiserror::Error)]
+pub enum AddCheckpointError {
+    /// The witness protocol refused it (status from [`WitnessError::http_status`]).
+    #[error(transparent)]
+    Witness(#[from] WitnessError),
+    /// The store failed; nothing was cosigned.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// This member as a witness of its peers' logs.
+#[derive(Debug)]
+pub struct Witness {
+    cosigner: Cosigner,
+    logs: Vec<WitnessedLog>,
+    store: Arc<Store>,
+    /// Check and record must be atomic per the spec; one lock for all origins is enough at
+    /// federation scale (a handful of logs, one request per batch each).
+    lock: Mutex<()>,
+}
+
+impl Witness {
+    /// A witness cosigning with `cosigner` for every member of `federation` but `me`.
+    pub fn new(
+        cosigner: Cosigner,
+        federation: &Federation,
+        me: &str,
+        store: Arc<Store>,
+    ) -> Witness {
+        let logs = federation
+            .members()
+            .iter()
+            .filter(|member| member.id.as_str() != me)
+            .map(|member| WitnessedLog {
+                origin: member.log_origin.clone(),
+                log_vkey: member.log_vkey.clone(),
+            })
+            .collect();
+        Witness {
+            cosigner,
+            logs,
+            store,
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// This witness's `cosignature/v1` key.
+    pub fn key(&self) -> CosignerKey {
+        self.cosigner.key()
+    }
+
+    /// Handles one `add-checkpoint` body at time `now`; returns the cosignature lines.
+    /// Blocking (RocksDB): call from a blocking task.
+    ///
+    /// # Errors
+    /// [`AddCheckpointError`]; `RootMismatch` and `BadConsistencyProof` carry both signed
+    /// checkpoints for the caller to keep as evidence.
+    pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Result<Vec<u8>, AddCheckpointError> {
+        let request = AddCheckpointRequest::parse(body)?;
+        let origin = request.origin()?;
+        let _guard = self
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let previous = self.record(&origin)?;
+        let WitnessOutcome::Cosigned {
+            record,
+            cosignature,
+        } = witness::add_checkpoint(&request, &self.logs, previous.as_ref(), &self.cosigner, now)?;
+        // Persisted before answering: a restarted witness never cosigns an older tree.
+        self.store.set_witness_record(&origin, &record.checkpoint)?;
+        Ok(cosignature)
+    }
+
+    /// The last record for `origin`, re-verified with the log's configured key.
+    fn record(&self, origin: &str) -> Result<Option<WitnessRecord>, AddCheckpointError> {
+        let Some(note) = self.store.witness_record(origin)? else {
+            return Ok(None);
+        };
+        let log = self
+            .logs
+            .iter()
+            .find(|log| log.origin == origin)
+            .ok_or_else(|| WitnessError::UnknownOrigin {
+                origin: origin.to_owned(),
+            })?;
+        let verified =
+            checkpoint::open_checkpoint(&note, origin, &log.log_vkey).map_err(|error| {
+                StoreError::Corrupt {
+                    key: format!("witness/{origin}"),
+                    reason: error.to_string(),
+                }
+            })?;
+        Ok(Some(WitnessRecord {
+            size: verified.size(),
+            root: *verified.root(),
+            checkpoint: note,
+        }))
+    }
+}
+
+/// The cosignatures collected for this member's current checkpoint.
+#[derive(Debug, Default, Clone)]
+struct Collected {
+    checkpoint: Arc<Vec<u8>>,
+    /// Witness name → its cosignature line for `checkpoint`.
+    lines: BTreeMap<String, Vec<u8>>,
+}
+
+/// How long the last checkpoint that reached the quorum is served in preference to a newer
+/// one still being cosigned. Past that (witnesses down), the newest is served as it is.
+const QUORUM_CHECKPOINT_MAX_AGE: Duration = Duration::from_secs(10);
+
+/// A checkpoint with a quorum of cosignatures attached, and when it reached the quorum.
+#[derive(Debug, Clone)]
+struct QuorumCheckpoint {
+    note: Vec<u8>,
+    size: u64,
+    at: Instant,
+}
+
+/// Collects peers' cosignatures on this member's checkpoints.
+#[derive(Debug)]
+pub struct Collector {
+    peers: Vec<Member>,
+    quorum: usize,
+    /// Peer id → the size its witness last cosigned (learned from its answers).
+    cosigned_sizes: Mutex<HashMap<String, u64>>,
+    collected: RwLock<Collected>,
+    /// The newest checkpoint that reached the quorum.
+    quorum_checkpoint: RwLock<Option<QuorumCheckpoint>>,
+    /// Size of the largest checkpoint published so far: what is published never shrinks,
+    /// or mirrors would rightly see a rollback.
+    published_size: AtomicU64,
+}
+
+impl Collector {
+    /// A collector asking every member of `federation` but `me`.
+    pub fn new(federation: &Federation, me: &str) -> Collector {
+        Collector {
+            peers: federation
+                .members()
+                .iter()
+                .filter(|member| member.id.as_str() != me)
+                .cloned()
+                .collect(),
+            quorum: federation.witness_quorum,
+            cosigned_sizes: Mutex::new(HashMap::new()),
+            collected: RwLock::new(Collected::default()),
+            quorum_checkpoint: RwLock::new(None),
+            published_size: AtomicU64::new(0),
+        }
+    }
+
+    /// The checkpoint to publish at `GET /log/checkpoint` while the head is `note`: the head
+    /// once a quorum cosigned it; until then the last checkpoint that reached the quorum (if
+    /// recent), so that mirrors and verifiers always see a witnessed tree; else the head with
+    /// whatever cosignatures it has.
+    pub fn published(&self, note: &Arc<Vec<u8>>, size: u64) -> Vec<u8> {
+        let current = self.with_cosignatures(note);
+        if self.cosigners_of(note).len() < self.quorum {
+            let quorum = self
+                .quorum_checkpoint
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            if let Some(witnessed) = quorum
+                && witnessed.at.elapsed() < QUORUM_CHECKPOINT_MAX_AGE
+                && witnessed.size >= self.published_size.load(Ordering::Acquire)
+            {
+                return witnessed.note;
+            }
+        }
+        self.published_size.fetch_max(size, Ordering::AcqRel);
+        current
+    }
+
+    /// `note` with every cosignature collected for exactly that checkpoint attached.
+    pub fn with_cosignatures(&self, note: &Arc<Vec<u8>>) -> Vec<u8> {
+        let collected = self
+            .collected
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if collected.checkpoint != *note || collected.lines.is_empty() {
+            return note.as_ref().clone();
+        }
+        let lines: Vec<u8> = collected.lines.values().flatten().copied().collect();
+        cosignature::attach(note, &lines).unwrap_or_else(|_| note.as_ref().clone())
+    }
+
+    /// Names of the peers whose cosignature on `note` was collected.
+    pub fn cosigners_of(&self, note: &Arc<Vec<u8>>) -> Vec<String> {
+        let collected = self
+            .collected
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if collected.checkpoint == *note {
+            collected.lines.keys().cloned().collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Asks every peer's witness to cosign the log's current checkpoint, concurrently.
+    pub async fn collect(&self, log: &Log, client: &PeerClient) {
+        let head = log.head();
+        {
+            let mut collected = self
+                .collected
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if collected.checkpoint != head.checkpoint {
+                *collected = Collected {
+                    checkpoint: Arc::clone(&head.checkpoint),
+                    lines: BTreeMap::new(),
+                };
+            }
+        }
+        let (note, size) = (&head.checkpoint, head.size);
+        let requests = self
+            .peers
+            .iter()
+            .map(|peer| async move { (peer, self.submit(log, client, peer, note, size).await) });
+        let results = futures_util::future::join_all(requests).await;
+        for (peer, result) in results {
+            match result {
+                Ok(line) => {
+                    let mut collected = self
+                        .collected
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if collected.checkpoint == head.checkpoint {
+                        collected.lines.insert(peer.witness_name.clone(), line);
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(peer = peer.id.as_str(), %error, "no cosignature");
+                }
+            }
+        }
+        if self.cosigners_of(&head.checkpoint).len() >= self.quorum {
+            let note = self.with_cosignatures(&head.checkpoint);
+            *self
+                .quorum_checkpoint
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(QuorumCheckpoint {
+                note,
+                size,
+                at: Instant::now(),
+            });
+        }
+    }
+
+    async fn submit(
+        &self,
+        log: &Log,
+        client: &PeerClient,
+        peer: &Member,
+        note: &Arc<Vec<u8>>,
+        size: u64,
+    ) -> anyhow::Result<Vec<u8>> {
+        let key = CosignerKey::from_vkey(&peer.witness_vkey)?;
+        let mut old = self.known_size(peer);
+        // Two rounds: the first may only teach us the size the witness holds.
+        for _ in 0..2 {
+            if old > size {
+                anyhow::bail!(
+                    "{}'s witness cosigned a tree of {old} entries but this log has {size}: this log lost data",
+                    peer.id.as_str()
+                );
+            }
+            let proof = if old == 0 || old == size {
+                Vec::new()
+            } else {
+                log.consistency_proof(old, size)?
+            };
+            let request = AddCheckpointRequest {
+                old_size: old,
+                proof,
+                checkpoint: note.as_ref().clone(),
+            };
+            match client.add_checkpoint(&peer.endpoint, &request).await? {
+                AddCheckpointReply::Cosigned(lines) => {
+                    let attached = cosignature::attach(note, &lines)?;
+                    let verified =
+                        cosignature::verify_cosignatures(&attached, std::slice::from_ref(&key))?;
+                    if verified.is_empty() {
+                        anyhow::bail!(
+                            "{}'s answer holds no cosignature by its witness key",
+                            peer.id.as_str()
+                        );
+                    }
+                    self.set_known_size(peer, size);
+                    let own_line = lines
+                        .split_inclusive(|byte| *byte == b'\n')
+                        .find(|line| {
+                            std::str::from_utf8(line).is_ok_and(|text| {
+                                text.starts_with(&format!("\u{2014} {} ", peer.witness_name))
+                            })
+                        })
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or(lines);
+                    return Ok(own_line);
+                }
+                AddCheckpointReply::SizeConflict(latest) => {
+                    self.set_known_size(peer, latest);
+                    old = latest;
+                }
+                AddCheckpointReply::Refused(status, body) => {
+                    anyhow::bail!("{} refused to cosign: {status} {body}", peer.id.as_str())
+                }
+            }
+        }
+        anyhow::bail!("{} keeps changing its cosigned size", peer.id.as_str())
+    }
+
+    fn known_size(&self, peer: &Member) -> u64 {
+        self.cosigned_sizes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(peer.id.as_str())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn set_known_size(&self, peer: &Member, size: u64) {
+        self.cosigned_sizes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(peer.id.as_str().to_owned(), size);
+    }
+}
