@@ -152,6 +152,27 @@ fn five_members_sync_witness_and_verify_each_other() {
         checkpoint.matches("\n\u{2014} ").count() >= 4,
         "log signature and cosignatures: {checkpoint}"
     );
+
+    // An auditor reads the tiles as a member: unsigned, the CLI explains what is missing;
+    // signed with cd-hz's witness key, the audit of cq-sc's log passes.
+    let url = nodes[0].url.clone();
+    let unsigned = federation_tests::talent_verify(&["log", "audit", "--node", &url], None)
+        .expect("talent-verify runs");
+    assert_eq!(unsigned.status.code(), Some(2), "{unsigned:?}");
+    assert!(
+        String::from_utf8_lossy(&unsigned.stderr).contains("--member"),
+        "{unsigned:?}"
+    );
+    let key = federation.data_dir("cd-hz").join("keys/witness.key");
+    let key = key.to_string_lossy().into_owned();
+    let signed = federation_tests::talent_verify(
+        &[
+            "log", "audit", "--node", &url, "--member", "cd-hz", "--key", &key,
+        ],
+        None,
+    )
+    .expect("talent-verify runs");
+    assert_eq!(signed.status.code(), Some(0), "{signed:?}");
 }
 
 fn chrono_now() -> u64 {

@@ -45,6 +45,13 @@ pub struct AuditArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Sign the requests as this federation member (a federation node serves its tiles only
+    /// to members); needs --key.
+    #[arg(long, value_name = "ID", requires = "key")]
+    pub member: Option<String>,
+    /// The member's witness key file (`<data>/keys/witness.key`, a secret multikey).
+    #[arg(long, value_name = "FILE", requires = "member")]
+    pub key: Option<PathBuf>,
 }
 
 /// `talent-verify verify`.

@@ -224,7 +224,14 @@ fn verify_with_node(url: &str, credential: &Value, schemas: &SchemaSet) -> anyho
 /// `talent-verify log audit`: exit 0 when the log checks out (and the state file is
 /// updated), 1 when it served something inconsistent, 2 when it could not be read.
 fn run_audit(args: &AuditArgs) -> anyhow::Result<Outcome> {
-    let node = online::Node::new(&args.node)?;
+    let mut node = online::Node::new(&args.node)?;
+    if let (Some(member), Some(key)) = (&args.member, &args.key) {
+        let text =
+            std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
+        let seed = talent_core::multibase::decode_ed25519_secret(text.trim())
+            .with_context(|| format!("{} is not an Ed25519 secret multikey", key.display()))?;
+        node = node.sign_as(member, ed25519_dalek::SigningKey::from_bytes(&seed));
+    }
     let member = node.member()?;
     let issuer: DidKey = member
         .authority_did

@@ -4,13 +4,16 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use ed25519_dalek::SigningKey;
 use serde_json::Value;
+use talent_core::request_auth;
 use talent_core::tlog::merkle::InclusionProof;
 
 /// A blocking client for one node.
 pub struct Node {
     base: String,
     client: reqwest::blocking::Client,
+    signer: Option<(String, SigningKey)>,
 }
 
 /// What a node says about itself (`GET /api/v1/member`).
@@ -44,15 +47,27 @@ impl Node {
             client: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()?,
+            signer: None,
         })
+    }
+
+    /// Signs every request as federation member `member` with its witness `key`
+    /// (`talent_core::request_auth`), for the members-only log reads.
+    pub fn sign_as(mut self, member: &str, key: SigningKey) -> Node {
+        self.signer = Some((member.to_owned(), key));
+        self
     }
 
     fn get(&self, path: &str) -> anyhow::Result<reqwest::blocking::Response> {
         let url = format!("{}{path}", self.base);
-        self.client
-            .get(&url)
-            .send()
-            .with_context(|| format!("contacting {url}"))
+        let mut request = self.client.get(&url);
+        if let Some((member, key)) = &self.signer {
+            let now = chrono::Utc::now().timestamp().max(0) as u64;
+            for (name, value) in request_auth::sign_request(member, key, "GET", path, now, &[]) {
+                request = request.header(name, value);
+            }
+        }
+        request.send().with_context(|| format!("contacting {url}"))
     }
 
     /// Raw bytes of a path, failing on any non-200 answer.
@@ -62,6 +77,12 @@ impl Node {
     pub fn bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
         let response = self.get(path)?;
         let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            bail!(
+                "{}{path} is for federation members: pass --member ID --key <its witness.key>",
+                self.base
+            );
+        }
         if !status.is_success() {
             bail!("{}{path} answered {status}", self.base);
         }
