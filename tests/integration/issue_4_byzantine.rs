@@ -642,19 +642,20 @@ fn a_fork_submitted_to_a_witness_is_refused_kept_and_halts_sync() {
     );
     assert_eq!(forks[0]["member"], BYZANTINE, "{view}");
     assert!(forks[0]["detectedAt"].is_string(), "{view}");
-    // The same fork submitted again is refused again; what was cosigned stands.
+    // Once the fork is proven, the witness cosigns nothing more for that log: the fork and
+    // even the checkpoint it cosigned before are refused (403), and no evidence is added.
     let again = client()
         .post(cq_sc.at("/log/add-checkpoint"))
         .body(body(HONEST_SIZE, &fork_checkpoint))
         .send()
         .expect("add-checkpoint");
-    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(again.status(), StatusCode::FORBIDDEN);
     let honest_again = client()
         .post(cq_sc.at("/log/add-checkpoint"))
         .body(body(HONEST_SIZE, &setup.honest_checkpoint))
         .send()
         .expect("add-checkpoint");
-    assert_eq!(honest_again.status(), StatusCode::OK);
+    assert_eq!(honest_again.status(), StatusCode::FORBIDDEN);
     assert_eq!(view["mirroredSize"], HONEST_SIZE, "{view}");
 
     setup.others_unaffected();

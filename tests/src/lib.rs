@@ -207,14 +207,26 @@ pub fn example_requests() -> Vec<(String, serde_json::Value)> {
 /// The ids of the demo federation's members, in configuration order.
 pub const MEMBERS: [&str; 5] = ["cq-sc", "cd-hz", "cq-hrss", "sc-hrss", "bj-zgc"];
 
-/// A free TCP port on 127.0.0.1 (bound and released; a tiny race is acceptable in tests).
+/// A free TCP port on 127.0.0.1 for a member endpoint that must be known before the member
+/// starts. It is picked below Linux's ephemeral range (32768–60999), so a node started
+/// meanwhile with `--listen 127.0.0.1:0`, or any outgoing connection, cannot take it.
 ///
 /// # Errors
 /// No port could be bound.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let seed = std::process::id()
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+    for _ in 0..1000 {
+        let step = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = 20_000 + (seed.wrapping_add(step.wrapping_mul(7919)) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no free port in 20000–31999")
 }
 
 /// The shipped Chengdu–Chongqing federation, rewritten to listen on free ports: its

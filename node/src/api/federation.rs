@@ -13,6 +13,7 @@ use talent_core::request_auth::{self, RequestAuthError};
 use talent_core::tlog::witness::{self, WitnessError};
 
 use super::error::{ApiError, AppJson};
+use crate::federation::WitnessRequestError;
 use crate::federation::witness::AddCheckpointError;
 use crate::state::AppState;
 
@@ -73,18 +74,36 @@ async fn add_checkpoint(State(state): State<AppState>, body: Bytes) -> Response 
     let Some(federation) = state.federation.clone() else {
         return ApiError::NotFederated.into_response();
     };
-    let now = chrono::Utc::now().timestamp().max(0) as u64;
-    let result = tokio::task::spawn_blocking(move || federation.add_checkpoint(&body, now)).await;
-    match result {
-        Ok(Ok(cosignature)) => (
+    let plain = |status: StatusCode, text: String| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{text}\n"),
+        )
+            .into_response()
+    };
+    match federation.witness_request(body.to_vec()).await {
+        Ok(cosignature) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             cosignature,
         )
             .into_response(),
-        Ok(Err(AddCheckpointError::Witness(error))) => witness_error_response(&error),
-        Ok(Err(AddCheckpointError::Store(error))) => ApiError::from(error).into_response(),
-        Err(error) => ApiError::Internal(error.into()).into_response(),
+        Err(WitnessRequestError::Witness(AddCheckpointError::Witness(error))) => {
+            witness_error_response(&error)
+        }
+        Err(WitnessRequestError::Witness(AddCheckpointError::Store(error))) => {
+            ApiError::from(error).into_response()
+        }
+        Err(error @ WitnessRequestError::Halted(_)) => {
+            plain(StatusCode::FORBIDDEN, error.to_string())
+        }
+        Err(error @ WitnessRequestError::NotVerified(_)) => {
+            plain(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+        }
+        Err(WitnessRequestError::Internal(error)) => {
+            ApiError::Internal(anyhow::anyhow!(error)).into_response()
+        }
     }
 }
 

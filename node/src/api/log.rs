@@ -20,11 +20,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `GET /log/checkpoint`: the latest signed checkpoint (a signed note, text/plain) with the
-/// cosignatures of federation members (see `Collector::published` for which one).
+/// cosignatures federation members have given it so far.
 async fn checkpoint(State(state): State<AppState>) -> impl IntoResponse {
     let head = state.log.head();
     let note = match &state.federation {
-        Some(federation) => federation.collector.published(&head.checkpoint, head.size),
+        Some(federation) => federation.collector.with_cosignatures(&head.checkpoint),
         None => head.checkpoint.as_ref().clone(),
     };
     (

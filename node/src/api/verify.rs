@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use talent_core::identifiers::CredentialId;
 use talent_core::schema::SchemaKind;
-use talent_core::tlog::checkpoint;
 use talent_core::tlog::cosignature::CosignerKey;
 use talent_core::tlog::merkle::InclusionProof;
 use talent_core::verify::{LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential};
@@ -76,37 +75,12 @@ fn find_evidence(
             .inclusion_proof(index)
             .map_err(|error| ApiError::Internal(error.into()))?;
         let (checkpoint, proof, cosigners, quorum) = match &state.federation {
-            Some(federation) => {
-                // Prefer the published (witnessed) checkpoint when it already holds the entry.
-                let published = federation.collector.published(&head.checkpoint, head.size);
-                let published_size = checkpoint::open_checkpoint(
-                    &published,
-                    &state.member.log_origin,
-                    &state.member.log_vkey,
-                )
-                .map(|verified| verified.size())
-                .unwrap_or(0);
-                let (note, proof) = if index < published_size && published_size != head.size {
-                    let proof = state
-                        .log
-                        .inclusion_proof_at(index, published_size)
-                        .map_err(|error| ApiError::Internal(error.into()))?;
-                    (published, proof)
-                } else if published_size == head.size {
-                    (published, proof)
-                } else {
-                    (
-                        federation.collector.with_cosignatures(&head.checkpoint),
-                        proof,
-                    )
-                };
-                (
-                    note,
-                    proof,
-                    federation.cosigners_for(state.member.id.as_str()),
-                    quorum(federation),
-                )
-            }
+            Some(federation) => (
+                federation.collector.with_cosignatures(&head.checkpoint),
+                proof,
+                federation.cosigners_for(state.member.id.as_str()),
+                quorum(federation),
+            ),
             None => (head.checkpoint.as_ref().clone(), proof, Vec::new(), 0),
         };
         return Ok(Evidence::Found(Box::new(FoundEvidence {

@@ -32,6 +32,23 @@ const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// How long to wait after a failed round before trying again.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Why this member's witness did not cosign a checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessRequestError {
+    /// The C2SP witness checks or the store refused it.
+    #[error(transparent)]
+    Witness(#[from] AddCheckpointError),
+    /// Sync from the log's member is halted: evidence of misbehaviour is held.
+    #[error("sync from {0} is halted on evidence of misbehaviour; nothing of it is cosigned")]
+    Halted(String),
+    /// Its entries could not be fetched and verified yet (retry later).
+    #[error("the checkpoint's entries could not be verified yet: {0}")]
+    NotVerified(String),
+    /// An internal failure.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
 /// What this member knows of one peer right now.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,6 +76,8 @@ pub struct FederationNode {
     store: Arc<Store>,
     client: PeerClient,
     wake: HashMap<String, Arc<Notify>>,
+    /// One sync round at a time per peer (its task, or a witness request catching up).
+    sync_locks: HashMap<String, tokio::sync::Mutex<()>>,
     status: Mutex<HashMap<String, PeerStatus>>,
 }
 
@@ -83,6 +102,10 @@ impl FederationNode {
             .peers_of(&me.id)
             .map(|peer| (peer.id.as_str().to_owned(), Arc::new(Notify::new())))
             .collect();
+        let sync_locks = config
+            .peers_of(&me.id)
+            .map(|peer| (peer.id.as_str().to_owned(), tokio::sync::Mutex::new(())))
+            .collect();
         let mut status = HashMap::new();
         for peer in config.peers_of(&me.id) {
             let halted = !store.evidence(peer.id.as_str())?.is_empty();
@@ -103,6 +126,7 @@ impl FederationNode {
             store,
             client,
             wake,
+            sync_locks,
             status: Mutex::new(status),
         })
     }
@@ -173,10 +197,7 @@ impl FederationNode {
                 // has looked at the evidence and restarted the node without it.
                 std::future::pending::<()>().await;
             }
-            let cosigners = self.cosigners_for(&id);
-            let wait = match sync_once(&self.store, &self.mirrors, &self.client, &peer, &cosigners)
-                .await
-            {
+            let wait = match self.sync_round(&peer, None).await {
                 Ok(progress) => {
                     if progress.to > progress.from {
                         tracing::info!(peer = %id, from = progress.from, to = progress.to, "mirrored");
@@ -201,6 +222,80 @@ impl FederationNode {
                 () = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// One sync round against `peer` (to `target`, or to what it publishes), serialised with
+    /// every other round against it.
+    async fn sync_round(
+        &self,
+        peer: &Member,
+        target: Option<Vec<u8>>,
+    ) -> Result<sync::SyncProgress, SyncError> {
+        let id = peer.id.as_str();
+        let Some(lock) = self.sync_locks.get(id) else {
+            return Err(SyncError::Transient(anyhow::anyhow!("{id} is not a peer")));
+        };
+        let _round = lock.lock().await;
+        let cosigners = self.cosigners_for(id);
+        sync_once(
+            &self.store,
+            &self.mirrors,
+            &self.client,
+            peer,
+            &cosigners,
+            target,
+        )
+        .await
+    }
+
+    /// `POST /log/add-checkpoint`: verify, then cosign (DESIGN.md §6). A checkpoint beyond
+    /// this member's verified mirror is first synced to — its entries fetched and verified,
+    /// its root recomputed — and only then handed to the witness ([`Self::add_checkpoint`]).
+    ///
+    /// # Errors
+    /// [`WitnessRequestError`].
+    pub async fn witness_request(
+        self: &Arc<Self>,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, WitnessRequestError> {
+        let request = AddCheckpointRequest::parse(&body).map_err(AddCheckpointError::from)?;
+        let origin = request.origin().map_err(AddCheckpointError::from)?;
+        if let Some(member) = self.config.member_by_origin(&origin).cloned()
+            && member.id != self.me.id
+            && let Ok(verified) =
+                checkpoint::open_checkpoint(&request.checkpoint, &origin, &member.log_vkey)
+        {
+            let id = member.id.as_str();
+            if self
+                .status_of(id)
+                .is_some_and(|status| status.state == "halted")
+            {
+                return Err(WitnessRequestError::Halted(id.to_owned()));
+            }
+            let held = self.mirrors.head(id).map_or(0, |head| head.size);
+            if verified.size() > held {
+                match self
+                    .sync_round(&member, Some(request.checkpoint.clone()))
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(SyncError::Transient(error)) => {
+                        return Err(WitnessRequestError::NotVerified(format!("{error:#}")));
+                    }
+                    Err(SyncError::Misbehaviour(evidence)) => {
+                        self.keep_evidence(id, &evidence);
+                        self.halt(id, evidence.detail.clone());
+                        return Err(WitnessRequestError::Halted(id.to_owned()));
+                    }
+                }
+            }
+        }
+        let node = Arc::clone(self);
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        tokio::task::spawn_blocking(move || node.add_checkpoint(&body, now))
+            .await
+            .map_err(|error| WitnessRequestError::Internal(error.to_string()))?
+            .map_err(WitnessRequestError::from)
     }
 
     /// This member as a witness: cosigns a peer's checkpoint (`POST /log/add-checkpoint`).

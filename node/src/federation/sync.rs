@@ -76,7 +76,9 @@ fn note_text(note: &[u8]) -> String {
     String::from_utf8_lossy(note).into_owned()
 }
 
-/// One sync round against `peer`: brings its mirror up to the peer's current checkpoint.
+/// One sync round against `peer`: brings its mirror up to `target` (a checkpoint the peer
+/// submitted for cosigning) or, without one, to the checkpoint the peer publishes. The
+/// caller serialises rounds of one peer.
 ///
 /// # Errors
 /// [`SyncError`].
@@ -86,12 +88,16 @@ pub async fn sync_once(
     client: &PeerClient,
     peer: &Member,
     cosigners: &[CosignerKey],
+    target: Option<Vec<u8>>,
 ) -> Result<SyncProgress, SyncError> {
     let id = peer.id.as_str();
     let head = mirrors
         .head(id)
         .ok_or_else(|| anyhow::anyhow!("{id} is not a peer"))?;
-    let note = client.checkpoint(&peer.endpoint).await?;
+    let note = match target {
+        Some(note) => note,
+        None => client.checkpoint(&peer.endpoint).await?,
+    };
     let served =
         checkpoint::open_checkpoint(&note, &peer.log_origin, &peer.log_vkey).map_err(|error| {
             anyhow::anyhow!("{id} served a checkpoint that does not verify: {error}")

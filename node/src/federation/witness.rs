@@ -7,9 +7,7 @@
 //!   peer's witness and keeps the cosignatures, which `GET /log/checkpoint` serves attached.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
 
 use talent_core::federation::{Federation, Member};
 use talent_core::tlog::checkpoint;
@@ -132,31 +130,13 @@ struct Collected {
     lines: BTreeMap<String, Vec<u8>>,
 }
 
-/// How long the last checkpoint that reached the quorum is served in preference to a newer
-/// one still being cosigned. Past that (witnesses down), the newest is served as it is.
-const QUORUM_CHECKPOINT_MAX_AGE: Duration = Duration::from_secs(10);
-
-/// A checkpoint with a quorum of cosignatures attached, and when it reached the quorum.
-#[derive(Debug, Clone)]
-struct QuorumCheckpoint {
-    note: Vec<u8>,
-    size: u64,
-    at: Instant,
-}
-
 /// Collects peers' cosignatures on this member's checkpoints.
 #[derive(Debug)]
 pub struct Collector {
     peers: Vec<Member>,
-    quorum: usize,
     /// Peer id → the size its witness last cosigned (learned from its answers).
     cosigned_sizes: Mutex<HashMap<String, u64>>,
     collected: RwLock<Collected>,
-    /// The newest checkpoint that reached the quorum.
-    quorum_checkpoint: RwLock<Option<QuorumCheckpoint>>,
-    /// Size of the largest checkpoint published so far: what is published never shrinks,
-    /// or mirrors would rightly see a rollback.
-    published_size: AtomicU64,
 }
 
 impl Collector {
@@ -169,35 +149,9 @@ impl Collector {
                 .filter(|member| member.id.as_str() != me)
                 .cloned()
                 .collect(),
-            quorum: federation.witness_quorum,
             cosigned_sizes: Mutex::new(HashMap::new()),
             collected: RwLock::new(Collected::default()),
-            quorum_checkpoint: RwLock::new(None),
-            published_size: AtomicU64::new(0),
         }
-    }
-
-    /// The checkpoint to publish at `GET /log/checkpoint` while the head is `note`: the head
-    /// once a quorum cosigned it; until then the last checkpoint that reached the quorum (if
-    /// recent), so that mirrors and verifiers always see a witnessed tree; else the head with
-    /// whatever cosignatures it has.
-    pub fn published(&self, note: &Arc<Vec<u8>>, size: u64) -> Vec<u8> {
-        let current = self.with_cosignatures(note);
-        if self.cosigners_of(note).len() < self.quorum {
-            let quorum = self
-                .quorum_checkpoint
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            if let Some(witnessed) = quorum
-                && witnessed.at.elapsed() < QUORUM_CHECKPOINT_MAX_AGE
-                && witnessed.size >= self.published_size.load(Ordering::Acquire)
-            {
-                return witnessed.note;
-            }
-        }
-        self.published_size.fetch_max(size, Ordering::AcqRel);
-        current
     }
 
     /// `note` with every cosignature collected for exactly that checkpoint attached.
@@ -262,17 +216,6 @@ impl Collector {
                     tracing::debug!(peer = peer.id.as_str(), %error, "no cosignature");
                 }
             }
-        }
-        if self.cosigners_of(&head.checkpoint).len() >= self.quorum {
-            let note = self.with_cosignatures(&head.checkpoint);
-            *self
-                .quorum_checkpoint
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(QuorumCheckpoint {
-                note,
-                size,
-                at: Instant::now(),
-            });
         }
     }
 
