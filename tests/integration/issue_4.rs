@@ -3,47 +3,25 @@
 
 use std::time::Duration;
 
-use federation_tests::{Federation, MEMBERS, Node, client, example_requests, wait_for};
+use federation_tests::{
+    Federation, MEMBERS, Node, client, example_requests, federation_status, peer_status, verify_at,
+    wait_for,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const CONVERGE: Duration = Duration::from_secs(90);
 
-fn issue(node: &Node, body: &Value) -> Value {
-    let response = client()
-        .post(node.at("/api/v1/credentials"))
-        .json(body)
-        .send()
-        .expect("issue request");
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json::<Value>().expect("JSON")["credential"].clone()
-}
-
 fn verify(url: &str, credential: &Value) -> Value {
-    client()
-        .post(format!("{url}/api/v1/verify"))
-        .json(&json!({"credential": credential, "requireQuorum": true}))
-        .send()
-        .expect("verify request")
-        .json()
-        .expect("verdict JSON")
+    verify_at(url, credential, true)
 }
 
 fn status(url: &str) -> Value {
-    client()
-        .get(format!("{url}/api/v1/federation/status"))
-        .send()
-        .expect("status request")
-        .json()
-        .expect("status JSON")
+    federation_status(url)
 }
 
 fn mirrored_size(url: &str, peer: &str) -> u64 {
-    status(url)["peers"]
-        .as_array()
-        .and_then(|peers| peers.iter().find(|p| p["id"] == peer))
-        .and_then(|p| p["mirroredSize"].as_u64())
-        .unwrap_or(0)
+    peer_status(url, peer)["mirroredSize"].as_u64().unwrap_or(0)
 }
 
 #[test]
@@ -61,7 +39,7 @@ fn five_members_sync_witness_and_verify_each_other() {
         .enumerate()
         .map(|(position, node)| {
             let (_, body) = &examples[position % examples.len()];
-            (position, issue(node, body))
+            (position, node.issue(body))
         })
         .collect();
 
@@ -189,7 +167,7 @@ fn a_member_that_was_down_catches_up_and_peers_verify_while_the_issuer_is_down()
     let mut reader = federation.start("cd-hz").expect("cd-hz starts");
     let _witness = federation.start("cq-hrss").expect("cq-hrss starts");
     let _witness2 = federation.start("sc-hrss").expect("sc-hrss starts");
-    let first = issue(&issuer, &example_requests()[0].1);
+    let first = issuer.issue(&example_requests()[0].1);
     wait_for(
         CONVERGE,
         || (mirrored_size(&reader.url, "cq-sc") >= 1).then_some(()),
@@ -218,7 +196,7 @@ fn a_member_that_was_down_catches_up_and_peers_verify_while_the_issuer_is_down()
         }
     }
     for body in bodies.iter().take(5) {
-        issued.push(issue(&issuer, body));
+        issued.push(issuer.issue(body));
     }
     let expected = issued.len() as u64;
 

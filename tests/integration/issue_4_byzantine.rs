@@ -16,7 +16,9 @@ use ed25519_dalek::SigningKey;
 use federation_tests::byzantine::{
     FakeMember, ForgedLog, Issuer, MemberKeys, bundle_of, encode_entry, entry_sha256_hex,
 };
-use federation_tests::{Federation, Node, client, example_requests, wait_for};
+use federation_tests::{
+    Federation, Node, client, example_requests, federation_status, peer_status, verify_at, wait_for,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use talent_core::tlog::cosignature::{self, CosignerKey};
@@ -166,7 +168,7 @@ impl Setup {
             .enumerate()
         {
             let (_, body) = &examples[(position + 3) % examples.len()];
-            let credential = issue(self.node(issuer), body);
+            let credential = self.node(issuer).issue(body);
             let url = &self.node(verifier).url;
             wait_for(
                 STEP,
@@ -195,41 +197,15 @@ impl Setup {
 }
 
 fn status(url: &str) -> Value {
-    client()
-        .get(format!("{url}/api/v1/federation/status"))
-        .send()
-        .expect("status request")
-        .json()
-        .expect("status JSON")
+    federation_status(url)
 }
 
 fn peer(url: &str, id: &str) -> Value {
-    status(url)["peers"]
-        .as_array()
-        .and_then(|peers| peers.iter().find(|peer| peer["id"] == id))
-        .cloned()
-        .unwrap_or(Value::Null)
+    peer_status(url, id)
 }
 
-fn issue(node: &Node, body: &Value) -> Value {
-    let response = client()
-        .post(node.at("/api/v1/credentials"))
-        .json(body)
-        .send()
-        .expect("issue request");
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json::<Value>().expect("JSON")["credential"].clone()
-}
-
-/// The verdict (200 or 400, same body).
 fn verify(url: &str, credential: &Value) -> Value {
-    client()
-        .post(format!("{url}/api/v1/verify"))
-        .json(&json!({ "credential": credential }))
-        .send()
-        .expect("verify request")
-        .json()
-        .expect("verdict JSON")
+    verify_at(url, credential, false)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -326,3 +326,61 @@ pub fn wait_for<T>(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+impl Node {
+    /// Issues one credential (`POST /api/v1/credentials`), asserting 201; returns the signed
+    /// credential.
+    ///
+    /// # Panics
+    /// When the node does not answer 201 with JSON (a test failure).
+    pub fn issue(&self, body: &serde_json::Value) -> serde_json::Value {
+        let response = client()
+            .post(self.at("/api/v1/credentials"))
+            .json(body)
+            .send()
+            .expect("issue request");
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+        response.json::<serde_json::Value>().expect("JSON")["credential"].clone()
+    }
+}
+
+/// The verdict of `POST {url}/api/v1/verify` (200 or 400, same body), optionally requiring
+/// the federation's witness quorum.
+///
+/// # Panics
+/// When the node does not answer with JSON (a test failure).
+pub fn verify_at(
+    url: &str,
+    credential: &serde_json::Value,
+    require_quorum: bool,
+) -> serde_json::Value {
+    client()
+        .post(format!("{url}/api/v1/verify"))
+        .json(&serde_json::json!({"credential": credential, "requireQuorum": require_quorum}))
+        .send()
+        .expect("verify request")
+        .json()
+        .expect("verdict JSON")
+}
+
+/// `GET {url}/api/v1/federation/status`.
+///
+/// # Panics
+/// When the node does not answer with JSON (a test failure).
+pub fn federation_status(url: &str) -> serde_json::Value {
+    client()
+        .get(format!("{url}/api/v1/federation/status"))
+        .send()
+        .expect("status request")
+        .json()
+        .expect("status JSON")
+}
+
+/// What the member at `url` reports about peer `id` (`Null` if not listed).
+pub fn peer_status(url: &str, id: &str) -> serde_json::Value {
+    federation_status(url)["peers"]
+        .as_array()
+        .and_then(|peers| peers.iter().find(|peer| peer["id"] == id))
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
