@@ -183,6 +183,34 @@ pub fn sign(
     Ok(secured)
 }
 
+/// A proof whose every part but the Ed25519 signature itself has been checked: what
+/// [`verify_batch`] checks many of at once.
+#[derive(Debug, Clone)]
+pub struct PreparedProof {
+    /// The proof's facts, valid once the signature verifies.
+    pub proof: VerifiedProof,
+    /// The signed message: proof-options hash ‖ document hash.
+    message: [u8; 64],
+    signature: Signature,
+}
+
+impl PreparedProof {
+    /// Verifies the signature alone.
+    ///
+    /// # Errors
+    /// [`ProofError::SignatureMismatch`].
+    pub fn verify(self) -> Result<VerifiedProof, ProofError> {
+        self.proof
+            .controller
+            .verifying_key()
+            .verify(&self.message, &self.signature)
+            .map_err(|_| ProofError::SignatureMismatch {
+                verification_method: self.proof.verification_method.clone(),
+            })?;
+        Ok(self.proof)
+    }
+}
+
 /// Verifies the `eddsa-jcs-2022` proof of a secured document, requiring `expected_purpose`.
 ///
 /// This checks the proof only; binding the signer to the document's `issuer` is the caller's
@@ -194,6 +222,17 @@ pub fn verify(
     secured: &Value,
     expected_purpose: &'static str,
 ) -> Result<VerifiedProof, ProofError> {
+    prepare(secured, expected_purpose)?.verify()
+}
+
+/// Checks everything of a proof but the signature, and computes the signed message.
+///
+/// # Errors
+/// As [`verify`], but never [`ProofError::SignatureMismatch`].
+pub fn prepare(
+    secured: &Value,
+    expected_purpose: &'static str,
+) -> Result<PreparedProof, ProofError> {
     let document = secured.as_object().ok_or(ProofError::NotAnObject)?;
     let proof = document
         .get("proof")
@@ -246,19 +285,47 @@ pub fn verify(
         }
         unsecured.insert("@context".into(), proof_context.clone());
     }
-    let hash = hash_data(&Value::Object(config), &Value::Object(unsecured));
-    controller
-        .verifying_key()
-        .verify(&hash, &Signature::from_bytes(&signature_bytes))
-        .map_err(|_| ProofError::SignatureMismatch {
+    let message = hash_data(&Value::Object(config), &Value::Object(unsecured));
+    Ok(PreparedProof {
+        proof: VerifiedProof {
+            controller,
             verification_method: verification_method.to_owned(),
-        })?;
-    Ok(VerifiedProof {
-        controller,
-        verification_method: verification_method.to_owned(),
-        created,
-        cryptosuite,
+            created,
+            cryptosuite,
+        },
+        message,
+        signature: Signature::from_bytes(&signature_bytes),
     })
+}
+
+/// Verifies many prepared proofs' signatures at once (Ed25519 batch verification, several
+/// times faster per signature than one by one). On failure it names the first proof whose
+/// signature does not verify on its own.
+///
+/// Batch verification is randomised and cofactored: a signature made with the private key
+/// verifies both ways; only a signer crafting deliberately malformed signatures of its own
+/// could make the two disagree, which is why a failed batch is re-checked one by one.
+///
+/// # Errors
+/// The position of the first proof that fails [`PreparedProof::verify`].
+pub fn verify_batch(proofs: &[PreparedProof]) -> Result<(), usize> {
+    let messages: Vec<&[u8]> = proofs.iter().map(|p| p.message.as_slice()).collect();
+    let signatures: Vec<Signature> = proofs.iter().map(|p| p.signature).collect();
+    let keys: Vec<_> = proofs
+        .iter()
+        .map(|p| *p.proof.controller.verifying_key())
+        .collect();
+    if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+        return Ok(());
+    }
+    match proofs
+        .iter()
+        .position(|proof| proof.clone().verify().is_err())
+    {
+        Some(position) => Err(position),
+        // Every signature verifies alone; the batch disagreed on a malformed signature.
+        None => Ok(()),
+    }
 }
 
 /// Whether every value of the proof's `@context` starts the document's `@context`, in order.
@@ -299,6 +366,30 @@ mod tests {
             "credentialSubject": {"name": "张三"}
         });
         sign(&document, &key(), &options()).expect("signs")
+    }
+
+    #[test]
+    fn batch_verification_finds_the_bad_signature() {
+        let documents: Vec<Value> = (0..10)
+            .map(|i| {
+                let document = json!({
+                    "@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "type": ["VerifiableCredential"],
+                    "credentialSubject": {"name": format!("张三{i}")}
+                });
+                sign(&document, &key(), &options()).expect("signs")
+            })
+            .collect();
+        let prepare_all = |documents: &[Value]| -> Vec<PreparedProof> {
+            documents
+                .iter()
+                .map(|document| prepare(document, ASSERTION_METHOD).expect("well-formed"))
+                .collect()
+        };
+        assert_eq!(verify_batch(&prepare_all(&documents)), Ok(()));
+        let mut tampered = documents.clone();
+        tampered[7]["credentialSubject"]["name"] = json!("李四");
+        assert_eq!(verify_batch(&prepare_all(&tampered)), Err(7));
     }
 
     #[test]

@@ -383,15 +383,19 @@ fn verify_entries(
                 .enumerate()
                 .map(|(part, slice)| {
                     scope.spawn(move || {
-                        slice
+                        // Everything but the signatures one by one, then the signatures of
+                        // the whole slice in one Ed25519 batch.
+                        let prepared = slice
                             .iter()
                             .enumerate()
                             .map(|(offset, bytes)| {
-                                entry::verify_entry(bytes, &peer.authority)
-                                    .map(|verified| verified.id)
+                                entry::prepare_entry(bytes, &peer.authority)
                                     .map_err(|error| (part * chunk + offset, error))
                             })
-                            .collect()
+                            .collect::<Result<Vec<_>, _>>()?;
+                        entry::verify_entries(prepared)
+                            .map(|verified| verified.into_iter().map(|entry| entry.id).collect())
+                            .map_err(|(offset, error)| (part * chunk + offset, error))
                     })
                 })
                 .collect();
