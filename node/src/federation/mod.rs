@@ -332,6 +332,9 @@ impl FederationNode {
         }
         match self.witness.add_checkpoint(body, now) {
             Ok(cosignature) => {
+                if let Some(member) = &member {
+                    self.adopt_cosignatures(member, &request.checkpoint);
+                }
                 // A new checkpoint of that log: pull it now instead of at the next poll.
                 if let Some(member) = &member {
                     self.announce(member.id.as_str());
@@ -345,6 +348,51 @@ impl FederationNode {
                 Err(error.into())
             }
             Err(error) => Err(error),
+        }
+    }
+
+    /// Keeps `note` as the mirror's copy of `member`'s checkpoint when it is the same tree
+    /// the mirror verified, with more verified cosignatures.
+    fn adopt_cosignatures(&self, member: &Member, note: &[u8]) {
+        let id = member.id.as_str();
+        // Serialised with sync rounds, so a head they move forward is never replaced by an
+        // older one. Called from a blocking task, where blocking on the lock is allowed.
+        let Some(lock) = self.sync_locks.get(id) else {
+            return;
+        };
+        let _round = lock.blocking_lock();
+        let Some(head) = self.mirrors.head(id) else {
+            return;
+        };
+        let Ok(verified) = checkpoint::open_checkpoint(note, &member.log_origin, &member.log_vkey)
+        else {
+            return;
+        };
+        if verified.size() != head.size || *verified.root() != head.root {
+            return;
+        }
+        let cosigners = self.cosigners_for(id);
+        let count = |note: &[u8]| {
+            cosignature::verify_cosignatures(note, &cosigners).map_or(0, |found| found.len())
+        };
+        if count(note) <= count(&head.checkpoint) {
+            return;
+        }
+        let now = chrono::Utc::now().timestamp();
+        let state = crate::store::MirrorState {
+            size: head.size,
+            checkpoint: String::from_utf8_lossy(note).into_owned(),
+            confirmed_at: now,
+        };
+        if self.store.set_mirror_state(id, &state).is_ok() {
+            self.mirrors.set_head(
+                id,
+                mirror::MirrorHead {
+                    checkpoint: Arc::new(note.to_vec()),
+                    confirmed_at: now,
+                    ..head
+                },
+            );
         }
     }
 
@@ -407,7 +455,13 @@ impl FederationNode {
 
     async fn run_collector(&self, log: Arc<Log>) {
         loop {
-            self.collector.collect(&log, &self.client).await;
+            let before = self.collector.cosigners_of(&log.head().checkpoint).len();
+            let after = self.collector.collect(&log, &self.client).await;
+            // New cosignatures on an unchanged checkpoint: send it round once more at once,
+            // so every witness's mirror holds the cosigned copy without waiting for a poll.
+            if after > before {
+                continue;
+            }
             tokio::select! {
                 () = log.changed() => {}
                 () = tokio::time::sleep(POLL_INTERVAL) => {}

@@ -180,8 +180,10 @@ impl Collector {
         }
     }
 
-    /// Asks every peer's witness to cosign the log's current checkpoint, concurrently.
-    pub async fn collect(&self, log: &Log, client: &PeerClient) {
+    /// Asks every peer's witness to cosign the log's current checkpoint, concurrently,
+    /// sending it with the cosignatures collected so far (so witnesses' mirrors get the
+    /// cosigned copy too). Returns how many cosignatures the checkpoint has after the round.
+    pub async fn collect(&self, log: &Log, client: &PeerClient) -> usize {
         let head = log.head();
         {
             let mut collected = self
@@ -195,11 +197,12 @@ impl Collector {
                 };
             }
         }
-        let (note, size) = (&head.checkpoint, head.size);
-        let requests = self
-            .peers
-            .iter()
-            .map(|peer| async move { (peer, self.submit(log, client, peer, note, size).await) });
+        let bare = &head.checkpoint;
+        let with_cosignatures = Arc::new(self.with_cosignatures(bare));
+        let (note, size) = (&with_cosignatures, head.size);
+        let requests = self.peers.iter().map(|peer| async move {
+            (peer, self.submit(log, client, peer, note, bare, size).await)
+        });
         let results = futures_util::future::join_all(requests).await;
         for (peer, result) in results {
             match result {
@@ -217,6 +220,7 @@ impl Collector {
                 }
             }
         }
+        self.cosigners_of(&head.checkpoint).len()
     }
 
     async fn submit(
@@ -225,6 +229,7 @@ impl Collector {
         client: &PeerClient,
         peer: &Member,
         note: &Arc<Vec<u8>>,
+        bare: &Arc<Vec<u8>>,
         size: u64,
     ) -> anyhow::Result<Vec<u8>> {
         let key = CosignerKey::from_vkey(&peer.witness_vkey)?;
@@ -249,7 +254,7 @@ impl Collector {
             };
             match client.add_checkpoint(&peer.endpoint, &request).await? {
                 AddCheckpointReply::Cosigned(lines) => {
-                    let attached = cosignature::attach(note, &lines)?;
+                    let attached = cosignature::attach(bare, &lines)?;
                     let verified =
                         cosignature::verify_cosignatures(&attached, std::slice::from_ref(&key))?;
                     if verified.is_empty() {
