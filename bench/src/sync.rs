@@ -426,6 +426,8 @@ struct CatchUp {
     follower_cores: Option<f64>,
     /// Cores the source used serving it, over the same time.
     source_cores: Option<f64>,
+    /// Cores the whole machine was busy over the same time (all processes).
+    machine_cores: Option<f64>,
     /// The follower's memory at the end.
     follower_memory: Option<Memory>,
 }
@@ -456,11 +458,12 @@ impl CatchUp {
             ),
         ]);
         table.row(vec![
-            format!("fill: {SOURCE} CPU cores / bench CPU cores"),
+            format!("fill: {SOURCE} / bench / machine (all processes) CPU cores"),
             format!(
-                "{} / {}",
+                "{} / {} / {}",
                 cores(self.fill.source_cores),
-                cores(self.fill.bench_cores)
+                cores(self.fill.bench_cores),
+                cores(self.fill.machine_cores)
             ),
         ]);
         table.row(vec![
@@ -518,6 +521,10 @@ impl CatchUp {
             cores(self.source_cores),
         ]);
         table.row(vec![
+            "machine CPU busy over the catch-up, all processes, cores".into(),
+            cores(self.machine_cores),
+        ]);
+        table.row(vec![
             format!("{FOLLOWER} VmRSS at the end / peak VmHWM"),
             self.follower_memory.map_or("—".into(), |memory| {
                 format!("{} / {}", mib(memory.rss_kib), mib(memory.peak_kib))
@@ -563,7 +570,12 @@ fn catch_up(
     let before = federation_status(&client, &source.url)?["log"]["size"]
         .as_u64()
         .context("the status of the source has no log size")?;
-    let fill = fill(&source, examples, args.entries)?;
+    let fill = fill(
+        &source,
+        &federation.log_path(SOURCE),
+        examples,
+        args.entries,
+    )?;
     let target = federation_status(&client, &source.url)?["log"]["size"]
         .as_u64()
         .context("the status of the source has no log size")?;
@@ -587,6 +599,7 @@ fn catch_up(
     println!("{SOURCE} idle after {}", seconds(quiesce));
 
     let source_cpu = source.cpu_seconds();
+    let machine_cpu = machine_busy_seconds();
     let spawned = Instant::now();
     let follower = NodeProcess::start_member(
         binary,
@@ -612,7 +625,10 @@ fn catch_up(
     let mut last_view = PeerView::default();
     let mut failures = 0u32;
     let mut last_change = Instant::now();
-    let mut last_print = (Instant::now(), follower.cpu_seconds());
+    let mut last_print = (
+        Instant::now(),
+        (follower.cpu_seconds(), machine_busy_seconds()),
+    );
     let max_polls = CATCH_UP_DEADLINE.as_millis() / CATCH_UP_POLL.as_millis() + 1;
     for _ in 0..max_polls {
         match federation_status(&client, &follower.url).and_then(|status| {
@@ -636,7 +652,10 @@ fn catch_up(
                 failures += 1;
                 if failures >= STATUS_FAILURES {
                     unfinished = Some(format!(
-                        "{failures} status reads failed in a row, the last: {error:#}"
+                        "{failures} status reads failed in a row ({FOLLOWER} is {}, the end of \
+                         its log: {}), the last: {error:#}",
+                        procfs_state(follower.pid()),
+                        log_tail(&federation.log_path(FOLLOWER), 3)
                     ));
                     break;
                 }
@@ -646,18 +665,20 @@ fn catch_up(
             // mirroredSize moves at the end of a sync round; the data on disk and the CPU
             // show the progress within one.
             let window = last_print.0.elapsed().as_secs_f64();
-            let cpu = follower.cpu_seconds();
+            let cpu = (follower.cpu_seconds(), machine_busy_seconds());
+            let rate = |now: Option<f64>, then: Option<f64>| {
+                now.zip(then).map_or("—".into(), |(now, then)| {
+                    format!("{:.2}", (now - then) / window)
+                })
+            };
             println!(
-                "  {:>6.1} s: {} mirrored, {}; {FOLLOWER}: {} cores over the last {window:.0} s, \
-                 RSS {}, data {}",
+                "  {:>6.1} s: {} mirrored, {}; {FOLLOWER}: {} cores over the last {window:.0} s \
+                 (machine: {}), RSS {}, data {}",
                 spawned.elapsed().as_secs_f64(),
                 thousands(last_view.mirrored as f64),
                 last_view.state,
-                cpu.zip(last_print.1)
-                    .map_or("—".into(), |(now, then)| format!(
-                        "{:.2}",
-                        (now - then) / window
-                    )),
+                rate(cpu.0, last_print.1.0),
+                rate(cpu.1, last_print.1.1),
                 follower
                     .memory()
                     .map_or("—".into(), |memory| mib(memory.rss_kib)),
@@ -690,6 +711,9 @@ fn catch_up(
         .cpu_seconds()
         .zip(source_cpu)
         .map(|(after, before)| (after - before) / elapsed);
+    let machine_cores = machine_busy_seconds()
+        .zip(machine_cpu)
+        .map(|(after, before)| (after - before) / elapsed);
     let follower_memory = follower.memory();
     match (&reached, &unfinished) {
         (Some(time), _) => println!(
@@ -714,8 +738,28 @@ fn catch_up(
         last_view,
         follower_cores,
         source_cores,
+        machine_cores,
         follower_memory,
     })
+}
+
+/// CPU time the whole machine spent busy (all processes, `/proc/stat`: everything but idle
+/// and iowait), in seconds; what else ran shows as the difference to the nodes' own time.
+fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|field| field.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal
+    let [user, nice, system, _idle, _iowait, irq, softirq, steal] = ticks.as_slice() else {
+        return None;
+    };
+    // USER_HZ, as in procfs.rs.
+    Some((user + nice + system + irq + softirq + steal) as f64 / 100.0)
 }
 
 /// `running`, `sleeping`, `exited (zombie)` …: the state of process `pid` from `/proc`.
@@ -772,6 +816,7 @@ struct Fill {
     errors: BTreeMap<String, u64>,
     source_cores: Option<f64>,
     bench_cores: Option<f64>,
+    machine_cores: Option<f64>,
 }
 
 impl Fill {
@@ -801,7 +846,12 @@ fn batch_body(examples: &[Example], first: usize, size: u64) -> anyhow::Result<V
 
 /// POSTs `entries` credentials to the source in batches of [`FILL_BATCH`] from
 /// [`FILL_CLIENTS`] threads. A batch that is not acknowledged is retried.
-fn fill(source: &NodeProcess, examples: &[Example], entries: u64) -> anyhow::Result<Fill> {
+fn fill(
+    source: &NodeProcess,
+    log_path: &Path,
+    examples: &[Example],
+    entries: u64,
+) -> anyhow::Result<Fill> {
     ensure!(!examples.is_empty(), "no example to issue");
     let batches = entries.div_ceil(FILL_BATCH);
     let size_of = |batch: u64| FILL_BATCH.min(entries - batch * FILL_BATCH);
@@ -834,6 +884,7 @@ fn fill(source: &NodeProcess, examples: &[Example], entries: u64) -> anyhow::Res
     };
     let source_cpu = source.cpu_seconds();
     let bench_cpu = procfs::cpu_seconds("self");
+    let machine_cpu = machine_busy_seconds();
     let started = Instant::now();
     let deadline = started + FILL_DEADLINE;
     let results: Vec<anyhow::Result<()>> = std::thread::scope(|scope| {
@@ -853,7 +904,11 @@ fn fill(source: &NodeProcess, examples: &[Example], entries: u64) -> anyhow::Res
                         let mut attempt = 0;
                         loop {
                             attempt += 1;
-                            if Instant::now() >= deadline || stop.load(Ordering::Relaxed) {
+                            if stop.load(Ordering::Relaxed) {
+                                // Another client failed, or the fill ran out of time.
+                                return Ok(());
+                            }
+                            if Instant::now() >= deadline {
                                 stop.store(true, Ordering::Relaxed);
                                 bail!("the fill did not finish within {FILL_DEADLINE:?}");
                             }
@@ -929,19 +984,34 @@ fn fill(source: &NodeProcess, examples: &[Example], entries: u64) -> anyhow::Res
     });
     let elapsed = started.elapsed();
     for result in results {
-        result?;
+        result.map_err(|error| {
+            error.context(format!(
+                "filling {SOURCE} (pid {}, {}); the end of its log: {}",
+                source.pid(),
+                procfs_state(source.pid()),
+                log_tail(log_path, 3)
+            ))
+        })?;
     }
+    let acknowledged = acknowledged.load(Ordering::Relaxed);
+    ensure!(
+        acknowledged == entries,
+        "the fill stopped after {} of {} credentials (deadline {FILL_DEADLINE:?})",
+        thousands(acknowledged as f64),
+        thousands(entries as f64)
+    );
     let cores = |before: Option<f64>, after: Option<f64>| {
         Some((after? - before?) / elapsed.as_secs_f64().max(1e-9))
     };
     Ok(Fill {
-        acknowledged: acknowledged.load(Ordering::Relaxed),
+        acknowledged,
         elapsed,
         errors: errors
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
         source_cores: cores(source_cpu, source.cpu_seconds()),
         bench_cores: cores(bench_cpu, procfs::cpu_seconds("self")),
+        machine_cores: cores(machine_cpu, machine_busy_seconds()),
     })
 }
 
@@ -1260,6 +1330,20 @@ fn stop_all(nodes: Vec<(&str, NodeProcess)>) {
             Ok(status) => println!("{member} stopped with SIGTERM: {status}"),
             Err(error) => println!("{member}: {error:#}"),
         }
+    }
+}
+
+/// The last `lines` lines of a node log, without colours, on one line.
+fn log_tail(path: &Path, lines: usize) -> String {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return format!("(no log at {})", path.display());
+    };
+    let all: Vec<String> = text.lines().map(strip_ansi).collect();
+    let tail = &all[all.len().saturating_sub(lines)..];
+    if tail.is_empty() {
+        "(empty)".into()
+    } else {
+        tail.join(" | ")
     }
 }
 
