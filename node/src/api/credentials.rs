@@ -119,11 +119,15 @@ async fn proof(
         .await
         .map_err(|error| ApiError::Internal(error.into()))?
         .map_err(|error| ApiError::Internal(error.into()))?;
+    let checkpoint = match &state.federation {
+        Some(federation) => federation.collector.with_cosignatures(&head.checkpoint),
+        None => head.checkpoint.as_ref().clone(),
+    };
     Ok(AppJson(json!({
         "id": id,
         "origin": state.log.origin(),
         "index": index,
-        "checkpoint": String::from_utf8_lossy(&head.checkpoint),
+        "checkpoint": String::from_utf8_lossy(&checkpoint),
         "inclusionProof": proof,
     })))
 }
