@@ -180,6 +180,9 @@ pub fn talent_verify(args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Outp
 pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
+        // No connection reuse: a node may close a connection after refusing a request (e.g.
+        // 413 before reading the body), and a pooled connection would fail the next request.
+        .pool_max_idle_per_host(0)
         .build()
         .expect("HTTP client")
 }

@@ -235,37 +235,21 @@ async fn catch_up(
     let mut frontier = head.frontier.clone();
     let mut size = head.size;
     let target = served.size();
-    while size < target {
-        let step_end = (size + ENTRIES_PER_STEP).min(target);
-        let mut entries: Vec<Vec<u8>> = Vec::with_capacity((step_end - size) as usize);
-        while size + (entries.len() as u64) < step_end {
-            let index = size + entries.len() as u64;
-            let tile_index = index / TILE_WIDTH;
-            let tile_start = tile_index * TILE_WIDTH;
-            let width = (target - tile_start).min(TILE_WIDTH);
-            let bundle = fetch_bundle(client, peer, tile_index, width).await?;
-            let decoded = bundle::decode(&bundle, width as usize).map_err(|error| {
-                anyhow::anyhow!(
-                    "{}: entry bundle {tile_index} is malformed: {error}",
-                    peer.id.as_str()
-                )
-            })?;
-            let skip = (index - tile_start) as usize;
-            let take = (step_end - index) as usize;
-            entries.extend(
-                decoded
-                    .into_iter()
-                    .skip(skip)
-                    .take(take)
-                    .map(<[u8]>::to_vec),
-            );
-        }
+    let step_end = |from: u64| (from + ENTRIES_PER_STEP).min(target);
+    let mut fetched = if size < target {
+        Some(fetch_step(client, peer, size, step_end(size), target).await?)
+    } else {
+        None
+    };
+    // Fetching step n + 1 overlaps verifying and writing step n.
+    while let Some(entries) = fetched.take() {
+        let end = step_end(size);
         let step_store = Arc::clone(store);
         let step_peer = peer.clone();
         let step_frontier = frontier;
         let first = size;
         let checkpoint_note = served.note().to_vec();
-        let result = tokio::task::spawn_blocking(move || {
+        let verify = tokio::task::spawn_blocking(move || {
             verify_and_write(
                 &step_store,
                 &step_peer,
@@ -274,14 +258,24 @@ async fn catch_up(
                 entries,
                 &checkpoint_note,
             )
-        })
-        .await
-        .map_err(|error| anyhow::anyhow!(error))??;
-        frontier = result.0;
-        size = step_end;
+        });
+        let next = async {
+            if end < target {
+                fetch_step(client, peer, end, step_end(end), target)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (verified, next) = tokio::join!(verify, next);
+        let (new_frontier, root) = verified.map_err(|error| anyhow::anyhow!(error))??;
+        frontier = new_frontier;
+        size = end;
         if size == target {
-            return Ok((frontier, result.1));
+            return Ok((frontier, root));
         }
+        fetched = next?;
     }
     let root = merkle::root_from(
         size,
@@ -291,6 +285,40 @@ async fn catch_up(
     )
     .map_err(|error| anyhow::anyhow!(error))?;
     Ok((frontier, root))
+}
+
+/// Fetches the entries `from..to` of a log of `target` entries, bundle by bundle.
+async fn fetch_step(
+    client: &PeerClient,
+    peer: &Member,
+    from: u64,
+    to: u64,
+    target: u64,
+) -> Result<Vec<Vec<u8>>, SyncError> {
+    let mut entries: Vec<Vec<u8>> = Vec::with_capacity((to - from) as usize);
+    while from + (entries.len() as u64) < to {
+        let index = from + entries.len() as u64;
+        let tile_index = index / TILE_WIDTH;
+        let tile_start = tile_index * TILE_WIDTH;
+        let width = (target - tile_start).min(TILE_WIDTH);
+        let bundle = fetch_bundle(client, peer, tile_index, width).await?;
+        let decoded = bundle::decode(&bundle, width as usize).map_err(|error| {
+            anyhow::anyhow!(
+                "{}: entry bundle {tile_index} is malformed: {error}",
+                peer.id.as_str()
+            )
+        })?;
+        let skip = (index - tile_start) as usize;
+        let take = (to - index) as usize;
+        entries.extend(
+            decoded
+                .into_iter()
+                .skip(skip)
+                .take(take)
+                .map(<[u8]>::to_vec),
+        );
+    }
+    Ok(entries)
 }
 
 async fn fetch_bundle(
