@@ -28,7 +28,7 @@ use super::mirror::{MirrorHead, Mirrors};
 use crate::store::{MirrorAppend, MirrorState, Store};
 
 /// Entries verified and written per step of a catch-up (a few entry bundles).
-const ENTRIES_PER_STEP: u64 = 16 * TILE_WIDTH;
+const ENTRIES_PER_STEP: u64 = 8 * TILE_WIDTH;
 
 /// What a peer did wrong, with the signed material that shows it.
 #[derive(Debug, Clone, Serialize)]
