@@ -635,16 +635,18 @@ fn catch_up(
             PeerView::of(&status, SOURCE).context("the follower's status does not list the source")
         }) {
             Ok(view) => {
+                // One reading for both, so a log mirrored in a single round shows as such.
+                let seen = spawned.elapsed();
                 failures = 0;
                 if view.mirrored != last_view.mirrored {
                     last_change = Instant::now();
                 }
                 if view.mirrored > 0 && first_progress.is_none() {
-                    first_progress = Some(spawned.elapsed());
+                    first_progress = Some(seen);
                 }
                 last_view = view;
                 if last_view.mirrored >= target {
-                    reached = Some(spawned.elapsed());
+                    reached = Some(seen);
                     break;
                 }
             }
