@@ -187,13 +187,10 @@ pub fn verify_entries(
 ) -> Result<Vec<VerifiedEntry>, (usize, EntryVerifyError)> {
     let proofs: Vec<crate::proof::PreparedProof> =
         entries.iter().map(|entry| entry.proof.clone()).collect();
-    if let Err(position) = crate::proof::verify_batch(&proofs) {
-        let error = proofs[position]
-            .clone()
-            .verify()
-            .err()
-            .map_or(EntryVerifyError::MissingId, EntryVerifyError::Proof);
-        return Err((position, error));
+    if let Err(position) = crate::proof::verify_batch(&proofs)
+        && let Err(error) = proofs[position].clone().verify()
+    {
+        return Err((position, EntryVerifyError::Proof(error)));
     }
     Ok(entries.into_iter().map(|entry| entry.entry).collect())
 }

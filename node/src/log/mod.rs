@@ -138,17 +138,22 @@ impl Log {
         self.head_changed.notified().await;
     }
 
+    /// This log's stored hashes, with `head`'s frontier in memory.
+    fn reader<'a>(&'a self, head: &'a LogHead) -> StoreHashReader<'a> {
+        StoreHashReader {
+            store: &self.store,
+            space: LogSpace::Own,
+            overlay: &head.frontier,
+        }
+    }
+
     /// Inclusion proof of entry `index` in the current tree.
     ///
     /// # Errors
     /// [`ProofError::IndexOutOfRange`], or the store failing.
     pub fn inclusion_proof(&self, index: u64) -> Result<(LogHead, InclusionProof), ProofError> {
         let head = self.head();
-        let reader = StoreHashReader {
-            store: &self.store,
-            space: LogSpace::Own,
-            overlay: &head.frontier,
-        };
+        let reader = self.reader(&head);
         let hashes = merkle::inclusion_proof_from(index, head.size, &reader)?;
         let proof = InclusionProof::new(index, head.size, &hashes);
         Ok((head, proof))
@@ -166,11 +171,7 @@ impl Log {
                 tree_size: head.size,
             });
         }
-        let reader = StoreHashReader {
-            store: &self.store,
-            space: LogSpace::Own,
-            overlay: &head.frontier,
-        };
+        let reader = self.reader(&head);
         let hashes = merkle::inclusion_proof_from(index, size, &reader)?;
         Ok(InclusionProof::new(index, size, &hashes))
     }
@@ -187,11 +188,7 @@ impl Log {
                 tree_size: head.size,
             });
         }
-        let reader = StoreHashReader {
-            store: &self.store,
-            space: LogSpace::Own,
-            overlay: &head.frontier,
-        };
+        let reader = self.reader(&head);
         merkle::consistency_proof_from(old_size, new_size, &reader)
     }
 
