@@ -11,14 +11,18 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod accreditation;
 pub mod credential;
 pub mod did;
 pub mod federation;
 pub mod identifiers;
+pub mod issuers;
 pub mod jcs;
 pub mod multibase;
 pub mod proof;
 pub mod request_auth;
 pub mod schema;
+pub mod statement;
+pub mod status;
 pub mod tlog;
 pub mod verify;

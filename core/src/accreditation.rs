@@ -1,0 +1,350 @@
+//! Accreditations of delegated issuers (DESIGN.md §4): what an `IssuerAccreditationCredential`
+//! says, and whether a credential falls inside its scope.
+//!
+//! A scope lists credential types and may narrow them by level, 金凤凰 category and district.
+//! A list that is absent does not restrict; a list that is present must contain the
+//! credential's value, and a credential without such a value is outside it (it cannot show
+//! that it is inside).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::credential::{CredentialType, parse_datetime};
+use crate::did::DidKey;
+use crate::identifiers::CredentialId;
+
+/// What a delegated issuer may issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    /// Credential types (talent types only).
+    pub types: Vec<CredentialType>,
+    /// Title levels, skill levels, qualification levels, card classes or 金凤凰 tiers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub levels: Option<Vec<String>>,
+    /// 金凤凰 categories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<String>>,
+    /// Districts or parks (`credentialSubject.district`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub districts: Option<Vec<String>>,
+}
+
+/// Which part of a scope a credential falls outside of.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ScopeViolation {
+    /// The credential type is not among the scope's types.
+    #[error("type {found} is not in the scope (types: {})", .allowed.join(", "))]
+    Type {
+        /// The credential's type.
+        found: CredentialType,
+        /// The scope's types.
+        allowed: Vec<String>,
+    },
+    /// The level (or card class, or tier) is not among the scope's levels.
+    #[error("level {} is not in the scope (levels: {})", display(.found), .allowed.join(", "))]
+    Level {
+        /// The credential's level, if it has one.
+        found: Option<String>,
+        /// The scope's levels.
+        allowed: Vec<String>,
+    },
+    /// The 金凤凰 category is not among the scope's categories.
+    #[error("category {} is not in the scope (categories: {})", display(.found), .allowed.join(", "))]
+    Category {
+        /// The credential's category, if it has one.
+        found: Option<String>,
+        /// The scope's categories.
+        allowed: Vec<String>,
+    },
+    /// The district is not among the scope's districts.
+    #[error("district {} is not in the scope (districts: {})", display(.found), .allowed.join(", "))]
+    District {
+        /// The credential's district, if it has one.
+        found: Option<String>,
+        /// The scope's districts.
+        allowed: Vec<String>,
+    },
+}
+
+fn display(value: &Option<String>) -> String {
+    value
+        .as_deref()
+        .map_or_else(|| "(none)".to_owned(), |v| v.to_owned())
+}
+
+impl ScopeViolation {
+    /// Stable machine code: `scope_type`, `scope_level`, `scope_category`, `scope_district`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScopeViolation::Type { .. } => "scope_type",
+            ScopeViolation::Level { .. } => "scope_level",
+            ScopeViolation::Category { .. } => "scope_category",
+            ScopeViolation::District { .. } => "scope_district",
+        }
+    }
+}
+
+/// The subject field a scope's `levels` is matched against, per type.
+pub fn level_field(credential_type: CredentialType) -> Option<&'static str> {
+    match credential_type {
+        CredentialType::ProfessionalTitleCredential
+        | CredentialType::SkillLevelCredential
+        | CredentialType::ProfessionalQualificationCredential => Some("level"),
+        CredentialType::TalentServiceCardCredential => Some("cardClass"),
+        CredentialType::GoldenPhoenixTalentCredential => Some("tier"),
+        CredentialType::IssuerAccreditationCredential
+        | CredentialType::RecognitionAgreementCredential => None,
+    }
+}
+
+impl Scope {
+    /// Reads the `scope` object of an accreditation subject.
+    fn from_json(scope: &Value) -> Result<Scope, AccreditationError> {
+        let list = |name: &str| -> Result<Option<Vec<String>>, AccreditationError> {
+            match scope.get(name) {
+                None => Ok(None),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<String>>>()
+                    .map(Some)
+                    .ok_or(AccreditationError::Malformed("scope lists hold strings")),
+                Some(_) => Err(AccreditationError::Malformed("scope lists are arrays")),
+            }
+        };
+        let types = list("types")?
+            .ok_or(AccreditationError::Malformed("scope.types is required"))?
+            .iter()
+            .map(|name| name.parse::<CredentialType>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| AccreditationError::Malformed("scope.types names unknown types"))?;
+        if types.is_empty() || types.iter().any(|t| !t.is_talent()) {
+            return Err(AccreditationError::Malformed(
+                "scope.types lists one or more talent credential types",
+            ));
+        }
+        Ok(Scope {
+            types,
+            levels: list("levels")?,
+            categories: list("categories")?,
+            districts: list("districts")?,
+        })
+    }
+
+    /// Checks a credential's type and subject against the scope.
+    ///
+    /// # Errors
+    /// The first [`ScopeViolation`], in the order type, level, category, district.
+    pub fn check(
+        &self,
+        credential_type: CredentialType,
+        subject: &Value,
+    ) -> Result<(), ScopeViolation> {
+        if !self.types.contains(&credential_type) {
+            return Err(ScopeViolation::Type {
+                found: credential_type,
+                allowed: self.types.iter().map(|t| t.as_str().to_owned()).collect(),
+            });
+        }
+        let text = |field: &str| {
+            subject
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let within = |allowed: &Option<Vec<String>>, found: &Option<String>| match allowed {
+            None => true,
+            Some(allowed) => found.as_ref().is_some_and(|value| allowed.contains(value)),
+        };
+        let level = level_field(credential_type).and_then(text);
+        if !within(&self.levels, &level) {
+            return Err(ScopeViolation::Level {
+                found: level,
+                allowed: self.levels.clone().unwrap_or_default(),
+            });
+        }
+        if credential_type == CredentialType::GoldenPhoenixTalentCredential {
+            let category = text("category");
+            if !within(&self.categories, &category) {
+                return Err(ScopeViolation::Category {
+                    found: category,
+                    allowed: self.categories.clone().unwrap_or_default(),
+                });
+            }
+        }
+        let district = text("district");
+        if !within(&self.districts, &district) {
+            return Err(ScopeViolation::District {
+                found: district,
+                allowed: self.districts.clone().unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a credential is not a usable accreditation.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AccreditationError {
+    /// Not an `IssuerAccreditationCredential`.
+    #[error("not an IssuerAccreditationCredential")]
+    WrongType,
+    /// A field is missing or malformed (the schema should have caught it).
+    #[error("accreditation is malformed: {0}")]
+    Malformed(&'static str),
+}
+
+/// An accreditation of a delegated issuer, as logged by a member's authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accreditation {
+    /// The accreditation credential's id.
+    pub id: CredentialId,
+    /// The authority (key) that signed it.
+    pub authority: DidKey,
+    /// The accredited issuer.
+    pub issuer: DidKey,
+    /// The issuer's name, e.g. 重庆某某科技有限公司.
+    pub name: String,
+    /// The region (member) it issues for.
+    pub region: String,
+    /// What it may issue.
+    pub scope: Scope,
+    /// Start of the accreditation.
+    pub valid_from: DateTime<Utc>,
+    /// End of the accreditation, if any.
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+impl Accreditation {
+    /// Reads an `IssuerAccreditationCredential` (already schema-valid and proof-checked).
+    ///
+    /// # Errors
+    /// [`AccreditationError`].
+    pub fn from_credential(document: &Value) -> Result<Accreditation, AccreditationError> {
+        if CredentialType::from_type_array(&document["type"])
+            != Some(CredentialType::IssuerAccreditationCredential)
+        {
+            return Err(AccreditationError::WrongType);
+        }
+        let text = |value: &Value, what: &'static str| {
+            value
+                .as_str()
+                .map(str::to_owned)
+                .ok_or(AccreditationError::Malformed(what))
+        };
+        let did = |value: &Value, what: &'static str| {
+            value
+                .as_str()
+                .and_then(|text| text.parse::<DidKey>().ok())
+                .ok_or(AccreditationError::Malformed(what))
+        };
+        let time = |value: &Value, what: &'static str| {
+            value
+                .as_str()
+                .and_then(parse_datetime)
+                .ok_or(AccreditationError::Malformed(what))
+        };
+        let subject = &document["credentialSubject"];
+        Ok(Accreditation {
+            id: document["id"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .ok_or(AccreditationError::Malformed("id"))?,
+            authority: did(&document["issuer"], "issuer")?,
+            issuer: did(&subject["id"], "credentialSubject.id")?,
+            name: text(&subject["name"], "credentialSubject.name")?,
+            region: text(&subject["region"], "credentialSubject.region")?,
+            scope: Scope::from_json(&subject["scope"])?,
+            valid_from: time(&document["validFrom"], "validFrom")?,
+            valid_until: match document.get("validUntil") {
+                None => None,
+                Some(value) => Some(time(value, "validUntil")?),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scope(value: Value) -> Scope {
+        Scope::from_json(&value).expect("valid scope")
+    }
+
+    #[test]
+    fn absent_lists_do_not_restrict_present_lists_do() {
+        let titles = scope(json!({"types": ["ProfessionalTitleCredential"], "levels": ["中级"]}));
+        let title = |level: &str| json!({"level": level, "region": "cq-sc"});
+        assert_eq!(
+            titles.check(CredentialType::ProfessionalTitleCredential, &title("中级")),
+            Ok(())
+        );
+        let err = titles
+            .check(
+                CredentialType::ProfessionalTitleCredential,
+                &title("正高级"),
+            )
+            .expect_err("out of level");
+        assert_eq!(err.code(), "scope_level");
+        assert!(err.to_string().contains("正高级"), "{err}");
+        let err = titles
+            .check(CredentialType::SkillLevelCredential, &title("中级"))
+            .expect_err("out of type");
+        assert_eq!(err.code(), "scope_type");
+    }
+
+    #[test]
+    fn categories_and_districts() {
+        let phoenix = scope(json!({
+            "types": ["GoldenPhoenixTalentCredential"],
+            "categories": ["青年人才"],
+            "districts": ["沙坪坝区"],
+        }));
+        let subject = |category: &str, district: Option<&str>| {
+            let mut subject = json!({"category": category, "tier": "塔基"});
+            if let Some(district) = district {
+                subject["district"] = district.into();
+            }
+            subject
+        };
+        let t = CredentialType::GoldenPhoenixTalentCredential;
+        assert_eq!(
+            phoenix.check(t, &subject("青年人才", Some("沙坪坝区"))),
+            Ok(())
+        );
+        assert_eq!(
+            phoenix
+                .check(t, &subject("顶尖人才", Some("沙坪坝区")))
+                .map_err(|e| e.code()),
+            Err("scope_category")
+        );
+        assert_eq!(
+            phoenix
+                .check(t, &subject("青年人才", Some("九龙坡区")))
+                .map_err(|e| e.code()),
+            Err("scope_district")
+        );
+        // Without a district the credential cannot show it is inside the scope.
+        assert_eq!(
+            phoenix
+                .check(t, &subject("青年人才", None))
+                .map_err(|e| e.code()),
+            Err("scope_district")
+        );
+    }
+
+    #[test]
+    fn scopes_name_talent_types_only() {
+        assert!(Scope::from_json(&json!({"types": []})).is_err());
+        assert!(Scope::from_json(&json!({"types": ["IssuerAccreditationCredential"]})).is_err());
+        assert!(Scope::from_json(&json!({"types": ["NoSuchCredential"]})).is_err());
+        assert!(Scope::from_json(&json!({"levels": ["中级"]})).is_err());
+    }
+}

@@ -1,0 +1,954 @@
+//! Who may write what to one member's log: the member's authority and its key history, the
+//! delegated issuers it accredited, their scopes, withdrawals and key rotations
+//! (DESIGN.md §4).
+//!
+//! An [`IssuerRegistry`] is built by [`IssuerRegistry::apply`]ing, in log order, the entries
+//! that change it (accreditations, status changes of accreditations, key rotations). It then
+//! answers whether an object was authorised **at a point of the log**: a [`When`] gives the
+//! object's log position (events logged after it are not seen) and its signing time
+//! (`proof.created`). Changes take effect at `max(effective, signed)` of the statement that
+//! makes them, never earlier, so withdrawing an accreditation or rotating a key is not
+//! retroactive: what was signed inside a valid window stays valid.
+//!
+//! The issuing node, every mirror applying a peer's log, and every verifier (node or CLI)
+//! ask the same questions of the same data, so they reach the same answer.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::accreditation::{Accreditation, ScopeViolation};
+use crate::credential::{CredentialType, format_datetime, parse_datetime};
+use crate::did::DidKey;
+use crate::identifiers::CredentialId;
+use crate::statement::{KeyRotation, StatusChange};
+use crate::status::{CredentialStatus, StatusError};
+
+/// The point of a log an authorisation is judged at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct When {
+    /// The object's leaf index in the member's log; `None` for an object that is not (or
+    /// not known to be) logged: then every known event counts.
+    pub position: Option<u64>,
+    /// When the object was signed (`proof.created`).
+    pub signed: DateTime<Utc>,
+}
+
+/// The signing time of a signed object: its `proof.created`.
+pub fn signing_time(object: &Value) -> Option<DateTime<Utc>> {
+    object["proof"]["created"].as_str().and_then(parse_datetime)
+}
+
+/// Why an object was allowed into the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorisation {
+    /// Signed by the member's authority with a key valid at the time.
+    Authority {
+        /// The member.
+        member: String,
+        /// The key that signed.
+        key: DidKey,
+    },
+    /// Signed by a delegated issuer inside one of its accreditations.
+    Accredited {
+        /// The accreditation that covers it.
+        accreditation: CredentialId,
+        /// The issuer's name from the accreditation.
+        name: String,
+        /// The issuer's original DID (the accreditation's subject).
+        issuer: DidKey,
+    },
+    /// Signed by the issuer of the credential a status change is about.
+    CredentialIssuer {
+        /// The key that signed.
+        key: DidKey,
+    },
+}
+
+impl Authorisation {
+    /// One line for a verdict.
+    pub fn describe(&self) -> String {
+        match self {
+            Authorisation::Authority { member, .. } => {
+                format!("issued by the authority of {member}")
+            }
+            Authorisation::Accredited {
+                accreditation,
+                name,
+                issuer,
+            } => {
+                format!("issued by {name} ({issuer}) under accreditation {accreditation}, in scope")
+            }
+            Authorisation::CredentialIssuer { key } => {
+                format!("signed by the credential's issuer {key}")
+            }
+        }
+    }
+}
+
+/// Why an object may not be in (or enter) the member's log.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AuthorisationError {
+    /// The credential names another region than the log's member.
+    #[error("credentialSubject.region {found:?} is not {member}")]
+    RegionMismatch {
+        /// The log's member.
+        member: String,
+        /// The credential's region.
+        found: String,
+    },
+    /// The object is not a registry credential.
+    #[error("not a registry credential")]
+    NotACredential,
+    /// Only the member's authority issues this type.
+    #[error("only the authority of {member} issues {credential_type}")]
+    AuthorityOnly {
+        /// The member.
+        member: String,
+        /// The type.
+        credential_type: CredentialType,
+    },
+    /// The signer holds no accreditation of this member.
+    #[error("{issuer} is neither the authority of {member} nor accredited by it")]
+    NotAccredited {
+        /// The signer.
+        issuer: String,
+        /// The member.
+        member: String,
+    },
+    /// The signer is accredited, but no accreditation covers the credential.
+    #[error("accreditation {accreditation} does not cover it: {problem}")]
+    OutsideAccreditation {
+        /// The accreditation checked (the newest one, when several).
+        accreditation: CredentialId,
+        /// What fails.
+        problem: AccreditationProblem,
+    },
+    /// The key was rotated out before it signed.
+    #[error("key {key} was retired at {retired} (replaced by {successor}); it signed at {signed}")]
+    KeyRetired {
+        /// The key.
+        key: String,
+        /// Its successor.
+        successor: String,
+        /// When it stopped being valid.
+        retired: String,
+        /// When it signed.
+        signed: String,
+    },
+    /// The key is a successor whose rotation had not taken effect when it signed.
+    #[error("key {key} is only valid from {from}; it signed at {signed}")]
+    KeyNotYetValid {
+        /// The key.
+        key: String,
+        /// When it becomes valid.
+        from: String,
+        /// When it signed.
+        signed: String,
+    },
+    /// A status change signed by someone other than the credential's issuer or the authority.
+    #[error("{signer} may not change the status of a credential issued by {issuer}")]
+    NotTheIssuer {
+        /// The signer.
+        signer: String,
+        /// The credential's issuer.
+        issuer: String,
+    },
+    /// The status change is impossible from the current status.
+    #[error(transparent)]
+    Status(#[from] StatusError),
+    /// A rotation of a key that is not an issuer's current key.
+    #[error("{key} is not a current key of the authority or of an accredited issuer")]
+    UnknownKey {
+        /// The key.
+        key: String,
+    },
+    /// A rotation to a key that already belongs to an issuer.
+    #[error("{key} is already an issuer key; rotate to a fresh key")]
+    KeyReused {
+        /// The key.
+        key: String,
+    },
+    /// The key already has a rotation logged.
+    #[error("{key} has already been rotated to {successor}")]
+    AlreadyRotated {
+        /// The key.
+        key: String,
+        /// Its logged successor.
+        successor: String,
+    },
+    /// A rotation signed by neither the key itself nor the authority.
+    #[error("a rotation of {key} must be signed by that key or by the authority of {member}")]
+    RotationSigner {
+        /// The rotated key.
+        key: String,
+        /// The member.
+        member: String,
+    },
+}
+
+impl AuthorisationError {
+    /// Stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthorisationError::RegionMismatch { .. } => "region_mismatch",
+            AuthorisationError::NotACredential => "not_a_credential",
+            AuthorisationError::AuthorityOnly { .. } => "authority_only",
+            AuthorisationError::NotAccredited { .. } => "not_accredited",
+            AuthorisationError::OutsideAccreditation { problem, .. } => problem.code(),
+            AuthorisationError::KeyRetired { .. } => "key_retired",
+            AuthorisationError::KeyNotYetValid { .. } => "key_not_yet_valid",
+            AuthorisationError::NotTheIssuer { .. } => "not_the_issuer",
+            AuthorisationError::Status(_) => "status_transition",
+            AuthorisationError::UnknownKey { .. } => "unknown_key",
+            AuthorisationError::KeyReused { .. } => "key_reused",
+            AuthorisationError::AlreadyRotated { .. } => "already_rotated",
+            AuthorisationError::RotationSigner { .. } => "rotation_signer",
+        }
+    }
+}
+
+/// Why an accreditation does not cover a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AccreditationProblem {
+    /// Signed before the accreditation's `validFrom`.
+    #[error("it was signed at {signed}, before the accreditation starts ({from})")]
+    NotYetValid {
+        /// `validFrom`.
+        from: String,
+        /// Signing time.
+        signed: String,
+    },
+    /// Signed after the accreditation's `validUntil`.
+    #[error("it was signed at {signed}, after the accreditation expired ({until})")]
+    Expired {
+        /// `validUntil`.
+        until: String,
+        /// Signing time.
+        signed: String,
+    },
+    /// Signed after the accreditation was withdrawn or while it was suspended.
+    #[error("it was signed at {signed}, after the accreditation became {status} ({since})")]
+    Withdrawn {
+        /// The accreditation's status then.
+        status: CredentialStatus,
+        /// Since when.
+        since: String,
+        /// Signing time.
+        signed: String,
+    },
+    /// Outside the scope.
+    #[error(transparent)]
+    Scope(ScopeViolation),
+}
+
+impl AccreditationProblem {
+    /// Stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AccreditationProblem::NotYetValid { .. } => "accreditation_not_yet_valid",
+            AccreditationProblem::Expired { .. } => "accreditation_expired",
+            AccreditationProblem::Withdrawn { status, .. } => match status {
+                CredentialStatus::Suspended => "accreditation_suspended",
+                _ => "accreditation_withdrawn",
+            },
+            AccreditationProblem::Scope(violation) => violation.code(),
+        }
+    }
+}
+
+/// The credential a status change is about, as the log holding it knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusTarget {
+    /// Its issuer (the key that signed it).
+    pub issuer: DidKey,
+    /// Its current status.
+    pub status: CredentialStatus,
+}
+
+#[derive(Debug, Clone)]
+struct Event {
+    position: u64,
+    kind: EventKind,
+}
+
+#[derive(Debug, Clone)]
+enum EventKind {
+    Accredited(Accreditation),
+    AccreditationStatus {
+        accreditation: CredentialId,
+        status: CredentialStatus,
+        from: DateTime<Utc>,
+    },
+    Rotated {
+        previous: DidKey,
+        next: DidKey,
+        from: DateTime<Utc>,
+    },
+}
+
+/// The issuer history of one member's log.
+#[derive(Debug, Clone)]
+pub struct IssuerRegistry {
+    member: String,
+    authority: DidKey,
+    events: Vec<Event>,
+}
+
+impl IssuerRegistry {
+    /// An empty history for `member`, whose authority's first key is `authority` (the trust
+    /// anchor from the federation configuration).
+    pub fn new(member: impl Into<String>, authority: DidKey) -> IssuerRegistry {
+        IssuerRegistry {
+            member: member.into(),
+            authority,
+            events: Vec::new(),
+        }
+    }
+
+    /// The member.
+    pub fn member(&self) -> &str {
+        &self.member
+    }
+
+    /// The authority's current key (after every rotation applied so far that has taken
+    /// effect at `now`).
+    pub fn authority_key(&self, now: DateTime<Utc>) -> DidKey {
+        let mut key = self.authority.clone();
+        while let Some((next, from)) = self.rotation_of(&key, None) {
+            if from > now {
+                break;
+            }
+            key = next;
+        }
+        key
+    }
+
+    /// Every accreditation logged so far, in log order.
+    pub fn accreditations(&self) -> impl Iterator<Item = &Accreditation> {
+        self.events.iter().filter_map(|event| match &event.kind {
+            EventKind::Accredited(accreditation) => Some(accreditation),
+            _ => None,
+        })
+    }
+
+    /// The accreditation with this id, if logged.
+    pub fn accreditation(&self, id: CredentialId) -> Option<&Accreditation> {
+        self.accreditations().find(|a| a.id == id)
+    }
+
+    fn visible(&self, when: Option<u64>) -> impl Iterator<Item = &Event> {
+        self.events
+            .iter()
+            .filter(move |event| when.is_none_or(|position| event.position < position))
+    }
+
+    /// The logged rotation of `key` visible at `position`: (successor, effective from).
+    fn rotation_of(&self, key: &DidKey, position: Option<u64>) -> Option<(DidKey, DateTime<Utc>)> {
+        self.visible(position).find_map(|event| match &event.kind {
+            EventKind::Rotated {
+                previous,
+                next,
+                from,
+            } if previous == key => Some((next.clone(), *from)),
+            _ => None,
+        })
+    }
+
+    /// The rotation that introduced `key`: (predecessor, effective from).
+    fn introduction_of(
+        &self,
+        key: &DidKey,
+        position: Option<u64>,
+    ) -> Option<(DidKey, DateTime<Utc>)> {
+        self.visible(position).find_map(|event| match &event.kind {
+            EventKind::Rotated {
+                previous,
+                next,
+                from,
+            } if next == key => Some((previous.clone(), *from)),
+            _ => None,
+        })
+    }
+
+    /// The first key of the chain `key` belongs to. Rotations never reuse a key, so the
+    /// chain has no cycles; the bound guards against a corrupt history all the same.
+    fn chain_root(&self, key: &DidKey, position: Option<u64>) -> DidKey {
+        let mut root = key.clone();
+        for _ in 0..=self.events.len() {
+            match self.introduction_of(&root, position) {
+                Some((previous, _)) => root = previous,
+                None => break,
+            }
+        }
+        root
+    }
+
+    /// Whether `key` may sign at `when`: introduced (if a successor) and not yet retired.
+    fn check_key(&self, key: &DidKey, when: When) -> Result<(), AuthorisationError> {
+        if let Some((_, from)) = self.introduction_of(key, when.position)
+            && when.signed < from
+        {
+            return Err(AuthorisationError::KeyNotYetValid {
+                key: key.to_string(),
+                from: format_datetime(from),
+                signed: format_datetime(when.signed),
+            });
+        }
+        if let Some((successor, from)) = self.rotation_of(key, when.position)
+            && when.signed >= from
+        {
+            return Err(AuthorisationError::KeyRetired {
+                key: key.to_string(),
+                successor: successor.to_string(),
+                retired: format_datetime(from),
+                signed: format_datetime(when.signed),
+            });
+        }
+        Ok(())
+    }
+
+    fn is_authority_key(&self, key: &DidKey, position: Option<u64>) -> bool {
+        self.chain_root(key, position) == self.authority
+    }
+
+    /// Accreditations of the identity `key` belongs to, visible at `position`, newest first.
+    fn accreditations_of(&self, key: &DidKey, position: Option<u64>) -> Vec<&Accreditation> {
+        let root = self.chain_root(key, position);
+        let mut found: Vec<&Accreditation> = self
+            .visible(position)
+            .filter_map(|event| match &event.kind {
+                EventKind::Accredited(accreditation)
+                    if self.chain_root(&accreditation.issuer, position) == root =>
+                {
+                    Some(accreditation)
+                }
+                _ => None,
+            })
+            .collect();
+        found.reverse();
+        found
+    }
+
+    /// The status of an accreditation at `when`, and since when.
+    fn accreditation_status(
+        &self,
+        id: CredentialId,
+        when: When,
+    ) -> (CredentialStatus, Option<DateTime<Utc>>) {
+        let mut status = (CredentialStatus::Valid, None);
+        for event in self.visible(when.position) {
+            if let EventKind::AccreditationStatus {
+                accreditation,
+                status: next,
+                from,
+            } = &event.kind
+                && *accreditation == id
+                && *from <= when.signed
+            {
+                status = (*next, Some(*from));
+            }
+        }
+        status
+    }
+
+    fn covers(
+        &self,
+        accreditation: &Accreditation,
+        credential_type: CredentialType,
+        subject: &Value,
+        when: When,
+    ) -> Result<(), AccreditationProblem> {
+        let signed = format_datetime(when.signed);
+        if when.signed < accreditation.valid_from {
+            return Err(AccreditationProblem::NotYetValid {
+                from: format_datetime(accreditation.valid_from),
+                signed,
+            });
+        }
+        if let Some(until) = accreditation.valid_until
+            && when.signed >= until
+        {
+            return Err(AccreditationProblem::Expired {
+                until: format_datetime(until),
+                signed,
+            });
+        }
+        if let (status, Some(since)) = self.accreditation_status(accreditation.id, when)
+            && !status.is_valid()
+        {
+            return Err(AccreditationProblem::Withdrawn {
+                status,
+                since: format_datetime(since),
+                signed,
+            });
+        }
+        accreditation
+            .scope
+            .check(credential_type, subject)
+            .map_err(AccreditationProblem::Scope)
+    }
+
+    /// Whether `signer` was allowed to issue `credential` into this member's log at `when`.
+    ///
+    /// The caller has verified the proof and that `signer` is the credential's `issuer`.
+    ///
+    /// # Errors
+    /// [`AuthorisationError`] naming the accreditation checked and what fails.
+    pub fn authorise_credential(
+        &self,
+        credential: &Value,
+        signer: &DidKey,
+        when: When,
+    ) -> Result<Authorisation, AuthorisationError> {
+        let credential_type = CredentialType::from_type_array(&credential["type"])
+            .ok_or(AuthorisationError::NotACredential)?;
+        let subject = &credential["credentialSubject"];
+        let region = subject["region"].as_str().unwrap_or_default();
+        if region != self.member {
+            return Err(AuthorisationError::RegionMismatch {
+                member: self.member.clone(),
+                found: region.to_owned(),
+            });
+        }
+        self.check_key(signer, when)?;
+        if self.is_authority_key(signer, when.position) {
+            return Ok(Authorisation::Authority {
+                member: self.member.clone(),
+                key: signer.clone(),
+            });
+        }
+        if !credential_type.is_talent() {
+            return Err(AuthorisationError::AuthorityOnly {
+                member: self.member.clone(),
+                credential_type,
+            });
+        }
+        let candidates = self.accreditations_of(signer, when.position);
+        let Some(newest) = candidates.first() else {
+            return Err(AuthorisationError::NotAccredited {
+                issuer: signer.to_string(),
+                member: self.member.clone(),
+            });
+        };
+        let mut newest_problem = None;
+        for accreditation in &candidates {
+            match self.covers(accreditation, credential_type, subject, when) {
+                Ok(()) => {
+                    return Ok(Authorisation::Accredited {
+                        accreditation: accreditation.id,
+                        name: accreditation.name.clone(),
+                        issuer: accreditation.issuer.clone(),
+                    });
+                }
+                Err(problem) => {
+                    newest_problem.get_or_insert(problem);
+                }
+            }
+        }
+        Err(AuthorisationError::OutsideAccreditation {
+            accreditation: newest.id,
+            problem: newest_problem.expect("at least one candidate was checked"),
+        })
+    }
+
+    /// Whether `signer` may log `change` about `target` at `when`: the credential's issuer
+    /// (any current key of its identity) or the authority, and a possible transition.
+    ///
+    /// # Errors
+    /// [`AuthorisationError`].
+    pub fn authorise_status_change(
+        &self,
+        change: &StatusChange,
+        signer: &DidKey,
+        target: &StatusTarget,
+        when: When,
+    ) -> Result<Authorisation, AuthorisationError> {
+        self.check_key(signer, when)?;
+        target.status.check_transition(change.status)?;
+        if self.is_authority_key(signer, when.position) {
+            return Ok(Authorisation::Authority {
+                member: self.member.clone(),
+                key: signer.clone(),
+            });
+        }
+        if self.chain_root(signer, when.position) == self.chain_root(&target.issuer, when.position)
+        {
+            return Ok(Authorisation::CredentialIssuer {
+                key: signer.clone(),
+            });
+        }
+        Err(AuthorisationError::NotTheIssuer {
+            signer: signer.to_string(),
+            issuer: target.issuer.to_string(),
+        })
+    }
+
+    /// Whether `signer` may log `rotation` at `when`: the rotated key is the authority's or
+    /// an accredited issuer's current key, not yet rotated; the new key is fresh; the signer
+    /// is the rotated key itself or the authority (recovering a delegated issuer's lost key).
+    ///
+    /// # Errors
+    /// [`AuthorisationError`].
+    pub fn authorise_rotation(
+        &self,
+        rotation: &KeyRotation,
+        signer: &DidKey,
+        when: When,
+    ) -> Result<Authorisation, AuthorisationError> {
+        let previous = &rotation.previous_key;
+        self.check_key(signer, when)?;
+        self.check_key(previous, when)?;
+        if let Some((successor, _)) = self.rotation_of(previous, when.position) {
+            return Err(AuthorisationError::AlreadyRotated {
+                key: previous.to_string(),
+                successor: successor.to_string(),
+            });
+        }
+        if self.is_known_key(&rotation.next_key, when.position) {
+            return Err(AuthorisationError::KeyReused {
+                key: rotation.next_key.to_string(),
+            });
+        }
+        let previous_is_authority = self.is_authority_key(previous, when.position);
+        if !previous_is_authority && self.accreditations_of(previous, when.position).is_empty() {
+            return Err(AuthorisationError::UnknownKey {
+                key: previous.to_string(),
+            });
+        }
+        if signer == previous {
+            return Ok(if previous_is_authority {
+                Authorisation::Authority {
+                    member: self.member.clone(),
+                    key: signer.clone(),
+                }
+            } else {
+                Authorisation::CredentialIssuer {
+                    key: signer.clone(),
+                }
+            });
+        }
+        if !previous_is_authority && self.is_authority_key(signer, when.position) {
+            return Ok(Authorisation::Authority {
+                member: self.member.clone(),
+                key: signer.clone(),
+            });
+        }
+        Err(AuthorisationError::RotationSigner {
+            key: previous.to_string(),
+            member: self.member.clone(),
+        })
+    }
+
+    /// Whether `key` already appears in the history (as the authority, an accredited
+    /// issuer, or a rotation's key).
+    fn is_known_key(&self, key: &DidKey, position: Option<u64>) -> bool {
+        *key == self.authority
+            || self.visible(position).any(|event| match &event.kind {
+                EventKind::Accredited(accreditation) => accreditation.issuer == *key,
+                EventKind::Rotated { previous, next, .. } => previous == key || next == key,
+                EventKind::AccreditationStatus { .. } => false,
+            })
+    }
+
+    /// Records an authorised entry at `position` if it changes the history: an
+    /// accreditation, a status change of a known accreditation, a key rotation. Returns
+    /// whether it did (the caller persists those entries to rebuild the registry on start).
+    /// Entries must be applied in log order; other entries are ignored.
+    pub fn apply(&mut self, object: &Value, position: u64) -> bool {
+        let signed = signing_time(object);
+        let kind = if let Ok(accreditation) = Accreditation::from_credential(object) {
+            Some(EventKind::Accredited(accreditation))
+        } else if let Ok(change) = StatusChange::from_json(object) {
+            self.accreditation(change.credential_id).is_some().then(|| {
+                EventKind::AccreditationStatus {
+                    accreditation: change.credential_id,
+                    status: change.status,
+                    from: takes_effect(change.effective, signed),
+                }
+            })
+        } else if let Ok(rotation) = KeyRotation::from_json(object) {
+            Some(EventKind::Rotated {
+                previous: rotation.previous_key,
+                next: rotation.next_key,
+                from: takes_effect(rotation.effective, signed),
+            })
+        } else {
+            None
+        };
+        match kind {
+            Some(kind) => {
+                self.events.push(Event { position, kind });
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A change takes effect when it says, but never before it was signed.
+fn takes_effect(effective: DateTime<Utc>, signed: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    signed.map_or(effective, |signed| effective.max(signed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proof::{self, ASSERTION_METHOD, ProofOptions};
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+
+    const MEMBER: &str = "cq-sc";
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn did(seed: u8) -> DidKey {
+        DidKey::from_verifying_key(&key(seed).verifying_key())
+    }
+
+    fn time(text: &str) -> DateTime<Utc> {
+        parse_datetime(text).expect("time")
+    }
+
+    fn id(n: u8) -> CredentialId {
+        CredentialId::parse_lenient(&format!("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c{n:02x}"))
+            .expect("id")
+    }
+
+    fn sign(object: Value, seed: u8, at: &str) -> Value {
+        proof::sign(
+            &object,
+            &key(seed),
+            &ProofOptions {
+                created: at.to_owned(),
+                proof_purpose: ASSERTION_METHOD,
+            },
+        )
+        .expect("signs")
+    }
+
+    /// Authority seed 1; enterprise seed 2 accredited for 中级/副高级 titles in 2026.
+    fn registry() -> IssuerRegistry {
+        let mut registry = IssuerRegistry::new(MEMBER, did(1));
+        let accreditation = sign(
+            json!({
+                "id": id(1).to_string(),
+                "type": ["VerifiableCredential", "IssuerAccreditationCredential"],
+                "issuer": did(1).to_string(),
+                "validFrom": "2026-01-01T00:00:00Z",
+                "validUntil": "2027-01-01T00:00:00Z",
+                "credentialSubject": {
+                    "id": did(2).to_string(),
+                    "name": "重庆某某科技有限公司",
+                    "region": MEMBER,
+                    "scope": {"types": ["ProfessionalTitleCredential"], "levels": ["中级", "副高级"]},
+                },
+            }),
+            1,
+            "2026-01-01T00:00:00Z",
+        );
+        assert!(registry.apply(&accreditation, 0));
+        registry
+    }
+
+    fn title(issuer: u8, level: &str) -> Value {
+        json!({
+            "type": ["VerifiableCredential", "ProfessionalTitleCredential"],
+            "issuer": did(issuer).to_string(),
+            "credentialSubject": {"name": "张三", "region": MEMBER, "level": level},
+        })
+    }
+
+    fn at(position: u64, signed: &str) -> When {
+        When {
+            position: Some(position),
+            signed: time(signed),
+        }
+    }
+
+    fn code(result: Result<Authorisation, AuthorisationError>) -> &'static str {
+        match result {
+            Ok(Authorisation::Authority { .. }) => "authority",
+            Ok(Authorisation::Accredited { .. }) => "accredited",
+            Ok(Authorisation::CredentialIssuer { .. }) => "issuer",
+            Err(error) => error.code(),
+        }
+    }
+
+    #[test]
+    fn scope_window_and_identity() {
+        let r = registry();
+        let check = |issuer: u8, level: &str, signed: &str| {
+            code(r.authorise_credential(&title(issuer, level), &did(issuer), at(5, signed)))
+        };
+        assert_eq!(check(1, "正高级", "2026-06-01T00:00:00Z"), "authority");
+        assert_eq!(check(2, "中级", "2026-06-01T00:00:00Z"), "accredited");
+        assert_eq!(check(2, "正高级", "2026-06-01T00:00:00Z"), "scope_level");
+        assert_eq!(
+            check(2, "中级", "2025-06-01T00:00:00Z"),
+            "accreditation_not_yet_valid"
+        );
+        assert_eq!(
+            check(2, "中级", "2027-06-01T00:00:00Z"),
+            "accreditation_expired"
+        );
+        assert_eq!(check(3, "中级", "2026-06-01T00:00:00Z"), "not_accredited");
+        let mut foreign = title(2, "中级");
+        foreign["credentialSubject"]["region"] = "cd-hz".into();
+        assert_eq!(
+            code(r.authorise_credential(&foreign, &did(2), at(5, "2026-06-01T00:00:00Z"))),
+            "region_mismatch"
+        );
+        let mut accreditation = title(2, "中级");
+        accreditation["type"] = json!(["VerifiableCredential", "IssuerAccreditationCredential"]);
+        assert_eq!(
+            code(r.authorise_credential(&accreditation, &did(2), at(5, "2026-06-01T00:00:00Z"))),
+            "authority_only"
+        );
+    }
+
+    #[test]
+    fn withdrawal_is_not_retroactive() {
+        let mut r = registry();
+        let withdrawal = StatusChange {
+            id: id(2),
+            credential_id: id(1),
+            status: CredentialStatus::Cancelled,
+            reason: "授权撤回".to_owned(),
+            // Backdated: it still only takes effect when signed.
+            effective: time("2026-03-01T00:00:00Z"),
+            issuer: did(1),
+            successor: None,
+        };
+        let signed = sign(withdrawal.to_unsigned(), 1, "2026-06-01T00:00:00Z");
+        let target = StatusTarget {
+            issuer: did(1),
+            status: CredentialStatus::Valid,
+        };
+        assert_eq!(
+            code(r.authorise_status_change(
+                &withdrawal,
+                &did(1),
+                &target,
+                at(10, "2026-06-01T00:00:00Z")
+            )),
+            "authority"
+        );
+        assert_eq!(
+            code(r.authorise_status_change(
+                &withdrawal,
+                &did(2),
+                &target,
+                at(10, "2026-06-01T00:00:00Z")
+            )),
+            "not_the_issuer"
+        );
+        assert!(r.apply(&signed, 10));
+        let check = |position: u64, signed: &str| {
+            code(r.authorise_credential(&title(2, "中级"), &did(2), at(position, signed)))
+        };
+        // Logged before the withdrawal, or signed before it took effect: still valid.
+        assert_eq!(check(5, "2026-07-01T00:00:00Z"), "accredited");
+        assert_eq!(check(11, "2026-04-01T00:00:00Z"), "accredited");
+        assert_eq!(check(11, "2026-07-01T00:00:00Z"), "accreditation_withdrawn");
+        assert_eq!(
+            code(r.authorise_credential(
+                &title(2, "中级"),
+                &did(2),
+                When {
+                    position: None,
+                    signed: time("2026-07-01T00:00:00Z")
+                }
+            )),
+            "accreditation_withdrawn"
+        );
+    }
+
+    #[test]
+    fn rotated_keys_sign_only_before_the_rotation() {
+        let mut r = registry();
+        let rotation = KeyRotation {
+            id: id(3),
+            previous_key: did(2),
+            next_key: did(4),
+            effective: time("2026-06-01T00:00:00Z"),
+            issuer: did(2),
+        };
+        let when = at(20, "2026-05-01T00:00:00Z");
+        assert_eq!(
+            code(r.authorise_rotation(&rotation, &did(2), when)),
+            "issuer"
+        );
+        assert_eq!(
+            code(r.authorise_rotation(&rotation, &did(1), when)),
+            "authority"
+        );
+        assert_eq!(
+            code(r.authorise_rotation(&rotation, &did(5), when)),
+            "rotation_signer"
+        );
+        let reuse = KeyRotation {
+            next_key: did(1),
+            ..rotation.clone()
+        };
+        assert_eq!(
+            code(r.authorise_rotation(&reuse, &did(2), when)),
+            "key_reused"
+        );
+        assert!(r.apply(&sign(rotation.to_unsigned(), 2, "2026-05-01T00:00:00Z"), 20));
+        let check = |issuer: u8, position: u64, signed: &str| {
+            code(r.authorise_credential(&title(issuer, "中级"), &did(issuer), at(position, signed)))
+        };
+        assert_eq!(check(2, 21, "2026-05-15T00:00:00Z"), "accredited");
+        assert_eq!(check(2, 21, "2026-06-15T00:00:00Z"), "key_retired");
+        assert_eq!(check(4, 21, "2026-05-15T00:00:00Z"), "key_not_yet_valid");
+        assert_eq!(check(4, 21, "2026-06-15T00:00:00Z"), "accredited");
+        // Before the rotation was logged, the new key was nobody's.
+        assert_eq!(check(4, 19, "2026-06-15T00:00:00Z"), "not_accredited");
+        assert_eq!(
+            code(r.authorise_rotation(&rotation, &did(2), at(30, "2026-05-20T00:00:00Z"))),
+            "already_rotated"
+        );
+    }
+
+    #[test]
+    fn authority_rotation_moves_the_authority() {
+        let mut r = registry();
+        let rotation = KeyRotation {
+            id: id(5),
+            previous_key: did(1),
+            next_key: did(6),
+            effective: time("2026-08-01T00:00:00Z"),
+            issuer: did(1),
+        };
+        let when = at(30, "2026-08-01T00:00:00Z");
+        assert_eq!(
+            code(r.authorise_rotation(&rotation, &did(2), when)),
+            "rotation_signer"
+        );
+        assert_eq!(
+            code(r.authorise_rotation(&rotation, &did(1), when)),
+            "authority"
+        );
+        assert!(r.apply(&sign(rotation.to_unsigned(), 1, "2026-08-01T00:00:00Z"), 30));
+        assert_eq!(r.authority_key(time("2026-09-01T00:00:00Z")), did(6));
+        let check = |issuer: u8, signed: &str| {
+            code(r.authorise_credential(&title(issuer, "正高级"), &did(issuer), at(31, signed)))
+        };
+        assert_eq!(check(6, "2026-09-01T00:00:00Z"), "authority");
+        assert_eq!(check(1, "2026-09-01T00:00:00Z"), "key_retired");
+        // The accreditation the old key signed stays in force.
+        assert_eq!(
+            code(r.authorise_credential(
+                &title(2, "中级"),
+                &did(2),
+                at(31, "2026-09-01T00:00:00Z")
+            )),
+            "accredited"
+        );
+    }
+}
