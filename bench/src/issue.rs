@@ -50,6 +50,9 @@ pub struct IssueArgs {
     /// Measure this running node (http://127.0.0.1:PORT) instead of starting one.
     #[arg(long, value_name = "URL")]
     pub node: Option<String>,
+    /// Admin or issuer operator token for --node (a node the benchmark starts gets one).
+    #[arg(long, value_name = "TOKEN", requires = "node")]
+    pub token: Option<String>,
     /// POST batches of K requests to `/api/v1/credentials:batch` instead of single requests.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub batch: Option<u64>,
@@ -302,6 +305,20 @@ pub fn run(args: &IssueArgs) -> anyhow::Result<()> {
         (None, None) => bail!("no node to measure"),
     };
     node::wait_healthy(&url, HEALTH_TIMEOUT)?;
+    let token = match (&args.token, &started_node) {
+        (Some(token), _) => token.clone(),
+        (None, Some(node)) => node.token.clone(),
+        (None, None) => {
+            bail!("--node needs --token (create one with `registry-node token create`)")
+        }
+    };
+    let mut auth = reqwest::header::HeaderMap::new();
+    auth.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}")
+            .parse()
+            .context("--token is not a valid header value")?,
+    );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -312,7 +329,7 @@ pub fn run(args: &IssueArgs) -> anyhow::Result<()> {
         None => (format!("{url}/api/v1/credentials"), 1),
     };
     let skip_reason = match args.batch {
-        Some(_) => runtime.block_on(probe_batch(&endpoint, &payloads))?,
+        Some(_) => runtime.block_on(probe_batch(&endpoint, &payloads, &auth))?,
         None => None,
     };
 
@@ -334,6 +351,7 @@ pub fn run(args: &IssueArgs) -> anyhow::Result<()> {
             let bench_cpu = procfs::cpu_seconds("self");
             let load = Arc::new(Load {
                 client: reqwest::Client::builder()
+                    .default_headers(auth.clone())
                     .no_proxy()
                     .tcp_nodelay(true)
                     .pool_max_idle_per_host(clients)
@@ -444,8 +462,13 @@ fn limits_table(sign: &Rate, commits: &Commits, dir: &std::path::Path) -> Table 
 ///
 /// # Errors
 /// The node could not be reached.
-async fn probe_batch(endpoint: &str, payloads: &[Vec<u8>]) -> anyhow::Result<Option<String>> {
+async fn probe_batch(
+    endpoint: &str,
+    payloads: &[Vec<u8>],
+    auth: &reqwest::header::HeaderMap,
+) -> anyhow::Result<Option<String>> {
     let client = reqwest::Client::builder()
+        .default_headers(auth.clone())
         .no_proxy()
         .timeout(REQUEST_TIMEOUT)
         .build()?;

@@ -26,6 +26,8 @@ pub struct NodeProcess {
     pid: u32,
     /// Base URL, `http://127.0.0.1:<port>`.
     pub url: String,
+    /// An admin operator token created before the start, for issuing.
+    pub token: String,
 }
 
 impl NodeProcess {
@@ -46,7 +48,7 @@ impl NodeProcess {
             .collect();
         args.push(data_dir.into());
         args.extend(extra.iter().map(OsString::from));
-        NodeProcess::spawn(binary, &args, log_path)
+        NodeProcess::spawn(binary, &args, data_dir, log_path)
     }
 
     /// Starts federation member `member`: `binary serve --config CONFIG --member MEMBER
@@ -75,12 +77,31 @@ impl NodeProcess {
             "--data".into(),
             data_dir.into(),
         ];
-        NodeProcess::spawn(binary, &args, log_path)
+        NodeProcess::spawn(binary, &args, data_dir, log_path)
     }
 
     /// Starts `binary ARGS…`, its stderr appended to `log_path`, and waits for the
     /// `listening on` line.
-    fn spawn(binary: &Path, args: &[OsString], log_path: &Path) -> anyhow::Result<NodeProcess> {
+    fn spawn(
+        binary: &Path,
+        args: &[OsString],
+        data_dir: &Path,
+        log_path: &Path,
+    ) -> anyhow::Result<NodeProcess> {
+        let created = Command::new(binary)
+            .args([
+                "token", "create", "--role", "admin", "--name", "bench", "--data",
+            ])
+            .arg(data_dir)
+            .output()
+            .with_context(|| format!("running {} token create", binary.display()))?;
+        if !created.status.success() {
+            bail!(
+                "registry-node token create failed: {}",
+                String::from_utf8_lossy(&created.stderr)
+            );
+        }
+        let token = String::from_utf8(created.stdout)?.trim().to_owned();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -110,6 +131,7 @@ impl NodeProcess {
             child: Some(child),
             pid,
             url: String::new(),
+            token,
         };
         match receiver.recv_timeout(START_TIMEOUT) {
             Ok(url) => {
@@ -123,6 +145,15 @@ impl NodeProcess {
                 )
             }
         }
+    }
+
+    /// Headers that authenticate as the node's admin operator.
+    pub fn auth_headers(&self) -> reqwest::header::HeaderMap {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Ok(value) = format!("Bearer {}", self.token).parse() {
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        headers
     }
 
     /// The process id.

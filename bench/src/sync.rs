@@ -196,9 +196,10 @@ impl Federation {
     }
 }
 
-/// A blocking HTTP client for 127.0.0.1.
-fn http_client(timeout: Duration) -> anyhow::Result<Client> {
+/// A blocking HTTP client for 127.0.0.1, authenticating with `node`'s admin token if given.
+fn http_client(timeout: Duration, node: Option<&NodeProcess>) -> anyhow::Result<Client> {
     Client::builder()
+        .default_headers(node.map(NodeProcess::auth_headers).unwrap_or_default())
         .no_proxy()
         .tcp_nodelay(true)
         .timeout(timeout)
@@ -559,7 +560,7 @@ fn catch_up(
         thousands(args.entries as f64)
     );
     let federation = Federation::prepare(&args.federation, &scratch.join("catch-up"))?;
-    let client = http_client(REQUEST_TIMEOUT)?;
+    let client = http_client(REQUEST_TIMEOUT, None)?;
     let source = federation.start(binary, SOURCE)?;
     println!(
         "started {SOURCE} (pid {}) at {}, data and logs in {}",
@@ -893,7 +894,7 @@ fn fill(
         let workers: Vec<_> = (0..FILL_CLIENTS)
             .map(|_| {
                 scope.spawn(|| -> anyhow::Result<()> {
-                    let client = http_client(FILL_REQUEST_TIMEOUT)?;
+                    let client = http_client(FILL_REQUEST_TIMEOUT, Some(source))?;
                     loop {
                         let batch = next.fetch_add(1, Ordering::Relaxed);
                         if batch >= batches || stop.load(Ordering::Relaxed) {
@@ -1145,7 +1146,6 @@ fn propagation(
         PROPAGATION_POLL.as_millis()
     );
     let federation = Federation::prepare(&args.federation, &scratch.join("propagation"))?;
-    let client = http_client(REQUEST_TIMEOUT)?;
     let started = Instant::now();
     let mut nodes = Vec::new();
     for member in MEMBERS {
@@ -1153,6 +1153,11 @@ fn propagation(
         println!("started {member} (pid {}) at {}", node.pid(), node.url);
         nodes.push((member, node));
     }
+    let source_node = nodes
+        .iter()
+        .find(|(member, _)| *member == SOURCE)
+        .map(|(_, node)| node);
+    let client = http_client(REQUEST_TIMEOUT, source_node)?;
     match wait_mesh(&client, &nodes) {
         Ok(()) => println!(
             "all five members see every peer in-sync after {}",

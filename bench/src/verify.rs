@@ -126,6 +126,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let jcs = limits::jcs_sha256(&sample)?;
     let schemas = SchemaSet::new();
     let options = VerifyOptions {
+        issuers: talent_core::verify::IssuerContext::NotRequested,
         now: chrono::Utc::now(),
         schemas: &schemas,
         log: LogContext::NotRequested,

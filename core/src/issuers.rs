@@ -326,6 +326,11 @@ impl IssuerRegistry {
         key
     }
 
+    /// Whether two keys belong to the same issuer (one is a rotated successor of the other).
+    pub fn same_issuer(&self, a: &DidKey, b: &DidKey) -> bool {
+        self.chain_root(a, None) == self.chain_root(b, None)
+    }
+
     /// Every accreditation logged so far, in log order.
     pub fn accreditations(&self) -> impl Iterator<Item = &Accreditation> {
         self.events.iter().filter_map(|event| match &event.kind {
@@ -685,6 +690,98 @@ impl IssuerRegistry {
             }
             None => false,
         }
+    }
+}
+
+/// What admitting an entry into a log decided and changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    /// Why the entry is allowed.
+    pub authorisation: Authorisation,
+    /// Whether the entry changed the issuer history (the caller persists such entries).
+    pub issuer_event: bool,
+    /// The status a status change sets: (credential, new status).
+    pub status: Option<(CredentialId, CredentialStatus)>,
+}
+
+/// Why an entry may not enter a log.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AdmitError {
+    /// The signer is not allowed to write it.
+    #[error(transparent)]
+    Authorisation(#[from] AuthorisationError),
+    /// A statement that does not parse.
+    #[error(transparent)]
+    Statement(#[from] crate::statement::StatementError),
+    /// A status change about a credential this log does not hold.
+    #[error("{0} is not a credential of this log")]
+    UnknownCredential(CredentialId),
+    /// The object's proof has no `created` time.
+    #[error("the proof has no valid created time")]
+    NoSigningTime,
+    /// Neither a registry credential nor a statement.
+    #[error("not a registry credential or statement")]
+    UnknownKind,
+}
+
+impl AdmitError {
+    /// Stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdmitError::Authorisation(error) => error.code(),
+            AdmitError::Statement(_) => "invalid_statement",
+            AdmitError::UnknownCredential(_) => "credential_not_found",
+            AdmitError::NoSigningTime => "no_signing_time",
+            AdmitError::UnknownKind => "unknown_kind",
+        }
+    }
+}
+
+impl IssuerRegistry {
+    /// Decides whether the signed `object` (proof verified, `signer` = its `issuer`) may be
+    /// entry `position` of this log, and if so records what it changes. `targets` finds the
+    /// credential a status change is about (its issuer and current status) in the log.
+    ///
+    /// Every writer of a log (the issuing node, each mirror) admits entries through this, in
+    /// log order, so they all accept and refuse the same entries.
+    ///
+    /// # Errors
+    /// [`AdmitError`]; the registry is unchanged then.
+    pub fn admit(
+        &mut self,
+        object: &Value,
+        signer: &DidKey,
+        position: u64,
+        targets: &mut dyn FnMut(CredentialId) -> Option<StatusTarget>,
+    ) -> Result<Admitted, AdmitError> {
+        let when = When {
+            position: Some(position),
+            signed: signing_time(object).ok_or(AdmitError::NoSigningTime)?,
+        };
+        let (authorisation, status) = if CredentialType::from_type_array(&object["type"]).is_some()
+        {
+            (self.authorise_credential(object, signer, when)?, None)
+        } else if let Some(kind) = crate::statement::Statement::kind_of(object) {
+            if kind == crate::statement::STATUS_CHANGE_TYPE {
+                let change = StatusChange::from_json(object)?;
+                let target = targets(change.credential_id)
+                    .ok_or(AdmitError::UnknownCredential(change.credential_id))?;
+                let authorisation = self.authorise_status_change(&change, signer, &target, when)?;
+                (authorisation, Some((change.credential_id, change.status)))
+            } else {
+                let rotation = KeyRotation::from_json(object)?;
+                (self.authorise_rotation(&rotation, signer, when)?, None)
+            }
+        } else {
+            return Err(AdmitError::UnknownKind);
+        };
+        let issuer_event = self.apply(object, position);
+        Ok(Admitted {
+            authorisation,
+            issuer_event,
+            status,
+        })
     }
 }
 

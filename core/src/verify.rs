@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::credential::{CredentialType, format_datetime, parse_datetime};
 use crate::did::DidKey;
+use crate::issuers::{IssuerRegistry, When, signing_time};
 use crate::jcs;
 use crate::proof::{self, ASSERTION_METHOD, VerifiedProof};
 use crate::schema::{SchemaKind, SchemaSet};
@@ -31,6 +32,9 @@ pub enum CheckName {
     Issuer,
     /// The current time is inside `validFrom`..`validUntil`.
     Validity,
+    /// The issuer was allowed to issue it when it signed: the member's authority (with a key
+    /// valid then) or a delegated issuer inside an accreditation's scope and window.
+    Authority,
     /// The credential is an entry of its issuer's log, under a checkpoint signed by the log
     /// key.
     Inclusion,
@@ -44,6 +48,7 @@ impl CheckName {
             CheckName::Proof => "proof",
             CheckName::Issuer => "issuer",
             CheckName::Validity => "validity",
+            CheckName::Authority => "authority",
             CheckName::Inclusion => "inclusion",
         }
     }
@@ -55,6 +60,7 @@ impl CheckName {
             CheckName::Proof => "数字签名",
             CheckName::Issuer => "签发机构",
             CheckName::Validity => "有效期",
+            CheckName::Authority => "签发授权",
             CheckName::Inclusion => "透明日志",
         }
     }
@@ -66,6 +72,7 @@ impl CheckName {
             CheckName::Proof => "Signature",
             CheckName::Issuer => "Issuer",
             CheckName::Validity => "Validity period",
+            CheckName::Authority => "Issuing authority",
             CheckName::Inclusion => "Log inclusion",
         }
     }
@@ -216,6 +223,24 @@ pub struct VerifyOptions<'a> {
     pub schemas: &'a SchemaSet,
     /// Whether and how to check log inclusion.
     pub log: LogContext<'a>,
+    /// Whether and how to check the issuer's authority (accreditation, key history).
+    pub issuers: IssuerContext<'a>,
+}
+
+/// What the verifier knows about who may issue into the credential's region.
+#[derive(Debug, Clone)]
+pub enum IssuerContext<'a> {
+    /// Not asked for (a file verified offline without trust data).
+    NotRequested,
+    /// Asked for, but the region's issuer history is unknown; the reason is reported.
+    Missing(String),
+    /// The issuer history of the credential's region.
+    Registry {
+        /// The region's registry.
+        registry: &'a IssuerRegistry,
+        /// The credential's leaf index in that region's log, when known.
+        position: Option<u64>,
+    },
 }
 
 /// What the verifier knows about the credential's place in its issuer's log.
@@ -258,6 +283,18 @@ pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Verdi
         check_issuer(document, &proof_result),
         check_validity(document, options.now),
     ];
+    match &options.issuers {
+        IssuerContext::NotRequested => {}
+        IssuerContext::Missing(reason) => checks.push(Check::fail(CheckName::Authority, reason)),
+        IssuerContext::Registry { registry, position } => {
+            checks.push(check_authority(
+                document,
+                &proof_result,
+                registry,
+                *position,
+            ));
+        }
+    }
     let mut log = None;
     match &options.log {
         LogContext::NotRequested => {}
@@ -344,6 +381,37 @@ fn check_issuer(
             CheckName::Issuer,
             format!("issuer {issuer} is not the controller of the signing key {controller}"),
         )
+    }
+}
+
+/// Whether the signer could issue the credential when it signed it (`proof.created`, or
+/// `validFrom` for a proof without one), at its place in the log when known.
+fn check_authority(
+    document: &Value,
+    proof_result: &Result<VerifiedProof, proof::ProofError>,
+    registry: &IssuerRegistry,
+    position: Option<u64>,
+) -> Check {
+    let Ok(verified) = proof_result else {
+        return Check::skip(CheckName::Authority, "the proof did not verify");
+    };
+    let signed = signing_time(document).or_else(|| {
+        document["validFrom"]
+            .as_str()
+            .and_then(crate::credential::parse_datetime)
+    });
+    let Some(signed) = signed else {
+        return Check::fail(
+            CheckName::Authority,
+            "neither proof.created nor validFrom says when it was signed",
+        );
+    };
+    match registry.authorise_credential(document, &verified.controller, When { position, signed }) {
+        Ok(authorisation) => Check::pass(CheckName::Authority, authorisation.describe()),
+        Err(error) => Check::fail(
+            CheckName::Authority,
+            format!("{} ({})", error, error.code()),
+        ),
     }
 }
 

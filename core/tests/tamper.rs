@@ -62,6 +62,7 @@ fn verdict(document: &Value, schemas: &SchemaSet) -> Verdict {
     verify_credential(
         document,
         &VerifyOptions {
+            issuers: talent_core::verify::IssuerContext::NotRequested,
             now: now() + Duration::days(1),
             schemas,
             log: talent_core::verify::LogContext::NotRequested,
@@ -205,6 +206,7 @@ fn expired_and_not_yet_valid_fail_validity() {
         verify_credential(
             &signed,
             &VerifyOptions {
+                issuers: talent_core::verify::IssuerContext::NotRequested,
                 now: time,
                 schemas: &schemas,
                 log: talent_core::verify::LogContext::NotRequested,

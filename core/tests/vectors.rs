@@ -124,6 +124,7 @@ fn signed_vector_proof_verifies_but_issuer_binding_fails() {
     let verdict = verify_credential(
         &signed,
         &VerifyOptions {
+            issuers: talent_core::verify::IssuerContext::NotRequested,
             now: chrono::Utc::now(),
             schemas: &schemas,
             log: talent_core::verify::LogContext::NotRequested,

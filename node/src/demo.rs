@@ -93,7 +93,15 @@ pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
     let mut members = Members {
         children: Vec::new(),
     };
+    let mut tokens = std::collections::HashMap::new();
     for member in federation.members() {
+        let (_, token) = crate::tokens::create(
+            &data.join(member.id.as_str()),
+            crate::tokens::Role::Admin,
+            None,
+            "demo operator",
+        )?;
+        tokens.insert(member.id.as_str().to_owned(), token);
         let child = start_member(&executable, config, member, data, &keys_root)?;
         members
             .children
@@ -110,7 +118,7 @@ pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
         "\nall {} members are up; issuing samples …",
         federation.members().len()
     );
-    let issued = issue_samples(&http, &federation).await?;
+    let issued = issue_samples(&http, &federation, &tokens).await?;
     println!(
         "\nwaiting until every member verifies every other member's credentials from its mirror, with the quorum of cosignatures …"
     );
@@ -123,7 +131,7 @@ pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
         issued.len() * (federation.members().len() - 1),
         started.elapsed().as_secs_f64()
     );
-    print_next_steps(&federation, &issued, data);
+    print_next_steps(&federation, &issued, data, &tokens);
     tokio::signal::ctrl_c().await.ok();
     println!("\nstopping the federation …");
     drop(members);
@@ -202,6 +210,7 @@ struct Issued {
 async fn issue_samples(
     http: &reqwest::Client,
     federation: &Federation,
+    tokens: &std::collections::HashMap<String, String>,
 ) -> anyhow::Result<Vec<Issued>> {
     let mut issued = Vec::new();
     for member in federation.members() {
@@ -211,6 +220,7 @@ async fn issue_samples(
                 .with_context(|| format!("sample {credential_type} is not JSON"))?;
             let response = http
                 .post(format!("{}/api/v1/credentials", member.endpoint))
+                .bearer_auth(tokens.get(member.id.as_str()).map_or("", String::as_str))
                 .json(&body)
                 .send()
                 .await?;
@@ -278,7 +288,12 @@ async fn cross_verify(
     Ok(())
 }
 
-fn print_next_steps(federation: &Federation, issued: &[Issued], data: &Path) {
+fn print_next_steps(
+    federation: &Federation,
+    issued: &[Issued],
+    data: &Path,
+    tokens: &std::collections::HashMap<String, String>,
+) {
     let first = federation.members().first();
     let last = federation.members().last();
     let (Some(first), Some(last)) = (first, last) else {
@@ -294,8 +309,19 @@ fn print_next_steps(federation: &Federation, issued: &[Issued], data: &Path) {
         &sample_path,
         serde_json::to_vec_pretty(&sample).unwrap_or_default(),
     );
+    let token = tokens.get(first.id.as_str()).map_or("", String::as_str);
+    println!("\nadmin operator tokens (demo only; `registry-node token create` makes more):");
+    for member in federation.members() {
+        println!(
+            "  {:<8} {}",
+            member.id.as_str(),
+            tokens.get(member.id.as_str()).map_or("", String::as_str)
+        );
+    }
     println!(
         "\nTry next (the federation keeps running until Ctrl-C):
+  curl -s -X POST {first}/api/v1/credentials -H 'authorization: Bearer {token}' \\
+       -H 'content-type: application/json' -d @docs/examples/ProfessionalTitleCredential.json | jq .
   curl -s {last}/api/v1/federation/status | jq .          # mirrors, lag, cosigners, evidence
   curl -s {first}/log/checkpoint                            # {first_id}'s checkpoint with cosignatures
   curl -s -X POST {last}/api/v1/verify -H 'content-type: application/json' \\
@@ -305,6 +331,7 @@ fn print_next_steps(federation: &Federation, issued: &[Issued], data: &Path) {
   kill the {first_id} process (see its pid above) and verify at {last_id} again: it still works, from the mirror",
         last = last.endpoint,
         first = first.endpoint,
+        token = token,
         first_id = first.id,
         last_id = last.id,
         sample = sample_path.display(),

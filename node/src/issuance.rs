@@ -1,35 +1,124 @@
-//! Issuing credentials: validate the request, build the VC, sign it with the member's
-//! authority key, append it to the log and answer once it is durable. The HTTP handlers
-//! and later the bulk importer call this.
+//! Writing to the member's log: issuing credentials as the authority, accepting credentials
+//! and statements that delegated issuers signed themselves (`credentials:submit`), and
+//! status changes. Every entry is admitted by the log's issuer registry (scope,
+//! accreditation window, key history) before it is appended, and answered only once durable.
+//! The HTTP handlers and later the bulk importer call this.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
-use talent_core::credential::{self, CredentialError, IssueRequest, PreparedCredential};
+use talent_core::credential::{self, CredentialError, CredentialType, IssueRequest};
 use talent_core::did::DidKey;
-use talent_core::identifiers::{CredentialId, RegionId};
-use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
+use talent_core::identifiers::{CredentialId, RegionId, ResidentIdNumber};
+use talent_core::issuers::{AdmitError, Admitted, IssuerRegistry};
+use talent_core::proof::{self, ASSERTION_METHOD, ProofError, ProofOptions};
 use talent_core::schema::{SchemaError, SchemaKind, SchemaSet};
+use talent_core::statement::{StatementError, StatusChange};
 use talent_core::tlog::entry::{self, EntryError};
 use uuid::Uuid;
 
+use crate::issuers::{self as registries, Issuers};
+use crate::log::Log;
 use crate::log::sequencer::{Appended, PendingEntry, SequenceError, Sequencer};
+use crate::store::{EntryEffects, LogSpace, Store, StoreError};
+use crate::tokens::{Operator, Role};
 
 /// Most credentials one batch request may carry.
 pub const MAX_BATCH_CREDENTIALS: usize = 1000;
+/// How far a submitted object's `proof.created` may be from the node's clock, in seconds:
+/// the log's order and the signing times must agree for withdrawals and rotations to be
+/// judged the same way everywhere.
+pub const SUBMIT_CLOCK_SKEW_SECONDS: i64 = 300;
 
-/// Why an issuance failed. Nothing of a failed request is stored.
+/// Why an operator may not do what it asked. Nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    /// The role does not allow the action.
+    #[error("a {role} token may not {action}")]
+    Role {
+        /// The operator's role.
+        role: Role,
+        /// What was asked.
+        action: &'static str,
+    },
+    /// An issuer token acting for another issuer.
+    #[error("this token acts for {token_issuer}, not for {issuer}")]
+    IssuerMismatch {
+        /// The token's issuer.
+        token_issuer: String,
+        /// The issuer of the object.
+        issuer: String,
+    },
+    /// The node cannot sign for the token's issuer.
+    #[error(
+        "this node does not hold the key of {issuer}; sign the credential yourself and POST it to /api/v1/credentials:submit"
+    )]
+    KeyNotHeld {
+        /// The token's issuer.
+        issuer: String,
+    },
+}
+
+impl AccessError {
+    /// Stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AccessError::Role { .. } => "role_forbidden",
+            AccessError::IssuerMismatch { .. } => "issuer_mismatch",
+            AccessError::KeyNotHeld { .. } => "issuer_key_not_held",
+        }
+    }
+}
+
+/// Why an issuance or submission failed. Nothing of a failed request is stored.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    /// The request does not match the issue-request schema.
+    /// The operator may not do this.
+    #[error(transparent)]
+    Access(AccessError),
+    /// The request does not match its schema.
     #[error(transparent)]
     Schema(SchemaError),
     /// The request cannot become a credential.
     #[error(transparent)]
     Credential(CredentialError),
-    /// The signed credential is too large for a log entry.
+    /// A submitted statement or status request is malformed.
+    #[error(transparent)]
+    Statement(StatementError),
+    /// A submitted object's proof does not verify.
+    #[error("proof: {0}")]
+    Proof(ProofError),
+    /// A submitted object's `issuer` is not the key that signed it.
+    #[error("issuer {issuer} is not the controller of the signing key {signer}")]
+    IssuerNotSigner {
+        /// `issuer`.
+        issuer: String,
+        /// The signer.
+        signer: String,
+    },
+    /// A submitted object was signed too long ago or in the future.
+    #[error(
+        "proof.created {created} is more than {SUBMIT_CLOCK_SKEW_SECONDS} s from the node's time {now}; sign it again"
+    )]
+    NotFresh {
+        /// `proof.created`.
+        created: String,
+        /// The node's time.
+        now: String,
+    },
+    /// A submitted object is neither a talent credential nor a statement.
+    #[error("{0}")]
+    NotSubmittable(String),
+    /// A credential with this id is already logged (or being logged).
+    #[error("{0} is already in the log")]
+    Duplicate(CredentialId),
+    /// The log's issuer registry refuses it (scope, accreditation, key, transition).
+    #[error(transparent)]
+    NotAdmitted(AdmitError),
+    /// The signed object is too large for a log entry.
     #[error(transparent)]
     Entry(EntryError),
     /// Some items of a batch are invalid: (position, error) for each; none was issued.
@@ -41,65 +130,141 @@ pub enum IssueError {
     /// The log could not take or commit the entries.
     #[error(transparent)]
     Log(SequenceError),
-    /// Signing failed (an internal invariant broke); nothing was stored.
+    /// Signing or the store failed (an internal invariant broke); nothing was stored.
     #[error(transparent)]
     Internal(anyhow::Error),
 }
 
-/// A credential that is signed and durably logged.
+impl From<StoreError> for IssueError {
+    fn from(error: StoreError) -> IssueError {
+        IssueError::Internal(error.into())
+    }
+}
+
+/// An object that is signed and durably logged.
 #[derive(Debug, Clone)]
 pub struct IssuedCredential {
     /// Its id.
     pub id: CredentialId,
-    /// The signed VC.
+    /// The signed object (a VC or a statement).
     pub credential: Value,
     /// Where it is in the log, with the checkpoint and inclusion proof.
     pub log: Appended,
+    /// Why the log admitted it, in words.
+    pub authorisation: String,
 }
 
-/// Issues credentials as the member's authority.
+/// Writes this member's log.
 #[derive(Debug)]
 pub struct IssuanceService {
     schemas: Arc<SchemaSet>,
     sequencer: Sequencer,
+    store: Arc<Store>,
+    log: Arc<Log>,
+    issuers: Arc<Issuers>,
     authority_key: SigningKey,
     authority: DidKey,
     member: RegionId,
+    /// Ids of submitted credentials between their duplicate check and their append.
+    in_flight: Mutex<HashSet<CredentialId>>,
 }
 
-/// A signed credential waiting for the log.
+/// A signed object waiting for the log.
 struct Signed {
-    prepared: PreparedCredential,
-    credential: Value,
+    id: CredentialId,
+    object: Value,
     entry: Vec<u8>,
+    signer: DidKey,
+    is_credential: bool,
+    resident_id: Option<ResidentIdNumber>,
+}
+
+/// The parts of the node the service writes through.
+#[derive(Debug, Clone)]
+pub struct LogWriter {
+    /// Appends durably.
+    pub sequencer: Sequencer,
+    /// Reads credentials and statuses.
+    pub store: Arc<Store>,
+    /// The log (its head).
+    pub log: Arc<Log>,
+    /// Issuer registries.
+    pub issuers: Arc<Issuers>,
 }
 
 impl IssuanceService {
-    /// A service signing with `authority_key` for `member`, logging through `sequencer`.
+    /// A service signing with `authority_key` for `member`, logging through `writer`.
     pub fn new(
         schemas: Arc<SchemaSet>,
-        sequencer: Sequencer,
+        writer: LogWriter,
         authority_key: SigningKey,
         member: RegionId,
     ) -> IssuanceService {
         let authority = DidKey::from_verifying_key(&authority_key.verifying_key());
         IssuanceService {
             schemas,
-            sequencer,
+            sequencer: writer.sequencer,
+            store: writer.store,
+            log: writer.log,
+            issuers: writer.issuers,
             authority_key,
             authority,
             member,
+            in_flight: Mutex::new(HashSet::new()),
         }
     }
 
-    /// Validates, signs and durably logs one credential.
+    /// Whether `operator` may have the node sign a credential of `credential_type` with the
+    /// authority key.
+    fn may_issue(
+        &self,
+        operator: &Operator,
+        credential_type: Option<CredentialType>,
+    ) -> Result<(), IssueError> {
+        match operator.role {
+            Role::Admin => Ok(()),
+            Role::Auditor => Err(IssueError::Access(AccessError::Role {
+                role: operator.role,
+                action: "issue credentials",
+            })),
+            Role::Issuer => {
+                let issuer = operator
+                    .issuer
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                if operator.issuer.as_ref() != Some(&self.authority) {
+                    return Err(IssueError::Access(AccessError::KeyNotHeld { issuer }));
+                }
+                if credential_type.is_some_and(|t| !t.is_talent()) {
+                    return Err(IssueError::Access(AccessError::Role {
+                        role: operator.role,
+                        action: "issue accreditations or recognition agreements (admin only)",
+                    }));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Validates, signs and durably logs one credential as the authority.
     ///
     /// # Errors
-    /// [`IssueError::Schema`], [`IssueError::Credential`] or [`IssueError::Entry`] for a bad
-    /// request, [`IssueError::Log`] when the log is busy or failed.
-    pub async fn issue(&self, body: &Value) -> Result<IssuedCredential, IssueError> {
-        let signed = self.sign(body)?;
-        let mut issued = self.append(vec![signed]).await?;
+    /// [`IssueError::Access`], [`IssueError::Schema`], [`IssueError::Credential`],
+    /// [`IssueError::NotAdmitted`] or [`IssueError::Entry`] for a bad request,
+    /// [`IssueError::Log`] when the log is busy or failed.
+    pub async fn issue(
+        &self,
+        operator: &Operator,
+        body: &Value,
+    ) -> Result<IssuedCredential, IssueError> {
+        let mut issued = self
+            .issue_batch_inner(operator, std::slice::from_ref(body))
+            .await
+            .map_err(|error| match error {
+                IssueError::Batch(mut items) if items.len() == 1 => items.remove(0).1,
+                other => other,
+            })?;
         issued
             .pop()
             .ok_or_else(|| IssueError::Internal(anyhow::anyhow!("the log acknowledged no entry")))
@@ -111,14 +276,28 @@ impl IssuanceService {
     /// # Errors
     /// [`IssueError::BatchSize`], [`IssueError::Batch`] listing every invalid item,
     /// [`IssueError::Log`].
-    pub async fn issue_batch(&self, bodies: &[Value]) -> Result<Vec<IssuedCredential>, IssueError> {
+    pub async fn issue_batch(
+        &self,
+        operator: &Operator,
+        bodies: &[Value],
+    ) -> Result<Vec<IssuedCredential>, IssueError> {
         if bodies.is_empty() || bodies.len() > MAX_BATCH_CREDENTIALS {
             return Err(IssueError::BatchSize(bodies.len()));
         }
+        self.issue_batch_inner(operator, bodies).await
+    }
+
+    async fn issue_batch_inner(
+        &self,
+        operator: &Operator,
+        bodies: &[Value],
+    ) -> Result<Vec<IssuedCredential>, IssueError> {
+        self.may_issue(operator, None)?;
+        let now = Utc::now();
         let mut signed = Vec::with_capacity(bodies.len());
         let mut invalid = Vec::new();
         for (position, body) in bodies.iter().enumerate() {
-            match self.sign(body) {
+            match self.sign_request(operator, body, now) {
                 Ok(item) => signed.push(item),
                 Err(error) => invalid.push((position, error)),
             }
@@ -126,15 +305,20 @@ impl IssuanceService {
         if !invalid.is_empty() {
             return Err(IssueError::Batch(invalid));
         }
-        self.append(signed).await
+        self.admit_and_append(signed).await
     }
 
-    fn sign(&self, body: &Value) -> Result<Signed, IssueError> {
+    fn sign_request(
+        &self,
+        operator: &Operator,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Signed, IssueError> {
         self.schemas
             .validate(SchemaKind::IssueRequest, body)
             .map_err(IssueError::Schema)?;
         let request = IssueRequest::from_json(body).map_err(IssueError::Credential)?;
-        let now = Utc::now();
+        self.may_issue(operator, Some(request.credential_type))?;
         let id = CredentialId::from_uuid(Uuid::now_v7());
         let prepared = credential::prepare(request, &self.authority, &self.member, id, now)
             .map_err(IssueError::Credential)?;
@@ -146,44 +330,338 @@ impl IssuanceService {
                 &prepared.document,
             )
             .map_err(IssueError::Schema)?;
+        let object = self.sign_as_authority(&prepared.document, now)?;
+        let entry = entry::encode(&object).map_err(IssueError::Entry)?;
+        Ok(Signed {
+            id: prepared.id,
+            object,
+            entry,
+            signer: self.authority.clone(),
+            is_credential: true,
+            resident_id: prepared.resident_id,
+        })
+    }
+
+    fn sign_as_authority(&self, document: &Value, now: DateTime<Utc>) -> Result<Value, IssueError> {
         let options = ProofOptions {
             created: credential::format_datetime(now),
             proof_purpose: ASSERTION_METHOD,
         };
-        let credential = proof::sign(&prepared.document, &self.authority_key, &options)
-            .map_err(|error| IssueError::Internal(error.into()))?;
-        let entry = entry::encode(&credential).map_err(IssueError::Entry)?;
-        Ok(Signed {
-            prepared,
-            credential,
-            entry,
-        })
+        proof::sign(document, &self.authority_key, &options)
+            .map_err(|error| IssueError::Internal(error.into()))
     }
 
-    async fn append(&self, signed: Vec<Signed>) -> Result<Vec<IssuedCredential>, IssueError> {
+    /// Accepts a credential or statement its issuer signed: proof, issuer binding,
+    /// freshness, schema, no duplicate id, and admission by the log's issuer registry.
+    ///
+    /// # Errors
+    /// Every [`IssueError`] but `Batch`/`BatchSize`.
+    pub async fn submit(
+        &self,
+        operator: &Operator,
+        object: &Value,
+    ) -> Result<IssuedCredential, IssueError> {
+        let verified = proof::verify(object, ASSERTION_METHOD).map_err(IssueError::Proof)?;
+        let issuer = object["issuer"].as_str().unwrap_or_default();
+        if issuer != verified.controller.to_string() {
+            return Err(IssueError::IssuerNotSigner {
+                issuer: issuer.to_owned(),
+                signer: verified.controller.to_string(),
+            });
+        }
+        let signer = verified.controller;
+        match operator.role {
+            Role::Admin => {}
+            Role::Auditor => {
+                return Err(IssueError::Access(AccessError::Role {
+                    role: operator.role,
+                    action: "submit entries",
+                }));
+            }
+            Role::Issuer => {
+                let registry = self.issuers.own();
+                let bound = operator.issuer.clone();
+                if !bound.is_some_and(|bound| registry.same_issuer(&bound, &signer)) {
+                    return Err(IssueError::Access(AccessError::IssuerMismatch {
+                        token_issuer: operator
+                            .issuer
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                        issuer: signer.to_string(),
+                    }));
+                }
+            }
+        }
+        let now = Utc::now();
+        let created = talent_core::issuers::signing_time(object)
+            .ok_or(IssueError::Proof(ProofError::MissingProof))?;
+        if (created - now).num_seconds().abs() > SUBMIT_CLOCK_SKEW_SECONDS {
+            return Err(IssueError::NotFresh {
+                created: credential::format_datetime(created),
+                now: credential::format_datetime(now),
+            });
+        }
+        let is_credential = match CredentialType::from_type_array(&object["type"]) {
+            Some(credential_type) => {
+                self.schemas
+                    .validate(SchemaKind::Credential(credential_type), object)
+                    .map_err(IssueError::Schema)?;
+                true
+            }
+            None if talent_core::statement::Statement::kind_of(object).is_some() => {
+                talent_core::statement::Statement::from_json(object)
+                    .map_err(IssueError::Statement)?;
+                false
+            }
+            None => {
+                return Err(IssueError::NotSubmittable(
+                    "the object is neither a registry credential nor a statement (CredentialStatusChange, IssuerKeyRotation)".into(),
+                ));
+            }
+        };
+        let id: CredentialId = object["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .ok_or(IssueError::Credential(CredentialError::Malformed("id")))?;
+        let entry = entry::encode(object).map_err(IssueError::Entry)?;
+        let _claim = if is_credential {
+            Some(self.claim_id(id)?)
+        } else {
+            None
+        };
+        let mut issued = self
+            .admit_and_append(vec![Signed {
+                id,
+                object: object.clone(),
+                entry,
+                signer,
+                is_credential,
+                resident_id: None,
+            }])
+            .await?;
+        issued
+            .pop()
+            .ok_or_else(|| IssueError::Internal(anyhow::anyhow!("the log acknowledged no entry")))
+    }
+
+    /// Reserves a submitted credential's id until it is appended (or refused).
+    fn claim_id(&self, id: CredentialId) -> Result<IdClaim<'_>, IssueError> {
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if in_flight.contains(&id) || self.store.credential_index(id)?.is_some() {
+            return Err(IssueError::Duplicate(id));
+        }
+        in_flight.insert(id);
+        Ok(IdClaim { service: self, id })
+    }
+
+    /// Changes the status of a credential of this log, signed by the authority.
+    ///
+    /// `body`: `{"status": "04", "reason": "…", "effective"?: RFC 3339, "successor"?: id}`.
+    ///
+    /// # Errors
+    /// [`IssueError::Access`] (auditors; issuer tokens not bound to the authority, whose
+    /// issuers sign their own status changes and submit them), [`IssueError::Statement`],
+    /// [`IssueError::NotAdmitted`] (unknown credential, impossible transition).
+    pub async fn change_status(
+        &self,
+        operator: &Operator,
+        credential_id: CredentialId,
+        body: &Value,
+    ) -> Result<IssuedCredential, IssueError> {
+        match operator.role {
+            Role::Admin => {}
+            Role::Auditor => {
+                return Err(IssueError::Access(AccessError::Role {
+                    role: operator.role,
+                    action: "change statuses",
+                }));
+            }
+            Role::Issuer if operator.issuer.as_ref() == Some(&self.authority) => {}
+            Role::Issuer => {
+                return Err(IssueError::Access(AccessError::KeyNotHeld {
+                    issuer: operator
+                        .issuer
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                }));
+            }
+        }
+        let now = Utc::now();
+        let text = |name: &str| body.get(name).and_then(Value::as_str);
+        let mut unsigned = StatusChange {
+            id: CredentialId::from_uuid(Uuid::now_v7()),
+            credential_id,
+            status: talent_core::status::CredentialStatus::Valid,
+            reason: String::new(),
+            effective: now,
+            issuer: self.authority.clone(),
+            successor: None,
+        }
+        .to_unsigned();
+        for field in ["status", "reason", "effective", "successor"] {
+            match body.get(field) {
+                Some(Value::String(_)) => unsigned[field] = body[field].clone(),
+                None | Some(Value::Null) => {}
+                Some(_) => {
+                    return Err(IssueError::Statement(StatementError::InvalidField {
+                        field: "body",
+                        detail: format!("{field} must be a string"),
+                    }));
+                }
+            }
+        }
+        if text("status").is_none() || text("reason").is_none() {
+            return Err(IssueError::Statement(StatementError::InvalidField {
+                field: "body",
+                detail: "status and reason are required".into(),
+            }));
+        }
+        if let Some(extra) = body.as_object().and_then(|map| {
+            map.keys()
+                .find(|key| !["status", "reason", "effective", "successor"].contains(&key.as_str()))
+        }) {
+            return Err(IssueError::Statement(StatementError::InvalidField {
+                field: "body",
+                detail: format!("unknown field {extra:?}"),
+            }));
+        }
+        let change = StatusChange::from_json(&unsigned).map_err(IssueError::Statement)?;
+        let object = self.sign_as_authority(&change.to_unsigned(), now)?;
+        let entry = entry::encode(&object).map_err(IssueError::Entry)?;
+        let mut issued = self
+            .admit_and_append(vec![Signed {
+                id: change.id,
+                object,
+                entry,
+                signer: self.authority.clone(),
+                is_credential: false,
+                resident_id: None,
+            }])
+            .await?;
+        issued
+            .pop()
+            .ok_or_else(|| IssueError::Internal(anyhow::anyhow!("the log acknowledged no entry")))
+    }
+
+    /// Admits signed objects in order against the own log's issuer registry and appends
+    /// them as one durable unit.
+    ///
+    /// Talent credentials only read the history, so they share the gate and are judged
+    /// against every event logged so far. Anything else (accreditations, agreements,
+    /// statements) holds the gate alone: no other append runs, so its leaf index is known
+    /// before the append and the history it changes is current for everyone after it.
+    async fn admit_and_append(
+        &self,
+        signed: Vec<Signed>,
+    ) -> Result<Vec<IssuedCredential>, IssueError> {
+        let talent_only = signed.iter().all(|item| {
+            item.is_credential
+                && CredentialType::from_type_array(&item.object["type"])
+                    .is_some_and(CredentialType::is_talent)
+        });
+        let _shared_gate;
+        let _exclusive_gate;
+        if talent_only {
+            _shared_gate = self.issuers.gate.read().await;
+        } else {
+            _exclusive_gate = self.issuers.gate.write().await;
+        }
+        let mut working = IssuerRegistry::clone(&self.issuers.own());
+        let admitted = self.admit_all(&mut working, &signed, self.log.head().size)?;
+        let changed = admitted
+            .iter()
+            .any(|item| item.issuer_event)
+            .then_some(working);
         let mut pending = Vec::with_capacity(signed.len());
         let mut issued = Vec::with_capacity(signed.len());
-        for item in signed {
+        for (item, admitted) in signed.into_iter().zip(admitted) {
             pending.push(PendingEntry {
                 entry: item.entry,
-                credential_id: Some(item.prepared.id),
-                resident_id: item.prepared.resident_id,
+                credential_id: item.is_credential.then_some(item.id),
+                resident_id: item.resident_id,
+                effects: EntryEffects {
+                    issuer_event: admitted.issuer_event,
+                    status: admitted.status,
+                },
             });
-            issued.push((item.prepared.id, item.credential));
+            issued.push((item.id, item.object, admitted.authorisation.describe()));
         }
         let appended = self
             .sequencer
             .append(pending)
             .await
             .map_err(IssueError::Log)?;
+        if let Some(registry) = changed {
+            self.issuers.replace(registry);
+        }
         Ok(issued
             .into_iter()
             .zip(appended)
-            .map(|((id, credential), log)| IssuedCredential {
+            .map(|((id, credential, authorisation), log)| IssuedCredential {
                 id,
                 credential,
                 log,
+                authorisation,
             })
             .collect())
+    }
+
+    fn admit_all(
+        &self,
+        registry: &mut IssuerRegistry,
+        signed: &[Signed],
+        first: u64,
+    ) -> Result<Vec<Admitted>, IssueError> {
+        let mut admitted = Vec::with_capacity(signed.len());
+        let mut refused = Vec::new();
+        for (offset, item) in signed.iter().enumerate() {
+            let store = &self.store;
+            let mut failure = None;
+            let result = registry.admit(
+                &item.object,
+                &item.signer,
+                first + offset as u64,
+                &mut |id| match registries::status_target(store, LogSpace::Own, id, u64::MAX) {
+                    Ok(target) => target,
+                    Err(error) => {
+                        failure = Some(error);
+                        None
+                    }
+                },
+            );
+            if let Some(error) = failure {
+                return Err(error.into());
+            }
+            match result {
+                Ok(item) => admitted.push(item),
+                Err(error) => refused.push((offset, IssueError::NotAdmitted(error))),
+            }
+        }
+        match refused.len() {
+            0 => Ok(admitted),
+            1 if signed.len() == 1 => Err(refused.remove(0).1),
+            _ => Err(IssueError::Batch(refused)),
+        }
+    }
+}
+
+/// A submitted credential id reserved until dropped.
+struct IdClaim<'a> {
+    service: &'a IssuanceService,
+    id: CredentialId,
+}
+
+impl Drop for IdClaim<'_> {
+    fn drop(&mut self) {
+        self.service
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.id);
     }
 }

@@ -60,6 +60,12 @@ enum Command {
         #[arg(long, default_value_t = 1024)]
         queue_capacity: usize,
     },
+    /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
+    /// also while the node runs).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Start the five-member Chengdu–Chongqing federation locally (dev-only keys), issue a
     /// sample credential of every type at each member and show them verified everywhere.
     Demo {
@@ -71,6 +77,39 @@ enum Command {
         config: PathBuf,
         /// Parent directory of the members' data directories.
         #[arg(long, default_value = "./data/demo")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (it is shown only once).
+    Create {
+        /// admin (everything), issuer (one issuer DID's credentials), auditor (read-only).
+        #[arg(long)]
+        role: registry_node::tokens::Role,
+        /// For an issuer token: the issuer DID it acts for.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// Who holds it (for the records).
+        #[arg(long)]
+        name: String,
+        /// The node's data directory.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// The node's data directory.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// The token id (the part after `trt_`, before the second `_`).
+        id: String,
+        /// The node's data directory.
+        #[arg(long, default_value = "./data")]
         data: PathBuf,
     },
 }
@@ -92,11 +131,62 @@ fn main() -> ExitCode {
     }
 }
 
+fn run_token(command: TokenCommand) -> anyhow::Result<()> {
+    use registry_node::tokens;
+    let mut stdout = std::io::stdout();
+    match command {
+        TokenCommand::Create {
+            role,
+            issuer,
+            name,
+            data,
+        } => {
+            let (record, token) = tokens::create(&data, role, issuer.as_deref(), &name)?;
+            writeln!(stdout, "{token}")?;
+            eprintln!(
+                "registry-node: created {} token {} for {:?}{} — store it now, it is not shown again",
+                record.role,
+                record.id,
+                record.name,
+                record
+                    .issuer
+                    .as_deref()
+                    .map(|did| format!(" acting for {did}"))
+                    .unwrap_or_default()
+            );
+        }
+        TokenCommand::List { data } => {
+            for record in tokens::list(&data)? {
+                writeln!(
+                    stdout,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    record.id,
+                    record.role,
+                    record.name,
+                    record.issuer.as_deref().unwrap_or("-"),
+                    record.created,
+                    record
+                        .revoked
+                        .as_deref()
+                        .map_or("active".to_owned(), |at| format!("revoked {at}"))
+                )?;
+            }
+        }
+        TokenCommand::Revoke { id, data } => {
+            let record = tokens::revoke(&data, &id)?;
+            writeln!(stdout, "revoked {} ({})", record.id, record.name)?;
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")
+    };
     match cli.command {
         Command::Serve {
             listen,
@@ -107,7 +197,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             batch_max_entries,
             batch_max_delay_ms,
             queue_capacity,
-        } => runtime.block_on(async {
+        } => runtime()?.block_on(async {
             let batching = BatchConfig {
                 max_batch_entries: batch_max_entries.max(1),
                 max_batch_delay: Duration::from_millis(batch_max_delay_ms),
@@ -154,8 +244,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             registry_node::node::serve(state, listener).await
         }),
         Command::Demo { config, data } => {
-            runtime.block_on(registry_node::demo::run(&config, &data))
+            runtime()?.block_on(registry_node::demo::run(&config, &data))
         }
+        Command::Token { command } => run_token(command),
     }
 }
 

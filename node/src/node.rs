@@ -11,13 +11,15 @@ use talent_core::tlog::cosignature::Cosigner;
 use tokio::net::TcpListener;
 
 use crate::federation::FederationNode;
-use crate::issuance::IssuanceService;
+use crate::issuance::{IssuanceService, LogWriter};
+use crate::issuers::{Issuers, LogToLoad};
 use crate::keys::MemberKeys;
 use crate::log::Log;
 use crate::log::sequencer::{BatchConfig, Sequencer};
 use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
 use crate::state::AppState;
 use crate::store::{META_AUTHORITY_DID, META_MEMBER_ID, Store};
+use crate::tokens::Tokens;
 
 /// Who the node is to be.
 #[derive(Debug, Clone)]
@@ -148,12 +150,33 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
             )
         })?,
     );
+    let own = LogToLoad {
+        member: member.id.as_str().to_owned(),
+        authority: member.authority_did.clone(),
+        verified: u64::MAX,
+    };
+    let mut peers = Vec::new();
+    if let Role::Member { federation, .. } = &role {
+        for peer in federation.peers_of(&member.id) {
+            let id = peer.id.as_str();
+            peers.push(LogToLoad {
+                member: id.to_owned(),
+                authority: peer.authority.clone(),
+                verified: store.mirror_state(id)?.map_or(0, |state| state.size),
+            });
+        }
+    }
+    let issuers = Arc::new(
+        Issuers::load(&store, &own, &peers)
+            .with_context(|| format!("loading the issuer history in {}", data_dir.display()))?,
+    );
     let federation = match (&role, federation) {
         (Role::Member { federation, .. }, Some(me)) => Some(Arc::new(
             FederationNode::new(
                 Arc::clone(federation),
                 me,
                 Arc::clone(&store),
+                Arc::clone(&issuers),
                 keys.witness.clone(),
             )
             .with_context(|| format!("opening the mirrors in {}", data_dir.display()))?,
@@ -164,7 +187,12 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
     let schemas = Arc::new(SchemaSet::new());
     let issuance = Arc::new(IssuanceService::new(
         Arc::clone(&schemas),
-        sequencer,
+        LogWriter {
+            sequencer,
+            store: Arc::clone(&store),
+            log: Arc::clone(&log),
+            issuers: Arc::clone(&issuers),
+        },
         keys.authority.clone(),
         member.id.clone(),
     ));
@@ -175,6 +203,8 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
         issuance,
         log,
         federation,
+        issuers,
+        tokens: Arc::new(Tokens::open(data_dir)),
     })
 }
 

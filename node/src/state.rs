@@ -6,9 +6,11 @@ use talent_core::schema::SchemaSet;
 
 use crate::federation::FederationNode;
 use crate::issuance::IssuanceService;
+use crate::issuers::Issuers;
 use crate::log::Log;
 use crate::member::MemberIdentity;
 use crate::store::Store;
+use crate::tokens::Tokens;
 
 /// Cloneable handles to everything a handler may need.
 #[derive(Debug, Clone)]
@@ -25,4 +27,8 @@ pub struct AppState {
     pub log: Arc<Log>,
     /// Federation runtime (mirrors, witness, cosignatures); `None` for the development member.
     pub federation: Option<Arc<FederationNode>>,
+    /// Issuer registries of the own log and every mirror.
+    pub issuers: Arc<Issuers>,
+    /// Operator tokens.
+    pub tokens: Arc<Tokens>,
 }

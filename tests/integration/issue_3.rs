@@ -19,7 +19,8 @@ fn title_request() -> Value {
 }
 
 fn post(node: &Node, path: &str, body: &Value) -> (StatusCode, Value) {
-    let response = client()
+    let response = node
+        .client()
         .post(node.at(path))
         .json(body)
         .send()
@@ -207,14 +208,14 @@ fn acknowledged_credentials_survive_sigkill_under_concurrent_load() {
         let stop = Arc::new(AtomicBool::new(false));
         let workers: Vec<_> = (0..CLIENTS)
             .map(|_| {
-                let (url, stop, acknowledged, body) = (
+                let (url, stop, acknowledged, body, http) = (
                     node.at("/api/v1/credentials"),
                     Arc::clone(&stop),
                     Arc::clone(&acknowledged),
                     body.clone(),
+                    node.client(),
                 );
                 std::thread::spawn(move || {
-                    let http = client();
                     let deadline = Instant::now() + Duration::from_secs(10);
                     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
                         let Ok(response) = http.post(&url).json(&body).send() else {

@@ -184,7 +184,8 @@ fn a_member_that_was_down_catches_up_and_peers_verify_while_the_issuer_is_down()
     let mut issued = vec![first];
     for round in 0..3 {
         let batch: Vec<Value> = (0..200).map(|i| bodies[(i + round) % 5].clone()).collect();
-        let response = client()
+        let response = issuer
+            .client()
             .post(issuer.at("/api/v1/credentials:batch"))
             .json(&json!({"credentials": batch}))
             .send()

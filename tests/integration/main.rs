@@ -5,3 +5,4 @@ mod issue_2;
 mod issue_3;
 mod issue_4;
 mod issue_4_byzantine;
+mod issue_5;

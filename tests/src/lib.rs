@@ -55,6 +55,8 @@ pub struct Node {
     pub url: String,
     /// The node's data directory.
     pub data_dir: PathBuf,
+    /// An admin operator token created for the test (`registry-node token create`).
+    pub admin_token: String,
 }
 
 impl Node {
@@ -75,6 +77,7 @@ impl Node {
         data_dir: &Path,
         args: &[S],
     ) -> anyhow::Result<Node> {
+        let admin_token = create_token(data_dir, "admin", None, "tests")?;
         let log_path = data_dir.with_extension("log");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -107,6 +110,7 @@ impl Node {
                 child,
                 url,
                 data_dir: data_dir.to_path_buf(),
+                admin_token,
             }),
             Err(_) => {
                 let _ = child.kill();
@@ -174,6 +178,50 @@ pub fn talent_verify(args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Outp
             .write_all(bytes)?;
     }
     Ok(child.wait_with_output()?)
+}
+
+/// Creates an operator token in `data_dir` with `registry-node token create`; returns it.
+///
+/// # Errors
+/// The command fails.
+pub fn create_token(
+    data_dir: &Path,
+    role: &str,
+    issuer: Option<&str>,
+    name: &str,
+) -> anyhow::Result<String> {
+    let mut command = Command::new(binary("registry-node"));
+    command
+        .args(["token", "create", "--role", role, "--name", name, "--data"])
+        .arg(data_dir);
+    if let Some(issuer) = issuer {
+        command.args(["--issuer", issuer]);
+    }
+    let output = command
+        .output()
+        .context("running registry-node token create")?;
+    if !output.status.success() {
+        bail!(
+            "registry-node token create failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
+
+/// An HTTP client like [`client`] that sends `token` as the operator bearer token.
+pub fn client_with_token(token: &str) -> reqwest::blocking::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header value"),
+    );
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(0)
+        .default_headers(headers)
+        .build()
+        .expect("HTTP client")
 }
 
 /// An HTTP client with timeouts, for talking to nodes.
@@ -331,13 +379,19 @@ pub fn wait_for<T>(
 }
 
 impl Node {
+    /// A client that authenticates as the test's admin operator.
+    pub fn client(&self) -> reqwest::blocking::Client {
+        client_with_token(&self.admin_token)
+    }
+
     /// Issues one credential (`POST /api/v1/credentials`), asserting 201; returns the signed
     /// credential.
     ///
     /// # Panics
     /// When the node does not answer 201 with JSON (a test failure).
     pub fn issue(&self, body: &serde_json::Value) -> serde_json::Value {
-        let response = client()
+        let response = self
+            .client()
             .post(self.at("/api/v1/credentials"))
             .json(body)
             .send()

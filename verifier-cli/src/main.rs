@@ -87,6 +87,7 @@ fn verify_one(args: &VerifyArgs, input: &Input) -> anyhow::Result<Outcome> {
         None => verify_credential(
             &credential,
             &VerifyOptions {
+                issuers: talent_core::verify::IssuerContext::NotRequested,
                 now: chrono::Utc::now(),
                 schemas: &schemas,
                 log: LogContext::NotRequested,
@@ -124,6 +125,7 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
         .collect::<anyhow::Result<Vec<Value>>>()?;
     let schemas = SchemaSet::new();
     let options = VerifyOptions {
+        issuers: talent_core::verify::IssuerContext::NotRequested,
         now: chrono::Utc::now(),
         schemas: &schemas,
         log: talent_core::verify::LogContext::NotRequested,
@@ -214,6 +216,7 @@ fn verify_with_node(url: &str, credential: &Value, schemas: &SchemaSet) -> anyho
     Ok(verify_credential(
         credential,
         &VerifyOptions {
+            issuers: talent_core::verify::IssuerContext::NotRequested,
             now: chrono::Utc::now(),
             schemas,
             log,

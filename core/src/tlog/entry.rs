@@ -17,6 +17,10 @@ use crate::tlog::bundle::MAX_ENTRY_BYTES;
 pub enum EntryKind {
     /// An issued credential of a registry type (including accreditations and agreements).
     Credential(CredentialType),
+    /// A status change of a credential of the same log.
+    StatusChange,
+    /// An issuer's key rotation.
+    KeyRotation,
 }
 
 /// Why bytes are not a valid log entry.
@@ -70,9 +74,14 @@ pub fn decode(bytes: &[u8]) -> Result<LogEntry, EntryError> {
     if jcs::canonicalize(&object) != bytes {
         return Err(EntryError::NotCanonical);
     }
-    let kind = CredentialType::from_type_array(&object["type"])
-        .map(EntryKind::Credential)
-        .ok_or(EntryError::UnknownKind)?;
+    let kind = match CredentialType::from_type_array(&object["type"]) {
+        Some(credential_type) => EntryKind::Credential(credential_type),
+        None => match crate::statement::Statement::kind_of(&object) {
+            Some(crate::statement::STATUS_CHANGE_TYPE) => EntryKind::StatusChange,
+            Some(_) => EntryKind::KeyRotation,
+            None => return Err(EntryError::UnknownKind),
+        },
+    };
     Ok(LogEntry { kind, object })
 }
 
@@ -94,42 +103,34 @@ pub enum EntryVerifyError {
         /// Controller of the key that signed.
         signer: String,
     },
-    /// The signer is neither the log owner's authority nor an issuer it accredited.
-    #[error("issuer {issuer} may not write to this log (its authority is {authority})")]
-    UnauthorisedIssuer {
-        /// The signer.
-        issuer: String,
-        /// The log owner's authority DID.
-        authority: String,
-    },
+    /// The signer may not write this entry to this log (see [`crate::issuers`]).
+    #[error("not admitted: {0}")]
+    NotAdmitted(crate::issuers::AdmitError),
     /// The object has no valid `id`.
     #[error("the object has no valid urn:uuid id")]
     MissingId,
 }
 
-/// A peer's entry that verified: its parsed object and the credential id it carries.
+/// A peer's entry that verified: its parsed object, the id it carries and its signer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedEntry {
     /// The parsed entry.
     pub entry: LogEntry,
     /// The object's id.
     pub id: crate::identifiers::CredentialId,
+    /// The key that signed it (= its `issuer`).
+    pub signer: crate::did::DidKey,
 }
 
-/// Checks an entry of the log of the member whose authority is `authority`, as a mirror
-/// must before accepting it: canonical, a registry type, a valid `eddsa-jcs-2022` proof by
-/// its `issuer`, and that issuer is the member's authority.
-///
-/// (Delegated issuers accredited by the authority are admitted once accreditations are
-/// logged; until then only the authority writes to its log.)
+/// Checks an entry of a peer's log as a mirror must before admitting it: canonical, a
+/// registry type or statement, a valid `eddsa-jcs-2022` proof by its `issuer`. Whether that
+/// issuer may write it there is the log's [`crate::issuers::IssuerRegistry::admit`], which
+/// needs the entries before it.
 ///
 /// # Errors
 /// [`EntryVerifyError`] naming the first check that fails.
-pub fn verify_entry(
-    bytes: &[u8],
-    authority: &crate::did::DidKey,
-) -> Result<VerifiedEntry, EntryVerifyError> {
-    let prepared = prepare_entry(bytes, authority)?;
+pub fn verify_entry(bytes: &[u8]) -> Result<VerifiedEntry, EntryVerifyError> {
+    let prepared = prepare_entry(bytes)?;
     prepared.proof.verify().map_err(EntryVerifyError::Proof)?;
     Ok(prepared.entry)
 }
@@ -146,10 +147,7 @@ pub struct PreparedEntry {
 ///
 /// # Errors
 /// [`EntryVerifyError`] naming the first check that fails.
-pub fn prepare_entry(
-    bytes: &[u8],
-    authority: &crate::did::DidKey,
-) -> Result<PreparedEntry, EntryVerifyError> {
+pub fn prepare_entry(bytes: &[u8]) -> Result<PreparedEntry, EntryVerifyError> {
     let entry = decode(bytes)?;
     let proof = crate::proof::prepare(&entry.object, crate::proof::ASSERTION_METHOD)
         .map_err(EntryVerifyError::Proof)?;
@@ -161,18 +159,13 @@ pub fn prepare_entry(
             signer: signer.to_string(),
         });
     }
-    if signer != authority {
-        return Err(EntryVerifyError::UnauthorisedIssuer {
-            issuer: issuer.to_owned(),
-            authority: authority.to_string(),
-        });
-    }
     let id = entry.object["id"]
         .as_str()
         .and_then(|id| id.parse().ok())
         .ok_or(EntryVerifyError::MissingId)?;
+    let signer = signer.clone();
     Ok(PreparedEntry {
-        entry: VerifiedEntry { entry, id },
+        entry: VerifiedEntry { entry, id, signer },
         proof,
     })
 }

@@ -14,9 +14,11 @@ use talent_core::credential::CredentialError;
 use talent_core::request_auth::RequestAuthError;
 use talent_core::schema::{SchemaError, Violation};
 
-use crate::issuance::IssueError;
+use crate::issuance::{AccessError, IssueError};
 use crate::log::sequencer::SequenceError;
 use crate::store::StoreError;
+use crate::tokens::TokenError;
+use talent_core::issuers::{AdmitError, AuthorisationError};
 
 /// Every way an API request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +77,26 @@ pub enum ApiError {
     /// The node is not a federation member (development mode) and has no such function.
     #[error("this node is not a federation member; start it with --config and --member")]
     NotFederated,
+    /// No valid operator token. 401.
+    #[error(transparent)]
+    Token(TokenError),
+    /// The operator may not do this. 403.
+    #[error(transparent)]
+    Access(AccessError),
+    /// The log's issuer registry refuses the entry (scope, accreditation, key, transition).
+    #[error(transparent)]
+    NotAdmitted(AdmitError),
+    /// A submitted object or status request is malformed, badly signed or stale. 422.
+    #[error("{message}")]
+    InvalidSubmission {
+        /// Stable code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A credential with this id is already logged. 409.
+    #[error("{0} is already in the log")]
+    Duplicate(String),
     /// A storage or other internal failure; the cause is logged, not sent.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -100,6 +122,16 @@ impl ApiError {
             ApiError::AuthenticationRequired(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFederated => StatusCode::NOT_FOUND,
+            ApiError::Token(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Access(_) => StatusCode::FORBIDDEN,
+            ApiError::NotAdmitted(error) => match error {
+                AdmitError::UnknownCredential(_) => StatusCode::NOT_FOUND,
+                AdmitError::Authorisation(AuthorisationError::Status(_)) => StatusCode::CONFLICT,
+                AdmitError::Authorisation(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            ApiError::InvalidSubmission { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Duplicate(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,6 +161,11 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::AuthenticationRequired(error) | ApiError::Forbidden(error) => error.code(),
             ApiError::NotFederated => "not_federated",
+            ApiError::Token(error) => error.code(),
+            ApiError::Access(error) => error.code(),
+            ApiError::NotAdmitted(error) => error.code(),
+            ApiError::InvalidSubmission { code, .. } => code,
+            ApiError::Duplicate(_) => "duplicate_id",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -181,6 +218,12 @@ impl IntoResponse for ApiError {
             tracing::error!(error = format!("{cause:#}"), "internal error");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
+        if matches!(self, ApiError::Token(_)) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"talent-registry\""),
+            );
+        }
         if matches!(self, ApiError::Unavailable(_)) {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
@@ -223,6 +266,29 @@ impl From<StoreError> for ApiError {
 impl From<IssueError> for ApiError {
     fn from(error: IssueError) -> ApiError {
         match error {
+            IssueError::Access(error) => ApiError::Access(error),
+            IssueError::NotAdmitted(error) => ApiError::NotAdmitted(error),
+            IssueError::Duplicate(id) => ApiError::Duplicate(id.to_string()),
+            error @ IssueError::Statement(_) => ApiError::InvalidSubmission {
+                code: "invalid_statement",
+                message: error.to_string(),
+            },
+            error @ IssueError::Proof(_) => ApiError::InvalidSubmission {
+                code: "invalid_proof",
+                message: error.to_string(),
+            },
+            error @ IssueError::IssuerNotSigner { .. } => ApiError::InvalidSubmission {
+                code: "issuer_not_signer",
+                message: error.to_string(),
+            },
+            error @ IssueError::NotFresh { .. } => ApiError::InvalidSubmission {
+                code: "proof_not_fresh",
+                message: error.to_string(),
+            },
+            error @ IssueError::NotSubmittable(_) => ApiError::InvalidSubmission {
+                code: "not_submittable",
+                message: error.to_string(),
+            },
             IssueError::Schema(error) => ApiError::SchemaViolation(error),
             IssueError::Credential(error) => ApiError::InvalidCredentialRequest(error),
             IssueError::Entry(error) => ApiError::EntryTooLarge(error.to_string()),

@@ -45,7 +45,21 @@ async fn tile(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
-    require_member(&state, "GET", &uri, &headers, &[])?;
+    // Members sign their reads; operators (admin, auditor) may read with their token.
+    if let Some(authorization) = headers.get(header::AUTHORIZATION) {
+        let operator = state
+            .tokens
+            .authenticate(authorization.to_str().ok())
+            .map_err(ApiError::Token)?;
+        if operator.role == crate::tokens::Role::Issuer {
+            return Err(ApiError::Access(crate::issuance::AccessError::Role {
+                role: operator.role,
+                action: "read the log's tiles (admin or auditor)",
+            }));
+        }
+    } else {
+        require_member(&state, "GET", &uri, &headers, &[])?;
+    }
     let full_path = format!("tile/{path}");
     let tile: TilePath = full_path
         .parse()

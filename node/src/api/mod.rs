@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, each with `fn routes() -> Router<AppState>`.
 
+pub mod auth;
 pub mod credentials;
 pub mod error;
 pub mod federation;

@@ -12,7 +12,9 @@ use talent_core::identifiers::CredentialId;
 use talent_core::schema::SchemaKind;
 use talent_core::tlog::cosignature::CosignerKey;
 use talent_core::tlog::merkle::InclusionProof;
-use talent_core::verify::{LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential};
+use talent_core::verify::{
+    IssuerContext, LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential,
+};
 
 use super::error::{ApiError, AppJson};
 use crate::state::AppState;
@@ -47,14 +49,27 @@ fn credential_id(credential: &Value) -> Option<CredentialId> {
         .and_then(|id| id.parse::<CredentialId>().ok())
 }
 
-fn find_evidence(
-    state: &AppState,
-    credential: &Value,
-    require_quorum: bool,
-) -> Result<Evidence, ApiError> {
-    let issuer = credential["issuer"].as_str().unwrap_or_default();
+/// Where the node found the credential: whose log, at which leaf, with what evidence.
+struct Located {
+    member: String,
+    position: Option<u64>,
+    evidence: Evidence,
+}
+
+/// Finds the credential by id in the own log, else in a mirror; evidence is built under the
+/// held checkpoint. The id alone decides where to look: a delegated issuer's credential is
+/// in its accrediting member's log, whoever signed it.
+fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<Located, ApiError> {
+    let region = credential["credentialSubject"]["region"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let Some(id) = credential_id(credential) else {
-        return Ok(Evidence::Missing("the credential has no valid id".into()));
+        return Ok(Located {
+            member: region,
+            position: None,
+            evidence: Evidence::Missing("the credential has no valid id".into()),
+        });
     };
     let quorum = |federation: &crate::federation::FederationNode| {
         if require_quorum {
@@ -63,74 +78,89 @@ fn find_evidence(
             0
         }
     };
-    if issuer == state.member.authority_did.to_string() {
-        let Some(index) = state.store.credential_index(id)? else {
-            return Ok(Evidence::Missing(format!(
-                "{id} is not in {}",
-                state.log.origin()
-            )));
-        };
+    if let Some(index) = state.store.credential_index(id)? {
         let (head, proof) = state
             .log
             .inclusion_proof(index)
             .map_err(|error| ApiError::Internal(error.into()))?;
-        let (checkpoint, proof, cosigners, quorum) = match &state.federation {
+        let (checkpoint, cosigners, quorum) = match &state.federation {
             Some(federation) => (
                 federation.collector.with_cosignatures(&head.checkpoint),
-                proof,
                 federation.cosigners_for(state.member.id.as_str()),
                 quorum(federation),
             ),
-            None => (head.checkpoint.as_ref().clone(), proof, Vec::new(), 0),
+            None => (head.checkpoint.as_ref().clone(), Vec::new(), 0),
         };
-        return Ok(Evidence::Found(Box::new(FoundEvidence {
-            origin: state.member.log_origin.clone(),
-            log_vkey: state.member.log_vkey.clone(),
-            checkpoint,
-            proof,
-            cosigners,
-            quorum,
-            confirmed_at: None,
-        })));
+        return Ok(Located {
+            member: state.member.id.as_str().to_owned(),
+            position: Some(index),
+            evidence: Evidence::Found(Box::new(FoundEvidence {
+                origin: state.member.log_origin.clone(),
+                log_vkey: state.member.log_vkey.clone(),
+                checkpoint,
+                proof,
+                cosigners,
+                quorum,
+                confirmed_at: None,
+            })),
+        });
     }
     let Some(federation) = &state.federation else {
-        return Ok(Evidence::Missing(format!(
-            "issuer {issuer} is not this member's authority, and this node mirrors no other logs"
-        )));
+        return Ok(Located {
+            member: region,
+            position: None,
+            evidence: Evidence::Missing(format!(
+                "{id} is not in {}, and this node mirrors no other logs",
+                state.log.origin()
+            )),
+        });
     };
-    let Some(member) = issuer
-        .parse()
-        .ok()
-        .and_then(|did| federation.config.member_by_authority(&did))
-    else {
-        return Ok(Evidence::Missing(format!(
-            "issuer {issuer} is not the authority of any member of {}",
-            federation.config.id
-        )));
-    };
-    let Some(found) = federation
-        .mirrors
-        .find(member, id)
-        .map_err(|error| ApiError::Internal(error.into()))?
-    else {
-        let mirrored = federation
+    let holders = state.store.mirror_credential(id)?;
+    for (holder, _) in &holders {
+        let Some(member) = federation.config.member(holder) else {
+            continue;
+        };
+        if let Some(found) = federation
             .mirrors
-            .head(member.id.as_str())
-            .map_or(0, |head| head.size);
-        return Ok(Evidence::Missing(format!(
-            "{id} is not among the {mirrored} entries of {} ({}) mirrored here",
-            member.log_origin, member.name_zh
-        )));
+            .find(member, id)
+            .map_err(|error| ApiError::Internal(error.into()))?
+        {
+            return Ok(Located {
+                member: holder.clone(),
+                position: Some(found.proof.leaf_index),
+                evidence: Evidence::Found(Box::new(FoundEvidence {
+                    origin: member.log_origin.clone(),
+                    log_vkey: member.log_vkey.clone(),
+                    checkpoint: found.checkpoint.as_ref().clone(),
+                    proof: found.proof,
+                    cosigners: federation.cosigners_for(member.id.as_str()),
+                    quorum: quorum(federation),
+                    confirmed_at: DateTime::from_timestamp(found.confirmed_at, 0),
+                })),
+            });
+        }
+    }
+    let reason = match federation.config.member(&region) {
+        Some(member) => {
+            let mirrored = federation
+                .mirrors
+                .head(member.id.as_str())
+                .map_or(0, |head| head.size);
+            format!(
+                "{id} is not among the {mirrored} entries of {} ({}) mirrored here",
+                member.log_origin, member.name_zh
+            )
+        }
+        None => format!(
+            "{id} is in no log this node holds, and its region {region:?} is not a member of {}",
+            federation.config.id
+        ),
     };
-    Ok(Evidence::Found(Box::new(FoundEvidence {
-        origin: member.log_origin.clone(),
-        log_vkey: member.log_vkey.clone(),
-        checkpoint: found.checkpoint.as_ref().clone(),
-        proof: found.proof,
-        cosigners: federation.cosigners_for(member.id.as_str()),
-        quorum: quorum(federation),
-        confirmed_at: DateTime::from_timestamp(found.confirmed_at, 0),
-    })))
+    Ok(Located {
+        member: region,
+        position: None,
+        evidence: Evidence::Missing(reason),
+    })
 }
 
 async fn run_pipeline(
@@ -140,8 +170,19 @@ async fn run_pipeline(
 ) -> Result<Verdict, ApiError> {
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let evidence = find_evidence(&state, &credential, require_quorum)?;
-        let log = match &evidence {
+        let located = locate(&state, &credential, require_quorum)?;
+        let registry = state.issuers.registry(&located.member);
+        let issuers = match &registry {
+            Some(registry) => IssuerContext::Registry {
+                registry,
+                position: located.position,
+            },
+            None => IssuerContext::Missing(format!(
+                "region {:?} is not a member this node knows",
+                located.member
+            )),
+        };
+        let log = match &located.evidence {
             Evidence::Found(found) => LogContext::Evidence(LogEvidence {
                 origin: &found.origin,
                 log_vkey: &found.log_vkey,
@@ -157,6 +198,7 @@ async fn run_pipeline(
             now: Utc::now(),
             schemas: &state.schemas,
             log,
+            issuers,
         };
         Ok(verify_credential(&credential, &options))
     })

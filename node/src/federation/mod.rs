@@ -74,6 +74,8 @@ pub struct FederationNode {
     /// Cosignatures collected on this member's checkpoints.
     pub collector: Collector,
     store: Arc<Store>,
+    /// Issuer registries of every log (the mirrors' are updated by sync).
+    pub issuers: Arc<crate::issuers::Issuers>,
     client: PeerClient,
     wake: HashMap<String, Arc<Notify>>,
     /// One sync round at a time per peer (its task, or a witness request catching up).
@@ -90,6 +92,7 @@ impl FederationNode {
         config: Arc<Federation>,
         me: Member,
         store: Arc<Store>,
+        issuers: Arc<crate::issuers::Issuers>,
         witness_key: ed25519_dalek::SigningKey,
     ) -> anyhow::Result<FederationNode> {
         let id = me.id.as_str().to_owned();
@@ -124,6 +127,7 @@ impl FederationNode {
             witness,
             collector,
             store,
+            issuers,
             client,
             wake,
             sync_locks,
@@ -240,6 +244,7 @@ impl FederationNode {
         sync_once(
             &self.store,
             &self.mirrors,
+            &self.issuers,
             &self.client,
             peer,
             &cosigners,

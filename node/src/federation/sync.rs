@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use talent_core::federation::Member;
 use talent_core::identifiers::CredentialId;
+use talent_core::issuers::{IssuerRegistry, StatusTarget};
 use talent_core::tlog::checkpoint::{self, VerifiedCheckpoint};
 use talent_core::tlog::cosignature::{self, CosignerKey};
 use talent_core::tlog::entry::{self, EntryVerifyError};
@@ -25,7 +26,8 @@ use talent_core::tlog::{Hash, bundle};
 
 use super::client::PeerClient;
 use super::mirror::{MirrorHead, Mirrors};
-use crate::store::{MirrorAppend, MirrorState, Store};
+use crate::issuers::{self, Issuers};
+use crate::store::{EntryEffects, LogSpace, MirrorAppend, MirrorRecord, MirrorState, Store};
 
 /// Entries verified and written per step of a catch-up (a few entry bundles).
 const ENTRIES_PER_STEP: u64 = 8 * TILE_WIDTH;
@@ -82,9 +84,11 @@ fn note_text(note: &[u8]) -> String {
 ///
 /// # Errors
 /// [`SyncError`].
+#[allow(clippy::too_many_arguments)]
 pub async fn sync_once(
     store: &Arc<Store>,
     mirrors: &Mirrors,
+    issuers: &Issuers,
     client: &PeerClient,
     peer: &Member,
     cosigners: &[CosignerKey],
@@ -137,7 +141,18 @@ pub async fn sync_once(
         });
     }
     let from = head.size;
-    let to = catch_up(store, client, peer, &head, &served).await?;
+    let registry = issuers
+        .registry(id)
+        .ok_or_else(|| anyhow::anyhow!("{id} has no issuer registry"))?;
+    let (to, registry) = catch_up(
+        store,
+        client,
+        peer,
+        &head,
+        &served,
+        registry.as_ref().clone(),
+    )
+    .await?;
     let verified_root = to.1;
     if verified_root != *served.root() {
         return Err(misbehaviour(
@@ -164,6 +179,7 @@ pub async fn sync_once(
         .await
         .map_err(|error| anyhow::anyhow!(error))?
         .map_err(|error| anyhow::anyhow!(error))?;
+    issuers.replace(registry);
     mirrors.set_head(
         id,
         MirrorHead {
@@ -223,15 +239,20 @@ fn misbehaviour(
     }))
 }
 
-/// Fetches, verifies and writes (unsynced, above the verified size) the entries from the
-/// held size up to the served checkpoint; returns the new frontier and root.
+/// The new frontier and root of a mirror after a catch-up.
+type Extended = (HashMap<u64, Hash>, Hash);
+
+/// Fetches, verifies, admits and writes (unsynced, above the verified size) the entries from
+/// the held size up to the served checkpoint; returns the new frontier and root, and the
+/// peer's issuer registry after them.
 async fn catch_up(
     store: &Arc<Store>,
     client: &PeerClient,
     peer: &Member,
     head: &MirrorHead,
     served: &VerifiedCheckpoint,
-) -> Result<(HashMap<u64, Hash>, Hash), SyncError> {
+    mut registry: IssuerRegistry,
+) -> Result<(Extended, IssuerRegistry), SyncError> {
     let mut frontier = head.frontier.clone();
     let mut size = head.size;
     let target = served.size();
@@ -257,7 +278,9 @@ async fn catch_up(
                 &step_frontier,
                 entries,
                 &checkpoint_note,
+                &mut registry,
             )
+            .map(|extended| (extended, registry))
         });
         let next = async {
             if end < target {
@@ -269,11 +292,13 @@ async fn catch_up(
             }
         };
         let (verified, next) = tokio::join!(verify, next);
-        let (new_frontier, root) = verified.map_err(|error| anyhow::anyhow!(error))??;
+        let ((new_frontier, root), step_registry) =
+            verified.map_err(|error| anyhow::anyhow!(error))??;
+        registry = step_registry;
         frontier = new_frontier;
         size = end;
         if size == target {
-            return Ok((frontier, root));
+            return Ok(((frontier, root), registry));
         }
         fetched = next?;
     }
@@ -284,7 +309,7 @@ async fn catch_up(
         },
     )
     .map_err(|error| anyhow::anyhow!(error))?;
-    Ok((frontier, root))
+    Ok(((frontier, root), registry))
 }
 
 /// Fetches the entries `from..to` of a log of `target` entries, bundle by bundle.
@@ -362,8 +387,9 @@ async fn fetch_bundle(
     )))
 }
 
-/// Verifies one step's entries (in parallel), extends the tree and writes them above the
-/// verified size. Returns the frontier and root after them.
+/// Verifies one step's entries (signatures in parallel), admits them in log order against
+/// the peer's issuer registry, extends the tree and writes them above the verified size.
+/// Returns the frontier and root after them.
 fn verify_and_write(
     store: &Store,
     peer: &Member,
@@ -371,17 +397,73 @@ fn verify_and_write(
     frontier: &HashMap<u64, Hash>,
     entries: Vec<Vec<u8>>,
     checkpoint_note: &[u8],
-) -> Result<(HashMap<u64, Hash>, Hash), SyncError> {
-    let ids = verify_entries(peer, first, &entries, checkpoint_note)?;
-    let mut tree = TreeExtension::new(first, frontier).map_err(|error| anyhow::anyhow!(error))?;
-    for entry in &entries {
-        tree.push(entry).map_err(|error| anyhow::anyhow!(error))?;
+    registry: &mut IssuerRegistry,
+) -> Result<Extended, SyncError> {
+    let verified = verify_entries(first, &entries, checkpoint_note)?;
+    let member = peer.id.as_str();
+    // Credentials of this step are not in the store yet: status changes find them here.
+    let mut in_step: HashMap<CredentialId, StatusTarget> = HashMap::new();
+    let mut records = Vec::with_capacity(entries.len());
+    for (offset, (bytes, entry)) in entries.into_iter().zip(verified).enumerate() {
+        let index = first + offset as u64;
+        let store_error = std::cell::RefCell::new(None);
+        let from_store = |id: CredentialId| {
+            issuers::status_target(store, LogSpace::Mirror(member), id, u64::MAX)
+                .map_err(|error| *store_error.borrow_mut() = Some(error))
+                .ok()
+                .flatten()
+        };
+        let result = registry.admit(&entry.entry.object, &entry.signer, index, &mut |id| {
+            in_step.get(&id).cloned().or_else(|| from_store(id))
+        });
+        if let Some(error) = store_error.borrow_mut().take() {
+            return Err(SyncError::Transient(error.into()));
+        }
+        let admitted = match result {
+            Ok(admitted) => admitted,
+            Err(error) => {
+                return Err(misbehaviour(
+                    "bad-entry",
+                    format!("entry {index} is not acceptable: not admitted: {error}"),
+                    vec![note_text(checkpoint_note)],
+                    Some((index, String::from_utf8_lossy(&bytes).into_owned())),
+                ));
+            }
+        };
+        let is_credential = matches!(entry.entry.kind, entry::EntryKind::Credential(_));
+        if is_credential {
+            in_step.insert(
+                entry.id,
+                StatusTarget {
+                    issuer: entry.signer.clone(),
+                    status: talent_core::status::CredentialStatus::Valid,
+                },
+            );
+        }
+        if let Some((id, status)) = admitted.status {
+            let target = in_step.get(&id).cloned().or_else(|| from_store(id));
+            if let Some(mut target) = target {
+                target.status = status;
+                in_step.insert(id, target);
+            }
+        }
+        records.push(MirrorRecord {
+            entry: bytes,
+            credential_id: is_credential.then_some(entry.id),
+            effects: EntryEffects {
+                issuer_event: admitted.issuer_event,
+                status: admitted.status,
+            },
+        });
     }
-    let records: Vec<(Vec<u8>, Option<CredentialId>)> =
-        entries.into_iter().zip(ids.into_iter().map(Some)).collect();
+    let mut tree = TreeExtension::new(first, frontier).map_err(|error| anyhow::anyhow!(error))?;
+    for record in &records {
+        tree.push(&record.entry)
+            .map_err(|error| anyhow::anyhow!(error))?;
+    }
     store
         .append_mirror(&MirrorAppend {
-            member: peer.id.as_str(),
+            member,
             first_index: first,
             entries: &records,
             hashes: tree.added_hashes(),
@@ -392,19 +474,18 @@ fn verify_and_write(
     Ok((frontier, root))
 }
 
-/// Verifies entries on every core; returns their credential ids or the first bad entry.
+/// Verifies entries on every core; returns them verified or the first bad entry.
 fn verify_entries(
-    peer: &Member,
     first: u64,
     entries: &[Vec<u8>],
     checkpoint_note: &[u8],
-) -> Result<Vec<CredentialId>, SyncError> {
+) -> Result<Vec<entry::VerifiedEntry>, SyncError> {
     let threads = std::thread::available_parallelism()
         .map(std::num::NonZeroUsize::get)
         .unwrap_or(1)
         .min(entries.len().max(1));
     let chunk = entries.len().div_ceil(threads).max(1);
-    let results: Vec<Result<Vec<CredentialId>, (usize, EntryVerifyError)>> =
+    let results: Vec<Result<Vec<entry::VerifiedEntry>, (usize, EntryVerifyError)>> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = entries
                 .chunks(chunk)
@@ -417,12 +498,11 @@ fn verify_entries(
                             .iter()
                             .enumerate()
                             .map(|(offset, bytes)| {
-                                entry::prepare_entry(bytes, &peer.authority)
+                                entry::prepare_entry(bytes)
                                     .map_err(|error| (part * chunk + offset, error))
                             })
                             .collect::<Result<Vec<_>, _>>()?;
                         entry::verify_entries(prepared)
-                            .map(|verified| verified.into_iter().map(|entry| entry.id).collect())
                             .map_err(|(offset, error)| (part * chunk + offset, error))
                     })
                 })
@@ -437,10 +517,10 @@ fn verify_entries(
                 })
                 .collect()
         });
-    let mut ids = Vec::with_capacity(entries.len());
+    let mut verified = Vec::with_capacity(entries.len());
     for result in results {
         match result {
-            Ok(mut part) => ids.append(&mut part),
+            Ok(mut part) => verified.append(&mut part),
             Err((position, error)) => {
                 let index = first + position as u64;
                 return Err(misbehaviour(
@@ -455,5 +535,5 @@ fn verify_entries(
             }
         }
     }
-    Ok(ids)
+    Ok(verified)
 }

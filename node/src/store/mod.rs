@@ -15,6 +15,11 @@
 //! | `mirror_state` | member id | JSON [`MirrorState`]: verified size and checkpoint |
 //! | `witness` | log origin | JSON record of the checkpoint this member last cosigned |
 //! | `evidence` | member id, 0x00, sequence (u64 BE) | JSON evidence of misbehaviour |
+//! | `issuer_events` | space prefix, leaf index (u64 BE) | entry that changed the issuer history |
+//! | `statuses` | space prefix, credential UUID, leaf index (u64 BE) | status code set by that entry |
+//!
+//! The space prefix is 0x00 for the own log and `member id, 0x00` for a mirror (member ids
+//! never start with or contain 0x00).
 //!
 //! A [`LogSpace`] names whose log a read or write is about: this member's own, or the
 //! mirror of a peer's. Both have the same layout, only the column family and key prefix
@@ -32,6 +37,7 @@ use rocksdb::{
 };
 use serde::{Deserialize, Serialize};
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
+use talent_core::status::CredentialStatus;
 use talent_core::tlog::Hash;
 use thiserror::Error;
 
@@ -46,7 +52,9 @@ const CF_MIRROR_CREDENTIALS: &str = "mirror_credentials";
 const CF_MIRROR_STATE: &str = "mirror_state";
 const CF_WITNESS: &str = "witness";
 const CF_EVIDENCE: &str = "evidence";
-const COLUMN_FAMILIES: [&str; 11] = [
+const CF_ISSUER_EVENTS: &str = "issuer_events";
+const CF_STATUSES: &str = "statuses";
+const COLUMN_FAMILIES: [&str; 13] = [
     CF_ENTRIES,
     CF_HASHES,
     CF_CREDENTIALS,
@@ -58,6 +66,8 @@ const COLUMN_FAMILIES: [&str; 11] = [
     CF_MIRROR_STATE,
     CF_WITNESS,
     CF_EVIDENCE,
+    CF_ISSUER_EVENTS,
+    CF_STATUSES,
 ];
 
 /// Whose log a read or write is about.
@@ -99,6 +109,25 @@ impl LogSpace<'_> {
         }
     }
 
+    /// The prefix of this space's keys in the families shared by all spaces.
+    fn prefix(self) -> Vec<u8> {
+        match self {
+            LogSpace::Own => vec![0],
+            LogSpace::Mirror(member) => {
+                let mut prefix = member.as_bytes().to_vec();
+                prefix.push(0);
+                prefix
+            }
+        }
+    }
+
+    fn status_key(self, id: CredentialId, index: u64) -> Vec<u8> {
+        let mut key = self.prefix();
+        key.extend_from_slice(&id.uuid().into_bytes());
+        key.extend_from_slice(&index.to_be_bytes());
+        key
+    }
+
     fn describe(self, what: &str, index: u64) -> String {
         match self {
             LogSpace::Own => format!("{what}/{index}"),
@@ -133,6 +162,15 @@ pub enum StoreError {
     },
 }
 
+/// What an admitted entry changes beside the log itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryEffects {
+    /// It changed the issuer history: kept apart to rebuild the registry on start.
+    pub issuer_event: bool,
+    /// The status a status change sets: (credential, status).
+    pub status: Option<(CredentialId, CredentialStatus)>,
+}
+
 /// One entry of an append.
 #[derive(Debug)]
 pub struct AppendedEntry<'a> {
@@ -142,6 +180,19 @@ pub struct AppendedEntry<'a> {
     pub credential_id: Option<CredentialId>,
     /// Local-only personal data of the credential.
     pub resident_id: Option<&'a ResidentIdNumber>,
+    /// What it changes.
+    pub effects: EntryEffects,
+}
+
+/// One verified entry of a peer's log.
+#[derive(Debug, Clone)]
+pub struct MirrorRecord {
+    /// Entry bytes.
+    pub entry: Vec<u8>,
+    /// The credential id it carries, if any.
+    pub credential_id: Option<CredentialId>,
+    /// What it changes.
+    pub effects: EntryEffects,
 }
 
 /// Everything one log batch writes.
@@ -176,8 +227,8 @@ pub struct MirrorAppend<'a> {
     pub member: &'a str,
     /// Leaf index of the first entry.
     pub first_index: u64,
-    /// The entries in order, each with the credential id it carries (if any).
-    pub entries: &'a [(Vec<u8>, Option<CredentialId>)],
+    /// The entries in order.
+    pub entries: &'a [MirrorRecord],
     /// The stored hashes they add.
     pub hashes: &'a [(u64, Hash)],
 }
@@ -264,11 +315,108 @@ impl Store {
                     batch.put_cf(cf_personal, key, resident_id.expose_for_local_storage());
                 }
             }
+            self.put_effects(&mut batch, LogSpace::Own, index, entry.entry, entry.effects)?;
         }
         batch.put_cf(self.cf(CF_META)?, META_CHECKPOINT, append.checkpoint);
         // Crash before this returns: the WAL holds all of the batch or none of it.
         self.db.write_opt(batch, &Self::synced())?;
         Ok(())
+    }
+
+    fn put_effects(
+        &self,
+        batch: &mut WriteBatch,
+        space: LogSpace<'_>,
+        index: u64,
+        entry: &[u8],
+        effects: EntryEffects,
+    ) -> Result<(), StoreError> {
+        if effects.issuer_event {
+            let mut key = space.prefix();
+            key.extend_from_slice(&index.to_be_bytes());
+            batch.put_cf(self.cf(CF_ISSUER_EVENTS)?, key, entry);
+        }
+        if let Some((id, status)) = effects.status {
+            batch.put_cf(
+                self.cf(CF_STATUSES)?,
+                space.status_key(id, index),
+                status.code(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The entries of a log that changed its issuer history, below leaf `below` (a mirror's
+    /// verified size: entries above it are not verified yet), in log order.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn issuer_events(
+        &self,
+        space: LogSpace<'_>,
+        below: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let prefix = space.prefix();
+        let mut found = Vec::new();
+        for item in self
+            .db
+            .prefix_iterator_cf(self.cf(CF_ISSUER_EVENTS)?, &prefix)
+        {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let index: [u8; 8] =
+                key[prefix.len()..]
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt {
+                        key: space.describe("issuer_events", 0),
+                        reason: "key is not prefix + 8 bytes".into(),
+                    })?;
+            let index = u64::from_be_bytes(index);
+            if index < below {
+                found.push((index, value.to_vec()));
+            }
+        }
+        Ok(found)
+    }
+
+    /// A credential's latest logged status below leaf `below`: (leaf index of the change,
+    /// status); `None` when no change is logged (the credential is as issued).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn status(
+        &self,
+        space: LogSpace<'_>,
+        id: CredentialId,
+        below: u64,
+    ) -> Result<Option<(u64, CredentialStatus)>, StoreError> {
+        let mut prefix = space.prefix();
+        prefix.extend_from_slice(&id.uuid().into_bytes());
+        let mut latest = None;
+        for item in self.db.prefix_iterator_cf(self.cf(CF_STATUSES)?, &prefix) {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let corrupt = |reason: &str| StoreError::Corrupt {
+                key: format!("statuses/{id}"),
+                reason: reason.into(),
+            };
+            let index: [u8; 8] = key[prefix.len()..]
+                .try_into()
+                .map_err(|_| corrupt("key is not prefix + 8 bytes"))?;
+            let index = u64::from_be_bytes(index);
+            let status = std::str::from_utf8(&value)
+                .ok()
+                .and_then(|code| code.parse().ok())
+                .ok_or_else(|| corrupt("not a status code"))?;
+            if index < below {
+                latest = Some((index, status));
+            }
+        }
+        Ok(latest)
     }
 
     /// Puts entries from `first_index` on and stored hashes of a log into `batch`.
@@ -305,20 +453,18 @@ impl Store {
             &mut batch,
             space,
             append.first_index,
-            append.entries.iter().map(|(entry, _)| entry.as_slice()),
+            append.entries.iter().map(|record| record.entry.as_slice()),
             append.hashes,
         )?;
         let cf_credentials = self.cf(CF_MIRROR_CREDENTIALS)?;
-        for (offset, (_, id)) in append.entries.iter().enumerate() {
-            if let Some(id) = id {
+        for (offset, record) in append.entries.iter().enumerate() {
+            let index = append.first_index + offset as u64;
+            if let Some(id) = record.credential_id {
                 let mut key = id.uuid().into_bytes().to_vec();
                 key.extend_from_slice(append.member.as_bytes());
-                batch.put_cf(
-                    cf_credentials,
-                    key,
-                    (append.first_index + offset as u64).to_be_bytes(),
-                );
+                batch.put_cf(cf_credentials, key, index.to_be_bytes());
             }
+            self.put_effects(&mut batch, space, index, &record.entry, record.effects)?;
         }
         self.db.write(batch)?;
         Ok(())
@@ -627,11 +773,16 @@ mod tests {
                             entry: b"{\"a\":1}",
                             credential_id: Some(id),
                             resident_id: Some(&resident),
+                            effects: EntryEffects {
+                                issuer_event: true,
+                                status: Some((id, CredentialStatus::Suspended)),
+                            },
                         },
                         AppendedEntry {
                             entry: b"{\"b\":2}",
                             credential_id: None,
                             resident_id: None,
+                            effects: EntryEffects::default(),
                         },
                     ],
                     hashes: &[(0, Hash([1; 32]))],
@@ -654,6 +805,25 @@ mod tests {
             vec![Some(Hash([1; 32])), None]
         );
         assert!(store.has_personal_record(id).expect("reads"));
+        assert_eq!(
+            store.issuer_events(LogSpace::Own, 2).expect("reads"),
+            vec![(0, b"{\"a\":1}".to_vec())]
+        );
+        assert_eq!(
+            store.issuer_events(LogSpace::Own, 0).expect("reads"),
+            vec![]
+        );
+        assert_eq!(
+            store.status(LogSpace::Own, id, 2).expect("reads"),
+            Some((0, CredentialStatus::Suspended))
+        );
+        assert_eq!(store.status(LogSpace::Own, id, 0).expect("reads"), None);
+        assert_eq!(
+            store
+                .status(LogSpace::Mirror("cd-hz"), id, 2)
+                .expect("reads"),
+            None
+        );
         assert_eq!(store.checkpoint().expect("reads"), Some(b"note".to_vec()));
     }
 

@@ -1,0 +1,451 @@
+//! Issue 5: delegated issuers, key history and access control, on two real members
+//! (`cq-sc` issuing, `cd-hz` verifying from its mirror).
+//!
+//! One scenario walks the matrix roles × actions × scopes and asserts the exact status and
+//! code of every request, that a refused request writes nothing, and that both members reach
+//! the same verdicts (naming the accreditation checked).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use ed25519_dalek::SigningKey;
+use federation_tests::{
+    Federation, Node, client, client_with_token, create_token, verify_at, wait_for,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use talent_core::credential::{self, IssueRequest, format_datetime};
+use talent_core::did::DidKey;
+use talent_core::identifiers::CredentialId;
+use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
+use talent_core::statement::KeyRotation;
+
+const ISSUER_REGION: &str = "cq-sc";
+
+/// A delegated issuer holding its own key.
+struct Enterprise {
+    key: SigningKey,
+    did: DidKey,
+}
+
+impl Enterprise {
+    fn new(seed: u8) -> Enterprise {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        let did = DidKey::from_verifying_key(&key.verifying_key());
+        Enterprise { key, did }
+    }
+
+    /// Signs `object` now (or `created` when given).
+    fn sign(&self, object: &Value, created: Option<chrono::DateTime<Utc>>) -> Value {
+        proof::sign(
+            object,
+            &self.key,
+            &ProofOptions {
+                created: format_datetime(created.unwrap_or_else(Utc::now)),
+                proof_purpose: ASSERTION_METHOD,
+            },
+        )
+        .expect("signs")
+    }
+
+    /// A credential of `credential_type` with `fields` in its subject, issued by this key.
+    fn credential(&self, credential_type: &str, fields: Value) -> Value {
+        let mut subject = json!({
+            "name": "王小红",
+            "idNumberMasked": "5001**********123X",
+        });
+        for (name, value) in fields.as_object().expect("fields") {
+            subject[name] = value.clone();
+        }
+        let request = IssueRequest::from_json(&json!({
+            "type": credential_type,
+            "credentialSubject": subject,
+        }))
+        .expect("request");
+        let prepared = credential::prepare(
+            request,
+            &self.did,
+            &ISSUER_REGION.parse().expect("region"),
+            CredentialId::from_uuid(uuid::Uuid::now_v7()),
+            Utc::now(),
+        )
+        .expect("prepares");
+        self.sign(&prepared.document, None)
+    }
+
+    fn title(&self, level: &str, district: &str) -> Value {
+        self.credential(
+            "ProfessionalTitleCredential",
+            json!({
+                "series": "工程", "specialty": "机械", "level": level,
+                "titleName": format!("{level}工程师"), "committee": "企业自主评审委员会",
+                "conferredOn": "2026-06-30", "district": district,
+            }),
+        )
+    }
+}
+
+fn post(http: &reqwest::blocking::Client, url: String, body: &Value) -> (StatusCode, Value) {
+    let response = http.post(url).json(body).send().expect("POST");
+    let status = response.status();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+fn checkpoint_size(node: &Node) -> u64 {
+    let text = client()
+        .get(node.at("/log/checkpoint"))
+        .send()
+        .expect("checkpoint")
+        .text()
+        .expect("text");
+    text.lines()
+        .nth(1)
+        .and_then(|line| line.parse().ok())
+        .expect("size line")
+}
+
+fn accreditation(did: &DidKey, scope: Value, valid_until: chrono::DateTime<Utc>) -> Value {
+    json!({
+        "type": "IssuerAccreditationCredential",
+        "credentialSubject": {
+            "id": did.to_string(),
+            "name": "重庆某智能装备有限公司（企业自主认定）",
+            "creditCode": "91500000MA5U1234XH",
+            "scope": scope,
+        },
+        "validUntil": format_datetime(valid_until),
+    })
+}
+
+fn authority_check(verdict: &Value) -> Value {
+    verdict["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|check| check["name"] == "authority"))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn delegated_issuers_scopes_keys_and_roles() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("config");
+    let cq_sc = federation.start(ISSUER_REGION).expect("cq-sc starts");
+    let cd_hz = federation.start("cd-hz").expect("cd-hz starts");
+    let admin = cq_sc.client();
+    let submit = cq_sc.at("/api/v1/credentials:submit");
+
+    let a = Enterprise::new(0x51);
+    let b = Enterprise::new(0x52);
+    let a_next = Enterprise::new(0x53);
+    let outsider = Enterprise::new(0x54);
+
+    // Accredit A (titles 中级/副高级 and 青年人才 金凤凰, in 沙坪坝区) and B (titles, briefly).
+    let (status, accredited_a) = post(
+        &admin,
+        cq_sc.at("/api/v1/credentials"),
+        &accreditation(
+            &a.did,
+            json!({
+                "types": ["ProfessionalTitleCredential", "GoldenPhoenixTalentCredential"],
+                "levels": ["中级", "副高级", "塔基"],
+                "categories": ["青年人才"],
+                "districts": ["沙坪坝区"],
+            }),
+            Utc::now() + chrono::Duration::days(365),
+        ),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{accredited_a}");
+    let accreditation_a = accredited_a["id"].as_str().expect("id").to_owned();
+    let b_expires = Utc::now() + chrono::Duration::seconds(6);
+    let (status, accredited_b) = post(
+        &admin,
+        cq_sc.at("/api/v1/credentials"),
+        &accreditation(
+            &b.did,
+            json!({"types": ["ProfessionalTitleCredential"]}),
+            b_expires,
+        ),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{accredited_b}");
+
+    let data = federation.data_dir(ISSUER_REGION);
+    let token_a = create_token(&data, "issuer", Some(&a.did.to_string()), "A").expect("token");
+    let token_b = create_token(&data, "issuer", Some(&b.did.to_string()), "B").expect("token");
+    let auditor = create_token(&data, "auditor", None, "audit").expect("token");
+    let as_a = client_with_token(&token_a);
+    let as_b = client_with_token(&token_b);
+
+    // In scope: logged, and the node names the accreditation.
+    let in_scope = a.title("中级", "沙坪坝区");
+    let (status, answer) = post(&as_a, submit.clone(), &in_scope);
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert!(
+        answer["authorisation"]
+            .as_str()
+            .is_some_and(|text| text.contains(&accreditation_a)),
+        "{answer}"
+    );
+    let b_in_window = b.title("正高级", "九龙坡区");
+    let (status, answer) = post(&as_b, submit.clone(), &b_in_window);
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+
+    // Every refusal: exact status and code, and nothing written.
+    let size_before = checkpoint_size(&cq_sc);
+    let out_of_level = a.title("正高级", "沙坪坝区");
+    let forged = format!(
+        "Bearer trt_{}_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "0123456789ab"
+    );
+    let cases: Vec<(&str, reqwest::blocking::Client, String, Value, StatusCode, &str)> = vec![
+        (
+            "out of type",
+            as_a.clone(),
+            submit.clone(),
+            a.credential(
+                "SkillLevelCredential",
+                json!({"occupationCode": "6-18-01-01", "occupation": "车工", "level": "四级/中级工", "assessmentBody": "某评价机构"}),
+            ),
+            StatusCode::FORBIDDEN,
+            "scope_type",
+        ),
+        ("out of level", as_a.clone(), submit.clone(), out_of_level.clone(), StatusCode::FORBIDDEN, "scope_level"),
+        (
+            "out of district",
+            as_a.clone(),
+            submit.clone(),
+            a.title("中级", "九龙坡区"),
+            StatusCode::FORBIDDEN,
+            "scope_district",
+        ),
+        (
+            "out of category",
+            as_a.clone(),
+            submit.clone(),
+            a.credential(
+                "GoldenPhoenixTalentCredential",
+                json!({"category": "顶尖人才", "tier": "塔基", "field": "人工智能", "route": "enterprise", "district": "沙坪坝区"}),
+            ),
+            StatusCode::FORBIDDEN,
+            "scope_category",
+        ),
+        (
+            "another issuer's token",
+            as_b.clone(),
+            submit.clone(),
+            a.title("中级", "沙坪坝区"),
+            StatusCode::FORBIDDEN,
+            "issuer_mismatch",
+        ),
+        ("no token", client(), submit.clone(), a.title("中级", "沙坪坝区"), StatusCode::UNAUTHORIZED, "token_required"),
+        (
+            "forged token",
+            reqwest::blocking::Client::builder()
+                .default_headers(
+                    [(reqwest::header::AUTHORIZATION, forged.parse().expect("header"))]
+                        .into_iter()
+                        .collect(),
+                )
+                .build()
+                .expect("client"),
+            submit.clone(),
+            a.title("中级", "沙坪坝区"),
+            StatusCode::UNAUTHORIZED,
+            "token_invalid",
+        ),
+        (
+            "auditor submits",
+            client_with_token(&auditor),
+            submit.clone(),
+            a.title("中级", "沙坪坝区"),
+            StatusCode::FORBIDDEN,
+            "role_forbidden",
+        ),
+        (
+            "issuer token asks the node to sign",
+            as_a.clone(),
+            cq_sc.at("/api/v1/credentials"),
+            json!({"type": "ProfessionalTitleCredential", "credentialSubject": {"name": "王小红", "idNumberMasked": "5001**********123X", "level": "中级"}}),
+            StatusCode::FORBIDDEN,
+            "issuer_key_not_held",
+        ),
+        (
+            "unaccredited issuer",
+            admin.clone(),
+            submit.clone(),
+            outsider.title("中级", "沙坪坝区"),
+            StatusCode::FORBIDDEN,
+            "not_accredited",
+        ),
+        (
+            "stale proof",
+            as_a.clone(),
+            submit.clone(),
+            {
+                let mut unsigned = a.title("中级", "沙坪坝区");
+                unsigned.as_object_mut().expect("object").remove("proof");
+                a.sign(&unsigned, Some(Utc::now() - chrono::Duration::hours(1)))
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "proof_not_fresh",
+        ),
+        ("replayed credential", as_a.clone(), submit.clone(), in_scope.clone(), StatusCode::CONFLICT, "duplicate_id"),
+        (
+            "delegated issuer accredits",
+            as_a.clone(),
+            submit.clone(),
+            {
+                let mut document = a.credential("ProfessionalTitleCredential", json!({"level": "中级"}));
+                document.as_object_mut().expect("object").remove("proof");
+                document["type"] = json!(["VerifiableCredential", "IssuerAccreditationCredential"]);
+                document["credentialSubject"] = json!({"id": outsider.did.to_string(), "name": "某公司", "region": ISSUER_REGION, "scope": {"types": ["ProfessionalTitleCredential"]}});
+                document["credentialSchema"]["id"] = json!(talent_core::credential::CredentialType::IssuerAccreditationCredential.schema_url());
+                a.sign(&document, None)
+            },
+            StatusCode::FORBIDDEN,
+            "authority_only",
+        ),
+    ];
+    for (name, http, url, body, expected_status, expected_code) in cases {
+        let (status, answer) = post(&http, url, &body);
+        assert_eq!(
+            (status, answer["code"].as_str().unwrap_or_default()),
+            (expected_status, expected_code),
+            "{name}: {answer}"
+        );
+    }
+    assert_eq!(
+        checkpoint_size(&cq_sc),
+        size_before,
+        "a refused request wrote nothing"
+    );
+
+    // Rotation: A's old key signs nothing after it; the new key carries A's accreditation.
+    // (Times have whole seconds: what A signed so far must be in an earlier second.)
+    std::thread::sleep(Duration::from_millis(1100));
+    let rotation = KeyRotation {
+        id: CredentialId::from_uuid(uuid::Uuid::now_v7()),
+        previous_key: a.did.clone(),
+        next_key: a_next.did.clone(),
+        effective: Utc::now(),
+        issuer: a.did.clone(),
+    };
+    let (status, answer) = post(
+        &as_a,
+        submit.clone(),
+        &a.sign(&rotation.to_unsigned(), None),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, answer) = post(&as_a, submit.clone(), &a.title("中级", "沙坪坝区"));
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("key_retired")),
+        "{answer}"
+    );
+    let after_rotation = a_next.title("副高级", "沙坪坝区");
+    let (status, answer) = post(&as_a, submit.clone(), &after_rotation);
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the successor key acts for A: {answer}"
+    );
+
+    // Withdrawal (04) by the admin: not retroactive; the issuer can sign nothing new.
+    let (status, answer) = post(
+        &as_a,
+        cq_sc.at(&format!("/api/v1/credentials/{accreditation_a}/status")),
+        &json!({"status": "04", "reason": "授权撤回"}),
+    );
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("issuer_key_not_held")),
+        "{answer}"
+    );
+    let withdraw_url = cq_sc.at(&format!("/api/v1/credentials/{accreditation_a}/status"));
+    let (status, answer) = post(
+        &admin,
+        withdraw_url.clone(),
+        &json!({"status": "04", "reason": "授权撤回"}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, answer) = post(&as_a, submit.clone(), &a_next.title("中级", "沙坪坝区"));
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("accreditation_withdrawn")),
+        "{answer}"
+    );
+    let (status, answer) = post(
+        &admin,
+        withdraw_url,
+        &json!({"status": "01", "reason": "恢复"}),
+    );
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::CONFLICT, Some("status_transition")),
+        "cancelled is final: {answer}"
+    );
+
+    // Expiry: B's accreditation ends; what B signed inside the window stays valid.
+    let wait = (b_expires - Utc::now()).num_milliseconds().max(0) as u64 + 1100;
+    std::thread::sleep(Duration::from_millis(wait));
+    let (status, answer) = post(&as_b, submit.clone(), &b.title("正高级", "九龙坡区"));
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("accreditation_expired")),
+        "{answer}"
+    );
+
+    // Both members reach the same verdicts: the issuing node from its log, cd-hz from its
+    // mirror (once it holds everything cq-sc logged).
+    let size = checkpoint_size(&cq_sc);
+    wait_for(
+        Duration::from_secs(60),
+        || {
+            let peer = federation_tests::peer_status(&cd_hz.url, ISSUER_REGION);
+            (peer["mirroredSize"].as_u64() == Some(size)).then_some(())
+        },
+        || {
+            format!(
+                "{}",
+                federation_tests::peer_status(&cd_hz.url, ISSUER_REGION)
+            )
+        },
+    )
+    .expect("cd-hz mirrors cq-sc");
+    for node in [&cq_sc, &cd_hz] {
+        for (name, credential) in [
+            ("in scope, before rotation and withdrawal", &in_scope),
+            ("successor key, before withdrawal", &after_rotation),
+            ("B inside its window, checked after expiry", &b_in_window),
+        ] {
+            let verdict = verify_at(&node.url, credential, false);
+            assert_eq!(
+                verdict["verified"], true,
+                "{name} at {}: {verdict}",
+                node.url
+            );
+            assert_eq!(authority_check(&verdict)["ok"], true, "{verdict}");
+        }
+        let verdict = verify_at(&node.url, &out_of_level, false);
+        assert_eq!(verdict["verified"], false, "{verdict}");
+        let check = authority_check(&verdict);
+        let detail = check["detail"].as_str().unwrap_or_default();
+        assert!(
+            check["ok"] == false
+                && detail.contains("scope_level")
+                && detail.contains(&accreditation_a),
+            "out of scope at {}, naming the accreditation: {check}",
+            node.url
+        );
+        let verdict = verify_at(&node.url, &outsider.title("中级", "沙坪坝区"), false);
+        assert!(
+            authority_check(&verdict)["detail"]
+                .as_str()
+                .is_some_and(|detail| detail.contains("not_accredited")),
+            "{verdict}"
+        );
+    }
+    drop(cd_hz);
+    drop(cq_sc);
+}
