@@ -127,6 +127,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let schemas = SchemaSet::new();
     let options = VerifyOptions {
         issuers: talent_core::verify::IssuerContext::NotRequested,
+        status: None,
         now: chrono::Utc::now(),
         schemas: &schemas,
         log: LogContext::NotRequested,

@@ -38,6 +38,8 @@ pub enum CheckName {
     /// The credential is an entry of its issuer's log, under a checkpoint signed by the log
     /// key.
     Inclusion,
+    /// No logged status change took it out of 01 (valid).
+    Status,
 }
 
 impl CheckName {
@@ -50,6 +52,7 @@ impl CheckName {
             CheckName::Validity => "validity",
             CheckName::Authority => "authority",
             CheckName::Inclusion => "inclusion",
+            CheckName::Status => "status",
         }
     }
 
@@ -62,6 +65,7 @@ impl CheckName {
             CheckName::Validity => "有效期",
             CheckName::Authority => "签发授权",
             CheckName::Inclusion => "透明日志",
+            CheckName::Status => "状态",
         }
     }
 
@@ -74,6 +78,7 @@ impl CheckName {
             CheckName::Validity => "Validity period",
             CheckName::Authority => "Issuing authority",
             CheckName::Inclusion => "Log inclusion",
+            CheckName::Status => "Status",
         }
     }
 }
@@ -225,6 +230,19 @@ pub struct VerifyOptions<'a> {
     pub log: LogContext<'a>,
     /// Whether and how to check the issuer's authority (accreditation, key history).
     pub issuers: IssuerContext<'a>,
+    /// The credential's status as its log records it, when the verifier holds the log.
+    pub status: Option<StatusFact>,
+}
+
+/// A credential's status from its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusFact {
+    /// The status.
+    pub status: crate::status::CredentialStatus,
+    /// The leaf index of the change that set it (`None`: no change logged, as issued).
+    pub changed_at: Option<u64>,
+    /// The log size this is true as of.
+    pub as_of_size: u64,
 }
 
 /// What the verifier knows about who may issue into the credential's region.
@@ -294,6 +312,9 @@ pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Verdi
                 *position,
             ));
         }
+    }
+    if let Some(fact) = options.status {
+        checks.push(check_status(fact));
     }
     let mut log = None;
     match &options.log {
@@ -412,6 +433,30 @@ fn check_authority(
             CheckName::Authority,
             format!("{} ({})", error, error.code()),
         ),
+    }
+}
+
+fn check_status(fact: StatusFact) -> Check {
+    let detail = match fact.changed_at {
+        Some(index) => format!(
+            "{} {} ({}), set by entry {index}; as of log size {}",
+            fact.status.code(),
+            fact.status.label_zh(),
+            fact.status.label_en(),
+            fact.as_of_size
+        ),
+        None => format!(
+            "{} {} ({}): no status change logged as of log size {}",
+            fact.status.code(),
+            fact.status.label_zh(),
+            fact.status.label_en(),
+            fact.as_of_size
+        ),
+    };
+    if fact.status.is_valid() {
+        Check::pass(CheckName::Status, detail)
+    } else {
+        Check::fail(CheckName::Status, detail)
     }
 }
 

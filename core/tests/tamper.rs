@@ -63,6 +63,7 @@ fn verdict(document: &Value, schemas: &SchemaSet) -> Verdict {
         document,
         &VerifyOptions {
             issuers: talent_core::verify::IssuerContext::NotRequested,
+            status: None,
             now: now() + Duration::days(1),
             schemas,
             log: talent_core::verify::LogContext::NotRequested,
@@ -207,6 +208,7 @@ fn expired_and_not_yet_valid_fail_validity() {
             &signed,
             &VerifyOptions {
                 issuers: talent_core::verify::IssuerContext::NotRequested,
+                status: None,
                 now: time,
                 schemas: &schemas,
                 log: talent_core::verify::LogContext::NotRequested,

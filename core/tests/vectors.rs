@@ -125,6 +125,7 @@ fn signed_vector_proof_verifies_but_issuer_binding_fails() {
         &signed,
         &VerifyOptions {
             issuers: talent_core::verify::IssuerContext::NotRequested,
+            status: None,
             now: chrono::Utc::now(),
             schemas: &schemas,
             log: talent_core::verify::LogContext::NotRequested,

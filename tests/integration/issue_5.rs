@@ -427,6 +427,22 @@ fn delegated_issuers_scopes_keys_and_roles() {
             );
             assert_eq!(authority_check(&verdict)["ok"], true, "{verdict}");
         }
+        // The withdrawn accreditation itself now shows status 04 at both members.
+        let verdict = verify_at(&node.url, &accredited_a["credential"], false);
+        let status = verdict["checks"]
+            .as_array()
+            .and_then(|checks| checks.iter().find(|check| check["name"] == "status"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        assert!(
+            verdict["verified"] == false
+                && status["ok"] == false
+                && status["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("04")),
+            "withdrawn accreditation at {}: {verdict}",
+            node.url
+        );
         let verdict = verify_at(&node.url, &out_of_level, false);
         assert_eq!(verdict["verified"], false, "{verdict}");
         let check = authority_check(&verdict);

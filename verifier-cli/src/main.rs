@@ -88,6 +88,7 @@ fn verify_one(args: &VerifyArgs, input: &Input) -> anyhow::Result<Outcome> {
             &credential,
             &VerifyOptions {
                 issuers: talent_core::verify::IssuerContext::NotRequested,
+                status: None,
                 now: chrono::Utc::now(),
                 schemas: &schemas,
                 log: LogContext::NotRequested,
@@ -126,6 +127,7 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
     let schemas = SchemaSet::new();
     let options = VerifyOptions {
         issuers: talent_core::verify::IssuerContext::NotRequested,
+        status: None,
         now: chrono::Utc::now(),
         schemas: &schemas,
         log: talent_core::verify::LogContext::NotRequested,
@@ -217,6 +219,7 @@ fn verify_with_node(url: &str, credential: &Value, schemas: &SchemaSet) -> anyho
         credential,
         &VerifyOptions {
             issuers: talent_core::verify::IssuerContext::NotRequested,
+            status: None,
             now: chrono::Utc::now(),
             schemas,
             log,

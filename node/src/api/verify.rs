@@ -10,11 +10,14 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use talent_core::identifiers::CredentialId;
 use talent_core::schema::SchemaKind;
+use talent_core::status::CredentialStatus;
 use talent_core::tlog::cosignature::CosignerKey;
 use talent_core::tlog::merkle::InclusionProof;
 use talent_core::verify::{
-    IssuerContext, LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential,
+    IssuerContext, LogContext, LogEvidence, StatusFact, Verdict, VerifyOptions, verify_credential,
 };
+
+use crate::store::LogSpace;
 
 use super::error::{ApiError, AppJson};
 use crate::state::AppState;
@@ -54,6 +57,7 @@ struct Located {
     member: String,
     position: Option<u64>,
     evidence: Evidence,
+    status: Option<StatusFact>,
 }
 
 /// Finds the credential by id in the own log, else in a mirror; evidence is built under the
@@ -69,6 +73,7 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
             member: region,
             position: None,
             evidence: Evidence::Missing("the credential has no valid id".into()),
+            status: None,
         });
     };
     let quorum = |federation: &crate::federation::FederationNode| {
@@ -91,9 +96,11 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
             ),
             None => (head.checkpoint.as_ref().clone(), Vec::new(), 0),
         };
+        let status = status_fact(state, LogSpace::Own, id, head.size)?;
         return Ok(Located {
             member: state.member.id.as_str().to_owned(),
             position: Some(index),
+            status: Some(status),
             evidence: Evidence::Found(Box::new(FoundEvidence {
                 origin: state.member.log_origin.clone(),
                 log_vkey: state.member.log_vkey.clone(),
@@ -109,6 +116,7 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
         return Ok(Located {
             member: region,
             position: None,
+            status: None,
             evidence: Evidence::Missing(format!(
                 "{id} is not in {}, and this node mirrors no other logs",
                 state.log.origin()
@@ -125,9 +133,11 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
             .find(member, id)
             .map_err(|error| ApiError::Internal(error.into()))?
         {
+            let status = status_fact(state, LogSpace::Mirror(holder), id, found.proof.tree_size)?;
             return Ok(Located {
                 member: holder.clone(),
                 position: Some(found.proof.leaf_index),
+                status: Some(status),
                 evidence: Evidence::Found(Box::new(FoundEvidence {
                     origin: member.log_origin.clone(),
                     log_vkey: member.log_vkey.clone(),
@@ -160,6 +170,22 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
         member: region,
         position: None,
         evidence: Evidence::Missing(reason),
+        status: None,
+    })
+}
+
+/// The credential's status in a log as of `size` entries.
+fn status_fact(
+    state: &AppState,
+    space: LogSpace<'_>,
+    id: CredentialId,
+    size: u64,
+) -> Result<StatusFact, ApiError> {
+    let found = state.store.status(space, id, size)?;
+    Ok(StatusFact {
+        status: found.map_or(CredentialStatus::Valid, |(_, status)| status),
+        changed_at: found.map(|(index, _)| index),
+        as_of_size: size,
     })
 }
 
@@ -199,6 +225,7 @@ async fn run_pipeline(
             schemas: &state.schemas,
             log,
             issuers,
+            status: located.status,
         };
         Ok(verify_credential(&credential, &options))
     })
