@@ -258,16 +258,14 @@ impl IssuanceService {
         operator: &Operator,
         body: &Value,
     ) -> Result<IssuedCredential, IssueError> {
-        let mut issued = self
+        let issued = self
             .issue_batch_inner(operator, std::slice::from_ref(body))
             .await
             .map_err(|error| match error {
                 IssueError::Batch(mut items) if items.len() == 1 => items.remove(0).1,
                 other => other,
             })?;
-        issued
-            .pop()
-            .ok_or_else(|| IssueError::Internal(anyhow::anyhow!("the log acknowledged no entry")))
+        single(issued)
     }
 
     /// Validates every request first, then signs and logs all of them as one durable
@@ -430,7 +428,7 @@ impl IssuanceService {
         } else {
             None
         };
-        let mut issued = self
+        let issued = self
             .admit_and_append(vec![Signed {
                 id,
                 object: object.clone(),
@@ -440,9 +438,7 @@ impl IssuanceService {
                 resident_id: None,
             }])
             .await?;
-        issued
-            .pop()
-            .ok_or_else(|| IssueError::Internal(anyhow::anyhow!("the log acknowledged no entry")))
+        single(issued)
     }
 
     /// Reserves a submitted credential's id until it is appended (or refused).
@@ -533,7 +529,7 @@ impl IssuanceService {
         let change = StatusChange::from_json(&unsigned).map_err(IssueError::Statement)?;
         let object = self.sign_as_authority(&change.to_unsigned(), now)?;
         let entry = entry::encode(&object).map_err(IssueError::Entry)?;
-        let mut issued = self
+        let issued = self
             .admit_and_append(vec![Signed {
                 id: change.id,
                 object,
@@ -543,9 +539,7 @@ impl IssuanceService {
                 resident_id: None,
             }])
             .await?;
-        issued
-            .pop()
-            .ok_or_else(|| IssueError::Internal(anyhow::anyhow!("the log acknowledged no entry")))
+        single(issued)
     }
 
     /// Admits signed objects in order against the own log's issuer registry and appends
@@ -648,6 +642,13 @@ impl IssuanceService {
             _ => Err(IssueError::Batch(refused)),
         }
     }
+}
+
+/// The one entry of a single-entry append.
+fn single(mut issued: Vec<IssuedCredential>) -> Result<IssuedCredential, IssueError> {
+    issued
+        .pop()
+        .ok_or_else(|| IssueError::Internal(anyhow::anyhow!("the log acknowledged no entry")))
 }
 
 /// A submitted credential id reserved until dropped.
