@@ -326,6 +326,24 @@ impl IssuerRegistry {
         key
     }
 
+    /// The authority's first key (the trust anchor).
+    pub fn authority_root(&self) -> &DidKey {
+        &self.authority
+    }
+
+    /// The authority's newest key: the end of its rotation chain, whether or not the last
+    /// rotation has taken effect yet.
+    pub fn latest_authority_key(&self) -> DidKey {
+        let mut key = self.authority.clone();
+        for _ in 0..=self.events.len() {
+            match self.rotation_of(&key, None) {
+                Some((next, _)) => key = next,
+                None => break,
+            }
+        }
+        key
+    }
+
     /// Whether two keys belong to the same issuer (one is a rotated successor of the other).
     pub fn same_issuer(&self, a: &DidKey, b: &DidKey) -> bool {
         self.chain_root(a, None) == self.chain_root(b, None)
@@ -1033,6 +1051,9 @@ mod tests {
         );
         assert!(r.apply(&sign(rotation.to_unsigned(), 1, "2026-08-01T00:00:00Z"), 30));
         assert_eq!(r.authority_key(time("2026-09-01T00:00:00Z")), did(6));
+        assert_eq!(r.authority_key(time("2026-07-01T00:00:00Z")), did(1));
+        assert_eq!(r.latest_authority_key(), did(6));
+        assert!(r.same_issuer(&did(1), &did(6)));
         let check = |issuer: u8, signed: &str| {
             code(r.authorise_credential(&title(issuer, "正高级"), &did(issuer), at(31, signed)))
         };

@@ -162,11 +162,28 @@ pub struct IssuanceService {
     store: Arc<Store>,
     log: Arc<Log>,
     issuers: Arc<Issuers>,
-    authority_key: SigningKey,
-    authority: DidKey,
+    /// The authority's current key; replaced by a rotation (under the exclusive gate).
+    authority: std::sync::RwLock<Authority>,
     member: RegionId,
+    /// Where `keys/` is, for authority key rotation.
+    data_dir: std::path::PathBuf,
     /// Ids of submitted credentials between their duplicate check and their append.
     in_flight: Mutex<HashSet<CredentialId>>,
+}
+
+/// The authority's signing key and its DID.
+#[derive(Debug, Clone)]
+struct Authority {
+    key: SigningKey,
+    did: DidKey,
+}
+
+/// The registry gate held across signing, admission and append: shared for talent
+/// credentials, exclusive for anything that changes the issuer history or a status.
+struct Gate<'a> {
+    _shared: Option<tokio::sync::RwLockReadGuard<'a, ()>>,
+    _exclusive: Option<tokio::sync::RwLockWriteGuard<'a, ()>>,
+    exclusive: bool,
 }
 
 /// A signed object waiting for the log.
@@ -190,6 +207,8 @@ pub struct LogWriter {
     pub log: Arc<Log>,
     /// Issuer registries.
     pub issuers: Arc<Issuers>,
+    /// The node's data directory (its `keys/`).
+    pub data_dir: std::path::PathBuf,
 }
 
 impl IssuanceService {
@@ -200,17 +219,57 @@ impl IssuanceService {
         authority_key: SigningKey,
         member: RegionId,
     ) -> IssuanceService {
-        let authority = DidKey::from_verifying_key(&authority_key.verifying_key());
+        let did = DidKey::from_verifying_key(&authority_key.verifying_key());
         IssuanceService {
             schemas,
             sequencer: writer.sequencer,
             store: writer.store,
             log: writer.log,
             issuers: writer.issuers,
-            authority_key,
-            authority,
+            authority: std::sync::RwLock::new(Authority {
+                key: authority_key,
+                did,
+            }),
             member,
+            data_dir: writer.data_dir,
             in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn current_authority(&self) -> Authority {
+        self.authority
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The authority's current key (after any rotation).
+    pub fn authority_did(&self) -> DidKey {
+        self.current_authority().did
+    }
+
+    /// Whether an issuer token bound to `bound` acts for the authority (any key of it).
+    fn acts_for_authority(&self, bound: Option<&DidKey>) -> bool {
+        bound.is_some_and(|bound| {
+            self.issuers
+                .own()
+                .same_issuer(bound, &self.current_authority().did)
+        })
+    }
+
+    async fn enter(&self, exclusive: bool) -> Gate<'_> {
+        if exclusive {
+            Gate {
+                _shared: None,
+                _exclusive: Some(self.issuers.gate.write().await),
+                exclusive,
+            }
+        } else {
+            Gate {
+                _shared: Some(self.issuers.gate.read().await),
+                _exclusive: None,
+                exclusive,
+            }
         }
     }
 
@@ -233,7 +292,7 @@ impl IssuanceService {
                     .as_ref()
                     .map(ToString::to_string)
                     .unwrap_or_default();
-                if operator.issuer.as_ref() != Some(&self.authority) {
+                if !self.acts_for_authority(operator.issuer.as_ref()) {
                     return Err(IssueError::Access(AccessError::KeyNotHeld { issuer }));
                 }
                 if credential_type.is_some_and(|t| !t.is_talent()) {
@@ -291,6 +350,14 @@ impl IssuanceService {
         bodies: &[Value],
     ) -> Result<Vec<IssuedCredential>, IssueError> {
         self.may_issue(operator, None)?;
+        // Accreditations and agreements change the issuer history: they need the gate alone.
+        let exclusive = bodies.iter().any(|body| {
+            body.get("type")
+                .and_then(Value::as_str)
+                .and_then(|name| name.parse::<CredentialType>().ok())
+                .is_some_and(|t| !t.is_talent())
+        });
+        let gate = self.enter(exclusive).await;
         let now = Utc::now();
         let mut signed = Vec::with_capacity(bodies.len());
         let mut invalid = Vec::new();
@@ -303,7 +370,7 @@ impl IssuanceService {
         if !invalid.is_empty() {
             return Err(IssueError::Batch(invalid));
         }
-        self.admit_and_append(signed).await
+        self.admit_and_append(&gate, signed).await
     }
 
     fn sign_request(
@@ -318,8 +385,14 @@ impl IssuanceService {
         let request = IssueRequest::from_json(body).map_err(IssueError::Credential)?;
         self.may_issue(operator, Some(request.credential_type))?;
         let id = CredentialId::from_uuid(Uuid::now_v7());
-        let prepared = credential::prepare(request, &self.authority, &self.member, id, now)
-            .map_err(IssueError::Credential)?;
+        let prepared = credential::prepare(
+            request,
+            &self.current_authority().did,
+            &self.member,
+            id,
+            now,
+        )
+        .map_err(IssueError::Credential)?;
         // The request schema and `prepare` together must yield a valid credential; checking
         // the result too means a gap between them is refused here, never signed.
         self.schemas
@@ -328,25 +401,33 @@ impl IssuanceService {
                 &prepared.document,
             )
             .map_err(IssueError::Schema)?;
-        let object = self.sign_as_authority(&prepared.document, now)?;
+        let (object, signer) = self.sign_as_authority(&prepared.document, now)?;
         let entry = entry::encode(&object).map_err(IssueError::Entry)?;
         Ok(Signed {
             id: prepared.id,
             object,
             entry,
-            signer: self.authority.clone(),
+            signer,
             is_credential: true,
             resident_id: prepared.resident_id,
         })
     }
 
-    fn sign_as_authority(&self, document: &Value, now: DateTime<Utc>) -> Result<Value, IssueError> {
+    /// Signs with the authority's current key; returns the signed object and that key.
+    /// Callers hold the gate, so no rotation changes the key between signing and append.
+    fn sign_as_authority(
+        &self,
+        document: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(Value, DidKey), IssueError> {
+        let authority = self.current_authority();
         let options = ProofOptions {
             created: credential::format_datetime(now),
             proof_purpose: ASSERTION_METHOD,
         };
-        proof::sign(document, &self.authority_key, &options)
-            .map_err(|error| IssueError::Internal(error.into()))
+        let signed = proof::sign(document, &authority.key, &options)
+            .map_err(|error| IssueError::Internal(error.into()))?;
+        Ok((signed, authority.did))
     }
 
     /// Accepts a credential or statement its issuer signed: proof, issuer binding,
@@ -428,15 +509,22 @@ impl IssuanceService {
         } else {
             None
         };
+        let talent = is_credential
+            && CredentialType::from_type_array(&object["type"])
+                .is_some_and(CredentialType::is_talent);
+        let gate = self.enter(!talent).await;
         let issued = self
-            .admit_and_append(vec![Signed {
-                id,
-                object: object.clone(),
-                entry,
-                signer,
-                is_credential,
-                resident_id: None,
-            }])
+            .admit_and_append(
+                &gate,
+                vec![Signed {
+                    id,
+                    object: object.clone(),
+                    entry,
+                    signer,
+                    is_credential,
+                    resident_id: None,
+                }],
+            )
             .await?;
         single(issued)
     }
@@ -476,7 +564,7 @@ impl IssuanceService {
                     action: "change statuses",
                 }));
             }
-            Role::Issuer if operator.issuer.as_ref() == Some(&self.authority) => {}
+            Role::Issuer if self.acts_for_authority(operator.issuer.as_ref()) => {}
             Role::Issuer => {
                 return Err(IssueError::Access(AccessError::KeyNotHeld {
                     issuer: operator
@@ -487,6 +575,7 @@ impl IssuanceService {
                 }));
             }
         }
+        let gate = self.enter(true).await;
         let now = Utc::now();
         let text = |name: &str| body.get(name).and_then(Value::as_str);
         let mut unsigned = StatusChange {
@@ -495,7 +584,7 @@ impl IssuanceService {
             status: talent_core::status::CredentialStatus::Valid,
             reason: String::new(),
             effective: now,
-            issuer: self.authority.clone(),
+            issuer: self.current_authority().did,
             successor: None,
         }
         .to_unsigned();
@@ -527,23 +616,101 @@ impl IssuanceService {
             }));
         }
         let change = StatusChange::from_json(&unsigned).map_err(IssueError::Statement)?;
-        let object = self.sign_as_authority(&change.to_unsigned(), now)?;
+        let (object, signer) = self.sign_as_authority(&change.to_unsigned(), now)?;
         let entry = entry::encode(&object).map_err(IssueError::Entry)?;
         let issued = self
-            .admit_and_append(vec![Signed {
-                id: change.id,
-                object,
-                entry,
-                signer: self.authority.clone(),
-                is_credential: false,
-                resident_id: None,
-            }])
+            .admit_and_append(
+                &gate,
+                vec![Signed {
+                    id: change.id,
+                    object,
+                    entry,
+                    signer,
+                    is_credential: false,
+                    resident_id: None,
+                }],
+            )
             .await?;
         single(issued)
     }
 
+    /// Rotates the authority's key (admin only): a new key is staged on disk, the
+    /// `IssuerKeyRotation` signed by the current key is logged, then the new key becomes
+    /// `keys/authority.key` and signs everything after. What the old key signed stays valid.
+    /// A crash between the log and the key file is finished at the next start.
+    ///
+    /// # Errors
+    /// [`IssueError::Access`] for other roles, [`IssueError::Log`], [`IssueError::Internal`].
+    pub async fn rotate_authority(
+        &self,
+        operator: &Operator,
+    ) -> Result<IssuedCredential, IssueError> {
+        if operator.role != Role::Admin {
+            return Err(IssueError::Access(AccessError::Role {
+                role: operator.role,
+                action: "rotate the authority key (admin only)",
+            }));
+        }
+        let gate = self.enter(true).await;
+        let next = SigningKey::generate(&mut rand::rngs::OsRng);
+        let next_did = DidKey::from_verifying_key(&next.verifying_key());
+        crate::keys::MemberKeys::stage_authority_successor(&self.data_dir, &next)
+            .map_err(IssueError::Internal)?;
+        let now = Utc::now();
+        let current = self.current_authority();
+        let rotation = talent_core::statement::KeyRotation {
+            id: CredentialId::from_uuid(Uuid::now_v7()),
+            previous_key: current.did.clone(),
+            next_key: next_did.clone(),
+            effective: now,
+            issuer: current.did.clone(),
+        };
+        let (object, signer) = self.sign_as_authority(&rotation.to_unsigned(), now)?;
+        let entry = entry::encode(&object).map_err(IssueError::Entry)?;
+        let appended = self
+            .admit_and_append(
+                &gate,
+                vec![Signed {
+                    id: rotation.id,
+                    object,
+                    entry,
+                    signer,
+                    is_credential: false,
+                    resident_id: None,
+                }],
+            )
+            .await;
+        let issued = match appended {
+            Ok(issued) => issued,
+            Err(error) => {
+                if let Err(cleanup) =
+                    crate::keys::MemberKeys::discard_authority_successor(&self.data_dir)
+                {
+                    tracing::error!(error = format!("{cleanup:#}"), "staged key not removed");
+                }
+                return Err(error);
+            }
+        };
+        // The rotation is durable: from here the new key is the authority's, whatever
+        // happens to the file (a failed rename is finished at the next start).
+        *self
+            .authority
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Authority {
+            key: next,
+            did: next_did,
+        };
+        if let Err(error) = crate::keys::MemberKeys::promote_authority_successor(&self.data_dir) {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "the rotation is logged but authority.key was not replaced; the next start finishes it"
+            );
+        }
+        single(issued)
+    }
+
     /// Admits signed objects in order against the own log's issuer registry and appends
-    /// them as one durable unit.
+    /// them as one durable unit, under `gate`.
     ///
     /// Talent credentials only read the history, so they share the gate and are judged
     /// against every event logged so far. Anything else (accreditations, agreements,
@@ -551,6 +718,7 @@ impl IssuanceService {
     /// before the append and the history it changes is current for everyone after it.
     async fn admit_and_append(
         &self,
+        gate: &Gate<'_>,
         signed: Vec<Signed>,
     ) -> Result<Vec<IssuedCredential>, IssueError> {
         let talent_only = signed.iter().all(|item| {
@@ -558,12 +726,10 @@ impl IssuanceService {
                 && CredentialType::from_type_array(&item.object["type"])
                     .is_some_and(CredentialType::is_talent)
         });
-        let _shared_gate;
-        let _exclusive_gate;
-        if talent_only {
-            _shared_gate = self.issuers.gate.read().await;
-        } else {
-            _exclusive_gate = self.issuers.gate.write().await;
+        if !talent_only && !gate.exclusive {
+            return Err(IssueError::Internal(anyhow::anyhow!(
+                "a history-changing entry reached the log without the exclusive gate"
+            )));
         }
         let mut working = IssuerRegistry::clone(&self.issuers.own());
         let admitted = self.admit_all(&mut working, &signed, self.log.head().size)?;

@@ -101,6 +101,68 @@ impl MemberKeys {
     }
 }
 
+/// File of an authority key that is being rotated to: written before the rotation is
+/// logged, promoted to `authority.key` after (or removed at start if the rotation never
+/// reached the log).
+const AUTHORITY_SUCCESSOR_FILE: &str = "authority.next.key";
+
+impl MemberKeys {
+    /// Durably stores `key` as the authority's successor, before its rotation is logged.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn stage_authority_successor(data_dir: &Path, key: &SigningKey) -> anyhow::Result<()> {
+        write_key(&data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE), key)
+    }
+
+    /// The staged successor, if a rotation was interrupted.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or is not a key.
+    pub fn staged_authority_successor(data_dir: &Path) -> anyhow::Result<Option<SigningKey>> {
+        let path = data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let seed = multibase::decode_ed25519_secret(text.trim())
+            .with_context(|| format!("{} is not an Ed25519 secret multikey", path.display()))?;
+        Ok(Some(SigningKey::from_bytes(&seed)))
+    }
+
+    /// Makes the staged successor `authority.key`, keeping the previous key as
+    /// `authority-retired-<unix seconds>.key` (it signed what is already logged).
+    ///
+    /// # Errors
+    /// A rename fails.
+    pub fn promote_authority_successor(data_dir: &Path) -> anyhow::Result<()> {
+        let dir = data_dir.join("keys");
+        let retired = dir.join(format!(
+            "authority-retired-{}.key",
+            chrono::Utc::now().timestamp()
+        ));
+        fs::rename(key_path(&dir, KeyRole::Authority), &retired)
+            .with_context(|| format!("retiring the authority key to {}", retired.display()))?;
+        fs::rename(
+            dir.join(AUTHORITY_SUCCESSOR_FILE),
+            key_path(&dir, KeyRole::Authority),
+        )
+        .context("promoting the successor authority key")?;
+        fs::File::open(&dir)?.sync_all()?;
+        Ok(())
+    }
+
+    /// Removes a staged successor whose rotation never reached the log.
+    ///
+    /// # Errors
+    /// The file cannot be removed.
+    pub fn discard_authority_successor(data_dir: &Path) -> anyhow::Result<()> {
+        let path = data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE);
+        fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))
+    }
+}
+
 fn key_path(dir: &Path, role: KeyRole) -> PathBuf {
     dir.join(role.file_name())
 }

@@ -96,10 +96,15 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
                 DEV_LOG_ORIGIN,
                 &keys.log.verifying_key(),
             );
-            (
-                MemberIdentity::development(keys.authority_did(), log_vkey),
-                None,
-            )
+            // The authority's identity is its first key; after a rotation authority.key
+            // holds a later one.
+            let root = match store.meta(META_AUTHORITY_DID)? {
+                Some(stored) => stored.parse().map_err(|error| {
+                    anyhow::anyhow!("the stored authority DID {stored:?} is invalid: {error}")
+                })?,
+                None => keys.authority_did(),
+            };
+            (MemberIdentity::development(root, log_vkey), None)
         }
         Role::Member {
             federation, member, ..
@@ -136,7 +141,7 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
         }
         if stored_authority != authority {
             bail!(
-                "{}: the stored credentials were issued by {stored_authority} but keys/authority.key is {authority}; restore the original key",
+                "{}: the stored credentials belong to authority {stored_authority}, but this member's authority is {authority}",
                 data_dir.display()
             );
         }
@@ -170,6 +175,7 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
         Issuers::load(&store, &own, &peers)
             .with_context(|| format!("loading the issuer history in {}", data_dir.display()))?,
     );
+    let keys = reconcile_authority_key(data_dir, keys, &issuers.own())?;
     let federation = match (&role, federation) {
         (Role::Member { federation, .. }, Some(me)) => Some(Arc::new(
             FederationNode::new(
@@ -192,6 +198,7 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
             store: Arc::clone(&store),
             log: Arc::clone(&log),
             issuers: Arc::clone(&issuers),
+            data_dir: data_dir.to_path_buf(),
         },
         keys.authority.clone(),
         member.id.clone(),
@@ -222,15 +229,6 @@ fn check_keys_match(
     data_dir: &Path,
 ) -> anyhow::Result<()> {
     let keys_dir = data_dir.join("keys");
-    let authority = keys.authority_did();
-    if authority != config.authority {
-        bail!(
-            "{}/authority.key is {authority}, but the configuration names {} for member {}",
-            keys_dir.display(),
-            config.authority,
-            config.id
-        );
-    }
     if keys.log.verifying_key() != config.log_key {
         bail!(
             "{}/log.key does not match log_vkey {} of member {}",
@@ -250,6 +248,37 @@ fn check_keys_match(
         );
     }
     Ok(())
+}
+
+/// Finishes an authority key rotation interrupted by a crash, then requires
+/// `keys/authority.key` to be the authority's newest key in the own log (the configured
+/// authority itself until a rotation is logged).
+fn reconcile_authority_key(
+    data_dir: &Path,
+    mut keys: MemberKeys,
+    registry: &talent_core::issuers::IssuerRegistry,
+) -> anyhow::Result<MemberKeys> {
+    let latest = registry.latest_authority_key();
+    if let Some(successor) = MemberKeys::staged_authority_successor(data_dir)? {
+        let successor_did =
+            talent_core::did::DidKey::from_verifying_key(&successor.verifying_key());
+        if successor_did == latest && keys.authority_did() != latest {
+            MemberKeys::promote_authority_successor(data_dir)?;
+            keys.authority = successor;
+            tracing::info!(key = %latest, "finished an interrupted authority key rotation");
+        } else {
+            MemberKeys::discard_authority_successor(data_dir)?;
+        }
+    }
+    let authority = keys.authority_did();
+    if authority != latest {
+        bail!(
+            "{}/authority.key is {authority}, but the authority's key in this member's log is {latest} (first key {}); restore the original key",
+            data_dir.join("keys").display(),
+            registry.authority_root()
+        );
+    }
+    Ok(keys)
 }
 
 /// Starts the federation tasks (sync, cosignature collection) of a member node.

@@ -30,7 +30,10 @@ struct Enterprise {
 
 impl Enterprise {
     fn new(seed: u8) -> Enterprise {
-        let key = SigningKey::from_bytes(&[seed; 32]);
+        Enterprise::new_from(SigningKey::from_bytes(&[seed; 32]))
+    }
+
+    fn new_from(key: SigningKey) -> Enterprise {
         let did = DidKey::from_verifying_key(&key.verifying_key());
         Enterprise { key, did }
     }
@@ -464,4 +467,117 @@ fn delegated_issuers_scopes_keys_and_roles() {
     }
     drop(cd_hz);
     drop(cq_sc);
+}
+
+/// The member's own authority rotates its key: new credentials are signed with the new key
+/// and verify everywhere, the old key signs nothing new, what it signed stays valid, and the
+/// node restarts with the new key.
+#[test]
+fn the_authority_rotates_its_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("config");
+    let cq_sc = federation.start(ISSUER_REGION).expect("cq-sc starts");
+    let cd_hz = federation.start("cd-hz").expect("cd-hz starts");
+    let title = json!({
+        "type": "ProfessionalTitleCredential",
+        "credentialSubject": {
+            "name": "李明华", "idNumberMasked": "5001**********123X", "series": "工程",
+            "level": "正高级", "titleName": "正高级工程师",
+            "committee": "重庆市工程技术正高级职称评审委员会", "conferredOn": "2025-12-30",
+        },
+    });
+    let before = cq_sc.issue(&title);
+    let old_key = {
+        let path = federation_tests::workspace_root()
+            .join("federation-config/chengdu-chongqing/dev-keys/cq-sc/authority.key");
+        let text = std::fs::read_to_string(path).expect("dev key");
+        let seed = talent_core::multibase::decode_ed25519_secret(text.trim()).expect("seed");
+        Enterprise::new_from(SigningKey::from_bytes(&seed))
+    };
+    assert_eq!(before["issuer"], old_key.did.to_string());
+
+    let (status, answer) = post(
+        &client_with_token(
+            &create_token(&federation.data_dir(ISSUER_REGION), "auditor", None, "a")
+                .expect("token"),
+        ),
+        cq_sc.at("/api/v1/member/authority-key:rotate"),
+        &json!({}),
+    );
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("role_forbidden"))
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, answer) = post(
+        &cq_sc.client(),
+        cq_sc.at("/api/v1/member/authority-key:rotate"),
+        &json!({}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let new_key = answer["authorityKey"].as_str().expect("new key").to_owned();
+    assert_ne!(new_key, old_key.did.to_string());
+    std::thread::sleep(Duration::from_millis(1100));
+
+    let after = cq_sc.issue(&title);
+    assert_eq!(after["issuer"], new_key);
+    // The old key (a copy leaked, say) can no longer write to cq-sc's log.
+    let (status, answer) = post(
+        &cq_sc.client(),
+        cq_sc.at("/api/v1/credentials:submit"),
+        &old_key.title("正高级", "沙坪坝区"),
+    );
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("key_retired")),
+        "{answer}"
+    );
+
+    // A restart keeps the new key (keys/authority.key was replaced, the old one retired).
+    cq_sc.stop().expect("stops");
+    let cq_sc = federation
+        .start(ISSUER_REGION)
+        .expect("cq-sc restarts with the rotated key");
+    let member: Value = client()
+        .get(cq_sc.at("/api/v1/member"))
+        .send()
+        .expect("member")
+        .json()
+        .expect("JSON");
+    assert_eq!(member["authorityKey"], new_key);
+    assert_eq!(
+        member["authorityDid"],
+        old_key.did.to_string(),
+        "the identity stays"
+    );
+    let again = cq_sc.issue(&title);
+    assert_eq!(again["issuer"], new_key);
+
+    let size = checkpoint_size(&cq_sc);
+    wait_for(
+        Duration::from_secs(60),
+        || {
+            let peer = federation_tests::peer_status(&cd_hz.url, ISSUER_REGION);
+            (peer["mirroredSize"].as_u64() == Some(size)).then_some(())
+        },
+        || {
+            format!(
+                "{}",
+                federation_tests::peer_status(&cd_hz.url, ISSUER_REGION)
+            )
+        },
+    )
+    .expect("cd-hz mirrors cq-sc");
+    for node in [&cq_sc, &cd_hz] {
+        for credential in [&before, &after, &again] {
+            let verdict = verify_at(&node.url, credential, false);
+            assert_eq!(verdict["verified"], true, "at {}: {verdict}", node.url);
+            assert!(
+                authority_check(&verdict)["detail"]
+                    .as_str()
+                    .is_some_and(|detail| detail.contains("authority of cq-sc")),
+                "{verdict}"
+            );
+        }
+    }
 }

@@ -3,21 +3,25 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use talent_core::schema;
 
 use super::error::{ApiError, AppJson};
-use crate::member::MemberIdentity;
 use crate::state::AppState;
+use crate::tokens::Operator;
 
 /// Routes of this resource.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health))
         .route("/api/v1/member", get(member))
+        .route(
+            "/api/v1/member/authority-key:rotate",
+            post(rotate_authority_key),
+        )
         .route("/schemas/{*path}", get(schema_document))
         .route("/ns/v1", get(context))
 }
@@ -29,9 +33,29 @@ async fn health(State(state): State<AppState>) -> Result<AppJson<Value>, ApiErro
     Ok(AppJson(json!({"status": "ok", "member": state.member.id})))
 }
 
-/// `GET /api/v1/member`.
-async fn member(State(state): State<AppState>) -> AppJson<MemberIdentity> {
-    AppJson(state.member.as_ref().clone())
+/// `GET /api/v1/member`: the identity (the authority DID is its first key) and the key
+/// the authority signs with now.
+async fn member(State(state): State<AppState>) -> AppJson<Value> {
+    let mut identity = json!(state.member.as_ref());
+    identity["authorityKey"] = json!(state.issuance.authority_did().to_string());
+    AppJson(identity)
+}
+
+/// `POST /api/v1/member/authority-key:rotate` (admin): a new authority key, logged as an
+/// `IssuerKeyRotation` signed by the old one.
+async fn rotate_authority_key(
+    State(state): State<AppState>,
+    operator: Operator,
+) -> Result<impl IntoResponse, ApiError> {
+    let issued = state.issuance.rotate_authority(&operator).await?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(json!({
+            "authorityKey": state.issuance.authority_did().to_string(),
+            "rotation": issued.credential,
+            "log": {"index": issued.log.index},
+        })),
+    ))
 }
 
 /// `GET /schemas/<path>`: the JSON Schemas the node validates with.
