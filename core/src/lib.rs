@@ -15,6 +15,7 @@ pub mod accreditation;
 pub mod credential;
 pub mod did;
 pub mod federation;
+pub mod history;
 pub mod identifiers;
 pub mod issuers;
 pub mod jcs;

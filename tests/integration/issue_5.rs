@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use ed25519_dalek::SigningKey;
 use federation_tests::{
-    Federation, Node, client, client_with_token, create_token, verify_at, wait_for,
+    Federation, Node, client, client_with_token, create_token, talent_verify, verify_at, wait_for,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -465,6 +465,51 @@ fn delegated_issuers_scopes_keys_and_roles() {
             "{verdict}"
         );
     }
+
+    // The CLI reaches the same answers: it fetches the region's issuer history from a node
+    // and verifies it against the pinned federation (--trust), at either member.
+    let trust = federation.config.to_string_lossy().into_owned();
+    let cli = |node: &Node, credential: &Value, pinned: bool| -> (Option<i32>, Value) {
+        let bytes = serde_json::to_vec(credential).expect("JSON");
+        let mut args = vec!["verify", "-", "--json", "--node", node.url.as_str()];
+        if pinned {
+            args.extend(["--trust", trust.as_str()]);
+        }
+        let output = talent_verify(&args, Some(&bytes)).expect("talent-verify runs");
+        let verdict: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        (output.status.code(), verdict)
+    };
+    for node in [&cq_sc, &cd_hz] {
+        let (code, verdict) = cli(node, &in_scope, true);
+        assert_eq!(
+            authority_check(&verdict)["ok"],
+            true,
+            "CLI via {}: {verdict}",
+            node.url
+        );
+        if node.url == cq_sc.url {
+            assert_eq!(code, Some(0), "{verdict}");
+        }
+        let (code, verdict) = cli(node, &out_of_level, true);
+        assert_eq!(code, Some(1), "{verdict}");
+        let detail = authority_check(&verdict)["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            detail.contains("scope_level") && detail.contains(&accreditation_a),
+            "CLI via {}: {verdict}",
+            node.url
+        );
+    }
+    let (code, verdict) = cli(&cd_hz, &in_scope, false);
+    assert_eq!(code, Some(1));
+    assert!(
+        authority_check(&verdict)["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("--trust")),
+        "without a pinned federation cd-hz cannot vouch for cq-sc's issuers: {verdict}"
+    );
     drop(cd_hz);
     drop(cq_sc);
 }

@@ -64,6 +64,10 @@ pub struct VerifyArgs {
     /// its member key, checkpoint and inclusion proof are fetched and verified here.
     #[arg(long, value_name = "URL")]
     pub node: Option<String>,
+    /// The federation configuration to trust (federation.toml): pins the members' log keys
+    /// and authorities, so --node can check issuers of any member, not only its own.
+    #[arg(long, value_name = "FILE", requires = "node")]
+    pub trust: Option<PathBuf>,
     /// Print the verdict as JSON instead of a report.
     #[arg(long)]
     pub json: bool,

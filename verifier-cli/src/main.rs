@@ -14,9 +14,13 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 use talent_core::did::DidKey;
+use talent_core::federation::Federation;
+use talent_core::issuers::IssuerRegistry;
 use talent_core::schema::SchemaSet;
 use talent_core::tlog::audit::{self, AuditError, AuditState};
-use talent_core::verify::{LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential};
+use talent_core::verify::{
+    IssuerContext, LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential,
+};
 
 use crate::args::{Args, AuditArgs, Command, LogCommand, VerifyArgs};
 use crate::input::Input;
@@ -83,7 +87,10 @@ fn verify_one(args: &VerifyArgs, input: &Input) -> anyhow::Result<Outcome> {
     let credential = input.credential()?;
     let schemas = SchemaSet::new();
     let verdict = match &args.node {
-        Some(url) => verify_with_node(url, &credential, &schemas)?,
+        Some(url) => {
+            let trust = args.trust.as_deref().map(load_federation).transpose()?;
+            verify_with_node(url, &credential, &schemas, trust.as_ref())?
+        }
         None => verify_credential(
             &credential,
             &VerifyOptions {
@@ -188,21 +195,111 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
     Ok(outcome(valid == verdicts.len()))
 }
 
-/// Verifies here, with the log evidence the node holds: its log key (as it announces it;
-/// pinning keys comes with trust bundles), checkpoint and the credential's inclusion proof.
-fn verify_with_node(url: &str, credential: &Value, schemas: &SchemaSet) -> anyhow::Result<Verdict> {
+/// Reads and checks a pinned federation configuration.
+fn load_federation(path: &std::path::Path) -> anyhow::Result<Federation> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Federation::parse(&text).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
+}
+
+/// The log keys of a member: pinned by `trust` when given, else as the node announces its
+/// own (trust on first use).
+struct LogKeys {
+    origin: String,
+    vkey: String,
+    authority: DidKey,
+}
+
+fn log_keys(
+    region: &str,
+    node_member: &online::Member,
+    trust: Option<&Federation>,
+) -> Result<LogKeys, String> {
+    match trust {
+        Some(federation) => federation
+            .member(region)
+            .map(|member| LogKeys {
+                origin: member.log_origin.clone(),
+                vkey: member.log_vkey.clone(),
+                authority: member.authority.clone(),
+            })
+            .ok_or_else(|| {
+                format!(
+                    "region {region:?} is not a member of the pinned federation {}",
+                    federation.id
+                )
+            }),
+        None if region == node_member.id => Ok(LogKeys {
+            origin: node_member.log_origin.clone(),
+            vkey: node_member.log_vkey.clone(),
+            authority: node_member
+                .authority_did
+                .parse()
+                .map_err(|error| format!("the node announces an invalid authority DID: {error}"))?,
+        }),
+        None => Err(format!(
+            "checking an issuer of region {region:?} at a node of {} needs --trust federation.toml",
+            node_member.id
+        )),
+    }
+}
+
+/// The issuer history of the credential's region, fetched from the node and verified here
+/// against the region's (pinned or announced) log key.
+fn fetch_issuer_registry(
+    node: &online::Node,
+    node_member: &online::Member,
+    credential: &Value,
+    trust: Option<&Federation>,
+) -> anyhow::Result<Result<IssuerRegistry, String>> {
+    let Some(region) = credential["credentialSubject"]["region"].as_str() else {
+        return Ok(Err("the credential names no region".into()));
+    };
+    if region
+        .parse::<talent_core::identifiers::RegionId>()
+        .is_err()
+    {
+        return Ok(Err(format!("region {region:?} is not a member id")));
+    }
+    let keys = match log_keys(region, node_member, trust) {
+        Ok(keys) => keys,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let Some(history) = node.issuer_history(region)? else {
+        return Ok(Err(format!(
+            "the node holds no issuer history of {region:?}"
+        )));
+    };
+    Ok(history
+        .verify(region, &keys.origin, &keys.vkey, &keys.authority)
+        .map(|(registry, _)| registry)
+        .map_err(|error| {
+            format!("the issuer history of {region} served by the node does not verify: {error}")
+        }))
+}
+
+/// Verifies here, with the evidence the node holds: the log key (pinned by --trust, else as
+/// the node announces it), checkpoint and inclusion proof of the credential, and the issuer
+/// history of its region (accreditations, rotations, withdrawals), all checked locally.
+fn verify_with_node(
+    url: &str,
+    credential: &Value,
+    schemas: &SchemaSet,
+    trust: Option<&Federation>,
+) -> anyhow::Result<Verdict> {
     let node = online::Node::new(url)?;
     let member = node.member()?;
+    let own_keys = log_keys(&member.id, &member, trust).ok();
     let id = credential["id"].as_str().unwrap_or_default();
     let found = if id.is_empty() {
         None
     } else {
         node.log_proof(id)?
     };
-    let log = match &found {
-        Some(found) => LogContext::Evidence(LogEvidence {
-            origin: &member.log_origin,
-            log_vkey: &member.log_vkey,
+    let log = match (&found, &own_keys) {
+        (Some(found), Some(keys)) => LogContext::Evidence(LogEvidence {
+            origin: &keys.origin,
+            log_vkey: &keys.vkey,
             checkpoint: &found.checkpoint,
             proof: &found.proof,
             // The node's own log: witnesses are pinned with trust bundles (issue 6).
@@ -210,15 +307,32 @@ fn verify_with_node(url: &str, credential: &Value, schemas: &SchemaSet) -> anyho
             quorum: 0,
             confirmed_at: None,
         }),
-        None => LogContext::Missing(format!(
+        (Some(_), None) => LogContext::Missing(format!(
+            "{url} (member {}) is not a member of the pinned federation",
+            member.id
+        )),
+        (None, _) => LogContext::Missing(format!(
             "{url} (member {}) has no log entry for {id:?}",
             member.id
         )),
     };
+    let registry = fetch_issuer_registry(&node, &member, credential, trust)?;
+    let region_is_node =
+        credential["credentialSubject"]["region"].as_str() == Some(member.id.as_str());
+    let issuers = match &registry {
+        Ok(registry) => IssuerContext::Registry {
+            registry,
+            position: found
+                .as_ref()
+                .filter(|_| region_is_node)
+                .map(|found| found.proof.leaf_index),
+        },
+        Err(reason) => IssuerContext::Missing(reason.clone()),
+    };
     Ok(verify_credential(
         credential,
         &VerifyOptions {
-            issuers: talent_core::verify::IssuerContext::NotRequested,
+            issuers,
             status: None,
             now: chrono::Utc::now(),
             schemas,
@@ -254,10 +368,11 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Outcome> {
         }
         _ => None,
     };
+    let mut issuers = talent_core::issuers::IssuerRegistry::new(member.id.clone(), issuer);
     let result = audit::audit(
         &member.log_origin,
         &member.log_vkey,
-        &issuer,
+        &mut issuers,
         previous.as_ref(),
         |path| {
             node.bytes(&format!("/log/{path}"))

@@ -133,6 +133,23 @@ impl Node {
         })
     }
 
+    /// The issuer history of `member` as the node holds it (unverified), or `None`.
+    ///
+    /// # Errors
+    /// Network failures or an answer that is not a history.
+    pub fn issuer_history(
+        &self,
+        member: &str,
+    ) -> anyhow::Result<Option<talent_core::history::IssuerHistory>> {
+        let path = format!("/api/v1/members/{member}/issuer-history");
+        let Some(body) = self.json(&path)? else {
+            return Ok(None);
+        };
+        Ok(Some(serde_json::from_value(body).with_context(|| {
+            format!("{}{path} is not an issuer history", self.base)
+        })?))
+    }
+
     /// The inclusion proof of a credential, or `None` when the node does not have it.
     ///
     /// # Errors

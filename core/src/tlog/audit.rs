@@ -8,8 +8,9 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::did::DidKey;
-use crate::proof::{self, ASSERTION_METHOD};
+use crate::identifiers::CredentialId;
+use crate::issuers::{IssuerRegistry, StatusTarget};
+use crate::status::CredentialStatus;
 use crate::tlog::bundle::{self, BundleError};
 use crate::tlog::checkpoint::{self, CheckpointError};
 use crate::tlog::entry;
@@ -128,15 +129,16 @@ pub enum AuditError {
     Proof(#[from] ProofError),
 }
 
-/// Audits the log `origin` whose checkpoints `log_vkey` signs and whose entries `issuer`
-/// signs, reading it through `fetch`.
+/// Audits the log `origin` whose checkpoints `log_vkey` signs, reading it through `fetch`.
+/// Every entry must be admitted, in order, by the member's issuer history `issuers` (an
+/// empty registry rooted at the member's authority; it holds the whole history after).
 ///
 /// # Errors
 /// Any [`AuditError`].
 pub fn audit<F>(
     origin: &str,
     log_vkey: &str,
-    issuer: &DidKey,
+    issuers: &mut IssuerRegistry,
     previous: Option<&AuditState>,
     mut fetch: F,
 ) -> Result<AuditReport, AuditError>
@@ -167,6 +169,8 @@ where
 
     let mut tree = MemoryTree::new();
     let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut credentials: std::collections::HashMap<CredentialId, StatusTarget> =
+        std::collections::HashMap::new();
     let tiles = tiles_for_size(size);
     for tile in tiles
         .iter()
@@ -182,7 +186,7 @@ where
         })?;
         for (offset, bytes) in entries.into_iter().enumerate() {
             let index = tile.entry_range().start + offset as u64;
-            let id = check_entry(index, bytes, issuer)?;
+            let id = check_entry(index, bytes, issuers, &mut credentials)?;
             if let Some(first) = seen.insert(id.clone(), index) {
                 return Err(AuditError::DuplicateEntry {
                     id,
@@ -237,21 +241,34 @@ where
     })
 }
 
-/// Checks one entry and returns the id of the object it records.
-fn check_entry(index: u64, bytes: &[u8], issuer: &DidKey) -> Result<String, AuditError> {
+/// Checks one entry (canonical, signed by its issuer, admitted by the issuer history at
+/// its index) and returns the id of the object it records.
+fn check_entry(
+    index: u64,
+    bytes: &[u8],
+    issuers: &mut IssuerRegistry,
+    credentials: &mut std::collections::HashMap<CredentialId, StatusTarget>,
+) -> Result<String, AuditError> {
     let bad = |reason: String| AuditError::BadEntry { index, reason };
-    let parsed = entry::decode(bytes).map_err(|error| bad(error.to_string()))?;
-    let verified =
-        proof::verify(&parsed.object, ASSERTION_METHOD).map_err(|error| bad(error.to_string()))?;
-    let claimed = parsed.object["issuer"].as_str().unwrap_or_default();
-    if &verified.controller != issuer || claimed != issuer.to_string() {
-        return Err(bad(format!(
-            "signed by {} as issuer {claimed:?}, not the log's issuer {issuer}",
-            verified.controller
-        )));
+    let verified = entry::verify_entry(bytes).map_err(|error| bad(error.to_string()))?;
+    let admitted = issuers
+        .admit(&verified.entry.object, &verified.signer, index, &mut |id| {
+            credentials.get(&id).cloned()
+        })
+        .map_err(|error| bad(format!("not admitted: {error}")))?;
+    if matches!(verified.entry.kind, entry::EntryKind::Credential(_)) {
+        credentials.insert(
+            verified.id,
+            StatusTarget {
+                issuer: verified.signer.clone(),
+                status: CredentialStatus::Valid,
+            },
+        );
     }
-    parsed.object["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| bad("the signed object has no id".into()))
+    if let Some((id, status)) = admitted.status
+        && let Some(target) = credentials.get_mut(&id)
+    {
+        target.status = status;
+    }
+    Ok(verified.id.to_string())
 }

@@ -47,6 +47,9 @@ pub enum ApiError {
     /// No credential has this id.
     #[error("no credential {0} on this node")]
     CredentialNotFound(String),
+    /// The node holds no log of this member.
+    #[error("no member {0:?} in this node's federation")]
+    MemberNotFound(String),
     /// No route matches the path.
     #[error("no such endpoint: {0}")]
     RouteNotFound(String),
@@ -115,6 +118,7 @@ impl ApiError {
             | ApiError::BatchInvalid(_)
             | ApiError::BatchSize(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CredentialNotFound(_)
+            | ApiError::MemberNotFound(_)
             | ApiError::RouteNotFound(_)
             | ApiError::TileNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -157,6 +161,7 @@ impl ApiError {
             ApiError::Unavailable(_) => "unavailable",
             ApiError::InvalidCredentialId(_) => "invalid_credential_id",
             ApiError::CredentialNotFound(_) => "credential_not_found",
+            ApiError::MemberNotFound(_) => "member_not_found",
             ApiError::RouteNotFound(_) => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::AuthenticationRequired(error) | ApiError::Forbidden(error) => error.code(),

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod credentials;
 pub mod error;
 pub mod federation;
+pub mod issuers;
 pub mod log;
 pub mod meta;
 pub mod verify;
@@ -30,6 +31,7 @@ pub fn app(state: AppState) -> Router {
         .merge(verify::routes())
         .merge(log::routes())
         .merge(federation::routes())
+        .merge(issuers::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT_BYTES))

@@ -82,6 +82,9 @@ pub enum MirrorOpenError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// A mirrored checkpoint and inclusion proofs under it.
+pub type ProofsUnder = (Arc<Vec<u8>>, Vec<InclusionProof>);
+
 /// The mirrors of every peer.
 #[derive(Debug)]
 pub struct Mirrors {
@@ -154,6 +157,30 @@ impl Mirrors {
             overlay: &head.frontier,
         };
         merkle::root_from(size, &reader).map(Some)
+    }
+
+    /// The mirrored checkpoint of `member` and the inclusion proofs of `indexes` under it
+    /// (each below the verified size), or `None` for an unknown member.
+    ///
+    /// # Errors
+    /// The store failing or an index beyond the verified size.
+    pub fn proofs(&self, member: &str, indexes: &[u64]) -> Result<Option<ProofsUnder>, ProofError> {
+        let Some(head) = self.head(member) else {
+            return Ok(None);
+        };
+        let reader = StoreHashReader {
+            store: &self.store,
+            space: LogSpace::Mirror(member),
+            overlay: &head.frontier,
+        };
+        let proofs = indexes
+            .iter()
+            .map(|&index| {
+                merkle::inclusion_proof_from(index, head.size, &reader)
+                    .map(|hashes| InclusionProof::new(index, head.size, &hashes))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((head.checkpoint, proofs)))
     }
 
     /// Evidence that `member`'s log holds credential `id`, from the mirror.

@@ -1,0 +1,179 @@
+//! A member's issuer history as a node hands it to a verifier that does not mirror the log
+//! (the `talent-verify` CLI): the entries that shaped the history (accreditations, their
+//! status changes, key rotations), each with an inclusion proof under one signed checkpoint.
+//!
+//! [`IssuerHistory::verify`] checks the checkpoint against the member's pinned log key, every
+//! proof, every entry's signature, and replays the entries through
+//! [`IssuerRegistry::admit`] — the same rules every mirror applies — so the registry it
+//! returns answers exactly as a node's would.
+//!
+//! Inclusion proofs show that each entry is in the log; they cannot show that none was left
+//! out. A verifier relying on a history trusts the node that served it not to omit a
+//! withdrawal; nodes themselves never rely on one (they mirror every entry).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::did::DidKey;
+use crate::identifiers::CredentialId;
+use crate::issuers::{AdmitError, IssuerRegistry, StatusTarget};
+use crate::jcs;
+use crate::status::CredentialStatus;
+use crate::tlog::checkpoint::{self, CheckpointError};
+use crate::tlog::entry::{self, EntryVerifyError};
+use crate::tlog::merkle::InclusionProof;
+
+/// A member's issuer history with its evidence (`GET /api/v1/members/{id}/issuer-history`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IssuerHistory {
+    /// The member whose log it is.
+    pub member: String,
+    /// The signed checkpoint every proof is under.
+    pub checkpoint: String,
+    /// The history's entries, in log order.
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// One entry of a history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HistoryEntry {
+    /// Its leaf index.
+    pub index: u64,
+    /// The signed object.
+    pub entry: Value,
+    /// Its inclusion proof under the checkpoint.
+    pub inclusion_proof: InclusionProof,
+}
+
+/// Why a history is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum HistoryError {
+    /// The history is for another member.
+    #[error("the history is of member {found:?}, not {expected:?}")]
+    WrongMember {
+        /// Asked for.
+        expected: String,
+        /// Served.
+        found: String,
+    },
+    /// The checkpoint does not verify with the member's log key.
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// Entries out of order or beyond the checkpoint.
+    #[error("entry {index} is out of order or beyond the checkpoint")]
+    Order {
+        /// The entry's index.
+        index: u64,
+    },
+    /// An inclusion proof fails.
+    #[error("entry {index} is not in the log: {detail}")]
+    NotIncluded {
+        /// The entry's index.
+        index: u64,
+        /// Why.
+        detail: String,
+    },
+    /// An entry is not a valid signed object.
+    #[error("entry {index}: {error}")]
+    Entry {
+        /// The entry's index.
+        index: u64,
+        /// Why.
+        error: EntryVerifyError,
+    },
+    /// The member's rules refuse an entry (it could not have been admitted by the log).
+    #[error("entry {index} is not admitted: {error}")]
+    NotAdmitted {
+        /// The entry's index.
+        index: u64,
+        /// Why.
+        error: AdmitError,
+    },
+    /// An entry that does not change the issuer history.
+    #[error("entry {index} is not an issuer-history entry")]
+    NotAnEvent {
+        /// The entry's index.
+        index: u64,
+    },
+}
+
+impl IssuerHistory {
+    /// Verifies the history of `member` (log `origin` signed by `log_vkey`, authority first
+    /// key `authority`) and returns its registry and the checkpoint's size.
+    ///
+    /// # Errors
+    /// [`HistoryError`] for the first problem.
+    pub fn verify(
+        &self,
+        member: &str,
+        origin: &str,
+        log_vkey: &str,
+        authority: &DidKey,
+    ) -> Result<(IssuerRegistry, u64), HistoryError> {
+        if self.member != member {
+            return Err(HistoryError::WrongMember {
+                expected: member.to_owned(),
+                found: self.member.clone(),
+            });
+        }
+        let checkpoint = checkpoint::open_checkpoint(self.checkpoint.as_bytes(), origin, log_vkey)?;
+        let size = checkpoint.size();
+        let mut registry = IssuerRegistry::new(member, authority.clone());
+        let mut accreditations: HashMap<CredentialId, StatusTarget> = HashMap::new();
+        let mut next = 0u64;
+        for item in &self.entries {
+            let index = item.index;
+            if index < next || index >= size || item.inclusion_proof.leaf_index != index {
+                return Err(HistoryError::Order { index });
+            }
+            next = index + 1;
+            let bytes = jcs::canonicalize(&item.entry);
+            if item.inclusion_proof.tree_size != size {
+                return Err(HistoryError::NotIncluded {
+                    index,
+                    detail: format!(
+                        "proof for size {}, checkpoint of size {size}",
+                        item.inclusion_proof.tree_size
+                    ),
+                });
+            }
+            item.inclusion_proof
+                .verify(&bytes, checkpoint.root())
+                .map_err(|error| HistoryError::NotIncluded {
+                    index,
+                    detail: error.to_string(),
+                })?;
+            let verified = entry::verify_entry(&bytes)
+                .map_err(|error| HistoryError::Entry { index, error })?;
+            let admitted = registry
+                .admit(&verified.entry.object, &verified.signer, index, &mut |id| {
+                    accreditations.get(&id).cloned()
+                })
+                .map_err(|error| HistoryError::NotAdmitted { index, error })?;
+            if !admitted.issuer_event {
+                return Err(HistoryError::NotAnEvent { index });
+            }
+            if let entry::EntryKind::Credential(_) = verified.entry.kind {
+                accreditations.insert(
+                    verified.id,
+                    StatusTarget {
+                        issuer: verified.signer.clone(),
+                        status: CredentialStatus::Valid,
+                    },
+                );
+            }
+            if let Some((id, status)) = admitted.status
+                && let Some(target) = accreditations.get_mut(&id)
+            {
+                target.status = status;
+            }
+        }
+        Ok((registry, size))
+    }
+}
