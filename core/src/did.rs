@@ -12,6 +12,39 @@ use thiserror::Error;
 
 use crate::multibase::{self, MultibaseError};
 
+/// Verification methods already parsed, so that checking many objects by few signers
+/// (a mirror catching up) decodes and decompresses each key once.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    keys: std::collections::HashMap<String, DidKey>,
+}
+
+impl KeyCache {
+    /// Most keys kept; past it the cache starts over (a log has few signers).
+    const CAPACITY: usize = 1024;
+
+    /// An empty cache.
+    pub fn new() -> KeyCache {
+        KeyCache::default()
+    }
+
+    /// [`DidKey::from_verification_method`], remembered.
+    ///
+    /// # Errors
+    /// As [`DidKey::from_verification_method`] (errors are not cached).
+    pub fn controller(&mut self, method: &str) -> Result<DidKey, DidError> {
+        if let Some(did) = self.keys.get(method) {
+            return Ok(did.clone());
+        }
+        let did = DidKey::from_verification_method(method)?;
+        if self.keys.len() >= KeyCache::CAPACITY {
+            self.keys.clear();
+        }
+        self.keys.insert(method.to_owned(), did.clone());
+        Ok(did)
+    }
+}
+
 /// Scheme and method prefix of every did:key.
 pub const DID_KEY_PREFIX: &str = "did:key:";
 

@@ -55,6 +55,42 @@ pub fn canonicalize_into(value: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// Appends the canonical bytes of the object `members` without the member `skip`, and with
+/// the value of member `replace.0` replaced by (or set to) `replace.1`: what signing needs
+/// (a document without its proof), without cloning the object.
+pub fn canonicalize_object_with(
+    members: &serde_json::Map<String, Value>,
+    skip: &str,
+    replace: Option<(&str, &Value)>,
+    out: &mut Vec<u8>,
+) {
+    let mut sorted: Vec<(&str, &Value)> = members
+        .iter()
+        .filter(|(name, _)| name.as_str() != skip)
+        .map(|(name, value)| match replace {
+            Some((replaced, with)) if name.as_str() == replaced => (name.as_str(), with),
+            _ => (name.as_str(), value),
+        })
+        .collect();
+    if let Some((replaced, with)) = replace
+        && replaced != skip
+        && !members.contains_key(replaced)
+    {
+        sorted.push((replaced, with));
+    }
+    sorted.sort_unstable_by(|a, b| compare_utf16(a.0, b.0));
+    out.push(b'{');
+    for (index, (name, item)) in sorted.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_string(name, out);
+        out.push(b':');
+        canonicalize_into(item, out);
+    }
+    out.push(b'}');
+}
+
 /// Orders strings by their UTF-16 code units without transcoding them.
 ///
 /// Code point order and UTF-16 order agree except that a supplementary character (encoded
@@ -126,6 +162,38 @@ fn write_string(text: &str, out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+#[cfg(test)]
+mod skip_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn object_with_a_member_skipped_or_replaced_equals_the_edited_copy() {
+        let object = json!({"b": 1, "proof": {"x": [1, 2]}, "@context": ["a"], "é": "z"});
+        let members = object.as_object().expect("object");
+        let replacement = json!(["a", "b"]);
+        let mut fast = Vec::new();
+        canonicalize_object_with(
+            members,
+            "proof",
+            Some(("@context", &replacement)),
+            &mut fast,
+        );
+        let mut edited = members.clone();
+        edited.remove("proof");
+        edited.insert("@context".into(), replacement.clone());
+        assert_eq!(fast, canonicalize(&Value::Object(edited)));
+        let mut added = Vec::new();
+        canonicalize_object_with(members, "b", Some(("new", &replacement)), &mut added);
+        assert_eq!(
+            added,
+            canonicalize(
+                &json!({"proof": {"x": [1, 2]}, "@context": ["a"], "é": "z", "new": ["a", "b"]})
+            )
+        );
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::did::{DidError, DidKey};
+use crate::did::{DidError, DidKey, KeyCache};
 use crate::jcs;
 use crate::multibase::{self, MultibaseError};
 
@@ -233,6 +233,21 @@ pub fn prepare(
     secured: &Value,
     expected_purpose: &'static str,
 ) -> Result<PreparedProof, ProofError> {
+    prepare_with(secured, None, expected_purpose, &mut KeyCache::new())
+}
+
+/// [`prepare`] for many objects: keys are looked up in `keys`, and when `canonical` holds
+/// the object's own JCS bytes (a log entry, already checked canonical), the document hash is
+/// taken from them with the proof member cut out instead of serialising the document again.
+///
+/// # Errors
+/// As [`prepare`].
+pub fn prepare_with(
+    secured: &Value,
+    canonical: Option<&[u8]>,
+    expected_purpose: &'static str,
+    keys: &mut KeyCache,
+) -> Result<PreparedProof, ProofError> {
     let document = secured.as_object().ok_or(ProofError::NotAnObject)?;
     let proof = document
         .get("proof")
@@ -266,7 +281,7 @@ pub fn prepare(
         Some(other) => return Err(ProofError::InvalidCreated(other.to_string())),
     };
     let verification_method = text("verificationMethod")?;
-    let controller = DidKey::from_verification_method(verification_method)?;
+    let controller = keys.controller(verification_method)?;
     let proof_value = text("proofValue")?;
     let signature_bytes =
         multibase::decode_base58btc(proof_value).map_err(ProofError::ProofValueEncoding)?;
@@ -275,17 +290,38 @@ pub fn prepare(
         .try_into()
         .map_err(|_| ProofError::ProofValueLength(signature_bytes.len()))?;
 
-    let mut unsecured = document.clone();
-    unsecured.remove("proof");
-    let mut config = proof.clone();
-    config.remove("proofValue");
-    if let Some(proof_context) = config.get("@context") {
-        if !context_is_prefix(proof_context, document.get("@context")) {
-            return Err(ProofError::ContextMismatch);
-        }
-        unsecured.insert("@context".into(), proof_context.clone());
+    let proof_context = proof.get("@context");
+    if let Some(proof_context) = proof_context
+        && !context_is_prefix(proof_context, document.get("@context"))
+    {
+        return Err(ProofError::ContextMismatch);
     }
-    let message = hash_data(&Value::Object(config), &Value::Object(unsecured));
+    let mut config_bytes = Vec::with_capacity(512);
+    jcs::canonicalize_object_with(proof, "proofValue", None, &mut config_bytes);
+    let mut message = [0u8; 64];
+    message[..32].copy_from_slice(&Sha256::digest(&config_bytes));
+    // The unsecured document: without its proof, with the proof's @context (which the
+    // check above makes a prefix of the document's; usually the same).
+    let same_context =
+        proof_context.is_none_or(|context| Some(context) == document.get("@context"));
+    let spliced = match canonical {
+        Some(bytes) if same_context => document_hash_from_canonical(bytes, proof),
+        _ => None,
+    };
+    let document_hash = match spliced {
+        Some(hash) => hash,
+        None => {
+            let mut unsecured = Vec::with_capacity(2048);
+            jcs::canonicalize_object_with(
+                document,
+                "proof",
+                proof_context.map(|context| ("@context", context)),
+                &mut unsecured,
+            );
+            Sha256::digest(&unsecured).into()
+        }
+    };
+    message[32..].copy_from_slice(&document_hash);
     Ok(PreparedProof {
         proof: VerifiedProof {
             controller,
@@ -296,6 +332,36 @@ pub fn prepare(
         message,
         signature: Signature::from_bytes(&signature_bytes),
     })
+}
+
+/// SHA-256 of a canonical document's bytes with its top-level `proof` member cut out, or
+/// `None` when the member cannot be found as expected. Object members are sorted, and in
+/// every registry object the members after `proof` are strings (no raw `"` inside), so the
+/// last occurrence of `"proof":<JCS of the proof>` is the top-level one. A mistaken cut
+/// could only make a genuine signature fail, never a forged one pass; callers re-check a
+/// failure with [`verify`].
+fn document_hash_from_canonical(
+    bytes: &[u8],
+    proof: &serde_json::Map<String, Value>,
+) -> Option<[u8; 32]> {
+    let mut member = b"\"proof\":".to_vec();
+    jcs::canonicalize_object_with(proof, "", None, &mut member);
+    let start = bytes
+        .windows(member.len())
+        .rposition(|window| window == member.as_slice())?;
+    let end = start + member.len();
+    let mut hasher = Sha256::new();
+    if bytes.get(start.checked_sub(1)?) == Some(&b',') {
+        hasher.update(&bytes[..start - 1]);
+        hasher.update(&bytes[end..]);
+    } else if bytes.get(end) == Some(&b',') {
+        hasher.update(&bytes[..start]);
+        hasher.update(&bytes[end + 1..]);
+    } else {
+        hasher.update(&bytes[..start]);
+        hasher.update(&bytes[end..]);
+    }
+    Some(hasher.finalize().into())
 }
 
 /// Verifies many prepared proofs' signatures at once (Ed25519 batch verification, several
@@ -366,6 +432,37 @@ mod tests {
             "credentialSubject": {"name": "张三"}
         });
         sign(&document, &key(), &options()).expect("signs")
+    }
+
+    #[test]
+    fn hashing_from_canonical_bytes_matches_serialising_again() {
+        let documents = [
+            signed(),
+            // No @context: `proof` is the first member.
+            sign(&json!({"zeta": "z", "type": ["X"]}), &key(), &options()).expect("signs"),
+            // A nested object that holds a "proof" member of its own.
+            sign(
+                &json!({"@context": ["c"], "a": {"proof": {"x": 1}}, "type": ["X"]}),
+                &key(),
+                &options(),
+            )
+            .expect("signs"),
+            // Nothing but the proof once it is cut.
+            sign(&json!({}), &key(), &options()).expect("signs"),
+        ];
+        for document in documents {
+            let bytes = jcs::canonicalize(&document);
+            let slow = prepare(&document, ASSERTION_METHOD).expect("prepares");
+            let fast = prepare_with(
+                &document,
+                Some(&bytes),
+                ASSERTION_METHOD,
+                &mut KeyCache::new(),
+            )
+            .expect("prepares");
+            assert_eq!(slow.message, fast.message, "{document}");
+            fast.verify().expect("verifies");
+        }
     }
 
     #[test]

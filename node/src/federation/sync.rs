@@ -254,62 +254,82 @@ async fn catch_up(
     mut registry: IssuerRegistry,
 ) -> Result<(Extended, IssuerRegistry), SyncError> {
     let mut frontier = head.frontier.clone();
-    let mut size = head.size;
     let target = served.size();
     let step_end = |from: u64| (from + ENTRIES_PER_STEP).min(target);
-    let mut fetched = if size < target {
-        Some(fetch_step(client, peer, size, step_end(size), target).await?)
+    let note = Arc::new(served.note().to_vec());
+    let fetch_and_verify = |from: u64| {
+        let note = Arc::clone(&note);
+        async move {
+            let entries = fetch_step(client, peer, from, step_end(from), target).await?;
+            tokio::task::spawn_blocking(move || {
+                verify_entries(from, &entries, &note).map(|verified| VerifiedStep {
+                    first: from,
+                    entries,
+                    verified,
+                })
+            })
+            .await
+            .map_err(|error| SyncError::Transient(anyhow::anyhow!(error)))?
+        }
+    };
+    let mut pending = if head.size < target {
+        Some(fetch_and_verify(head.size).await?)
     } else {
         None
     };
-    // Fetching step n + 1 overlaps verifying and writing step n.
-    while let Some(entries) = fetched.take() {
-        let end = step_end(size);
+    let mut root = None;
+    // A pipeline: while step n is admitted and written (one thread), step n + 1 is fetched
+    // and its signatures verified (the other cores).
+    while let Some(step) = pending.take() {
+        let end = step.first + step.entries.len() as u64;
         let step_store = Arc::clone(store);
         let step_peer = peer.clone();
         let step_frontier = frontier;
-        let first = size;
-        let checkpoint_note = served.note().to_vec();
-        let verify = tokio::task::spawn_blocking(move || {
-            verify_and_write(
+        let step_note = Arc::clone(&note);
+        let apply = tokio::task::spawn_blocking(move || {
+            apply_step(
                 &step_store,
                 &step_peer,
-                first,
                 &step_frontier,
-                entries,
-                &checkpoint_note,
+                step,
+                &step_note,
                 &mut registry,
             )
             .map(|extended| (extended, registry))
         });
         let next = async {
             if end < target {
-                fetch_step(client, peer, end, step_end(end), target)
-                    .await
-                    .map(Some)
+                fetch_and_verify(end).await.map(Some)
             } else {
                 Ok(None)
             }
         };
-        let (verified, next) = tokio::join!(verify, next);
-        let ((new_frontier, root), step_registry) =
-            verified.map_err(|error| anyhow::anyhow!(error))??;
+        let (applied, next) = tokio::join!(apply, next);
+        let ((new_frontier, new_root), step_registry) =
+            applied.map_err(|error| anyhow::anyhow!(error))??;
         registry = step_registry;
         frontier = new_frontier;
-        size = end;
-        if size == target {
-            return Ok(((frontier, root), registry));
-        }
-        fetched = next?;
+        root = Some(new_root);
+        pending = next?;
     }
-    let root = merkle::root_from(
-        size,
-        &merkle::MapHashReader {
-            hashes: frontier.clone(),
-        },
-    )
-    .map_err(|error| anyhow::anyhow!(error))?;
+    let root = match root {
+        Some(root) => root,
+        None => merkle::root_from(
+            head.size,
+            &merkle::MapHashReader {
+                hashes: frontier.clone(),
+            },
+        )
+        .map_err(|error| anyhow::anyhow!(error))?,
+    };
     Ok(((frontier, root), registry))
+}
+
+/// A fetched step whose entries' signatures verified, waiting to be admitted and written.
+struct VerifiedStep {
+    first: u64,
+    entries: Vec<Vec<u8>>,
+    verified: Vec<entry::VerifiedEntry>,
 }
 
 /// Fetches the entries `from..to` of a log of `target` entries, bundle by bundle.
@@ -320,28 +340,41 @@ async fn fetch_step(
     to: u64,
     target: u64,
 ) -> Result<Vec<Vec<u8>>, SyncError> {
+    // The step's bundles are fetched concurrently: one round trip, not one per bundle.
+    let tiles: Vec<u64> = (from / TILE_WIDTH..to.div_ceil(TILE_WIDTH)).collect();
+    let bundles = futures_util::future::try_join_all(tiles.iter().map(|&tile_index| {
+        let width = (target - tile_index * TILE_WIDTH).min(TILE_WIDTH);
+        async move {
+            fetch_bundle(client, peer, tile_index, width)
+                .await
+                .map(|bundle| (tile_index, width, bundle))
+        }
+    }))
+    .await?;
     let mut entries: Vec<Vec<u8>> = Vec::with_capacity((to - from) as usize);
-    while from + (entries.len() as u64) < to {
-        let index = from + entries.len() as u64;
-        let tile_index = index / TILE_WIDTH;
+    for (tile_index, width, bundle) in bundles {
         let tile_start = tile_index * TILE_WIDTH;
-        let width = (target - tile_start).min(TILE_WIDTH);
-        let bundle = fetch_bundle(client, peer, tile_index, width).await?;
         let decoded = bundle::decode(&bundle, width as usize).map_err(|error| {
             anyhow::anyhow!(
                 "{}: entry bundle {tile_index} is malformed: {error}",
                 peer.id.as_str()
             )
         })?;
-        let skip = (index - tile_start) as usize;
-        let take = (to - index) as usize;
+        let wanted = from.max(tile_start)..to.min(tile_start + width);
         entries.extend(
             decoded
                 .into_iter()
-                .skip(skip)
-                .take(take)
+                .skip((wanted.start - tile_start) as usize)
+                .take((wanted.end - wanted.start) as usize)
                 .map(<[u8]>::to_vec),
         );
+    }
+    if entries.len() as u64 != to - from {
+        return Err(SyncError::Transient(anyhow::anyhow!(
+            "{}: the entry bundles held {} of entries {from}..{to}",
+            peer.id.as_str(),
+            entries.len()
+        )));
     }
     Ok(entries)
 }
@@ -387,19 +420,22 @@ async fn fetch_bundle(
     )))
 }
 
-/// Verifies one step's entries (signatures in parallel), admits them in log order against
-/// the peer's issuer registry, extends the tree and writes them above the verified size.
-/// Returns the frontier and root after them.
-fn verify_and_write(
+/// Admits one verified step's entries in log order against the peer's issuer registry,
+/// extends the tree and writes them above the verified size. Returns the frontier and root
+/// after them.
+fn apply_step(
     store: &Store,
     peer: &Member,
-    first: u64,
     frontier: &HashMap<u64, Hash>,
-    entries: Vec<Vec<u8>>,
+    step: VerifiedStep,
     checkpoint_note: &[u8],
     registry: &mut IssuerRegistry,
 ) -> Result<Extended, SyncError> {
-    let verified = verify_entries(first, &entries, checkpoint_note)?;
+    let VerifiedStep {
+        first,
+        entries,
+        verified,
+    } = step;
     let member = peer.id.as_str();
     // Credentials of this step are not in the store yet: status changes find them here.
     let mut in_step: HashMap<CredentialId, StatusTarget> = HashMap::new();
@@ -494,11 +530,12 @@ fn verify_entries(
                     scope.spawn(move || {
                         // Everything but the signatures one by one, then the signatures of
                         // the whole slice in one Ed25519 batch.
+                        let mut keys = talent_core::did::KeyCache::new();
                         let prepared = slice
                             .iter()
                             .enumerate()
                             .map(|(offset, bytes)| {
-                                entry::prepare_entry(bytes)
+                                entry::prepare_entry_with(bytes, &mut keys)
                                     .map_err(|error| (part * chunk + offset, error))
                             })
                             .collect::<Result<Vec<_>, _>>()?;
