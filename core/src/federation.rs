@@ -357,6 +357,18 @@ impl Federation {
         Parser { text }.federation()
     }
 
+    /// The witnesses whose cosignatures count for `member`'s checkpoints: every other
+    /// member's witness key.
+    pub fn cosigners_of(&self, member: &str) -> Vec<crate::tlog::cosignature::CosignerKey> {
+        self.members
+            .iter()
+            .filter(|other| other.id.as_str() != member)
+            .filter_map(|other| {
+                crate::tlog::cosignature::CosignerKey::from_vkey(&other.witness_vkey).ok()
+            })
+            .collect()
+    }
+
     /// The members, in configuration order.
     pub fn members(&self) -> &[Member] {
         &self.members

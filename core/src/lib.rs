@@ -21,6 +21,7 @@ pub mod issuers;
 pub mod jcs;
 pub mod multibase;
 pub mod proof;
+pub mod proof_bundle;
 pub mod request_auth;
 pub mod schema;
 pub mod statement;

@@ -235,7 +235,7 @@ pub struct VerifyOptions<'a> {
 }
 
 /// A credential's status from its log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusFact {
     /// The status.
     pub status: crate::status::CredentialStatus,
@@ -243,6 +243,12 @@ pub struct StatusFact {
     pub changed_at: Option<u64>,
     /// The log size this is true as of.
     pub as_of_size: u64,
+    /// When that log size was the log's newest, if known (a mirror's or a bundle's).
+    pub as_of: Option<DateTime<Utc>>,
+    /// A status older than this many seconds fails the check.
+    pub max_age_seconds: Option<i64>,
+    /// Why the status could not be established (evidence that does not verify).
+    pub problem: Option<String>,
 }
 
 /// What the verifier knows about who may issue into the credential's region.
@@ -313,8 +319,8 @@ pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Verdi
             ));
         }
     }
-    if let Some(fact) = options.status {
-        checks.push(check_status(fact));
+    if let Some(fact) = &options.status {
+        checks.push(check_status(fact, options.now));
     }
     let mut log = None;
     match &options.log {
@@ -436,24 +442,40 @@ fn check_authority(
     }
 }
 
-fn check_status(fact: StatusFact) -> Check {
-    let detail = match fact.changed_at {
+fn check_status(fact: &StatusFact, now: DateTime<Utc>) -> Check {
+    if let Some(problem) = &fact.problem {
+        return Check::fail(CheckName::Status, format!("status unknown: {problem}"));
+    }
+    let status = fact.status;
+    let mut detail = match fact.changed_at {
         Some(index) => format!(
             "{} {} ({}), set by entry {index}; as of log size {}",
-            fact.status.code(),
-            fact.status.label_zh(),
-            fact.status.label_en(),
+            status.code(),
+            status.label_zh(),
+            status.label_en(),
             fact.as_of_size
         ),
         None => format!(
             "{} {} ({}): no status change logged as of log size {}",
-            fact.status.code(),
-            fact.status.label_zh(),
-            fact.status.label_en(),
+            status.code(),
+            status.label_zh(),
+            status.label_en(),
             fact.as_of_size
         ),
     };
-    if fact.status.is_valid() {
+    let age = fact.as_of.map(|at| (now - at).num_seconds().max(0));
+    if let (Some(at), Some(age)) = (fact.as_of, age) {
+        detail.push_str(&format!(" ({}, {age} s ago)", format_datetime(at)));
+    }
+    if let (Some(age), Some(max)) = (age, fact.max_age_seconds)
+        && age > max
+    {
+        return Check::fail(
+            CheckName::Status,
+            format!("{detail}: older than the {max} s allowed"),
+        );
+    }
+    if status.is_valid() {
         Check::pass(CheckName::Status, detail)
     } else {
         Check::fail(CheckName::Status, detail)

@@ -6,3 +6,4 @@ mod issue_3;
 mod issue_4;
 mod issue_4_byzantine;
 mod issue_5;
+mod issue_6;

@@ -266,10 +266,15 @@ pub const MEMBERS: [&str; 5] = ["cq-sc", "cd-hz", "cq-hrss", "sc-hrss", "bj-zgc"
 /// No port could be bound.
 pub fn free_port() -> anyhow::Result<u16> {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let seed = std::process::id()
-        ^ std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.subsec_nanos());
+    // One seed per process: successive calls walk a permutation of the range (7919 is prime
+    // to 12,000), so two tests preparing federations at once never get the same port.
+    static SEED: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        std::process::id()
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.subsec_nanos())
+    });
     for _ in 0..1000 {
         let step = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let port = 20_000 + (seed.wrapping_add(step.wrapping_mul(7919)) % 12_000) as u16;

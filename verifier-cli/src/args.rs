@@ -64,10 +64,18 @@ pub struct VerifyArgs {
     /// its member key, checkpoint and inclusion proof are fetched and verified here.
     #[arg(long, value_name = "URL")]
     pub node: Option<String>,
-    /// The federation configuration to trust (federation.toml): pins the members' log keys
-    /// and authorities, so --node can check issuers of any member, not only its own.
-    #[arg(long, value_name = "FILE", requires = "node")]
+    /// The federation configuration to trust (federation.toml): pins the members' log keys,
+    /// witnesses and authorities. Needed for proof bundles; with --node, lets it check
+    /// issuers of any member, not only its own.
+    #[arg(long, value_name = "FILE")]
     pub trust: Option<PathBuf>,
+    /// For a proof bundle: fail when the status it relies on is older than this (e.g. 90s,
+    /// 30m, 12h, 7d; plain numbers are seconds).
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub max_age: Option<i64>,
+    /// For a proof bundle: do not require the federation's witness quorum on its checkpoint.
+    #[arg(long)]
+    pub no_quorum: bool,
     /// Print the verdict as JSON instead of a report.
     #[arg(long)]
     pub json: bool,
@@ -77,4 +85,25 @@ pub struct VerifyArgs {
     /// Verifier threads for several credentials (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// Parses an age such as `90`, `90s`, `30m`, `12h` or `7d` into seconds.
+fn parse_age(text: &str) -> Result<i64, String> {
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not an age like 90s, 30m, 12h or 7d"))?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit must be s, m, h or d")),
+    };
+    value
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }

@@ -25,11 +25,11 @@ impl Input {
         }
     }
 
-    /// Reads and unwraps the credential.
+    /// Reads the input: a proof bundle, or a credential (unwrapped from an API response).
     ///
     /// # Errors
-    /// Unreadable, not JSON, or not a credential.
-    pub fn credential(&self) -> anyhow::Result<Value> {
+    /// Unreadable, not JSON, or neither a bundle nor a credential.
+    pub fn document(&self) -> anyhow::Result<Document> {
         let text = match self {
             Input::Stdin(text) => text.clone(),
             Input::File(path) => std::fs::read_to_string(path)
@@ -37,18 +37,31 @@ impl Input {
         };
         let value: Value =
             serde_json::from_str(&text).with_context(|| format!("{} is not JSON", self.name()))?;
+        if talent_core::proof_bundle::is_bundle(&value) {
+            let bundle = talent_core::proof_bundle::ProofBundle::from_json(&value)
+                .with_context(|| format!("{} is not a usable proof bundle", self.name()))?;
+            return Ok(Document::Bundle(Box::new(bundle)));
+        }
         let credential = match value.get("credential") {
             Some(inner) if value.get("proof").is_none() => inner.clone(),
             _ => value,
         };
         if !credential.is_object() || credential.get("@context").is_none() {
             bail!(
-                "{} is not a verifiable credential (no @context object found)",
+                "{} is not a verifiable credential or proof bundle (no @context object found)",
                 self.name()
             );
         }
-        Ok(credential)
+        Ok(Document::Credential(credential))
     }
+}
+
+/// What an input holds.
+pub enum Document {
+    /// A credential on its own.
+    Credential(Value),
+    /// A proof bundle.
+    Bundle(Box<talent_core::proof_bundle::ProofBundle>),
 }
 
 /// Expands the command-line paths: `-` is stdin (once), a directory contributes its

@@ -23,7 +23,9 @@ use talent_core::verify::{
 };
 
 use crate::args::{Args, AuditArgs, Command, LogCommand, VerifyArgs};
-use crate::input::Input;
+use crate::input::{Document, Input};
+use talent_core::proof_bundle::BundleOptions;
+use talent_core::verify::CheckName;
 
 // Issuance and verification allocate many small JSON values; mimalloc spends less time
 // on them than the system allocator (measured with `perf`, docs/benchmarks.md).
@@ -84,23 +86,30 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
 }
 
 fn verify_one(args: &VerifyArgs, input: &Input) -> anyhow::Result<Outcome> {
-    let credential = input.credential()?;
+    let document = input.document()?;
     let schemas = SchemaSet::new();
-    let verdict = match &args.node {
-        Some(url) => {
-            let trust = args.trust.as_deref().map(load_federation).transpose()?;
-            verify_with_node(url, &credential, &schemas, trust.as_ref())?
+    let trust = args.trust.as_deref().map(load_federation).transpose()?;
+    let verdict = match document {
+        Document::Bundle(bundle) => {
+            let mut verdict = bundle.verify(&bundle_options(args, &schemas, trust.as_ref())?)?;
+            if let Some(url) = &args.node {
+                use_current_status(&mut verdict, url, &bundle.credential)?;
+            }
+            verdict
         }
-        None => verify_credential(
-            &credential,
-            &VerifyOptions {
-                issuers: talent_core::verify::IssuerContext::NotRequested,
-                status: None,
-                now: chrono::Utc::now(),
-                schemas: &schemas,
-                log: LogContext::NotRequested,
-            },
-        ),
+        Document::Credential(credential) => match &args.node {
+            Some(url) => verify_with_node(url, &credential, &schemas, trust.as_ref())?,
+            None => verify_credential(
+                &credential,
+                &VerifyOptions {
+                    issuers: talent_core::verify::IssuerContext::NotRequested,
+                    status: None,
+                    now: chrono::Utc::now(),
+                    schemas: &schemas,
+                    log: LogContext::NotRequested,
+                },
+            ),
+        },
     };
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -121,6 +130,47 @@ fn outcome(valid: bool) -> Outcome {
     }
 }
 
+/// How to check bundles: against the pinned federation (required), with its witness quorum
+/// unless `--no-quorum`, refusing a status older than `--max-age`.
+fn bundle_options<'a>(
+    args: &VerifyArgs,
+    schemas: &'a SchemaSet,
+    trust: Option<&'a Federation>,
+) -> anyhow::Result<BundleOptions<'a>> {
+    let Some(trust) = trust else {
+        bail!(
+            "a proof bundle is checked against a pinned federation: pass --trust federation.toml"
+        );
+    };
+    Ok(BundleOptions {
+        now: chrono::Utc::now(),
+        schemas,
+        trust,
+        require_quorum: !args.no_quorum,
+        max_status_age: args.max_age,
+    })
+}
+
+/// Replaces the bundle's status with the one `url` reports now (its verdict's status check).
+fn use_current_status(verdict: &mut Verdict, url: &str, credential: &Value) -> anyhow::Result<()> {
+    let remote = online::Node::new(url)?.verify(credential)?;
+    let current = remote.check(CheckName::Status).cloned().with_context(|| {
+        format!("{url} reported no status for the credential (is it in a log the node holds?)")
+    })?;
+    let mut current = current;
+    current.detail = format!("{} (current, from {url})", current.detail);
+    match verdict
+        .checks
+        .iter_mut()
+        .find(|check| check.name == CheckName::Status)
+    {
+        Some(check) => *check = current,
+        None => verdict.checks.push(current),
+    }
+    verdict.verified = verdict.checks.iter().all(|check| check.ok);
+    Ok(())
+}
+
 /// Verifies many credentials on all cores; every input must at least be readable JSON.
 fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
     if args.node.is_some() {
@@ -129,9 +179,19 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let credentials = inputs
         .iter()
-        .map(Input::credential)
-        .collect::<anyhow::Result<Vec<Value>>>()?;
+        .map(Input::document)
+        .collect::<anyhow::Result<Vec<Document>>>()?;
     let schemas = SchemaSet::new();
+    let trust = args.trust.as_deref().map(load_federation).transpose()?;
+    let has_bundles = credentials
+        .iter()
+        .any(|document| matches!(document, Document::Bundle(_)));
+    let bundles = if has_bundles {
+        Some(bundle_options(args, &schemas, trust.as_ref())?)
+    } else {
+        None
+    };
+    let bundles = &bundles;
     let options = VerifyOptions {
         issuers: talent_core::verify::IssuerContext::NotRequested,
         status: None,
@@ -146,13 +206,23 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
         .max(1);
     let chunk = credentials.len().div_ceil(threads).max(1);
     let options = &options;
-    let verdicts: Vec<Verdict> = std::thread::scope(|scope| {
+    let results: Vec<anyhow::Result<Verdict>> = std::thread::scope(|scope| {
         let workers: Vec<_> = credentials
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|credential| verify_credential(credential, options))
+                        .map(|document| match (document, bundles) {
+                            (Document::Credential(credential), _) => {
+                                Ok(verify_credential(credential, options))
+                            }
+                            (Document::Bundle(bundle), Some(bundles)) => {
+                                bundle.verify(bundles).map_err(anyhow::Error::from)
+                            }
+                            (Document::Bundle(_), None) => {
+                                Err(anyhow::anyhow!("a bundle needs --trust"))
+                            }
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -162,6 +232,11 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
             .flat_map(|worker| worker.join().unwrap_or_default())
             .collect()
     });
+    let verdicts = results
+        .into_iter()
+        .zip(inputs)
+        .map(|(result, input)| result.with_context(|| input.name()))
+        .collect::<anyhow::Result<Vec<Verdict>>>()?;
     let elapsed = started.elapsed();
     if verdicts.len() != inputs.len() {
         bail!("a verifier thread failed");

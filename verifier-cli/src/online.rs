@@ -133,6 +133,27 @@ impl Node {
         })
     }
 
+    /// The node's verdict on `credential` (`POST /api/v1/verify`), for the status it holds now.
+    ///
+    /// # Errors
+    /// Network failures or an answer that is not a verdict.
+    pub fn verify(&self, credential: &Value) -> anyhow::Result<talent_core::verify::Verdict> {
+        let url = format!("{}/api/v1/verify", self.base);
+        let response = self
+            .client
+            .post(&url)
+            .json(&serde_json::json!({"credential": credential}))
+            .send()
+            .with_context(|| format!("contacting {url}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("{url} answered {status}");
+        }
+        response
+            .json()
+            .with_context(|| format!("{url} did not answer with a verdict"))
+    }
+
     /// The issuer history of `member` as the node holds it (unverified), or `None`.
     ///
     /// # Errors

@@ -15,6 +15,9 @@ use crate::issuance::{IssuedCredential, MAX_BATCH_CREDENTIALS};
 use crate::state::AppState;
 use crate::tokens::{Operator, Role};
 use talent_core::did::DidKey;
+use talent_core::proof_bundle::{BUNDLE_TYPE, BUNDLE_VERSION, ProofBundle};
+
+use crate::store::LogSpace;
 
 /// Body limit of a batch: up to 1,000 requests of a few KiB each.
 const BATCH_BODY_LIMIT_BYTES: usize = 16 * 1024 * 1024;
@@ -31,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/credentials/{id}", get(fetch))
         .route("/api/v1/credentials/{id}/status", post(change_status))
         .route("/api/v1/credentials/{id}/proof", get(proof))
+        .route("/api/v1/credentials/{id}/bundle", get(bundle))
 }
 
 /// The JSON of an issued credential: the VC, and where it is in the log.
@@ -126,6 +130,84 @@ async fn locate(state: &AppState, id: CredentialId) -> Result<u64, ApiError> {
 }
 
 /// `GET /api/v1/credentials/{id}`: the signed credential itself, ready to save and verify.
+/// Refuses an issuer token reading a credential of another issuer (as not found).
+fn may_read(
+    state: &AppState,
+    operator: &Operator,
+    id: CredentialId,
+    bytes: &[u8],
+) -> Result<(), ApiError> {
+    if operator.role != Role::Issuer {
+        return Ok(());
+    }
+    let issuer = serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|object| object["issuer"].as_str()?.parse::<DidKey>().ok());
+    let own = state.issuers.own();
+    match (&operator.issuer, &issuer) {
+        (Some(bound), Some(issuer)) if own.same_issuer(bound, issuer) => Ok(()),
+        // Not the caller's credential: answer as if it did not exist.
+        _ => Err(ApiError::CredentialNotFound(id.to_string())),
+    }
+}
+
+/// `GET /api/v1/credentials/{id}/bundle`: the credential with everything an employer needs
+/// to verify it offline against the pinned federation (`talent_core::proof_bundle`): its
+/// inclusion proof, the checkpoint with its cosignatures, the issuer history and the
+/// credential's status changes, all under the current checkpoint. Token as for fetching.
+async fn bundle(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(id): Path<String>,
+) -> Result<AppJson<ProofBundle>, ApiError> {
+    let id = parse_id(id)?;
+    let index = locate(&state, id).await?;
+    tokio::task::spawn_blocking(move || {
+        let head = state.log.head();
+        let bytes = state
+            .log
+            .entry(index)?
+            .ok_or_else(|| ApiError::CredentialNotFound(id.to_string()))?;
+        may_read(&state, &operator, id, &bytes)?;
+        let internal =
+            |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
+        let credential: Value =
+            serde_json::from_slice(&bytes).map_err(|error| ApiError::Internal(error.into()))?;
+        let inclusion_proof = state
+            .log
+            .inclusion_proof_at(index, head.size)
+            .map_err(internal)?;
+        let issuer_history = super::issuers::own_history_at(&state, &head)?;
+        let changes = state
+            .store
+            .status_changes(LogSpace::Own, id, head.size)?
+            .into_iter()
+            .map(|change| {
+                let entry = state.log.entry(change)?.ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("status entry {change} missing"))
+                })?;
+                Ok((change, entry))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let proofs = changes
+            .iter()
+            .map(|(change, _)| state.log.inclusion_proof_at(*change, head.size))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)?;
+        Ok(AppJson(ProofBundle {
+            kind: BUNDLE_TYPE.to_owned(),
+            version: BUNDLE_VERSION,
+            credential,
+            inclusion_proof,
+            issuer_history,
+            status_changes: super::issuers::history_entries(changes, proofs)?,
+            as_of: talent_core::credential::format_datetime(chrono::Utc::now()),
+        }))
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))?
+}
+
 /// It carries personal data: admins and auditors read any credential, an issuer token only
 /// its own issuer's.
 async fn fetch(
@@ -140,20 +222,7 @@ async fn fetch(
         .await
         .map_err(|error| ApiError::Internal(error.into()))??
         .ok_or_else(|| ApiError::CredentialNotFound(id.to_string()))?;
-    if operator.role == Role::Issuer {
-        let issuer = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|object| object["issuer"].as_str()?.parse::<DidKey>().ok());
-        let own = state.issuers.own();
-        let mine = match (&operator.issuer, &issuer) {
-            (Some(bound), Some(issuer)) => own.same_issuer(bound, issuer),
-            _ => false,
-        };
-        if !mine {
-            // Not the caller's credential: answer as if it did not exist.
-            return Err(ApiError::CredentialNotFound(id.to_string()));
-        }
-    }
+    may_read(&state, &operator, id, &bytes)?;
     Ok(([(header::CONTENT_TYPE, "application/vc+json")], bytes))
 }
 

@@ -10,8 +10,10 @@ use serde_json::Value;
 use talent_core::history::{HistoryEntry, IssuerHistory};
 
 use super::error::{ApiError, AppJson};
+use crate::log::LogHead;
 use crate::state::AppState;
 use crate::store::LogSpace;
+use talent_core::tlog::merkle::InclusionProof;
 
 /// Routes of this resource.
 pub fn routes() -> Router<AppState> {
@@ -29,22 +31,14 @@ async fn history(
         .map(AppJson)
 }
 
-fn build(state: &AppState, member: &str) -> Result<IssuerHistory, ApiError> {
+/// The issuer history of `member` (this node's own log or a mirrored one) under the
+/// checkpoint the node holds.
+pub fn build(state: &AppState, member: &str) -> Result<IssuerHistory, ApiError> {
     let internal = |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
-    let (checkpoint, events, proofs) = if member == state.member.id.as_str() {
-        let head = state.log.head();
-        let events = state.store.issuer_events(LogSpace::Own, head.size)?;
-        let proofs = events
-            .iter()
-            .map(|(index, _)| state.log.inclusion_proof_at(*index, head.size))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(internal)?;
-        let checkpoint = match &state.federation {
-            Some(federation) => federation.collector.with_cosignatures(&head.checkpoint),
-            None => head.checkpoint.as_ref().clone(),
-        };
-        (checkpoint, events, proofs)
-    } else {
+    if member == state.member.id.as_str() {
+        return own_history_at(state, &state.log.head());
+    }
+    let (checkpoint, events, proofs) = {
         let federation = state
             .federation
             .as_ref()
@@ -63,7 +57,39 @@ fn build(state: &AppState, member: &str) -> Result<IssuerHistory, ApiError> {
             .ok_or_else(|| ApiError::MemberNotFound(member.to_owned()))?;
         (checkpoint.as_ref().clone(), events, proofs)
     };
-    let entries = events
+    history_from(member, &checkpoint, events, proofs)
+}
+
+/// The own log's issuer history under `head` (with the cosignatures collected for it).
+pub fn own_history_at(state: &AppState, head: &LogHead) -> Result<IssuerHistory, ApiError> {
+    let events = state.store.issuer_events(LogSpace::Own, head.size)?;
+    let proofs = events
+        .iter()
+        .map(|(index, _)| state.log.inclusion_proof_at(*index, head.size))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| ApiError::Internal(error.into()))?;
+    history_from(
+        state.member.id.as_str(),
+        &own_checkpoint(state, head),
+        events,
+        proofs,
+    )
+}
+
+/// The own checkpoint of `head` with the cosignatures collected for it.
+pub fn own_checkpoint(state: &AppState, head: &LogHead) -> Vec<u8> {
+    match &state.federation {
+        Some(federation) => federation.collector.with_cosignatures(&head.checkpoint),
+        None => head.checkpoint.as_ref().clone(),
+    }
+}
+
+/// Signed entries with their proofs, as history entries.
+pub fn history_entries(
+    events: Vec<(u64, Vec<u8>)>,
+    proofs: Vec<InclusionProof>,
+) -> Result<Vec<HistoryEntry>, ApiError> {
+    events
         .into_iter()
         .zip(proofs)
         .map(|((index, bytes), inclusion_proof)| {
@@ -75,10 +101,18 @@ fn build(state: &AppState, member: &str) -> Result<IssuerHistory, ApiError> {
                 inclusion_proof,
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, ApiError>>()
+}
+
+fn history_from(
+    member: &str,
+    checkpoint: &[u8],
+    events: Vec<(u64, Vec<u8>)>,
+    proofs: Vec<InclusionProof>,
+) -> Result<IssuerHistory, ApiError> {
     Ok(IssuerHistory {
         member: member.to_owned(),
-        checkpoint: String::from_utf8_lossy(&checkpoint).into_owned(),
-        entries,
+        checkpoint: String::from_utf8_lossy(checkpoint).into_owned(),
+        entries: history_entries(events, proofs)?,
     })
 }

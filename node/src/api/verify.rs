@@ -133,7 +133,9 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
             .find(member, id)
             .map_err(|error| ApiError::Internal(error.into()))?
         {
-            let status = status_fact(state, LogSpace::Mirror(holder), id, found.proof.tree_size)?;
+            let mut status =
+                status_fact(state, LogSpace::Mirror(holder), id, found.proof.tree_size)?;
+            status.as_of = DateTime::from_timestamp(found.confirmed_at, 0);
             return Ok(Located {
                 member: holder.clone(),
                 position: Some(found.proof.leaf_index),
@@ -186,6 +188,9 @@ fn status_fact(
         status: found.map_or(CredentialStatus::Valid, |(_, status)| status),
         changed_at: found.map(|(index, _)| index),
         as_of_size: size,
+        as_of: None,
+        max_age_seconds: None,
+        problem: None,
     })
 }
 

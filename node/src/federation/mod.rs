@@ -155,12 +155,7 @@ impl FederationNode {
 
     /// The federation's witnesses other than `member`'s own, as cosigner keys.
     pub fn cosigners_for(&self, member: &str) -> Vec<CosignerKey> {
-        self.config
-            .members()
-            .iter()
-            .filter(|other| other.id.as_str() != member)
-            .filter_map(|other| CosignerKey::from_vkey(&other.witness_vkey).ok())
-            .collect()
+        self.config.cosigners_of(member)
     }
 
     /// Records a peer's sync state; `halted` is final (only a restart re-reads it from the

@@ -381,6 +381,39 @@ impl Store {
         Ok(found)
     }
 
+    /// The leaf indexes of a credential's logged status changes below leaf `below`, in order.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn status_changes(
+        &self,
+        space: LogSpace<'_>,
+        id: CredentialId,
+        below: u64,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut prefix = space.prefix();
+        prefix.extend_from_slice(&id.uuid().into_bytes());
+        let mut found = Vec::new();
+        for item in self.db.prefix_iterator_cf(self.cf(CF_STATUSES)?, &prefix) {
+            let (key, _) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let index: [u8; 8] =
+                key[prefix.len()..]
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt {
+                        key: format!("statuses/{id}"),
+                        reason: "key is not prefix + 8 bytes".into(),
+                    })?;
+            let index = u64::from_be_bytes(index);
+            if index < below {
+                found.push(index);
+            }
+        }
+        Ok(found)
+    }
+
     /// A credential's latest logged status below leaf `below`: (leaf index of the change,
     /// status); `None` when no change is logged (the credential is as issued).
     ///
