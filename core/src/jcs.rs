@@ -39,18 +39,13 @@ pub fn canonicalize_into(value: &Value, out: &mut Vec<u8>) {
             out.push(b']');
         }
         Value::Object(members) => {
-            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
-            sorted.sort_unstable_by(|a, b| compare_utf16(a.0, b.0));
-            out.push(b'{');
-            for (index, (name, item)) in sorted.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_string(name, out);
-                out.push(b':');
-                canonicalize_into(item, out);
-            }
-            out.push(b'}');
+            write_members(
+                members
+                    .iter()
+                    .map(|(name, item)| (name.as_str(), item))
+                    .collect(),
+                out,
+            );
         }
     }
 }
@@ -78,9 +73,14 @@ pub fn canonicalize_object_with(
     {
         sorted.push((replaced, with));
     }
-    sorted.sort_unstable_by(|a, b| compare_utf16(a.0, b.0));
+    write_members(sorted, out);
+}
+
+/// Writes object members sorted by name (UTF-16 order).
+fn write_members(mut members: Vec<(&str, &Value)>, out: &mut Vec<u8>) {
+    members.sort_unstable_by(|a, b| compare_utf16(a.0, b.0));
     out.push(b'{');
-    for (index, (name, item)) in sorted.into_iter().enumerate() {
+    for (index, (name, item)) in members.into_iter().enumerate() {
         if index > 0 {
             out.push(b',');
         }

@@ -391,27 +391,11 @@ impl Store {
         id: CredentialId,
         below: u64,
     ) -> Result<Vec<u64>, StoreError> {
-        let mut prefix = space.prefix();
-        prefix.extend_from_slice(&id.uuid().into_bytes());
-        let mut found = Vec::new();
-        for item in self.db.prefix_iterator_cf(self.cf(CF_STATUSES)?, &prefix) {
-            let (key, _) = item?;
-            if !key.starts_with(&prefix) {
-                break;
-            }
-            let index: [u8; 8] =
-                key[prefix.len()..]
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt {
-                        key: format!("statuses/{id}"),
-                        reason: "key is not prefix + 8 bytes".into(),
-                    })?;
-            let index = u64::from_be_bytes(index);
-            if index < below {
-                found.push(index);
-            }
-        }
-        Ok(found)
+        Ok(self
+            .status_records(space, id, below)?
+            .into_iter()
+            .map(|(index, _)| index)
+            .collect())
     }
 
     /// A credential's latest logged status below leaf `below`: (leaf index of the change,
@@ -425,9 +409,19 @@ impl Store {
         id: CredentialId,
         below: u64,
     ) -> Result<Option<(u64, CredentialStatus)>, StoreError> {
+        Ok(self.status_records(space, id, below)?.pop())
+    }
+
+    /// Every status a credential's logged changes set below leaf `below`, in log order.
+    fn status_records(
+        &self,
+        space: LogSpace<'_>,
+        id: CredentialId,
+        below: u64,
+    ) -> Result<Vec<(u64, CredentialStatus)>, StoreError> {
         let mut prefix = space.prefix();
         prefix.extend_from_slice(&id.uuid().into_bytes());
-        let mut latest = None;
+        let mut found = Vec::new();
         for item in self.db.prefix_iterator_cf(self.cf(CF_STATUSES)?, &prefix) {
             let (key, value) = item?;
             if !key.starts_with(&prefix) {
@@ -446,10 +440,10 @@ impl Store {
                 .and_then(|code| code.parse().ok())
                 .ok_or_else(|| corrupt("not a status code"))?;
             if index < below {
-                latest = Some((index, status));
+                found.push((index, status));
             }
         }
-        Ok(latest)
+        Ok(found)
     }
 
     /// Puts entries from `first_index` on and stored hashes of a log into `batch`.
