@@ -103,14 +103,10 @@ impl ClientStats {
     }
 
     fn transport_error(&mut self, error: &reqwest::Error) {
-        let kind = if error.is_timeout() {
-            "timeout"
-        } else if error.is_connect() {
-            "connect"
-        } else {
-            "transport"
-        };
-        *self.transport.entry(kind).or_default() += 1;
+        *self
+            .transport
+            .entry(node::transport_kind(error))
+            .or_default() += 1;
     }
 
     /// `none`, or e.g. `503×12, timeout×1`.

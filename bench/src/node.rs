@@ -233,3 +233,14 @@ pub fn wait_healthy(url: &str, timeout: Duration) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// How a request to a node failed below HTTP: `timeout`, `connect` or `transport`.
+pub fn transport_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect"
+    } else {
+        "transport"
+    }
+}

@@ -174,9 +174,9 @@ impl Federation {
         self.dir.join(format!("{member}.log"))
     }
 
-    /// Starts `member` with an empty data directory and waits until it is healthy.
-    fn start(&self, binary: &Path, member: &str) -> anyhow::Result<NodeProcess> {
-        let node = NodeProcess::start_member(
+    /// Spawns `member` with its data directory and log, returning once it listens.
+    fn spawn(&self, binary: &Path, member: &str) -> anyhow::Result<NodeProcess> {
+        NodeProcess::start_member(
             binary,
             &self.config,
             member,
@@ -184,7 +184,12 @@ impl Federation {
             &self.dir.join(member),
             &self.log_path(member),
         )
-        .with_context(|| format!("starting member {member}"))?;
+        .with_context(|| format!("starting member {member}"))
+    }
+
+    /// Starts `member` with an empty data directory and waits until it is healthy.
+    fn start(&self, binary: &Path, member: &str) -> anyhow::Result<NodeProcess> {
+        let node = self.spawn(binary, member)?;
         let expected = self.endpoints.get(member).map_or("", String::as_str);
         ensure!(
             node.url == expected,
@@ -602,15 +607,7 @@ fn catch_up(
     let source_cpu = source.cpu_seconds();
     let machine_cpu = machine_busy_seconds();
     let spawned = Instant::now();
-    let follower = NodeProcess::start_member(
-        binary,
-        &federation.config,
-        FOLLOWER,
-        &federation.keys.join(FOLLOWER),
-        &federation.dir.join(FOLLOWER),
-        &federation.log_path(FOLLOWER),
-    )
-    .with_context(|| format!("starting member {FOLLOWER}"))?;
+    let follower = federation.spawn(binary, FOLLOWER)?;
     let listening = spawned.elapsed();
     println!(
         "started {FOLLOWER} (pid {}) at {} after {}; polling its status every {} ms …",
@@ -934,14 +931,7 @@ fn fill(
                                     }
                                 }
                                 Err(error) => {
-                                    let kind = if error.is_timeout() {
-                                        "timeout"
-                                    } else if error.is_connect() {
-                                        "connect"
-                                    } else {
-                                        "transport"
-                                    };
-                                    count_error(kind.into());
+                                    count_error(node::transport_kind(&error).into());
                                     if attempt >= FILL_ATTEMPTS {
                                         stop.store(true, Ordering::Relaxed);
                                         let state = procfs_state(source.pid());

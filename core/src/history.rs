@@ -11,17 +11,13 @@
 //! out. A verifier relying on a history trusts the node that served it not to omit a
 //! withdrawal; nodes themselves never rely on one (they mirror every entry).
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
 use crate::did::DidKey;
-use crate::identifiers::CredentialId;
-use crate::issuers::{AdmitError, IssuerRegistry, StatusTarget};
+use crate::issuers::{AdmitError, IssuerRegistry, StatusTargets};
 use crate::jcs;
-use crate::status::CredentialStatus;
 use crate::tlog::checkpoint::{self, CheckpointError};
 use crate::tlog::entry::{self, EntryVerifyError};
 use crate::tlog::merkle::InclusionProof;
@@ -125,7 +121,7 @@ impl IssuerHistory {
         let checkpoint = checkpoint::open_checkpoint(self.checkpoint.as_bytes(), origin, log_vkey)?;
         let size = checkpoint.size();
         let mut registry = IssuerRegistry::new(member, authority.clone());
-        let mut accreditations: HashMap<CredentialId, StatusTarget> = HashMap::new();
+        let mut accreditations = StatusTargets::new();
         let mut next = 0u64;
         for item in &self.entries {
             let index = item.index;
@@ -153,26 +149,13 @@ impl IssuerHistory {
                 .map_err(|error| HistoryError::Entry { index, error })?;
             let admitted = registry
                 .admit(&verified.entry.object, &verified.signer, index, &mut |id| {
-                    accreditations.get(&id).cloned()
+                    accreditations.get(id)
                 })
                 .map_err(|error| HistoryError::NotAdmitted { index, error })?;
             if !admitted.issuer_event {
                 return Err(HistoryError::NotAnEvent { index });
             }
-            if let entry::EntryKind::Credential(_) = verified.entry.kind {
-                accreditations.insert(
-                    verified.id,
-                    StatusTarget {
-                        issuer: verified.signer.clone(),
-                        status: CredentialStatus::Valid,
-                    },
-                );
-            }
-            if let Some((id, status)) = admitted.status
-                && let Some(target) = accreditations.get_mut(&id)
-            {
-                target.status = status;
-            }
+            accreditations.record(&verified, &admitted, |_| None);
         }
         Ok((registry, size))
     }

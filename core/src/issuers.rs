@@ -773,6 +773,24 @@ impl IssuerRegistry {
         position: u64,
         targets: &mut dyn FnMut(CredentialId) -> Option<StatusTarget>,
     ) -> Result<Admitted, AdmitError> {
+        let mut admitted = self.check(object, signer, position, targets)?;
+        admitted.issuer_event = self.apply(object, position);
+        Ok(admitted)
+    }
+
+    /// [`IssuerRegistry::admit`] without recording anything: for entries that cannot change
+    /// the history (talent credentials), judged against a shared registry. `issuer_event`
+    /// is always false in the answer.
+    ///
+    /// # Errors
+    /// [`AdmitError`].
+    pub fn check(
+        &self,
+        object: &Value,
+        signer: &DidKey,
+        position: u64,
+        targets: &mut dyn FnMut(CredentialId) -> Option<StatusTarget>,
+    ) -> Result<Admitted, AdmitError> {
         let when = When {
             position: Some(position),
             signed: signing_time(object).ok_or(AdmitError::NoSigningTime)?,
@@ -794,12 +812,60 @@ impl IssuerRegistry {
         } else {
             return Err(AdmitError::UnknownKind);
         };
-        let issuer_event = self.apply(object, position);
         Ok(Admitted {
             authorisation,
-            issuer_event,
+            issuer_event: false,
             status,
         })
+    }
+}
+
+/// The credentials of a log being replayed in order, as its status changes need them (each
+/// credential's signer and current status): the audit, an issuer history and a mirror's
+/// catch-up step keep one beside the registry.
+#[derive(Debug, Clone, Default)]
+pub struct StatusTargets {
+    targets: std::collections::HashMap<CredentialId, StatusTarget>,
+}
+
+impl StatusTargets {
+    /// None yet.
+    pub fn new() -> StatusTargets {
+        StatusTargets::default()
+    }
+
+    /// The credential `id`, if recorded.
+    pub fn get(&self, id: CredentialId) -> Option<StatusTarget> {
+        self.targets.get(&id).cloned()
+    }
+
+    /// Records an admitted entry: a credential starts valid under its signer; a status
+    /// change moves its credential, found here or else with `earlier` (entries replayed
+    /// before this record began).
+    pub fn record(
+        &mut self,
+        entry: &crate::tlog::entry::VerifiedEntry,
+        admitted: &Admitted,
+        earlier: impl FnOnce(CredentialId) -> Option<StatusTarget>,
+    ) {
+        if matches!(
+            entry.entry.kind,
+            crate::tlog::entry::EntryKind::Credential(_)
+        ) {
+            self.targets.insert(
+                entry.id,
+                StatusTarget {
+                    issuer: entry.signer.clone(),
+                    status: CredentialStatus::Valid,
+                },
+            );
+        }
+        if let Some((id, status)) = admitted.status
+            && let Some(mut target) = self.get(id).or_else(|| earlier(id))
+        {
+            target.status = status;
+            self.targets.insert(id, target);
+        }
     }
 }
 

@@ -247,14 +247,16 @@ impl ProofBundle {
         let credential_id = self.credential["id"]
             .as_str()
             .and_then(|id| id.parse().ok());
-        let signer = crate::proof::verify(&self.credential, crate::proof::ASSERTION_METHOD)
-            .ok()
-            .map(|verified| verified.controller);
+        // The proof and issuer checks of the verdict bind `issuer` to the signing key; a
+        // credential failing them fails the verdict whatever its status.
+        let signer = self.credential["issuer"]
+            .as_str()
+            .and_then(|issuer| issuer.parse::<crate::did::DidKey>().ok());
         let (Some(credential_id), Some(signer)) = (credential_id, signer) else {
             return fact(
                 CredentialStatus::Valid,
                 None,
-                Some("the credential's id or signature is invalid".into()),
+                Some("the credential's id or issuer is invalid".into()),
             );
         };
         let mut target = StatusTarget {

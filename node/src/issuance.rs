@@ -513,20 +513,15 @@ impl IssuanceService {
             && CredentialType::from_type_array(&object["type"])
                 .is_some_and(CredentialType::is_talent);
         let gate = self.enter(!talent).await;
-        let issued = self
-            .admit_and_append(
-                &gate,
-                vec![Signed {
-                    id,
-                    object: object.clone(),
-                    entry,
-                    signer,
-                    is_credential,
-                    resident_id: None,
-                }],
-            )
-            .await?;
-        single(issued)
+        let signed = Signed {
+            id,
+            object: object.clone(),
+            entry,
+            signer,
+            is_credential,
+            resident_id: None,
+        };
+        self.append_one(&gate, signed).await
     }
 
     /// Reserves a submitted credential's id until it is appended (or refused).
@@ -616,22 +611,36 @@ impl IssuanceService {
             }));
         }
         let change = StatusChange::from_json(&unsigned).map_err(IssueError::Statement)?;
-        let (object, signer) = self.sign_as_authority(&change.to_unsigned(), now)?;
+        let statement = self.authority_statement(change.id, &change.to_unsigned(), now)?;
+        self.append_one(&gate, statement).await
+    }
+
+    /// A statement signed now by the authority's current key, ready for the log.
+    fn authority_statement(
+        &self,
+        id: CredentialId,
+        unsigned: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Signed, IssueError> {
+        let (object, signer) = self.sign_as_authority(unsigned, now)?;
         let entry = entry::encode(&object).map_err(IssueError::Entry)?;
-        let issued = self
-            .admit_and_append(
-                &gate,
-                vec![Signed {
-                    id: change.id,
-                    object,
-                    entry,
-                    signer,
-                    is_credential: false,
-                    resident_id: None,
-                }],
-            )
-            .await?;
-        single(issued)
+        Ok(Signed {
+            id,
+            object,
+            entry,
+            signer,
+            is_credential: false,
+            resident_id: None,
+        })
+    }
+
+    /// Admits and appends one signed object.
+    async fn append_one(
+        &self,
+        gate: &Gate<'_>,
+        signed: Signed,
+    ) -> Result<IssuedCredential, IssueError> {
+        single(self.admit_and_append(gate, vec![signed]).await?)
     }
 
     /// Rotates the authority's key (admin only): a new key is staged on disk, the
@@ -665,22 +674,8 @@ impl IssuanceService {
             effective: now,
             issuer: current.did.clone(),
         };
-        let (object, signer) = self.sign_as_authority(&rotation.to_unsigned(), now)?;
-        let entry = entry::encode(&object).map_err(IssueError::Entry)?;
-        let appended = self
-            .admit_and_append(
-                &gate,
-                vec![Signed {
-                    id: rotation.id,
-                    object,
-                    entry,
-                    signer,
-                    is_credential: false,
-                    resident_id: None,
-                }],
-            )
-            .await;
-        let issued = match appended {
+        let statement = self.authority_statement(rotation.id, &rotation.to_unsigned(), now)?;
+        let issued = match self.append_one(&gate, statement).await {
             Ok(issued) => issued,
             Err(error) => {
                 if let Err(cleanup) =
@@ -706,7 +701,7 @@ impl IssuanceService {
                 "the rotation is logged but authority.key was not replaced; the next start finishes it"
             );
         }
-        single(issued)
+        Ok(issued)
     }
 
     /// Admits signed objects in order against the own log's issuer registry and appends
@@ -731,12 +726,25 @@ impl IssuanceService {
                 "a history-changing entry reached the log without the exclusive gate"
             )));
         }
-        let mut working = IssuerRegistry::clone(&self.issuers.own());
-        let admitted = self.admit_all(&mut working, &signed, self.log.head().size)?;
-        let changed = admitted
-            .iter()
-            .any(|item| item.issuer_event)
-            .then_some(working);
+        let own = self.issuers.own();
+        let first = self.log.head().size;
+        // Talent credentials cannot change the history: judge them against the shared
+        // registry. Anything else is admitted into a copy that replaces it once durable.
+        let (admitted, working) = if talent_only {
+            let admitted =
+                self.admit_all(&signed, first, |object, signer, position, targets| {
+                    own.check(object, signer, position, targets)
+                })?;
+            (admitted, None)
+        } else {
+            let mut working = IssuerRegistry::clone(&own);
+            let admitted =
+                self.admit_all(&signed, first, |object, signer, position, targets| {
+                    working.admit(object, signer, position, targets)
+                })?;
+            (admitted, Some(working))
+        };
+        let changed = working.filter(|_| admitted.iter().any(|item| item.issuer_event));
         let mut pending = Vec::with_capacity(signed.len());
         let mut issued = Vec::with_capacity(signed.len());
         for (item, admitted) in signed.into_iter().zip(admitted) {
@@ -771,18 +779,25 @@ impl IssuanceService {
             .collect())
     }
 
+    /// Admits `signed` in order as the entries from `first` on, through `admit` (a
+    /// registry's `admit` or `check`); all or none.
     fn admit_all(
         &self,
-        registry: &mut IssuerRegistry,
         signed: &[Signed],
         first: u64,
+        mut admit: impl FnMut(
+            &Value,
+            &DidKey,
+            u64,
+            &mut dyn FnMut(CredentialId) -> Option<talent_core::issuers::StatusTarget>,
+        ) -> Result<Admitted, AdmitError>,
     ) -> Result<Vec<Admitted>, IssueError> {
         let mut admitted = Vec::with_capacity(signed.len());
         let mut refused = Vec::new();
         for (offset, item) in signed.iter().enumerate() {
             let store = &self.store;
             let mut failure = None;
-            let result = registry.admit(
+            let result = admit(
                 &item.object,
                 &item.signer,
                 first + offset as u64,

@@ -29,19 +29,6 @@ fn post(node: &Node, path: &str, body: &Value) -> (StatusCode, Value) {
     (status, response.json().expect("JSON body"))
 }
 
-fn checkpoint_size(node: &Node) -> u64 {
-    let text = client()
-        .get(node.at("/log/checkpoint"))
-        .send()
-        .expect("GET checkpoint")
-        .text()
-        .expect("text");
-    text.lines()
-        .nth(1)
-        .and_then(|line| line.parse().ok())
-        .expect("checkpoint size line")
-}
-
 fn audit(node: &Node, state: &std::path::Path) -> std::process::Output {
     talent_verify(
         &[
@@ -61,7 +48,7 @@ fn audit(node: &Node, state: &std::path::Path) -> std::process::Output {
 fn issuance_is_logged_batched_verified_and_audited() {
     let dir = tempfile::tempdir().expect("temp dir");
     let node = Node::start(&dir.path().join("node")).expect("node starts");
-    assert_eq!(checkpoint_size(&node), 0);
+    assert_eq!(node.checkpoint_size(), 0);
 
     let (status, issued) = post(&node, "/api/v1/credentials", &title_request());
     assert_eq!(status, StatusCode::CREATED, "{issued:#}");
@@ -87,7 +74,7 @@ fn issuance_is_logged_batched_verified_and_audited() {
         assert_eq!(result["log"]["index"], 1 + offset as u64);
         assert_eq!(result["log"]["checkpoint"], results[0]["log"]["checkpoint"]);
     }
-    assert_eq!(checkpoint_size(&node), 51);
+    assert_eq!(node.checkpoint_size(), 51);
 
     // One bad item refuses the whole batch, and nothing is appended.
     let mut bad = title_request();
@@ -101,7 +88,7 @@ fn issuance_is_logged_batched_verified_and_audited() {
     assert_eq!(refused["code"], "batch_invalid");
     assert_eq!(refused["items"][0]["index"], 1);
     assert_eq!(refused["items"][0]["code"], "schema_violation");
-    assert_eq!(checkpoint_size(&node), 51, "a refused batch writes nothing");
+    assert_eq!(node.checkpoint_size(), 51, "a refused batch writes nothing");
     let (status, empty) = post(
         &node,
         "/api/v1/credentials:batch",
@@ -242,7 +229,7 @@ fn acknowledged_credentials_survive_sigkill_under_concurrent_load() {
         }
 
         let node = Node::start(&data).expect("restarts after SIGKILL");
-        let size = checkpoint_size(&node);
+        let size = node.checkpoint_size();
         let acknowledged = acknowledged.lock().expect("lock").clone();
         assert!(
             !acknowledged.is_empty() || round > 0,

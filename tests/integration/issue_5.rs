@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use ed25519_dalek::SigningKey;
 use federation_tests::{
-    Federation, Node, client, client_with_token, create_token, talent_verify, verify_at, wait_for,
+    Federation, Node, client, client_with_token, create_token, talent_verify, verify_at,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -92,19 +92,6 @@ fn post(http: &reqwest::blocking::Client, url: String, body: &Value) -> (StatusC
     let response = http.post(url).json(body).send().expect("POST");
     let status = response.status();
     (status, response.json().unwrap_or(Value::Null))
-}
-
-fn checkpoint_size(node: &Node) -> u64 {
-    let text = client()
-        .get(node.at("/log/checkpoint"))
-        .send()
-        .expect("checkpoint")
-        .text()
-        .expect("text");
-    text.lines()
-        .nth(1)
-        .and_then(|line| line.parse().ok())
-        .expect("size line")
 }
 
 fn accreditation(did: &DidKey, scope: Value, valid_until: chrono::DateTime<Utc>) -> Value {
@@ -193,7 +180,7 @@ fn delegated_issuers_scopes_keys_and_roles() {
     assert_eq!(status, StatusCode::CREATED, "{answer}");
 
     // Every refusal: exact status and code, and nothing written.
-    let size_before = checkpoint_size(&cq_sc);
+    let size_before = cq_sc.checkpoint_size();
     let out_of_level = a.title("正高级", "沙坪坝区");
     let forged = format!(
         "Bearer trt_{}_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
@@ -317,7 +304,7 @@ fn delegated_issuers_scopes_keys_and_roles() {
         );
     }
     assert_eq!(
-        checkpoint_size(&cq_sc),
+        cq_sc.checkpoint_size(),
         size_before,
         "a refused request wrote nothing"
     );
@@ -401,21 +388,13 @@ fn delegated_issuers_scopes_keys_and_roles() {
 
     // Both members reach the same verdicts: the issuing node from its log, cd-hz from its
     // mirror (once it holds everything cq-sc logged).
-    let size = checkpoint_size(&cq_sc);
-    wait_for(
-        Duration::from_secs(60),
-        || {
-            let peer = federation_tests::peer_status(&cd_hz.url, ISSUER_REGION);
-            (peer["mirroredSize"].as_u64() == Some(size)).then_some(())
-        },
-        || {
-            format!(
-                "{}",
-                federation_tests::peer_status(&cd_hz.url, ISSUER_REGION)
-            )
-        },
-    )
-    .expect("cd-hz mirrors cq-sc");
+    cd_hz
+        .wait_mirrored(
+            ISSUER_REGION,
+            cq_sc.checkpoint_size(),
+            Duration::from_secs(60),
+        )
+        .expect("cd-hz mirrors cq-sc");
     for node in [&cq_sc, &cd_hz] {
         for (name, credential) in [
             ("in scope, before rotation and withdrawal", &in_scope),
@@ -598,21 +577,13 @@ fn the_authority_rotates_its_key() {
     let again = cq_sc.issue(&title);
     assert_eq!(again["issuer"], new_key);
 
-    let size = checkpoint_size(&cq_sc);
-    wait_for(
-        Duration::from_secs(60),
-        || {
-            let peer = federation_tests::peer_status(&cd_hz.url, ISSUER_REGION);
-            (peer["mirroredSize"].as_u64() == Some(size)).then_some(())
-        },
-        || {
-            format!(
-                "{}",
-                federation_tests::peer_status(&cd_hz.url, ISSUER_REGION)
-            )
-        },
-    )
-    .expect("cd-hz mirrors cq-sc");
+    cd_hz
+        .wait_mirrored(
+            ISSUER_REGION,
+            cq_sc.checkpoint_size(),
+            Duration::from_secs(60),
+        )
+        .expect("cd-hz mirrors cq-sc");
     for node in [&cq_sc, &cd_hz] {
         for credential in [&before, &after, &again] {
             let verdict = verify_at(&node.url, credential, false);

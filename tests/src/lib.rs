@@ -384,6 +384,38 @@ pub fn wait_for<T>(
 }
 
 impl Node {
+    /// The size of the node's current checkpoint (`GET /log/checkpoint`, second line).
+    ///
+    /// # Panics
+    /// When the node does not answer with a checkpoint (a test failure).
+    pub fn checkpoint_size(&self) -> u64 {
+        let text = client()
+            .get(self.at("/log/checkpoint"))
+            .send()
+            .expect("GET checkpoint")
+            .text()
+            .expect("text");
+        text.lines()
+            .nth(1)
+            .and_then(|line| line.parse().ok())
+            .expect("checkpoint size line")
+    }
+
+    /// Waits until this node's mirror of `member` holds `size` entries.
+    ///
+    /// # Errors
+    /// Not within `timeout` (the last peer status is in the error).
+    pub fn wait_mirrored(&self, member: &str, size: u64, timeout: Duration) -> anyhow::Result<()> {
+        wait_for(
+            timeout,
+            || {
+                (peer_status(&self.url, member)["mirroredSize"].as_u64() == Some(size))
+                    .then_some(())
+            },
+            || format!("{}", peer_status(&self.url, member)),
+        )
+    }
+
     /// A client that authenticates as the test's admin operator.
     pub fn client(&self) -> reqwest::blocking::Client {
         client_with_token(&self.admin_token)

@@ -8,9 +8,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::identifiers::CredentialId;
-use crate::issuers::{IssuerRegistry, StatusTarget};
-use crate::status::CredentialStatus;
+use crate::issuers::{IssuerRegistry, StatusTargets};
 use crate::tlog::bundle::{self, BundleError};
 use crate::tlog::checkpoint::{self, CheckpointError};
 use crate::tlog::entry;
@@ -169,8 +167,7 @@ where
 
     let mut tree = MemoryTree::new();
     let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    let mut credentials: std::collections::HashMap<CredentialId, StatusTarget> =
-        std::collections::HashMap::new();
+    let mut credentials = StatusTargets::new();
     let tiles = tiles_for_size(size);
     for tile in tiles
         .iter()
@@ -247,28 +244,15 @@ fn check_entry(
     index: u64,
     bytes: &[u8],
     issuers: &mut IssuerRegistry,
-    credentials: &mut std::collections::HashMap<CredentialId, StatusTarget>,
+    credentials: &mut StatusTargets,
 ) -> Result<String, AuditError> {
     let bad = |reason: String| AuditError::BadEntry { index, reason };
     let verified = entry::verify_entry(bytes).map_err(|error| bad(error.to_string()))?;
     let admitted = issuers
         .admit(&verified.entry.object, &verified.signer, index, &mut |id| {
-            credentials.get(&id).cloned()
+            credentials.get(id)
         })
         .map_err(|error| bad(format!("not admitted: {error}")))?;
-    if matches!(verified.entry.kind, entry::EntryKind::Credential(_)) {
-        credentials.insert(
-            verified.id,
-            StatusTarget {
-                issuer: verified.signer.clone(),
-                status: CredentialStatus::Valid,
-            },
-        );
-    }
-    if let Some((id, status)) = admitted.status
-        && let Some(target) = credentials.get_mut(&id)
-    {
-        target.status = status;
-    }
+    credentials.record(&verified, &admitted, |_| None);
     Ok(verified.id.to_string())
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use talent_core::federation::Member;
 use talent_core::identifiers::CredentialId;
-use talent_core::issuers::{IssuerRegistry, StatusTarget};
+use talent_core::issuers::{IssuerRegistry, StatusTargets};
 use talent_core::tlog::checkpoint::{self, VerifiedCheckpoint};
 use talent_core::tlog::cosignature::{self, CosignerKey};
 use talent_core::tlog::entry::{self, EntryVerifyError};
@@ -438,7 +438,7 @@ fn apply_step(
     } = step;
     let member = peer.id.as_str();
     // Credentials of this step are not in the store yet: status changes find them here.
-    let mut in_step: HashMap<CredentialId, StatusTarget> = HashMap::new();
+    let mut in_step = StatusTargets::new();
     let mut records = Vec::with_capacity(entries.len());
     for (offset, (bytes, entry)) in entries.into_iter().zip(verified).enumerate() {
         let index = first + offset as u64;
@@ -450,7 +450,7 @@ fn apply_step(
                 .flatten()
         };
         let result = registry.admit(&entry.entry.object, &entry.signer, index, &mut |id| {
-            in_step.get(&id).cloned().or_else(|| from_store(id))
+            in_step.get(id).or_else(|| from_store(id))
         });
         if let Some(error) = store_error.borrow_mut().take() {
             return Err(SyncError::Transient(error.into()));
@@ -466,23 +466,11 @@ fn apply_step(
                 ));
             }
         };
+        in_step.record(&entry, &admitted, from_store);
+        if let Some(error) = store_error.borrow_mut().take() {
+            return Err(SyncError::Transient(error.into()));
+        }
         let is_credential = matches!(entry.entry.kind, entry::EntryKind::Credential(_));
-        if is_credential {
-            in_step.insert(
-                entry.id,
-                StatusTarget {
-                    issuer: entry.signer.clone(),
-                    status: talent_core::status::CredentialStatus::Valid,
-                },
-            );
-        }
-        if let Some((id, status)) = admitted.status {
-            let target = in_step.get(&id).cloned().or_else(|| from_store(id));
-            if let Some(mut target) = target {
-                target.status = status;
-                in_step.insert(id, target);
-            }
-        }
         records.push(MirrorRecord {
             entry: bytes,
             credential_id: is_credential.then_some(entry.id),
