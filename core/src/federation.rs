@@ -401,6 +401,62 @@ impl Federation {
     }
 }
 
+impl Federation {
+    /// The configuration as TOML, in the format [`Federation::parse`] reads: parsing the
+    /// result gives an equal federation. Nodes serve it as their trust anchors.
+    pub fn to_toml(&self) -> String {
+        #[derive(Serialize)]
+        struct Header<'a> {
+            id: &'a str,
+            name_zh: &'a str,
+            name_en: &'a str,
+            witness_quorum: usize,
+        }
+        #[derive(Serialize)]
+        struct MemberOut<'a> {
+            id: &'a str,
+            name_zh: &'a str,
+            name_en: &'a str,
+            class: MemberClass,
+            endpoint: &'a str,
+            authority: String,
+            log_origin: &'a str,
+            log_vkey: &'a str,
+            witness_vkey: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Config<'a> {
+            federation: Header<'a>,
+            member: Vec<MemberOut<'a>>,
+        }
+        let config = Config {
+            federation: Header {
+                id: &self.id,
+                name_zh: &self.name_zh,
+                name_en: &self.name_en,
+                witness_quorum: self.witness_quorum,
+            },
+            member: self
+                .members
+                .iter()
+                .map(|m| MemberOut {
+                    id: m.id.as_str(),
+                    name_zh: &m.name_zh,
+                    name_en: &m.name_en,
+                    class: m.class,
+                    endpoint: &m.endpoint,
+                    authority: m.authority.to_string(),
+                    log_origin: &m.log_origin,
+                    log_vkey: &m.log_vkey,
+                    witness_vkey: &m.witness_vkey,
+                })
+                .collect(),
+        };
+        // Strings, integers and arrays of tables always serialise.
+        toml::to_string(&config).unwrap_or_default()
+    }
+}
+
 impl FromStr for Federation {
     type Err = ConfigError;
 
@@ -896,6 +952,14 @@ mod tests {
         ] {
             assert_eq!(check_endpoint(bad), Err(reason), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_toml_it_writes_parses_to_the_same_federation() {
+        let text = include_str!("../../federation-config/chengdu-chongqing/federation.toml");
+        let federation = Federation::parse(text).expect("the shipped configuration parses");
+        let written = federation.to_toml();
+        assert_eq!(Federation::parse(&written), Ok(federation));
     }
 
     #[test]

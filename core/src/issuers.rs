@@ -287,6 +287,13 @@ enum EventKind {
         next: DidKey,
         from: DateTime<Utc>,
     },
+    /// A recognition agreement the authority logged.
+    Agreement(Box<crate::recognition::Agreement>),
+    AgreementStatus {
+        agreement: CredentialId,
+        status: CredentialStatus,
+        from: DateTime<Utc>,
+    },
 }
 
 /// The issuer history of one member's log.
@@ -360,6 +367,38 @@ impl IssuerRegistry {
     /// The accreditation with this id, if logged.
     pub fn accreditation(&self, id: CredentialId) -> Option<&Accreditation> {
         self.accreditations().find(|a| a.id == id)
+    }
+
+    /// The recognition agreements logged below `position` (all when `None`), each with the
+    /// end the log gives it: withdrawal (a status change to 03, 04, 06 or 07, from when it
+    /// takes effect) or supersession by a later agreement.
+    pub fn agreements(&self, position: Option<u64>) -> Vec<crate::recognition::AgreementInForce> {
+        let mut agreements = Vec::new();
+        let mut withdrawals = std::collections::BTreeMap::new();
+        for event in self.visible(position) {
+            match &event.kind {
+                EventKind::Agreement(agreement) => agreements.push(agreement.as_ref().clone()),
+                EventKind::AgreementStatus {
+                    agreement,
+                    status,
+                    from,
+                } if !matches!(
+                    status,
+                    CredentialStatus::Valid | CredentialStatus::Suspended
+                ) =>
+                {
+                    withdrawals.entry(*agreement).or_insert(*from);
+                }
+                _ => {}
+            }
+        }
+        crate::recognition::in_force(agreements, &withdrawals)
+    }
+
+    fn is_agreement(&self, id: CredentialId) -> bool {
+        self.events.iter().any(
+            |event| matches!(&event.kind, EventKind::Agreement(agreement) if agreement.id == id),
+        )
     }
 
     fn visible(&self, when: Option<u64>) -> impl Iterator<Item = &Event> {
@@ -672,26 +711,37 @@ impl IssuerRegistry {
             || self.visible(position).any(|event| match &event.kind {
                 EventKind::Accredited(accreditation) => accreditation.issuer == *key,
                 EventKind::Rotated { previous, next, .. } => previous == key || next == key,
-                EventKind::AccreditationStatus { .. } => false,
+                EventKind::AccreditationStatus { .. }
+                | EventKind::Agreement(_)
+                | EventKind::AgreementStatus { .. } => false,
             })
     }
 
     /// Records an authorised entry at `position` if it changes the history: an
-    /// accreditation, a status change of a known accreditation, a key rotation. Returns
+    /// accreditation, a recognition agreement, a status change of either, a key rotation. Returns
     /// whether it did (the caller persists those entries to rebuild the registry on start).
     /// Entries must be applied in log order; other entries are ignored.
     pub fn apply(&mut self, object: &Value, position: u64) -> bool {
         let signed = signing_time(object);
         let kind = if let Ok(accreditation) = Accreditation::from_credential(object) {
             Some(EventKind::Accredited(accreditation))
+        } else if let Ok(agreement) = crate::recognition::Agreement::from_credential(object) {
+            Some(EventKind::Agreement(Box::new(agreement)))
         } else if let Ok(change) = StatusChange::from_json(object) {
-            self.accreditation(change.credential_id).is_some().then(|| {
-                EventKind::AccreditationStatus {
+            if self.accreditation(change.credential_id).is_some() {
+                Some(EventKind::AccreditationStatus {
                     accreditation: change.credential_id,
                     status: change.status,
                     from: takes_effect(change.effective, signed),
-                }
-            })
+                })
+            } else {
+                self.is_agreement(change.credential_id)
+                    .then(|| EventKind::AgreementStatus {
+                        agreement: change.credential_id,
+                        status: change.status,
+                        from: takes_effect(change.effective, signed),
+                    })
+            }
         } else if let Ok(rotation) = KeyRotation::from_json(object) {
             Some(EventKind::Rotated {
                 previous: rotation.previous_key,

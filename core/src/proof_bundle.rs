@@ -9,8 +9,13 @@
 //!  "inclusionProof": {"leafIndex": 7, "treeSize": 42, "hashes": […]},
 //!  "issuerHistory": {"member": "cq-sc", "checkpoint": "…", "entries": […]},
 //!  "statusChanges": [{"index": 40, "entry": {…}, "inclusionProof": {…}}],
+//!  "statusLists": [{"type": ["VerifiableCredential", "BitstringStatusListCredential"], …}],
 //!  "asOf": "2026-11-26T03:00:00Z"}
 //! ```
+//!
+//! `statusLists` holds the signed W3C status list credentials the credential's
+//! `credentialStatus` names, as the issuing member served them; they must agree with the
+//! status the logged changes give.
 //!
 //! `asOf` is when the node that built the bundle held the checkpoint as the log's newest:
 //! the status is "as of" then. A bundle proves every change it carries; it cannot prove
@@ -27,9 +32,11 @@ use crate::federation::Federation;
 use crate::history::{HistoryEntry, IssuerHistory};
 use crate::issuers::{IssuerRegistry, StatusTarget, When, signing_time};
 use crate::jcs;
+use crate::proof::{self, ASSERTION_METHOD};
 use crate::schema::SchemaSet;
 use crate::statement::StatusChange;
 use crate::status::CredentialStatus;
+use crate::status_list::{StatusEntry, StatusListCredential};
 use crate::tlog::checkpoint;
 use crate::tlog::entry;
 use crate::tlog::merkle::InclusionProof;
@@ -59,6 +66,13 @@ pub struct ProofBundle {
     pub issuer_history: IssuerHistory,
     /// The credential's logged status changes, in log order, under the same checkpoint.
     pub status_changes: Vec<HistoryEntry>,
+    /// The signed status list credentials its `credentialStatus` names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_lists: Vec<Value>,
+    /// Issuer histories of other regions (with their recognition agreements), for asking
+    /// offline whether the credential is recognised there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub region_histories: Vec<IssuerHistory>,
     /// When the checkpoint was the newest the building node held (RFC 3339).
     pub as_of: String,
 }
@@ -137,7 +151,13 @@ impl ProofBundle {
                     .iter()
                     .map(|e| &e.inclusion_proof),
             )
-            .chain(bundle.status_changes.iter().map(|e| &e.inclusion_proof));
+            .chain(bundle.status_changes.iter().map(|e| &e.inclusion_proof))
+            .chain(
+                bundle
+                    .region_histories
+                    .iter()
+                    .flat_map(|history| history.entries.iter().map(|e| &e.inclusion_proof)),
+            );
         for proof in proofs {
             for hash in &proof.hashes {
                 crate::tlog::merkle::parse_hash(hash).map_err(|_| {
@@ -209,6 +229,63 @@ impl ProofBundle {
                 issuers,
                 status,
             },
+        ))
+    }
+
+    /// Whether the credential is recognised in `region`, offline: from the region's issuer
+    /// history in the bundle (its own history when `region` issued it), verified against the
+    /// pinned federation, given whether the credential itself verified (`valid`).
+    ///
+    /// # Errors
+    /// [`BundleError::UnknownMember`] for a region not in the federation,
+    /// [`BundleError::Malformed`] when the bundle lacks that region's history or it does not
+    /// verify.
+    pub fn recognise(
+        &self,
+        region: &str,
+        valid: bool,
+        trust: &Federation,
+        now: DateTime<Utc>,
+    ) -> Result<crate::recognition::Recognition, BundleError> {
+        let member = trust
+            .member(region)
+            .ok_or_else(|| BundleError::UnknownMember {
+                member: region.to_owned(),
+                federation: trust.id.clone(),
+            })?;
+        let history = if self.issuer_history.member == region {
+            &self.issuer_history
+        } else {
+            self.region_histories
+                .iter()
+                .find(|history| history.member == region)
+                .ok_or_else(|| {
+                    BundleError::Malformed(format!(
+                        "the bundle carries no issuer history of {region}: fetch it with ?asRegion={region}"
+                    ))
+                })?
+        };
+        let (registry, _) = history
+            .verify(
+                region,
+                &member.log_origin,
+                &member.log_vkey,
+                &member.authority,
+            )
+            .map_err(|error| {
+                BundleError::Malformed(format!("the issuer history of {region}: {error}"))
+            })?;
+        let issuing = self.issuer_history.member.as_str();
+        Ok(crate::recognition::recognise(
+            &crate::recognition::Subject {
+                credential: &self.credential,
+                valid,
+                member: issuing,
+                member_class: trust.member(issuing).map(|m| m.class),
+            },
+            region,
+            &registry.agreements(None),
+            now,
         ))
     }
 
@@ -317,6 +394,62 @@ impl ProofBundle {
             target.status = change.status;
             changed_at = Some(index);
         }
-        fact(target.status, changed_at, None)
+        let problem = self.check_status_lists(registry, target.status).err();
+        fact(target.status, changed_at, problem)
+    }
+
+    /// Checks the W3C status lists against the status from the log: each entry of the
+    /// credential's `credentialStatus` must have its list in the bundle, signed by the
+    /// member's authority key of the time, of the entry's purpose, with the credential's bit
+    /// set exactly when the logged status says so.
+    fn check_status_lists(
+        &self,
+        registry: &IssuerRegistry,
+        status: CredentialStatus,
+    ) -> Result<(), String> {
+        let entries = StatusEntry::all_of(&self.credential)
+            .map_err(|error| format!("credentialStatus: {error}"))?;
+        for entry in entries {
+            let url = &entry.list_credential;
+            let signed = self
+                .status_lists
+                .iter()
+                .find(|list| list.get("id").and_then(Value::as_str) == Some(url.as_str()))
+                .ok_or_else(|| format!("the status list {url} is not in the bundle"))?;
+            let verified = proof::verify(signed, ASSERTION_METHOD)
+                .map_err(|error| format!("status list {url}: proof: {error}"))?;
+            let list = StatusListCredential::from_json(signed)
+                .map_err(|error| format!("status list {url}: {error}"))?;
+            let authority = registry.authority_key(list.valid_from);
+            if list.issuer != verified.controller.to_string() || verified.controller != authority {
+                return Err(format!(
+                    "status list {url} is signed by {}, not by the authority's key {authority}",
+                    verified.controller
+                ));
+            }
+            if list.purpose != entry.purpose {
+                return Err(format!(
+                    "status list {url} has purpose {}, the entry {}",
+                    list.purpose.as_str(),
+                    entry.purpose.as_str()
+                ));
+            }
+            let set = list
+                .list
+                .get(entry.index)
+                .map_err(|error| format!("status list {url}: {error}"))?;
+            if set != entry.purpose.is_set_for(status) {
+                return Err(format!(
+                    "the {} list {url} (made {}) has bit {} {}, but the log gives status {} {}",
+                    entry.purpose.as_str(),
+                    crate::credential::format_datetime(list.valid_from),
+                    entry.index,
+                    if set { "set" } else { "clear" },
+                    status.code(),
+                    status.label_zh()
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -119,6 +119,11 @@ pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
         federation.members().len()
     );
     let issued = issue_samples(&http, &federation, &tokens).await?;
+    let recognition = config
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("recognition");
+    publish_agreements(&http, &federation, &tokens, &recognition).await?;
     println!(
         "\nwaiting until every member verifies every other member's credentials from its mirror, with the quorum of cosignatures …"
     );
@@ -242,6 +247,60 @@ async fn issue_samples(
         println!("{line}  ({} types issued)", SAMPLES.len());
     }
     Ok(issued)
+}
+
+/// Publishes the seed recognition agreements: `recognition/<member>/*.json` are issue
+/// requests of `RecognitionAgreementCredential`s, signed and logged by that member.
+async fn publish_agreements(
+    http: &reqwest::Client,
+    federation: &Federation,
+    tokens: &std::collections::HashMap<String, String>,
+    directory: &Path,
+) -> anyhow::Result<()> {
+    println!(
+        "\npublishing the seed recognition agreements from {} …",
+        directory.display()
+    );
+    for member in federation.members() {
+        let folder = directory.join(member.id.as_str());
+        let Ok(listing) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = listing
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let body: Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            let response = http
+                .post(format!("{}/api/v1/credentials", member.endpoint))
+                .bearer_auth(tokens.get(member.id.as_str()).map_or("", String::as_str))
+                .json(&body)
+                .send()
+                .await?;
+            let status = response.status();
+            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            if status.as_u16() != 201 {
+                bail!(
+                    "publishing {} at {}: {status} {answer}",
+                    file.display(),
+                    member.id
+                );
+            }
+            println!(
+                "  {:<8} ✓ {}",
+                member.id.as_str(),
+                body["credentialSubject"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn cross_verify(

@@ -23,7 +23,8 @@ use uuid::Uuid;
 use crate::issuers::{self as registries, Issuers};
 use crate::log::Log;
 use crate::log::sequencer::{Appended, PendingEntry, SequenceError, Sequencer};
-use crate::store::{EntryEffects, LogSpace, Store, StoreError};
+use crate::status_lists::{SlotError, StatusLists};
+use crate::store::{EntryEffects, LogSpace, SlotHolder, Store, StoreError};
 use crate::tokens::{Operator, Role};
 
 /// Most credentials one batch request may carry.
@@ -118,6 +119,26 @@ pub enum IssueError {
     /// The log's issuer registry refuses it (scope, accreditation, key, transition).
     #[error(transparent)]
     NotAdmitted(AdmitError),
+    /// A submitted credential's `credentialStatus` does not name one of this member's
+    /// status-list slots.
+    #[error("credentialStatus: {0}")]
+    StatusEntry(SlotError),
+    /// A submitted credential has no `credentialStatus`.
+    #[error(
+        "a submitted credential must carry credentialStatus: reserve a slot with POST /api/v1/status-lists:allocate"
+    )]
+    StatusEntryMissing,
+    /// A submitted credential names a status-list slot not reserved for its issuer, or one
+    /// another credential uses.
+    #[error("status-list slot {list}/{index} {reason}")]
+    StatusSlotUnavailable {
+        /// List number.
+        list: u32,
+        /// Index.
+        index: u32,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
     /// The signed object is too large for a log entry.
     #[error(transparent)]
     Entry(EntryError),
@@ -169,6 +190,10 @@ pub struct IssuanceService {
     data_dir: std::path::PathBuf,
     /// Ids of submitted credentials between their duplicate check and their append.
     in_flight: Mutex<HashSet<CredentialId>>,
+    /// Slots of submitted credentials between their check and their append.
+    slots_in_flight: Mutex<HashSet<talent_core::status_list::StatusSlot>>,
+    /// The member's status lists.
+    status_lists: Arc<StatusLists>,
 }
 
 /// The authority's signing key and its DID.
@@ -194,6 +219,7 @@ struct Signed {
     signer: DidKey,
     is_credential: bool,
     resident_id: Option<ResidentIdNumber>,
+    status_slot: Option<talent_core::status_list::StatusSlot>,
 }
 
 /// The parts of the node the service writes through.
@@ -209,6 +235,8 @@ pub struct LogWriter {
     pub issuers: Arc<Issuers>,
     /// The node's data directory (its `keys/`).
     pub data_dir: std::path::PathBuf,
+    /// The member's status lists.
+    pub status_lists: Arc<StatusLists>,
 }
 
 impl IssuanceService {
@@ -233,7 +261,66 @@ impl IssuanceService {
             member,
             data_dir: writer.data_dir,
             in_flight: Mutex::new(HashSet::new()),
+            slots_in_flight: Mutex::new(HashSet::new()),
+            status_lists: writer.status_lists,
         }
+    }
+
+    /// The member's status lists.
+    pub fn status_lists(&self) -> &StatusLists {
+        &self.status_lists
+    }
+
+    /// The signed status list credential `list` of `purpose`, signed by the authority's
+    /// current key; `None` for a list not in use.
+    ///
+    /// # Errors
+    /// [`IssueError::Internal`] when the store or signing fails.
+    pub fn status_list_credential(
+        &self,
+        purpose: talent_core::status_list::StatusPurpose,
+        list: u32,
+    ) -> Result<Option<Arc<Value>>, IssueError> {
+        let authority = self.current_authority();
+        self.status_lists
+            .credential(purpose, list, &authority.did.to_string(), |unsigned| {
+                let now = Utc::now();
+                Ok(self.sign_as_authority(unsigned, now)?.0)
+            })
+    }
+
+    /// Reserves a status-list slot for a credential that `issuer` (bound to the operator's
+    /// token, or named by an admin) will sign itself and submit; returns its
+    /// `credentialStatus`.
+    ///
+    /// # Errors
+    /// [`IssueError::Access`] for auditors and for issuer tokens naming another issuer,
+    /// [`IssueError::Internal`].
+    pub fn reserve_status_slot(
+        &self,
+        operator: &Operator,
+        issuer: Option<DidKey>,
+    ) -> Result<Value, IssueError> {
+        let issuer = match (operator.role, &operator.issuer, issuer) {
+            (Role::Auditor, ..) => {
+                return Err(IssueError::Access(AccessError::Role {
+                    role: operator.role,
+                    action: "reserve status-list slots",
+                }));
+            }
+            (Role::Issuer, Some(bound), Some(named)) if bound != &named => {
+                return Err(IssueError::Access(AccessError::IssuerMismatch {
+                    token_issuer: bound.to_string(),
+                    issuer: named.to_string(),
+                }));
+            }
+            (Role::Issuer, Some(bound), _) => bound.clone(),
+            (_, _, Some(named)) => named,
+            (_, _, None) => self.current_authority().did,
+        };
+        let slot = self.status_lists.allocate()?;
+        self.store.reserve_status_slot(slot, &issuer.to_string())?;
+        Ok(self.status_lists.entries(slot))
     }
 
     fn current_authority(&self) -> Authority {
@@ -385,7 +472,7 @@ impl IssuanceService {
         let request = IssueRequest::from_json(body).map_err(IssueError::Credential)?;
         self.may_issue(operator, Some(request.credential_type))?;
         let id = CredentialId::from_uuid(Uuid::now_v7());
-        let prepared = credential::prepare(
+        let mut prepared = credential::prepare(
             request,
             &self.current_authority().did,
             &self.member,
@@ -393,6 +480,8 @@ impl IssuanceService {
             now,
         )
         .map_err(IssueError::Credential)?;
+        let slot = self.status_lists.allocate()?;
+        prepared.document["credentialStatus"] = self.status_lists.entries(slot);
         // The request schema and `prepare` together must yield a valid credential; checking
         // the result too means a gap between them is refused here, never signed.
         self.schemas
@@ -410,6 +499,7 @@ impl IssuanceService {
             signer,
             is_credential: true,
             resident_id: prepared.resident_id,
+            status_slot: Some(slot),
         })
     }
 
@@ -509,6 +599,12 @@ impl IssuanceService {
         } else {
             None
         };
+        let (status_slot, _slot_claim) = if is_credential {
+            let (slot, claim) = self.claim_slot(object, &signer)?;
+            (Some(slot), Some(claim))
+        } else {
+            (None, None)
+        };
         let talent = is_credential
             && CredentialType::from_type_array(&object["type"])
                 .is_some_and(CredentialType::is_talent);
@@ -520,6 +616,7 @@ impl IssuanceService {
             signer,
             is_credential,
             resident_id: None,
+            status_slot,
         };
         self.append_one(&gate, signed).await
     }
@@ -535,6 +632,55 @@ impl IssuanceService {
         }
         in_flight.insert(id);
         Ok(IdClaim { service: self, id })
+    }
+
+    /// Checks and reserves the status-list slot a submitted credential names until it is
+    /// appended: reserved for its issuer (or a key it rotated to) and used by no other.
+    fn claim_slot(
+        &self,
+        object: &Value,
+        signer: &DidKey,
+    ) -> Result<(talent_core::status_list::StatusSlot, SlotClaim<'_>), IssueError> {
+        let slot = self
+            .status_lists
+            .slot_of(object)
+            .map_err(IssueError::StatusEntry)?
+            .ok_or(IssueError::StatusEntryMissing)?;
+        let unavailable = |reason| IssueError::StatusSlotUnavailable {
+            list: slot.list,
+            index: slot.index,
+            reason,
+        };
+        let registry = self.issuers.own();
+        match self.store.status_slot_holder(slot)? {
+            Some(SlotHolder::Reserved(issuer))
+                if issuer
+                    .parse::<DidKey>()
+                    .is_ok_and(|issuer| registry.same_issuer(&issuer, signer)) => {}
+            Some(SlotHolder::Reserved(_)) => {
+                return Err(unavailable("is reserved for another issuer"));
+            }
+            Some(SlotHolder::Used(_)) => return Err(unavailable("is used by another credential")),
+            None => {
+                return Err(unavailable(
+                    "was not reserved (POST /api/v1/status-lists:allocate)",
+                ));
+            }
+        }
+        let mut in_flight = self
+            .slots_in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !in_flight.insert(slot) {
+            return Err(unavailable("is used by another credential"));
+        }
+        Ok((
+            slot,
+            SlotClaim {
+                service: self,
+                slot,
+            },
+        ))
     }
 
     /// Changes the status of a credential of this log, signed by the authority.
@@ -631,6 +777,7 @@ impl IssuanceService {
             signer,
             is_credential: false,
             resident_id: None,
+            status_slot: None,
         })
     }
 
@@ -745,16 +892,24 @@ impl IssuanceService {
             (admitted, Some(working))
         };
         let changed = working.filter(|_| admitted.iter().any(|item| item.issuer_event));
+        let mut touched_lists = Vec::new();
         let mut pending = Vec::with_capacity(signed.len());
         let mut issued = Vec::with_capacity(signed.len());
         for (item, admitted) in signed.into_iter().zip(admitted) {
+            let target_slot = match admitted.status {
+                Some((target, _)) => self.slot_of_logged(target)?,
+                None => None,
+            };
+            touched_lists.extend(target_slot.map(|slot| slot.list));
             pending.push(PendingEntry {
                 entry: item.entry,
                 credential_id: item.is_credential.then_some(item.id),
                 resident_id: item.resident_id,
+                status_slot: item.status_slot,
                 effects: EntryEffects {
                     issuer_event: admitted.issuer_event,
                     status: admitted.status,
+                    status_slot: target_slot,
                 },
             });
             issued.push((item.id, item.object, admitted.authorisation.describe()));
@@ -766,6 +921,9 @@ impl IssuanceService {
             .map_err(IssueError::Log)?;
         if let Some(registry) = changed {
             self.issuers.replace(registry);
+        }
+        for list in touched_lists {
+            self.status_lists.touch(list);
         }
         Ok(issued
             .into_iter()
@@ -825,6 +983,25 @@ impl IssuanceService {
     }
 }
 
+impl IssuanceService {
+    /// The status-list slot of a credential in the own log, if it has one of ours.
+    fn slot_of_logged(
+        &self,
+        id: CredentialId,
+    ) -> Result<Option<talent_core::status_list::StatusSlot>, IssueError> {
+        let Some(index) = self.store.credential_index(id)? else {
+            return Ok(None);
+        };
+        let Some(bytes) = self.store.entry(LogSpace::Own, index)? else {
+            return Ok(None);
+        };
+        let credential: Value =
+            serde_json::from_slice(&bytes).map_err(|error| IssueError::Internal(error.into()))?;
+        // A credential logged without (or with foreign) entries has no bit to set.
+        Ok(self.status_lists.slot_of(&credential).ok().flatten())
+    }
+}
+
 /// The one entry of a single-entry append.
 fn single(mut issued: Vec<IssuedCredential>) -> Result<IssuedCredential, IssueError> {
     issued
@@ -836,6 +1013,22 @@ fn single(mut issued: Vec<IssuedCredential>) -> Result<IssuedCredential, IssueEr
 struct IdClaim<'a> {
     service: &'a IssuanceService,
     id: CredentialId,
+}
+
+/// A submitted credential's status-list slot reserved until dropped.
+struct SlotClaim<'a> {
+    service: &'a IssuanceService,
+    slot: talent_core::status_list::StatusSlot,
+}
+
+impl Drop for SlotClaim<'_> {
+    fn drop(&mut self) {
+        self.service
+            .slots_in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.slot);
+    }
 }
 
 impl Drop for IdClaim<'_> {

@@ -14,6 +14,8 @@ pub mod keys;
 pub mod log;
 pub mod member;
 pub mod node;
+pub mod recognition;
 pub mod state;
+pub mod status_lists;
 pub mod store;
 pub mod tokens;

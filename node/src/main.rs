@@ -36,6 +36,10 @@ enum Command {
         /// Default: the member's endpoint with --config, else 127.0.0.1:8080.
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// The URL clients reach this node at, written into credentials' status-list
+        /// entries. Default: the member's endpoint with --config, else http://<listen address>.
+        #[arg(long)]
+        public_url: Option<String>,
         /// Federation configuration (federation.toml); needs --member.
         #[arg(long, requires = "member")]
         config: Option<PathBuf>,
@@ -190,6 +194,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             listen,
+            public_url,
             config,
             member,
             keys_from,
@@ -203,7 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 max_batch_delay: Duration::from_millis(batch_max_delay_ms),
                 queue_capacity: queue_capacity.max(1),
             };
-            let (role, endpoint) = match (config, member) {
+            let (role, endpoint): (Role, Option<String>) = match (config, member) {
                 (Some(config), Some(member)) => {
                     let federation = Arc::new(registry_node::node::load_federation(&config)?);
                     let endpoint = federation
@@ -220,16 +225,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 _ => (Role::Development, None),
             };
-            let listen = match (listen, endpoint) {
+            let listen = match (listen, &endpoint) {
                 (Some(listen), _) => listen,
-                (None, Some(endpoint)) => listen_address(&endpoint)?,
+                (None, Some(endpoint)) => listen_address(endpoint)?,
                 (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
             };
-            let state = registry_node::node::open(&data, batching, role)?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             let address = listener.local_addr()?;
+            let public_url = public_url
+                .or(endpoint)
+                .unwrap_or_else(|| format!("http://{address}"));
+            let state = registry_node::node::open(&data, batching, role, &public_url)?;
             let mut stdout = std::io::stdout();
             writeln!(
                 stdout,

@@ -18,6 +18,7 @@ use crate::log::Log;
 use crate::log::sequencer::{BatchConfig, Sequencer};
 use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
 use crate::state::AppState;
+use crate::status_lists::StatusLists;
 use crate::store::{META_AUTHORITY_DID, META_MEMBER_ID, Store};
 use crate::tokens::Tokens;
 
@@ -59,7 +60,12 @@ pub fn load_federation(path: &Path) -> anyhow::Result<Federation> {
 /// The store cannot be opened (locked by another node, corrupt), a key file is unreadable,
 /// the keys do not belong to the stored data or the configuration, or the log on disk is
 /// damaged.
-pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Result<AppState> {
+pub fn open(
+    data_dir: &Path,
+    batching: BatchConfig,
+    role: Role,
+    public_url: &str,
+) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let store = Store::open(&data_dir.join("db"))
@@ -189,6 +195,10 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
         )),
         _ => None,
     };
+    let status_lists = Arc::new(
+        StatusLists::open(Arc::clone(&store), public_url)
+            .with_context(|| format!("opening the status lists in {}", data_dir.display()))?,
+    );
     let sequencer = Sequencer::start(Arc::clone(&log), batching);
     let schemas = Arc::new(SchemaSet::new());
     let issuance = Arc::new(IssuanceService::new(
@@ -199,6 +209,7 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
             log: Arc::clone(&log),
             issuers: Arc::clone(&issuers),
             data_dir: data_dir.to_path_buf(),
+            status_lists,
         },
         keys.authority.clone(),
         member.id.clone(),
@@ -219,8 +230,12 @@ pub fn open(data_dir: &Path, batching: BatchConfig, role: Role) -> anyhow::Resul
 ///
 /// # Errors
 /// As [`open`].
-pub fn open_development(data_dir: &Path, batching: BatchConfig) -> anyhow::Result<AppState> {
-    open(data_dir, batching, Role::Development)
+pub fn open_development(
+    data_dir: &Path,
+    batching: BatchConfig,
+    public_url: &str,
+) -> anyhow::Result<AppState> {
+    open(data_dir, batching, Role::Development, public_url)
 }
 
 fn check_keys_match(

@@ -22,20 +22,34 @@ use talent_core::statement::KeyRotation;
 
 const ISSUER_REGION: &str = "cq-sc";
 
-/// A delegated issuer holding its own key.
+/// A delegated issuer holding its own key; it reserves status-list slots at `node`.
 struct Enterprise {
     key: SigningKey,
     did: DidKey,
+    /// An admin client and the node's slot reservation URL.
+    slots: (reqwest::blocking::Client, String),
 }
 
 impl Enterprise {
-    fn new(seed: u8) -> Enterprise {
-        Enterprise::new_from(SigningKey::from_bytes(&[seed; 32]))
+    fn new(seed: u8, node: &Node) -> Enterprise {
+        Enterprise::new_from(SigningKey::from_bytes(&[seed; 32]), node)
     }
 
-    fn new_from(key: SigningKey) -> Enterprise {
+    fn new_from(key: SigningKey, node: &Node) -> Enterprise {
         let did = DidKey::from_verifying_key(&key.verifying_key());
-        Enterprise { key, did }
+        Enterprise {
+            key,
+            did,
+            slots: (node.client(), node.at("/api/v1/status-lists:allocate")),
+        }
+    }
+
+    /// A `credentialStatus` reserved for this issuer at the node.
+    fn reserve_status(&self) -> Value {
+        let (http, url) = &self.slots;
+        let (status, answer) = post(http, url.clone(), &json!({"issuer": self.did.to_string()}));
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        answer["credentialStatus"].clone()
     }
 
     /// Signs `object` now (or `created` when given).
@@ -73,7 +87,9 @@ impl Enterprise {
             Utc::now(),
         )
         .expect("prepares");
-        self.sign(&prepared.document, None)
+        let mut document = prepared.document;
+        document["credentialStatus"] = self.reserve_status();
+        self.sign(&document, None)
     }
 
     fn title(&self, level: &str, district: &str) -> Value {
@@ -124,10 +140,10 @@ fn delegated_issuers_scopes_keys_and_roles() {
     let admin = cq_sc.client();
     let submit = cq_sc.at("/api/v1/credentials:submit");
 
-    let a = Enterprise::new(0x51);
-    let b = Enterprise::new(0x52);
-    let a_next = Enterprise::new(0x53);
-    let outsider = Enterprise::new(0x54);
+    let a = Enterprise::new(0x51, &cq_sc);
+    let b = Enterprise::new(0x52, &cq_sc);
+    let a_next = Enterprise::new(0x53, &cq_sc);
+    let outsider = Enterprise::new(0x54, &cq_sc);
 
     // Accredit A (titles 中级/副高级 and 青年人才 金凤凰, in 沙坪坝区) and B (titles, briefly).
     let (status, accredited_a) = post(
@@ -516,7 +532,7 @@ fn the_authority_rotates_its_key() {
             .join("federation-config/chengdu-chongqing/dev-keys/cq-sc/authority.key");
         let text = std::fs::read_to_string(path).expect("dev key");
         let seed = talent_core::multibase::decode_ed25519_secret(text.trim()).expect("seed");
-        Enterprise::new_from(SigningKey::from_bytes(&seed))
+        Enterprise::new_from(SigningKey::from_bytes(&seed), &cq_sc)
     };
     assert_eq!(before["issuer"], old_key.did.to_string());
 

@@ -7,3 +7,4 @@ mod issue_4;
 mod issue_4_byzantine;
 mod issue_5;
 mod issue_6;
+mod issue_7;

@@ -154,14 +154,32 @@ impl Drop for Node {
     }
 }
 
-/// Runs `talent-verify` with `args`, feeding `stdin`.
+/// Runs `talent-verify` with `args`, feeding `stdin`. Trust anchors stored on this machine
+/// are not used (a test passes --trust or stores its own with [`talent_verify_with_env`]).
 ///
 /// # Errors
 /// The binary could not be run.
 pub fn talent_verify(args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Output> {
+    talent_verify_with_env(
+        args,
+        stdin,
+        &[("TALENT_VERIFY_TRUST", "/nonexistent/trust.json")],
+    )
+}
+
+/// Runs `talent-verify` with `args`, feeding `stdin`, with extra environment variables.
+///
+/// # Errors
+/// The binary could not be run.
+pub fn talent_verify_with_env(
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Output> {
     use std::io::Write;
     let mut child = Command::new(binary("talent-verify"))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

@@ -23,6 +23,36 @@ pub enum Command {
     /// Transparency-log commands.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Explain whether a credential is recognised in a region: every agreement rule
+    /// considered, and why it matched or not.
+    Explain(ExplainArgs),
+    /// Trust anchors for offline verification.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+/// `talent-verify trust …`.
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Fetch the federation's trust anchors (members, keys, quorum, every member's newest
+    /// checkpoint) from a node, check them against a pinned federation configuration, and
+    /// store them; `verify` then uses them when --trust is not given.
+    Update(TrustUpdateArgs),
+}
+
+/// `talent-verify trust update`.
+#[derive(Debug, clap::Args)]
+pub struct TrustUpdateArgs {
+    /// A federation member's node, e.g. http://127.0.0.1:7101.
+    #[arg(long, value_name = "URL")]
+    pub node: String,
+    /// The pinned federation configuration (federation.toml) the anchors must match.
+    #[arg(long, value_name = "FILE")]
+    pub pin: PathBuf,
+    /// Where to store them (default: $TALENT_VERIFY_TRUST, else
+    /// ~/.config/talent-verify/trust.json).
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
 }
 
 /// `talent-verify log …`.
@@ -54,6 +84,14 @@ pub struct AuditArgs {
     pub key: Option<PathBuf>,
 }
 
+/// `talent-verify explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// What to verify, and how (one file; --as-region is required).
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
 /// `talent-verify verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
@@ -64,9 +102,10 @@ pub struct VerifyArgs {
     /// its member key, checkpoint and inclusion proof are fetched and verified here.
     #[arg(long, value_name = "URL")]
     pub node: Option<String>,
-    /// The federation configuration to trust (federation.toml): pins the members' log keys,
-    /// witnesses and authorities. Needed for proof bundles; with --node, lets it check
-    /// issuers of any member, not only its own.
+    /// The federation to trust: a configuration (federation.toml) or trust anchors stored by
+    /// `trust update`; pins the members' log keys, witnesses and authorities. Default: the
+    /// stored anchors, when `trust update` has stored them. Needed for proof bundles; with
+    /// --node, lets it check issuers of any member, not only its own.
     #[arg(long, value_name = "FILE")]
     pub trust: Option<PathBuf>,
     /// For a proof bundle: fail when the status it relies on is older than this (e.g. 90s,
@@ -76,6 +115,11 @@ pub struct VerifyArgs {
     /// For a proof bundle: do not require the federation's witness quorum on its checkpoint.
     #[arg(long)]
     pub no_quorum: bool,
+    /// Also answer whether it is recognised in this region (a member id), from the region's
+    /// logged recognition agreements: carried in the bundle (fetch it with ?asRegion=ID) or
+    /// fetched from --node. Exit 0 only when valid and recognised.
+    #[arg(long, value_name = "ID")]
+    pub as_region: Option<String>,
     /// Print the verdict as JSON instead of a report.
     #[arg(long)]
     pub json: bool,

@@ -4,7 +4,9 @@
 mod args;
 mod input;
 mod online;
+mod recognition;
 mod report;
+mod trust;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -22,7 +24,7 @@ use talent_core::verify::{
     IssuerContext, LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential,
 };
 
-use crate::args::{Args, AuditArgs, Command, LogCommand, VerifyArgs};
+use crate::args::{Args, AuditArgs, Command, ExplainArgs, LogCommand, TrustCommand, VerifyArgs};
 use crate::input::{Document, Input};
 use talent_core::proof_bundle::BundleOptions;
 use talent_core::verify::CheckName;
@@ -74,6 +76,11 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Command::Verify(verify) => run_verify(&verify),
         Command::Log(LogCommand::Audit(audit)) => run_audit(&audit),
+        Command::Explain(explain) => run_explain(&explain),
+        Command::Trust(TrustCommand::Update(update)) => {
+            trust::update(&update)?;
+            Ok(Outcome::Valid)
+        }
     }
 }
 
@@ -86,40 +93,131 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
 }
 
 fn verify_one(args: &VerifyArgs, input: &Input) -> anyhow::Result<Outcome> {
+    let (verdict, recognition) = judge(args, input, args.as_region.as_deref())?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let mut value = serde_json::to_value(&verdict)?;
+        if let (Some(answer), Some(object)) = (&recognition, value.as_object_mut()) {
+            object.insert("recognition".into(), serde_json::to_value(answer)?);
+        }
+        serde_json::to_writer_pretty(&mut stdout, &value)?;
+        writeln!(stdout)?;
+    } else {
+        write!(stdout, "{}", report::render(&verdict))?;
+        if let Some(answer) = &recognition {
+            write!(stdout, "{}", recognition::render(answer))?;
+        }
+    }
+    stdout.flush()?;
+    Ok(outcome(
+        verdict.verified && recognition.as_ref().is_none_or(|answer| answer.recognised),
+    ))
+}
+
+/// `talent-verify explain --as-region ID FILE`: every agreement rule considered and why.
+fn run_explain(args: &ExplainArgs) -> anyhow::Result<Outcome> {
+    let inputs = input::collect(std::slice::from_ref(&args.verify.files[0]))?;
+    let [input] = inputs.as_slice() else {
+        bail!("explain takes one credential or bundle");
+    };
+    let region = args
+        .verify
+        .as_region
+        .as_deref()
+        .context("explain needs --as-region ID")?;
+    let (verdict, recognition) = judge(&args.verify, input, Some(region))?;
+    let answer = recognition.context("no recognition was asked")?;
+    let mut stdout = std::io::stdout().lock();
+    if args.verify.json {
+        serde_json::to_writer_pretty(&mut stdout, &answer)?;
+        writeln!(stdout)?;
+    } else {
+        writeln!(
+            stdout,
+            "凭证 Credential   {} — {}",
+            verdict.credential.id.clone().unwrap_or_default(),
+            if verdict.verified {
+                "有效 valid"
+            } else {
+                "无效 not valid"
+            }
+        )?;
+        write!(stdout, "{}", recognition::render_explanation(&answer))?;
+    }
+    stdout.flush()?;
+    Ok(outcome(verdict.verified && answer.recognised))
+}
+
+/// The verdict on one input and, when `as_region` is given, whether it is recognised there.
+fn judge(
+    args: &VerifyArgs,
+    input: &Input,
+    as_region: Option<&str>,
+) -> anyhow::Result<(Verdict, Option<talent_core::recognition::Recognition>)> {
     let document = input.document()?;
     let schemas = SchemaSet::new();
-    let trust = args.trust.as_deref().map(load_federation).transpose()?;
-    let verdict = match document {
+    let trust = trust::for_verification(args.trust.as_deref())?;
+    Ok(match document {
         Document::Bundle(bundle) => {
             let mut verdict = bundle.verify(&bundle_options(args, &schemas, trust.as_ref())?)?;
             if let Some(url) = &args.node {
                 use_current_status(&mut verdict, url, &bundle.credential)?;
             }
-            verdict
+            let answer = as_region
+                .map(|region| {
+                    recognition::answer(
+                        recognition::Source::Bundle(&bundle),
+                        &bundle.credential,
+                        verdict.verified,
+                        region,
+                        trust.as_ref(),
+                    )
+                })
+                .transpose()?;
+            (verdict, answer)
         }
-        Document::Credential(credential) => match &args.node {
-            Some(url) => verify_with_node(url, &credential, &schemas, trust.as_ref())?,
+        Document::Credential(credential) => {
+            let verdict = verify_credential_input(args, &credential, &schemas, trust.as_ref())?;
+            let answer = match (as_region, &args.node) {
+                (None, _) => None,
+                (Some(region), Some(url)) => Some(recognition::answer(
+                    recognition::Source::Node(url),
+                    &credential,
+                    verdict.verified,
+                    region,
+                    trust.as_ref(),
+                )?),
+                (Some(_), None) => bail!(
+                    "--as-region needs the region's agreements: give a proof bundle fetched with ?asRegion=ID, or --node URL"
+                ),
+            };
+            (verdict, answer)
+        }
+    })
+}
+
+/// The verdict on a bare credential: offline, or with a node's evidence.
+fn verify_credential_input(
+    args: &VerifyArgs,
+    credential: &Value,
+    schemas: &SchemaSet,
+    trust: Option<&Federation>,
+) -> anyhow::Result<Verdict> {
+    Ok({
+        match &args.node {
+            Some(url) => verify_with_node(url, credential, schemas, trust)?,
             None => verify_credential(
-                &credential,
+                credential,
                 &VerifyOptions {
                     issuers: talent_core::verify::IssuerContext::NotRequested,
                     status: None,
                     now: chrono::Utc::now(),
-                    schemas: &schemas,
+                    schemas,
                     log: LogContext::NotRequested,
                 },
             ),
-        },
-    };
-    let mut stdout = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut stdout, &verdict)?;
-        writeln!(stdout)?;
-    } else {
-        write!(stdout, "{}", report::render(&verdict))?;
-    }
-    stdout.flush()?;
-    Ok(outcome(verdict.verified))
+        }
+    })
 }
 
 fn outcome(valid: bool) -> Outcome {
@@ -139,7 +237,7 @@ fn bundle_options<'a>(
 ) -> anyhow::Result<BundleOptions<'a>> {
     let Some(trust) = trust else {
         bail!(
-            "a proof bundle is checked against a pinned federation: pass --trust federation.toml"
+            "a proof bundle is checked against a pinned federation: pass --trust federation.toml, or store the anchors first with `talent-verify trust update --node URL --pin federation.toml`"
         );
     };
     Ok(BundleOptions {
@@ -182,7 +280,7 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
         .map(Input::document)
         .collect::<anyhow::Result<Vec<Document>>>()?;
     let schemas = SchemaSet::new();
-    let trust = args.trust.as_deref().map(load_federation).transpose()?;
+    let trust = trust::for_verification(args.trust.as_deref())?;
     let has_bundles = credentials
         .iter()
         .any(|document| matches!(document, Document::Bundle(_)));
@@ -268,13 +366,6 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
     }
     stdout.flush()?;
     Ok(outcome(valid == verdicts.len()))
-}
-
-/// Reads and checks a pinned federation configuration.
-fn load_federation(path: &std::path::Path) -> anyhow::Result<Federation> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Federation::parse(&text).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
 }
 
 /// The log keys of a member: pinned by `trust` when given, else as the node announces its

@@ -3,7 +3,7 @@
 //! the inclusion proof (no personal data) does not.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -16,6 +16,8 @@ use crate::state::AppState;
 use crate::tokens::{Operator, Role};
 use talent_core::did::DidKey;
 use talent_core::proof_bundle::{BUNDLE_TYPE, BUNDLE_VERSION, ProofBundle};
+use talent_core::status::CredentialStatus;
+use talent_core::status_list::{StatusEntry, StatusListCredential, StatusPurpose};
 
 use crate::store::LogSpace;
 
@@ -159,53 +161,139 @@ async fn bundle(
     State(state): State<AppState>,
     operator: Operator,
     Path(id): Path<String>,
+    Query(query): Query<BundleQuery>,
 ) -> Result<AppJson<ProofBundle>, ApiError> {
     let id = parse_id(id)?;
+    let regions: Vec<String> = query
+        .as_region
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|region| !region.is_empty())
+        .map(str::to_owned)
+        .collect();
     let index = locate(&state, id).await?;
     tokio::task::spawn_blocking(move || {
-        let head = state.log.head();
         let bytes = state
             .log
             .entry(index)?
             .ok_or_else(|| ApiError::CredentialNotFound(id.to_string()))?;
         may_read(&state, &operator, id, &bytes)?;
-        let internal =
-            |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
         let credential: Value =
             serde_json::from_slice(&bytes).map_err(|error| ApiError::Internal(error.into()))?;
-        let inclusion_proof = state
-            .log
-            .inclusion_proof_at(index, head.size)
-            .map_err(internal)?;
-        let issuer_history = super::issuers::own_history_at(&state, &head)?;
-        let changes = state
-            .store
-            .status_changes(LogSpace::Own, id, head.size)?
-            .into_iter()
-            .map(|change| {
-                let entry = state.log.entry(change)?.ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("status entry {change} missing"))
-                })?;
-                Ok((change, entry))
-            })
-            .collect::<Result<Vec<_>, ApiError>>()?;
-        let proofs = changes
-            .iter()
-            .map(|(change, _)| state.log.inclusion_proof_at(*change, head.size))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(internal)?;
-        Ok(AppJson(ProofBundle {
-            kind: BUNDLE_TYPE.to_owned(),
-            version: BUNDLE_VERSION,
-            credential,
-            inclusion_proof,
-            issuer_history,
-            status_changes: super::issuers::history_entries(changes, proofs)?,
-            as_of: talent_core::credential::format_datetime(chrono::Utc::now()),
-        }))
+        // A status change landing between reading the lists and the log would make the two
+        // disagree (and the bundle fail); build again then.
+        let mut attempts = 0;
+        loop {
+            let mut bundle = bundle_at(&state, id, index, credential.clone())?;
+            attempts += 1;
+            if attempts == 3 || lists_agree(&state, &bundle)? {
+                for region in regions
+                    .iter()
+                    .filter(|r| **r != bundle.issuer_history.member)
+                {
+                    bundle
+                        .region_histories
+                        .push(super::issuers::build(&state, region)?);
+                }
+                return Ok(AppJson(bundle));
+            }
+        }
     })
     .await
     .map_err(|error| ApiError::Internal(error.into()))?
+}
+
+/// `?asRegion=ID[,ID…]`: also carry those regions' issuer histories (their recognition
+/// agreements), so the holder's employer can ask offline whether it is recognised there.
+#[derive(Debug, serde::Deserialize)]
+struct BundleQuery {
+    #[serde(rename = "asRegion")]
+    as_region: Option<String>,
+}
+
+/// Whether a bundle's status lists give the status its logged changes give.
+fn lists_agree(state: &AppState, bundle: &ProofBundle) -> Result<bool, ApiError> {
+    let Some(id) = bundle.credential["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+    else {
+        return Ok(true);
+    };
+    let size = bundle.inclusion_proof.tree_size;
+    let status = state
+        .store
+        .status(LogSpace::Own, id, size)?
+        .map_or(CredentialStatus::Valid, |(_, status)| status);
+    let Ok(entries) = StatusEntry::all_of(&bundle.credential) else {
+        return Ok(true);
+    };
+    Ok(entries.iter().all(|entry| {
+        bundle
+            .status_lists
+            .iter()
+            .filter_map(|list| StatusListCredential::from_json(list).ok())
+            .find(|list| list.id == entry.list_credential)
+            .and_then(|list| list.list.get(entry.index).ok())
+            .is_some_and(|set| set == entry.purpose.is_set_for(status))
+    }))
+}
+
+/// The bundle of own credential `id` at leaf `index`, under the log's current head.
+fn bundle_at(
+    state: &AppState,
+    id: CredentialId,
+    index: u64,
+    credential: Value,
+) -> Result<ProofBundle, ApiError> {
+    let status_lists = match state.issuance.status_lists().slot_of(&credential) {
+        Ok(Some(slot)) => StatusPurpose::ALL
+            .iter()
+            .filter_map(|purpose| {
+                state
+                    .issuance
+                    .status_list_credential(*purpose, slot.list)
+                    .transpose()
+            })
+            .map(|list| list.map(|list| Value::clone(&list)))
+            .collect::<Result<Vec<_>, _>>()?,
+        // Logged before status lists existed: the log's changes alone tell the status.
+        Ok(None) | Err(_) => Vec::new(),
+    };
+    let head = state.log.head();
+    let internal = |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
+    let inclusion_proof = state
+        .log
+        .inclusion_proof_at(index, head.size)
+        .map_err(internal)?;
+    let issuer_history = super::issuers::own_history_at(state, &head)?;
+    let changes = state
+        .store
+        .status_changes(LogSpace::Own, id, head.size)?
+        .into_iter()
+        .map(|change| {
+            let entry = state.log.entry(change)?.ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("status entry {change} missing"))
+            })?;
+            Ok((change, entry))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let proofs = changes
+        .iter()
+        .map(|(change, _)| state.log.inclusion_proof_at(*change, head.size))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    Ok(ProofBundle {
+        kind: BUNDLE_TYPE.to_owned(),
+        version: BUNDLE_VERSION,
+        credential,
+        inclusion_proof,
+        issuer_history,
+        status_changes: super::issuers::history_entries(changes, proofs)?,
+        status_lists,
+        region_histories: Vec::new(),
+        as_of: talent_core::credential::format_datetime(chrono::Utc::now()),
+    })
 }
 
 /// It carries personal data: admins and auditors read any credential, an issuer token only

@@ -47,6 +47,9 @@ pub enum ApiError {
     /// No credential has this id.
     #[error("no credential {0} on this node")]
     CredentialNotFound(String),
+    /// No status list with this purpose and number.
+    #[error("no status list {0} on this node")]
+    StatusListNotFound(String),
     /// The node holds no log of this member.
     #[error("no member {0:?} in this node's federation")]
     MemberNotFound(String),
@@ -118,6 +121,7 @@ impl ApiError {
             | ApiError::BatchInvalid(_)
             | ApiError::BatchSize(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CredentialNotFound(_)
+            | ApiError::StatusListNotFound(_)
             | ApiError::MemberNotFound(_)
             | ApiError::RouteNotFound(_)
             | ApiError::TileNotFound(_) => StatusCode::NOT_FOUND,
@@ -161,6 +165,7 @@ impl ApiError {
             ApiError::Unavailable(_) => "unavailable",
             ApiError::InvalidCredentialId(_) => "invalid_credential_id",
             ApiError::CredentialNotFound(_) => "credential_not_found",
+            ApiError::StatusListNotFound(_) => "status_list_not_found",
             ApiError::MemberNotFound(_) => "member_not_found",
             ApiError::RouteNotFound(_) => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -292,6 +297,18 @@ impl From<IssueError> for ApiError {
             },
             error @ IssueError::NotSubmittable(_) => ApiError::InvalidSubmission {
                 code: "not_submittable",
+                message: error.to_string(),
+            },
+            error @ IssueError::StatusEntry(_) => ApiError::InvalidSubmission {
+                code: "status_entry_invalid",
+                message: error.to_string(),
+            },
+            error @ IssueError::StatusEntryMissing => ApiError::InvalidSubmission {
+                code: "status_entry_required",
+                message: error.to_string(),
+            },
+            error @ IssueError::StatusSlotUnavailable { .. } => ApiError::InvalidSubmission {
+                code: "status_slot_unavailable",
                 message: error.to_string(),
             },
             IssueError::Schema(error) => ApiError::SchemaViolation(error),

@@ -9,8 +9,11 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
+use std::collections::BTreeMap;
+
 use talent_core::request_auth::{self, RequestAuthError};
 use talent_core::tlog::witness::{self, WitnessError};
+use talent_core::trust::TrustAnchors;
 
 use super::error::{ApiError, AppJson};
 use crate::federation::WitnessRequestError;
@@ -25,6 +28,7 @@ pub fn routes() -> Router<AppState> {
             post(add_checkpoint).layer(DefaultBodyLimit::max(witness::MAX_REQUEST_SIZE)),
         )
         .route("/api/v1/federation/status", get(status))
+        .route("/api/v1/federation/trust", get(trust))
 }
 
 /// Checks that a request is signed by a federation member (any member: every member
@@ -137,4 +141,36 @@ async fn status(State(state): State<AppState>) -> Result<AppJson<Value>, ApiErro
         .await
         .map_err(|error| ApiError::Internal(error.into()))??;
     Ok(AppJson(value))
+}
+
+/// `GET /api/v1/federation/trust`: the federation's trust anchors (members, keys, quorum)
+/// with the newest checkpoint this node holds of every member's log, for
+/// `talent-verify trust update`, which checks them against its pinned configuration.
+async fn trust(State(state): State<AppState>) -> Result<AppJson<TrustAnchors>, ApiError> {
+    let Some(federation) = state.federation.clone() else {
+        return Err(ApiError::NotFederated);
+    };
+    let head = state.log.head();
+    let store = state.store.clone();
+    let anchors = tokio::task::spawn_blocking(move || {
+        let mut checkpoints = BTreeMap::new();
+        checkpoints.insert(
+            federation.me.id.to_string(),
+            String::from_utf8_lossy(&federation.collector.with_cosignatures(&head.checkpoint))
+                .into_owned(),
+        );
+        for peer in federation.config.peers_of(&federation.me.id) {
+            if let Some(mirror) = store.mirror_state(peer.id.as_str())? {
+                checkpoints.insert(peer.id.to_string(), mirror.checkpoint);
+            }
+        }
+        Ok::<_, ApiError>(TrustAnchors::new(
+            &federation.config,
+            checkpoints,
+            talent_core::credential::format_datetime(chrono::Utc::now()),
+        ))
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))??;
+    Ok(AppJson(anchors))
 }

@@ -7,6 +7,8 @@ pub mod federation;
 pub mod issuers;
 pub mod log;
 pub mod meta;
+pub mod statistics;
+pub mod status_lists;
 pub mod verify;
 
 use std::time::Duration;
@@ -32,6 +34,8 @@ pub fn app(state: AppState) -> Router {
         .merge(log::routes())
         .merge(federation::routes())
         .merge(issuers::routes())
+        .merge(status_lists::routes())
+        .merge(statistics::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT_BYTES))

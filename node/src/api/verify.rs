@@ -96,7 +96,10 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
             ),
             None => (head.checkpoint.as_ref().clone(), Vec::new(), 0),
         };
-        let status = status_fact(state, LogSpace::Own, id, head.size)?;
+        let mut status = status_fact(state, LogSpace::Own, id, head.size)?;
+        // The own log's head is current by definition: its status is as of now.
+        let now = Utc::now();
+        status.as_of = Some(now);
         return Ok(Located {
             member: state.member.id.as_str().to_owned(),
             position: Some(index),
@@ -108,7 +111,7 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
                 proof,
                 cosigners,
                 quorum,
-                confirmed_at: None,
+                confirmed_at: Some(now),
             })),
         });
     }
@@ -238,19 +241,39 @@ async fn run_pipeline(
     .map_err(|error| ApiError::Internal(error.into()))?
 }
 
-/// `POST /api/v1/verify` with `{"credential": …}`: 200 with the verdict, whatever it says.
+/// `POST /api/v1/verify` with `{"credential": …, "asRegion"?: ID}`: 200 with the verdict,
+/// whatever it says; with `asRegion`, the verdict also answers whether the credential is
+/// recognised in that region (`recognition`).
 async fn verify(
     State(state): State<AppState>,
     AppJson(body): AppJson<Value>,
-) -> Result<AppJson<Verdict>, ApiError> {
+) -> Result<AppJson<Value>, ApiError> {
     state
         .schemas
         .validate(SchemaKind::VerifyRequest, &body)
         .map_err(ApiError::SchemaViolation)?;
     let require_quorum = body["requireQuorum"].as_bool().unwrap_or(false);
-    Ok(AppJson(
-        run_pipeline(&state, body["credential"].clone(), require_quorum).await?,
-    ))
+    let credential = body["credential"].clone();
+    let verdict = run_pipeline(&state, credential.clone(), require_quorum).await?;
+    let valid = verdict.verified;
+    let mut answer =
+        serde_json::to_value(&verdict).map_err(|error| ApiError::Internal(error.into()))?;
+    if let Some(region) = body["asRegion"].as_str().map(str::to_owned) {
+        let recognition = tokio::task::spawn_blocking(move || {
+            crate::recognition::recognise(&state, &credential, valid, &region)
+        })
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))?
+        .map_err(|error| match error {
+            crate::recognition::RecognitionError::UnknownRegion(region) => {
+                ApiError::MemberNotFound(region)
+            }
+            crate::recognition::RecognitionError::Store(error) => error.into(),
+        })?;
+        answer["recognition"] =
+            serde_json::to_value(recognition).map_err(|error| ApiError::Internal(error.into()))?;
+    }
+    Ok(AppJson(answer))
 }
 
 /// `POST /credentials/verify` (W3C VC-API) with `{"verifiableCredential": …}`: 200 when

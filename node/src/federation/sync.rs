@@ -477,6 +477,8 @@ fn apply_step(
             effects: EntryEffects {
                 issuer_event: admitted.issuer_event,
                 status: admitted.status,
+                // Only the issuing member publishes status lists.
+                status_slot: None,
             },
         });
     }

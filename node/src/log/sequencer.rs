@@ -50,6 +50,8 @@ pub struct PendingEntry {
     pub credential_id: Option<CredentialId>,
     /// The local-only full ID number of the credential's subject.
     pub resident_id: Option<ResidentIdNumber>,
+    /// The status-list slot the credential uses.
+    pub status_slot: Option<talent_core::status_list::StatusSlot>,
     /// What the entry changes beside the log (issuer history, a status).
     pub effects: crate::store::EntryEffects,
 }
@@ -204,6 +206,7 @@ fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, Sequen
                 entry: &pending.entry,
                 credential_id: pending.credential_id,
                 resident_id: pending.resident_id.as_ref(),
+                status_slot: pending.status_slot,
                 effects: pending.effects,
             })
             .collect(),

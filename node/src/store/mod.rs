@@ -38,6 +38,7 @@ use rocksdb::{
 use serde::{Deserialize, Serialize};
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
 use talent_core::status::CredentialStatus;
+use talent_core::status_list::StatusSlot;
 use talent_core::tlog::Hash;
 use thiserror::Error;
 
@@ -54,7 +55,14 @@ const CF_WITNESS: &str = "witness";
 const CF_EVIDENCE: &str = "evidence";
 const CF_ISSUER_EVENTS: &str = "issuer_events";
 const CF_STATUSES: &str = "statuses";
-const COLUMN_FAMILIES: [&str; 13] = [
+/// Status-list slots handed out: reserved for an issuer, or used by a credential.
+const CF_STATUS_SLOTS: &str = "status_slots";
+/// The current status of every own credential whose status changed, by status-list slot:
+/// what the published status lists are made of.
+const CF_STATUS_BITS: &str = "status_bits";
+/// Recognition answers counted per (from region, to region, type, outcome): aggregates only.
+const CF_RECOGNITION_FLOWS: &str = "recognition_flows";
+const COLUMN_FAMILIES: [&str; 16] = [
     CF_ENTRIES,
     CF_HASHES,
     CF_CREDENTIALS,
@@ -68,6 +76,9 @@ const COLUMN_FAMILIES: [&str; 13] = [
     CF_EVIDENCE,
     CF_ISSUER_EVENTS,
     CF_STATUSES,
+    CF_STATUS_SLOTS,
+    CF_STATUS_BITS,
+    CF_RECOGNITION_FLOWS,
 ];
 
 /// Whose log a read or write is about.
@@ -169,6 +180,18 @@ pub struct EntryEffects {
     pub issuer_event: bool,
     /// The status a status change sets: (credential, status).
     pub status: Option<(CredentialId, CredentialStatus)>,
+    /// The status-list slot of that credential, when this member publishes its status
+    /// (own credentials only).
+    pub status_slot: Option<StatusSlot>,
+}
+
+/// Who holds a status-list slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotHolder {
+    /// Reserved for a credential this issuer (a DID) will sign and submit.
+    Reserved(String),
+    /// Used by this logged credential.
+    Used(CredentialId),
 }
 
 /// One entry of an append.
@@ -180,6 +203,8 @@ pub struct AppendedEntry<'a> {
     pub credential_id: Option<CredentialId>,
     /// Local-only personal data of the credential.
     pub resident_id: Option<&'a ResidentIdNumber>,
+    /// The status-list slot the credential uses.
+    pub status_slot: Option<StatusSlot>,
     /// What it changes.
     pub effects: EntryEffects,
 }
@@ -237,6 +262,8 @@ pub struct MirrorAppend<'a> {
 #[derive(Debug)]
 pub struct Store {
     db: DB,
+    /// Serialises the read-modify-write of counters.
+    counters: std::sync::Mutex<()>,
 }
 
 /// Bytes all column families' memtables may hold together before RocksDB flushes.
@@ -276,7 +303,10 @@ impl Store {
             ColumnFamilyDescriptor::new(*name, family)
         });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            counters: std::sync::Mutex::new(()),
+        })
     }
 
     fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -299,6 +329,7 @@ impl Store {
         let mut batch = WriteBatch::default();
         let cf_credentials = self.cf(CF_CREDENTIALS)?;
         let cf_personal = self.cf(CF_PERSONAL)?;
+        let cf_slots = self.cf(CF_STATUS_SLOTS)?;
         self.put_log(
             &mut batch,
             LogSpace::Own,
@@ -313,6 +344,13 @@ impl Store {
                 batch.put_cf(cf_credentials, key, index.to_be_bytes());
                 if let Some(resident_id) = entry.resident_id {
                     batch.put_cf(cf_personal, key, resident_id.expose_for_local_storage());
+                }
+                if let Some(slot) = entry.status_slot {
+                    batch.put_cf(
+                        cf_slots,
+                        slot.to_key(),
+                        slot_holder_bytes(&SlotHolder::Used(id)),
+                    );
                 }
             }
             self.put_effects(&mut batch, LogSpace::Own, index, entry.entry, entry.effects)?;
@@ -342,8 +380,130 @@ impl Store {
                 space.status_key(id, index),
                 status.code(),
             );
+            if let (LogSpace::Own, Some(slot)) = (space, effects.status_slot) {
+                batch.put_cf(self.cf(CF_STATUS_BITS)?, slot.to_key(), status.code());
+            }
         }
         Ok(())
+    }
+
+    /// Adds one recognition answer to the flow counts (not synced: a count lost in a crash
+    /// is not worth a disk flush per question).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn count_recognition(
+        &self,
+        from: &str,
+        to: &str,
+        credential_type: &str,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        let key = format!("{from}\u{1f}{to}\u{1f}{credential_type}\u{1f}{outcome}");
+        let cf = self.cf(CF_RECOGNITION_FLOWS)?;
+        let _guard = self
+            .counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = match self.db.get_cf(cf, &key)? {
+            Some(bytes) => u64::from_be_bytes(bytes.as_slice().try_into().map_err(|_| {
+                StoreError::Corrupt {
+                    key: format!("recognition_flows/{key}"),
+                    reason: "not 8 bytes".into(),
+                }
+            })?),
+            None => 0,
+        };
+        self.db.put_cf(cf, &key, (count + 1).to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Every recognition flow count: ((from, to, type, outcome), count).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn recognition_flows(&self) -> Result<Vec<([String; 4], u64)>, StoreError> {
+        let mut flows = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_RECOGNITION_FLOWS)?, rocksdb::IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            let corrupt = || StoreError::Corrupt {
+                key: format!("recognition_flows/{}", String::from_utf8_lossy(&key)),
+                reason: "not from/to/type/outcome -> count".into(),
+            };
+            let text = std::str::from_utf8(&key).map_err(|_| corrupt())?;
+            let parts: Vec<String> = text.split('\u{1f}').map(str::to_owned).collect();
+            let parts: [String; 4] = parts.try_into().map_err(|_| corrupt())?;
+            let count = u64::from_be_bytes(value.as_ref().try_into().map_err(|_| corrupt())?);
+            flows.push((parts, count));
+        }
+        Ok(flows)
+    }
+
+    /// Reserves a status-list slot for a credential `issuer` will sign and submit, durably.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn reserve_status_slot(&self, slot: StatusSlot, issuer: &str) -> Result<(), StoreError> {
+        self.db.put_cf_opt(
+            self.cf(CF_STATUS_SLOTS)?,
+            slot.to_key(),
+            slot_holder_bytes(&SlotHolder::Reserved(issuer.to_owned())),
+            &Self::synced(),
+        )?;
+        Ok(())
+    }
+
+    /// Who holds a status-list slot, if anyone.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn status_slot_holder(&self, slot: StatusSlot) -> Result<Option<SlotHolder>, StoreError> {
+        let Some(bytes) = self.db.get_cf(self.cf(CF_STATUS_SLOTS)?, slot.to_key())? else {
+            return Ok(None);
+        };
+        let corrupt = || StoreError::Corrupt {
+            key: format!("status_slots/{}/{}", slot.list, slot.index),
+            reason: "not r:<issuer> or c:<credential id>".into(),
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|_| corrupt())?;
+        match text.split_at_checked(2) {
+            Some(("r:", issuer)) => Ok(Some(SlotHolder::Reserved(issuer.to_owned()))),
+            Some(("c:", id)) => id
+                .parse()
+                .map(|id| Some(SlotHolder::Used(id)))
+                .map_err(|_| corrupt()),
+            _ => Err(corrupt()),
+        }
+    }
+
+    /// The current status of every own credential in status list `list` whose status
+    /// changed: (index, status), in index order.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn status_bits(&self, list: u32) -> Result<Vec<(u32, CredentialStatus)>, StoreError> {
+        let prefix = list.to_be_bytes();
+        let mut found = Vec::new();
+        for item in self.db.prefix_iterator_cf(self.cf(CF_STATUS_BITS)?, prefix) {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let corrupt = || StoreError::Corrupt {
+                key: format!("status_bits/{list}"),
+                reason: "not slot -> status code".into(),
+            };
+            let slot = StatusSlot::from_key(&key).ok_or_else(corrupt)?;
+            let status = std::str::from_utf8(&value)
+                .ok()
+                .and_then(|code| code.parse().ok())
+                .ok_or_else(corrupt)?;
+            found.push((slot.index, status));
+        }
+        Ok(found)
     }
 
     /// The entries of a log that changed its issuer history, below leaf `below` (a mirror's
@@ -781,6 +941,13 @@ impl Store {
     }
 }
 
+fn slot_holder_bytes(holder: &SlotHolder) -> Vec<u8> {
+    match holder {
+        SlotHolder::Reserved(issuer) => format!("r:{issuer}").into_bytes(),
+        SlotHolder::Used(id) => format!("c:{id}").into_bytes(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,15 +967,18 @@ mod tests {
                             entry: b"{\"a\":1}",
                             credential_id: Some(id),
                             resident_id: Some(&resident),
+                            status_slot: Some(StatusSlot { list: 0, index: 7 }),
                             effects: EntryEffects {
                                 issuer_event: true,
                                 status: Some((id, CredentialStatus::Suspended)),
+                                status_slot: Some(StatusSlot { list: 0, index: 7 }),
                             },
                         },
                         AppendedEntry {
                             entry: b"{\"b\":2}",
                             credential_id: None,
                             resident_id: None,
+                            status_slot: None,
                             effects: EntryEffects::default(),
                         },
                     ],
@@ -852,6 +1022,24 @@ mod tests {
             None
         );
         assert_eq!(store.checkpoint().expect("reads"), Some(b"note".to_vec()));
+        let slot = StatusSlot { list: 0, index: 7 };
+        assert_eq!(
+            store.status_slot_holder(slot).expect("reads"),
+            Some(SlotHolder::Used(id))
+        );
+        assert_eq!(
+            store.status_bits(0).expect("reads"),
+            vec![(7, CredentialStatus::Suspended)]
+        );
+        assert_eq!(store.status_bits(1).expect("reads"), vec![]);
+        let other = StatusSlot { list: 1, index: 3 };
+        store
+            .reserve_status_slot(other, "did:key:z6Mk")
+            .expect("writes");
+        assert_eq!(
+            store.status_slot_holder(other).expect("reads"),
+            Some(SlotHolder::Reserved("did:key:z6Mk".into()))
+        );
     }
 
     #[test]

@@ -1,0 +1,69 @@
+//! Recognition at this node: answers "is this credential recognised in region R?" from R's
+//! agreements as R's log gives them (the own log, or this node's mirror of R's), and counts
+//! the answers per (from region, to region, type, outcome) for the statistics — counts only,
+//! never who.
+
+use chrono::Utc;
+use serde_json::Value;
+use talent_core::credential::CredentialType;
+use talent_core::recognition::{self, Recognition, Subject};
+
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// Why a recognition question cannot be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum RecognitionError {
+    /// This node holds no log of the region asked about.
+    #[error("this node holds no log of region {0:?}, so it knows none of its agreements")]
+    UnknownRegion(String),
+    /// Counting failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Answers for `credential` (whose verdict was `valid`) in `region`, and counts the flow.
+///
+/// # Errors
+/// [`RecognitionError`].
+pub fn recognise(
+    state: &AppState,
+    credential: &Value,
+    valid: bool,
+    region: &str,
+) -> Result<Recognition, RecognitionError> {
+    let registry = state
+        .issuers
+        .registry(region)
+        .ok_or_else(|| RecognitionError::UnknownRegion(region.to_owned()))?;
+    let member = credential["credentialSubject"]["region"]
+        .as_str()
+        .unwrap_or_default();
+    let member_class = state
+        .federation
+        .as_ref()
+        .and_then(|federation| federation.config.member(member))
+        .map(|config| config.class);
+    let answer = recognition::recognise(
+        &Subject {
+            credential,
+            valid,
+            member,
+            member_class,
+        },
+        region,
+        &registry.agreements(None),
+        Utc::now(),
+    );
+    let credential_type = CredentialType::from_type_array(&credential["type"])
+        .map_or("unknown", CredentialType::as_str);
+    let outcome = if answer.recognised {
+        "recognised"
+    } else {
+        answer.outcome.map_or("not-recognised", |o| o.as_str())
+    };
+    state
+        .store
+        .count_recognition(member, region, credential_type, outcome)?;
+    Ok(answer)
+}
