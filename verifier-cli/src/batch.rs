@@ -153,3 +153,139 @@ fn verify_group(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+    use talent_core::credential::{self, IssueRequest, parse_datetime};
+    use talent_core::did::DidKey;
+    use talent_core::identifiers::CredentialId;
+    use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
+    use talent_core::schema::SchemaSet;
+    use talent_core::verify::{IssuerContext, LogContext, verify_credential};
+
+    /// A signed credential numbered `serial`.
+    fn signed(serial: u32) -> Value {
+        let key = SigningKey::from_bytes(&[11u8; 32]);
+        let request = IssueRequest::from_json(&json!({
+            "type": "ProfessionalTitleCredential",
+            "credentialSubject": {
+                "name": format!("王五{serial}"),
+                "idNumber": "11010519491231002X",
+                "employer": {"name": "重庆某科技有限公司", "creditCode": "91500000MA5U1234XH"},
+                "series": "工程",
+                "specialty": "软件工程",
+                "level": "正高级",
+                "titleName": "正高级工程师",
+                "committee": "重庆市工程技术高级职称评审委员会",
+                "conferredOn": "2025-12-30"
+            },
+            "validUntil": "2036-11-26T00:00:00Z"
+        }))
+        .expect("request");
+        let now = parse_datetime("2026-11-26T03:00:00Z").expect("time");
+        let id = format!("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b{serial:04x}");
+        let document = credential::prepare(
+            request,
+            &DidKey::from_verifying_key(&key.verifying_key()),
+            &"cq-sc".parse().expect("region"),
+            CredentialId::parse_lenient(&id).expect("id"),
+            now,
+        )
+        .expect("prepares")
+        .document;
+        let options = ProofOptions {
+            created: "2026-11-26T03:00:00Z".into(),
+            proof_purpose: ASSERTION_METHOD,
+        };
+        proof::sign(&document, &key, &options).expect("signs")
+    }
+
+    /// A directory of its own under the system temporary directory, removed when dropped.
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let path = std::env::temp_dir()
+                .join(format!("talent-verify-batch-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&path).expect("scratch directory");
+            Scratch(path)
+        }
+
+        fn write(&self, name: &str, text: &str) -> Input {
+            let path = self.0.join(name);
+            std::fs::write(&path, text).expect("writes");
+            Input::File(path)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            // Best effort: a leftover directory in the temporary directory is harmless.
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn options(schemas: &SchemaSet) -> VerifyOptions<'_> {
+        VerifyOptions {
+            now: parse_datetime("2026-11-27T00:00:00Z").expect("time"),
+            schemas,
+            log: LogContext::NotRequested,
+            issuers: IssuerContext::NotRequested,
+            status: None,
+        }
+    }
+
+    #[test]
+    fn verdicts_over_several_groups_are_the_one_by_one_verdicts_in_order() {
+        let scratch = Scratch::new("verdicts");
+        let schemas = SchemaSet::new();
+        let options = options(&schemas);
+        let mut documents: Vec<Value> = (0..(GROUP as u32 * 2 + 5)).map(signed).collect();
+        // One forged credential in the second group: only it fails, on its proof.
+        documents[GROUP + 3]["credentialSubject"]["name"] = json!("李四");
+        let inputs: Vec<Input> = documents
+            .iter()
+            .enumerate()
+            .map(|(index, document)| {
+                scratch.write(&format!("{index:04}.json"), &document.to_string())
+            })
+            .collect();
+        let verdicts = verify_all(&inputs, 2, &options, None, || {
+            anyhow::anyhow!("no bundles here")
+        })
+        .expect("verifies");
+        assert_eq!(verdicts.len(), documents.len());
+        for (index, (document, verdict)) in documents.iter().zip(&verdicts).enumerate() {
+            assert_eq!(
+                verdict,
+                &verify_credential(document, &options),
+                "input {index}"
+            );
+            assert_eq!(verdict.verified, index != GROUP + 3, "input {index}");
+        }
+    }
+
+    #[test]
+    fn the_first_unreadable_input_in_order_is_the_error() {
+        let scratch = Scratch::new("unreadable");
+        let schemas = SchemaSet::new();
+        let options = options(&schemas);
+        let inputs: Vec<Input> = (0..(GROUP as u32 + 10))
+            .map(|index| {
+                let text = match index {
+                    // A bad file in each group: the first one must be reported.
+                    7 => "not JSON".to_owned(),
+                    70 => "[]".to_owned(),
+                    _ => signed(index).to_string(),
+                };
+                scratch.write(&format!("{index:04}.json"), &text)
+            })
+            .collect();
+        let error = verify_all(&inputs, 2, &options, None, || anyhow::anyhow!("no bundles"))
+            .expect_err("an input is not JSON");
+        assert!(format!("{error:#}").contains("0007.json"), "{error:#}");
+    }
+}
