@@ -228,9 +228,10 @@ struct Request {
 /// Verifies concurrent requests together: a collector task takes whatever requests are
 /// waiting (up to [`MAX_BATCH`]) once a blocking thread is free for them, and checks their
 /// signatures as one Ed25519 batch (`talent_core::verify::check_signatures`). Every other
-/// check runs per request exactly as [`talent_core::verify::verify_credential`] would, so each verdict is the
-/// one a request verified alone gets. Under light load a batch holds a single request and
-/// nothing waits; under heavy load batches fill while the threads are busy.
+/// check runs per request exactly as [`talent_core::verify::verify_credential`] would, so
+/// each verdict is the one a request verified alone gets. Under light load a batch holds a
+/// single request and nothing waits; under heavy load batches fill while the threads are
+/// busy.
 #[derive(Debug, Default)]
 struct Batcher {
     /// Started with the first request, on the server's runtime.
