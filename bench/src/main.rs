@@ -17,6 +17,7 @@ mod procfs;
 mod report;
 mod sync;
 mod verify;
+mod verify_api;
 
 use std::process::ExitCode;
 
@@ -47,6 +48,9 @@ enum Command {
     /// and propagation latency (issue → verified with a quorum at another member), next to
     /// the Ed25519 verify and batch-verify limits.
     Sync(sync::SyncArgs),
+    /// `POST /api/v1/verify` requests/s and latency of a `registry-node` under concurrent
+    /// connections, next to the Ed25519 verify and batch-verify limits.
+    VerifyApi(verify_api::VerifyApiArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::Issue(args) => issue::run(&args),
         Command::Sync(args) => sync::run(&args),
+        Command::VerifyApi(args) => verify_api::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -38,15 +38,7 @@ pub fn canonicalize_into(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::Object(members) => {
-            write_members(
-                members
-                    .iter()
-                    .map(|(name, item)| (name.as_str(), item))
-                    .collect(),
-                out,
-            );
-        }
+        Value::Object(members) => write_object(members, None, None, out),
     }
 }
 
@@ -59,21 +51,95 @@ pub fn canonicalize_object_with(
     replace: Option<(&str, &Value)>,
     out: &mut Vec<u8>,
 ) {
+    write_object(members, Some(skip), replace, out);
+}
+
+/// [`canonicalize_object_with`], `skip` optional.
+fn write_object(
+    members: &serde_json::Map<String, Value>,
+    skip: Option<&str>,
+    replace: Option<(&str, &Value)>,
+    out: &mut Vec<u8>,
+) {
+    if in_utf16_order(members, replace.map(|(name, _)| name)) {
+        write_in_map_order(members, skip, replace, out);
+        return;
+    }
     let mut sorted: Vec<(&str, &Value)> = members
         .iter()
-        .filter(|(name, _)| name.as_str() != skip)
+        .filter(|(name, _)| Some(name.as_str()) != skip)
         .map(|(name, value)| match replace {
             Some((replaced, with)) if name.as_str() == replaced => (name.as_str(), with),
             _ => (name.as_str(), value),
         })
         .collect();
     if let Some((replaced, with)) = replace
-        && replaced != skip
+        && Some(replaced) != skip
         && !members.contains_key(replaced)
     {
         sorted.push((replaced, with));
     }
     write_members(sorted, out);
+}
+
+/// Whether the map iterates its names in RFC 8785 order already, so they need no sorting:
+/// strictly ascending bytes (a `BTreeMap`, which is what `serde_json::Map` is without its
+/// `preserve_order` feature) and no byte from 0xEE up. UTF-8 byte order is code point
+/// order, which differs from UTF-16 order only between U+E000–U+FFFF (lead bytes 0xEE,
+/// 0xEF) and supplementary characters (0xF0–0xF4); names without such bytes sort the same
+/// both ways. Checked, not assumed, so another map order can never produce wrong bytes.
+fn in_utf16_order(members: &serde_json::Map<String, Value>, extra: Option<&str>) -> bool {
+    let plain = |name: &str| name.bytes().all(|byte| byte < 0xEE);
+    let mut previous: Option<&str> = None;
+    for name in members.keys() {
+        if !plain(name) || previous.is_some_and(|previous| previous >= name.as_str()) {
+            return false;
+        }
+        previous = Some(name);
+    }
+    extra.is_none_or(plain)
+}
+
+/// Writes the members in the map's own order (see [`in_utf16_order`]), leaving out `skip`
+/// and putting `replace` in place of (or where it sorts among) the others.
+fn write_in_map_order(
+    members: &serde_json::Map<String, Value>,
+    skip: Option<&str>,
+    replace: Option<(&str, &Value)>,
+    out: &mut Vec<u8>,
+) {
+    let mut pending = replace.filter(|(name, _)| Some(*name) != skip);
+    let mut first = true;
+    let mut member = |name: &str, value: &Value, out: &mut Vec<u8>| {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_string(name, out);
+        out.push(b':');
+        canonicalize_into(value, out);
+    };
+    out.push(b'{');
+    for (name, value) in members {
+        let name = name.as_str();
+        if let Some((replaced, with)) = pending
+            && replaced <= name
+        {
+            member(replaced, with, out);
+            pending = None;
+            if replaced == name {
+                continue;
+            }
+        }
+        if Some(name) == skip {
+            continue;
+        }
+        member(name, value, out);
+    }
+    if let Some((replaced, with)) = pending {
+        member(replaced, with, out);
+    }
+    out.push(b'}');
 }
 
 /// Writes object members sorted by name (UTF-16 order).
@@ -118,13 +184,15 @@ pub fn compare_utf16(a: &str, b: &str) -> Ordering {
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 fn write_number(number: &Number, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail; `write!` saves the String `to_string` would allocate.
     if let Some(unsigned) = number.as_u64().filter(|n| *n <= MAX_SAFE_INTEGER) {
-        out.extend_from_slice(unsigned.to_string().as_bytes());
+        let _ = write!(out, "{unsigned}");
     } else if let Some(signed) = number
         .as_i64()
         .filter(|n| n.unsigned_abs() <= MAX_SAFE_INTEGER)
     {
-        out.extend_from_slice(signed.to_string().as_bytes());
+        let _ = write!(out, "{signed}");
     } else if let Some(float) = number.as_f64() {
         // ECMAScript prints -0 as "0"; ryu-js follows Number.prototype.toString.
         let float = if float == 0.0 { 0.0 } else { float };
@@ -199,6 +267,47 @@ mod skip_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn map_order_path_writes_what_sorting_writes() {
+        let objects = [
+            json!({}),
+            json!({"b": 1, "a": [true, null], "@context": "c", "proof": {"z": 1, "y": 2}}),
+            json!({"\u{ff21}": 1, "\u{2000b}": 2, "a": 3}),
+            json!({"é": 1, "e": 2, "z": {"\u{e000}": 1, "\u{10000}": 2}}),
+        ];
+        let replacement = json!(["r"]);
+        for object in &objects {
+            let members = object.as_object().expect("object");
+            for skip in [None, Some("proof"), Some("a"), Some("@context")] {
+                for replace in [
+                    None,
+                    Some(("@context", &replacement)),
+                    Some(("m", &replacement)),
+                ] {
+                    let mut fast = Vec::new();
+                    write_object(members, skip, replace, &mut fast);
+                    let mut edited = members.clone();
+                    if let Some(skip) = skip {
+                        edited.remove(skip);
+                    }
+                    if let Some((name, with)) = replace
+                        && Some(name) != skip
+                    {
+                        edited.insert(name.to_owned(), with.clone());
+                    }
+                    let pairs: Vec<(&str, &Value)> = edited
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), value))
+                        .collect();
+                    let mut slow = Vec::new();
+                    write_members(pairs, &mut slow);
+                    assert_eq!(fast, slow, "{object} skip {skip:?} replace {replace:?}");
+                }
+            }
+        }
+    }
 
     fn canonical(json: &str) -> String {
         let value: Value = serde_json::from_str(json).expect("valid JSON");

@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::credential::{CredentialType, format_datetime, parse_datetime};
-use crate::did::DidKey;
+use crate::did::{DidKey, KeyCache};
 use crate::issuers::{IssuerRegistry, When, signing_time};
 use crate::jcs;
-use crate::proof::{self, ASSERTION_METHOD, VerifiedProof};
+use crate::proof::{self, ASSERTION_METHOD, PreparedProof, VerifiedProof};
 use crate::schema::{SchemaKind, SchemaSet};
-use crate::tlog::checkpoint;
-use crate::tlog::cosignature::{self, CosignerKey};
+use crate::tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
+use crate::tlog::cosignature::{self, CosignatureError, CosignerKey};
 use crate::tlog::merkle::InclusionProof;
 
 /// The checks a verdict can contain, in the order they are reported.
@@ -299,45 +299,246 @@ pub struct LogEvidence<'a> {
 
 /// Verifies a presented credential.
 pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Verdict {
+    prepare_credential(document, options.schemas, &mut KeyCache::new()).finish(options)
+}
+
+/// Verifies many credentials judged with the same options, checking their signatures as one
+/// Ed25519 batch: the verdicts, in order, are exactly those of [`verify_credential`] on each.
+///
+/// A batch whose signatures do not all verify is re-checked one by one, so a bad credential
+/// costs its batch about one single verification per credential and gets its own verdict;
+/// the others keep theirs. Groups of a few dozen credentials amortise the batch best.
+pub fn verify_credentials(
+    documents: &[&Value],
+    options: &VerifyOptions<'_>,
+    keys: &mut KeyCache,
+) -> Vec<Verdict> {
+    let mut prepared: Vec<PreparedCredential<'_>> = documents
+        .iter()
+        .map(|document| prepare_credential(document, options.schemas, keys))
+        .collect();
+    check_signatures(&mut prepared);
+    prepared
+        .into_iter()
+        .map(|credential| credential.finish(options))
+        .collect()
+}
+
+/// A credential whose checks have run except for its Ed25519 signature: what
+/// [`check_signatures`] checks many of at once before each is finished into a [`Verdict`]
+/// with [`PreparedCredential::finish`].
+#[derive(Debug)]
+pub struct PreparedCredential<'d> {
+    document: &'d Value,
+    summary: CredentialSummary,
+    schema: Check,
+    proof: ProofState,
+}
+
+/// Where a prepared credential's proof stands.
+#[derive(Debug)]
+enum ProofState {
+    /// Well-formed; the signature is not checked yet.
+    Pending(PreparedProof),
+    /// Checked (or malformed): the outcome [`proof::verify`] would give.
+    Done(Result<VerifiedProof, proof::ProofError>),
+}
+
+/// Runs every check of [`verify_credential`] that does not need the options' issuer, status
+/// or log context, and prepares the proof up to its signature. `keys` remembers decoded
+/// verification methods across credentials (a directory of credentials has few issuers).
+pub fn prepare_credential<'d>(
+    document: &'d Value,
+    schemas: &SchemaSet,
+    keys: &mut KeyCache,
+) -> PreparedCredential<'d> {
     let summary = CredentialSummary::of(document);
-    let proof_result = proof::verify(document, ASSERTION_METHOD);
-    let mut checks = vec![
-        check_schema(document, &summary, options.schemas),
-        check_proof(&proof_result),
-        check_issuer(document, &proof_result),
-        check_validity(document, options.now),
-    ];
-    match &options.issuers {
-        IssuerContext::NotRequested => {}
-        IssuerContext::Missing(reason) => checks.push(Check::fail(CheckName::Authority, reason)),
-        IssuerContext::Registry { registry, position } => {
-            checks.push(check_authority(
-                document,
-                &proof_result,
-                registry,
-                *position,
-            ));
+    let schema = check_schema(document, &summary, schemas);
+    let proof = match proof::prepare_with(document, None, ASSERTION_METHOD, keys) {
+        Ok(prepared) => ProofState::Pending(prepared),
+        Err(error) => ProofState::Done(Err(error)),
+    };
+    PreparedCredential {
+        document,
+        summary,
+        schema,
+        proof,
+    }
+}
+
+/// Checks the signatures of every prepared credential still pending, as one batch; when the
+/// batch fails, one by one, so each credential gets exactly its own outcome.
+pub fn check_signatures(prepared: &mut [PreparedCredential<'_>]) {
+    let pending: Vec<&PreparedProof> = prepared
+        .iter()
+        .filter_map(|credential| match &credential.proof {
+            ProofState::Pending(proof) => Some(proof),
+            ProofState::Done(_) => None,
+        })
+        .collect();
+    let all_verified = proof::batch_verifies(&pending);
+    for credential in prepared.iter_mut() {
+        let state = std::mem::replace(
+            &mut credential.proof,
+            ProofState::Done(Err(proof::ProofError::MissingProof)),
+        );
+        credential.proof = match state {
+            ProofState::Pending(proof) if all_verified => {
+                ProofState::Done(Ok(proof.into_unchecked_facts()))
+            }
+            ProofState::Pending(proof) => ProofState::Done(proof.verify()),
+            done @ ProofState::Done(_) => done,
+        };
+    }
+}
+
+/// Checkpoints opened and cosignatures checked while finishing a batch of verdicts, so that
+/// requests relying on the same checkpoint (concurrent requests about one log) check its
+/// log signature and cosignatures, each an Ed25519 verification, once per batch instead of
+/// once per request. The results are exactly those of checking again.
+#[derive(Debug, Default)]
+pub struct CheckpointMemo {
+    opened: Vec<Opened>,
+    cosigned: Vec<Cosigned>,
+}
+
+/// A checkpoint opened with a log key, and what that gave.
+#[derive(Debug)]
+struct Opened {
+    bytes: Vec<u8>,
+    origin: String,
+    log_vkey: String,
+    result: Result<VerifiedCheckpoint, CheckpointError>,
+}
+
+/// A checkpoint's cosignatures checked against trusted cosigners, and what that gave.
+#[derive(Debug)]
+struct Cosigned {
+    note: Vec<u8>,
+    trusted: Vec<CosignerKey>,
+    result: Result<Vec<String>, CosignatureError>,
+}
+
+impl CheckpointMemo {
+    /// Most entries of each kind kept; a batch relies on few checkpoints.
+    const CAPACITY: usize = 16;
+
+    /// An empty memo.
+    pub fn new() -> CheckpointMemo {
+        CheckpointMemo::default()
+    }
+
+    /// [`checkpoint::open_checkpoint`], remembered.
+    fn open(
+        &mut self,
+        bytes: &[u8],
+        origin: &str,
+        log_vkey: &str,
+    ) -> Result<VerifiedCheckpoint, CheckpointError> {
+        if let Some(opened) = self.opened.iter().find(|opened| {
+            opened.bytes == bytes && opened.origin == origin && opened.log_vkey == log_vkey
+        }) {
+            return opened.result.clone();
         }
-    }
-    if let Some(fact) = &options.status {
-        checks.push(check_status(fact, options.now));
-    }
-    let mut log = None;
-    match &options.log {
-        LogContext::NotRequested => {}
-        LogContext::Missing(reason) => checks.push(Check::fail(CheckName::Inclusion, reason)),
-        LogContext::Evidence(evidence) => {
-            let (check, status) = check_inclusion(document, evidence, options.now);
-            checks.push(check);
-            log = status;
+        let result = checkpoint::open_checkpoint(bytes, origin, log_vkey);
+        if self.opened.len() >= CheckpointMemo::CAPACITY {
+            self.opened.clear();
         }
+        self.opened.push(Opened {
+            bytes: bytes.to_vec(),
+            origin: origin.to_owned(),
+            log_vkey: log_vkey.to_owned(),
+            result: result.clone(),
+        });
+        result
     }
-    Verdict {
-        verified: checks.iter().all(|check| check.ok),
-        credential: summary,
-        checks,
-        checked_at: format_datetime(options.now),
-        log,
+
+    /// The names of the trusted cosigners whose cosignatures on `note` verify
+    /// ([`cosignature::verify_cosignatures`]), remembered.
+    fn cosigners(
+        &mut self,
+        note: &[u8],
+        trusted: &[CosignerKey],
+    ) -> Result<Vec<String>, CosignatureError> {
+        if let Some(cosigned) = self
+            .cosigned
+            .iter()
+            .find(|cosigned| cosigned.note == note && cosigned.trusted == trusted)
+        {
+            return cosigned.result.clone();
+        }
+        let result = cosignature::verify_cosignatures(note, trusted)
+            .map(|found| found.into_iter().map(|found| found.name).collect());
+        if self.cosigned.len() >= CheckpointMemo::CAPACITY {
+            self.cosigned.clear();
+        }
+        self.cosigned.push(Cosigned {
+            note: note.to_vec(),
+            trusted: trusted.to_vec(),
+            result: result.clone(),
+        });
+        result
+    }
+}
+
+impl PreparedCredential<'_> {
+    /// The verdict: the signature is checked here if [`check_signatures`] has not done it,
+    /// then the issuer binding, validity and whatever `options` asks for. `options.schemas`
+    /// is not used again: the schema check ran when the credential was prepared.
+    pub fn finish(self, options: &VerifyOptions<'_>) -> Verdict {
+        self.finish_with(options, &mut CheckpointMemo::new())
+    }
+
+    /// [`PreparedCredential::finish`], with checkpoints checked for earlier verdicts of the
+    /// batch remembered in `memo`.
+    pub fn finish_with(self, options: &VerifyOptions<'_>, memo: &mut CheckpointMemo) -> Verdict {
+        let document = self.document;
+        let proof_result = match self.proof {
+            ProofState::Pending(proof) => proof.verify(),
+            ProofState::Done(result) => result,
+        };
+        let mut checks = vec![
+            self.schema,
+            check_proof(&proof_result),
+            check_issuer(document, &proof_result),
+            check_validity(document, options.now),
+        ];
+        match &options.issuers {
+            IssuerContext::NotRequested => {}
+            IssuerContext::Missing(reason) => {
+                checks.push(Check::fail(CheckName::Authority, reason));
+            }
+            IssuerContext::Registry { registry, position } => {
+                checks.push(check_authority(
+                    document,
+                    &proof_result,
+                    registry,
+                    *position,
+                ));
+            }
+        }
+        if let Some(fact) = &options.status {
+            checks.push(check_status(fact, options.now));
+        }
+        let mut log = None;
+        match &options.log {
+            LogContext::NotRequested => {}
+            LogContext::Missing(reason) => {
+                checks.push(Check::fail(CheckName::Inclusion, reason));
+            }
+            LogContext::Evidence(evidence) => {
+                let (check, status) = check_inclusion(document, evidence, options.now, memo);
+                checks.push(check);
+                log = status;
+            }
+        }
+        Verdict {
+            verified: checks.iter().all(|check| check.ok),
+            credential: self.summary,
+            checks,
+            checked_at: format_datetime(options.now),
+            log,
+        }
     }
 }
 
@@ -380,6 +581,16 @@ fn check_issuer(
     let Some(issuer) = document.get("issuer").and_then(Value::as_str) else {
         return Check::fail(CheckName::Issuer, "issuer is missing or not a string");
     };
+    // The usual case without decoding the issuer's key a second time: a did:key equals the
+    // controller exactly when it is the same `did:key:<multikey>` text (parsing it would give
+    // the same multikey and the same key).
+    if let Ok(verified) = proof_result
+        && issuer
+            .strip_prefix(crate::did::DID_KEY_PREFIX)
+            .is_some_and(|multikey| multikey == verified.controller.multikey())
+    {
+        return Check::pass(CheckName::Issuer, format!("signed by the issuer {issuer}"));
+    }
     let issuer_did: DidKey = match issuer.parse() {
         Ok(did) => did,
         Err(error) => {
@@ -486,12 +697,9 @@ fn check_inclusion(
     document: &Value,
     evidence: &LogEvidence<'_>,
     now: DateTime<Utc>,
+    memo: &mut CheckpointMemo,
 ) -> (Check, Option<LogStatus>) {
-    let checkpoint = match checkpoint::open_checkpoint(
-        evidence.checkpoint,
-        evidence.origin,
-        evidence.log_vkey,
-    ) {
+    let checkpoint = match memo.open(evidence.checkpoint, evidence.origin, evidence.log_vkey) {
         Ok(checkpoint) => checkpoint,
         Err(error) => {
             return (
@@ -500,9 +708,8 @@ fn check_inclusion(
             );
         }
     };
-    let cosigners = match cosignature::verify_cosignatures(evidence.checkpoint, evidence.cosigners)
-    {
-        Ok(found) => found.into_iter().map(|found| found.name).collect(),
+    let cosigners = match memo.cosigners(evidence.checkpoint, evidence.cosigners) {
+        Ok(found) => found,
         Err(error) => {
             return (
                 Check::fail(CheckName::Inclusion, format!("cosignatures: {error}")),
@@ -610,5 +817,173 @@ fn check_validity(document: &Value, now: DateTime<Utc>) -> Check {
             CheckName::Validity,
             format!("valid from {}, no end date", format_datetime(valid_from)),
         ),
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+    use crate::credential::{self, IssueRequest};
+    use crate::identifiers::CredentialId;
+    use crate::proof::ProofOptions;
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        parse_datetime("2026-11-26T03:00:00Z").expect("valid time")
+    }
+
+    /// A signed skill-level credential numbered `serial`, by `key`.
+    fn signed(key: &SigningKey, serial: u8) -> Value {
+        let request = IssueRequest::from_json(&json!({
+            "type": "ProfessionalTitleCredential",
+            "credentialSubject": {
+                "name": format!("王五{serial}"),
+                "idNumber": "11010519491231002X",
+                "employer": {"name": "重庆某科技有限公司", "creditCode": "91500000MA5U1234XH"},
+                "series": "工程",
+                "specialty": "软件工程",
+                "level": "正高级",
+                "titleName": "正高级工程师",
+                "committee": "重庆市工程技术高级职称评审委员会",
+                "conferredOn": "2025-12-30"
+            },
+            "validUntil": "2036-11-26T00:00:00Z"
+        }))
+        .expect("request");
+        let issuer = DidKey::from_verifying_key(&key.verifying_key());
+        let id = format!("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c{serial:02x}");
+        let document = credential::prepare(
+            request,
+            &issuer,
+            &"cq-sc".parse().expect("region"),
+            CredentialId::parse_lenient(&id).expect("id"),
+            now(),
+        )
+        .expect("prepares")
+        .document;
+        let options = ProofOptions {
+            created: "2026-11-26T03:00:00Z".into(),
+            proof_purpose: ASSERTION_METHOD,
+        };
+        proof::sign(&document, key, &options).expect("signs")
+    }
+
+    /// Twelve credentials by two issuers, so the batch merges several signers' terms.
+    fn corpus() -> Vec<Value> {
+        let keys = [
+            SigningKey::from_bytes(&[11u8; 32]),
+            SigningKey::from_bytes(&[12u8; 32]),
+        ];
+        (0..12u8)
+            .map(|serial| signed(&keys[usize::from(serial % 2)], serial))
+            .collect()
+    }
+
+    /// Batch verdicts, checked equal to the one-by-one verdicts.
+    fn batch_verdicts(documents: &[Value], schemas: &SchemaSet) -> Vec<Verdict> {
+        let options = VerifyOptions {
+            now: now(),
+            schemas,
+            log: LogContext::NotRequested,
+            issuers: IssuerContext::NotRequested,
+            status: None,
+        };
+        let refs: Vec<&Value> = documents.iter().collect();
+        let verdicts = verify_credentials(&refs, &options, &mut KeyCache::new());
+        assert_eq!(verdicts.len(), documents.len());
+        for (document, verdict) in documents.iter().zip(&verdicts) {
+            assert_eq!(verdict, &verify_credential(document, &options));
+        }
+        verdicts
+    }
+
+    fn failed(verdict: &Verdict) -> Vec<CheckName> {
+        verdict
+            .checks
+            .iter()
+            .filter(|check| !check.ok)
+            .map(|check| check.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_of_good_credentials_all_verify() {
+        let schemas = SchemaSet::new();
+        let verdicts = batch_verdicts(&corpus(), &schemas);
+        assert!(verdicts.iter().all(|verdict| verdict.verified));
+    }
+
+    #[test]
+    fn one_bad_signature_among_good_ones_fails_alone() {
+        let schemas = SchemaSet::new();
+        let mut documents = corpus();
+        // A changed subject keeps the schema, so only the signature breaks.
+        documents[7]["credentialSubject"]["name"] = json!("李四");
+        let verdicts = batch_verdicts(&documents, &schemas);
+        for (index, verdict) in verdicts.iter().enumerate() {
+            if index == 7 {
+                assert_eq!(failed(verdict), [CheckName::Proof]);
+            } else {
+                assert!(verdict.verified, "credential {index}: {verdict:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_and_foreign_proofs_keep_their_own_verdicts() {
+        let schemas = SchemaSet::new();
+        let mut documents = corpus();
+        documents[0]["proof"]
+            .as_object_mut()
+            .expect("proof")
+            .remove("proofValue");
+        documents[3]["issuer"] = documents[4]["issuer"].clone();
+        documents[9] = json!({"not": "a credential"});
+        let verdicts = batch_verdicts(&documents, &schemas);
+        let failing: Vec<usize> = verdicts
+            .iter()
+            .enumerate()
+            .filter(|(_, verdict)| !verdict.verified)
+            .map(|(index, _)| index)
+            .collect();
+        assert_eq!(failing, [0, 3, 9]);
+        assert!(failed(&verdicts[3]).contains(&CheckName::Issuer));
+    }
+
+    #[test]
+    fn an_empty_batch_has_no_verdicts() {
+        let schemas = SchemaSet::new();
+        assert!(batch_verdicts(&[], &schemas).is_empty());
+    }
+
+    #[test]
+    fn a_non_canonical_s_fails_the_batch_and_the_single_check() {
+        let key = SigningKey::from_bytes(&[11u8; 32]);
+        let document = signed(&key, 1);
+        let mut signature = crate::multibase::decode_base58btc(
+            document["proof"]["proofValue"]
+                .as_str()
+                .expect("proofValue"),
+        )
+        .expect("base58");
+        // s + ℓ: the same scalar mod ℓ, not in canonical form.
+        const ELL: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut carry = 0u16;
+        for (byte, add) in signature[32..].iter_mut().zip(ELL) {
+            let sum = u16::from(*byte) + u16::from(add) + carry;
+            *byte = sum as u8;
+            carry = sum >> 8;
+        }
+        let mut tampered = document.clone();
+        tampered["proof"]["proofValue"] = crate::multibase::encode_base58btc(&signature).into();
+        let prepared = proof::prepare(&tampered, ASSERTION_METHOD).expect("well-formed");
+        assert!(!proof::batch_verifies(&[&prepared]));
+        assert!(prepared.verify_signature().is_err());
+        let good = proof::prepare(&document, ASSERTION_METHOD).expect("well-formed");
+        assert!(proof::batch_verifies(&[&good]));
     }
 }

@@ -2,6 +2,7 @@
 //! verification (or a node's) → report. Exit 0 valid, 1 not valid, 2 bad input or usage.
 
 mod args;
+mod batch;
 mod input;
 mod online;
 mod recognition;
@@ -274,22 +275,16 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
     if args.node.is_some() {
         bail!("--node takes a single credential");
     }
+    if args.as_region.is_some() {
+        bail!("--as-region takes a single credential or bundle");
+    }
     let started = Instant::now();
-    let credentials = inputs
-        .iter()
-        .map(Input::document)
-        .collect::<anyhow::Result<Vec<Document>>>()?;
     let schemas = SchemaSet::new();
     let trust = trust::for_verification(args.trust.as_deref())?;
-    let has_bundles = credentials
-        .iter()
-        .any(|document| matches!(document, Document::Bundle(_)));
-    let bundles = if has_bundles {
-        Some(bundle_options(args, &schemas, trust.as_ref())?)
-    } else {
-        None
+    let bundles = match trust {
+        Some(_) => Some(bundle_options(args, &schemas, trust.as_ref())?),
+        None => None,
     };
-    let bundles = &bundles;
     let options = VerifyOptions {
         issuers: talent_core::verify::IssuerContext::NotRequested,
         status: None,
@@ -302,39 +297,11 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
         .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
         .unwrap_or(1)
         .max(1);
-    let chunk = credentials.len().div_ceil(threads).max(1);
-    let options = &options;
-    let results: Vec<anyhow::Result<Verdict>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = credentials
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|document| match (document, bundles) {
-                            (Document::Credential(credential), _) => {
-                                Ok(verify_credential(credential, options))
-                            }
-                            (Document::Bundle(bundle), Some(bundles)) => {
-                                bundle.verify(bundles).map_err(anyhow::Error::from)
-                            }
-                            (Document::Bundle(_), None) => {
-                                Err(anyhow::anyhow!("a bundle needs --trust"))
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_default())
-            .collect()
-    });
-    let verdicts = results
-        .into_iter()
-        .zip(inputs)
-        .map(|(result, input)| result.with_context(|| input.name()))
-        .collect::<anyhow::Result<Vec<Verdict>>>()?;
+    let verdicts = batch::verify_all(inputs, threads, &options, bundles.as_ref(), || {
+        bundle_options(args, &schemas, None)
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("a bundle needs --trust"))
+    })?;
     let elapsed = started.elapsed();
     if verdicts.len() != inputs.len() {
         bail!("a verifier thread failed");

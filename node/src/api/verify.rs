@@ -1,5 +1,8 @@
 //! Verification endpoints: the registry's own `POST /api/v1/verify` and the VC-API
-//! compatible `POST /credentials/verify`. Both run the one pipeline of `talent_core::verify`.
+//! compatible `POST /credentials/verify`. Both run the one pipeline of `talent_core::verify`,
+//! concurrent requests together (see [`Batcher`]).
+
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::State;
@@ -8,25 +11,36 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use talent_core::did::KeyCache;
 use talent_core::identifiers::CredentialId;
 use talent_core::schema::SchemaKind;
 use talent_core::status::CredentialStatus;
 use talent_core::tlog::cosignature::CosignerKey;
 use talent_core::tlog::merkle::InclusionProof;
 use talent_core::verify::{
-    IssuerContext, LogContext, LogEvidence, StatusFact, Verdict, VerifyOptions, verify_credential,
+    CheckpointMemo, IssuerContext, LogContext, LogEvidence, PreparedCredential, StatusFact,
+    Verdict, VerifyOptions, check_signatures, prepare_credential,
 };
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::store::LogSpace;
 
 use super::error::{ApiError, AppJson};
 use crate::state::AppState;
 
-/// Routes of this resource.
+/// Routes of this resource. Both share one [`Batcher`].
 pub fn routes() -> Router<AppState> {
+    let batcher = Arc::new(Batcher::default());
+    let vc_api = Arc::clone(&batcher);
     Router::new()
-        .route("/api/v1/verify", post(verify))
-        .route("/credentials/verify", post(verify_vc_api))
+        .route(
+            "/api/v1/verify",
+            post(move |state, body| verify(state, body, batcher)),
+        )
+        .route(
+            "/credentials/verify",
+            post(move |state, body| verify_vc_api(state, body, vc_api)),
+        )
 }
 
 /// The log evidence this node holds for a presented credential: an inclusion proof under
@@ -197,16 +211,110 @@ fn status_fact(
     })
 }
 
-async fn run_pipeline(
-    state: &AppState,
+/// How many requests one batch verifies at most: enough to amortise an Ed25519 batch, few
+/// enough that a batch takes about a millisecond on one core.
+const MAX_BATCH: usize = 64;
+/// Requests waiting for a batch before senders wait too (the HTTP layer bounds requests in
+/// flight anyway).
+const QUEUE: usize = 4096;
+
+/// A request waiting for its batch, and where its answer goes.
+type Job = (Request, oneshot::Sender<Result<Verdict, ApiError>>);
+
+/// One request waiting for its batch.
+struct Request {
+    state: AppState,
     credential: Value,
     require_quorum: bool,
-) -> Result<Verdict, ApiError> {
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let located = locate(&state, &credential, require_quorum)?;
-        let registry = state.issuers.registry(&located.member);
-        let issuers = match &registry {
+}
+
+/// Verifies concurrent requests together: a collector task takes whatever requests are
+/// waiting (up to [`MAX_BATCH`]) once a blocking thread is free for them, and checks their
+/// signatures as one Ed25519 batch (`talent_core::verify::check_signatures`). Every other
+/// check runs per request exactly as [`talent_core::verify::verify_credential`] would, so
+/// each verdict is the one a request verified alone gets. Under light load a batch holds a
+/// single request and nothing waits; under heavy load batches fill while the threads are
+/// busy.
+#[derive(Debug, Default)]
+struct Batcher {
+    /// Started with the first request, on the server's runtime.
+    queue: OnceLock<mpsc::Sender<Job>>,
+}
+
+impl Batcher {
+    /// The verdict for one request, verified in the next batch.
+    async fn verify(&self, request: Request) -> Result<Verdict, ApiError> {
+        let queue = self.queue.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(QUEUE);
+            tokio::spawn(collect(receiver));
+            sender
+        });
+        let (reply, answer) = oneshot::channel();
+        queue
+            .send((request, reply))
+            .await
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("the verification task stopped")))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("a verification batch failed")))?
+    }
+}
+
+/// The collector: one batch per free blocking thread, as many batches at once as cores.
+async fn collect(mut queue: mpsc::Receiver<Job>) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = Arc::new(Semaphore::new(cores));
+    while let Some(first) = queue.recv().await {
+        // Waiting for a thread is what lets the next batch fill.
+        let Ok(permit) = Arc::clone(&threads).acquire_owned().await else {
+            break;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_batch(batch);
+        });
+    }
+}
+
+/// Verifies one batch and answers each request. A request whose evidence cannot be read
+/// is answered with its error alone.
+fn verify_batch(batch: Vec<Job>) {
+    let mut ready = Vec::with_capacity(batch.len());
+    let mut replies = Vec::with_capacity(batch.len());
+    for (request, reply) in batch {
+        match locate(&request.state, &request.credential, request.require_quorum) {
+            Ok(located) => {
+                let registry = request.state.issuers.registry(&located.member);
+                ready.push((request, located, registry));
+                replies.push(reply);
+            }
+            Err(error) => {
+                // The requester may have gone; nothing to do then.
+                let _ = reply.send(Err(error));
+            }
+        }
+    }
+    let mut keys = KeyCache::new();
+    let mut prepared: Vec<PreparedCredential<'_>> = ready
+        .iter()
+        .map(|(request, _, _)| {
+            prepare_credential(&request.credential, &request.state.schemas, &mut keys)
+        })
+        .collect();
+    check_signatures(&mut prepared);
+    let now = Utc::now();
+    let mut checkpoints = CheckpointMemo::new();
+    for ((prepared, (request, located, registry)), reply) in
+        prepared.into_iter().zip(&ready).zip(replies)
+    {
+        let issuers = match registry {
             Some(registry) => IssuerContext::Registry {
                 registry,
                 position: located.position,
@@ -229,16 +337,14 @@ async fn run_pipeline(
             Evidence::Missing(reason) => LogContext::Missing(reason.clone()),
         };
         let options = VerifyOptions {
-            now: Utc::now(),
-            schemas: &state.schemas,
+            now,
+            schemas: &request.state.schemas,
             log,
             issuers,
-            status: located.status,
+            status: located.status.clone(),
         };
-        Ok(verify_credential(&credential, &options))
-    })
-    .await
-    .map_err(|error| ApiError::Internal(error.into()))?
+        let _ = reply.send(Ok(prepared.finish_with(&options, &mut checkpoints)));
+    }
 }
 
 /// `POST /api/v1/verify` with `{"credential": …, "asRegion"?: ID}`: 200 with the verdict,
@@ -246,19 +352,31 @@ async fn run_pipeline(
 /// recognised in that region (`recognition`).
 async fn verify(
     State(state): State<AppState>,
-    AppJson(body): AppJson<Value>,
+    AppJson(mut body): AppJson<Value>,
+    batcher: Arc<Batcher>,
 ) -> Result<AppJson<Value>, ApiError> {
     state
         .schemas
         .validate(SchemaKind::VerifyRequest, &body)
         .map_err(ApiError::SchemaViolation)?;
     let require_quorum = body["requireQuorum"].as_bool().unwrap_or(false);
-    let credential = body["credential"].clone();
-    let verdict = run_pipeline(&state, credential.clone(), require_quorum).await?;
+    let credential = body
+        .get_mut("credential")
+        .map(Value::take)
+        .unwrap_or_default();
+    let region = body["asRegion"].as_str().map(str::to_owned);
+    // Kept only when recognition is asked: the batch takes the credential.
+    let asked = region.as_ref().map(|_| credential.clone());
+    let request = Request {
+        state: state.clone(),
+        credential,
+        require_quorum,
+    };
+    let verdict = batcher.verify(request).await?;
     let valid = verdict.verified;
     let mut answer =
         serde_json::to_value(&verdict).map_err(|error| ApiError::Internal(error.into()))?;
-    if let Some(region) = body["asRegion"].as_str().map(str::to_owned) {
+    if let (Some(region), Some(credential)) = (region, asked) {
         let recognition = tokio::task::spawn_blocking(move || {
             crate::recognition::recognise(&state, &credential, valid, &region)
         })
@@ -280,14 +398,23 @@ async fn verify(
 /// verified, 400 with the same verdict body when not.
 async fn verify_vc_api(
     State(state): State<AppState>,
-    AppJson(body): AppJson<Value>,
+    AppJson(mut body): AppJson<Value>,
+    batcher: Arc<Batcher>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Some(credential) = body.get("verifiableCredential").filter(|c| c.is_object()) else {
+    let Some(credential) = body
+        .get_mut("verifiableCredential")
+        .filter(|c| c.is_object())
+    else {
         return Err(ApiError::InvalidJson(
             "body must be {\"verifiableCredential\": {…}}".into(),
         ));
     };
-    let verdict = run_pipeline(&state, credential.clone(), false).await?;
+    let request = Request {
+        state,
+        credential: credential.take(),
+        require_quorum: false,
+    };
+    let verdict = batcher.verify(request).await?;
     let status = if verdict.verified {
         StatusCode::OK
     } else {
