@@ -10,9 +10,12 @@
 //! and the conditions that remain (appointment stays the employer's decision).
 //!
 //! **In force.** An agreement applies from its `validFrom`; it ends at its `validUntil`, at
-//! a logged withdrawal (a status change away from 01), or when a later agreement of the same
-//! region that `supersedes` it starts, whichever is first. Ending is not retroactive: after
-//! the end, the agreement still covers credentials conferred before it.
+//! a logged withdrawal (a status change to 03, 04, 06 or 07), or when a later agreement of
+//! the same region that `supersedes` it starts, whichever is first. Ending is not
+//! retroactive: after the end, the agreement still covers credentials conferred *and signed*
+//! before it (the signing time keeps an issuer from backdating `conferredOn`). Likewise a
+//! superseding agreement covers only credentials conferred from its own start: what was
+//! conferred before stays under the agreement it replaced.
 //!
 //! **Precedence** when several rules match: the highest `precedence` (default 0) wins; on a
 //! tie, the more specific rule (more match fields set); then the agreement that started
@@ -306,7 +309,9 @@ pub struct Consideration {
 pub struct Recognition {
     /// The region asked about.
     pub region: String,
-    /// Recognised (outcome `recognised`, or the credential is the region's own).
+    /// Recognised (outcome `recognised`, or the credential is the region's own); `recognized`
+    /// in JSON, as DESIGN §7 names it.
+    #[serde(rename = "recognized")]
     pub recognised: bool,
     /// The outcome, when a rule decided.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -367,10 +372,11 @@ pub fn recognise(
     };
     let credential = subject.credential;
     let conferred = conferral_date(credential);
+    let signed = crate::issuers::signing_time(credential);
     let mut matched: Vec<(&AgreementInForce, &Rule)> = Vec::new();
     for in_force in agreements.iter().filter(|a| a.agreement.region == region) {
         let agreement = &in_force.agreement;
-        let applies = applies_at(in_force, conferred, now);
+        let applies = applies_at(in_force, conferred, signed, now);
         for rule in &agreement.rules {
             let verdict = match &applies {
                 Err(why) => Err(why.clone()),
@@ -473,12 +479,21 @@ pub fn recognise(
 fn applies_at(
     in_force: &AgreementInForce,
     conferred: Option<NaiveDate>,
+    signed: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
     let agreement = &in_force.agreement;
     if now < agreement.valid_from {
         return Err(format!(
             "the agreement starts {}",
+            agreement.valid_from.date_naive()
+        ));
+    }
+    if !agreement.supersedes.is_empty()
+        && conferred.is_none_or(|date| date < agreement.valid_from.date_naive())
+    {
+        return Err(format!(
+            "the agreement replaces earlier ones from {} and the credential was conferred before",
             agreement.valid_from.date_naive()
         ));
     }
@@ -491,13 +506,15 @@ fn applies_at(
     .min_by_key(|(time, _)| *time);
     match end {
         Some((end, why)) if now >= end => {
-            // Not retroactive: what was conferred before the end stays covered.
-            match conferred {
-                Some(date) if date < end.date_naive() => Ok(()),
-                _ => Err(format!(
-                    "the agreement {why} on {} and the credential was conferred after",
+            // Not retroactive: what was conferred and signed before the end stays covered.
+            let conferred_before = conferred.is_some_and(|date| date < end.date_naive());
+            if conferred_before && signed.is_none_or(|time| time < end) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the agreement {why} on {} and the credential was conferred or signed after",
                     end.date_naive()
-                )),
+                ))
             }
         }
         _ => Ok(()),
@@ -1243,19 +1260,40 @@ mod tests {
             Some(Outcome::ConfirmationRequired),
             "{after:?}"
         );
-        // Conferred before: the old agreement still covers it, and both match; equal
-        // precedence and specificity, so the later agreement wins.
+        // Conferred before: the old agreement still covers it, the new one does not.
         let before = ask(
             &title("sc-hrss", "副高级", "2025-06-01"),
             "cq-sc",
             &agreements,
             NOW,
         );
-        assert_eq!(before.rule.as_deref(), Some("deputy-senior"), "{before:?}");
+        assert_eq!(before.rule.as_deref(), Some("senior-titles"), "{before:?}");
+        assert!(before.recognised, "{before:?}");
+        // Equal precedence and specificity: the later agreement wins.
+        let mut later = senior.clone();
+        later.id = "urn:uuid:00000000-0000-7000-8000-0000000000cc"
+            .parse()
+            .expect("id");
+        later.valid_from = parse_datetime("2026-01-01T00:00:00Z").expect("t");
+        later.rules[0].id = "senior-titles-2026".into();
+        let both = in_force(vec![senior.clone(), later.clone()], &BTreeMap::new());
+        let answer = ask(
+            &title("sc-hrss", "副高级", "2025-06-01"),
+            "cq-sc",
+            &both,
+            NOW,
+        );
+        assert_eq!(
+            answer.rule.as_deref(),
+            Some("senior-titles-2026"),
+            "{answer:?}"
+        );
         // A higher precedence wins over a later agreement.
         let mut favoured = senior.clone();
         favoured.rules[0].precedence = 50;
-        let agreements = in_force(vec![favoured, stricter.clone()], &BTreeMap::new());
+        let mut refusing = later.clone();
+        refusing.rules[0].outcome = Outcome::NotRecognised;
+        let agreements = in_force(vec![favoured, refusing], &BTreeMap::new());
         let answer = ask(
             &title("sc-hrss", "副高级", "2025-06-01"),
             "cq-sc",

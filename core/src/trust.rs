@@ -79,6 +79,18 @@ pub enum TrustError {
         /// What is wrong.
         reason: String,
     },
+    /// A member whose checkpoint is stored is missing from the served anchors: accepting
+    /// them would forget it and let a later update roll that log back unnoticed.
+    #[error("the served anchors have no checkpoint of {0}, whose checkpoint is stored")]
+    Omitted(String),
+    /// A checkpoint of the stored size with another root: two views of one log (a fork).
+    #[error("checkpoint of {member} at size {size} differs from the stored one: the log forked")]
+    Fork {
+        /// The member.
+        member: String,
+        /// The size both claim.
+        size: u64,
+    },
     /// A checkpoint is smaller than the one already stored: the log was rolled back, or the
     /// node serves a stale view.
     #[error(
@@ -148,19 +160,32 @@ impl TrustAnchors {
     ) -> Result<Vec<CheckedHead>, TrustError> {
         let served = self.federation()?;
         compare(pinned, &served)?;
+        if let Some(stored) = stored
+            && let Some(missing) = stored
+                .checkpoints
+                .keys()
+                .find(|member| !self.checkpoints.contains_key(*member))
+        {
+            return Err(TrustError::Omitted(missing.clone()));
+        }
         let mut heads = Vec::with_capacity(self.checkpoints.len());
         for (member_id, note) in &self.checkpoints {
-            let head = open_head(pinned, member_id, note)?;
-            if let Some(previous) = stored
-                .and_then(|stored| stored.checkpoints.get(member_id))
-                .and_then(|note| open_head(pinned, member_id, note).ok())
-                && head.size < previous.size
-            {
-                return Err(TrustError::Rollback {
-                    member: member_id.clone(),
-                    stored: previous.size,
-                    served: head.size,
-                });
+            let (head, root) = open_head(pinned, member_id, note)?;
+            if let Some(previous) = stored.and_then(|stored| stored.checkpoints.get(member_id)) {
+                let (previous, previous_root) = open_head(pinned, member_id, previous)?;
+                if head.size < previous.size {
+                    return Err(TrustError::Rollback {
+                        member: member_id.clone(),
+                        stored: previous.size,
+                        served: head.size,
+                    });
+                }
+                if head.size == previous.size && root != previous_root {
+                    return Err(TrustError::Fork {
+                        member: member_id.clone(),
+                        size: head.size,
+                    });
+                }
             }
             heads.push(head);
         }
@@ -168,7 +193,11 @@ impl TrustAnchors {
     }
 }
 
-fn open_head(pinned: &Federation, member_id: &str, note: &str) -> Result<CheckedHead, TrustError> {
+fn open_head(
+    pinned: &Federation,
+    member_id: &str,
+    note: &str,
+) -> Result<(CheckedHead, crate::tlog::Hash), TrustError> {
     let failed = |reason: String| TrustError::Checkpoint {
         member: member_id.to_owned(),
         reason,
@@ -184,11 +213,14 @@ fn open_head(pinned: &Federation, member_id: &str, note: &str) -> Result<Checked
             .into_iter()
             .map(|cosignature| cosignature.name)
             .collect();
-    Ok(CheckedHead {
-        member: member_id.to_owned(),
-        size: opened.size(),
-        cosigners,
-    })
+    Ok((
+        CheckedHead {
+            member: member_id.to_owned(),
+            size: opened.size(),
+            cosigners,
+        },
+        *opened.root(),
+    ))
 }
 
 /// The first difference between the pinned and the served configuration.

@@ -100,11 +100,13 @@ fn subject(ty: CredentialType) -> Value {
                 "id": "sc-senior-title",
                 "description": "四川省人力资源和社会保障厅授予的副高级、正高级职称在重庆继续有效，无需重新评审或确认",
                 "match": {
-                    "type": "ProfessionalTitleCredential",
-                    "issuerRegion": "sc-hrss",
+                    "types": ["ProfessionalTitleCredential"],
+                    "members": ["sc-hrss"],
                     "levels": ["副高级", "正高级"]
                 },
-                "equivalent": { "type": "ProfessionalTitleCredential", "level": "same" },
+                "outcome": "recognised",
+                "equivalent": { "labelZh": "{titleName}（{level}）" },
+                "precedence": 10,
                 "grants": ["职称有效", "可申报高一级职称"],
                 "conditions": ["是否聘用由用人单位决定"]
             }],
@@ -403,11 +405,28 @@ fn unknown_extra_property() {
 }
 
 #[test]
-fn rule_may_carry_further_properties() {
+fn rules_are_exactly_what_the_recognition_engine_reads() {
     let mut doc = credential(CredentialType::RecognitionAgreementCredential);
-    doc["credentialSubject"]["rules"][0]["priority"] = json!(10);
     let kind = SchemaKind::Credential(CredentialType::RecognitionAgreementCredential);
     assert_eq!(check(kind, &doc), Ok(()));
+    doc["credentialSubject"]["rules"][0]["priority"] = json!(10);
+    assert_eq!(
+        pointers(kind, &doc),
+        ["/credentialSubject/rules/0/priority"]
+    );
+    doc["credentialSubject"]["rules"][0]
+        .as_object_mut()
+        .expect("rule")
+        .remove("priority");
+    doc["credentialSubject"]["rules"][0]["match"]["issuerRegion"] = json!("sc-hrss");
+    assert_eq!(
+        pointers(kind, &doc),
+        ["/credentialSubject/rules/0/match/issuerRegion"]
+    );
+    doc["credentialSubject"]["rules"][0]["match"]
+        .as_object_mut()
+        .expect("match")
+        .remove("issuerRegion");
 
     doc["credentialSubject"]["rules"] = json!([]);
     assert_eq!(pointers(kind, &doc), ["/credentialSubject/rules"]);

@@ -123,6 +123,10 @@ pub enum IssueError {
     /// status-list slots.
     #[error("credentialStatus: {0}")]
     StatusEntry(SlotError),
+    /// A recognition agreement the engine cannot read (schema-valid, but e.g. a rule id
+    /// twice): logging it would make an agreement that never applies.
+    #[error("recognition agreement: {0}")]
+    Agreement(talent_core::recognition::AgreementError),
     /// A submitted credential has no `credentialStatus`.
     #[error(
         "a submitted credential must carry credentialStatus: reserve a slot with POST /api/v1/status-lists:allocate"
@@ -490,6 +494,7 @@ impl IssuanceService {
                 &prepared.document,
             )
             .map_err(IssueError::Schema)?;
+        check_agreement(&prepared.document)?;
         let (object, signer) = self.sign_as_authority(&prepared.document, now)?;
         let entry = entry::encode(&object).map_err(IssueError::Entry)?;
         Ok(Signed {
@@ -576,6 +581,7 @@ impl IssuanceService {
                 self.schemas
                     .validate(SchemaKind::Credential(credential_type), object)
                     .map_err(IssueError::Schema)?;
+                check_agreement(object)?;
                 true
             }
             None if talent_core::statement::Statement::kind_of(object).is_some() => {
@@ -998,8 +1004,19 @@ impl IssuanceService {
         let credential: Value =
             serde_json::from_slice(&bytes).map_err(|error| IssueError::Internal(error.into()))?;
         // A credential logged without (or with foreign) entries has no bit to set.
-        Ok(self.status_lists.slot_of(&credential).ok().flatten())
+        Ok(self.status_lists.slot_of_logged(&credential).ok().flatten())
     }
+}
+
+/// Refuses a recognition agreement the recognition engine would not read.
+fn check_agreement(document: &Value) -> Result<(), IssueError> {
+    if CredentialType::from_type_array(&document["type"])
+        == Some(CredentialType::RecognitionAgreementCredential)
+    {
+        talent_core::recognition::Agreement::from_credential(document)
+            .map_err(IssueError::Agreement)?;
+    }
+    Ok(())
 }
 
 /// The one entry of a single-entry append.

@@ -55,15 +55,21 @@ pub fn recognise(
         &registry.agreements(None),
         Utc::now(),
     );
-    let credential_type = CredentialType::from_type_array(&credential["type"])
-        .map_or("unknown", CredentialType::as_str);
-    let outcome = if answer.recognised {
-        "recognised"
-    } else {
-        answer.outcome.map_or("not-recognised", |o| o.as_str())
-    };
-    state
-        .store
-        .count_recognition(member, region, credential_type, outcome)?;
+    // Only verified credentials of known members are counted: the region and type then
+    // come from the federation and the fixed type list, never from free text a caller sent.
+    if let (true, Some(_), Some(credential_type)) = (
+        valid,
+        member_class,
+        CredentialType::from_type_array(&credential["type"]),
+    ) {
+        let outcome = if answer.recognised {
+            "recognised"
+        } else {
+            answer.outcome.map_or("not-recognised", |o| o.as_str())
+        };
+        state
+            .store
+            .count_recognition(member, region, credential_type.as_str(), outcome)?;
+    }
     Ok(answer)
 }

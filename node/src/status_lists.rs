@@ -163,13 +163,41 @@ impl StatusLists {
     /// [`SlotError`] for malformed entries, another publisher's lists, or entries that do
     /// not name one slot in both lists.
     pub fn slot_of(&self, credential: &Value) -> Result<Option<StatusSlot>, SlotError> {
+        self.slot_in(credential, &self.lists_url)
+    }
+
+    /// The slot of a credential this member logged, whatever public URL the node had then
+    /// (only the path is compared: an endpoint may move, its credentials stay its own).
+    ///
+    /// # Errors
+    /// As [`StatusLists::slot_of`].
+    pub fn slot_of_logged(&self, credential: &Value) -> Result<Option<StatusSlot>, SlotError> {
+        let entries = StatusEntry::all_of(credential)?;
+        let Some(first) = entries.first() else {
+            return Ok(None);
+        };
+        let base = first
+            .list_credential
+            .find(LIST_PATH)
+            .map(|at| &first.list_credential[..at + LIST_PATH.len()])
+            .ok_or_else(|| {
+                SlotError::ForeignList(first.list_credential.clone(), self.lists_url.clone())
+            })?;
+        self.slot_in(credential, base)
+    }
+
+    fn slot_in(
+        &self,
+        credential: &Value,
+        lists_url: &str,
+    ) -> Result<Option<StatusSlot>, SlotError> {
         let entries = StatusEntry::all_of(credential)?;
         if entries.is_empty() {
             return Ok(None);
         }
         let mut slots = Vec::with_capacity(entries.len());
         for entry in &entries {
-            let prefix = format!("{}/{}/", self.lists_url, entry.purpose.as_str());
+            let prefix = format!("{lists_url}/{}/", entry.purpose.as_str());
             let list = entry
                 .list_credential
                 .strip_prefix(&prefix)

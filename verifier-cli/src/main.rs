@@ -117,7 +117,10 @@ fn verify_one(args: &VerifyArgs, input: &Input) -> anyhow::Result<Outcome> {
 
 /// `talent-verify explain --as-region ID FILE`: every agreement rule considered and why.
 fn run_explain(args: &ExplainArgs) -> anyhow::Result<Outcome> {
-    let inputs = input::collect(std::slice::from_ref(&args.verify.files[0]))?;
+    if args.verify.files.len() != 1 {
+        bail!("explain takes one credential or bundle");
+    }
+    let inputs = input::collect(&args.verify.files)?;
     let [input] = inputs.as_slice() else {
         bail!("explain takes one credential or bundle");
     };

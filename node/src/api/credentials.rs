@@ -171,7 +171,15 @@ async fn bundle(
         .split(',')
         .filter(|region| !region.is_empty())
         .map(str::to_owned)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
+    if regions.len() > 16 {
+        return Err(ApiError::InvalidSubmission {
+            code: "too_many_regions",
+            message: "asRegion names at most 16 regions".into(),
+        });
+    }
     let index = locate(&state, id).await?;
     tokio::task::spawn_blocking(move || {
         let bytes = state
@@ -187,17 +195,29 @@ async fn bundle(
         loop {
             let mut bundle = bundle_at(&state, id, index, credential.clone())?;
             attempts += 1;
-            if attempts == 3 || lists_agree(&state, &bundle)? {
-                for region in regions
-                    .iter()
-                    .filter(|r| **r != bundle.issuer_history.member)
-                {
-                    bundle
-                        .region_histories
-                        .push(super::issuers::build(&state, region)?);
+            let agree = lists_agree(&state, &bundle)?;
+            if !agree {
+                if attempts == 3 {
+                    return Err(ApiError::Unavailable(
+                        "a status change is being published; ask again in a moment".into(),
+                    ));
                 }
-                return Ok(AppJson(bundle));
+                // The change is durable but its lists not yet re-signed: make them again.
+                if let Ok(Some(slot)) = state.issuance.status_lists().slot_of_logged(&credential) {
+                    state.issuance.status_lists().touch(slot.list);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
             }
+            for region in regions
+                .iter()
+                .filter(|r| **r != bundle.issuer_history.member)
+            {
+                bundle
+                    .region_histories
+                    .push(super::issuers::build(&state, region)?);
+            }
+            return Ok(AppJson(bundle));
         }
     })
     .await
@@ -246,7 +266,7 @@ fn bundle_at(
     index: u64,
     credential: Value,
 ) -> Result<ProofBundle, ApiError> {
-    let status_lists = match state.issuance.status_lists().slot_of(&credential) {
+    let status_lists = match state.issuance.status_lists().slot_of_logged(&credential) {
         Ok(Some(slot)) => StatusPurpose::ALL
             .iter()
             .filter_map(|purpose| {

@@ -303,6 +303,10 @@ impl From<IssueError> for ApiError {
                 code: "status_entry_invalid",
                 message: error.to_string(),
             },
+            error @ IssueError::Agreement(_) => ApiError::InvalidSubmission {
+                code: "agreement_invalid",
+                message: error.to_string(),
+            },
             error @ IssueError::StatusEntryMissing => ApiError::InvalidSubmission {
                 code: "status_entry_required",
                 message: error.to_string(),
