@@ -47,7 +47,7 @@ async fn list(
             header::CACHE_CONTROL,
             format!("public, max-age={}", LIST_TTL_MS / 1000),
         )],
-        AppJson(credential),
+        AppJson(Value::clone(&credential)),
     ))
 }
 
