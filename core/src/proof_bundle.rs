@@ -275,16 +275,12 @@ impl ProofBundle {
             .map_err(|error| {
                 BundleError::Malformed(format!("the issuer history of {region}: {error}"))
             })?;
-        let issuing = self.issuer_history.member.as_str();
-        Ok(crate::recognition::recognise(
-            &crate::recognition::Subject {
-                credential: &self.credential,
-                valid,
-                member: issuing,
-                member_class: trust.member(issuing).map(|m| m.class),
-            },
-            region,
-            &registry.agreements(None),
+        Ok(crate::recognition::recognise_in(
+            &registry,
+            &self.credential,
+            valid,
+            &self.issuer_history.member,
+            Some(trust),
             now,
         ))
     }

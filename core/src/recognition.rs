@@ -475,6 +475,32 @@ pub fn recognise(
     answer
 }
 
+/// Answers for `credential` (issued by member `issuing`, `valid` per its verdict) in the
+/// region whose verified issuer history is `registry`, with member classes from
+/// `federation`: the one entry point of nodes, bundles and the CLI.
+pub fn recognise_in(
+    registry: &crate::issuers::IssuerRegistry,
+    credential: &Value,
+    valid: bool,
+    issuing: &str,
+    federation: Option<&crate::federation::Federation>,
+    now: DateTime<Utc>,
+) -> Recognition {
+    recognise(
+        &Subject {
+            credential,
+            valid,
+            member: issuing,
+            member_class: federation
+                .and_then(|federation| federation.member(issuing))
+                .map(|member| member.class),
+        },
+        registry.member(),
+        &registry.agreements(None),
+        now,
+    )
+}
+
 /// Whether the agreement applies to a credential conferred on `conferred`, asked at `now`.
 fn applies_at(
     in_force: &AgreementInForce,

@@ -212,6 +212,28 @@ struct Issued {
     credential: Value,
 }
 
+/// Has `member` sign and log the issue request `body` with the demo's admin token; the
+/// node's answer (`{"credential": …}`).
+async fn issue(
+    http: &reqwest::Client,
+    member: &Member,
+    tokens: &std::collections::HashMap<String, String>,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let response = http
+        .post(format!("{}/api/v1/credentials", member.endpoint))
+        .bearer_auth(tokens.get(member.id.as_str()).map_or("", String::as_str))
+        .json(body)
+        .send()
+        .await?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if status.as_u16() != 201 {
+        bail!("{status} {answer}");
+    }
+    Ok(answer)
+}
+
 async fn issue_samples(
     http: &reqwest::Client,
     federation: &Federation,
@@ -223,20 +245,9 @@ async fn issue_samples(
         for (credential_type, body) in SAMPLES {
             let body: Value = serde_json::from_str(body)
                 .with_context(|| format!("sample {credential_type} is not JSON"))?;
-            let response = http
-                .post(format!("{}/api/v1/credentials", member.endpoint))
-                .bearer_auth(tokens.get(member.id.as_str()).map_or("", String::as_str))
-                .json(&body)
-                .send()
-                .await?;
-            let status = response.status();
-            let answer: Value = response.json().await.unwrap_or(Value::Null);
-            if status.as_u16() != 201 {
-                bail!(
-                    "issuing {credential_type} at {}: {status} {answer}",
-                    member.id
-                );
-            }
+            let answer = issue(http, member, tokens, &body)
+                .await
+                .with_context(|| format!("issuing {credential_type} at {}", member.id))?;
             line.push_str(" ✓");
             issued.push(Issued {
                 member: member.id.as_str().to_owned(),
@@ -276,21 +287,9 @@ async fn publish_agreements(
                 .with_context(|| format!("reading {}", file.display()))?;
             let body: Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", file.display()))?;
-            let response = http
-                .post(format!("{}/api/v1/credentials", member.endpoint))
-                .bearer_auth(tokens.get(member.id.as_str()).map_or("", String::as_str))
-                .json(&body)
-                .send()
-                .await?;
-            let status = response.status();
-            let answer: Value = response.json().await.unwrap_or(Value::Null);
-            if status.as_u16() != 201 {
-                bail!(
-                    "publishing {} at {}: {status} {answer}",
-                    file.display(),
-                    member.id
-                );
-            }
+            issue(http, member, tokens, &body)
+                .await
+                .with_context(|| format!("publishing {} at {}", file.display(), member.id))?;
             println!(
                 "  {:<8} ✓ {}",
                 member.id.as_str(),

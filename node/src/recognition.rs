@@ -6,7 +6,7 @@
 use chrono::Utc;
 use serde_json::Value;
 use talent_core::credential::CredentialType;
-use talent_core::recognition::{self, Recognition, Subject};
+use talent_core::recognition::{self, Recognition};
 
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -39,27 +39,18 @@ pub fn recognise(
     let member = credential["credentialSubject"]["region"]
         .as_str()
         .unwrap_or_default();
-    let member_class = state
+    let federation = state
         .federation
         .as_ref()
-        .and_then(|federation| federation.config.member(member))
-        .map(|config| config.class);
-    let answer = recognition::recognise(
-        &Subject {
-            credential,
-            valid,
-            member,
-            member_class,
-        },
-        region,
-        &registry.agreements(None),
-        Utc::now(),
-    );
+        .map(|federation| federation.config.as_ref());
+    let answer =
+        recognition::recognise_in(&registry, credential, valid, member, federation, Utc::now());
+    let known_member = federation.and_then(|federation| federation.member(member));
     // Only verified credentials of known members are counted: the region and type then
     // come from the federation and the fixed type list, never from free text a caller sent.
     if let (true, Some(_), Some(credential_type)) = (
         valid,
-        member_class,
+        known_member,
         CredentialType::from_type_array(&credential["type"]),
     ) {
         let outcome = if answer.recognised {

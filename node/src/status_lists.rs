@@ -163,7 +163,7 @@ impl StatusLists {
     /// [`SlotError`] for malformed entries, another publisher's lists, or entries that do
     /// not name one slot in both lists.
     pub fn slot_of(&self, credential: &Value) -> Result<Option<StatusSlot>, SlotError> {
-        self.slot_in(credential, &self.lists_url)
+        self.slot_in(&StatusEntry::all_of(credential)?, &self.lists_url)
     }
 
     /// The slot of a credential this member logged, whatever public URL the node had then
@@ -183,20 +183,20 @@ impl StatusLists {
             .ok_or_else(|| {
                 SlotError::ForeignList(first.list_credential.clone(), self.lists_url.clone())
             })?;
-        self.slot_in(credential, base)
+        self.slot_in(&entries, base)
     }
 
+    /// The one slot `entries` name in the lists under `lists_url`.
     fn slot_in(
         &self,
-        credential: &Value,
+        entries: &[StatusEntry],
         lists_url: &str,
     ) -> Result<Option<StatusSlot>, SlotError> {
-        let entries = StatusEntry::all_of(credential)?;
         if entries.is_empty() {
             return Ok(None);
         }
         let mut slots = Vec::with_capacity(entries.len());
-        for entry in &entries {
+        for entry in entries {
             let prefix = format!("{lists_url}/{}/", entry.purpose.as_str());
             let list = entry
                 .list_credential

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 use talent_core::federation::Federation;
 use talent_core::proof_bundle::ProofBundle;
-use talent_core::recognition::{self, Recognition, Subject};
+use talent_core::recognition::{self, Recognition};
 
 use crate::online;
 
@@ -63,15 +63,12 @@ pub fn answer(
             let issuing = credential["credentialSubject"]["region"]
                 .as_str()
                 .unwrap_or_default();
-            Ok(recognition::recognise(
-                &Subject {
-                    credential,
-                    valid,
-                    member: issuing,
-                    member_class: trust.member(issuing).map(|m| m.class),
-                },
-                region,
-                &registry.agreements(None),
+            Ok(recognition::recognise_in(
+                &registry,
+                credential,
+                valid,
+                issuing,
+                Some(trust),
                 now,
             ))
         }
