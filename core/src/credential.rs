@@ -222,6 +222,22 @@ impl IssueRequest {
             certificate_number,
         })
     }
+
+    /// The checks [`prepare`] makes that need no issuer: the identity number's check digit
+    /// and a non-empty validity window (when both ends are given). Lets a bulk import
+    /// refuse a bad row before anything is issued.
+    ///
+    /// # Errors
+    /// [`CredentialError::Identifier`], [`CredentialError::EmptyValidityWindow`].
+    pub fn check(&self) -> Result<(), CredentialError> {
+        mask_id_number(&mut self.subject.clone())?;
+        if let (Some(from), Some(until)) = (self.valid_from, self.valid_until)
+            && until <= from
+        {
+            return Err(CredentialError::EmptyValidityWindow);
+        }
+        Ok(())
+    }
 }
 
 /// An unsigned credential ready for the issuer's proof, and the personal data that stays

@@ -12,9 +12,11 @@
 #![forbid(unsafe_code)]
 
 pub mod accreditation;
+pub mod bulk;
 pub mod credential;
 pub mod did;
 pub mod federation;
+pub mod form;
 pub mod history;
 pub mod identifiers;
 pub mod issuers;

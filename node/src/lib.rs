@@ -6,8 +6,10 @@
 //! the same application (`api::app`) without a socket.
 
 pub mod api;
+pub mod console;
 pub mod demo;
 pub mod federation;
+pub mod import;
 pub mod issuance;
 pub mod issuers;
 pub mod keys;

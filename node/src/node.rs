@@ -223,6 +223,7 @@ pub fn open(
         federation,
         issuers,
         tokens: Arc::new(Tokens::open(data_dir)),
+        public_url: Arc::from(public_url.trim_end_matches('/')),
     })
 }
 

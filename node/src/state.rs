@@ -31,4 +31,7 @@ pub struct AppState {
     pub issuers: Arc<Issuers>,
     /// Operator tokens.
     pub tokens: Arc<Tokens>,
+    /// The URL this node is reached at (`--public-url`): what QR codes and status lists
+    /// point to.
+    pub public_url: Arc<str>,
 }

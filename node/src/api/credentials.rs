@@ -133,7 +133,7 @@ async fn locate(state: &AppState, id: CredentialId) -> Result<u64, ApiError> {
 
 /// `GET /api/v1/credentials/{id}`: the signed credential itself, ready to save and verify.
 /// Refuses an issuer token reading a credential of another issuer (as not found).
-fn may_read(
+pub fn may_read(
     state: &AppState,
     operator: &Operator,
     id: CredentialId,
@@ -180,7 +180,23 @@ async fn bundle(
             message: "asRegion names at most 16 regions".into(),
         });
     }
-    let index = locate(&state, id).await?;
+    bundle_for(&state, operator, id, regions).await.map(AppJson)
+}
+
+/// The proof bundle of credential `id` for `operator`, with the issuer histories of
+/// `regions` (deduplicated, at most 16) for offline recognition there.
+///
+/// # Errors
+/// [`ApiError::CredentialNotFound`] (also for another issuer's credential and an issuer
+/// token), [`ApiError::Unavailable`] while a status change is being published.
+pub async fn bundle_for(
+    state: &AppState,
+    operator: Operator,
+    id: CredentialId,
+    regions: Vec<String>,
+) -> Result<ProofBundle, ApiError> {
+    let index = locate(state, id).await?;
+    let state = state.clone();
     tokio::task::spawn_blocking(move || {
         let bytes = state
             .log
@@ -217,7 +233,7 @@ async fn bundle(
                     .region_histories
                     .push(super::issuers::build(&state, region)?);
             }
-            return Ok(AppJson(bundle));
+            return Ok(bundle);
         }
     })
     .await

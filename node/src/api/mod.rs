@@ -36,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .merge(issuers::routes())
         .merge(status_lists::routes())
         .merge(statistics::routes())
+        .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT_BYTES))

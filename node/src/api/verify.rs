@@ -236,7 +236,7 @@ struct Request {
 /// single request and nothing waits; under heavy load batches fill while the threads are
 /// busy.
 #[derive(Debug, Default)]
-struct Batcher {
+pub struct Batcher {
     /// Started with the first request, on the server's runtime.
     queue: OnceLock<mpsc::Sender<Job>>,
 }
@@ -347,6 +347,61 @@ fn verify_batch(batch: Vec<Job>) {
     }
 }
 
+/// A verdict and, when a region was asked about, the recognition answer there.
+#[derive(Debug)]
+pub struct Answer {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Whether the credential is recognised in the region asked about.
+    pub recognition: Option<talent_core::recognition::Recognition>,
+}
+
+/// Verifies `credential` at this node (in the next batch of `batcher`) and, with `region`,
+/// answers whether it is recognised there: the one path of `POST /api/v1/verify` and the
+/// console's verification page.
+///
+/// # Errors
+/// [`ApiError::MemberNotFound`] for a region this node holds no log of; storage errors.
+pub async fn answer(
+    state: &AppState,
+    batcher: &Batcher,
+    credential: Value,
+    require_quorum: bool,
+    region: Option<String>,
+) -> Result<Answer, ApiError> {
+    // Kept only when recognition is asked: the batch takes the credential.
+    let asked = region.as_ref().map(|_| credential.clone());
+    let request = Request {
+        state: state.clone(),
+        credential,
+        require_quorum,
+    };
+    let verdict = batcher.verify(request).await?;
+    let valid = verdict.verified;
+    let recognition = match (region, asked) {
+        (Some(region), Some(credential)) => {
+            let state = state.clone();
+            let recognition = tokio::task::spawn_blocking(move || {
+                crate::recognition::recognise(&state, &credential, valid, &region)
+            })
+            .await
+            .map_err(|error| ApiError::Internal(error.into()))?
+            .map_err(|error| match error {
+                crate::recognition::RecognitionError::UnknownRegion(region) => {
+                    ApiError::MemberNotFound(region)
+                }
+                crate::recognition::RecognitionError::Store(error) => error.into(),
+            })?;
+            Some(recognition)
+        }
+        _ => None,
+    };
+    Ok(Answer {
+        verdict,
+        recognition,
+    })
+}
+
 /// `POST /api/v1/verify` with `{"credential": …, "asRegion"?: ID}`: 200 with the verdict,
 /// whatever it says; with `asRegion`, the verdict also answers whether the credential is
 /// recognised in that region (`recognition`).
@@ -365,29 +420,13 @@ async fn verify(
         .map(Value::take)
         .unwrap_or_default();
     let region = body["asRegion"].as_str().map(str::to_owned);
-    // Kept only when recognition is asked: the batch takes the credential.
-    let asked = region.as_ref().map(|_| credential.clone());
-    let request = Request {
-        state: state.clone(),
-        credential,
-        require_quorum,
-    };
-    let verdict = batcher.verify(request).await?;
-    let valid = verdict.verified;
+    let Answer {
+        verdict,
+        recognition,
+    } = answer(&state, &batcher, credential, require_quorum, region).await?;
     let mut answer =
         serde_json::to_value(&verdict).map_err(|error| ApiError::Internal(error.into()))?;
-    if let (Some(region), Some(credential)) = (region, asked) {
-        let recognition = tokio::task::spawn_blocking(move || {
-            crate::recognition::recognise(&state, &credential, valid, &region)
-        })
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))?
-        .map_err(|error| match error {
-            crate::recognition::RecognitionError::UnknownRegion(region) => {
-                ApiError::MemberNotFound(region)
-            }
-            crate::recognition::RecognitionError::Store(error) => error.into(),
-        })?;
+    if let Some(recognition) = recognition {
         answer["recognition"] =
             serde_json::to_value(recognition).map_err(|error| ApiError::Internal(error.into()))?;
     }

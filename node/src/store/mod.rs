@@ -890,6 +890,18 @@ impl Store {
             .is_some())
     }
 
+    /// The full resident ID number the local table holds for the credential (never logged,
+    /// never sent to peers; the console uses it to find a person's credentials).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn resident_id(&self, id: CredentialId) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(CF_PERSONAL)?, id.uuid().into_bytes())?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
     /// The latest signed checkpoint.
     ///
     /// # Errors

@@ -1,0 +1,744 @@
+//! Credentials of this member's log for office staff: search, one credential with its log
+//! entry, inclusion proof, status and QR code, status changes, downloads, and the
+//! accreditations of delegated issuers.
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use talent_core::credential::CredentialType;
+use talent_core::identifiers::{CredentialId, ResidentIdNumber};
+use talent_core::status::CredentialStatus;
+
+use super::issue::type_label;
+use super::session::Visitor;
+use super::{page, trusted_svg};
+use crate::api::error::ApiError;
+use crate::state::AppState;
+use crate::store::LogSpace;
+use crate::tokens::Operator;
+
+/// Most entries one search reads, newest first (a bound on the time a search takes).
+const SEARCH_SCAN_LIMIT: u64 = 200_000;
+/// Most results one search shows.
+const SEARCH_RESULTS: usize = 100;
+/// Entries read from the store at a time.
+const SEARCH_CHUNK: u64 = 1024;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/credentials", get(search))
+        .route("/console/credentials/{id}", get(detail))
+        .route(
+            "/console/credentials/{id}/credential.json",
+            get(download_credential),
+        )
+        .route(
+            "/console/credentials/{id}/bundle.json",
+            get(download_bundle),
+        )
+        .route("/console/credentials/{id}/status", post(change_status))
+        .route("/console/accreditations", get(accreditations))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SearchQuery {
+    /// Name, masked or full ID number, or credential id.
+    q: Option<String>,
+    #[serde(rename = "type")]
+    credential_type: Option<String>,
+    /// 金凤凰 category or level.
+    category: Option<String>,
+    /// Issued on or after (YYYY-MM-DD).
+    from: Option<String>,
+    /// Issued on or before (YYYY-MM-DD).
+    to: Option<String>,
+}
+
+/// One search result.
+struct Hit {
+    id: String,
+    credential_type: Option<CredentialType>,
+    name: String,
+    masked: String,
+    class: String,
+    valid_from: String,
+    status: CredentialStatus,
+}
+
+fn text_of<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The level-like field of a subject: 金凤凰 category, title/skill/qualification level or
+/// card class.
+fn class_of(subject: &Value) -> &str {
+    ["category", "level", "cardClass"]
+        .iter()
+        .find_map(|name| subject.get(*name).and_then(Value::as_str))
+        .unwrap_or_default()
+}
+
+fn run_search(state: &AppState, query: &SearchQuery) -> Result<(Vec<Hit>, u64), ApiError> {
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    // A full ID number is searched by its masked form, then confirmed in the local table.
+    let full_id = q.and_then(|q| q.parse::<ResidentIdNumber>().ok());
+    let masked = full_id
+        .as_ref()
+        .map(|full| full.masked().as_str().to_owned());
+    let wanted_type = query
+        .credential_type
+        .as_deref()
+        .and_then(|t| t.parse::<CredentialType>().ok());
+    let class = query
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let from = query.from.as_deref().filter(|d| !d.is_empty());
+    let to = query.to.as_deref().filter(|d| !d.is_empty());
+    let size = state.log.head().size;
+    let stop = size.saturating_sub(SEARCH_SCAN_LIMIT);
+    let mut hits = Vec::new();
+    let mut end = size;
+    while end > stop && hits.len() < SEARCH_RESULTS {
+        let start = end.saturating_sub(SEARCH_CHUNK).max(stop);
+        let entries = state.store.entries(LogSpace::Own, start..end)?;
+        for (offset, bytes) in entries.iter().enumerate().rev() {
+            let Ok(credential) = serde_json::from_slice::<Value>(bytes) else {
+                continue;
+            };
+            let Some(ty) = CredentialType::from_type_array(&credential["type"]) else {
+                continue;
+            };
+            let subject = &credential["credentialSubject"];
+            let id = text_of(&credential, "/id");
+            let name = subject
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let masked_id = text_of(subject, "/idNumberMasked");
+            let valid_from = text_of(&credential, "/validFrom");
+            let day = valid_from.get(..10).unwrap_or_default();
+            let matches_q = match (q, &masked) {
+                (None, _) => true,
+                (Some(_), Some(masked)) => masked_id == masked,
+                (Some(q), None) => name.contains(q) || masked_id == q || id.ends_with(q),
+            };
+            if !matches_q
+                || wanted_type.is_some_and(|wanted| wanted != ty)
+                || class.is_some_and(|class| class_of(subject) != class)
+                || from.is_some_and(|from| day < from)
+                || to.is_some_and(|to| day > to)
+            {
+                continue;
+            }
+            let Ok(credential_id) = CredentialId::parse_lenient(id) else {
+                continue;
+            };
+            if let Some(full) = &full_id {
+                let stored = state.store.resident_id(credential_id)?;
+                if stored.as_deref() != Some(full.expose_for_local_storage()) {
+                    continue;
+                }
+            }
+            let index = start + offset as u64;
+            let status = state
+                .store
+                .status(LogSpace::Own, credential_id, size)?
+                .map_or(CredentialStatus::Valid, |(_, status)| status);
+            let _ = index;
+            hits.push(Hit {
+                id: id.to_owned(),
+                credential_type: Some(ty),
+                name: name.to_owned(),
+                masked: masked_id.to_owned(),
+                class: class_of(subject).to_owned(),
+                valid_from: day.to_owned(),
+                status,
+            });
+            if hits.len() == SEARCH_RESULTS {
+                break;
+            }
+        }
+        end = start;
+    }
+    Ok((hits, size - end))
+}
+
+async fn search(
+    visitor: Visitor,
+    State(state): State<AppState>,
+    Query(query): Query<SearchQuery>,
+) -> Response {
+    if let Err(redirect) = visitor.require_operator() {
+        return redirect.into_response();
+    }
+    let t = |zh, en| visitor.lang.pick(zh, en);
+    let searched = query.q.is_some() || query.credential_type.is_some() || query.category.is_some();
+    let worker_state = state.clone();
+    let query_copy = SearchQuery {
+        q: query.q.clone(),
+        credential_type: query.credential_type.clone(),
+        category: query.category.clone(),
+        from: query.from.clone(),
+        to: query.to.clone(),
+    };
+    let result = tokio::task::spawn_blocking(move || run_search(&worker_state, &query_copy)).await;
+    let (hits, scanned) = match result {
+        Ok(Ok(found)) => found,
+        _ => {
+            return super::error_page(
+                &visitor,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                t("查询失败。", "The search failed."),
+            );
+        }
+    };
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let body = html! {
+        h1 { (t("查询证书", "Search credentials")) }
+        form #search-form method="get" action="/console/credentials" role="search" {
+            div.row {
+                div.field {
+                    label for="q" { (t("姓名、身份证号或证书编号", "Name, ID number or credential id")) }
+                    input #q type="search" name="q" value=(value(&query.q));
+                }
+                div.field {
+                    label for="type" { (t("类型", "Type")) }
+                    select #type name="type" {
+                        option value="" { (t("全部", "All")) }
+                        @for ty in CredentialType::ALL {
+                            option value=(ty.as_str()) selected[query.credential_type.as_deref() == Some(ty.as_str())] {
+                                (type_label(visitor.lang, ty))
+                            }
+                        }
+                    }
+                }
+                div.field {
+                    label for="category" { (t("类别/级别", "Category/level")) }
+                    input #category type="text" name="category" value=(value(&query.category));
+                }
+                div.field {
+                    label for="from" { (t("生效日期自", "Valid from, from")) }
+                    input #from type="date" name="from" value=(value(&query.from));
+                }
+                div.field {
+                    label for="to" { (t("至", "to")) }
+                    input #to type="date" name="to" value=(value(&query.to));
+                }
+            }
+            button type="submit" { (t("查询", "Search")) }
+        }
+        p.help { (t("在本节点最近的", "Searched the newest ")) (scanned) (t(" 条日志记录中查询。", " log entries of this node.")) }
+        @if hits.is_empty() {
+            p #no-results { (if searched { t("没有找到。", "Nothing found.") } else { t("暂无证书。", "No credentials yet.") }) }
+        } @else {
+            table #results {
+                thead { tr {
+                    th scope="col" { (t("姓名", "Name")) }
+                    th scope="col" { (t("身份证号", "ID number")) }
+                    th scope="col" { (t("类型", "Type")) }
+                    th scope="col" { (t("类别/级别", "Category/level")) }
+                    th scope="col" { (t("生效日期", "Valid from")) }
+                    th scope="col" { (t("状态", "Status")) }
+                } }
+                tbody {
+                    @for hit in &hits {
+                        tr {
+                            td { a href={ "/console/credentials/" (hit.id.trim_start_matches("urn:uuid:")) } { (hit.name) } }
+                            td { (hit.masked) }
+                            td { (hit.credential_type.map(|ty| type_label(visitor.lang, ty)).unwrap_or_default()) }
+                            td { (hit.class) }
+                            td { (hit.valid_from) }
+                            td { (status_label(&visitor, hit.status)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&visitor, StatusCode::OK, t("查询", "Search"), body)
+}
+
+fn status_label(visitor: &Visitor, status: CredentialStatus) -> String {
+    format!(
+        "{} {}",
+        status.code(),
+        visitor.lang.pick(status.label_zh(), status.label_en())
+    )
+}
+
+/// A logged credential of this member.
+struct Logged {
+    id: CredentialId,
+    index: u64,
+    credential: Value,
+    status: CredentialStatus,
+    size: u64,
+}
+
+fn load(state: &AppState, operator: &Operator, id: &str) -> Result<Logged, ApiError> {
+    let id = CredentialId::parse_lenient(id)
+        .map_err(|_| ApiError::InvalidCredentialId(id.to_owned()))?;
+    let index = state
+        .store
+        .credential_index(id)?
+        .ok_or_else(|| ApiError::CredentialNotFound(id.to_string()))?;
+    let bytes = state
+        .log
+        .entry(index)?
+        .ok_or_else(|| ApiError::CredentialNotFound(id.to_string()))?;
+    crate::api::credentials::may_read(state, operator, id, &bytes)?;
+    let credential: Value =
+        serde_json::from_slice(&bytes).map_err(|error| ApiError::Internal(error.into()))?;
+    let size = state.log.head().size;
+    let status = state
+        .store
+        .status(LogSpace::Own, id, size)?
+        .map_or(CredentialStatus::Valid, |(_, status)| status);
+    Ok(Logged {
+        id,
+        index,
+        credential,
+        status,
+        size,
+    })
+}
+
+/// What the QR code on a credential leads to: this node's verification page for it.
+fn verify_link(state: &AppState, id: CredentialId) -> String {
+    format!("{}/verify?credential={}", state.public_url, id)
+}
+
+fn qr_svg(link: &str) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::M).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DetailQuery {
+    issued: Option<String>,
+    changed: Option<String>,
+}
+
+async fn detail(
+    visitor: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<DetailQuery>,
+) -> Response {
+    let operator = match visitor.require_operator() {
+        Ok(operator) => operator.clone(),
+        Err(redirect) => return redirect.into_response(),
+    };
+    let worker = state.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        let logged = load(&worker, &operator, &id)?;
+        let proof = worker
+            .log
+            .inclusion_proof_at(logged.index, logged.size)
+            .map_err(|error| ApiError::Internal(error.into()))?;
+        let checkpoint = crate::api::issuers::own_checkpoint(&worker, &worker.log.head());
+        Ok::<_, ApiError>((logged, proof, checkpoint))
+    })
+    .await;
+    let (logged, proof, checkpoint) = match loaded {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => return api_error_page(&visitor, &error),
+        Err(_) => {
+            return super::error_page(
+                &visitor,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+            );
+        }
+    };
+    page(
+        &visitor,
+        StatusCode::OK,
+        &logged.id.to_string(),
+        detail_markup(&visitor, &state, &logged, &proof, &checkpoint, &query),
+    )
+}
+
+fn api_error_page(visitor: &Visitor, error: &ApiError) -> Response {
+    let status = error.status();
+    let message = if status.is_server_error() {
+        visitor
+            .lang
+            .pick("内部错误。", "Internal error.")
+            .to_owned()
+    } else {
+        error.to_string()
+    };
+    super::error_page(visitor, status, &message)
+}
+
+fn detail_markup(
+    visitor: &Visitor,
+    state: &AppState,
+    logged: &Logged,
+    proof: &talent_core::tlog::merkle::InclusionProof,
+    checkpoint: &[u8],
+    query: &DetailQuery,
+) -> Markup {
+    let t = |zh, en| visitor.lang.pick(zh, en);
+    let credential = &logged.credential;
+    let ty = CredentialType::from_type_array(&credential["type"]);
+    let subject = credential["credentialSubject"].as_object();
+    let link = verify_link(state, logged.id);
+    let uuid = logged.id.uuid();
+    let pretty = serde_json::to_string_pretty(credential).unwrap_or_default();
+    let proof_json = serde_json::to_string_pretty(&json!(proof)).unwrap_or_default();
+    html! {
+        @if query.issued.is_some() {
+            p.notice #issued role="status" { (t("已签发并记入日志。", "Issued and logged.")) }
+        }
+        @if query.changed.is_some() {
+            p.notice #status-changed role="status" { (t("状态已变更并记入日志。", "Status changed and logged.")) }
+        }
+        h1 { (ty.map(|ty| type_label(visitor.lang, ty)).unwrap_or_default()) }
+        div.detail {
+            section {
+                dl {
+                    dt { (t("证书编号", "Credential id")) }
+                    dd #credential-id { (logged.id) }
+                    dt { (t("状态", "Status")) }
+                    dd #credential-status data-status=(logged.status.code()) { (status_label(visitor, logged.status)) }
+                    dt { (t("签发人", "Issuer")) }
+                    dd.mono { (text_of(credential, "/issuer")) }
+                    dt { (t("生效", "Valid from")) }
+                    dd { (text_of(credential, "/validFrom")) }
+                    @if let Some(until) = credential.get("validUntil").and_then(Value::as_str) {
+                        dt { (t("有效期至", "Valid until")) }
+                        dd { (until) }
+                    }
+                    @for (name, value) in subject.into_iter().flatten() {
+                        dt { (subject_label(ty, name, visitor)) }
+                        dd { (display_value(value)) }
+                    }
+                    dt { (t("日志位置", "Log index")) }
+                    dd #log-index { (logged.index) }
+                }
+                p.actions {
+                    a #download-credential href={ "/console/credentials/" (uuid) "/credential.json" } download { (t("下载证书 JSON", "Download credential JSON")) }
+                    " "
+                    a #download-bundle href={ "/console/credentials/" (uuid) "/bundle.json" } download { (t("下载离线证明包", "Download proof bundle")) }
+                }
+            }
+            section #qr aria-label=(t("核验二维码", "Verification QR code")) {
+                @if let Some(svg) = qr_svg(&link) { (trusted_svg(svg)) }
+                p.help { (t("扫码核验：", "Scan to verify: ")) a href=(link) { (link) } }
+            }
+        }
+        (status_form(visitor, logged))
+        details {
+            summary { (t("日志检查点与包含证明", "Checkpoint and inclusion proof")) }
+            h2 { (t("检查点", "Checkpoint")) }
+            pre #checkpoint { (String::from_utf8_lossy(checkpoint)) }
+            h2 { (t("包含证明", "Inclusion proof")) }
+            pre #inclusion-proof { (proof_json) }
+        }
+        details {
+            summary { (t("已签名证书", "Signed credential")) }
+            pre #credential-json { (pretty) }
+        }
+    }
+}
+
+fn subject_label(ty: Option<CredentialType>, name: &str, visitor: &Visitor) -> String {
+    let path = format!("credentialSubject.{name}");
+    match ty {
+        Some(ty) => {
+            let (zh, en) = talent_core::form::label(ty, &path);
+            let label = visitor.lang.pick(zh, en);
+            match (name, label) {
+                ("idNumberMasked", _) => visitor.lang.pick("身份证号", "ID number").to_owned(),
+                ("region", _) => visitor.lang.pick("地区", "Region").to_owned(),
+                _ => label.to_owned(),
+            }
+        }
+        None => name.to_owned(),
+    }
+}
+
+fn display_value(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Array(items) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("、"),
+        Value::Object(object) if object.values().all(Value::is_string) => object
+            .values()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" · "),
+        Value::Bool(true) => "是 yes".into(),
+        Value::Bool(false) => "否 no".into(),
+        other => other.to_string(),
+    }
+}
+
+fn status_form(visitor: &Visitor, logged: &Logged) -> Markup {
+    let t = |zh, en| visitor.lang.pick(zh, en);
+    let uuid = logged.id.uuid();
+    let choices: Vec<CredentialStatus> = CredentialStatus::ALL
+        .into_iter()
+        .filter(|next| {
+            *next != CredentialStatus::Expired && logged.status.check_transition(*next).is_ok()
+        })
+        .collect();
+    html! {
+        section #status-section {
+            h2 { (t("变更状态", "Change status")) }
+            @if choices.is_empty() {
+                p { (t("该状态不能再变更。", "This status cannot change any more.")) }
+            } @else {
+                form #status-form method="post" action={ "/console/credentials/" (uuid) "/status" } {
+                    (visitor.csrf_field())
+                    div.row {
+                        div.field {
+                            label for="status" { (t("新状态", "New status")) }
+                            select #status name="status" required {
+                                @for status in &choices {
+                                    option value=(status.code()) { (status_label(visitor, *status)) }
+                                }
+                            }
+                        }
+                        div.field {
+                            label for="reason" { (t("原因", "Reason")) }
+                            input #reason type="text" name="reason" required maxlength="500";
+                        }
+                        div.field {
+                            label for="effective" { (t("生效日期（可选）", "Effective date (optional)")) }
+                            input #effective type="date" name="effective";
+                        }
+                        div.field {
+                            label for="successor" { (t("转入后的证书编号（06 办理转出）", "Successor credential (06 transferred out)")) }
+                            input #successor type="text" name="successor" placeholder="urn:uuid:…";
+                        }
+                    }
+                    button #status-submit type="submit" { (t("签名并记入日志", "Sign and log")) }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusForm {
+    csrf: Option<String>,
+    status: String,
+    reason: String,
+    effective: Option<String>,
+    successor: Option<String>,
+}
+
+async fn change_status(
+    visitor: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    let operator = match visitor.require_operator() {
+        Ok(operator) => operator.clone(),
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !visitor.csrf_ok(form.csrf.as_deref()) {
+        return super::error_page(
+            &visitor,
+            StatusCode::FORBIDDEN,
+            visitor.lang.pick(
+                "表单已过期，请重试。",
+                "The form expired; please try again.",
+            ),
+        );
+    }
+    let Ok(credential_id) = CredentialId::parse_lenient(&id) else {
+        return api_error_page(&visitor, &ApiError::InvalidCredentialId(id));
+    };
+    let mut body = json!({ "status": form.status.trim(), "reason": form.reason.trim() });
+    if let Some(effective) = form
+        .effective
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        body["effective"] = Value::from(format!("{effective}T00:00:00+08:00"));
+    }
+    if let Some(successor) = form
+        .successor
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        body["successor"] = Value::from(successor);
+    }
+    match state
+        .issuance
+        .change_status(&operator, credential_id, &body)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/console/credentials/{}?changed=1",
+            credential_id.uuid()
+        ))
+        .into_response(),
+        Err(error) => api_error_page(&visitor, &ApiError::from(error)),
+    }
+}
+
+fn json_download(bytes: Vec<u8>, name: &str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+async fn download_credential(
+    visitor: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
+    let operator = match visitor.require_operator() {
+        Ok(operator) => operator.clone(),
+        Err(redirect) => return redirect.into_response(),
+    };
+    let worker = state.clone();
+    match tokio::task::spawn_blocking(move || load(&worker, &operator, &id)).await {
+        Ok(Ok(logged)) => {
+            let bytes = serde_json::to_vec_pretty(&logged.credential).unwrap_or_default();
+            json_download(bytes, &format!("{}.json", logged.id.uuid()))
+        }
+        Ok(Err(error)) => api_error_page(&visitor, &error),
+        Err(_) => super::error_page(
+            &visitor,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
+        ),
+    }
+}
+
+async fn download_bundle(
+    visitor: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
+    let operator = match visitor.require_operator() {
+        Ok(operator) => operator.clone(),
+        Err(redirect) => return redirect.into_response(),
+    };
+    let Ok(credential_id) = CredentialId::parse_lenient(&id) else {
+        return api_error_page(&visitor, &ApiError::InvalidCredentialId(id));
+    };
+    match crate::api::credentials::bundle_for(&state, operator, credential_id, Vec::new()).await {
+        Ok(bundle) => {
+            let bytes = serde_json::to_vec_pretty(&bundle).unwrap_or_default();
+            json_download(bytes, &format!("{}.bundle.json", credential_id.uuid()))
+        }
+        Err(error) => api_error_page(&visitor, &error),
+    }
+}
+
+async fn accreditations(visitor: Visitor, State(state): State<AppState>) -> Response {
+    if let Err(redirect) = visitor.require_operator() {
+        return redirect.into_response();
+    }
+    let t = |zh, en| visitor.lang.pick(zh, en);
+    let registry = state.issuers.own();
+    let size = state.log.head().size;
+    let now = chrono::Utc::now();
+    let mut rows = Vec::new();
+    for accreditation in registry.accreditations() {
+        let status = match state.store.status(LogSpace::Own, accreditation.id, size) {
+            Ok(found) => found.map_or(CredentialStatus::Valid, |(_, status)| status),
+            Err(error) => return api_error_page(&visitor, &ApiError::from(error)),
+        };
+        let scope = &accreditation.scope;
+        let mut parts: Vec<String> = vec![
+            scope
+                .types
+                .iter()
+                .map(|ty| type_label(visitor.lang, *ty))
+                .collect::<Vec<_>>()
+                .join("、"),
+        ];
+        for list in [&scope.levels, &scope.categories, &scope.districts]
+            .into_iter()
+            .flatten()
+        {
+            parts.push(list.join("、"));
+        }
+        let window = format!(
+            "{} – {}",
+            accreditation.valid_from.format("%Y-%m-%d"),
+            accreditation
+                .valid_until
+                .map(|until| until.format("%Y-%m-%d").to_string())
+                .unwrap_or_default()
+        );
+        let in_force = status.is_valid()
+            && accreditation.valid_from <= now
+            && accreditation.valid_until.is_none_or(|until| now < until);
+        rows.push((accreditation, parts.join(" · "), window, status, in_force));
+    }
+    let body = html! {
+        h1 { (t("授权管理", "Accreditations")) }
+        p { a.button #new-accreditation href="/console/issue/IssuerAccreditationCredential" { (t("新增授权", "New accreditation")) } }
+        @if rows.is_empty() {
+            p #no-accreditations { (t("暂无授权。", "No accreditations yet.")) }
+        } @else {
+            table #accreditations {
+                thead { tr {
+                    th scope="col" { (t("被授权方", "Issuer")) }
+                    th scope="col" { (t("授权范围", "Scope")) }
+                    th scope="col" { (t("有效期", "Window")) }
+                    th scope="col" { (t("状态", "Status")) }
+                } }
+                tbody {
+                    @for (accreditation, scope, window, status, in_force) in &rows {
+                        tr {
+                            td {
+                                a href={ "/console/credentials/" (accreditation.id.uuid()) } { (accreditation.name) }
+                                br; span.mono.small { (accreditation.issuer) }
+                            }
+                            td { (scope) }
+                            td { (window) }
+                            td { (status_label(&visitor, *status)) " · " (if *in_force { t("生效中", "in force") } else { t("未生效", "not in force") }) }
+                        }
+                    }
+                }
+            }
+        }
+        p.help { (t("撤销授权：打开该授权证书，把状态变更为 03 撤销或 07 吊销；撤销不追溯既往。",
+                    "To withdraw an accreditation, open it and change its status to 03 or 07; withdrawal is not retroactive.")) }
+    };
+    page(
+        &visitor,
+        StatusCode::OK,
+        t("授权管理", "Accreditations"),
+        body,
+    )
+}

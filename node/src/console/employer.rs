@@ -1,0 +1,433 @@
+//! The employer's verification page (no login): upload or paste a credential or a proof
+//! bundle, or a photo of its QR code, choose the region hiring, and see the verdict — each
+//! check green or red, the recognition answer with its basis, and how fresh the status is.
+//!
+//! A bundle is verified by its credential against this node's logs and mirrors (which are
+//! at least as fresh as the bundle); `talent-verify` checks bundles fully offline. A QR code
+//! (`…/verify?credential=urn:uuid:…`) names a credential this node holds in its log or in a
+//! mirror.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Extension, Multipart, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+use talent_core::identifiers::CredentialId;
+use talent_core::proof_bundle::is_bundle;
+use talent_core::recognition::Recognition;
+use talent_core::verify::{CheckName, Verdict};
+
+use super::session::Visitor;
+use super::{Console, Lang, page};
+use crate::api::verify::{Answer, answer};
+use crate::state::AppState;
+use crate::store::LogSpace;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/verify", get(verify_page).post(verify_upload))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct VerifyQuery {
+    /// A credential id, from a QR code.
+    credential: Option<String>,
+    #[serde(rename = "asRegion")]
+    as_region: Option<String>,
+}
+
+/// What the employer presented.
+#[derive(Debug, Default)]
+struct Presented {
+    csrf: Option<String>,
+    document: Option<String>,
+    file: Option<Vec<u8>>,
+    qr: Option<Vec<u8>>,
+    region: Option<String>,
+}
+
+async fn verify_page(
+    visitor: Visitor,
+    State(state): State<AppState>,
+    Extension(console): Extension<Arc<Console>>,
+    Query(query): Query<VerifyQuery>,
+) -> Response {
+    let region = query.as_region.clone().filter(|region| !region.is_empty());
+    let outcome = match query.credential.as_deref() {
+        Some(id) => Some(by_id(&state, &console, id, region.clone()).await),
+        None => None,
+    };
+    render(&visitor, &state, region.as_deref(), outcome)
+}
+
+async fn verify_upload(
+    visitor: Visitor,
+    State(state): State<AppState>,
+    Extension(console): Extension<Arc<Console>>,
+    multipart: Multipart,
+) -> Response {
+    let t = |zh, en| visitor.lang.pick(zh, en);
+    let presented = match read_form(multipart).await {
+        Ok(presented) => presented,
+        Err(message) => return render(&visitor, &state, None, Some(Err(message))),
+    };
+    if !visitor.csrf_ok(presented.csrf.as_deref()) {
+        let message = t(
+            "表单已过期，请重试。",
+            "The form expired; please try again.",
+        )
+        .to_owned();
+        return render(&visitor, &state, None, Some(Err(message)));
+    }
+    let region = presented.region.clone().filter(|region| !region.is_empty());
+    let outcome = if let Some(image) = presented.qr {
+        match decode_qr(&image) {
+            Ok(text) => match id_in(&text) {
+                Some(id) => by_id(&state, &console, &id, region.clone()).await,
+                None => match serde_json::from_str::<Value>(&text) {
+                    Ok(document) => by_document(&state, &console, document, region.clone()).await,
+                    Err(_) => Err(t(
+                        "二维码中没有证书编号。",
+                        "The QR code holds no credential id.",
+                    )
+                    .to_owned()),
+                },
+            },
+            Err(message) => Err(message),
+        }
+    } else {
+        let text = match presented.file {
+            Some(bytes) => String::from_utf8(bytes).map_err(|_| {
+                t(
+                    "文件不是 UTF-8 文本的 JSON。",
+                    "The file is not JSON text (UTF-8).",
+                )
+                .to_owned()
+            }),
+            None => Ok(presented.document.unwrap_or_default()),
+        };
+        match text {
+            Ok(text) if text.trim().is_empty() => Err(t(
+                "请粘贴或上传证书、证明包或二维码照片。",
+                "Paste or upload a credential, a proof bundle or a photo of its QR code.",
+            )
+            .to_owned()),
+            Ok(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(document) => by_document(&state, &console, document, region.clone()).await,
+                Err(error) => match id_in(text.trim()) {
+                    Some(id) => by_id(&state, &console, &id, region.clone()).await,
+                    None => Err(format!(
+                        "{} ({error})",
+                        t("不是有效的 JSON。", "This is not valid JSON.")
+                    )),
+                },
+            },
+            Err(message) => Err(message),
+        }
+    };
+    render(&visitor, &state, region.as_deref(), Some(outcome))
+}
+
+/// Reads the multipart form, each part bounded by the console's upload limit.
+async fn read_form(mut multipart: Multipart) -> Result<Presented, String> {
+    let mut presented = Presented::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => return Ok(presented),
+            Err(error) => return Err(format!("the upload could not be read: {error}")),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|error| format!("the upload could not be read: {error}"))?;
+        let text = || String::from_utf8_lossy(&bytes).into_owned();
+        match name.as_str() {
+            "csrf" => presented.csrf = Some(text()),
+            "document" => presented.document = Some(text()),
+            "asRegion" => presented.region = Some(text()),
+            "file" if !bytes.is_empty() => presented.file = Some(bytes.to_vec()),
+            "qr" if !bytes.is_empty() => presented.qr = Some(bytes.to_vec()),
+            _ => {}
+        }
+    }
+}
+
+/// The text of the first QR code found in a photo or screenshot.
+fn decode_qr(image: &[u8]) -> Result<String, String> {
+    let picture = image::load_from_memory(image)
+        .map_err(|error| format!("the image could not be read (PNG or JPEG): {error}"))?
+        .to_luma8();
+    let (width, height) = (picture.width() as usize, picture.height() as usize);
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
+        picture.get_pixel(x as u32, y as u32).0[0]
+    });
+    let grids = prepared.detect_grids();
+    let grid = grids
+        .first()
+        .ok_or_else(|| "no QR code found in the image".to_owned())?;
+    grid.decode()
+        .map(|(_, content)| content)
+        .map_err(|error| format!("the QR code could not be decoded: {error}"))
+}
+
+/// A credential id in a QR text: a `…?credential=urn:uuid:…` link or the id itself.
+fn id_in(text: &str) -> Option<String> {
+    let text = text.trim();
+    let candidate = text
+        .split_once("credential=")
+        .map_or(text, |(_, rest)| rest.split('&').next().unwrap_or_default());
+    let candidate = candidate.replace("%3A", ":").replace("%3a", ":");
+    CredentialId::parse_lenient(&candidate)
+        .ok()
+        .map(|id| id.to_string())
+}
+
+/// The result shown: the verdict and recognition, or why nothing could be verified.
+type Outcome = Result<Answer, String>;
+
+async fn by_document(
+    state: &AppState,
+    console: &Console,
+    document: Value,
+    region: Option<String>,
+) -> Outcome {
+    let credential = if is_bundle(&document) {
+        document.get("credential").cloned().unwrap_or_default()
+    } else {
+        document
+    };
+    if !credential.is_object() {
+        return Err("the document is neither a credential nor a proof bundle".to_owned());
+    }
+    answer(state, &console.verifier, credential, false, region)
+        .await
+        .map_err(|error| error.to_string())
+}
+
+async fn by_id(state: &AppState, console: &Console, id: &str, region: Option<String>) -> Outcome {
+    let Ok(id) = CredentialId::parse_lenient(id) else {
+        return Err(format!("{id:?} is not a credential id"));
+    };
+    let worker = state.clone();
+    let found = tokio::task::spawn_blocking(
+        move || -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+            if let Some(index) = worker.store.credential_index(id)? {
+                return worker.log.entry(index);
+            }
+            for (member, index) in worker.store.mirror_credential(id)? {
+                if let Some(bytes) = worker.store.entry(LogSpace::Mirror(&member), index)? {
+                    return Ok(Some(bytes));
+                }
+            }
+            Ok(None)
+        },
+    )
+    .await;
+    let bytes = match found {
+        Ok(Ok(Some(bytes))) => bytes,
+        Ok(Ok(None)) => return Err(format!("this node holds no credential {id}")),
+        _ => return Err("the credential could not be read".to_owned()),
+    };
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(credential) => by_document(state, console, credential, region).await,
+        Err(_) => Err("the logged entry is not JSON".to_owned()),
+    }
+}
+
+fn check_name(lang: Lang, name: CheckName) -> &'static str {
+    match name {
+        CheckName::Schema => lang.pick("格式", "Format"),
+        CheckName::Proof => lang.pick("电子签名", "Signature"),
+        CheckName::Issuer => lang.pick("签发人", "Issuer"),
+        CheckName::Validity => lang.pick("有效期", "Validity period"),
+        CheckName::Authority => lang.pick("签发权限", "Issuing authority"),
+        CheckName::Inclusion => lang.pick("日志收录", "Logged"),
+        CheckName::Status => lang.pick("当前状态", "Current status"),
+        _ => lang.pick("其他检查", "Other check"),
+    }
+}
+
+fn render(
+    visitor: &Visitor,
+    state: &AppState,
+    region: Option<&str>,
+    outcome: Option<Outcome>,
+) -> Response {
+    let t = |zh, en| visitor.lang.pick(zh, en);
+    let members: Vec<(String, String)> = match &state.federation {
+        Some(federation) => federation
+            .config
+            .members()
+            .iter()
+            .map(|member| {
+                (
+                    member.id.to_string(),
+                    visitor
+                        .lang
+                        .pick(&member.name_zh, &member.name_en)
+                        .to_owned(),
+                )
+            })
+            .collect(),
+        None => vec![(state.member.id.to_string(), state.member.name_zh.clone())],
+    };
+    let status = match &outcome {
+        Some(Err(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::OK,
+    };
+    let body = html! {
+        h1 { (t("用人单位核验", "Verify a credential")) }
+        @if let Some(outcome) = &outcome {
+            @match outcome {
+                Ok(answer) => (verdict_markup(visitor, &answer.verdict, answer.recognition.as_ref())),
+                Err(message) => p.error #verify-error role="alert" { (message) },
+            }
+        }
+        form #verify-form method="post" action="/verify" enctype="multipart/form-data" {
+            (visitor.csrf_field())
+            div.field {
+                label for="document" { (t("粘贴证书或证明包（JSON）", "Paste a credential or proof bundle (JSON)")) }
+                textarea.code #document name="document" rows="6" {}
+            }
+            div.row {
+                div.field {
+                    label for="file" { (t("或上传文件", "or upload the file")) }
+                    input #file type="file" name="file" accept=".json,application/json";
+                }
+                div.field {
+                    label for="qr" { (t("或上传二维码照片/截图", "or a photo or screenshot of its QR code")) }
+                    input #qr type="file" name="qr" accept="image/png,image/jpeg";
+                }
+                div.field {
+                    label for="asRegion" { (t("用人地区（互认）", "Region you hire in (recognition)")) }
+                    select #asRegion name="asRegion" {
+                        option value="" { (t("不查询互认", "No recognition question")) }
+                        @for (id, name) in &members {
+                            option value=(id) selected[Some(id.as_str()) == region] { (name) " (" (id) ")" }
+                        }
+                    }
+                }
+            }
+            button #verify-submit type="submit" { (t("核验", "Verify")) }
+        }
+    };
+    page(visitor, status, t("核验", "Verify"), body)
+}
+
+fn verdict_markup(
+    visitor: &Visitor,
+    verdict: &Verdict,
+    recognition: Option<&Recognition>,
+) -> Markup {
+    let t = |zh, en| visitor.lang.pick(zh, en);
+    let summary = &verdict.credential;
+    html! {
+        section #verdict data-verified=(verdict.verified) .verdict.ok[verdict.verified] .bad[!verdict.verified] aria-live="polite" {
+            h2 {
+                @if verdict.verified { "✔ " (t("核验通过", "Verified")) } @else { "✘ " (t("核验未通过", "Not verified")) }
+            }
+            dl {
+                @if let Some(name) = &summary.subject_name { dt { (t("姓名", "Name")) } dd { (name) } }
+                @if let Some(ty) = summary.credential_type { dt { (t("类型", "Type")) } dd { (super::issue::type_label(visitor.lang, ty)) } }
+                @if let Some(region) = &summary.region { dt { (t("签发地区", "Issuing region")) } dd { (region) } }
+                @if let Some(id) = &summary.id { dt { (t("证书编号", "Credential id")) } dd.mono { (id) } }
+            }
+            ul.checks {
+                @for check in &verdict.checks {
+                    li.check data-check=(check.name.as_str()) data-ok=(check.ok) .ok[check.ok] .bad[!check.ok] {
+                        span.mark aria-hidden="true" { (if check.ok { "✔" } else { "✘" }) }
+                        " " strong { (check_name(visitor.lang, check.name)) }
+                        span.visually-hidden { (if check.ok { t("通过", "passed") } else { t("未通过", "failed") }) }
+                        ": " (check.detail)
+                    }
+                }
+            }
+            @if let Some(log) = &verdict.log {
+                p #freshness {
+                    (t("状态依据：", "Status as of: ")) (log.origin) " · " (t("日志大小 ", "tree size ")) (log.tree_size)
+                    @if let Some(at) = &log.confirmed_at { " · " (t("确认于 ", "confirmed at ")) (at) }
+                    @if let Some(age) = log.age_seconds { " · " (t("距今 ", "age ")) (age) (t(" 秒", " s")) }
+                    " · " (t("见证人 ", "cosigners ")) (log.cosigners.join(", "))
+                    @if log.quorum > 0 { " (" (t("法定数 ", "quorum ")) (log.quorum) ")" }
+                }
+            }
+            p.help { (t("核验时间 ", "Checked at ")) (verdict.checked_at) }
+        }
+        @if let Some(recognition) = recognition {
+            @let outcome = recognition.outcome.map_or(if recognition.recognised { "recognised" } else { "not-recognised" }, |o| o.as_str());
+            section #recognition data-outcome=(outcome) data-recognized=(recognition.recognised) .verdict.ok[recognition.recognised] .bad[!recognition.recognised] {
+                h2 { (t("互认：", "Recognition in ")) (recognition.region) " — " (outcome) }
+                dl {
+                    @if let Some(equivalent) = &recognition.equivalent {
+                        dt { (t("等同于", "Equivalent")) }
+                        dd { (equivalent) @if let Some(en) = &recognition.equivalent_en { " · " (en) } }
+                    }
+                    @if let Some(name) = &recognition.agreement_name { dt { (t("依据协议", "Agreement")) } dd { (name) } }
+                    @if let Some(basis) = &recognition.basis { dt { (t("依据文件", "Basis")) } dd { (serde_json::to_string(basis).unwrap_or_default()) } }
+                    @if let Some(rule) = &recognition.rule { dt { (t("规则", "Rule")) } dd.mono { (rule) } }
+                }
+                @if recognition.illustrative { p.help { (t("示例性质的协议数据。", "Illustrative agreement data.")) } }
+                p.help { (t("互认授予资格，聘用仍由用人单位决定。", "Recognition grants eligibility; appointment stays the employer's decision.")) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A QR code drawn as a PNG, 4 pixels per module, the way a phone screenshot shows it.
+    fn qr_png(text: &str) -> Vec<u8> {
+        let code = qrcode::QrCode::new(text.as_bytes()).expect("encodes");
+        let width = code.width();
+        let colors = code.to_colors();
+        let scale = 4;
+        let quiet = 4;
+        let side = ((width + 2 * quiet) * scale) as u32;
+        let picture = image::GrayImage::from_fn(side, side, |x, y| {
+            let (mx, my) = (x as usize / scale, y as usize / scale);
+            let dark = mx >= quiet
+                && my >= quiet
+                && mx < width + quiet
+                && my < width + quiet
+                && colors[(my - quiet) * width + (mx - quiet)] == qrcode::Color::Dark;
+            image::Luma([if dark { 0 } else { 255 }])
+        });
+        let mut png = Vec::new();
+        picture
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("png");
+        png
+    }
+
+    #[test]
+    fn a_qr_code_photo_gives_the_credential_id() {
+        let link =
+            "http://127.0.0.1:8080/verify?credential=urn:uuid:01a2190c-8aa8-76c6-8eca-d6522d13639e";
+        let text = decode_qr(&qr_png(link)).expect("decodes");
+        assert_eq!(text, link);
+        assert_eq!(
+            id_in(&text).as_deref(),
+            Some("urn:uuid:01a2190c-8aa8-76c6-8eca-d6522d13639e")
+        );
+    }
+
+    #[test]
+    fn unreadable_images_are_errors_not_panics() {
+        assert!(decode_qr(b"not an image").is_err());
+        let blank = image::GrayImage::from_pixel(64, 64, image::Luma([255]));
+        let mut png = Vec::new();
+        blank
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("png");
+        assert!(decode_qr(&png).is_err());
+        assert_eq!(id_in("no id here"), None);
+    }
+}
