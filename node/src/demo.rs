@@ -377,7 +377,12 @@ fn print_next_steps(
         );
     }
     println!(
-        "\nTry next (the federation keeps running until Ctrl-C):
+        "\nWeb console (Chinese first; ?lang=en for English):
+  {first}/                                     # log in at /login with {first_id}'s token above
+  {last}/verify                                # employers: paste {sample} or a photo of a credential's QR code
+  {last}/federation  ·  {last}/statistics
+
+Try next (the federation keeps running until Ctrl-C):
   curl -s -X POST {first}/api/v1/credentials -H 'authorization: Bearer {token}' \\
        -H 'content-type: application/json' -d @docs/examples/ProfessionalTitleCredential.json | jq .
   curl -s {last}/api/v1/federation/status | jq .          # mirrors, lag, cosigners, evidence

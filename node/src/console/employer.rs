@@ -241,16 +241,7 @@ async fn by_id(state: &AppState, console: &Console, id: &str, region: Option<Str
 }
 
 fn check_name(lang: Lang, name: CheckName) -> &'static str {
-    match name {
-        CheckName::Schema => lang.pick("格式", "Format"),
-        CheckName::Proof => lang.pick("电子签名", "Signature"),
-        CheckName::Issuer => lang.pick("签发人", "Issuer"),
-        CheckName::Validity => lang.pick("有效期", "Validity period"),
-        CheckName::Authority => lang.pick("签发权限", "Issuing authority"),
-        CheckName::Inclusion => lang.pick("日志收录", "Logged"),
-        CheckName::Status => lang.pick("当前状态", "Current status"),
-        _ => lang.pick("其他检查", "Other check"),
-    }
+    lang.pick(name.label_zh(), name.label_en())
 }
 
 fn render(
