@@ -6,7 +6,8 @@
 //! never shows what a test waits for fails the test with the page's URL, HTTP status and
 //! text instead of hanging it. Screenshots are the tests' kept artifacts: PNG files under
 //! `<target dir>/console-screenshots/<test>-<name>.png`; a test that panics while the
-//! browser is open leaves a `<test>-failure.png` too.
+//! browser is open leaves a `<test>-failure.png` too. Launching removes the `<test>-*.png`
+//! files of an earlier run.
 //!
 //! A machine without Chromium fails these tests (with a message saying how to install it);
 //! it never skips them, since a test that cannot fail proves nothing.
@@ -142,13 +143,15 @@ impl Browser {
             .with_context(|| format!("starting {}", path.display()))?;
         let tab = chrome.new_tab().context("opening Chromium's first tab")?;
         prepare(&tab)?;
+        let test = sanitize(test);
         let screenshots = screenshot_dir();
         std::fs::create_dir_all(&screenshots)
             .with_context(|| format!("creating {}", screenshots.display()))?;
+        remove_screenshots(&screenshots, &test)?;
         Ok(Browser {
             tab,
             chrome,
-            test: sanitize(test),
+            test,
             screenshots,
             _profile: profile,
         })
@@ -562,6 +565,20 @@ fn launch_within(
         Ok(result) => result,
         Err(_) => bail!("Chromium did not start within {timeout:?}"),
     }
+}
+
+/// Removes the screenshots an earlier run of `test` left in `dir`, so that the artifacts
+/// are all of the latest run (a `failure.png` of a run that since passed would mislead).
+fn remove_screenshots(dir: &Path, test: &str) -> anyhow::Result<()> {
+    let prefix = format!("{test}-");
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().map(|name| name.to_string_lossy());
+        if name.is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".png")) {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// `value` as a JavaScript string literal.
