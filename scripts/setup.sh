@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs what building and testing the registry needs on a fresh Debian machine with the
-# Rust toolchain: libclang (bindgen, for the rocksdb crate) and a C++ compiler. Idempotent:
-# does nothing when everything is present. Sourced by run-node.sh and test.sh.
+# Rust toolchain: libclang (bindgen, for the rocksdb crate), a C++ compiler, and for the web
+# console's browser tests Debian's Chromium (/usr/bin/chromium, driven headless by the
+# tests) with CJK fonts so Chinese text renders in their screenshots. Idempotent: does
+# nothing when everything is present. Sourced by run-node.sh and test.sh.
 set -euo pipefail
 
 need=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
+# A test may point $CHROMIUM at another binary; the package is still what CI installs.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2

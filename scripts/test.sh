@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: unit tests, the shared vectors, and the multi-process
-# integration tests (real registry-node and talent-verify binaries on 127.0.0.1).
+# integration tests (real registry-node and talent-verify binaries on 127.0.0.1). The web
+# console's tests (issue_8_*) drive a real headless Chromium, which setup.sh installs (or
+# $CHROMIUM); they fail, never skip, without it. Their screenshots are kept as artifacts in
+# <target dir>/console-screenshots/ (target/ unless CARGO_TARGET_DIR says otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

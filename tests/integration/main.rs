@@ -9,3 +9,4 @@ mod issue_5;
 mod issue_6;
 mod issue_7;
 mod issue_8_import;
+mod issue_8_console;

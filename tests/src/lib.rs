@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+pub mod browser;
 pub mod byzantine;
 
 /// How long a node may take to start listening.
