@@ -159,7 +159,8 @@ fn page(visitor: &Visitor, status: StatusCode, title: &str, body: Markup) -> Res
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
         ),
     );
