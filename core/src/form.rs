@@ -657,7 +657,7 @@ fn insert(object: &mut Map<String, Value>, path: &str, value: Value) {
 /// Labels of subject fields (by path below `credentialSubject`, or of envelope fields), in
 /// the order forms show them: the person, then the type's fields as DOMAIN.md lists them,
 /// then validity. The Chinese label is also the CSV header.
-const LABELS: [(&str, &str, &str); 45] = [
+const LABELS: [(&str, &str, &str); 46] = [
     ("id", "标识", "Identifier"),
     ("name", "姓名", "Name"),
     ("idNumber", "身份证号", "Resident ID number"),
@@ -666,6 +666,7 @@ const LABELS: [(&str, &str, &str); 45] = [
         "统一社会信用代码",
         "Unified social credit code",
     ),
+    ("employer", "工作单位", "Employer"),
     ("employer.name", "工作单位", "Employer"),
     (
         "employer.creditCode",
@@ -734,8 +735,9 @@ pub fn label(credential_type: CredentialType, path: &str) -> (&str, &str) {
         .map_or((name, name), |(_, zh, en)| (zh, en))
 }
 
-/// Where a field goes in a form: its place in [`LABELS`], unknown fields last.
-fn display_order(path: &str) -> usize {
+/// Where a field goes in a form or on a credential page: its place in the label table,
+/// unknown fields last.
+pub fn display_order(path: &str) -> usize {
     let name = path.strip_prefix("credentialSubject.").unwrap_or(path);
     LABELS
         .iter()

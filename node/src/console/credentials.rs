@@ -399,7 +399,12 @@ fn detail_markup(
     let t = |zh, en| visitor.lang.pick(zh, en);
     let credential = &logged.credential;
     let ty = CredentialType::from_type_array(&credential["type"]);
-    let subject = credential["credentialSubject"].as_object();
+    let mut subject_fields: Vec<(&String, &Value)> = credential["credentialSubject"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .collect();
+    subject_fields.sort_by_key(|(name, _)| talent_core::form::display_order(name));
     let link = verify_link(state, logged.id);
     let uuid = logged.id.uuid();
     let pretty = serde_json::to_string_pretty(credential).unwrap_or_default();
@@ -427,7 +432,7 @@ fn detail_markup(
                         dt { (t("有效期至", "Valid until")) }
                         dd { (until) }
                     }
-                    @for (name, value) in subject.into_iter().flatten() {
+                    @for (name, value) in &subject_fields {
                         dt { (subject_label(ty, name, visitor)) }
                         dd { (display_value(value)) }
                     }
