@@ -6,6 +6,11 @@
 //! the same application (`api::app`) without a socket.
 
 pub mod api;
+/// Temporary declaration (branch `console-stats`): the console module belongs to the lead's
+/// branch, which declares it in its own `console/mod.rs`.
+pub mod console {
+    pub mod charts;
+}
 pub mod demo;
 pub mod federation;
 pub mod issuance;
@@ -16,6 +21,7 @@ pub mod member;
 pub mod node;
 pub mod recognition;
 pub mod state;
+pub mod statistics;
 pub mod status_lists;
 pub mod store;
 pub mod tokens;

@@ -9,6 +9,7 @@ use crate::issuance::IssuanceService;
 use crate::issuers::Issuers;
 use crate::log::Log;
 use crate::member::MemberIdentity;
+use crate::statistics::CredentialStatistics;
 use crate::store::Store;
 use crate::tokens::Tokens;
 
@@ -31,4 +32,6 @@ pub struct AppState {
     pub issuers: Arc<Issuers>,
     /// Operator tokens.
     pub tokens: Arc<Tokens>,
+    /// Credential counts of the own log and every mirror, kept incrementally.
+    pub statistics: Arc<CredentialStatistics>,
 }
