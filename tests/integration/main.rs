@@ -8,3 +8,4 @@ mod issue_4_byzantine;
 mod issue_5;
 mod issue_6;
 mod issue_7;
+mod issue_8_statistics;
