@@ -197,7 +197,7 @@ fn extend(
         log.covered = end;
         grew = true;
         *chunks += 1;
-        if *chunks % CHUNKS_PER_PERSIST == 0 {
+        if chunks.is_multiple_of(CHUNKS_PER_PERSIST) {
             tally.logs.insert(extent.member.to_owned(), log.clone());
             persist(store, tally)?;
         }
