@@ -28,6 +28,7 @@ pub mod recognition;
 pub mod request_auth;
 pub mod schema;
 pub mod statement;
+pub mod statistics;
 pub mod status;
 pub mod status_list;
 pub mod tlog;

@@ -18,6 +18,7 @@ pub mod member;
 pub mod node;
 pub mod recognition;
 pub mod state;
+pub mod statistics;
 pub mod status_lists;
 pub mod store;
 pub mod tokens;

@@ -18,6 +18,7 @@ use crate::log::Log;
 use crate::log::sequencer::{BatchConfig, Sequencer};
 use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
 use crate::state::AppState;
+use crate::statistics::CredentialStatistics;
 use crate::status_lists::StatusLists;
 use crate::store::{META_AUTHORITY_DID, META_MEMBER_ID, Store};
 use crate::tokens::Tokens;
@@ -214,6 +215,15 @@ pub fn open(
         keys.authority.clone(),
         member.id.clone(),
     ));
+    let statistics = Arc::new(
+        CredentialStatistics::open(
+            Arc::clone(&store),
+            Arc::clone(&log),
+            member.id.as_str(),
+            federation.clone(),
+        )
+        .with_context(|| format!("loading the statistics in {}", data_dir.display()))?,
+    );
     Ok(AppState {
         store,
         schemas,
@@ -224,6 +234,7 @@ pub fn open(
         issuers,
         tokens: Arc::new(Tokens::open(data_dir)),
         public_url: Arc::from(public_url.trim_end_matches('/')),
+        statistics,
     })
 }
 

@@ -9,6 +9,7 @@ use crate::issuance::IssuanceService;
 use crate::issuers::Issuers;
 use crate::log::Log;
 use crate::member::MemberIdentity;
+use crate::statistics::CredentialStatistics;
 use crate::store::Store;
 use crate::tokens::Tokens;
 
@@ -34,4 +35,6 @@ pub struct AppState {
     /// The URL this node is reached at (`--public-url`): what QR codes and status lists
     /// point to.
     pub public_url: Arc<str>,
+    /// Credential counts of the own log and every mirror, kept incrementally.
+    pub statistics: Arc<CredentialStatistics>,
 }

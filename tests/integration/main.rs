@@ -8,5 +8,6 @@ mod issue_4_byzantine;
 mod issue_5;
 mod issue_6;
 mod issue_7;
-mod issue_8_import;
 mod issue_8_console;
+mod issue_8_import;
+mod issue_8_statistics;

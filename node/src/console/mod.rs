@@ -9,12 +9,14 @@
 //! ([`session`]); cookies are `HttpOnly; SameSite=Strict`, and pages are sent with a
 //! Content-Security-Policy that allows no script at all.
 
+pub mod charts;
 mod credentials;
 mod employer;
 mod federation;
 mod import;
 mod issue;
 mod session;
+mod statistics;
 
 use std::sync::Arc;
 
@@ -52,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(import::routes())
         .merge(employer::routes())
         .merge(federation::routes())
+        .merge(statistics::routes())
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
         .layer(Extension(Arc::new(Console::default())))
 }

@@ -48,7 +48,12 @@ async fn statistics_page(visitor: Visitor, State(state): State<AppState>) -> Res
             .and_then(|federation| federation.config.member(id))
             .map_or_else(
                 || id.to_owned(),
-                |member| visitor.lang.pick(&member.name_zh, &member.name_en).to_owned(),
+                |member| {
+                    visitor
+                        .lang
+                        .pick(&member.name_zh, &member.name_en)
+                        .to_owned()
+                },
             )
     };
     let counts = &snapshot.counts;
@@ -68,7 +73,8 @@ async fn statistics_page(visitor: Visitor, State(state): State<AppState>) -> Res
             })
             .collect()
     };
-    let shown = |count: Option<u64>| count.map_or_else(|| SUPPRESSED_LABEL.to_owned(), |c| c.to_string());
+    let shown =
+        |count: Option<u64>| count.map_or_else(|| SUPPRESSED_LABEL.to_owned(), |c| c.to_string());
     let body = html! {
         h1 { (title) }
         p #statistics-summary data-total=(shown(disclosed(counts.total()))) {
