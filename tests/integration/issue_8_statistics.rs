@@ -226,4 +226,27 @@ fn a_peers_credentials_are_counted_once_mirrored() {
         "{stats}"
     );
     assert_no_personal_data(&stats.to_string());
+
+    // The console's pages show the same: the statistics page with both regions' bars and
+    // no personal data, the federation page with cd-hz's mirror, its size and no alert.
+    let page = |path: &str| {
+        let response = reqwest::blocking::get(cq_sc.at(path)).expect("page");
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{path}");
+        response.text().expect("html")
+    };
+    let statistics_page = page("/statistics?lang=en");
+    assert!(
+        statistics_page.contains("data-total=\"11\""),
+        "{statistics_page}"
+    );
+    assert!(statistics_page.contains("<svg"), "no chart");
+    assert!(statistics_page.contains("重庆西部科学城") || statistics_page.contains("Science City"));
+    assert_no_personal_data(&statistics_page);
+    let federation_page = page("/federation");
+    let row = "data-member=\"cd-hz\" data-state=\"";
+    assert!(federation_page.contains(row), "{federation_page}");
+    assert!(
+        !federation_page.contains("id=\"alerts\""),
+        "an alert without evidence"
+    );
 }

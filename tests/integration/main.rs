@@ -10,4 +10,5 @@ mod issue_6;
 mod issue_7;
 mod issue_8_console;
 mod issue_8_import;
+mod issue_8_pages;
 mod issue_8_statistics;

@@ -98,6 +98,7 @@ pub async fn sync_once(
     let head = mirrors
         .head(id)
         .ok_or_else(|| anyhow::anyhow!("{id} is not a peer"))?;
+    let pushed = target.is_some();
     let note = match target {
         Some(note) => note,
         None => client.checkpoint(&peer.endpoint).await?,
@@ -112,6 +113,31 @@ pub async fn sync_once(
         anyhow::anyhow!("{id} served a checkpoint with a bad cosignature: {error}")
     })?;
     let held = || note_text(&head.checkpoint);
+    if served.size() < head.size && pushed {
+        // A pushed checkpoint waits for its turn behind other rounds of this peer, which
+        // may have mirrored a newer one meanwhile: an older signed tree is no rollback then,
+        // as long as it is a prefix of the one held.
+        return match mirrors.root_at(id, served.size()) {
+            Ok(Some(root)) if root == *served.root() => Ok(SyncProgress {
+                from: head.size,
+                to: head.size,
+            }),
+            Ok(Some(_)) => Err(misbehaviour(
+                "fork",
+                format!(
+                    "signed a tree of {} entries that is not a prefix of its tree of {}",
+                    served.size(),
+                    head.size
+                ),
+                vec![held(), note_text(&note)],
+                None,
+            )),
+            Ok(None) | Err(_) => Err(SyncError::Transient(anyhow::anyhow!(
+                "{id}: the mirror's root at {} could not be read",
+                served.size()
+            ))),
+        };
+    }
     if served.size() < head.size {
         return Err(misbehaviour(
             "rollback",
