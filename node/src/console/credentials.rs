@@ -15,7 +15,7 @@ use talent_core::identifiers::{CredentialId, ResidentIdNumber};
 use talent_core::status::CredentialStatus;
 
 use super::issue::type_label;
-use super::session::Visitor;
+use super::session::{Staff, Visitor};
 use super::{page, trusted_svg};
 use crate::api::error::ApiError;
 use crate::state::AppState;
@@ -174,13 +174,10 @@ fn run_search(state: &AppState, query: &SearchQuery) -> Result<(Vec<Hit>, u64), 
 }
 
 async fn search(
-    visitor: Visitor,
+    Staff { visitor, .. }: Staff,
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Response {
-    if let Err(redirect) = visitor.require_operator() {
-        return redirect.into_response();
-    }
     let t = |zh, en| visitor.lang.pick(zh, en);
     let searched = query.q.is_some() || query.credential_type.is_some() || query.category.is_some();
     let worker_state = state.clone();
@@ -336,15 +333,11 @@ struct DetailQuery {
 }
 
 async fn detail(
-    visitor: Visitor,
+    Staff { visitor, operator }: Staff,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<DetailQuery>,
 ) -> Response {
-    let operator = match visitor.require_operator() {
-        Ok(operator) => operator.clone(),
-        Err(redirect) => return redirect.into_response(),
-    };
     let worker = state.clone();
     let loaded = tokio::task::spawn_blocking(move || {
         let logged = load(&worker, &operator, &id)?;
@@ -556,24 +549,13 @@ struct StatusForm {
 }
 
 async fn change_status(
-    visitor: Visitor,
+    Staff { visitor, operator }: Staff,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Response {
-    let operator = match visitor.require_operator() {
-        Ok(operator) => operator.clone(),
-        Err(redirect) => return redirect.into_response(),
-    };
     if !visitor.csrf_ok(form.csrf.as_deref()) {
-        return super::error_page(
-            &visitor,
-            StatusCode::FORBIDDEN,
-            visitor.lang.pick(
-                "表单已过期，请重试。",
-                "The form expired; please try again.",
-            ),
-        );
+        return visitor.expired_form();
     }
     let Ok(credential_id) = CredentialId::parse_lenient(&id) else {
         return api_error_page(&visitor, &ApiError::InvalidCredentialId(id));
@@ -623,14 +605,10 @@ fn json_download(bytes: Vec<u8>, name: &str) -> Response {
 }
 
 async fn download_credential(
-    visitor: Visitor,
+    Staff { visitor, operator }: Staff,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Response {
-    let operator = match visitor.require_operator() {
-        Ok(operator) => operator.clone(),
-        Err(redirect) => return redirect.into_response(),
-    };
     let worker = state.clone();
     match tokio::task::spawn_blocking(move || load(&worker, &operator, &id)).await {
         Ok(Ok(logged)) => {
@@ -647,14 +625,10 @@ async fn download_credential(
 }
 
 async fn download_bundle(
-    visitor: Visitor,
+    Staff { visitor, operator }: Staff,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Response {
-    let operator = match visitor.require_operator() {
-        Ok(operator) => operator.clone(),
-        Err(redirect) => return redirect.into_response(),
-    };
     let Ok(credential_id) = CredentialId::parse_lenient(&id) else {
         return api_error_page(&visitor, &ApiError::InvalidCredentialId(id));
     };
@@ -667,10 +641,7 @@ async fn download_bundle(
     }
 }
 
-async fn accreditations(visitor: Visitor, State(state): State<AppState>) -> Response {
-    if let Err(redirect) = visitor.require_operator() {
-        return redirect.into_response();
-    }
+async fn accreditations(Staff { visitor, .. }: Staff, State(state): State<AppState>) -> Response {
     let t = |zh, en| visitor.lang.pick(zh, en);
     let registry = state.issuers.own();
     let size = state.log.head().size;

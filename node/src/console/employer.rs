@@ -76,11 +76,7 @@ async fn verify_upload(
         Err(message) => return render(&visitor, &state, None, Some(Err(message))),
     };
     if !visitor.csrf_ok(presented.csrf.as_deref()) {
-        let message = t(
-            "表单已过期，请重试。",
-            "The form expired; please try again.",
-        )
-        .to_owned();
+        let message = visitor.expired_message().to_owned();
         return render(&visitor, &state, None, Some(Err(message)));
     }
     let region = presented.region.clone().filter(|region| !region.is_empty());

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use talent_core::bulk::{self, BulkPlan};
 
-use super::session::Visitor;
+use super::session::{Staff, Visitor};
 use super::{Console, page};
 use crate::state::AppState;
 use crate::tokens::Operator;
@@ -112,10 +112,7 @@ fn upload_form(visitor: &Visitor, error: Option<&str>) -> maud::Markup {
     }
 }
 
-async fn upload_page(visitor: Visitor) -> Response {
-    if let Err(redirect) = visitor.require_operator() {
-        return redirect.into_response();
-    }
+async fn upload_page(Staff { visitor, .. }: Staff) -> Response {
     page(
         &visitor,
         StatusCode::OK,
@@ -125,15 +122,11 @@ async fn upload_page(visitor: Visitor) -> Response {
 }
 
 async fn upload(
-    visitor: Visitor,
+    Staff { visitor, operator }: Staff,
     State(state): State<AppState>,
     Extension(console): Extension<Arc<Console>>,
     mut multipart: Multipart,
 ) -> Response {
-    let operator = match visitor.require_operator() {
-        Ok(operator) => operator.clone(),
-        Err(redirect) => return redirect.into_response(),
-    };
     let title = visitor.lang.pick("批量认定", "Bulk import");
     let mut csrf = None;
     let mut file = None;
@@ -172,10 +165,7 @@ async fn upload(
         }
     }
     if !visitor.csrf_ok(csrf.as_deref()) {
-        let message = visitor.lang.pick(
-            "表单已过期，请重试。",
-            "The form expired; please try again.",
-        );
+        let message = visitor.expired_message();
         return page(
             &visitor,
             StatusCode::FORBIDDEN,
@@ -229,14 +219,13 @@ fn not_found(visitor: &Visitor) -> Response {
 }
 
 async fn job_page(
-    mut visitor: Visitor,
+    Staff {
+        mut visitor,
+        operator,
+    }: Staff,
     Extension(console): Extension<Arc<Console>>,
     Path(id): Path<String>,
 ) -> Response {
-    let operator = match visitor.require_operator() {
-        Ok(operator) => operator.clone(),
-        Err(redirect) => return redirect.into_response(),
-    };
     let Some(job) = console.imports.get(&id, &operator) else {
         return not_found(&visitor);
     };
@@ -317,25 +306,14 @@ struct StartForm {
 }
 
 async fn start(
-    visitor: Visitor,
+    Staff { visitor, operator }: Staff,
     State(state): State<AppState>,
     Extension(console): Extension<Arc<Console>>,
     Path(id): Path<String>,
     Form(form): Form<StartForm>,
 ) -> Response {
-    let operator = match visitor.require_operator() {
-        Ok(operator) => operator.clone(),
-        Err(redirect) => return redirect.into_response(),
-    };
     if !visitor.csrf_ok(form.csrf.as_deref()) {
-        return super::error_page(
-            &visitor,
-            StatusCode::FORBIDDEN,
-            visitor.lang.pick(
-                "表单已过期，请重试。",
-                "The form expired; please try again.",
-            ),
-        );
+        return visitor.expired_form();
     }
     let Some(job) = console.imports.get(&id, &operator) else {
         return not_found(&visitor);

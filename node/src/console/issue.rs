@@ -13,7 +13,7 @@ use maud::{Markup, html};
 use talent_core::credential::{CredentialError, CredentialType};
 use talent_core::form::{FieldError, FieldKind, FormField, FormSpec, FormValues};
 
-use super::session::Visitor;
+use super::session::{Staff, Visitor};
 use super::{Lang, page};
 use crate::issuance::IssueError;
 use crate::state::AppState;
@@ -32,10 +32,7 @@ pub(super) fn type_label(lang: Lang, ty: CredentialType) -> String {
     }
 }
 
-async fn choose(visitor: Visitor) -> Response {
-    if let Err(redirect) = visitor.require_operator() {
-        return redirect.into_response();
-    }
+async fn choose(Staff { visitor, .. }: Staff) -> Response {
     let t = |zh, en| visitor.lang.pick(zh, en);
     page(
         &visitor,
@@ -64,10 +61,7 @@ fn parse_type(visitor: &Visitor, name: &str) -> Result<CredentialType, Box<Respo
     })
 }
 
-async fn form_page(visitor: Visitor, Path(name): Path<String>) -> Response {
-    if let Err(redirect) = visitor.require_operator() {
-        return redirect.into_response();
-    }
+async fn form_page(Staff { visitor, .. }: Staff, Path(name): Path<String>) -> Response {
     let ty = match parse_type(&visitor, &name) {
         Ok(ty) => ty,
         Err(response) => return *response,
@@ -238,15 +232,11 @@ pub(super) fn issue_errors(spec: &FormSpec, error: &IssueError) -> Vec<FieldErro
 }
 
 async fn submit(
-    visitor: Visitor,
+    Staff { visitor, operator }: Staff,
     State(state): State<AppState>,
     Path(name): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let operator = match visitor.require_operator() {
-        Ok(operator) => operator.clone(),
-        Err(redirect) => return redirect.into_response(),
-    };
     let ty = match parse_type(&visitor, &name) {
         Ok(ty) => ty,
         Err(response) => return *response,
@@ -256,13 +246,7 @@ async fn submit(
     if !visitor.csrf_ok(csrf.as_deref()) {
         let error = FieldError {
             path: String::new(),
-            message: visitor
-                .lang
-                .pick(
-                    "表单已过期，请重新提交。",
-                    "The form expired; please submit it again.",
-                )
-                .to_owned(),
+            message: visitor.expired_message().to_owned(),
         };
         return render(&visitor, StatusCode::FORBIDDEN, &spec, &values, &[error]);
     }

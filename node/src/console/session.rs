@@ -233,15 +233,44 @@ impl Visitor {
         }
     }
 
-    /// The operator, or a redirect to the login page.
-    ///
-    /// # Errors
-    /// A redirect to `/login` for a visitor who is not logged in.
-    pub fn require_operator(&self) -> Result<&Operator, Redirect> {
-        self.operator.as_ref().ok_or_else(|| {
-            let next = urlencode(&self.path);
-            Redirect::to(&format!("/login?next={next}"))
-        })
+    /// What a form without this visitor's CSRF token gets: 403 and a page saying so.
+    pub fn expired_form(&self) -> Response {
+        super::error_page(self, StatusCode::FORBIDDEN, self.expired_message())
+    }
+
+    /// The message of an expired (or forged) form.
+    pub fn expired_message(&self) -> &'static str {
+        self.lang.pick(
+            "表单已过期，请重试。",
+            "The form expired; please try again.",
+        )
+    }
+}
+
+/// A logged-in visitor: a handler that takes `Staff` sends everyone else to the login page
+/// (and back here after it).
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// The visitor.
+    pub visitor: Visitor,
+    /// Who is logged in.
+    pub operator: Operator,
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Staff, Response> {
+        let visitor = Visitor::from_request_parts(parts, state).await?;
+        match visitor.operator.clone() {
+            Some(operator) => Ok(Staff { visitor, operator }),
+            None => {
+                let next = urlencode(&visitor.path);
+                let mut response = Redirect::to(&format!("/login?next={next}")).into_response();
+                visitor.set_cookies(response.headers_mut());
+                Err(response)
+            }
+        }
     }
 }
 
@@ -327,10 +356,7 @@ async fn login(
     let next = safe_next(form.next.as_deref()).to_owned();
     let title = visitor.lang.pick("登录", "Log in");
     if !visitor.csrf_ok(form.csrf.as_deref()) {
-        let message = visitor.lang.pick(
-            "表单已过期，请重试。",
-            "The form expired; please try again.",
-        );
+        let message = visitor.expired_message();
         return page(
             &visitor,
             StatusCode::FORBIDDEN,
@@ -376,14 +402,7 @@ async fn logout(
     Form(form): Form<LogoutForm>,
 ) -> Response {
     if !visitor.csrf_ok(form.csrf.as_deref()) {
-        return super::error_page(
-            &visitor,
-            StatusCode::FORBIDDEN,
-            visitor.lang.pick(
-                "表单已过期，请重试。",
-                "The form expired; please try again.",
-            ),
-        );
+        return super::error_page(&visitor, StatusCode::FORBIDDEN, visitor.expired_message());
     }
     if let Some(id) = cookie(&headers, SESSION_COOKIE) {
         console.sessions.end(id);
