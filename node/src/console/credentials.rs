@@ -111,7 +111,7 @@ fn run_search(state: &AppState, query: &SearchQuery) -> Result<(Vec<Hit>, u64), 
     while end > stop && hits.len() < SEARCH_RESULTS {
         let start = end.saturating_sub(SEARCH_CHUNK).max(stop);
         let entries = state.store.entries(LogSpace::Own, start..end)?;
-        for (offset, bytes) in entries.iter().enumerate().rev() {
+        for bytes in entries.iter().rev() {
             let Ok(credential) = serde_json::from_slice::<Value>(bytes) else {
                 continue;
             };
@@ -149,12 +149,10 @@ fn run_search(state: &AppState, query: &SearchQuery) -> Result<(Vec<Hit>, u64), 
                     continue;
                 }
             }
-            let index = start + offset as u64;
             let status = state
                 .store
                 .status(LogSpace::Own, credential_id, size)?
                 .map_or(CredentialStatus::Valid, |(_, status)| status);
-            let _ = index;
             hits.push(Hit {
                 id: id.to_owned(),
                 credential_type: Some(ty),
@@ -591,6 +589,15 @@ async fn change_status(
     }
 }
 
+/// A date as the offices read it: in China Standard Time (forms enter dates at midnight
+/// +08:00).
+fn china_date(time: chrono::DateTime<chrono::Utc>) -> String {
+    match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(china) => time.with_timezone(&china).format("%Y-%m-%d").to_string(),
+        None => time.format("%Y-%m-%d").to_string(),
+    }
+}
+
 fn json_download(bytes: Vec<u8>, name: &str) -> Response {
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
@@ -669,10 +676,10 @@ async fn accreditations(Staff { visitor, .. }: Staff, State(state): State<AppSta
         }
         let window = format!(
             "{} – {}",
-            accreditation.valid_from.format("%Y-%m-%d"),
+            china_date(accreditation.valid_from),
             accreditation
                 .valid_until
-                .map(|until| until.format("%Y-%m-%d").to_string())
+                .map(china_date)
                 .unwrap_or_default()
         );
         let in_force = status.is_valid()

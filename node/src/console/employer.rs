@@ -356,8 +356,17 @@ fn verdict_markup(
                         dd { (equivalent) @if let Some(en) = &recognition.equivalent_en { " · " (en) } }
                     }
                     @if let Some(name) = &recognition.agreement_name { dt { (t("依据协议", "Agreement")) } dd { (name) } }
-                    @if let Some(basis) = &recognition.basis { dt { (t("依据文件", "Basis")) } dd { (serde_json::to_string(basis).unwrap_or_default()) } }
+                    @if let Some(basis) = &recognition.basis {
+                        dt { (t("依据文件", "Basis")) }
+                        dd {
+                            (basis.document) " (" (basis.date) ")"
+                            @if let Some(url) = &basis.url { " " a href=(url) rel="noreferrer" { (url) } }
+                        }
+                    }
                     @if let Some(rule) = &recognition.rule { dt { (t("规则", "Rule")) } dd.mono { (rule) } }
+                    @if !recognition.grants.is_empty() { dt { (t("授予", "Grants")) } dd { (recognition.grants.join("；")) } }
+                    @if !recognition.conditions.is_empty() { dt { (t("条件", "Conditions")) } dd { (recognition.conditions.join("；")) } }
+                    dt { (t("说明", "Reason")) } dd { (recognition.reason) }
                 }
                 @if recognition.illustrative { p.help { (t("示例性质的协议数据。", "Illustrative agreement data.")) } }
                 p.help { (t("互认授予资格，聘用仍由用人单位决定。", "Recognition grants eligibility; appointment stays the employer's decision.")) }
