@@ -2,7 +2,8 @@
 //! against a real node. An operator logs in (after a refused token), issues a professional
 //! title through the form (first with an ID number whose check digit is wrong), imports a CSV
 //! with one bad row and issues the valid rows; then an employer, in a fresh browser context,
-//! verifies the issued credential and a tampered copy on `/verify`. User input must come back
+//! verifies the issued credential and a tampered copy on `/verify`, then uploads a screenshot
+//! of the credential page as the photo of its QR code. User input must come back
 //! escaped. Screenshots of each step are kept in `<target dir>/console-screenshots/`.
 //!
 //! Row numbers in the import's error table (`data-row`) follow the spreadsheet convention:
@@ -165,7 +166,8 @@ fn console_issues_imports_and_verifies_in_chromium() {
         log_index.trim().chars().any(|c| c.is_ascii_digit()),
         "log index {log_index:?}"
     );
-    browser.screenshot("issued").expect("screenshot");
+    // The screenshot doubles as the "photo of the QR code" an employer uploads below.
+    let qr_photo = browser.screenshot("issued").expect("screenshot");
     // The download links work with the console session (cookies), not only with a token.
     let href = browser
         .attr("a#download-credential", "href")
@@ -316,6 +318,21 @@ fn console_issues_imports_and_verifies_in_chromium() {
     let (verified, checks) = verdict(&browser);
     assert_eq!(verified, "true", "checks: {checks:?}");
     browser.screenshot("verify-qr-target").expect("screenshot");
+
+    // A screenshot of the credential page, QR code and all, uploaded as the QR photo.
+    browser.open(&node.at("/verify")).expect("verify page");
+    browser
+        .upload("form#verify-form input[name=qr]", &qr_photo)
+        .expect("upload the screenshot");
+    browser.click("#verify-submit").expect("verify");
+    let (verified, checks) = verdict(&browser);
+    assert_eq!(verified, "true", "checks: {checks:?}");
+    let shown = browser.text("#verdict").expect("verdict text");
+    assert!(
+        shown.contains(&id),
+        "the QR photo named another credential: {shown}"
+    );
+    browser.screenshot("verify-qr-photo").expect("screenshot");
 }
 
 /// A page server for proving the harness: `GET /form` is a form, `POST /submit` echoes the
