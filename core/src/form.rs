@@ -406,23 +406,30 @@ impl FormSpec {
                 add(self.violation_field(violation), &mut errors);
             }
         }
-        match IssueRequest::from_json(&request).and_then(|parsed| parsed.check()) {
-            Err(CredentialError::Identifier { field, source }) => {
-                add(self.named_field(field, source.to_string()), &mut errors);
-            }
-            Err(error @ CredentialError::EmptyValidityWindow) => {
-                add(
-                    self.named_field("validUntil", error.to_string()),
-                    &mut errors,
-                );
-            }
-            _ => {}
+        if let Err(error) = IssueRequest::from_json(&request).and_then(|parsed| parsed.check())
+            && let Some(field_error) = self.credential_error(&error)
+        {
+            add(field_error, &mut errors);
         }
         if errors.is_empty() {
             Ok(request)
         } else {
             errors.sort_by_key(|error| self.position(&error.path));
             Err(errors)
+        }
+    }
+
+    /// The field a refusal of issuance names: the identity number (check digit) or the
+    /// validity window; `None` for a refusal that concerns no field of the form.
+    pub fn credential_error(&self, error: &CredentialError) -> Option<FieldError> {
+        match error {
+            CredentialError::Identifier { field, source } => {
+                Some(self.named_field(field, source.to_string()))
+            }
+            CredentialError::EmptyValidityWindow => {
+                Some(self.named_field("validUntil", error.to_string()))
+            }
+            _ => None,
         }
     }
 
@@ -657,7 +664,7 @@ fn insert(object: &mut Map<String, Value>, path: &str, value: Value) {
 /// Labels of subject fields (by path below `credentialSubject`, or of envelope fields), in
 /// the order forms show them: the person, then the type's fields as DOMAIN.md lists them,
 /// then validity. The Chinese label is also the CSV header.
-const LABELS: [(&str, &str, &str); 46] = [
+const LABELS: [(&str, &str, &str); 45] = [
     ("id", "标识", "Identifier"),
     ("name", "姓名", "Name"),
     ("idNumber", "身份证号", "Resident ID number"),
@@ -711,7 +718,6 @@ const LABELS: [(&str, &str, &str); 46] = [
     ("validFrom", "生效时间", "Valid from"),
     ("validUntil", "有效期至", "Valid until"),
     ("certificateNumber", "证书编号", "Certificate number"),
-    ("type", "类型", "Type"),
 ];
 
 /// The Chinese and English label of a field. A field without an entry is labelled by its

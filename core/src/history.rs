@@ -100,6 +100,23 @@ pub enum HistoryError {
 }
 
 impl IssuerHistory {
+    /// Verifies the history of a federation member against its configured log origin, log
+    /// key and first authority key: [`IssuerHistory::verify`] with those.
+    ///
+    /// # Errors
+    /// [`HistoryError`] for the first problem.
+    pub fn verify_member(
+        &self,
+        member: &crate::federation::Member,
+    ) -> Result<(IssuerRegistry, u64), HistoryError> {
+        self.verify(
+            member.id.as_str(),
+            &member.log_origin,
+            &member.log_vkey,
+            &member.authority,
+        )
+    }
+
     /// Verifies the history of `member` (log `origin` signed by `log_vkey`, authority first
     /// key `authority`) and returns its registry and the checkpoint's size.
     ///

@@ -189,12 +189,7 @@ impl ProofBundle {
             })?;
         let cosigners = options.trust.cosigners_of(member_id);
         let as_of = parse_datetime(&self.as_of);
-        let history = self.issuer_history.verify(
-            member_id,
-            &member.log_origin,
-            &member.log_vkey,
-            &member.authority,
-        );
+        let history = self.issuer_history.verify_member(member);
         let issuers = match &history {
             Ok((registry, _)) => IssuerContext::Registry {
                 registry,
@@ -265,16 +260,9 @@ impl ProofBundle {
                     ))
                 })?
         };
-        let (registry, _) = history
-            .verify(
-                region,
-                &member.log_origin,
-                &member.log_vkey,
-                &member.authority,
-            )
-            .map_err(|error| {
-                BundleError::Malformed(format!("the issuer history of {region}: {error}"))
-            })?;
+        let (registry, _) = history.verify_member(member).map_err(|error| {
+            BundleError::Malformed(format!("the issuer history of {region}: {error}"))
+        })?;
         Ok(crate::recognition::recognise_in(
             &registry,
             &self.credential,

@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use talent_core::bulk::{self, BulkPlan};
 use talent_core::schema::SchemaSet;
 
+/// Credentials per durable batch unless told otherwise (the console's imports too).
+pub const DEFAULT_BATCH: usize = 250;
+
 /// How an import ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportOutcome {

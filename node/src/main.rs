@@ -87,7 +87,7 @@ enum Command {
         #[arg(long)]
         valid_rows: bool,
         /// Credentials per durable batch (1–1000).
-        #[arg(long, default_value_t = 250)]
+        #[arg(long, default_value_t = registry_node::import::DEFAULT_BATCH)]
         batch: usize,
         /// No progress bar.
         #[arg(long)]

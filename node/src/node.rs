@@ -234,6 +234,7 @@ pub fn open(
         issuers,
         tokens: Arc::new(Tokens::open(data_dir)),
         public_url: Arc::from(public_url.trim_end_matches('/')),
+        verifier: Arc::default(),
         statistics,
     })
 }

@@ -35,6 +35,8 @@ pub struct AppState {
     /// The URL this node is reached at (`--public-url`): what QR codes and status lists
     /// point to.
     pub public_url: Arc<str>,
+    /// Verifies concurrent requests together, for the API and the console alike.
+    pub verifier: Arc<crate::api::verify::Batcher>,
     /// Credential counts of the own log and every mirror, kept incrementally.
     pub statistics: Arc<CredentialStatistics>,
 }

@@ -48,18 +48,11 @@ pub fn answer(
             let history = online::Node::new(url)?
                 .issuer_history(region)?
                 .with_context(|| format!("{url} holds no log of region {region}"))?;
-            let (registry, _) = history
-                .verify(
-                    region,
-                    &member.log_origin,
-                    &member.log_vkey,
-                    &member.authority,
+            let (registry, _) = history.verify_member(member).map_err(|error| {
+                anyhow::anyhow!(
+                    "the issuer history of {region} from {url} does not verify: {error}"
                 )
-                .map_err(|error| {
-                    anyhow::anyhow!(
-                        "the issuer history of {region} from {url} does not verify: {error}"
-                    )
-                })?;
+            })?;
             let issuing = credential["credentialSubject"]["region"]
                 .as_str()
                 .unwrap_or_default();

@@ -28,19 +28,12 @@ use crate::store::LogSpace;
 use super::error::{ApiError, AppJson};
 use crate::state::AppState;
 
-/// Routes of this resource. Both share one [`Batcher`].
+/// Routes of this resource. Both verify through the node's one [`Batcher`]
+/// (`AppState::verifier`), which the console shares.
 pub fn routes() -> Router<AppState> {
-    let batcher = Arc::new(Batcher::default());
-    let vc_api = Arc::clone(&batcher);
     Router::new()
-        .route(
-            "/api/v1/verify",
-            post(move |state, body| verify(state, body, batcher)),
-        )
-        .route(
-            "/credentials/verify",
-            post(move |state, body| verify_vc_api(state, body, vc_api)),
-        )
+        .route("/api/v1/verify", post(verify))
+        .route("/credentials/verify", post(verify_vc_api))
 }
 
 /// The log evidence this node holds for a presented credential: an inclusion proof under
@@ -356,7 +349,7 @@ pub struct Answer {
     pub recognition: Option<talent_core::recognition::Recognition>,
 }
 
-/// Verifies `credential` at this node (in the next batch of `batcher`) and, with `region`,
+/// Verifies `credential` at this node (in the next batch of its verifier) and, with `region`,
 /// answers whether it is recognised there: the one path of `POST /api/v1/verify` and the
 /// console's verification page.
 ///
@@ -364,7 +357,6 @@ pub struct Answer {
 /// [`ApiError::MemberNotFound`] for a region this node holds no log of; storage errors.
 pub async fn answer(
     state: &AppState,
-    batcher: &Batcher,
     credential: Value,
     require_quorum: bool,
     region: Option<String>,
@@ -376,7 +368,7 @@ pub async fn answer(
         credential,
         require_quorum,
     };
-    let verdict = batcher.verify(request).await?;
+    let verdict = state.verifier.verify(request).await?;
     let valid = verdict.verified;
     let recognition = match (region, asked) {
         (Some(region), Some(credential)) => {
@@ -408,7 +400,6 @@ pub async fn answer(
 async fn verify(
     State(state): State<AppState>,
     AppJson(mut body): AppJson<Value>,
-    batcher: Arc<Batcher>,
 ) -> Result<AppJson<Value>, ApiError> {
     state
         .schemas
@@ -423,7 +414,7 @@ async fn verify(
     let Answer {
         verdict,
         recognition,
-    } = answer(&state, &batcher, credential, require_quorum, region).await?;
+    } = answer(&state, credential, require_quorum, region).await?;
     let mut answer =
         serde_json::to_value(&verdict).map_err(|error| ApiError::Internal(error.into()))?;
     if let Some(recognition) = recognition {
@@ -438,7 +429,6 @@ async fn verify(
 async fn verify_vc_api(
     State(state): State<AppState>,
     AppJson(mut body): AppJson<Value>,
-    batcher: Arc<Batcher>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Some(credential) = body
         .get_mut("verifiableCredential")
@@ -448,12 +438,13 @@ async fn verify_vc_api(
             "body must be {\"verifiableCredential\": {…}}".into(),
         ));
     };
+    let verifier = Arc::clone(&state.verifier);
     let request = Request {
         state,
         credential: credential.take(),
         require_quorum: false,
     };
-    let verdict = batcher.verify(request).await?;
+    let verdict = verifier.verify(request).await?;
     let status = if verdict.verified {
         StatusCode::OK
     } else {

@@ -45,7 +45,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/accreditations", get(accreditations))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 struct SearchQuery {
     /// Name, masked or full ID number, or credential id.
     q: Option<String>,
@@ -179,13 +179,7 @@ async fn search(
     let t = |zh, en| visitor.lang.pick(zh, en);
     let searched = query.q.is_some() || query.credential_type.is_some() || query.category.is_some();
     let worker_state = state.clone();
-    let query_copy = SearchQuery {
-        q: query.q.clone(),
-        credential_type: query.credential_type.clone(),
-        category: query.category.clone(),
-        from: query.from.clone(),
-        to: query.to.clone(),
-    };
+    let query_copy = query.clone();
     let result = tokio::task::spawn_blocking(move || run_search(&worker_state, &query_copy)).await;
     let (hits, scanned) = match result {
         Ok(Ok(found)) => found,
@@ -457,16 +451,10 @@ fn detail_markup(
 }
 
 fn subject_label(ty: Option<CredentialType>, name: &str, visitor: &Visitor) -> String {
-    let path = format!("credentialSubject.{name}");
     match ty {
         Some(ty) => {
-            let (zh, en) = talent_core::form::label(ty, &path);
-            let label = visitor.lang.pick(zh, en);
-            match (name, label) {
-                ("idNumberMasked", _) => visitor.lang.pick("身份证号", "ID number").to_owned(),
-                ("region", _) => visitor.lang.pick("地区", "Region").to_owned(),
-                _ => label.to_owned(),
-            }
+            let (zh, en) = talent_core::form::label(ty, name);
+            visitor.lang.pick(zh, en).to_owned()
         }
         None => name.to_owned(),
     }

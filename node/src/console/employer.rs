@@ -7,10 +7,8 @@
 //! (`…/verify?credential=urn:uuid:…`) names a credential this node holds in its log or in a
 //! mirror.
 
-use std::sync::Arc;
-
 use axum::Router;
-use axum::extract::{Extension, Multipart, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -23,7 +21,7 @@ use talent_core::recognition::Recognition;
 use talent_core::verify::{CheckName, Verdict};
 
 use super::session::Visitor;
-use super::{Console, Lang, page};
+use super::{Lang, page};
 use crate::api::verify::{Answer, answer};
 use crate::state::AppState;
 use crate::store::LogSpace;
@@ -53,12 +51,11 @@ struct Presented {
 async fn verify_page(
     visitor: Visitor,
     State(state): State<AppState>,
-    Extension(console): Extension<Arc<Console>>,
     Query(query): Query<VerifyQuery>,
 ) -> Response {
     let region = query.as_region.clone().filter(|region| !region.is_empty());
     let outcome = match query.credential.as_deref() {
-        Some(id) => Some(by_id(&state, &console, id, region.clone()).await),
+        Some(id) => Some(by_id(&state, id, region.clone()).await),
         None => None,
     };
     render(&visitor, &state, region.as_deref(), outcome)
@@ -67,7 +64,6 @@ async fn verify_page(
 async fn verify_upload(
     visitor: Visitor,
     State(state): State<AppState>,
-    Extension(console): Extension<Arc<Console>>,
     multipart: Multipart,
 ) -> Response {
     let t = |zh, en| visitor.lang.pick(zh, en);
@@ -83,9 +79,9 @@ async fn verify_upload(
     let outcome = if let Some(image) = presented.qr {
         match decode_qr(&image) {
             Ok(text) => match id_in(&text) {
-                Some(id) => by_id(&state, &console, &id, region.clone()).await,
+                Some(id) => by_id(&state, &id, region.clone()).await,
                 None => match serde_json::from_str::<Value>(&text) {
-                    Ok(document) => by_document(&state, &console, document, region.clone()).await,
+                    Ok(document) => by_document(&state, document, region.clone()).await,
                     Err(_) => Err(t(
                         "二维码中没有证书编号。",
                         "The QR code holds no credential id.",
@@ -113,9 +109,9 @@ async fn verify_upload(
             )
             .to_owned()),
             Ok(text) => match serde_json::from_str::<Value>(&text) {
-                Ok(document) => by_document(&state, &console, document, region.clone()).await,
+                Ok(document) => by_document(&state, document, region.clone()).await,
                 Err(error) => match id_in(text.trim()) {
-                    Some(id) => by_id(&state, &console, &id, region.clone()).await,
+                    Some(id) => by_id(&state, &id, region.clone()).await,
                     None => Err(format!(
                         "{} ({error})",
                         t("不是有效的 JSON。", "This is not valid JSON.")
@@ -129,29 +125,20 @@ async fn verify_upload(
 }
 
 /// Reads the multipart form, each part bounded by the console's upload limit.
-async fn read_form(mut multipart: Multipart) -> Result<Presented, String> {
+async fn read_form(multipart: Multipart) -> Result<Presented, String> {
     let mut presented = Presented::default();
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => return Ok(presented),
-            Err(error) => return Err(format!("the upload could not be read: {error}")),
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|error| format!("the upload could not be read: {error}"))?;
-        let text = || String::from_utf8_lossy(&bytes).into_owned();
-        match name.as_str() {
+    for part in super::form_parts(multipart).await? {
+        let text = || String::from_utf8_lossy(&part.bytes).into_owned();
+        match part.name.as_str() {
             "csrf" => presented.csrf = Some(text()),
             "document" => presented.document = Some(text()),
             "asRegion" => presented.region = Some(text()),
-            "file" if !bytes.is_empty() => presented.file = Some(bytes.to_vec()),
-            "qr" if !bytes.is_empty() => presented.qr = Some(bytes.to_vec()),
+            "file" if !part.bytes.is_empty() => presented.file = Some(part.bytes.to_vec()),
+            "qr" if !part.bytes.is_empty() => presented.qr = Some(part.bytes.to_vec()),
             _ => {}
         }
     }
+    Ok(presented)
 }
 
 /// The text of the first QR code found in a photo or screenshot.
@@ -187,12 +174,7 @@ fn id_in(text: &str) -> Option<String> {
 /// The result shown: the verdict and recognition, or why nothing could be verified.
 type Outcome = Result<Answer, String>;
 
-async fn by_document(
-    state: &AppState,
-    console: &Console,
-    document: Value,
-    region: Option<String>,
-) -> Outcome {
+async fn by_document(state: &AppState, document: Value, region: Option<String>) -> Outcome {
     let credential = if is_bundle(&document) {
         document.get("credential").cloned().unwrap_or_default()
     } else {
@@ -201,12 +183,12 @@ async fn by_document(
     if !credential.is_object() {
         return Err("the document is neither a credential nor a proof bundle".to_owned());
     }
-    answer(state, &console.verifier, credential, false, region)
+    answer(state, credential, false, region)
         .await
         .map_err(|error| error.to_string())
 }
 
-async fn by_id(state: &AppState, console: &Console, id: &str, region: Option<String>) -> Outcome {
+async fn by_id(state: &AppState, id: &str, region: Option<String>) -> Outcome {
     let Ok(id) = CredentialId::parse_lenient(id) else {
         return Err(format!("{id:?} is not a credential id"));
     };
@@ -217,6 +199,16 @@ async fn by_id(state: &AppState, console: &Console, id: &str, region: Option<Str
                 return worker.log.entry(index);
             }
             for (member, index) in worker.store.mirror_credential(id)? {
+                // Only what this node has verified: a catch-up writes entries before their root
+                // is checked.
+                let verified = worker
+                    .federation
+                    .as_ref()
+                    .and_then(|federation| federation.mirrors.head(&member))
+                    .is_some_and(|head| index < head.size);
+                if !verified {
+                    continue;
+                }
                 if let Some(bytes) = worker.store.entry(LogSpace::Mirror(&member), index)? {
                     return Ok(Some(bytes));
                 }
@@ -231,7 +223,7 @@ async fn by_id(state: &AppState, console: &Console, id: &str, region: Option<Str
         _ => return Err("the credential could not be read".to_owned()),
     };
     match serde_json::from_slice::<Value>(&bytes) {
-        Ok(credential) => by_document(state, console, credential, region).await,
+        Ok(credential) => by_document(state, credential, region).await,
         Err(_) => Err("the logged entry is not JSON".to_owned()),
     }
 }

@@ -25,8 +25,6 @@ use crate::tokens::Operator;
 
 /// Import jobs kept at once.
 const MAX_JOBS: usize = 64;
-/// Credentials issued per durable batch.
-pub const IMPORT_BATCH: usize = 250;
 
 /// The import jobs of this node.
 #[derive(Debug, Default)]
@@ -125,43 +123,30 @@ async fn upload(
     Staff { visitor, operator }: Staff,
     State(state): State<AppState>,
     Extension(console): Extension<Arc<Console>>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Response {
     let title = visitor.lang.pick("批量认定", "Bulk import");
+    let parts = match super::form_parts(multipart).await {
+        Ok(parts) => parts,
+        Err(message) => {
+            return page(
+                &visitor,
+                StatusCode::BAD_REQUEST,
+                title,
+                upload_form(&visitor, Some(&message)),
+            );
+        }
+    };
     let mut csrf = None;
     let mut file = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_owned();
-                let file_name = field.file_name().unwrap_or("upload.csv").to_owned();
-                match field.bytes().await {
-                    Ok(bytes) if name == "csrf" => {
-                        csrf = Some(String::from_utf8_lossy(&bytes).into_owned())
-                    }
-                    Ok(bytes) if name == "file" => file = Some((file_name, bytes)),
-                    Ok(_) => {}
-                    Err(error) => {
-                        let message = format!("{error}");
-                        return page(
-                            &visitor,
-                            StatusCode::BAD_REQUEST,
-                            title,
-                            upload_form(&visitor, Some(&message)),
-                        );
-                    }
-                }
+    for part in parts {
+        match part.name.as_str() {
+            "csrf" => csrf = Some(String::from_utf8_lossy(&part.bytes).into_owned()),
+            "file" => {
+                let file_name = part.file_name.unwrap_or_else(|| "upload.csv".to_owned());
+                file = Some((file_name, part.bytes));
             }
-            Ok(None) => break,
-            Err(error) => {
-                let message = format!("{error}");
-                return page(
-                    &visitor,
-                    StatusCode::BAD_REQUEST,
-                    title,
-                    upload_form(&visitor, Some(&message)),
-                );
-            }
+            _ => {}
         }
     }
     if !visitor.csrf_ok(csrf.as_deref()) {
@@ -359,7 +344,7 @@ async fn run(
     let total = requests.len();
     let mut issued = Vec::with_capacity(total);
     let mut error = None;
-    for chunk in requests.chunks(IMPORT_BATCH) {
+    for chunk in requests.chunks(crate::import::DEFAULT_BATCH) {
         let bodies: Vec<Value> = chunk.iter().map(|(_, request)| request.clone()).collect();
         match state.issuance.issue_batch(&operator, &bodies).await {
             Ok(done) => {

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
-use talent_core::credential::{CredentialError, CredentialType};
+use talent_core::credential::CredentialType;
 use talent_core::form::{FieldError, FieldKind, FormField, FormSpec, FormValues};
 
 use super::session::{Staff, Visitor};
@@ -211,23 +211,25 @@ pub(super) fn collect(pairs: Vec<(String, String)>) -> (FormValues, Option<Strin
 }
 
 /// The field errors of a refused issue request.
-pub(super) fn issue_errors(spec: &FormSpec, error: &IssueError) -> Vec<FieldError> {
-    match error {
+fn issue_errors(spec: &FormSpec, error: &IssueError) -> Vec<FieldError> {
+    let field_errors = match error {
         IssueError::Schema(schema) => schema
             .violations
             .iter()
             .map(|violation| spec.violation_field(violation))
             .collect(),
-        IssueError::Credential(CredentialError::Identifier { field, source }) => {
-            vec![spec.named_field(field, source.to_string())]
+        IssueError::Credential(credential) => {
+            spec.credential_error(credential).into_iter().collect()
         }
-        IssueError::Credential(CredentialError::EmptyValidityWindow) => {
-            vec![spec.named_field("validUntil", error.to_string())]
-        }
-        other => vec![FieldError {
+        _ => Vec::new(),
+    };
+    if field_errors.is_empty() {
+        vec![FieldError {
             path: String::new(),
-            message: other.to_string(),
-        }],
+            message: error.to_string(),
+        }]
+    } else {
+        field_errors
     }
 }
 

@@ -28,18 +28,16 @@ use axum::routing::get;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use self::session::{Sessions, Visitor};
-use crate::api::verify::Batcher;
 use crate::state::AppState;
 
 /// The largest upload a console form takes (CSV files, bundles, photos of QR codes).
 const UPLOAD_LIMIT_BYTES: usize = 16 * 1024 * 1024;
 
-/// What the console keeps beside the node's state: sessions, import jobs, a verifier.
+/// What the console keeps beside the node's state: sessions and import jobs.
 #[derive(Debug, Default)]
 pub struct Console {
     sessions: Sessions,
     imports: import::Imports,
-    verifier: Batcher,
 }
 
 /// The console's routes (pages at `/`, `/login`, `/console/…`, `/verify`, `/federation`,
@@ -226,6 +224,36 @@ async fn home(visitor: Visitor) -> Response {
             }
         },
     )
+}
+
+/// One part of a submitted `multipart/form-data` form.
+#[derive(Debug)]
+struct FormPart {
+    /// The field's name.
+    name: String,
+    /// The uploaded file's name, for a file field.
+    file_name: Option<String>,
+    /// The contents (bounded by the console's upload limit).
+    bytes: axum::body::Bytes,
+}
+
+/// Every part of a multipart form, or why it could not be read.
+async fn form_parts(mut multipart: axum::extract::Multipart) -> Result<Vec<FormPart>, String> {
+    let unreadable = |error: axum::extract::multipart::MultipartError| {
+        format!("the upload could not be read: {error}")
+    };
+    let mut parts = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(unreadable)?;
+        parts.push(FormPart {
+            name,
+            file_name,
+            bytes,
+        });
+    }
+    Ok(parts)
 }
 
 /// Inline SVG markup produced by a trusted renderer (the QR code, the charts).

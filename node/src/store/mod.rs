@@ -884,10 +884,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Engine`].
     pub fn has_personal_record(&self, id: CredentialId) -> Result<bool, StoreError> {
-        Ok(self
-            .db
-            .get_pinned_cf(self.cf(CF_PERSONAL)?, id.uuid().into_bytes())?
-            .is_some())
+        Ok(self.resident_id(id)?.is_some())
     }
 
     /// The full resident ID number the local table holds for the credential (never logged,
