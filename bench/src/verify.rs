@@ -44,6 +44,9 @@ pub struct VerifyArgs {
     /// Where to create the temporary credential directory [default: the system temp dir].
     #[arg(long, value_name = "DIR")]
     pub scratch: Option<PathBuf>,
+    /// Keep the credential directory instead of deleting it at the end (for profiling).
+    #[arg(long)]
+    pub keep_scratch: bool,
 }
 
 /// What `talent-verify` printed as its last line.
@@ -101,7 +104,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
 
     let examples = corpus::load_examples(&args.examples)?;
     let mut scratch = tempfile::Builder::new();
-    scratch.prefix("talent-bench-verify-");
+    scratch
+        .prefix("talent-bench-verify-")
+        .disable_cleanup(args.keep_scratch);
     let dir = match &args.scratch {
         Some(parent) => scratch.tempdir_in(parent),
         None => scratch.tempdir(),
@@ -258,6 +263,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         100.0 * summary.rate / verify_all_cores.per_second().max(1e-9),
         thousands(TARGET_CREDENTIALS_PER_SECOND),
     );
+    if args.keep_scratch {
+        println!("credential directory kept: {}", dir.path().display());
+    }
     Ok(())
 }
 

@@ -232,6 +232,175 @@ fn write_string(text: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+/// Whether bytes that parse as JSON are, as they stand, the canonical form of what they
+/// parse to — proved by one pass over the bytes, without building or writing the value. A
+/// mirror checks every entry of a catch-up for canonical form, and parsing the entry again
+/// into bytes to compare was a tenth of that work.
+///
+/// Conservative: `true` is a proof, `false` only means "not shown here" (a fraction or an
+/// exponent, an integer beyond 2⁵³ − 1, a name with an escape or a byte from 0xEE up, nesting
+/// deeper than serde_json's 128 levels, or anything not canonical); the caller then
+/// compares with [`canonicalize`]. Bytes that are not JSON give `false` or a `true` the
+/// caller's parse will refuse anyway.
+pub fn is_canonical(bytes: &[u8]) -> bool {
+    let mut scanner = Scanner { bytes, at: 0 };
+    scanner.value(0) && scanner.at == bytes.len()
+}
+
+/// The cursor of [`is_canonical`].
+struct Scanner<'b> {
+    bytes: &'b [u8],
+    at: usize,
+}
+
+impl<'b> Scanner<'b> {
+    /// serde_json's own nesting limit.
+    const MAX_DEPTH: usize = 128;
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        let matched = self.peek() == Some(byte);
+        self.at += usize::from(matched);
+        matched
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        let matched = self.bytes[self.at..].starts_with(word);
+        if matched {
+            self.at += word.len();
+        }
+        matched
+    }
+
+    fn value(&mut self, depth: usize) -> bool {
+        match self.peek() {
+            Some(b'{') if depth < Self::MAX_DEPTH => self.object(depth + 1),
+            Some(b'[') if depth < Self::MAX_DEPTH => self.array(depth + 1),
+            Some(b'"') => self.string().is_some(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.integer(),
+            _ => false,
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> bool {
+        self.at += 1;
+        if self.eat(b'}') {
+            return true;
+        }
+        let mut previous: Option<&'b [u8]> = None;
+        loop {
+            // A name with an escape or a byte from 0xEE up sorts differently as bytes than as
+            // UTF-16 (see `in_utf16_order`): left to the caller.
+            let Some(name) = self.string() else {
+                return false;
+            };
+            if name.iter().any(|&byte| byte == b'\\' || byte >= 0xEE)
+                || previous.is_some_and(|previous| previous >= name)
+            {
+                return false;
+            }
+            previous = Some(name);
+            if !self.eat(b':') || !self.value(depth) {
+                return false;
+            }
+            if self.eat(b'}') {
+                return true;
+            }
+            if !self.eat(b',') {
+                return false;
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> bool {
+        self.at += 1;
+        if self.eat(b']') {
+            return true;
+        }
+        loop {
+            if !self.value(depth) {
+                return false;
+            }
+            if self.eat(b']') {
+                return true;
+            }
+            if !self.eat(b',') {
+                return false;
+            }
+        }
+    }
+
+    /// A string in the escapes [`write_string`] writes; its raw bytes between the quotes.
+    fn string(&mut self) -> Option<&'b [u8]> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.at;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.at += 1;
+                    let bytes: &'b [u8] = self.bytes;
+                    return Some(&bytes[start..self.at - 1]);
+                }
+                b'\\' => {
+                    let escape = self.bytes.get(self.at + 1..)?;
+                    let length = match escape {
+                        [b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f', ..] => 2,
+                        [b'u', b'0', b'0', high @ (b'0' | b'1'), low, ..] => {
+                            let low = match low {
+                                b'0'..=b'9' => low - b'0',
+                                b'a'..=b'f' => low - b'a' + 10,
+                                _ => return None,
+                            };
+                            let code = (high - b'0') << 4 | low;
+                            // These have the short forms above.
+                            if matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return None;
+                            }
+                            6
+                        }
+                        _ => return None,
+                    };
+                    self.at += length;
+                }
+                0x00..=0x1f => return None,
+                _ => self.at += 1,
+            }
+        }
+    }
+
+    /// An integer as JCS writes one: no sign on zero, no leading zero, at most 2⁵³ − 1.
+    fn integer(&mut self) -> bool {
+        let negative = self.eat(b'-');
+        let start = self.at;
+        while self.peek().is_some_and(|byte| byte.is_ascii_digit()) {
+            self.at += 1;
+        }
+        let digits = &self.bytes[start..self.at];
+        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) || digits.is_empty() {
+            return false;
+        }
+        if digits == b"0" {
+            return !negative;
+        }
+        if digits[0] == b'0' || digits.len() > 16 {
+            return false;
+        }
+        // 16 digits at most: fits a u64.
+        let value = digits
+            .iter()
+            .fold(0u64, |value, digit| value * 10 + u64::from(digit - b'0'));
+        value <= MAX_SAFE_INTEGER
+    }
+}
+
 #[cfg(test)]
 mod skip_tests {
     use super::*;
@@ -306,6 +475,90 @@ mod tests {
                     assert_eq!(fast, slow, "{object} skip {skip:?} replace {replace:?}");
                 }
             }
+        }
+    }
+
+    /// `is_canonical` may only say yes when writing the parsed value gives the same bytes.
+    fn agrees_with_writing(bytes: &[u8]) -> bool {
+        let proved = is_canonical(bytes);
+        if proved && let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+            assert_eq!(
+                String::from_utf8_lossy(&canonicalize(&value)),
+                String::from_utf8_lossy(bytes),
+                "proved canonical but is not"
+            );
+        }
+        proved
+    }
+
+    #[test]
+    fn the_scan_proves_canonical_bytes() {
+        for text in [
+            r#"{}"#,
+            r#"[]"#,
+            r#"{"@context":["a"],"a":{"b":[1,-2,0,9007199254740991]},"b":true,"c":null,"d":false}"#,
+            "\"x\\n\\t\\\"\\\\\\u0001\\u001f\\b\\f\\r\u{7f}\u{2028}é\"",
+            r#"{"A":1,"a":2,"aa":3,"b":"\u0000"}"#,
+        ] {
+            assert!(agrees_with_writing(text.as_bytes()), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_scan_refuses_what_it_cannot_prove() {
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        for text in [
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"a": 1}"#,
+            r#" {}"#,
+            r#"{}x"#,
+            r#"[-0]"#,
+            r#"[01]"#,
+            r#"[1.0]"#,
+            r#"[1.5]"#,
+            r#"[1e3]"#,
+            r#"[9007199254740992]"#,
+            r#"[12345678901234567]"#,
+            r#"["\/"]"#,
+            r#"["\u0041"]"#,
+            r#"["\u000a"]"#,
+            r#"["\u001F"]"#,
+            "[\"\u{1}\"]",
+            r#"{"\u0061":1}"#,
+            "{\"\u{e000}\":1}",
+            r#"[tru]"#,
+            r#"[-]"#,
+            r#"["open"#,
+            r#"[1,]"#,
+            r#"{"a":1,}"#,
+            deep.as_str(),
+        ] {
+            assert!(!agrees_with_writing(text.as_bytes()), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_scan_never_proves_a_wrong_byte_canonical() {
+        let document = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "credentialSubject": {"name": "张三\n", "level": 3, "codes": [1, -20, 0]},
+            "id": "urn:uuid:0191",
+            "proof": {"proofValue": "z5x", "type": "DataIntegrityProof"},
+            "type": ["VerifiableCredential"],
+            "validFrom": "2026-01-01T00:00:00Z"
+        });
+        let canonical = canonicalize(&document);
+        assert!(agrees_with_writing(&canonical));
+        // Every single-byte change, to a set of bytes JSON gives meaning to: where the scan
+        // still says yes, writing the parsed value must give the changed bytes.
+        for at in 0..canonical.len() {
+            for byte in *b" \"\\,:{}[]01-.eEnu\x1fa~" {
+                let mut changed = canonical.clone();
+                changed[at] = byte;
+                agrees_with_writing(&changed);
+            }
+            agrees_with_writing(&[&canonical[..at], &canonical[at + 1..]].concat());
         }
     }
 

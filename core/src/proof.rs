@@ -304,11 +304,10 @@ pub fn prepare_with(
     let controller = keys.controller(verification_method)?;
     let proof_value = text("proofValue")?;
     let signature_bytes =
-        multibase::decode_base58btc(proof_value).map_err(ProofError::ProofValueEncoding)?;
-    let signature_bytes: [u8; 64] = signature_bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| ProofError::ProofValueLength(signature_bytes.len()))?;
+        multibase::decode_signature(proof_value).map_err(|error| match error {
+            Ok(length) => ProofError::ProofValueLength(length),
+            Err(error) => ProofError::ProofValueEncoding(error),
+        })?;
 
     let proof_context = proof.get("@context");
     if let Some(proof_context) = proof_context

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures_util::future::OptionFuture;
 use serde::Serialize;
 use talent_core::federation::Member;
 use talent_core::identifiers::CredentialId;
@@ -277,66 +278,79 @@ async fn catch_up(
     peer: &Member,
     head: &MirrorHead,
     served: &VerifiedCheckpoint,
-    mut registry: IssuerRegistry,
+    registry: IssuerRegistry,
 ) -> Result<(Extended, IssuerRegistry), SyncError> {
     let mut frontier = head.frontier.clone();
     let target = served.size();
     let step_end = |from: u64| (from + ENTRIES_PER_STEP).min(target);
     let note = Arc::new(served.note().to_vec());
-    let fetch_and_verify = |from: u64| {
-        let note = Arc::clone(&note);
-        async move {
-            let entries = fetch_step(client, peer, from, step_end(from), target).await?;
+    // A pipeline of three stages, each step moving one stage per round: step n is admitted
+    // and written (one thread, in log order) while step n + 1 is verified (every core) and
+    // step n + 2 is fetched. Fetching a step takes tens of milliseconds of waiting for the
+    // peer, which the verifier threads would otherwise spend idle.
+    let mut starts = (head.size..target).step_by(ENTRIES_PER_STEP as usize);
+    let fetch = |from: u64| async move {
+        fetch_step(client, peer, from, step_end(from), target)
+            .await
+            .map(|entries| (from, entries))
+    };
+    let mut fetched = match starts.next() {
+        Some(from) => Some(fetch(from).await?),
+        None => None,
+    };
+    let mut verified: Option<VerifiedStep> = None;
+    let mut root = None;
+    // The registry travels with the step being applied (its own thread) and comes back.
+    let mut registry = Some(registry);
+    while fetched.is_some() || verified.is_some() {
+        let apply = verified
+            .take()
+            .and_then(|step| registry.take().map(|step_registry| (step, step_registry)))
+            .map(|(step, mut step_registry)| {
+                let step_store = Arc::clone(store);
+                let step_peer = peer.clone();
+                let step_frontier = frontier.clone();
+                let step_note = Arc::clone(&note);
+                tokio::task::spawn_blocking(move || {
+                    apply_step(
+                        &step_store,
+                        &step_peer,
+                        &step_frontier,
+                        step,
+                        &step_note,
+                        &mut step_registry,
+                    )
+                    .map(|extended| (extended, step_registry))
+                })
+            });
+        let verify = fetched.take().map(|(from, entries)| {
+            let step_note = Arc::clone(&note);
             tokio::task::spawn_blocking(move || {
-                verify_entries(from, &entries, &note).map(|verified| VerifiedStep {
+                verify_entries(from, &entries, &step_note).map(|verified| VerifiedStep {
                     first: from,
                     entries,
                     verified,
                 })
             })
-            .await
-            .map_err(|error| SyncError::Transient(anyhow::anyhow!(error)))?
-        }
-    };
-    let mut pending = if head.size < target {
-        Some(fetch_and_verify(head.size).await?)
-    } else {
-        None
-    };
-    let mut root = None;
-    // A pipeline: while step n is admitted and written (one thread), step n + 1 is fetched
-    // and its signatures verified (the other cores).
-    while let Some(step) = pending.take() {
-        let end = step.first + step.entries.len() as u64;
-        let step_store = Arc::clone(store);
-        let step_peer = peer.clone();
-        let step_frontier = frontier;
-        let step_note = Arc::clone(&note);
-        let apply = tokio::task::spawn_blocking(move || {
-            apply_step(
-                &step_store,
-                &step_peer,
-                &step_frontier,
-                step,
-                &step_note,
-                &mut registry,
-            )
-            .map(|extended| (extended, registry))
         });
-        let next = async {
-            if end < target {
-                fetch_and_verify(end).await.map(Some)
-            } else {
-                Ok(None)
-            }
-        };
-        let (applied, next) = tokio::join!(apply, next);
-        let ((new_frontier, new_root), step_registry) =
-            applied.map_err(|error| anyhow::anyhow!(error))??;
-        registry = step_registry;
-        frontier = new_frontier;
-        root = Some(new_root);
-        pending = next?;
+        let next = starts.next().map(fetch);
+        let (applied, newly_verified, newly_fetched) = tokio::join!(
+            OptionFuture::from(apply),
+            OptionFuture::from(verify),
+            OptionFuture::from(next),
+        );
+        if let Some(applied) = applied {
+            let ((new_frontier, new_root), step_registry) =
+                applied.map_err(|error| anyhow::anyhow!(error))??;
+            registry = Some(step_registry);
+            frontier = new_frontier;
+            root = Some(new_root);
+        }
+        verified = newly_verified
+            .transpose()
+            .map_err(|error| anyhow::anyhow!(error))?
+            .transpose()?;
+        fetched = newly_fetched.transpose()?;
     }
     let root = match root {
         Some(root) => root,
@@ -348,6 +362,8 @@ async fn catch_up(
         )
         .map_err(|error| anyhow::anyhow!(error))?,
     };
+    let registry =
+        registry.ok_or_else(|| anyhow::anyhow!("the issuer registry was not returned"))?;
     Ok(((frontier, root), registry))
 }
 
