@@ -31,7 +31,7 @@ use crate::issuers::{self, Issuers};
 use crate::store::{EntryEffects, LogSpace, MirrorAppend, MirrorRecord, MirrorState, Store};
 
 /// Entries verified and written per step of a catch-up (a few entry bundles).
-const ENTRIES_PER_STEP: u64 = 8 * TILE_WIDTH;
+const ENTRIES_PER_STEP: u64 = 4 * TILE_WIDTH;
 
 /// What a peer did wrong, with the signed material that shows it.
 #[derive(Debug, Clone, Serialize)]
