@@ -239,9 +239,10 @@ fn write_string(text: &str, out: &mut Vec<u8>) {
 ///
 /// Conservative: `true` is a proof, `false` only means "not shown here" (a fraction or an
 /// exponent, an integer beyond 2⁵³ − 1, a name with an escape or a byte from 0xEE up, nesting
-/// deeper than serde_json's 128 levels, or anything not canonical); the caller then
-/// compares with [`canonicalize`]. Bytes that are not JSON give `false` or a `true` the
-/// caller's parse will refuse anyway.
+/// deeper than serde_json's 127 levels, or anything not canonical); the caller then
+/// compares with [`canonicalize`]. It does not check UTF-8 or nesting as a parser does, so
+/// callers parse the bytes with serde_json as well (as [`crate::tlog::entry::decode`] does):
+/// bytes that are not JSON give `false` or a `true` that parse refuses.
 pub fn is_canonical(bytes: &[u8]) -> bool {
     let mut scanner = Scanner { bytes, at: 0 };
     scanner.value(0) && scanner.at == bytes.len()
@@ -254,8 +255,8 @@ struct Scanner<'b> {
 }
 
 impl<'b> Scanner<'b> {
-    /// serde_json's own nesting limit.
-    const MAX_DEPTH: usize = 128;
+    /// serde_json's own nesting limit (127 levels parse, 128 do not).
+    const MAX_DEPTH: usize = 127;
 
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
@@ -493,6 +494,12 @@ mod tests {
 
     #[test]
     fn the_scan_proves_canonical_bytes() {
+        let deepest = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        assert!(
+            serde_json::from_str::<Value>(&deepest).is_ok(),
+            "serde_json's limit"
+        );
+        assert!(agrees_with_writing(deepest.as_bytes()));
         for text in [
             r#"{}"#,
             r#"[]"#,
@@ -506,7 +513,11 @@ mod tests {
 
     #[test]
     fn the_scan_refuses_what_it_cannot_prove() {
-        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        let deep = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert!(
+            serde_json::from_str::<Value>(&deep).is_err(),
+            "serde_json's limit"
+        );
         for text in [
             r#"{"b":1,"a":2}"#,
             r#"{"a":1,"a":2}"#,

@@ -307,7 +307,8 @@ pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Verdi
 ///
 /// A batch whose signatures do not all verify is re-checked one by one, so a bad credential
 /// costs its batch about one single verification per credential and gets its own verdict;
-/// the others keep theirs. Groups of a few dozen credentials amortise the batch best.
+/// the others keep theirs. From about 190 signatures a batch costs about a quarter less per
+/// signature (Pippenger's method instead of Straus's; see `proof::batch_verifies`).
 pub fn verify_credentials(
     documents: &[&Value],
     options: &VerifyOptions<'_>,

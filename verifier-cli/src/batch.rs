@@ -20,8 +20,8 @@ use crate::input::{Document, Input};
 /// Inputs a thread takes at a time, and the largest signature batch. From about 190 points
 /// `curve25519-dalek` switches the batch's multiscalar multiplication from Straus to
 /// Pippenger, which costs about a quarter less per signature (measured: 16.6 µs at 64,
-/// 12.7 µs at 256); still small enough that two threads share the work evenly and a bad
-/// signature costs little to re-check.
+/// 12.7 µs at 256). The price: fewer than 257 inputs run on one thread, and a bad
+/// signature sends 256 signatures to the one-by-one check instead of 64.
 pub const GROUP: usize = 256;
 
 /// A group's index and the outcome of each of its inputs.

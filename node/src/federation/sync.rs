@@ -303,15 +303,16 @@ async fn catch_up(
     // The registry travels with the step being applied (its own thread) and comes back.
     let mut registry = Some(registry);
     while fetched.is_some() || verified.is_some() {
-        let apply = verified
-            .take()
-            .and_then(|step| registry.take().map(|step_registry| (step, step_registry)))
-            .map(|(step, mut step_registry)| {
+        let apply = match verified.take() {
+            Some(step) => {
+                let mut step_registry = registry
+                    .take()
+                    .ok_or_else(|| anyhow::anyhow!("the issuer registry was not returned"))?;
                 let step_store = Arc::clone(store);
                 let step_peer = peer.clone();
                 let step_frontier = frontier.clone();
                 let step_note = Arc::clone(&note);
-                tokio::task::spawn_blocking(move || {
+                Some(tokio::task::spawn_blocking(move || {
                     apply_step(
                         &step_store,
                         &step_peer,
@@ -321,8 +322,10 @@ async fn catch_up(
                         &mut step_registry,
                     )
                     .map(|extended| (extended, step_registry))
-                })
-            });
+                }))
+            }
+            None => None,
+        };
         let verify = fetched.take().map(|(from, entries)| {
             let step_note = Arc::clone(&note);
             tokio::task::spawn_blocking(move || {
