@@ -462,10 +462,17 @@ fn a_forged_entry_bundle_is_detected_and_others_are_unaffected() {
 /// by index and SHA-256 (the status endpoint does not show entry bytes: personal data) and
 /// a detail containing `why`.
 fn bad_entry_is_detected(setup: &Setup, bad: Vec<u8>, why: &str) {
-    let mut more = setup.issuer.entries(2).expect("genuine entries");
-    more.insert(1, bad.clone());
+    bad_entry_is_detected_after(setup, 1, bad, why);
+}
+
+/// [`bad_entry_is_detected`] with `before` genuine entries between the honest log and the
+/// bad one, which is then entry `HONEST_SIZE + before`.
+fn bad_entry_is_detected_after(setup: &Setup, before: usize, bad: Vec<u8>, why: &str) {
+    let mut more = setup.issuer.entries(before + 1).expect("genuine entries");
+    more.insert(before, bad.clone());
     let log = setup.honest.extended(&more);
-    assert_eq!(log.entries()[6], bad);
+    let index = HONEST_SIZE + before as u64;
+    assert_eq!(log.entries()[index as usize], bad);
     let checkpoint = setup.keys.checkpoint_of(&log).expect("checkpoint");
     let sha256 = entry_sha256_hex(&bad).expect("digest of a canonical entry");
     setup
@@ -476,7 +483,7 @@ fn bad_entry_is_detected(setup: &Setup, bad: Vec<u8>, why: &str) {
         let evidence = halted(setup, member, "bad-entry");
         assert_eq!(
             evidence["entry"],
-            json!({"index": 6, "sha256": sha256}),
+            json!({"index": index, "sha256": sha256}),
             "{member}: the offending entry, by index and digest: {evidence}"
         );
         assert_eq!(
@@ -486,7 +493,7 @@ fn bad_entry_is_detected(setup: &Setup, bad: Vec<u8>, why: &str) {
         );
         let detail = evidence["detail"].as_str().unwrap_or_default();
         assert!(
-            detail.contains("entry 6") && detail.contains(why),
+            detail.contains(&format!("entry {index}")) && detail.contains(why),
             "{member}: expected {why:?}: {evidence}"
         );
     }
@@ -528,6 +535,65 @@ fn an_entry_from_an_unaccredited_issuer_is_detected_and_others_are_unaffected() 
 #[test]
 fn an_entry_with_a_bad_signature_is_detected_and_others_are_unaffected() {
     let setup = setup();
+    let bytes = tampered_entry(&setup);
+    bad_entry_is_detected(&setup, bytes, "proof does not verify");
+}
+
+/// Scenario 5, deep in a long log: 2,600 genuine entries come first, so the forgery is in
+/// the third step of the catch-up (steps of 1,024 entries are fetched, verified and written
+/// in a pipeline, the first two written while the third is verified). It is found at its
+/// index all the same, and the steps written before it do not count as mirrored.
+#[test]
+fn a_bad_entry_in_a_later_catch_up_step_is_detected_at_its_index() {
+    let setup = setup();
+    let bytes = tampered_entry(&setup);
+    bad_entry_is_detected_after(&setup, 2_600, bytes, "proof does not verify");
+}
+
+/// The same long log without the forgery, as the control: both honest members mirror all of
+/// it across the pipeline's steps, in order (the root they recompute matches the signed
+/// one), and a credential from the last step verifies from the mirror.
+#[test]
+fn a_long_log_is_mirrored_whole_across_catch_up_steps() {
+    let setup = setup();
+    let credentials = setup
+        .issuer
+        .credentials(2_600)
+        .expect("genuine credentials");
+    let entries: Vec<Vec<u8>> = credentials
+        .iter()
+        .map(|credential| encode_entry(credential).expect("entry"))
+        .collect();
+    let log = setup.honest.extended(&entries);
+    let size = log.size();
+    let checkpoint = setup.keys.checkpoint_of(&log).expect("checkpoint");
+    setup
+        .fake
+        .serve_log(&log, checkpoint.clone())
+        .expect("long log scripted");
+    for member in HONEST {
+        let url = &setup.node(member).url;
+        wait_for(
+            STEP,
+            || {
+                let peer = peer(url, BYZANTINE);
+                (peer["mirroredSize"] == size && peer["state"] == "in-sync").then_some(peer)
+            },
+            || format!("{member} mirroring bj-zgc's long log: {}", status(url)),
+        )
+        .expect("the long log is mirrored");
+        let peer = peer(url, BYZANTINE);
+        assert_eq!(peer["checkpoint"], text(&checkpoint), "{member}: {peer}");
+        assert_eq!(peer["evidence"], json!([]), "{member}: {peer}");
+        let last = credentials.last().expect("a credential");
+        let verdict = verify(url, last);
+        assert_eq!(verdict["verified"], true, "{member}: {verdict}");
+    }
+}
+
+/// A credential genuinely issued by bj-zgc's authority with one character of its subject's
+/// name changed and written canonically again: only its proof fails.
+fn tampered_entry(setup: &Setup) -> Vec<u8> {
     let mut credential = setup
         .issuer
         .credentials(1)
@@ -548,7 +614,7 @@ fn an_entry_with_a_bad_signature_is_detected_and_others_are_unaffected() {
         matches!(entry::verify_entry(&bytes), Err(EntryVerifyError::Proof(_))),
         "the forgery fails exactly the proof check"
     );
-    bad_entry_is_detected(&setup, bytes, "proof does not verify");
+    bytes
 }
 
 /// Scenario 6: bj-zgc submits its checkpoint of five entries to cq-sc's witness (cosigned), then a
