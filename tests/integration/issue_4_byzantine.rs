@@ -113,6 +113,16 @@ fn setup() -> Setup {
 }
 
 impl Setup {
+    /// Has the fake bj-zgc serve `log` under a checkpoint signed with bj-zgc's log key, and
+    /// returns that checkpoint.
+    fn serve(&self, log: &ForgedLog) -> Vec<u8> {
+        let checkpoint = self.keys.checkpoint_of(log).expect("checkpoint");
+        self.fake
+            .serve_log(log, checkpoint.clone())
+            .expect("log scripted");
+        checkpoint
+    }
+
     fn node(&self, member: &str) -> &Node {
         self.nodes
             .get(member)
@@ -131,10 +141,7 @@ impl Setup {
         let extension = self
             .honest
             .extended(&self.issuer.entries(2).expect("more genuine entries"));
-        let checkpoint = self.keys.checkpoint_of(&extension).expect("checkpoint");
-        self.fake
-            .serve_log(&extension, checkpoint)
-            .expect("extension scripted");
+        self.serve(&extension);
         std::thread::sleep(SEVERAL_POLLS);
         for (member, before) in members.iter().zip(reads) {
             let peer = peer(&self.node(member).url, BYZANTINE);
@@ -306,11 +313,7 @@ fn the_fake_member_serves_a_log_an_honest_member_accepts() {
 fn a_rollback_is_detected_kept_across_a_restart_and_others_are_unaffected() {
     let mut setup = setup();
     let rolled_back = setup.honest.prefix(3);
-    let rolled_back_checkpoint = setup.keys.checkpoint_of(&rolled_back).expect("checkpoint");
-    setup
-        .fake
-        .serve_log(&rolled_back, rolled_back_checkpoint.clone())
-        .expect("rollback scripted");
+    let rolled_back_checkpoint = setup.serve(&rolled_back);
     for member in HONEST {
         let evidence = halted(&setup, member, "rollback");
         assert_eq!(
@@ -361,11 +364,7 @@ fn a_fork_is_detected_and_others_are_unaffected() {
     let setup = setup();
     let fork = ForgedLog::new(setup.issuer.entries(5).expect("other genuine entries"));
     assert_ne!(fork.root(), setup.honest.root());
-    let fork_checkpoint = setup.keys.checkpoint_of(&fork).expect("checkpoint");
-    setup
-        .fake
-        .serve_log(&fork, fork_checkpoint.clone())
-        .expect("fork scripted");
+    let fork_checkpoint = setup.serve(&fork);
     for member in HONEST {
         let evidence = halted(&setup, member, "fork");
         assert_eq!(
@@ -473,12 +472,8 @@ fn bad_entry_is_detected_after(setup: &Setup, before: usize, bad: Vec<u8>, why: 
     let log = setup.honest.extended(&more);
     let index = HONEST_SIZE + before as u64;
     assert_eq!(log.entries()[index as usize], bad);
-    let checkpoint = setup.keys.checkpoint_of(&log).expect("checkpoint");
     let sha256 = entry_sha256_hex(&bad).expect("digest of a canonical entry");
-    setup
-        .fake
-        .serve_log(&log, checkpoint.clone())
-        .expect("log scripted");
+    let checkpoint = setup.serve(&log);
     for member in HONEST {
         let evidence = halted(setup, member, "bad-entry");
         assert_eq!(
@@ -566,11 +561,7 @@ fn a_long_log_is_mirrored_whole_across_catch_up_steps() {
         .collect();
     let log = setup.honest.extended(&entries);
     let size = log.size();
-    let checkpoint = setup.keys.checkpoint_of(&log).expect("checkpoint");
-    setup
-        .fake
-        .serve_log(&log, checkpoint.clone())
-        .expect("long log scripted");
+    let checkpoint = setup.serve(&log);
     for member in HONEST {
         let url = &setup.node(member).url;
         wait_for(
@@ -707,11 +698,7 @@ fn a_fork_submitted_to_a_witness_is_refused_kept_and_halts_sync() {
     let extension = setup
         .honest
         .extended(&setup.issuer.entries(2).expect("genuine entries"));
-    let checkpoint = setup.keys.checkpoint_of(&extension).expect("checkpoint");
-    setup
-        .fake
-        .serve_log(&extension, checkpoint)
-        .expect("extension scripted");
+    setup.serve(&extension);
     let cd_hz = &setup.node("cd-hz").url;
     wait_for(
         STEP,
