@@ -95,19 +95,7 @@ fn setup() -> Setup {
         _dir: dir,
     };
     for member in HONEST {
-        let url = &setup.node(member).url;
-        wait_for(
-            STEP,
-            || {
-                let peer = peer(url, BYZANTINE);
-                (peer["mirroredSize"] == HONEST_SIZE && peer["state"] == "in-sync").then_some(())
-            },
-            || format!("{member} mirroring bj-zgc's honest log: {}", status(url)),
-        )
-        .expect("the honest log of bj-zgc is mirrored");
-        let peer = peer(url, BYZANTINE);
-        assert_eq!(peer["checkpoint"], text(&setup.honest_checkpoint), "{peer}");
-        assert_eq!(peer["evidence"], json!([]), "{peer}");
+        setup.mirrors_whole(member, HONEST_SIZE, &setup.honest_checkpoint);
     }
     setup
 }
@@ -121,6 +109,29 @@ impl Setup {
             .serve_log(log, checkpoint.clone())
             .expect("log scripted");
         checkpoint
+    }
+
+    /// Waits until `member` mirrors all `size` entries of bj-zgc's log under `checkpoint`,
+    /// in sync and with no evidence against bj-zgc.
+    fn mirrors_whole(&self, member: &str, size: u64, checkpoint: &[u8]) {
+        let url = &self.node(member).url;
+        wait_for(
+            STEP,
+            || {
+                let peer = peer(url, BYZANTINE);
+                (peer["mirroredSize"] == size && peer["state"] == "in-sync").then_some(())
+            },
+            || {
+                format!(
+                    "{member} mirroring bj-zgc's {size} entries: {}",
+                    status(url)
+                )
+            },
+        )
+        .expect("bj-zgc's log is mirrored");
+        let peer = peer(url, BYZANTINE);
+        assert_eq!(peer["checkpoint"], text(checkpoint), "{member}: {peer}");
+        assert_eq!(peer["evidence"], json!([]), "{member}: {peer}");
     }
 
     fn node(&self, member: &str) -> &Node {
@@ -563,19 +574,8 @@ fn a_long_log_is_mirrored_whole_across_catch_up_steps() {
     let size = log.size();
     let checkpoint = setup.serve(&log);
     for member in HONEST {
+        setup.mirrors_whole(member, size, &checkpoint);
         let url = &setup.node(member).url;
-        wait_for(
-            STEP,
-            || {
-                let peer = peer(url, BYZANTINE);
-                (peer["mirroredSize"] == size && peer["state"] == "in-sync").then_some(peer)
-            },
-            || format!("{member} mirroring bj-zgc's long log: {}", status(url)),
-        )
-        .expect("the long log is mirrored");
-        let peer = peer(url, BYZANTINE);
-        assert_eq!(peer["checkpoint"], text(&checkpoint), "{member}: {peer}");
-        assert_eq!(peer["evidence"], json!([]), "{member}: {peer}");
         let last = credentials.last().expect("a credential");
         let verdict = verify(url, last);
         assert_eq!(verdict["verified"], true, "{member}: {verdict}");
