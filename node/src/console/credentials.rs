@@ -231,14 +231,7 @@ async fn search(
             p #no-results { (if searched { t("没有找到。", "Nothing found.") } else { t("暂无证书。", "No credentials yet.") }) }
         } @else {
             table #results {
-                thead { tr {
-                    th scope="col" { (t("姓名", "Name")) }
-                    th scope="col" { (t("身份证号", "ID number")) }
-                    th scope="col" { (t("类型", "Type")) }
-                    th scope="col" { (t("类别/级别", "Category/level")) }
-                    th scope="col" { (t("生效日期", "Valid from")) }
-                    th scope="col" { (t("状态", "Status")) }
-                } }
+                (visitor.lang.table_head(&[("姓名", "Name"), ("身份证号", "ID number"), ("类型", "Type"), ("类别/级别", "Category/level"), ("生效日期", "Valid from"), ("状态", "Status")]))
                 tbody {
                     @for hit in &hits {
                         tr {
@@ -682,12 +675,7 @@ async fn accreditations(Staff { visitor, .. }: Staff, State(state): State<AppSta
             p #no-accreditations { (t("暂无授权。", "No accreditations yet.")) }
         } @else {
             table #accreditations {
-                thead { tr {
-                    th scope="col" { (t("被授权方", "Issuer")) }
-                    th scope="col" { (t("授权范围", "Scope")) }
-                    th scope="col" { (t("有效期", "Window")) }
-                    th scope="col" { (t("状态", "Status")) }
-                } }
+                (visitor.lang.table_head(&[("被授权方", "Issuer"), ("授权范围", "Scope"), ("有效期", "Window"), ("状态", "Status")]))
                 tbody {
                     @for (accreditation, scope, window, status, in_force) in &rows {
                         tr {

@@ -93,14 +93,7 @@ async fn federation_page(visitor: Visitor, State(state): State<AppState>) -> Res
         section {
             h2 { (t("各成员镜像", "Mirrors of the members")) }
             table #peers {
-                thead { tr {
-                    th scope="col" { (t("成员", "Member")) }
-                    th scope="col" { (t("状态", "State")) }
-                    th scope="col" { (t("已验证条目", "Verified entries")) }
-                    th scope="col" { (t("延迟（秒）", "Lag (s)")) }
-                    th scope="col" { (t("见证人", "Cosigners")) }
-                    th scope="col" { (t("同步错误", "Sync error")) }
-                } }
+                (visitor.lang.table_head(&[("成员", "Member"), ("状态", "State"), ("已验证条目", "Verified entries"), ("延迟（秒）", "Lag (s)"), ("见证人", "Cosigners"), ("同步错误", "Sync error")]))
                 tbody {
                     @for peer in &peers {
                         tr data-member=(text(&peer["id"])) data-state=(text(&peer["state"])) {

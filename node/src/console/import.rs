@@ -230,7 +230,7 @@ async fn job_page(
         @if !errors.is_empty() {
             table #import-errors {
                 caption { (t("问题（行号按表格计算，表头为第 1 行）", "Problems (spreadsheet rows: the header is row 1)")) }
-                thead { tr { th scope="col" { (t("行", "Row")) } th scope="col" { (t("列", "Column")) } th scope="col" { (t("问题", "Problem")) } } }
+                (visitor.lang.table_head(&[("行", "Row"), ("列", "Column"), ("问题", "Problem")]))
                 tbody {
                     @for error in &errors {
                         tr data-row=(error.row) data-column=(error.column) {
@@ -269,7 +269,7 @@ async fn job_page(
                 }
                 @if !issued.is_empty() {
                     table #import-issued {
-                        thead { tr { th scope="col" { (t("行", "Row")) } th scope="col" { (t("证书编号", "Credential id")) } } }
+                        (visitor.lang.table_head(&[("行", "Row"), ("证书编号", "Credential id")]))
                         tbody {
                             @for (row, credential) in issued {
                                 tr { td { (row) } td { a href={ "/console/credentials/" (credential.trim_start_matches("urn:uuid:")) } { (credential) } } }

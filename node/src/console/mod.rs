@@ -75,6 +75,17 @@ impl Lang {
         }
     }
 
+    /// A table's head row: one column header per `(zh, en)` pair, in this language.
+    pub fn table_head(self, columns: &[(&str, &str)]) -> Markup {
+        html! {
+            thead { tr {
+                @for (zh, en) in columns {
+                    th scope="col" { (self.pick(zh, en)) }
+                }
+            } }
+        }
+    }
+
     fn code(self) -> &'static str {
         match self {
             Lang::Zh => "zh-CN",

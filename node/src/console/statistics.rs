@@ -102,13 +102,7 @@ async fn statistics_page(visitor: Visitor, State(state): State<AppState>) -> Res
             p #no-flows { (t("暂无互认查询。", "No recognition questions yet.")) }
         } @else {
             table #recognition-flows {
-                thead { tr {
-                    th scope="col" { (t("证书地区", "From")) }
-                    th scope="col" { (t("用人地区", "To")) }
-                    th scope="col" { (t("类型", "Type")) }
-                    th scope="col" { (t("结果", "Outcome")) }
-                    th scope="col" { (t("次数", "Count")) }
-                } }
+                (visitor.lang.table_head(&[("证书地区", "From"), ("用人地区", "To"), ("类型", "Type"), ("结果", "Outcome"), ("次数", "Count")]))
                 tbody {
                     @for ([from, to, credential_type, outcome], count) in &flows {
                         tr {
