@@ -101,10 +101,15 @@ impl CredentialType {
 
     /// The registry type named by a VC `type` array, if exactly one is present.
     pub fn from_type_array(types: &Value) -> Option<CredentialType> {
-        let mut found = types
-            .as_array()?
-            .iter()
-            .filter_map(|t| t.as_str()?.parse::<CredentialType>().ok());
+        CredentialType::from_type_names(types.as_array()?.iter().filter_map(Value::as_str))
+    }
+
+    /// [`CredentialType::from_type_array`] over the array's strings (its other values are
+    /// ignored there too): the one registry type among them, if exactly one.
+    pub fn from_type_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<CredentialType> {
+        let mut found = names
+            .into_iter()
+            .filter_map(|name| name.parse::<CredentialType>().ok());
         let first = found.next()?;
         found.next().is_none().then_some(first)
     }

@@ -106,6 +106,11 @@ impl DidKey {
         &self.key
     }
 
+    /// Whether `text` is this DID as written (`did:key:<multikey>`), without formatting it.
+    pub fn is_written_as(&self, text: &str) -> bool {
+        text.strip_prefix(DID_KEY_PREFIX) == Some(self.multikey.as_str())
+    }
+
     /// The multibase multikey (`z6Mk…`) without the `did:key:` prefix.
     pub fn multikey(&self) -> &str {
         &self.multikey

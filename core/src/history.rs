@@ -172,7 +172,7 @@ impl IssuerHistory {
             if !admitted.issuer_event {
                 return Err(HistoryError::NotAnEvent { index });
             }
-            accreditations.record(&verified, &admitted, |_| None);
+            accreditations.record(verified.issued(), &admitted, |_| None);
         }
         Ok((registry, size))
     }

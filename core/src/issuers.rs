@@ -34,6 +34,30 @@ pub struct When {
     pub signed: DateTime<Utc>,
 }
 
+/// A signed object as [`IssuerRegistry::admit`] reads it.
+#[derive(Debug, Clone, Copy)]
+pub enum Admissible<'a> {
+    /// The whole object.
+    Object(&'a Value),
+    /// A talent credential (a registry type for which [`CredentialType::is_talent`] holds),
+    /// by the only parts admission reads of one: its type, its `credentialSubject` and its
+    /// signing time. A mirror admits these without parsing the rest of the entry.
+    TalentCredential {
+        /// Its registry type.
+        credential_type: CredentialType,
+        /// Its `credentialSubject`.
+        subject: &'a Value,
+        /// Its [`signing_time`], when it has a valid one.
+        signed: Option<DateTime<Utc>>,
+    },
+}
+
+impl<'a> From<&'a Value> for Admissible<'a> {
+    fn from(object: &'a Value) -> Admissible<'a> {
+        Admissible::Object(object)
+    }
+}
+
 /// The signing time of a signed object: its `proof.created`.
 pub fn signing_time(object: &Value) -> Option<DateTime<Utc>> {
     object["proof"]["created"].as_str().and_then(parse_datetime)
@@ -567,7 +591,23 @@ impl IssuerRegistry {
     ) -> Result<Authorisation, AuthorisationError> {
         let credential_type = CredentialType::from_type_array(&credential["type"])
             .ok_or(AuthorisationError::NotACredential)?;
-        let subject = &credential["credentialSubject"];
+        self.authorise(
+            credential_type,
+            &credential["credentialSubject"],
+            signer,
+            when,
+        )
+    }
+
+    /// [`IssuerRegistry::authorise_credential`] from the credential's type and subject, all
+    /// it reads of the credential.
+    fn authorise(
+        &self,
+        credential_type: CredentialType,
+        subject: &Value,
+        signer: &DidKey,
+        when: When,
+    ) -> Result<Authorisation, AuthorisationError> {
         let region = subject["region"].as_str().unwrap_or_default();
         if region != self.member {
             return Err(AuthorisationError::RegionMismatch {
@@ -816,15 +856,20 @@ impl IssuerRegistry {
     ///
     /// # Errors
     /// [`AdmitError`]; the registry is unchanged then.
-    pub fn admit(
+    pub fn admit<'a>(
         &mut self,
-        object: &Value,
+        object: impl Into<Admissible<'a>>,
         signer: &DidKey,
         position: u64,
         targets: &mut dyn FnMut(CredentialId) -> Option<StatusTarget>,
     ) -> Result<Admitted, AdmitError> {
+        let object = object.into();
         let mut admitted = self.check(object, signer, position, targets)?;
-        admitted.issuer_event = self.apply(object, position);
+        admitted.issuer_event = match object {
+            Admissible::Object(object) => self.apply(object, position),
+            // Talent credentials never change the history (see `apply`).
+            Admissible::TalentCredential { .. } => false,
+        };
         Ok(admitted)
     }
 
@@ -834,13 +879,35 @@ impl IssuerRegistry {
     ///
     /// # Errors
     /// [`AdmitError`].
-    pub fn check(
+    pub fn check<'a>(
         &self,
-        object: &Value,
+        object: impl Into<Admissible<'a>>,
         signer: &DidKey,
         position: u64,
         targets: &mut dyn FnMut(CredentialId) -> Option<StatusTarget>,
     ) -> Result<Admitted, AdmitError> {
+        let object = match object.into() {
+            Admissible::TalentCredential {
+                credential_type,
+                subject,
+                signed,
+            } => {
+                // Other types change the history, which needs the whole object.
+                if !credential_type.is_talent() {
+                    return Err(AdmitError::UnknownKind);
+                }
+                let when = When {
+                    position: Some(position),
+                    signed: signed.ok_or(AdmitError::NoSigningTime)?,
+                };
+                return Ok(Admitted {
+                    authorisation: self.authorise(credential_type, subject, signer, when)?,
+                    issuer_event: false,
+                    status: None,
+                });
+            }
+            Admissible::Object(object) => object,
+        };
         let when = When {
             position: Some(position),
             signed: signing_time(object).ok_or(AdmitError::NoSigningTime)?,
@@ -889,23 +956,20 @@ impl StatusTargets {
         self.targets.get(&id).cloned()
     }
 
-    /// Records an admitted entry: a credential starts valid under its signer; a status
-    /// change moves its credential, found here or else with `earlier` (entries replayed
-    /// before this record began).
+    /// Records an admitted entry: a credential (`issued`: its id and signer) starts valid
+    /// under its signer; a status change moves its credential, found here or else with
+    /// `earlier` (entries replayed before this record began).
     pub fn record(
         &mut self,
-        entry: &crate::tlog::entry::VerifiedEntry,
+        issued: Option<(CredentialId, &DidKey)>,
         admitted: &Admitted,
         earlier: impl FnOnce(CredentialId) -> Option<StatusTarget>,
     ) {
-        if matches!(
-            entry.entry.kind,
-            crate::tlog::entry::EntryKind::Credential(_)
-        ) {
+        if let Some((id, signer)) = issued {
             self.targets.insert(
-                entry.id,
+                id,
                 StatusTarget {
-                    issuer: entry.signer.clone(),
+                    issuer: signer.clone(),
                     status: CredentialStatus::Valid,
                 },
             );
@@ -1008,6 +1072,65 @@ mod tests {
             Ok(Authorisation::CredentialIssuer { .. }) => "issuer",
             Err(error) => error.code(),
         }
+    }
+
+    #[test]
+    fn a_talent_credential_admitted_by_its_parts_is_admitted_as_whole() {
+        let cases = [
+            (1, "正高级", "2026-06-01T00:00:00Z", MEMBER),
+            (2, "中级", "2026-06-01T00:00:00Z", MEMBER),
+            (2, "正高级", "2026-06-01T00:00:00Z", MEMBER),
+            (2, "中级", "2025-06-01T00:00:00Z", MEMBER),
+            (2, "中级", "2027-06-01T00:00:00Z", MEMBER),
+            (3, "中级", "2026-06-01T00:00:00Z", MEMBER),
+            (2, "中级", "2026-06-01T00:00:00Z", "cd-hz"),
+        ];
+        for (issuer, level, signed_at, region) in cases {
+            let mut object = title(issuer, level);
+            object["credentialSubject"]["region"] = region.into();
+            let object = sign(object, issuer, signed_at);
+            let parts = Admissible::TalentCredential {
+                credential_type: CredentialType::ProfessionalTitleCredential,
+                subject: &object["credentialSubject"],
+                signed: signing_time(&object),
+            };
+            let admit = |admissible: Admissible<'_>| {
+                let mut r = registry();
+                let answer = r.admit(admissible, &did(issuer), 5, &mut |_| None);
+                (answer, r.events.len())
+            };
+            assert_eq!(
+                admit(parts),
+                admit(Admissible::Object(&object)),
+                "{issuer} {level} {signed_at} {region}"
+            );
+        }
+        // Without a signing time, both refuse for that.
+        let object = title(1, "中级");
+        let parts = Admissible::TalentCredential {
+            credential_type: CredentialType::ProfessionalTitleCredential,
+            subject: &object["credentialSubject"],
+            signed: signing_time(&object),
+        };
+        let r = registry();
+        assert_eq!(
+            r.check(parts, &did(1), 5, &mut |_| None),
+            Err(AdmitError::NoSigningTime)
+        );
+        assert_eq!(
+            r.check(&object, &did(1), 5, &mut |_| None),
+            Err(AdmitError::NoSigningTime)
+        );
+        // An accreditation changes the history: by parts it is refused, never half-applied.
+        let parts = Admissible::TalentCredential {
+            credential_type: CredentialType::IssuerAccreditationCredential,
+            subject: &object["credentialSubject"],
+            signed: Some(time("2026-06-01T00:00:00Z")),
+        };
+        assert_eq!(
+            registry().admit(parts, &did(1), 5, &mut |_| None),
+            Err(AdmitError::UnknownKind)
+        );
     }
 
     #[test]

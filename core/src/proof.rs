@@ -9,6 +9,7 @@
 //! for government e-seals) can be added without changing the proof format.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -253,18 +254,16 @@ pub fn prepare(
     secured: &Value,
     expected_purpose: &'static str,
 ) -> Result<PreparedProof, ProofError> {
-    prepare_with(secured, None, expected_purpose, &mut KeyCache::new())
+    prepare_with(secured, expected_purpose, &mut KeyCache::new())
 }
 
-/// [`prepare`] for many objects: keys are looked up in `keys`, and when `canonical` holds
-/// the object's own JCS bytes (a log entry, already checked canonical), the document hash is
-/// taken from them with the proof member cut out instead of serialising the document again.
+/// [`prepare`] for many objects: keys are looked up in `keys` (see also
+/// [`prepare_canonical`], for objects given as canonical text).
 ///
 /// # Errors
 /// As [`prepare`].
 pub fn prepare_with(
     secured: &Value,
-    canonical: Option<&[u8]>,
     expected_purpose: &'static str,
     keys: &mut KeyCache,
 ) -> Result<PreparedProof, ProofError> {
@@ -273,41 +272,22 @@ pub fn prepare_with(
         .get("proof")
         .and_then(Value::as_object)
         .ok_or(ProofError::MissingProof)?;
-    let text = |name: &'static str| {
-        proof
-            .get(name)
-            .and_then(Value::as_str)
-            .ok_or(ProofError::MissingProperty(name))
-    };
-    let proof_type = text("type")?;
-    if proof_type != PROOF_TYPE {
-        return Err(ProofError::WrongProofType(proof_type.to_owned()));
-    }
-    let suite_name = text("cryptosuite")?;
-    let cryptosuite = Cryptosuite::from_name(suite_name)
-        .ok_or_else(|| ProofError::UnsupportedCryptosuite(suite_name.to_owned()))?;
-    let purpose = text("proofPurpose")?;
-    if purpose != expected_purpose {
-        return Err(ProofError::WrongProofPurpose {
-            found: purpose.to_owned(),
-            expected: expected_purpose,
-        });
-    }
-    let created = match proof.get("created") {
-        None => None,
-        Some(Value::String(created)) if chrono::DateTime::parse_from_rfc3339(created).is_ok() => {
-            Some(created.clone())
-        }
-        Some(other) => return Err(ProofError::InvalidCreated(other.to_string())),
-    };
-    let verification_method = text("verificationMethod")?;
-    let controller = keys.controller(verification_method)?;
-    let proof_value = text("proofValue")?;
-    let signature_bytes =
-        multibase::decode_signature(proof_value).map_err(|error| match error {
-            Ok(length) => ProofError::ProofValueLength(length),
-            Err(error) => ProofError::ProofValueEncoding(error),
-        })?;
+    let text = |name: &'static str| proof.get(name).and_then(Value::as_str);
+    let (facts, signature) = check_members(
+        &ProofMembers {
+            proof_type: text("type"),
+            cryptosuite: text("cryptosuite"),
+            purpose: text("proofPurpose"),
+            created: proof.get("created").map(|created| match created {
+                Value::String(created) => Ok(created.as_str()),
+                other => Err(other.to_string()),
+            }),
+            verification_method: text("verificationMethod"),
+            proof_value: text("proofValue"),
+        },
+        expected_purpose,
+        keys,
+    )?;
 
     let proof_context = proof.get("@context");
     if let Some(proof_context) = proof_context
@@ -321,66 +301,208 @@ pub fn prepare_with(
     message[..32].copy_from_slice(&Sha256::digest(&config_bytes));
     // The unsecured document: without its proof, with the proof's @context (which the
     // check above makes a prefix of the document's; usually the same).
-    let same_context =
-        proof_context.is_none_or(|context| Some(context) == document.get("@context"));
-    let spliced = match canonical {
-        Some(bytes) if same_context => document_hash_from_canonical(bytes, proof),
-        _ => None,
-    };
-    let document_hash = match spliced {
-        Some(hash) => hash,
-        None => {
-            let mut unsecured = Vec::with_capacity(2048);
-            jcs::canonicalize_object_with(
-                document,
-                "proof",
-                proof_context.map(|context| ("@context", context)),
-                &mut unsecured,
-            );
-            Sha256::digest(&unsecured).into()
-        }
-    };
+    let mut unsecured = Vec::with_capacity(2048);
+    jcs::canonicalize_object_with(
+        document,
+        "proof",
+        proof_context.map(|context| ("@context", context)),
+        &mut unsecured,
+    );
+    let document_hash: [u8; 32] = Sha256::digest(&unsecured).into();
     message[32..].copy_from_slice(&document_hash);
     Ok(PreparedProof {
-        proof: VerifiedProof {
+        proof: facts,
+        message,
+        signature,
+    })
+}
+
+/// The proof members [`check_members`] reads: `None` for one that is missing or not a
+/// string (`created` keeps a non-string, written as JSON, for its error).
+struct ProofMembers<'a> {
+    proof_type: Option<&'a str>,
+    cryptosuite: Option<&'a str>,
+    purpose: Option<&'a str>,
+    created: Option<Result<&'a str, String>>,
+    verification_method: Option<&'a str>,
+    proof_value: Option<&'a str>,
+}
+
+/// The checks of a proof's own members, in the order their errors are reported: type,
+/// cryptosuite, purpose, created, verification method, proof value. Both ways of preparing
+/// a proof ([`prepare_with`], [`prepare_canonical`]) make them here.
+fn check_members(
+    members: &ProofMembers<'_>,
+    expected_purpose: &'static str,
+    keys: &mut KeyCache,
+) -> Result<(VerifiedProof, Signature), ProofError> {
+    let proof_type = members
+        .proof_type
+        .ok_or(ProofError::MissingProperty("type"))?;
+    if proof_type != PROOF_TYPE {
+        return Err(ProofError::WrongProofType(proof_type.to_owned()));
+    }
+    let suite_name = members
+        .cryptosuite
+        .ok_or(ProofError::MissingProperty("cryptosuite"))?;
+    let cryptosuite = Cryptosuite::from_name(suite_name)
+        .ok_or_else(|| ProofError::UnsupportedCryptosuite(suite_name.to_owned()))?;
+    let purpose = members
+        .purpose
+        .ok_or(ProofError::MissingProperty("proofPurpose"))?;
+    if purpose != expected_purpose {
+        return Err(ProofError::WrongProofPurpose {
+            found: purpose.to_owned(),
+            expected: expected_purpose,
+        });
+    }
+    let created = match &members.created {
+        None => None,
+        Some(Ok(created)) if chrono::DateTime::parse_from_rfc3339(created).is_ok() => {
+            Some((*created).to_owned())
+        }
+        Some(Ok(created)) => {
+            return Err(ProofError::InvalidCreated(
+                Value::from(*created).to_string(),
+            ));
+        }
+        Some(Err(other)) => return Err(ProofError::InvalidCreated(other.clone())),
+    };
+    let verification_method = members
+        .verification_method
+        .ok_or(ProofError::MissingProperty("verificationMethod"))?;
+    let controller = keys.controller(verification_method)?;
+    let proof_value = members
+        .proof_value
+        .ok_or(ProofError::MissingProperty("proofValue"))?;
+    let signature_bytes =
+        multibase::decode_signature(proof_value).map_err(|error| match error {
+            Ok(length) => ProofError::ProofValueLength(length),
+            Err(error) => ProofError::ProofValueEncoding(error),
+        })?;
+    Ok((
+        VerifiedProof {
             controller,
             verification_method: verification_method.to_owned(),
             created,
             cryptosuite,
         },
+        Signature::from_bytes(&signature_bytes),
+    ))
+}
+
+/// A proof's members borrowed from canonical bytes (see [`prepare_canonical`]). A member
+/// that is not a string without escapes fails to parse, which sends the object to
+/// [`prepare_with`].
+#[derive(serde::Deserialize)]
+struct BorrowedProof<'a> {
+    #[serde(rename = "@context", borrow)]
+    context: Option<&'a RawValue>,
+    #[serde(borrow)]
+    created: Option<&'a str>,
+    #[serde(borrow)]
+    cryptosuite: Option<&'a str>,
+    #[serde(rename = "proofPurpose", borrow)]
+    purpose: Option<&'a str>,
+    #[serde(rename = "proofValue", borrow)]
+    proof_value: Option<&'a str>,
+    #[serde(rename = "type", borrow)]
+    proof_type: Option<&'a str>,
+    #[serde(rename = "verificationMethod", borrow)]
+    verification_method: Option<&'a str>,
+}
+
+/// [`prepare_with`] for an object known only as its canonical JCS text `document` (a log
+/// entry that [`jcs::is_canonical`] proved canonical), of which `proof` and `context` are
+/// the top-level `proof` and `@context` values, borrowed from it. Every part of a canonical
+/// text is canonical, so both hashes are taken from the text itself, with one member cut
+/// out: the proof configuration is the proof without its `proofValue` member, the unsecured
+/// document is the text without its `proof` member. Nothing is parsed into a `Value` or
+/// written again.
+///
+/// `None` means "not handled here": anything that does not verify or is unusual (a
+/// proof `@context` that differs from the document's, a member with an escape), for which
+/// the caller runs [`prepare_with`] to get the answer and its error.
+pub fn prepare_canonical(
+    document: &str,
+    proof: &RawValue,
+    context: Option<&RawValue>,
+    expected_purpose: &'static str,
+    keys: &mut KeyCache,
+) -> Option<PreparedProof> {
+    let proof_text = proof.get();
+    let members: BorrowedProof<'_> = serde_json::from_str(proof_text).ok()?;
+    if let Some(proof_context) = members.context
+        && context.map(RawValue::get) != Some(proof_context.get())
+    {
+        return None;
+    }
+    let (facts, signature) = check_members(
+        &ProofMembers {
+            proof_type: members.proof_type,
+            cryptosuite: members.cryptosuite,
+            purpose: members.purpose,
+            created: members.created.map(Ok),
+            verification_method: members.verification_method,
+            proof_value: members.proof_value,
+        },
+        expected_purpose,
+        keys,
+    )
+    .ok()?;
+    let proof_value = members.proof_value?;
+    let config = cut_member(proof_text, "proofValue", proof_value, 1)?;
+    let unsecured = cut_member(document, "proof", proof_text, 0)?;
+    let mut message = [0u8; 64];
+    message[..32].copy_from_slice(&digest_parts(config));
+    message[32..].copy_from_slice(&digest_parts(unsecured));
+    Some(PreparedProof {
+        proof: facts,
         message,
-        signature: Signature::from_bytes(&signature_bytes),
+        signature,
     })
 }
 
-/// SHA-256 of a canonical document's bytes with its top-level `proof` member cut out, or
-/// `None` when the member cannot be found as expected. Object members are sorted, and in
-/// every registry object the members after `proof` are strings (no raw `"` inside), so the
-/// last occurrence of `"proof":<JCS of the proof>` is the top-level one. A mistaken cut
-/// could only make a genuine signature fail, never a forged one pass; callers re-check a
-/// failure with [`verify`].
-fn document_hash_from_canonical(
-    bytes: &[u8],
-    proof: &serde_json::Map<String, Value>,
-) -> Option<[u8; 32]> {
-    let mut member = b"\"proof\":".to_vec();
-    jcs::canonicalize_object_with(proof, "", None, &mut member);
-    let start = bytes
-        .windows(member.len())
-        .rposition(|window| window == member.as_slice())?;
-    let end = start + member.len();
-    let mut hasher = Sha256::new();
-    if bytes.get(start.checked_sub(1)?) == Some(&b',') {
-        hasher.update(&bytes[..start - 1]);
-        hasher.update(&bytes[end..]);
-    } else if bytes.get(end) == Some(&b',') {
-        hasher.update(&bytes[..start]);
-        hasher.update(&bytes[end + 1..]);
-    } else {
-        hasher.update(&bytes[..start]);
-        hasher.update(&bytes[end..]);
+/// The canonical object text `object` without its member `"name":value`, as the text
+/// before and after it, where `value` is the member's value (borrowed from `object`, so its
+/// place is known) and `quoted` is 1 when `value` is the inside of a string. `None` when
+/// `value` is not where such a member's value would be.
+fn cut_member<'t>(
+    object: &'t str,
+    name: &str,
+    value: &str,
+    quoted: usize,
+) -> Option<[&'t [u8]; 2]> {
+    let bytes = object.as_bytes();
+    let value_at = (value.as_ptr() as usize).checked_sub(object.as_ptr() as usize)?;
+    let value_end = value_at.checked_add(value.len() + quoted)?;
+    let name_at = value_at.checked_sub(name.len() + 3 + quoted)?;
+    // `"name":` then the value (with its opening quote for a string).
+    let head = bytes.get(name_at..value_at)?;
+    if head.first() != Some(&b'"')
+        || head.get(1..=name.len()) != Some(name.as_bytes())
+        || head.get(name.len() + 1..name.len() + 3) != Some(b"\":".as_slice())
+        || (quoted == 1 && head.last() != Some(&b'"'))
+        || (quoted == 1 && bytes.get(value_end - 1) != Some(&b'"'))
+    {
+        return None;
     }
-    Some(hasher.finalize().into())
+    // Members are separated by commas: take the one before the member, or else the one
+    // after it.
+    let (cut_from, cut_to) = match (bytes.get(name_at.checked_sub(1)?), bytes.get(value_end)) {
+        (Some(b','), _) => (name_at - 1, value_end),
+        (Some(b'{'), Some(b',')) => (name_at, value_end + 1),
+        (Some(b'{'), Some(b'}')) => (name_at, value_end),
+        _ => return None,
+    };
+    Some([&bytes[..cut_from], bytes.get(cut_to..)?])
+}
+
+fn digest_parts(parts: [&[u8]; 2]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(parts[0]);
+    hasher.update(parts[1]);
+    hasher.finalize().into()
 }
 
 /// Verifies many prepared proofs' signatures at once (Ed25519 batch verification, several
@@ -561,15 +683,41 @@ mod tests {
         sign(&document, &key(), &options()).expect("signs")
     }
 
+    /// `prepare_canonical` over a document's canonical text, as a log entry gives it.
+    fn prepare_text(text: &str) -> Option<PreparedProof> {
+        #[derive(serde::Deserialize)]
+        struct Top<'a> {
+            #[serde(rename = "@context", borrow)]
+            context: Option<&'a RawValue>,
+            #[serde(borrow)]
+            proof: &'a RawValue,
+        }
+        let top: Top<'_> = serde_json::from_str(text).expect("a signed object");
+        prepare_canonical(
+            text,
+            top.proof,
+            top.context,
+            ASSERTION_METHOD,
+            &mut KeyCache::new(),
+        )
+    }
+
     #[test]
-    fn hashing_from_canonical_bytes_matches_serialising_again() {
+    fn hashing_from_canonical_text_matches_serialising_again() {
         let documents = [
             signed(),
             // No @context: `proof` is the first member.
             sign(&json!({"zeta": "z", "type": ["X"]}), &key(), &options()).expect("signs"),
-            // A nested object that holds a "proof" member of its own.
+            // A nested object that holds a "proof" member of its own, before the real one.
             sign(
                 &json!({"@context": ["c"], "a": {"proof": {"x": 1}}, "type": ["X"]}),
+                &key(),
+                &options(),
+            )
+            .expect("signs"),
+            // A later member that holds what looks like a proof member.
+            sign(
+                &json!({"z": {"proof": {"proofValue": "x"}}, "type": ["X"]}),
                 &key(),
                 &options(),
             )
@@ -578,17 +726,39 @@ mod tests {
             sign(&json!({}), &key(), &options()).expect("signs"),
         ];
         for document in documents {
-            let bytes = jcs::canonicalize(&document);
+            let text = String::from_utf8(jcs::canonicalize(&document)).expect("UTF-8");
             let slow = prepare(&document, ASSERTION_METHOD).expect("prepares");
-            let fast = prepare_with(
-                &document,
-                Some(&bytes),
-                ASSERTION_METHOD,
-                &mut KeyCache::new(),
-            )
-            .expect("prepares");
+            let fast = prepare_text(&text).expect("handled without a Value");
             assert_eq!(slow.message, fast.message, "{document}");
+            assert_eq!(slow.proof, fast.proof, "{document}");
             fast.verify().expect("verifies");
+        }
+    }
+
+    #[test]
+    fn canonical_text_it_does_not_handle_is_left_to_prepare_with() {
+        let mut document = signed();
+        // A proof @context that is a prefix of the document's but not the same.
+        document["@context"] = json!(["https://www.w3.org/ns/credentials/v2", "https://x"]);
+        document["proof"]["@context"] = json!(["https://www.w3.org/ns/credentials/v2"]);
+        let text = String::from_utf8(jcs::canonicalize(&document)).expect("UTF-8");
+        assert!(prepare_text(&text).is_none());
+        // Anything prepare_with refuses.
+        for (member, value) in [
+            ("type", json!("Other")),
+            ("cryptosuite", json!("eddsa-rdfc-2022")),
+            ("proofPurpose", json!("authentication")),
+            ("created", json!("yesterday")),
+            ("created", json!(5)),
+            ("verificationMethod", json!("did:web:example")),
+            ("proofValue", json!("zzz")),
+            ("proofValue", json!(null)),
+        ] {
+            let mut document = signed();
+            document["proof"][member] = value;
+            let text = String::from_utf8(jcs::canonicalize(&document)).expect("UTF-8");
+            assert!(prepare(&document, ASSERTION_METHOD).is_err(), "{member}");
+            assert!(prepare_text(&text).is_none(), "{member}");
         }
     }
 

@@ -355,7 +355,7 @@ pub fn prepare_credential<'d>(
 ) -> PreparedCredential<'d> {
     let summary = CredentialSummary::of(document);
     let schema = check_schema(document, &summary, schemas);
-    let proof = match proof::prepare_with(document, None, ASSERTION_METHOD, keys) {
+    let proof = match proof::prepare_with(document, ASSERTION_METHOD, keys) {
         Ok(prepared) => ProofState::Pending(prepared),
         Err(error) => ProofState::Done(Err(error)),
     };

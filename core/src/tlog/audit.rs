@@ -253,6 +253,6 @@ fn check_entry(
             credentials.get(id)
         })
         .map_err(|error| bad(format!("not admitted: {error}")))?;
-    credentials.record(&verified, &admitted, |_| None);
+    credentials.record(verified.issued(), &admitted, |_| None);
     Ok(verified.id.to_string())
 }

@@ -5,6 +5,7 @@
 //! (their bytes equal the JCS of their JSON), so one object has exactly one entry.
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use thiserror::Error;
 
 use crate::credential::CredentialType;
@@ -124,6 +125,13 @@ pub struct VerifiedEntry {
     pub signer: crate::did::DidKey,
 }
 
+impl VerifiedEntry {
+    /// The id and signer of a credential entry, for [`crate::issuers::StatusTargets`].
+    pub fn issued(&self) -> Option<(crate::identifiers::CredentialId, &crate::did::DidKey)> {
+        matches!(self.entry.kind, EntryKind::Credential(_)).then_some((self.id, &self.signer))
+    }
+}
+
 /// Checks an entry of a peer's log as a mirror must before admitting it: canonical, a
 /// registry type or statement, a valid `eddsa-jcs-2022` proof by its `issuer`. Whether that
 /// issuer may write it there is the log's [`crate::issuers::IssuerRegistry::admit`], which
@@ -132,46 +140,22 @@ pub struct VerifiedEntry {
 /// # Errors
 /// [`EntryVerifyError`] naming the first check that fails.
 pub fn verify_entry(bytes: &[u8]) -> Result<VerifiedEntry, EntryVerifyError> {
-    let prepared = prepare_entry(bytes)?;
-    prepared.proof.verify().map_err(EntryVerifyError::Proof)?;
-    Ok(prepared.entry)
+    let (entry, proof) = prepare_whole(bytes, &mut crate::did::KeyCache::new())?;
+    proof.verify().map_err(EntryVerifyError::Proof)?;
+    Ok(entry)
 }
 
-/// An entry checked in every way but its signature (see [`verify_entries`]).
-#[derive(Debug, Clone)]
-pub struct PreparedEntry {
-    /// The entry, valid once the signature verifies.
-    pub entry: VerifiedEntry,
-    proof: crate::proof::PreparedProof,
-}
-
-/// [`verify_entry`] without the signature check, which [`verify_entries`] does in a batch.
-///
-/// # Errors
-/// [`EntryVerifyError`] naming the first check that fails.
-pub fn prepare_entry(bytes: &[u8]) -> Result<PreparedEntry, EntryVerifyError> {
-    prepare_entry_with(bytes, &mut crate::did::KeyCache::new())
-}
-
-/// [`prepare_entry`] with a key cache, for many entries of few signers.
-///
-/// # Errors
-/// As [`prepare_entry`].
-pub fn prepare_entry_with(
+/// [`verify_entry`] without the signature check: the entry parsed whole.
+fn prepare_whole(
     bytes: &[u8],
     keys: &mut crate::did::KeyCache,
-) -> Result<PreparedEntry, EntryVerifyError> {
+) -> Result<(VerifiedEntry, crate::proof::PreparedProof), EntryVerifyError> {
     let entry = decode(bytes)?;
-    let proof = crate::proof::prepare_with(
-        &entry.object,
-        Some(bytes),
-        crate::proof::ASSERTION_METHOD,
-        keys,
-    )
-    .map_err(EntryVerifyError::Proof)?;
+    let proof = crate::proof::prepare_with(&entry.object, crate::proof::ASSERTION_METHOD, keys)
+        .map_err(EntryVerifyError::Proof)?;
     let signer = &proof.proof.controller;
     let issuer = entry.object["issuer"].as_str().unwrap_or_default();
-    if issuer != signer.to_string() {
+    if !signer.is_written_as(issuer) {
         return Err(EntryVerifyError::IssuerNotSigner {
             issuer: issuer.to_owned(),
             signer: signer.to_string(),
@@ -182,32 +166,194 @@ pub fn prepare_entry_with(
         .and_then(|id| id.parse().ok())
         .ok_or(EntryVerifyError::MissingId)?;
     let signer = signer.clone();
+    Ok((VerifiedEntry { entry, id, signer }, proof))
+}
+
+/// A peer's entry checked as [`verify_entry`] checks it, keeping only what admitting it
+/// reads: a mirror verifies thousands of entries a second, and a talent credential's
+/// subject is all of it that admission needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MirrorEntry {
+    /// What it records.
+    pub kind: EntryKind,
+    /// The object's id.
+    pub id: crate::identifiers::CredentialId,
+    /// The key that signed it (= its `issuer`).
+    pub signer: crate::did::DidKey,
+    content: MirrorContent,
+}
+
+/// What a [`MirrorEntry`] keeps for admission.
+#[derive(Debug, Clone, PartialEq)]
+enum MirrorContent {
+    /// A talent credential: its `credentialSubject` and signing time.
+    TalentCredential {
+        credential_type: CredentialType,
+        subject: Value,
+        signed: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Anything else, whole.
+    Whole(Value),
+}
+
+impl MirrorEntry {
+    /// The entry as [`crate::issuers::IssuerRegistry::admit`] reads it.
+    pub fn admissible(&self) -> crate::issuers::Admissible<'_> {
+        match &self.content {
+            MirrorContent::TalentCredential {
+                credential_type,
+                subject,
+                signed,
+            } => crate::issuers::Admissible::TalentCredential {
+                credential_type: *credential_type,
+                subject,
+                signed: *signed,
+            },
+            MirrorContent::Whole(object) => crate::issuers::Admissible::Object(object),
+        }
+    }
+
+    /// The id and signer of a credential entry, for [`crate::issuers::StatusTargets`].
+    pub fn issued(&self) -> Option<(crate::identifiers::CredentialId, &crate::did::DidKey)> {
+        matches!(self.kind, EntryKind::Credential(_)).then_some((self.id, &self.signer))
+    }
+}
+
+impl From<VerifiedEntry> for MirrorEntry {
+    fn from(verified: VerifiedEntry) -> MirrorEntry {
+        MirrorEntry {
+            kind: verified.entry.kind,
+            id: verified.id,
+            signer: verified.signer,
+            content: MirrorContent::Whole(verified.entry.object),
+        }
+    }
+}
+
+/// An entry checked in every way but its signature (see [`verify_entries`]).
+#[derive(Debug, Clone)]
+pub struct PreparedEntry {
+    /// The entry, valid once the signature verifies.
+    pub entry: MirrorEntry,
+    proof: crate::proof::PreparedProof,
+}
+
+/// [`verify_entry`] without the signature check, which [`verify_entries`] does in a batch,
+/// with a key cache for many entries of few signers. The same entries pass and fail as
+/// with [`verify_entry`].
+///
+/// # Errors
+/// [`EntryVerifyError`] naming the first check that fails.
+pub fn prepare_entry_with(
+    bytes: &[u8],
+    keys: &mut crate::did::KeyCache,
+) -> Result<PreparedEntry, EntryVerifyError> {
+    if let Some(prepared) = prepare_talent_credential(bytes, keys) {
+        return Ok(prepared);
+    }
+    let (entry, proof) = prepare_whole(bytes, keys)?;
     Ok(PreparedEntry {
-        entry: VerifiedEntry { entry, id, signer },
+        entry: entry.into(),
+        proof,
+    })
+}
+
+/// The top-level members of an entry that checking a talent credential reads, borrowed
+/// from its bytes. A member of another JSON type, or a string with an escape, fails to
+/// parse, which leaves the entry to [`prepare_whole`].
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "@context", borrow)]
+    context: Option<&'a RawValue>,
+    #[serde(rename = "credentialSubject", borrow)]
+    subject: Option<&'a RawValue>,
+    #[serde(borrow)]
+    id: Option<&'a str>,
+    #[serde(borrow)]
+    issuer: Option<&'a str>,
+    #[serde(borrow)]
+    proof: Option<&'a RawValue>,
+    #[serde(rename = "type", borrow)]
+    types: Option<Vec<&'a str>>,
+}
+
+/// The fast way to [`prepare_entry_with`]'s answer for the entries a log is mostly made of:
+/// a talent credential whose canonical form [`jcs::is_canonical`] proves is checked from
+/// its text, with only its subject parsed into a `Value`
+/// ([`crate::proof::prepare_canonical`] hashes the text itself). `None` for anything else,
+/// and for anything that would fail: [`prepare_whole`] decides those and names the error.
+fn prepare_talent_credential(
+    bytes: &[u8],
+    keys: &mut crate::did::KeyCache,
+) -> Option<PreparedEntry> {
+    if bytes.len() > MAX_ENTRY_BYTES || !jcs::is_canonical(bytes) {
+        return None;
+    }
+    // The scan does not check UTF-8, and serde_json skips the members it ignores without
+    // checking it either: it is checked here, whole.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let envelope: Envelope<'_> = serde_json::from_str(text).ok()?;
+    let credential_type = CredentialType::from_type_names(envelope.types?)?;
+    if !credential_type.is_talent() {
+        return None;
+    }
+    let proof = crate::proof::prepare_canonical(
+        text,
+        envelope.proof?,
+        envelope.context,
+        crate::proof::ASSERTION_METHOD,
+        keys,
+    )?;
+    let signer = &proof.proof.controller;
+    if !signer.is_written_as(envelope.issuer?) {
+        return None;
+    }
+    let id = envelope.id?.parse().ok()?;
+    // `object["credentialSubject"]` of a parsed object: null when it is missing.
+    let subject = match envelope.subject {
+        Some(subject) => serde_json::from_str(subject.get()).ok()?,
+        None => Value::Null,
+    };
+    let signed = proof
+        .proof
+        .created
+        .as_deref()
+        .and_then(crate::credential::parse_datetime);
+    Some(PreparedEntry {
+        entry: MirrorEntry {
+            kind: EntryKind::Credential(credential_type),
+            id,
+            signer: signer.clone(),
+            content: MirrorContent::TalentCredential {
+                credential_type,
+                subject,
+                signed,
+            },
+        },
         proof,
     })
 }
 
 /// Verifies the signatures of prepared entries in one Ed25519 batch: a mirror catching up
-/// checks thousands of entries at a time.
+/// checks thousands of entries at a time. `bytes` are the entries' bytes, in the same
+/// order, for the one-by-one re-check of a batch that fails.
 ///
 /// # Errors
-/// The position of the first entry whose signature does not verify, with the error.
+/// The position of the first entry that does not verify, with the error.
 pub fn verify_entries(
     entries: Vec<PreparedEntry>,
-) -> Result<Vec<VerifiedEntry>, (usize, EntryVerifyError)> {
-    let proofs: Vec<crate::proof::PreparedProof> =
-        entries.iter().map(|entry| entry.proof.clone()).collect();
-    if let Err(position) = crate::proof::verify_batch(&proofs)
-        && let Err(error) = proofs[position].clone().verify()
-        // The fast document hash can only err towards refusing: confirm the slow way.
-        && crate::proof::verify(
-            &entries[position].entry.entry.object,
-            crate::proof::ASSERTION_METHOD,
-        )
-        .is_err()
-    {
-        return Err((position, EntryVerifyError::Proof(error)));
+    bytes: &[impl AsRef<[u8]>],
+) -> Result<Vec<MirrorEntry>, (usize, EntryVerifyError)> {
+    let proofs: Vec<&crate::proof::PreparedProof> =
+        entries.iter().map(|entry| &entry.proof).collect();
+    if !crate::proof::batch_verifies(&proofs) {
+        for (position, proof) in proofs.iter().enumerate() {
+            // A signature that fails alone is confirmed the slow way, whole.
+            if proof.verify_signature().is_err() {
+                let entry = bytes.get(position).map(AsRef::as_ref).unwrap_or_default();
+                verify_entry(entry).map_err(|error| (position, error))?;
+            }
+        }
     }
     Ok(entries.into_iter().map(|entry| entry.entry).collect())
 }

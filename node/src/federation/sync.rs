@@ -374,7 +374,7 @@ async fn catch_up(
 struct VerifiedStep {
     first: u64,
     entries: Vec<Vec<u8>>,
-    verified: Vec<entry::VerifiedEntry>,
+    verified: Vec<entry::MirrorEntry>,
 }
 
 /// Fetches the entries `from..to` of a log of `target` entries, bundle by bundle.
@@ -494,7 +494,7 @@ fn apply_step(
                 .ok()
                 .flatten()
         };
-        let result = registry.admit(&entry.entry.object, &entry.signer, index, &mut |id| {
+        let result = registry.admit(entry.admissible(), &entry.signer, index, &mut |id| {
             in_step.get(id).or_else(|| from_store(id))
         });
         if let Some(error) = store_error.borrow_mut().take() {
@@ -511,11 +511,11 @@ fn apply_step(
                 ));
             }
         };
-        in_step.record(&entry, &admitted, from_store);
+        in_step.record(entry.issued(), &admitted, from_store);
         if let Some(error) = store_error.borrow_mut().take() {
             return Err(SyncError::Transient(error.into()));
         }
-        let is_credential = matches!(entry.entry.kind, entry::EntryKind::Credential(_));
+        let is_credential = matches!(entry.kind, entry::EntryKind::Credential(_));
         records.push(MirrorRecord {
             entry: bytes,
             credential_id: is_credential.then_some(entry.id),
@@ -550,13 +550,13 @@ fn verify_entries(
     first: u64,
     entries: &[Vec<u8>],
     checkpoint_note: &[u8],
-) -> Result<Vec<entry::VerifiedEntry>, SyncError> {
+) -> Result<Vec<entry::MirrorEntry>, SyncError> {
     let threads = std::thread::available_parallelism()
         .map(std::num::NonZeroUsize::get)
         .unwrap_or(1)
         .min(entries.len().max(1));
     let chunk = entries.len().div_ceil(threads).max(1);
-    let results: Vec<Result<Vec<entry::VerifiedEntry>, (usize, EntryVerifyError)>> =
+    let results: Vec<Result<Vec<entry::MirrorEntry>, (usize, EntryVerifyError)>> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = entries
                 .chunks(chunk)
@@ -574,7 +574,7 @@ fn verify_entries(
                                     .map_err(|error| (part * chunk + offset, error))
                             })
                             .collect::<Result<Vec<_>, _>>()?;
-                        entry::verify_entries(prepared)
+                        entry::verify_entries(prepared, slice)
                             .map_err(|(offset, error)| (part * chunk + offset, error))
                     })
                 })
