@@ -321,6 +321,7 @@ mod tests {
                     first_index: 0,
                     entries: &records,
                     hashes: &[],
+                    logged: true,
                 })
                 .expect("mirrors");
             let tally = Mutex::new(load(&store).expect("loads"));

@@ -561,7 +561,7 @@ fn a_bad_entry_in_a_later_catch_up_step_is_detected_at_its_index() {
 /// one), and a credential from the last step verifies from the mirror.
 #[test]
 fn a_long_log_is_mirrored_whole_across_catch_up_steps() {
-    let setup = setup();
+    let mut setup = setup();
     let credentials = setup
         .issuer
         .credentials(2_600)
@@ -580,6 +580,25 @@ fn a_long_log_is_mirrored_whole_across_catch_up_steps() {
         let verdict = verify(url, last);
         assert_eq!(verdict["verified"], true, "{member}: {verdict}");
     }
+    // A catch-up of several steps writes them without the WAL and flushes them before its
+    // state moves: a crash right after it loses nothing.
+    let member = HONEST[0];
+    let node = setup.nodes.remove(member).expect("an honest member");
+    node.kill().expect("SIGKILL");
+    let node = setup
+        .federation
+        .start(member)
+        .expect("restarts after SIGKILL");
+    let restarted = peer(&node.url, BYZANTINE);
+    assert_eq!(restarted["mirroredSize"], size, "{member}: {restarted}");
+    for credential in [&credentials[0], &credentials[1_500], &credentials[2_599]] {
+        let verdict = verify(&node.url, credential);
+        assert_eq!(
+            verdict["verified"], true,
+            "{member} after a crash: {verdict}"
+        );
+    }
+    setup.nodes.insert(member, node);
 }
 
 /// A credential genuinely issued by bj-zgc's authority with one character of its subject's

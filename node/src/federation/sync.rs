@@ -201,11 +201,18 @@ pub async fn sync_once(
     };
     let write_store = Arc::clone(store);
     let member = id.to_owned();
-    // Synced: the WAL is sequential, so this also makes the catch-up's unsynced steps durable.
-    tokio::task::spawn_blocking(move || write_store.set_mirror_state(&member, &state))
-        .await
-        .map_err(|error| anyhow::anyhow!(error))?
-        .map_err(|error| anyhow::anyhow!(error))?;
+    let logged = is_logged(served.size() - from);
+    // Synced: the WAL is sequential, so this also makes the catch-up's logged steps durable;
+    // unlogged steps are flushed to disk first.
+    tokio::task::spawn_blocking(move || {
+        if !logged {
+            write_store.flush_mirrors()?;
+        }
+        write_store.set_mirror_state(&member, &state)
+    })
+    .await
+    .map_err(|error| anyhow::anyhow!(error))?
+    .map_err(|error| anyhow::anyhow!(error))?;
     issuers.replace(registry);
     mirrors.set_head(
         id,
@@ -266,6 +273,13 @@ fn misbehaviour(
     }))
 }
 
+/// Whether a catch-up of `entries` entries writes its steps through the WAL. One of more
+/// than a step skips it, and flushes once at the end instead: the WAL would copy every
+/// entry once more, while a flush per round of a few entries would make many tiny files.
+fn is_logged(entries: u64) -> bool {
+    entries <= ENTRIES_PER_STEP
+}
+
 /// The new frontier and root of a mirror after a catch-up.
 type Extended = (HashMap<u64, Hash>, Hash);
 
@@ -284,6 +298,7 @@ async fn catch_up(
     let target = served.size();
     let step_end = |from: u64| (from + ENTRIES_PER_STEP).min(target);
     let note = Arc::new(served.note().to_vec());
+    let logged = is_logged(target - head.size);
     // A pipeline of three stages, each step moving one stage per round: step n is admitted
     // and written (one thread, in log order) while step n + 1 is verified (every core) and
     // step n + 2 is fetched. Fetching a step takes tens of milliseconds of waiting for the
@@ -320,6 +335,7 @@ async fn catch_up(
                         step,
                         &step_note,
                         &mut step_registry,
+                        logged,
                     )
                     .map(|extended| (extended, step_registry))
                 }))
@@ -475,6 +491,7 @@ fn apply_step(
     step: VerifiedStep,
     checkpoint_note: &[u8],
     registry: &mut IssuerRegistry,
+    logged: bool,
 ) -> Result<Extended, SyncError> {
     let VerifiedStep {
         first,
@@ -538,6 +555,7 @@ fn apply_step(
             first_index: first,
             entries: &records,
             hashes: tree.added_hashes(),
+            logged,
         })
         .map_err(|error| anyhow::anyhow!(error))?;
     let root = tree.root().map_err(|error| anyhow::anyhow!(error))?;

@@ -256,6 +256,10 @@ pub struct MirrorAppend<'a> {
     pub entries: &'a [MirrorRecord],
     /// The stored hashes they add.
     pub hashes: &'a [(u64, Hash)],
+    /// Whether the write goes through the WAL. A catch-up of many steps writes without it
+    /// (the WAL would copy every entry once more) and calls [`Store::flush_mirrors`] before
+    /// the state moves over the entries.
+    pub logged: bool,
 }
 
 /// The node's RocksDB store.
@@ -629,7 +633,8 @@ impl Store {
     /// Writes verified entries of a peer's log into its mirror, with their stored hashes
     /// and credential index, above the mirror's verified size: a step of a catch-up whose
     /// root is not checked yet. Nothing reads them until [`Store::set_mirror_state`] moves
-    /// the verified size over them (that synced write also makes them durable).
+    /// the verified size over them. That synced write also makes logged steps durable;
+    /// unlogged ones ([`MirrorAppend::logged`]) need [`Store::flush_mirrors`] first.
     ///
     /// # Errors
     /// [`StoreError::Engine`]; nothing of the batch is stored then.
@@ -653,7 +658,30 @@ impl Store {
             }
             self.put_effects(&mut batch, space, index, &record.entry, record.effects)?;
         }
-        self.db.write(batch)?;
+        let mut options = WriteOptions::default();
+        options.disable_wal(!append.logged);
+        self.db.write_opt(batch, &options)?;
+        Ok(())
+    }
+
+    /// Writes every mirror write held in memory to disk, waiting until it is there: what
+    /// makes unlogged [`Store::append_mirror`] steps durable.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::MissingColumnFamily`].
+    pub fn flush_mirrors(&self) -> Result<(), StoreError> {
+        let families = [
+            CF_MIRROR_ENTRIES,
+            CF_MIRROR_HASHES,
+            CF_MIRROR_CREDENTIALS,
+            CF_ISSUER_EVENTS,
+            CF_STATUSES,
+        ]
+        .into_iter()
+        .map(|name| self.cf(name))
+        .collect::<Result<Vec<_>, _>>()?;
+        self.db
+            .flush_cfs_opt(&families, &rocksdb::FlushOptions::default())?;
         Ok(())
     }
 
