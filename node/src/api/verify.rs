@@ -400,7 +400,7 @@ pub async fn answer(
 async fn verify(
     State(state): State<AppState>,
     AppJson(mut body): AppJson<Value>,
-) -> Result<AppJson<Value>, ApiError> {
+) -> Result<AppJson<VerifyAnswer>, ApiError> {
     state
         .schemas
         .validate(SchemaKind::VerifyRequest, &body)
@@ -415,13 +415,20 @@ async fn verify(
         verdict,
         recognition,
     } = answer(&state, credential, require_quorum, region).await?;
-    let mut answer =
-        serde_json::to_value(&verdict).map_err(|error| ApiError::Internal(error.into()))?;
-    if let Some(recognition) = recognition {
-        answer["recognition"] =
-            serde_json::to_value(recognition).map_err(|error| ApiError::Internal(error.into()))?;
-    }
-    Ok(AppJson(answer))
+    Ok(AppJson(VerifyAnswer {
+        verdict,
+        recognition,
+    }))
+}
+
+/// The body of `POST /api/v1/verify`: the verdict's members, and `recognition` when a
+/// region was asked about. Written straight to the response, not built as a `Value` first.
+#[derive(Debug, serde::Serialize)]
+struct VerifyAnswer {
+    #[serde(flatten)]
+    verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recognition: Option<talent_core::recognition::Recognition>,
 }
 
 /// `POST /credentials/verify` (W3C VC-API) with `{"verifiableCredential": …}`: 200 when
