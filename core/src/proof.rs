@@ -393,13 +393,14 @@ fn check_members(
 
 /// A proof's members borrowed from canonical bytes (see [`prepare_canonical`]). A member
 /// that is not a string without escapes fails to parse, which sends the object to
-/// [`prepare_with`].
+/// [`prepare_with`]. `@context` and `created` are optional, and a `null` one is not a
+/// missing one ([`prepare_with`] refuses both), so they are kept as written.
 #[derive(serde::Deserialize)]
 struct BorrowedProof<'a> {
-    #[serde(rename = "@context", borrow)]
+    #[serde(rename = "@context", default, borrow, deserialize_with = "present")]
     context: Option<&'a RawValue>,
-    #[serde(borrow)]
-    created: Option<&'a str>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    created: Option<&'a RawValue>,
     #[serde(borrow)]
     cryptosuite: Option<&'a str>,
     #[serde(rename = "proofPurpose", borrow)]
@@ -410,6 +411,14 @@ struct BorrowedProof<'a> {
     proof_type: Option<&'a str>,
     #[serde(rename = "verificationMethod", borrow)]
     verification_method: Option<&'a str>,
+}
+
+/// An optional member that is present, whatever its value (`null` included, which serde
+/// would otherwise read as absent).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
 /// [`prepare_with`] for an object known only as its canonical JCS text `document` (a log
@@ -437,12 +446,17 @@ pub fn prepare_canonical(
     {
         return None;
     }
+    // A `created` that is not a string without escapes is left to prepare_with.
+    let created = match members.created {
+        Some(created) => Some(serde_json::from_str::<&str>(created.get()).ok()?),
+        None => None,
+    };
     let (facts, signature) = check_members(
         &ProofMembers {
             proof_type: members.proof_type,
             cryptosuite: members.cryptosuite,
             purpose: members.purpose,
-            created: members.created.map(Ok),
+            created: created.map(Ok),
             verification_method: members.verification_method,
             proof_value: members.proof_value,
         },
@@ -753,6 +767,9 @@ mod tests {
             ("verificationMethod", json!("did:web:example")),
             ("proofValue", json!("zzz")),
             ("proofValue", json!(null)),
+            // Present but null is not missing: prepare_with refuses both.
+            ("@context", json!(null)),
+            ("created", json!(null)),
         ] {
             let mut document = signed();
             document["proof"][member] = value;
