@@ -8,6 +8,8 @@
 //! Only this one cryptosuite exists today; [`Cryptosuite`] names it so a second one (SM2/SM3
 //! for government e-seals) can be added without changing the proof format.
 
+use std::borrow::Borrow;
+
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -528,12 +530,12 @@ fn digest_parts(parts: [&[u8]; 2]) -> [u8; 32] {
 ///
 /// # Errors
 /// The position of the first proof that fails [`PreparedProof::verify`].
-pub fn verify_batch(proofs: &[PreparedProof]) -> Result<(), usize> {
-    let refs: Vec<&PreparedProof> = proofs.iter().collect();
+pub fn verify_batch<P: Borrow<PreparedProof>>(proofs: &[P]) -> Result<(), usize> {
+    let refs: Vec<&PreparedProof> = proofs.iter().map(Borrow::borrow).collect();
     if batch_verifies(&refs) {
         return Ok(());
     }
-    match proofs
+    match refs
         .iter()
         .position(|proof| proof.verify_signature().is_err())
     {

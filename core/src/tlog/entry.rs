@@ -346,14 +346,14 @@ pub fn verify_entries(
 ) -> Result<Vec<MirrorEntry>, (usize, EntryVerifyError)> {
     let proofs: Vec<&crate::proof::PreparedProof> =
         entries.iter().map(|entry| &entry.proof).collect();
-    if !crate::proof::batch_verifies(&proofs) {
-        for (position, proof) in proofs.iter().enumerate() {
-            // A signature that fails alone is confirmed the slow way, whole.
-            if proof.verify_signature().is_err() {
-                let entry = bytes.get(position).map(AsRef::as_ref).unwrap_or_default();
-                verify_entry(entry).map_err(|error| (position, error))?;
-            }
-        }
+    let mut from = 0;
+    while let Err(offset) = crate::proof::verify_batch(&proofs[from..]) {
+        // A signature that fails alone is confirmed the slow way, whole; the entries after
+        // it are checked again.
+        let position = from + offset;
+        let entry = bytes.get(position).map(AsRef::as_ref).unwrap_or_default();
+        verify_entry(entry).map_err(|error| (position, error))?;
+        from = position + 1;
     }
     Ok(entries.into_iter().map(|entry| entry.entry).collect())
 }

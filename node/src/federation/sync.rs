@@ -168,6 +168,7 @@ pub async fn sync_once(
         });
     }
     let from = head.size;
+    let logged = is_logged(served.size() - from);
     let registry = issuers
         .registry(id)
         .ok_or_else(|| anyhow::anyhow!("{id} has no issuer registry"))?;
@@ -178,6 +179,7 @@ pub async fn sync_once(
         &head,
         &served,
         registry.as_ref().clone(),
+        logged,
     )
     .await?;
     let verified_root = to.1;
@@ -201,7 +203,6 @@ pub async fn sync_once(
     };
     let write_store = Arc::clone(store);
     let member = id.to_owned();
-    let logged = is_logged(served.size() - from);
     // Synced: the WAL is sequential, so this also makes the catch-up's logged steps durable;
     // unlogged steps are flushed to disk first.
     tokio::task::spawn_blocking(move || {
@@ -283,8 +284,9 @@ fn is_logged(entries: u64) -> bool {
 /// The new frontier and root of a mirror after a catch-up.
 type Extended = (HashMap<u64, Hash>, Hash);
 
-/// Fetches, verifies, admits and writes (unsynced, above the verified size) the entries from
-/// the held size up to the served checkpoint; returns the new frontier and root, and the
+/// Fetches, verifies, admits and writes (unsynced, above the verified size; through the WAL
+/// when `logged`, see [`is_logged`]) the entries from the held size up to the served
+/// checkpoint; returns the new frontier and root, and the
 /// peer's issuer registry after them.
 async fn catch_up(
     store: &Arc<Store>,
@@ -293,12 +295,12 @@ async fn catch_up(
     head: &MirrorHead,
     served: &VerifiedCheckpoint,
     registry: IssuerRegistry,
+    logged: bool,
 ) -> Result<(Extended, IssuerRegistry), SyncError> {
     let mut frontier = head.frontier.clone();
     let target = served.size();
     let step_end = |from: u64| (from + ENTRIES_PER_STEP).min(target);
     let note = Arc::new(served.note().to_vec());
-    let logged = is_logged(target - head.size);
     // A pipeline of three stages, each step moving one stage per round: step n is admitted
     // and written (one thread, in log order) while step n + 1 is verified (every core) and
     // step n + 2 is fetched. Fetching a step takes tens of milliseconds of waiting for the
@@ -532,10 +534,9 @@ fn apply_step(
         if let Some(error) = store_error.borrow_mut().take() {
             return Err(SyncError::Transient(error.into()));
         }
-        let is_credential = matches!(entry.kind, entry::EntryKind::Credential(_));
         records.push(MirrorRecord {
             entry: bytes,
-            credential_id: is_credential.then_some(entry.id),
+            credential_id: entry.issued().map(|(id, _)| id),
             effects: EntryEffects {
                 issuer_event: admitted.issuer_event,
                 status: admitted.status,
