@@ -142,7 +142,7 @@ impl Scope {
     pub fn check(
         &self,
         credential_type: CredentialType,
-        subject: &Value,
+        subject: &SubjectFacts,
     ) -> Result<(), ScopeViolation> {
         if !self.types.contains(&credential_type) {
             return Err(ScopeViolation::Type {
@@ -150,40 +150,93 @@ impl Scope {
                 allowed: self.types.iter().map(|t| t.as_str().to_owned()).collect(),
             });
         }
+        let within = |allowed: &Option<Vec<String>>, found: &Option<String>| match allowed {
+            None => true,
+            Some(allowed) => found.as_ref().is_some_and(|value| allowed.contains(value)),
+        };
+        if !within(&self.levels, &subject.level) {
+            return Err(ScopeViolation::Level {
+                found: subject.level.clone(),
+                allowed: self.levels.clone().unwrap_or_default(),
+            });
+        }
+        if credential_type == CredentialType::GoldenPhoenixTalentCredential
+            && !within(&self.categories, &subject.category)
+        {
+            return Err(ScopeViolation::Category {
+                found: subject.category.clone(),
+                allowed: self.categories.clone().unwrap_or_default(),
+            });
+        }
+        if !within(&self.districts, &subject.district) {
+            return Err(ScopeViolation::District {
+                found: subject.district.clone(),
+                allowed: self.districts.clone().unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What admitting a talent credential reads of its `credentialSubject`: the region (whose
+/// log it belongs in) and the fields an accreditation's [`Scope`] limits. A field that is
+/// missing or not a string is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectFacts {
+    /// `region`.
+    pub region: Option<String>,
+    /// The type's level field ([`level_field`]).
+    pub level: Option<String>,
+    /// `category`.
+    pub category: Option<String>,
+    /// `district`.
+    pub district: Option<String>,
+}
+
+impl SubjectFacts {
+    /// The facts of a parsed subject.
+    pub fn of(credential_type: CredentialType, subject: &Value) -> SubjectFacts {
         let text = |field: &str| {
             subject
                 .get(field)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         };
-        let within = |allowed: &Option<Vec<String>>, found: &Option<String>| match allowed {
-            None => true,
-            Some(allowed) => found.as_ref().is_some_and(|value| allowed.contains(value)),
+        SubjectFacts {
+            region: text("region"),
+            level: level_field(credential_type).and_then(text),
+            category: text("category"),
+            district: text("district"),
+        }
+    }
+
+    /// The facts read straight from a subject's JSON text, without building the rest of
+    /// it. `None` when the text is not an object whose fields of interest are strings or
+    /// null (or names one twice): [`SubjectFacts::of`] of the parsed subject decides those.
+    pub fn from_json(credential_type: CredentialType, subject: &str) -> Option<SubjectFacts> {
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            region: Option<String>,
+            level: Option<String>,
+            #[serde(rename = "cardClass")]
+            card_class: Option<String>,
+            tier: Option<String>,
+            category: Option<String>,
+            district: Option<String>,
+        }
+        let fields: Fields = serde_json::from_str(subject).ok()?;
+        let level = match level_field(credential_type) {
+            Some("level") => fields.level,
+            Some("cardClass") => fields.card_class,
+            Some("tier") => fields.tier,
+            _ => None,
         };
-        let level = level_field(credential_type).and_then(text);
-        if !within(&self.levels, &level) {
-            return Err(ScopeViolation::Level {
-                found: level,
-                allowed: self.levels.clone().unwrap_or_default(),
-            });
-        }
-        if credential_type == CredentialType::GoldenPhoenixTalentCredential {
-            let category = text("category");
-            if !within(&self.categories, &category) {
-                return Err(ScopeViolation::Category {
-                    found: category,
-                    allowed: self.categories.clone().unwrap_or_default(),
-                });
-            }
-        }
-        let district = text("district");
-        if !within(&self.districts, &district) {
-            return Err(ScopeViolation::District {
-                found: district,
-                allowed: self.districts.clone().unwrap_or_default(),
-            });
-        }
-        Ok(())
+        Some(SubjectFacts {
+            region: fields.region,
+            level,
+            category: fields.category,
+            district: fields.district,
+        })
     }
 }
 
@@ -281,7 +334,12 @@ mod tests {
     #[test]
     fn absent_lists_do_not_restrict_present_lists_do() {
         let titles = scope(json!({"types": ["ProfessionalTitleCredential"], "levels": ["中级"]}));
-        let title = |level: &str| json!({"level": level, "region": "cq-sc"});
+        let title = |level: &str| {
+            SubjectFacts::of(
+                CredentialType::ProfessionalTitleCredential,
+                &json!({"level": level, "region": "cq-sc"}),
+            )
+        };
         assert_eq!(
             titles.check(CredentialType::ProfessionalTitleCredential, &title("中级")),
             Ok(())
@@ -312,7 +370,7 @@ mod tests {
             if let Some(district) = district {
                 subject["district"] = district.into();
             }
-            subject
+            SubjectFacts::of(CredentialType::GoldenPhoenixTalentCredential, &subject)
         };
         let t = CredentialType::GoldenPhoenixTalentCredential;
         assert_eq!(
@@ -338,6 +396,52 @@ mod tests {
                 .map_err(|e| e.code()),
             Err("scope_district")
         );
+    }
+
+    #[test]
+    fn subject_facts_from_text_match_the_parsed_subject() {
+        let subjects = [
+            json!({"region": "cq-sc", "level": "中级", "district": "沙坪坝区", "name": "张三"}),
+            json!({"region": "cd-hz", "tier": "塔尖", "category": "青年人才", "level": "x"}),
+            json!({"region": "cq-sc", "cardClass": "A", "nested": {"region": "bj-zgc"}}),
+            json!({"region": "cq-\"sc\"\n", "level": null}),
+            json!({"name": "no region"}),
+            json!({}),
+        ];
+        for subject in &subjects {
+            for t in [
+                CredentialType::ProfessionalTitleCredential,
+                CredentialType::TalentServiceCardCredential,
+                CredentialType::GoldenPhoenixTalentCredential,
+            ] {
+                let text = subject.to_string();
+                assert_eq!(
+                    SubjectFacts::from_json(t, &text),
+                    Some(SubjectFacts::of(t, subject)),
+                    "{t:?} {text}"
+                );
+            }
+        }
+        let facts = SubjectFacts::from_json(
+            CredentialType::TalentServiceCardCredential,
+            r#"{"cardClass":"A","level":"中级","region":"cq-sc"}"#,
+        );
+        assert_eq!(facts.and_then(|f| f.level).as_deref(), Some("A"));
+        // Anything else is left to the parsed subject, which reads a non-string as absent.
+        for text in [
+            r#"{"region":5}"#,
+            r#"{"district":["a"]}"#,
+            r#"{"region":"a","region":"b"}"#,
+            r#"["region"]"#,
+            "null",
+            r#"{"region":"a""#,
+        ] {
+            assert_eq!(
+                SubjectFacts::from_json(CredentialType::SkillLevelCredential, text),
+                None,
+                "{text}"
+            );
+        }
     }
 
     #[test]

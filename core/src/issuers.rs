@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::accreditation::{Accreditation, ScopeViolation};
+use crate::accreditation::{Accreditation, ScopeViolation, SubjectFacts};
 use crate::credential::{CredentialType, format_datetime, parse_datetime};
 use crate::did::DidKey;
 use crate::identifiers::CredentialId;
@@ -45,8 +45,8 @@ pub enum Admissible<'a> {
     TalentCredential {
         /// Its registry type.
         credential_type: CredentialType,
-        /// Its `credentialSubject`.
-        subject: &'a Value,
+        /// What admission reads of its `credentialSubject`.
+        subject: &'a SubjectFacts,
         /// Its [`signing_time`], when it has a valid one.
         signed: Option<DateTime<Utc>>,
     },
@@ -544,7 +544,7 @@ impl IssuerRegistry {
         &self,
         accreditation: &Accreditation,
         credential_type: CredentialType,
-        subject: &Value,
+        subject: &SubjectFacts,
         when: When,
     ) -> Result<(), AccreditationProblem> {
         let signed = format_datetime(when.signed);
@@ -593,7 +593,7 @@ impl IssuerRegistry {
             .ok_or(AuthorisationError::NotACredential)?;
         self.authorise(
             credential_type,
-            &credential["credentialSubject"],
+            &SubjectFacts::of(credential_type, &credential["credentialSubject"]),
             signer,
             when,
         )
@@ -604,11 +604,11 @@ impl IssuerRegistry {
     fn authorise(
         &self,
         credential_type: CredentialType,
-        subject: &Value,
+        subject: &SubjectFacts,
         signer: &DidKey,
         when: When,
     ) -> Result<Authorisation, AuthorisationError> {
-        let region = subject["region"].as_str().unwrap_or_default();
+        let region = subject.region.as_deref().unwrap_or_default();
         if region != self.member {
             return Err(AuthorisationError::RegionMismatch {
                 member: self.member.clone(),
@@ -1089,9 +1089,17 @@ mod tests {
             let mut object = title(issuer, level);
             object["credentialSubject"]["region"] = region.into();
             let object = sign(object, issuer, signed_at);
+            let kind = CredentialType::ProfessionalTitleCredential;
+            let subject = SubjectFacts::of(kind, &object["credentialSubject"]);
+            // Read from the text, the facts are the same.
+            let text = object["credentialSubject"].to_string();
+            assert_eq!(
+                SubjectFacts::from_json(kind, &text).as_ref(),
+                Some(&subject)
+            );
             let parts = Admissible::TalentCredential {
-                credential_type: CredentialType::ProfessionalTitleCredential,
-                subject: &object["credentialSubject"],
+                credential_type: kind,
+                subject: &subject,
                 signed: signing_time(&object),
             };
             let admit = |admissible: Admissible<'_>| {
@@ -1107,9 +1115,13 @@ mod tests {
         }
         // Without a signing time, both refuse for that.
         let object = title(1, "中级");
+        let subject = SubjectFacts::of(
+            CredentialType::ProfessionalTitleCredential,
+            &object["credentialSubject"],
+        );
         let parts = Admissible::TalentCredential {
             credential_type: CredentialType::ProfessionalTitleCredential,
-            subject: &object["credentialSubject"],
+            subject: &subject,
             signed: signing_time(&object),
         };
         let r = registry();
@@ -1124,7 +1136,7 @@ mod tests {
         // An accreditation changes the history: by parts it is refused, never half-applied.
         let parts = Admissible::TalentCredential {
             credential_type: CredentialType::IssuerAccreditationCredential,
-            subject: &object["credentialSubject"],
+            subject: &subject,
             signed: Some(time("2026-06-01T00:00:00Z")),
         };
         assert_eq!(

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
+use talent_core::accreditation::SubjectFacts;
 use talent_core::credential::{self, CredentialType, IssueRequest, parse_datetime};
 use talent_core::did::{DidKey, KeyCache};
 use talent_core::identifiers::CredentialId;
@@ -277,7 +278,11 @@ fn a_talent_credential_is_admitted_by_the_same_facts_without_its_whole_object() 
             signed,
         } => {
             assert_eq!(credential_type, CredentialType::ProfessionalTitleCredential);
-            assert_eq!(subject, &object["credentialSubject"]);
+            assert_eq!(
+                subject,
+                &SubjectFacts::of(credential_type, &object["credentialSubject"])
+            );
+            assert_eq!(subject.region.as_deref(), Some("cq-sc"));
             assert_eq!(signed, signing_time(object));
             assert!(signed.is_some());
         }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use thiserror::Error;
 
+use crate::accreditation::SubjectFacts;
 use crate::credential::CredentialType;
 use crate::jcs;
 use crate::tlog::bundle::MAX_ENTRY_BYTES;
@@ -170,8 +171,8 @@ fn prepare_whole(
 }
 
 /// A peer's entry checked as [`verify_entry`] checks it, keeping only what admitting it
-/// reads: a mirror verifies thousands of entries a second, and a talent credential's
-/// subject is all of it that admission needs.
+/// reads: a mirror verifies thousands of entries a second, and a few facts of a talent
+/// credential's subject are all of it that admission needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MirrorEntry {
     /// What it records.
@@ -186,10 +187,11 @@ pub struct MirrorEntry {
 /// What a [`MirrorEntry`] keeps for admission.
 #[derive(Debug, Clone, PartialEq)]
 enum MirrorContent {
-    /// A talent credential: its `credentialSubject` and signing time.
+    /// A talent credential: what admission reads of its `credentialSubject`, and its
+    /// signing time.
     TalentCredential {
         credential_type: CredentialType,
-        subject: Value,
+        subject: SubjectFacts,
         signed: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Anything else, whole.
@@ -279,7 +281,7 @@ struct Envelope<'a> {
 
 /// The fast way to [`prepare_entry_with`]'s answer for the entries a log is mostly made of:
 /// a talent credential whose canonical form [`jcs::is_canonical`] proves is checked from
-/// its text, with only its subject parsed into a `Value`
+/// its text, reading of its subject only the [`SubjectFacts`] admission needs
 /// ([`crate::proof::prepare_canonical`] hashes the text itself). `None` for anything else,
 /// and for anything that would fail: [`prepare_whole`] decides those and names the error.
 fn prepare_talent_credential(
@@ -309,11 +311,8 @@ fn prepare_talent_credential(
         return None;
     }
     let id = envelope.id?.parse().ok()?;
-    // `object["credentialSubject"]` of a parsed object: null when it is missing.
-    let subject = match envelope.subject {
-        Some(subject) => serde_json::from_str(subject.get()).ok()?,
-        None => Value::Null,
-    };
+    // A missing subject is left to the whole check.
+    let subject = SubjectFacts::from_json(credential_type, envelope.subject?.get())?;
     let signed = proof
         .proof
         .created
