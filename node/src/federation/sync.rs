@@ -13,7 +13,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures_util::future::OptionFuture;
 use serde::Serialize;
 use talent_core::federation::Member;
 use talent_core::identifiers::CredentialId;
@@ -24,6 +23,7 @@ use talent_core::tlog::entry::{self, EntryVerifyError};
 use talent_core::tlog::merkle::{self, TreeExtension};
 use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
 use talent_core::tlog::{Hash, bundle};
+use tokio::sync::mpsc;
 
 use super::client::PeerClient;
 use super::mirror::{MirrorHead, Mirrors};
@@ -32,6 +32,9 @@ use crate::store::{EntryEffects, LogSpace, MirrorAppend, MirrorRecord, MirrorSta
 
 /// Entries verified and written per step of a catch-up (a few entry bundles).
 const ENTRIES_PER_STEP: u64 = 4 * TILE_WIDTH;
+/// Steps a catch-up stage may finish ahead of the next one: enough to ride out one slow
+/// step, few enough to keep a catch-up's memory at a few megabytes.
+const STAGE_QUEUE: usize = 2;
 
 /// What a peer did wrong, with the signed material that shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -297,82 +300,80 @@ async fn catch_up(
     registry: IssuerRegistry,
     logged: bool,
 ) -> Result<(Extended, IssuerRegistry), SyncError> {
-    let mut frontier = head.frontier.clone();
     let target = served.size();
     let step_end = |from: u64| (from + ENTRIES_PER_STEP).min(target);
     let note = Arc::new(served.note().to_vec());
-    // A pipeline of three stages, each step moving one stage per round: step n is admitted
-    // and written (one thread, in log order) while step n + 1 is verified (every core) and
-    // step n + 2 is fetched. Fetching a step takes tens of milliseconds of waiting for the
-    // peer, which the verifier threads would otherwise spend idle.
-    let mut starts = (head.size..target).step_by(ENTRIES_PER_STEP as usize);
-    let fetch = |from: u64| async move {
-        fetch_step(client, peer, from, step_end(from), target)
-            .await
-            .map(|entries| (from, entries))
+    // A pipeline of three stages joined by short queues: steps are fetched, verified (every
+    // core) and then admitted and written (one thread, in log order). Each stage runs ahead
+    // of the next by up to STAGE_QUEUE steps instead of all three waiting for the slowest
+    // at every step, so the cores stay busy while one stage waits for the peer or the disk.
+    let (fetched_tx, mut fetched_rx) = mpsc::channel::<(u64, Vec<Vec<u8>>)>(STAGE_QUEUE);
+    let (verified_tx, mut verified_rx) = mpsc::channel::<VerifiedStep>(STAGE_QUEUE);
+    let fetching = async move {
+        for from in (head.size..target).step_by(ENTRIES_PER_STEP as usize) {
+            let entries = fetch_step(client, peer, from, step_end(from), target).await?;
+            if fetched_tx.send((from, entries)).await.is_err() {
+                break; // A later stage stopped; its error is the one to report.
+            }
+        }
+        Ok::<(), SyncError>(())
     };
-    let mut fetched = match starts.next() {
-        Some(from) => Some(fetch(from).await?),
-        None => None,
-    };
-    let mut verified: Option<VerifiedStep> = None;
-    let mut root = None;
-    // The registry travels with the step being applied (its own thread) and comes back.
-    let mut registry = Some(registry);
-    while fetched.is_some() || verified.is_some() {
-        let apply = match verified.take() {
-            Some(step) => {
-                let mut step_registry = registry
-                    .take()
-                    .ok_or_else(|| anyhow::anyhow!("the issuer registry was not returned"))?;
-                let step_store = Arc::clone(store);
-                let step_peer = peer.clone();
-                let step_frontier = frontier.clone();
+    let verifying = {
+        let note = Arc::clone(&note);
+        async move {
+            while let Some((from, entries)) = fetched_rx.recv().await {
                 let step_note = Arc::clone(&note);
-                Some(tokio::task::spawn_blocking(move || {
+                let step = tokio::task::spawn_blocking(move || {
+                    verify_entries(from, &entries, &step_note).map(|verified| VerifiedStep {
+                        first: from,
+                        entries,
+                        verified,
+                    })
+                })
+                .await
+                .map_err(|error| anyhow::anyhow!(error))??;
+                if verified_tx.send(step).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<(), SyncError>(())
+        }
+    };
+    let applying = async move {
+        let mut frontier = head.frontier.clone();
+        let mut root = None;
+        let mut registry = registry;
+        while let Some(step) = verified_rx.recv().await {
+            let step_store = Arc::clone(store);
+            let step_peer = peer.clone();
+            let step_note = Arc::clone(&note);
+            // The registry travels with the step to its thread and comes back.
+            let ((new_frontier, new_root), step_registry) =
+                tokio::task::spawn_blocking(move || {
                     apply_step(
                         &step_store,
                         &step_peer,
-                        &step_frontier,
+                        &frontier,
                         step,
                         &step_note,
-                        &mut step_registry,
+                        &mut registry,
                         logged,
                     )
-                    .map(|extended| (extended, step_registry))
-                }))
-            }
-            None => None,
-        };
-        let verify = fetched.take().map(|(from, entries)| {
-            let step_note = Arc::clone(&note);
-            tokio::task::spawn_blocking(move || {
-                verify_entries(from, &entries, &step_note).map(|verified| VerifiedStep {
-                    first: from,
-                    entries,
-                    verified,
+                    .map(|extended| (extended, registry))
                 })
-            })
-        });
-        let next = starts.next().map(fetch);
-        let (applied, newly_verified, newly_fetched) = tokio::join!(
-            OptionFuture::from(apply),
-            OptionFuture::from(verify),
-            OptionFuture::from(next),
-        );
-        if let Some(applied) = applied {
-            let ((new_frontier, new_root), step_registry) =
-                applied.map_err(|error| anyhow::anyhow!(error))??;
-            registry = Some(step_registry);
+                .await
+                .map_err(|error| anyhow::anyhow!(error))??;
             frontier = new_frontier;
             root = Some(new_root);
+            registry = step_registry;
         }
-        verified = newly_verified
-            .transpose()
-            .map_err(|error| anyhow::anyhow!(error))?
-            .transpose()?;
-        fetched = newly_fetched.transpose()?;
-    }
+        Ok::<_, SyncError>((frontier, root, registry))
+    };
+    let (fetched, verified, applied) = tokio::join!(fetching, verifying, applying);
+    // A later stage's error concerns an earlier step than an earlier stage's: it wins.
+    let (frontier, root, registry) = applied?;
+    verified?;
+    fetched?;
     let root = match root {
         Some(root) => root,
         None => merkle::root_from(
@@ -383,8 +384,6 @@ async fn catch_up(
         )
         .map_err(|error| anyhow::anyhow!(error))?,
     };
-    let registry =
-        registry.ok_or_else(|| anyhow::anyhow!("the issuer registry was not returned"))?;
     Ok(((frontier, root), registry))
 }
 

@@ -205,7 +205,8 @@ impl Log {
                     return Ok(None);
                 }
                 let entries = self.store.entries(LogSpace::Own, range.clone())?;
-                let mut out = Vec::new();
+                let mut out =
+                    Vec::with_capacity(entries.iter().map(|entry| entry.len() + 2).sum::<usize>());
                 for entry in &entries {
                     bundle::push_entry(&mut out, entry).map_err(|error| StoreError::Corrupt {
                         key: format!("entries/{}", range.start),
