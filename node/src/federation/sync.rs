@@ -13,13 +13,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use serde::Serialize;
 use talent_core::federation::Member;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::{IssuerRegistry, StatusTargets};
 use talent_core::tlog::checkpoint::{self, VerifiedCheckpoint};
 use talent_core::tlog::cosignature::{self, CosignerKey};
-use talent_core::tlog::entry::{self, EntryVerifyError};
+use talent_core::tlog::entry;
 use talent_core::tlog::merkle::{self, TreeExtension};
 use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
 use talent_core::tlog::{Hash, bundle};
@@ -307,7 +308,7 @@ async fn catch_up(
     // core) and then admitted and written (one thread, in log order). Each stage runs ahead
     // of the next by up to STAGE_QUEUE steps instead of all three waiting for the slowest
     // at every step, so the cores stay busy while one stage waits for the peer or the disk.
-    let (fetched_tx, mut fetched_rx) = mpsc::channel::<(u64, Vec<Vec<u8>>)>(STAGE_QUEUE);
+    let (fetched_tx, fetched_rx) = mpsc::channel::<(u64, Vec<Vec<u8>>)>(STAGE_QUEUE);
     let (verified_tx, mut verified_rx) = mpsc::channel::<VerifiedStep>(STAGE_QUEUE);
     let fetching = async move {
         for from in (head.size..target).step_by(ENTRIES_PER_STEP as usize) {
@@ -321,17 +322,30 @@ async fn catch_up(
     let verifying = {
         let note = Arc::clone(&note);
         async move {
-            while let Some((from, entries)) = fetched_rx.recv().await {
-                let step_note = Arc::clone(&note);
-                let step = tokio::task::spawn_blocking(move || {
-                    verify_entries(from, &entries, &step_note).map(|verified| VerifiedStep {
-                        first: from,
-                        entries,
-                        verified,
+            // One step per thread, as many steps at once as cores: a thread that finishes
+            // its step takes the next instead of waiting for a slower half of the same one.
+            let threads = std::thread::available_parallelism().map_or(1, usize::from);
+            let received = futures_util::stream::unfold(fetched_rx, |mut receiver| async move {
+                receiver.recv().await.map(|step| (step, receiver))
+            });
+            let mut steps = std::pin::pin!(
+                received
+                    .map(|(from, entries)| {
+                        let step_note = Arc::clone(&note);
+                        tokio::task::spawn_blocking(move || {
+                            verify_entries(from, &entries, &step_note).map(|verified| {
+                                VerifiedStep {
+                                    first: from,
+                                    entries,
+                                    verified,
+                                }
+                            })
+                        })
                     })
-                })
-                .await
-                .map_err(|error| anyhow::anyhow!(error))??;
+                    .buffered(threads)
+            );
+            while let Some(step) = steps.next().await {
+                let step = step.map_err(|error| anyhow::anyhow!(error))??;
                 if verified_tx.send(step).await.is_err() {
                     break;
                 }
@@ -563,67 +577,32 @@ fn apply_step(
     Ok((frontier, root))
 }
 
-/// Verifies entries on every core; returns them verified or the first bad entry.
+/// Verifies a step's entries (everything but the signatures one by one, then the
+/// signatures in one Ed25519 batch); returns them verified or the first bad entry.
 fn verify_entries(
     first: u64,
     entries: &[Vec<u8>],
     checkpoint_note: &[u8],
 ) -> Result<Vec<entry::MirrorEntry>, SyncError> {
-    let threads = std::thread::available_parallelism()
-        .map(std::num::NonZeroUsize::get)
-        .unwrap_or(1)
-        .min(entries.len().max(1));
-    let chunk = entries.len().div_ceil(threads).max(1);
-    let results: Vec<Result<Vec<entry::MirrorEntry>, (usize, EntryVerifyError)>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = entries
-                .chunks(chunk)
-                .enumerate()
-                .map(|(part, slice)| {
-                    scope.spawn(move || {
-                        // Everything but the signatures one by one, then the signatures of
-                        // the whole slice in one Ed25519 batch.
-                        let mut keys = talent_core::did::KeyCache::new();
-                        let prepared = slice
-                            .iter()
-                            .enumerate()
-                            .map(|(offset, bytes)| {
-                                entry::prepare_entry_with(bytes, &mut keys)
-                                    .map_err(|error| (part * chunk + offset, error))
-                            })
-                            .collect::<Result<Vec<_>, _>>()?;
-                        entry::verify_entries(prepared, slice)
-                            .map_err(|(offset, error)| (part * chunk + offset, error))
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|handle| {
-                    handle.join().unwrap_or(Err((
-                        0,
-                        EntryVerifyError::Entry(entry::EntryError::NotJson),
-                    )))
-                })
-                .collect()
-        });
-    let mut verified = Vec::with_capacity(entries.len());
-    for result in results {
-        match result {
-            Ok(mut part) => verified.append(&mut part),
-            Err((position, error)) => {
-                let index = first + position as u64;
-                return Err(misbehaviour(
-                    "bad-entry",
-                    format!("entry {index} is not acceptable: {error}"),
-                    vec![note_text(checkpoint_note)],
-                    Some((
-                        index,
-                        String::from_utf8_lossy(&entries[position]).into_owned(),
-                    )),
-                ));
-            }
-        }
-    }
-    Ok(verified)
+    let mut keys = talent_core::did::KeyCache::new();
+    let result = entries
+        .iter()
+        .enumerate()
+        .map(|(offset, bytes)| {
+            entry::prepare_entry_with(bytes, &mut keys).map_err(|error| (offset, error))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|prepared| entry::verify_entries(prepared, entries));
+    result.map_err(|(position, error)| {
+        let index = first + position as u64;
+        misbehaviour(
+            "bad-entry",
+            format!("entry {index} is not acceptable: {error}"),
+            vec![note_text(checkpoint_note)],
+            Some((
+                index,
+                String::from_utf8_lossy(&entries[position]).into_owned(),
+            )),
+        )
+    })
 }
