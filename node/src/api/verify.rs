@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use talent_core::did::KeyCache;
 use talent_core::identifiers::CredentialId;
+use talent_core::issuers::IssuerRegistry;
 use talent_core::schema::SchemaKind;
 use talent_core::status::CredentialStatus;
 use talent_core::tlog::cosignature::CosignerKey;
@@ -303,9 +304,29 @@ fn verify_batch(batch: Vec<Job>) {
         .collect();
     check_signatures(&mut prepared);
     let now = Utc::now();
-    let mut checkpoints = CheckpointMemo::new();
+    CHECKPOINTS.with_borrow_mut(|checkpoints| {
+        answer_batch(prepared, &ready, replies, now, checkpoints);
+    });
+}
+
+thread_local! {
+    /// Checkpoints checked by this verifier thread, kept from batch to batch: a log's
+    /// checkpoint changes only when it grows, and checking its signature and cosignatures
+    /// again is an Ed25519 verification each (the memo gives exactly their results).
+    static CHECKPOINTS: std::cell::RefCell<CheckpointMemo> =
+        std::cell::RefCell::new(CheckpointMemo::new());
+}
+
+/// Finishes and sends the verdicts of a batch whose signatures are checked.
+fn answer_batch(
+    prepared: Vec<PreparedCredential<'_>>,
+    ready: &[(Request, Located, Option<Arc<IssuerRegistry>>)],
+    replies: Vec<oneshot::Sender<Result<Verdict, ApiError>>>,
+    now: DateTime<Utc>,
+    checkpoints: &mut CheckpointMemo,
+) {
     for ((prepared, (request, located, registry)), reply) in
-        prepared.into_iter().zip(&ready).zip(replies)
+        prepared.into_iter().zip(ready).zip(replies)
     {
         let issuers = match registry {
             Some(registry) => IssuerContext::Registry {
@@ -336,7 +357,7 @@ fn verify_batch(batch: Vec<Job>) {
             issuers,
             status: located.status.clone(),
         };
-        let _ = reply.send(Ok(prepared.finish_with(&options, &mut checkpoints)));
+        let _ = reply.send(Ok(prepared.finish_with(&options, checkpoints)));
     }
 }
 
