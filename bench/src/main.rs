@@ -10,6 +10,7 @@
 
 mod binaries;
 mod corpus;
+mod http1;
 mod issue;
 mod limits;
 mod node;

@@ -9,6 +9,7 @@
 //! duration. An answer counts when it is a 200 whose verdict says `"verified":true`.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::binaries;
 use crate::corpus;
+use crate::http1;
 use crate::limits::{self, Parallel};
 use crate::node::{self, NodeProcess};
 use crate::procfs::{self, Machine};
@@ -41,6 +43,8 @@ const ERROR_PAUSE: Duration = Duration::from_millis(10);
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most concurrent clients of one level.
 const MAX_CLIENTS: usize = 4096;
+/// The endpoint measured.
+const VERIFY_PATH: &str = "/api/v1/verify";
 /// Most credentials the node issues per batch request.
 const ISSUE_BATCH: u64 = 1000;
 
@@ -115,11 +119,10 @@ impl Stats {
 /// Everything the clients of one level share.
 #[derive(Debug)]
 struct Load {
-    client: reqwest::Client,
-    url: String,
-    health_url: String,
-    /// `{"credential": …}` bodies, serialised, cycled through.
-    payloads: Vec<Vec<u8>>,
+    /// The node's address.
+    address: SocketAddr,
+    /// `POST /api/v1/verify` requests with `{"credential": …}` bodies, cycled through.
+    requests: Vec<Vec<u8>>,
     duration: Duration,
     /// Requests sent so far by all clients, against `max_requests`.
     sent: AtomicU64,
@@ -220,8 +223,22 @@ pub fn run(args: &VerifyApiArgs) -> anyhow::Result<()> {
         .iter()
         .map(|credential| serde_json::to_vec(&json!({ "credential": credential })))
         .collect::<Result<_, _>>()?;
-    let endpoint = format!("{}/api/v1/verify", node.url);
+    let endpoint = format!("{}{VERIFY_PATH}", node.url);
     runtime.block_on(check_one(&endpoint, &payloads))?;
+    let address: SocketAddr = node
+        .url
+        .strip_prefix("http://")
+        .and_then(|authority| authority.parse().ok())
+        .with_context(|| format!("the node's URL {} is not http://IP:PORT", node.url))?;
+    let requests: Vec<Vec<u8>> = payloads
+        .iter()
+        .map(|body| http1::post_request(&address, VERIFY_PATH, "application/json", body))
+        .collect();
+    // The clients run on one thread, as `wrk` does: the node gets the other core.
+    let load_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the load generator's runtime")?;
 
     println!("{} s per level, POST {endpoint} …", args.seconds);
     let mut levels = Vec::new();
@@ -229,21 +246,14 @@ pub fn run(args: &VerifyApiArgs) -> anyhow::Result<()> {
         let node_cpu = node.cpu_seconds();
         let bench_cpu = procfs::cpu_seconds("self");
         let load = Arc::new(Load {
-            client: reqwest::Client::builder()
-                .no_proxy()
-                .tcp_nodelay(true)
-                .pool_max_idle_per_host(clients)
-                .timeout(REQUEST_TIMEOUT)
-                .build()?,
-            url: endpoint.clone(),
-            health_url: format!("{}/healthz", node.url),
-            payloads: payloads.clone(),
+            address,
+            requests: requests.clone(),
             duration: Duration::from_secs(args.seconds),
             sent: AtomicU64::new(0),
             max_requests: args.max_requests,
             start: Barrier::new(clients + 1),
         });
-        let (elapsed, mut stats) = runtime.block_on(run_level(load, clients))?;
+        let (elapsed, mut stats) = load_runtime.block_on(run_level(load, clients))?;
         stats.latencies_us.sort_unstable();
         let cores = |before: Option<f64>, after: Option<f64>| {
             Some((after? - before?) / elapsed.as_secs_f64().max(1e-9))
@@ -456,60 +466,52 @@ fn says_verified(body: &[u8]) -> bool {
 }
 
 /// One client: opens its connection, waits for the common start, then sends one request at
-/// a time until the duration is over or the level's request budget is spent.
+/// a time until the duration is over or the level's request budget is spent. A failed
+/// connection is opened again after a pause.
 async fn client(load: Arc<Load>, index: usize) -> Stats {
     let mut stats = Stats::default();
     let error = |stats: &mut Stats, kind: String| {
         *stats.errors.entry(kind).or_default() += 1;
     };
     // Connect before the clock starts, so connection set-up is not in a latency.
-    match load.client.get(&load.health_url).send().await {
-        Ok(response) => {
-            // Drain the body so the connection returns to the pool.
-            let _ = response.bytes().await;
-        }
-        Err(failure) => error(&mut stats, node::transport_kind(&failure).into()),
-    }
+    let mut connection = http1::Connection::open(load.address).await;
     load.start.wait().await;
     let deadline = Instant::now() + load.duration;
     let mut next = index;
     while Instant::now() < deadline && load.sent.fetch_add(1, Ordering::Relaxed) < load.max_requests
     {
-        let payload = load.payloads[next % load.payloads.len()].clone();
+        let open = match &mut connection {
+            Ok(open) => open,
+            Err(failure) => {
+                error(&mut stats, format!("connect: {failure:#}"));
+                tokio::time::sleep(ERROR_PAUSE).await;
+                connection = http1::Connection::open(load.address).await;
+                continue;
+            }
+        };
+        let request = &load.requests[next % load.requests.len()];
         next += 1;
         let sent = Instant::now();
-        let answer = match load
-            .client
-            .post(&load.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(payload)
-            .send()
-            .await
-        {
-            Ok(response) => {
-                let status = response.status();
-                response.bytes().await.map(|body| (status, body))
-            }
-            Err(failure) => Err(failure),
-        };
-        match answer {
-            Ok((StatusCode::OK, body)) if says_verified(&body) => {
+        let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, open.send(request)).await {
+            Ok(Ok(response)) if response.status == 200 && says_verified(response.body) => {
                 let latency = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
                 stats.latencies_us.push(latency);
+                continue;
             }
-            Ok((StatusCode::OK, _)) => {
-                error(&mut stats, "200 not verified".into());
-                tokio::time::sleep(ERROR_PAUSE).await;
-            }
-            Ok((status, _)) => {
-                error(&mut stats, status.as_u16().to_string());
-                tokio::time::sleep(ERROR_PAUSE).await;
-            }
-            Err(failure) => {
-                error(&mut stats, node::transport_kind(&failure).into());
-                tokio::time::sleep(ERROR_PAUSE).await;
+            Ok(Ok(response)) if response.status == 200 => Ok("200 not verified".to_owned()),
+            Ok(Ok(response)) => Ok(response.status.to_string()),
+            Ok(Err(failure)) => Err(format!("{failure:#}")),
+            Err(_) => Err("timeout".to_owned()),
+        };
+        match outcome {
+            Ok(kind) => error(&mut stats, kind),
+            Err(kind) => {
+                // The connection is unusable after a failed exchange: open a new one.
+                error(&mut stats, kind);
+                connection = http1::Connection::open(load.address).await;
             }
         }
+        tokio::time::sleep(ERROR_PAUSE).await;
     }
     stats
 }
