@@ -573,6 +573,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_scan_sees_every_byte_of_a_long_string() {
+        // Every byte value at every place of strings of several lengths.
+        for length in [7, 8, 9, 16, 23] {
+            for at in 0..length {
+                for byte in 0..=0x7fu8 {
+                    let mut text = vec![b'"'];
+                    text.extend(std::iter::repeat_n(b'a', length));
+                    text[1 + at] = byte;
+                    text.push(b'"');
+                    let proved = agrees_with_writing(&text);
+                    let plain = byte >= 0x20 && byte != b'"' && byte != b'\\';
+                    assert_eq!(proved, plain, "byte {byte:#x} at {at} of {length}");
+                }
+                // A multi-byte character and an escape anywhere.
+                let mut text = "\"".to_owned() + &"a".repeat(length) + "\"";
+                text.insert_str(1 + at, "é\\n");
+                assert!(agrees_with_writing(text.as_bytes()), "{text}");
+            }
+        }
+    }
+
     fn canonical(json: &str) -> String {
         let value: Value = serde_json::from_str(json).expect("valid JSON");
         String::from_utf8(canonicalize(&value)).expect("UTF-8")
