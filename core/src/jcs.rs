@@ -10,6 +10,7 @@
 //! (the vectors' `𠀋` before `Ａ`).
 
 use std::cmp::Ordering;
+use std::ops::Range;
 
 use serde_json::{Number, Value};
 
@@ -244,14 +245,49 @@ fn write_string(text: &str, out: &mut Vec<u8>) {
 /// callers parse the bytes with serde_json as well (as [`crate::tlog::entry::decode`] does):
 /// bytes that are not JSON give `false` or a `true` that parse refuses.
 pub fn is_canonical(bytes: &[u8]) -> bool {
-    let mut scanner = Scanner { bytes, at: 0 };
+    let mut scanner = Scanner {
+        bytes,
+        at: 0,
+        members: None,
+    };
     scanner.value(0) && scanner.at == bytes.len()
+}
+
+/// Where one member of an object's text is: its name (between the quotes) and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSpan {
+    /// The name's bytes, without the quotes.
+    pub name: Range<usize>,
+    /// The value's text.
+    pub value: Range<usize>,
+}
+
+/// [`is_canonical`] for an object, with where its members are, in order (so sorted by
+/// name, each name once): one pass instead of proving the text canonical and then parsing
+/// it to find them. `None` when `bytes` is not canonical or not an object. Like
+/// [`is_canonical`], it does not check UTF-8.
+pub fn canonical_members(bytes: &[u8]) -> Option<Vec<MemberSpan>> {
+    if bytes.first() != Some(&b'{') {
+        return None;
+    }
+    let mut scanner = Scanner {
+        bytes,
+        at: 0,
+        members: Some(Vec::with_capacity(16)),
+    };
+    if scanner.value(0) && scanner.at == bytes.len() {
+        scanner.members
+    } else {
+        None
+    }
 }
 
 /// The cursor of [`is_canonical`].
 struct Scanner<'b> {
     bytes: &'b [u8],
     at: usize,
+    /// The top-level object's members, when asked for ([`canonical_members`]).
+    members: Option<Vec<MemberSpan>>,
 }
 
 impl<'b> Scanner<'b> {
@@ -307,8 +343,21 @@ impl<'b> Scanner<'b> {
                 return false;
             }
             previous = Some(name);
-            if !self.eat(b':') || !self.value(depth) {
+            if !self.eat(b':') {
                 return false;
+            }
+            let value_at = self.at;
+            if !self.value(depth) {
+                return false;
+            }
+            if depth == 1
+                && let Some(members) = &mut self.members
+            {
+                let name_end = value_at - 2;
+                members.push(MemberSpan {
+                    name: name_end - name.len()..name_end,
+                    value: value_at..self.at,
+                });
             }
             if self.eat(b'}') {
                 return true;
@@ -571,6 +620,42 @@ mod tests {
             }
             agrees_with_writing(&[&canonical[..at], &canonical[at + 1..]].concat());
         }
+    }
+
+    #[test]
+    fn canonical_members_are_where_the_members_are() {
+        let document = json!({
+            "@context": ["a", "b"],
+            "credentialSubject": {"id": "x", "proof": {"nested": true}},
+            "id": "urn:uuid:1",
+            "proof": {"proofValue": "z5x"},
+            "type": ["VerifiableCredential"],
+            "n": -12,
+            "é": null
+        });
+        let text = canonicalize(&document);
+        let members = canonical_members(&text).expect("a canonical object");
+        let object = document.as_object().expect("an object");
+        assert_eq!(members.len(), object.len());
+        for member in &members {
+            let name = std::str::from_utf8(&text[member.name.clone()]).expect("UTF-8");
+            assert_eq!(&text[member.value.clone()], canonicalize(&object[name]));
+        }
+        for text in [
+            &br#"[1]"#[..],
+            br#"{"b":1,"a":2}"#,
+            br#"{"a":1}x"#,
+            b"",
+            br#""s""#,
+        ] {
+            assert_eq!(
+                canonical_members(text),
+                None,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        assert_eq!(canonical_members(b"{}"), Some(Vec::new()));
     }
 
     #[test]

@@ -424,8 +424,8 @@ fn present<'de, D: serde::Deserializer<'de>>(
 }
 
 /// [`prepare_with`] for an object known only as its canonical JCS text `document` (a log
-/// entry that [`jcs::is_canonical`] proved canonical), of which `proof` and `context` are
-/// the top-level `proof` and `@context` values, borrowed from it. Every part of a canonical
+/// entry that [`jcs::is_canonical`] proved canonical), of which `proof_text` and `context`
+/// are the top-level `proof` and `@context` values' texts, borrowed from it. Every part of a canonical
 /// text is canonical, so both hashes are taken from the text itself, with one member cut
 /// out: the proof configuration is the proof without its `proofValue` member, the unsecured
 /// document is the text without its `proof` member. Nothing is parsed into a `Value` or
@@ -436,15 +436,14 @@ fn present<'de, D: serde::Deserializer<'de>>(
 /// the caller runs [`prepare_with`] to get the answer and its error.
 pub fn prepare_canonical(
     document: &str,
-    proof: &RawValue,
-    context: Option<&RawValue>,
+    proof_text: &str,
+    context: Option<&str>,
     expected_purpose: &'static str,
     keys: &mut KeyCache,
 ) -> Option<PreparedProof> {
-    let proof_text = proof.get();
     let members: BorrowedProof<'_> = serde_json::from_str(proof_text).ok()?;
     if let Some(proof_context) = members.context
-        && context.map(RawValue::get) != Some(proof_context.get())
+        && context != Some(proof_context.get())
     {
         return None;
     }
@@ -711,8 +710,8 @@ mod tests {
         let top: Top<'_> = serde_json::from_str(text).expect("a signed object");
         prepare_canonical(
             text,
-            top.proof,
-            top.context,
+            top.proof.get(),
+            top.context.map(RawValue::get),
             ASSERTION_METHOD,
             &mut KeyCache::new(),
         )

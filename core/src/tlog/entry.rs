@@ -5,7 +5,6 @@
 //! (their bytes equal the JCS of their JSON), so one object has exactly one entry.
 
 use serde_json::Value;
-use serde_json::value::RawValue;
 use thiserror::Error;
 
 use crate::accreditation::SubjectFacts;
@@ -260,25 +259,6 @@ pub fn prepare_entry_with(
     })
 }
 
-/// The top-level members of an entry that checking a talent credential reads, borrowed
-/// from its bytes. A member of another JSON type, or a string with an escape, fails to
-/// parse, which leaves the entry to [`prepare_whole`].
-#[derive(serde::Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "@context", borrow)]
-    context: Option<&'a RawValue>,
-    #[serde(rename = "credentialSubject", borrow)]
-    subject: Option<&'a RawValue>,
-    #[serde(borrow)]
-    id: Option<&'a str>,
-    #[serde(borrow)]
-    issuer: Option<&'a str>,
-    #[serde(borrow)]
-    proof: Option<&'a RawValue>,
-    #[serde(rename = "type", borrow)]
-    types: Option<Vec<&'a str>>,
-}
-
 /// The fast way to [`prepare_entry_with`]'s answer for the entries a log is mostly made of:
 /// a talent credential whose canonical form [`jcs::is_canonical`] proves is checked from
 /// its text, reading of its subject only the [`SubjectFacts`] admission needs
@@ -288,31 +268,41 @@ fn prepare_talent_credential(
     bytes: &[u8],
     keys: &mut crate::did::KeyCache,
 ) -> Option<PreparedEntry> {
-    if bytes.len() > MAX_ENTRY_BYTES || !jcs::is_canonical(bytes) {
+    if bytes.len() > MAX_ENTRY_BYTES {
         return None;
     }
-    // The scan does not check UTF-8, and serde_json skips the members it ignores without
-    // checking it either: it is checked here, whole.
+    let members = jcs::canonical_members(bytes)?;
+    // The scan does not check UTF-8: it is checked here, whole.
     let text = std::str::from_utf8(bytes).ok()?;
-    let envelope: Envelope<'_> = serde_json::from_str(text).ok()?;
-    let credential_type = CredentialType::from_type_names(envelope.types?)?;
+    // A top-level member's text, by name (each name is there once).
+    let member = |name: &str| {
+        members
+            .iter()
+            .find(|member| bytes.get(member.name.clone()) == Some(name.as_bytes()))
+            .and_then(|member| text.get(member.value.clone()))
+    };
+    // A string member without escapes, borrowed; anything else is left to the whole check.
+    let string =
+        |name: &str| member(name).and_then(|value| serde_json::from_str::<&str>(value).ok());
+    let types: Vec<&str> = serde_json::from_str(member("type")?).ok()?;
+    let credential_type = CredentialType::from_type_names(types)?;
     if !credential_type.is_talent() {
         return None;
     }
     let proof = crate::proof::prepare_canonical(
         text,
-        envelope.proof?,
-        envelope.context,
+        member("proof")?,
+        member("@context"),
         crate::proof::ASSERTION_METHOD,
         keys,
     )?;
     let signer = &proof.proof.controller;
-    if !signer.is_written_as(envelope.issuer?) {
+    if !signer.is_written_as(string("issuer")?) {
         return None;
     }
-    let id = envelope.id?.parse().ok()?;
+    let id = string("id")?.parse().ok()?;
     // A missing subject is left to the whole check.
-    let subject = SubjectFacts::from_json(credential_type, envelope.subject?.get())?;
+    let subject = SubjectFacts::from_json(credential_type, member("credentialSubject")?)?;
     let signed = proof
         .proof
         .created
