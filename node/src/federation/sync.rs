@@ -24,7 +24,7 @@ use talent_core::tlog::entry;
 use talent_core::tlog::merkle::{self, TreeExtension};
 use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
 use talent_core::tlog::{Hash, bundle};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::client::PeerClient;
 use super::mirror::{MirrorHead, Mirrors};
@@ -36,6 +36,9 @@ const ENTRIES_PER_STEP: u64 = 4 * TILE_WIDTH;
 /// Steps a catch-up stage may finish ahead of the next one: enough to ride out one slow
 /// step, few enough to keep a catch-up's memory at a few megabytes.
 const STAGE_QUEUE: usize = 2;
+/// KiB of fetched entries a catch-up holds at most, waiting in its stages: about a hundred
+/// steps of real entries, three steps of the largest a peer may serve.
+const IN_FLIGHT_KIB: u32 = 192 << 10;
 
 /// What a peer did wrong, with the signed material that shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -308,12 +311,24 @@ async fn catch_up(
     // core) and then admitted and written (one thread, in log order). Each stage runs ahead
     // of the next by up to STAGE_QUEUE steps instead of all three waiting for the slowest
     // at every step, so the cores stay busy while one stage waits for the peer or the disk.
-    let (fetched_tx, fetched_rx) = mpsc::channel::<(u64, Vec<Vec<u8>>)>(STAGE_QUEUE);
-    let (verified_tx, mut verified_rx) = mpsc::channel::<VerifiedStep>(STAGE_QUEUE);
+    // Each step holds its size from the budget until it is written: however large a peer's
+    // entries, a catch-up holds at most IN_FLIGHT_KIB plus the step being fetched.
+    let budget = Arc::new(Semaphore::new(IN_FLIGHT_KIB as usize));
+    let (fetched_tx, fetched_rx) =
+        mpsc::channel::<(u64, Vec<Vec<u8>>, OwnedSemaphorePermit)>(STAGE_QUEUE);
+    let (verified_tx, mut verified_rx) =
+        mpsc::channel::<(VerifiedStep, OwnedSemaphorePermit)>(STAGE_QUEUE);
     let fetching = async move {
         for from in (head.size..target).step_by(ENTRIES_PER_STEP as usize) {
             let entries = fetch_step(client, peer, from, step_end(from), target).await?;
-            if fetched_tx.send((from, entries)).await.is_err() {
+            let kib = entries.iter().map(Vec::len).sum::<usize>().div_ceil(1024);
+            let kib = u32::try_from(kib)
+                .unwrap_or(u32::MAX)
+                .clamp(1, IN_FLIGHT_KIB);
+            let Ok(permit) = Arc::clone(&budget).acquire_many_owned(kib).await else {
+                break;
+            };
+            if fetched_tx.send((from, entries, permit)).await.is_err() {
                 break; // A later stage stopped; its error is the one to report.
             }
         }
@@ -330,15 +345,16 @@ async fn catch_up(
             });
             let mut steps = std::pin::pin!(
                 received
-                    .map(|(from, entries)| {
+                    .map(|(from, entries, permit)| {
                         let step_note = Arc::clone(&note);
                         tokio::task::spawn_blocking(move || {
                             verify_entries(from, &entries, &step_note).map(|verified| {
-                                VerifiedStep {
+                                let step = VerifiedStep {
                                     first: from,
                                     entries,
                                     verified,
-                                }
+                                };
+                                (step, permit)
                             })
                         })
                     })
@@ -357,7 +373,7 @@ async fn catch_up(
         let mut frontier = head.frontier.clone();
         let mut root = None;
         let mut registry = registry;
-        while let Some(step) = verified_rx.recv().await {
+        while let Some((step, permit)) = verified_rx.recv().await {
             let step_store = Arc::clone(store);
             let step_peer = peer.clone();
             let step_note = Arc::clone(&note);
@@ -377,6 +393,7 @@ async fn catch_up(
                 })
                 .await
                 .map_err(|error| anyhow::anyhow!(error))??;
+            drop(permit);
             frontier = new_frontier;
             root = Some(new_root);
             registry = step_registry;
