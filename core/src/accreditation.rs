@@ -226,10 +226,12 @@ impl SubjectFacts {
         }
         let fields: Fields = serde_json::from_str(subject).ok()?;
         let level = match level_field(credential_type) {
+            None => None,
             Some("level") => fields.level,
             Some("cardClass") => fields.card_class,
             Some("tier") => fields.tier,
-            _ => None,
+            // A level field `Fields` does not read: left to the parsed subject.
+            Some(_) => return None,
         };
         Some(SubjectFacts {
             region: fields.region,

@@ -424,9 +424,9 @@ fn present<'de, D: serde::Deserializer<'de>>(
 }
 
 /// [`prepare_with`] for an object known only as its canonical JCS text `document` (a log
-/// entry that [`jcs::is_canonical`] proved canonical), of which `proof_text` and `context`
-/// are the top-level `proof` and `@context` values' texts, borrowed from it. Every part of a canonical
-/// text is canonical, so both hashes are taken from the text itself, with one member cut
+/// entry that [`jcs::canonical_members`] proved canonical), of which `proof_text` and
+/// `context` are the top-level `proof` and `@context` values' texts, borrowed from it.
+/// Every part of a canonical text is canonical, so both hashes are taken from the text itself, with one member cut
 /// out: the proof configuration is the proof without its `proofValue` member, the unsecured
 /// document is the text without its `proof` member. Nothing is parsed into a `Value` or
 /// written again.

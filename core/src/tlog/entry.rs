@@ -260,7 +260,7 @@ pub fn prepare_entry_with(
 }
 
 /// The fast way to [`prepare_entry_with`]'s answer for the entries a log is mostly made of:
-/// a talent credential whose canonical form [`jcs::is_canonical`] proves is checked from
+/// a talent credential whose canonical form [`jcs::canonical_members`] proves is checked from
 /// its text, reading of its subject only the [`SubjectFacts`] admission needs
 /// ([`crate::proof::prepare_canonical`] hashes the text itself). `None` for anything else,
 /// and for anything that would fail: [`prepare_whole`] decides those and names the error.

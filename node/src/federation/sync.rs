@@ -602,24 +602,24 @@ fn verify_entries(
     checkpoint_note: &[u8],
 ) -> Result<Vec<entry::MirrorEntry>, SyncError> {
     let mut keys = talent_core::did::KeyCache::new();
-    let result = entries
+    entries
         .iter()
         .enumerate()
         .map(|(offset, bytes)| {
             entry::prepare_entry_with(bytes, &mut keys).map_err(|error| (offset, error))
         })
         .collect::<Result<Vec<_>, _>>()
-        .and_then(|prepared| entry::verify_entries(prepared, entries));
-    result.map_err(|(position, error)| {
-        let index = first + position as u64;
-        misbehaviour(
-            "bad-entry",
-            format!("entry {index} is not acceptable: {error}"),
-            vec![note_text(checkpoint_note)],
-            Some((
-                index,
-                String::from_utf8_lossy(&entries[position]).into_owned(),
-            )),
-        )
-    })
+        .and_then(|prepared| entry::verify_entries(prepared, entries))
+        .map_err(|(position, error)| {
+            let index = first + position as u64;
+            misbehaviour(
+                "bad-entry",
+                format!("entry {index} is not acceptable: {error}"),
+                vec![note_text(checkpoint_note)],
+                Some((
+                    index,
+                    String::from_utf8_lossy(&entries[position]).into_owned(),
+                )),
+            )
+        })
 }
