@@ -5,7 +5,10 @@
 //!
 //! Reading happens on the verifier threads rather than before them: parsing is about a
 //! quarter of the work per credential, and a document is dropped as soon as its verdict is
-//! reached, so memory stays at one group per thread.
+//! reached, so memory stays at one group per thread. A verdict is turned into what the
+//! caller keeps of it (see [`verify_all`]) on the thread that reached it: a whole verdict is
+//! about a kilobyte of small strings, and on this kind of virtual machine every megabyte of
+//! memory a process touches for the first time costs about 2 ms of kernel time.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,7 +28,7 @@ use crate::input::{Document, Input};
 pub const GROUP: usize = 256;
 
 /// A group's index and the outcome of each of its inputs.
-type Group = (usize, Vec<Result<Verdict, Failure>>);
+type Group<T> = (usize, Vec<Result<T, Failure>>);
 
 /// Why one input has no verdict.
 enum Failure {
@@ -38,22 +41,24 @@ enum Failure {
 }
 
 /// Verifies every input on `threads` threads. Credentials are judged with `options`, bundles
-/// with `bundles` (`None`: no `--trust` was given, and a bundle is then an error).
+/// with `bundles` (`None`: no `--trust` was given, and a bundle is then an error). What
+/// `keep` makes of each input's verdict is returned, in input order.
 ///
 /// # Errors
 /// As verifying the inputs one after another would fail: the first unreadable input, else
 /// `needs_trust` if any input is a bundle and `bundles` is `None`, else the first bundle that
 /// could not be checked (named by its input).
-pub fn verify_all(
+pub fn verify_all<T: Send>(
     inputs: &[Input],
     threads: usize,
     options: &VerifyOptions<'_>,
     bundles: Option<&BundleOptions<'_>>,
     needs_trust: impl FnOnce() -> anyhow::Error,
-) -> anyhow::Result<Vec<Verdict>> {
+    keep: impl Fn(&Input, Verdict) -> T + Sync,
+) -> anyhow::Result<Vec<T>> {
     let groups = inputs.len().div_ceil(GROUP);
     let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Group>> = Mutex::new(Vec::with_capacity(groups));
+    let done: Mutex<Vec<Group<T>>> = Mutex::new(Vec::with_capacity(groups));
     let worker = || {
         let mut keys = KeyCache::new();
         loop {
@@ -66,7 +71,11 @@ pub fn verify_all(
             if part.is_empty() {
                 break;
             }
-            let results = verify_group(part, options, bundles, &mut keys);
+            let results = verify_group(part, options, bundles, &mut keys)
+                .into_iter()
+                .zip(part)
+                .map(|(result, input)| result.map(|verdict| keep(input, verdict)))
+                .collect();
             // A poisoned lock means another worker panicked; its group is then missing,
             // which is reported below.
             if let Ok(mut done) = done.lock() {
@@ -86,8 +95,10 @@ pub fn verify_all(
         anyhow::bail!("a verifier thread failed");
     }
     done.sort_unstable_by_key(|(group, _)| *group);
-    let results: Vec<Result<Verdict, Failure>> =
-        done.into_iter().flat_map(|(_, results)| results).collect();
+    let mut results: Vec<Result<T, Failure>> = Vec::with_capacity(inputs.len());
+    for (_, group) in done {
+        results.extend(group);
+    }
     let failure = |wanted: fn(&Failure) -> bool| {
         results
             .iter()
@@ -107,11 +118,7 @@ pub fn verify_all(
 }
 
 /// The error of input `at`, as the one-by-one path reported it.
-fn take_error(
-    results: Vec<Result<Verdict, Failure>>,
-    at: usize,
-    inputs: &[Input],
-) -> anyhow::Error {
+fn take_error<T>(results: Vec<Result<T, Failure>>, at: usize, inputs: &[Input]) -> anyhow::Error {
     let name = inputs.get(at).map(Input::name).unwrap_or_default();
     match results.into_iter().nth(at) {
         Some(Err(Failure::Read(error))) => error,
@@ -255,9 +262,14 @@ mod tests {
                 scratch.write(&format!("{index:04}.json"), &document.to_string())
             })
             .collect();
-        let verdicts = verify_all(&inputs, 2, &options, None, || {
-            anyhow::anyhow!("no bundles here")
-        })
+        let verdicts = verify_all(
+            &inputs,
+            2,
+            &options,
+            None,
+            || anyhow::anyhow!("no bundles here"),
+            |_, verdict| verdict,
+        )
         .expect("verifies");
         assert_eq!(verdicts.len(), documents.len());
         for (index, (document, verdict)) in documents.iter().zip(&verdicts).enumerate() {
@@ -286,8 +298,15 @@ mod tests {
                 scratch.write(&format!("{index:04}.json"), &text)
             })
             .collect();
-        let error = verify_all(&inputs, 2, &options, None, || anyhow::anyhow!("no bundles"))
-            .expect_err("an input is not JSON");
+        let error = verify_all(
+            &inputs,
+            2,
+            &options,
+            None,
+            || anyhow::anyhow!("no bundles"),
+            |_, verdict| verdict.verified,
+        )
+        .expect_err("an input is not JSON");
         assert!(format!("{error:#}").contains("0007.json"), "{error:#}");
     }
 }

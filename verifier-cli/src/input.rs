@@ -97,20 +97,22 @@ pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
 }
 
 fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+    let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry?;
-        let path = entry.path();
-        if path.extension().is_none_or(|e| e != "json") {
+        let name = entry.file_name();
+        if Path::new(&name).extension().is_none_or(|e| e != "json") {
             continue;
         }
         // The directory listing already says what a plain file is; only a symbolic link
         // needs a `stat` to follow it (one `stat` per file was a tenth of a large run).
         let file_type = entry.file_type()?;
-        if file_type.is_file() || (file_type.is_symlink() && path.is_file()) {
-            files.push(path);
+        if file_type.is_file() || (file_type.is_symlink() && entry.path().is_file()) {
+            names.push(name);
         }
     }
-    files.sort();
-    Ok(files)
+    // Names in one directory sort as their paths do; comparing names is cheaper than
+    // comparing paths component by component (a fortieth of a 20,000-file run).
+    names.sort_unstable();
+    Ok(names.into_iter().map(|name| dir.join(name)).collect())
 }

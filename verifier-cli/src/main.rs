@@ -300,42 +300,66 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
         .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
         .unwrap_or(1)
         .max(1);
-    let verdicts = batch::verify_all(inputs, threads, &options, bundles.as_ref(), || {
+    let needs_trust = || {
         bundle_options(args, &schemas, None)
             .err()
             .unwrap_or_else(|| anyhow::anyhow!("a bundle needs --trust"))
-    })?;
-    let elapsed = started.elapsed();
-    if verdicts.len() != inputs.len() {
-        bail!("a verifier thread failed");
-    }
-    let valid = verdicts.iter().filter(|verdict| verdict.verified).count();
-    let mut stdout = std::io::stdout().lock();
+    };
     if args.json {
+        let verdicts = batch::verify_all(
+            inputs,
+            threads,
+            &options,
+            bundles.as_ref(),
+            needs_trust,
+            |_, verdict| verdict,
+        )?;
+        if verdicts.len() != inputs.len() {
+            bail!("a verifier thread failed");
+        }
         let items: Vec<Value> = inputs
             .iter()
             .zip(&verdicts)
             .map(|(input, verdict)| json!({"file": input.name(), "verdict": verdict}))
             .collect();
+        let mut stdout = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut stdout, &items)?;
         writeln!(stdout)?;
-    } else {
-        if !args.quiet {
-            for (input, verdict) in inputs.iter().zip(&verdicts) {
-                writeln!(stdout, "{}", report::render_line(input.name(), verdict))?;
-            }
-        }
-        let rate = verdicts.len() as f64 / elapsed.as_secs_f64().max(1e-9);
-        writeln!(
-            stdout,
-            "{valid} 有效 valid, {} 无效 not valid, of {} credentials in {:.3} s ({rate:.0} credentials/s, {threads} threads)",
-            verdicts.len() - valid,
-            verdicts.len(),
-            elapsed.as_secs_f64(),
-        )?;
+        stdout.flush()?;
+        return Ok(outcome(verdicts.iter().all(|verdict| verdict.verified)));
     }
+    // Each thread keeps only what the report shows of a verdict: whether it passed, and its
+    // line unless `--quiet`.
+    let lines = batch::verify_all(
+        inputs,
+        threads,
+        &options,
+        bundles.as_ref(),
+        needs_trust,
+        |input, verdict| {
+            let line = (!args.quiet).then(|| report::render_line(input.name(), &verdict));
+            (verdict.verified, line)
+        },
+    )?;
+    let elapsed = started.elapsed();
+    if lines.len() != inputs.len() {
+        bail!("a verifier thread failed");
+    }
+    let valid = lines.iter().filter(|(verified, _)| *verified).count();
+    let mut stdout = std::io::stdout().lock();
+    for line in lines.iter().filter_map(|(_, line)| line.as_ref()) {
+        writeln!(stdout, "{line}")?;
+    }
+    let rate = lines.len() as f64 / elapsed.as_secs_f64().max(1e-9);
+    writeln!(
+        stdout,
+        "{valid} 有效 valid, {} 无效 not valid, of {} credentials in {:.3} s ({rate:.0} credentials/s, {threads} threads)",
+        lines.len() - valid,
+        lines.len(),
+        elapsed.as_secs_f64(),
+    )?;
     stdout.flush()?;
-    Ok(outcome(valid == verdicts.len()))
+    Ok(outcome(valid == lines.len()))
 }
 
 /// The log keys of a member: pinned by `trust` when given, else as the node announces its
