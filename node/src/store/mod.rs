@@ -268,7 +268,19 @@ pub struct Store {
     db: DB,
     /// Serialises the read-modify-write of counters.
     counters: std::sync::Mutex<()>,
+    /// Stored hashes read before, by column family and key. A stored hash never changes
+    /// once written (logs only grow, and nothing deletes them), and every inclusion proof
+    /// of a log reads the same upper-level hashes: a RocksDB read was a tenth of a
+    /// `POST /api/v1/verify`. Only hashes found are kept; a missing one may be written later.
+    hash_cache: HashCache,
 }
+
+/// See [`Store`]'s `hash_cache`.
+type HashCache = quick_cache::sync::Cache<(&'static str, Vec<u8>), Hash>;
+
+/// Stored hashes [`Store`] keeps in memory (about 80 bytes each): every hash of a log of
+/// 32,768 entries, or the upper 16 levels of a larger one, which every proof shares.
+const HASH_CACHE_ENTRIES: usize = 65_536;
 
 /// Bytes all column families' memtables may hold together before RocksDB flushes.
 const MEMTABLE_BUDGET: usize = 64 << 20;
@@ -312,6 +324,7 @@ impl Store {
         Ok(Store {
             db,
             counters: std::sync::Mutex::new(()),
+            hash_cache: HashCache::new(HASH_CACHE_ENTRIES),
         })
     }
 
@@ -879,24 +892,39 @@ impl Store {
         space: LogSpace<'_>,
         indexes: &[u64],
     ) -> Result<Vec<Option<Hash>>, StoreError> {
-        let cf = self.cf(space.hashes_cf())?;
-        let keys: Vec<Vec<u8>> = indexes.iter().map(|index| space.key(*index)).collect();
-        self.db
-            .batched_multi_get_cf(cf, &keys, false)
-            .into_iter()
-            .zip(indexes)
-            .map(|(result, index)| match result? {
-                None => Ok(None),
-                Some(bytes) => {
-                    let array: [u8; 32] =
-                        bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                            key: space.describe("hashes", *index),
-                            reason: format!("{} bytes", bytes.len()),
-                        })?;
-                    Ok(Some(Hash(array)))
-                }
-            })
-            .collect()
+        let name = space.hashes_cf();
+        let cf = self.cf(name)?;
+        let mut found: Vec<Option<Hash>> = Vec::with_capacity(indexes.len());
+        // (position in `found`, index, key) of each hash not in the cache.
+        let mut missing: Vec<(usize, u64, Vec<u8>)> = Vec::new();
+        for (position, index) in indexes.iter().enumerate() {
+            let key = (name, space.key(*index));
+            let cached = self.hash_cache.get(&key);
+            if cached.is_none() {
+                missing.push((position, *index, key.1));
+            }
+            found.push(cached);
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let read = self
+            .db
+            .batched_multi_get_cf(cf, missing.iter().map(|(_, _, key)| key), false);
+        for ((position, index, key), result) in missing.into_iter().zip(read) {
+            let Some(bytes) = result? else {
+                continue;
+            };
+            let array: [u8; 32] = bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                key: space.describe("hashes", index),
+                reason: format!("{} bytes", bytes.len()),
+            })?;
+            self.hash_cache.insert((name, key), Hash(array));
+            if let Some(slot) = found.get_mut(position) {
+                *slot = Some(Hash(array));
+            }
+        }
+        Ok(found)
     }
 
     /// The leaf index of a credential's entry, if stored.
@@ -1001,6 +1029,50 @@ fn slot_holder_bytes(holder: &SlotHolder) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_hashes_stay_in_their_log_and_a_missing_hash_is_found_once_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let own = |first_index: u64, hashes: &[(u64, Hash)]| {
+            store
+                .append(&AppendBatch {
+                    first_index,
+                    entries: vec![],
+                    hashes,
+                    checkpoint: b"note",
+                })
+                .expect("writes");
+        };
+        own(0, &[(0, Hash([1; 32]))]);
+        for _ in 0..2 {
+            // The second read comes from the cache.
+            assert_eq!(
+                store.hashes(LogSpace::Own, &[0, 1]).expect("reads"),
+                vec![Some(Hash([1; 32])), None]
+            );
+        }
+        let mirror = LogSpace::Mirror("cd-hz");
+        assert_eq!(store.hashes(mirror, &[0]).expect("reads"), vec![None]);
+        own(1, &[(1, Hash([2; 32]))]);
+        store
+            .append_mirror(&MirrorAppend {
+                member: "cd-hz",
+                first_index: 0,
+                entries: &[],
+                hashes: &[(0, Hash([3; 32]))],
+                logged: true,
+            })
+            .expect("writes");
+        assert_eq!(
+            store.hashes(LogSpace::Own, &[1, 0]).expect("reads"),
+            vec![Some(Hash([2; 32])), Some(Hash([1; 32]))]
+        );
+        assert_eq!(
+            store.hashes(mirror, &[0]).expect("reads"),
+            vec![Some(Hash([3; 32]))]
+        );
+    }
 
     #[test]
     fn appended_batches_survive_reopen() {
