@@ -55,6 +55,41 @@ pub fn canonicalize_object_with(
     write_object(members, Some(skip), replace, out);
 }
 
+/// The canonical bytes of the object `members` and where each member is in them, in order:
+/// what [`canonical_members`] finds in those bytes, without scanning them again. A name is
+/// spanned as written, escapes included (so it equals a plain name only when it has none).
+pub fn canonicalize_object_members(
+    members: &serde_json::Map<String, Value>,
+) -> (Vec<u8>, Vec<MemberSpan>) {
+    let mut sorted: Vec<(&str, &Value)> = members
+        .iter()
+        .map(|(name, value)| (name.as_str(), value))
+        .collect();
+    if !in_utf16_order(members, None) {
+        sorted.sort_unstable_by(|a, b| compare_utf16(a.0, b.0));
+    }
+    let mut out = Vec::with_capacity(2048);
+    let mut spans = Vec::with_capacity(sorted.len());
+    out.push(b'{');
+    for (index, (name, value)) in sorted.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        let name_at = out.len() + 1;
+        write_string(name, &mut out);
+        let name_end = out.len() - 1;
+        out.push(b':');
+        let value_at = out.len();
+        canonicalize_into(value, &mut out);
+        spans.push(MemberSpan {
+            name: name_at..name_end,
+            value: value_at..out.len(),
+        });
+    }
+    out.push(b'}');
+    (out, spans)
+}
+
 /// [`canonicalize_object_with`], `skip` optional.
 fn write_object(
     members: &serde_json::Map<String, Value>,
@@ -260,6 +295,15 @@ pub struct MemberSpan {
     pub name: Range<usize>,
     /// The value's text.
     pub value: Range<usize>,
+}
+
+/// The text of the member `name` of the object `text` whose members are at `spans` (as
+/// [`canonical_members`] or [`canonicalize_object_members`] give them), borrowed from it.
+pub fn member_text<'t>(text: &'t str, spans: &[MemberSpan], name: &str) -> Option<&'t str> {
+    spans
+        .iter()
+        .find(|span| text.as_bytes().get(span.name.clone()) == Some(name.as_bytes()))
+        .and_then(|span| text.get(span.value.clone()))
 }
 
 /// [`is_canonical`] for an object, with where its members are, in order (so sorted by
@@ -656,6 +700,40 @@ mod tests {
             );
         }
         assert_eq!(canonical_members(b"{}"), Some(Vec::new()));
+    }
+
+    #[test]
+    fn writing_with_member_spans_gives_the_canonical_bytes_and_the_scan_s_spans() {
+        for document in [
+            json!({}),
+            json!({"a": 1}),
+            json!({
+                "@context": ["a", "b"],
+                "credentialSubject": {"id": "x", "proof": {"nested": true}},
+                "proof": {"proofValue": "z5x", "@context": ["a"]},
+                "type": ["VerifiableCredential"],
+                "n": 1.5e300,
+                "é": null,
+                "\u{e000}": 1,
+                "\u{1f600}": 2,
+                "tab\t": "quote\"",
+            }),
+        ] {
+            let object = document.as_object().expect("an object");
+            let (text, spans) = canonicalize_object_members(object);
+            assert_eq!(text, canonicalize(&document), "{document}");
+            assert_eq!(spans.len(), object.len());
+            for span in &spans {
+                let name: String =
+                    serde_json::from_slice(&[b"\"", &text[span.name.clone()], b"\""].concat())
+                        .expect("a JSON string");
+                assert_eq!(&text[span.value.clone()], canonicalize(&object[&name]));
+            }
+            // Where the scan can prove the text canonical, it finds the same spans.
+            if let Some(scanned) = canonical_members(&text) {
+                assert_eq!(scanned, spans, "{document}");
+            }
+        }
     }
 
     #[test]

@@ -424,7 +424,8 @@ fn present<'de, D: serde::Deserializer<'de>>(
 }
 
 /// [`prepare_with`] for an object known only as its canonical JCS text `document` (a log
-/// entry that [`jcs::canonical_members`] proved canonical), of which `proof_text` and
+/// entry that [`jcs::canonical_members`] proved canonical, or a presented credential written
+/// by [`jcs::canonicalize_object_members`]), of which `proof_text` and
 /// `context` are the top-level `proof` and `@context` values' texts, borrowed from it.
 /// Every part of a canonical text is canonical, so both hashes are taken from the text itself, with one member cut
 /// out: the proof configuration is the proof without its `proofValue` member, the unsecured

@@ -275,12 +275,7 @@ fn prepare_talent_credential(
     // The scan does not check UTF-8: it is checked here, whole.
     let text = std::str::from_utf8(bytes).ok()?;
     // A top-level member's text, by name (each name is there once).
-    let member = |name: &str| {
-        members
-            .iter()
-            .find(|member| bytes.get(member.name.clone()) == Some(name.as_bytes()))
-            .and_then(|member| text.get(member.value.clone()))
-    };
+    let member = |name: &str| jcs::member_text(text, &members, name);
     // A string member without escapes, borrowed; anything else is left to the whole check.
     let string =
         |name: &str| member(name).and_then(|value| serde_json::from_str::<&str>(value).ok());

@@ -19,8 +19,8 @@ use talent_core::status::CredentialStatus;
 use talent_core::tlog::cosignature::CosignerKey;
 use talent_core::tlog::merkle::InclusionProof;
 use talent_core::verify::{
-    CheckpointMemo, IssuerContext, LogContext, LogEvidence, PreparedCredential, StatusFact,
-    Verdict, VerifyOptions, check_signatures, prepare_credential,
+    CheckpointMemo, IssuerContext, LeafText, LogContext, LogEvidence, PreparedCredential,
+    StatusFact, Verdict, VerifyOptions, check_signatures, prepare_credential,
 };
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -298,8 +298,12 @@ fn verify_batch(batch: Vec<Job>) {
     let mut keys = KeyCache::new();
     let mut prepared: Vec<PreparedCredential<'_>> = ready
         .iter()
-        .map(|(request, _, _)| {
-            prepare_credential(&request.credential, &request.state.schemas, &mut keys)
+        .map(|(request, located, _)| {
+            let leaf = match located.evidence {
+                Evidence::Found(_) => LeafText::Keep,
+                Evidence::Missing(_) => LeafText::Skip,
+            };
+            prepare_credential(&request.credential, &request.state.schemas, &mut keys, leaf)
         })
         .collect();
     check_signatures(&mut prepared);
