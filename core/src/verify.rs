@@ -333,8 +333,8 @@ pub fn verify_credentials(
 #[derive(Debug)]
 pub struct PreparedCredential<'d> {
     document: &'d Value,
-    /// The document's canonical text, when it is an object: the proof's hashes came from it,
-    /// and the inclusion check hashes it as the log leaf.
+    /// The document's canonical text, kept with [`LeafText::Keep`] for an object: the proof's
+    /// hashes came from it, and the inclusion check hashes it as the log leaf.
     canonical: Option<Vec<u8>>,
     summary: CredentialSummary,
     schema: Check,
