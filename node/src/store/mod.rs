@@ -272,6 +272,8 @@ pub struct Store {
     /// once written (logs only grow, and nothing deletes them), and every inclusion proof
     /// of a log reads the same upper-level hashes: a RocksDB read was a tenth of a
     /// `POST /api/v1/verify`. Only hashes found are kept; a missing one may be written later.
+    /// (A failed catch-up can leave hashes above a mirror's verified size that a retry
+    /// writes again, but every reader asks only for hashes under a verified size.)
     hash_cache: HashCache,
 }
 
