@@ -61,32 +61,13 @@ pub fn canonicalize_object_with(
 pub fn canonicalize_object_members(
     members: &serde_json::Map<String, Value>,
 ) -> (Vec<u8>, Vec<MemberSpan>) {
-    let mut sorted: Vec<(&str, &Value)> = members
+    let mut out = Vec::with_capacity(2048);
+    let mut spans = Vec::with_capacity(members.len());
+    let members = members
         .iter()
         .map(|(name, value)| (name.as_str(), value))
         .collect();
-    if !in_utf16_order(members, None) {
-        sorted.sort_unstable_by(|a, b| compare_utf16(a.0, b.0));
-    }
-    let mut out = Vec::with_capacity(2048);
-    let mut spans = Vec::with_capacity(sorted.len());
-    out.push(b'{');
-    for (index, (name, value)) in sorted.into_iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        let name_at = out.len() + 1;
-        write_string(name, &mut out);
-        let name_end = out.len() - 1;
-        out.push(b':');
-        let value_at = out.len();
-        canonicalize_into(value, &mut out);
-        spans.push(MemberSpan {
-            name: name_at..name_end,
-            value: value_at..out.len(),
-        });
-    }
-    out.push(b'}');
+    write_members(members, &mut out, Some(&mut spans));
     (out, spans)
 }
 
@@ -115,7 +96,7 @@ fn write_object(
     {
         sorted.push((replaced, with));
     }
-    write_members(sorted, out);
+    write_members(sorted, out, None);
 }
 
 /// Whether the map iterates its names in RFC 8785 order already, so they need no sorting:
@@ -178,17 +159,31 @@ fn write_in_map_order(
     out.push(b'}');
 }
 
-/// Writes object members sorted by name (UTF-16 order).
-fn write_members(mut members: Vec<(&str, &Value)>, out: &mut Vec<u8>) {
+/// Writes object members sorted by name (UTF-16 order), recording where each one is in
+/// `out` when `spans` is given.
+fn write_members(
+    mut members: Vec<(&str, &Value)>,
+    out: &mut Vec<u8>,
+    mut spans: Option<&mut Vec<MemberSpan>>,
+) {
     members.sort_unstable_by(|a, b| compare_utf16(a.0, b.0));
     out.push(b'{');
     for (index, (name, item)) in members.into_iter().enumerate() {
         if index > 0 {
             out.push(b',');
         }
+        let name_at = out.len() + 1;
         write_string(name, out);
+        let name_end = out.len() - 1;
         out.push(b':');
+        let value_at = out.len();
         canonicalize_into(item, out);
+        if let Some(spans) = spans.as_deref_mut() {
+            spans.push(MemberSpan {
+                name: name_at..name_end,
+                value: value_at..out.len(),
+            });
+        }
     }
     out.push(b'}');
 }
@@ -565,7 +560,7 @@ mod tests {
                         .map(|(name, value)| (name.as_str(), value))
                         .collect();
                     let mut slow = Vec::new();
-                    write_members(pairs, &mut slow);
+                    write_members(pairs, &mut slow, None);
                     assert_eq!(fast, slow, "{object} skip {skip:?} replace {replace:?}");
                 }
             }

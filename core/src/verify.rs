@@ -1026,26 +1026,21 @@ mod batch_tests {
         let key = SigningKey::from_bytes(&[11u8; 32]);
         let good = signed(&key, 1);
         let context = good["@context"].clone();
+        let without_proof_member = |name: &'static str| -> Edit {
+            Box::new(move |d| {
+                d["proof"].as_object_mut().expect("proof").remove(name);
+            })
+        };
         let edits: Vec<Edit> = vec![
             Box::new(|_| {}),
             Box::new(|d| d["credentialSubject"]["name"] = json!("李四")),
-            Box::new(|d| {
-                d["proof"]
-                    .as_object_mut()
-                    .expect("proof")
-                    .remove("@context");
-            }),
+            without_proof_member("@context"),
             Box::new(move |d| d["proof"]["@context"] = json!([context[0].clone()])),
             Box::new(|d| d["proof"]["@context"] = json!(["https://example.org/other"])),
             Box::new(|d| d["@context"] = json!(["https://www.w3.org/ns/credentials/v2"])),
             Box::new(|d| d["proof"]["created"] = json!(5)),
             Box::new(|d| d["proof"]["proofValue"] = json!("z111")),
-            Box::new(|d| {
-                d["proof"]
-                    .as_object_mut()
-                    .expect("proof")
-                    .remove("proofValue");
-            }),
+            without_proof_member("proofValue"),
             Box::new(|d| d["proof"]["type"] = json!("Ed25519Signature2020")),
             Box::new(|d| d["proof"] = json!("not an object")),
             Box::new(|d| d["tab\t"] = json!(1)),

@@ -44,6 +44,24 @@ enum Evidence {
     Missing(String),
 }
 
+impl Evidence {
+    /// What the verification pipeline is told about the credential's log.
+    fn context(&self) -> LogContext<'_> {
+        match self {
+            Evidence::Found(found) => LogContext::Evidence(LogEvidence {
+                origin: &found.origin,
+                log_vkey: &found.log_vkey,
+                checkpoint: &found.checkpoint,
+                proof: &found.proof,
+                cosigners: &found.cosigners,
+                quorum: found.quorum,
+                confirmed_at: found.confirmed_at,
+            }),
+            Evidence::Missing(reason) => LogContext::Missing(reason.clone()),
+        }
+    }
+}
+
 struct FoundEvidence {
     origin: String,
     log_vkey: String,
@@ -206,9 +224,9 @@ fn status_fact(
 }
 
 /// How many requests one batch verifies at most: enough to amortise an Ed25519 batch, few
-/// enough that a batch takes about a millisecond on one core. Measured at 96 and 128
-/// clients on 2 cores, 32 gave 8–15 % more requests/s and a lower p99 than 64 in nine
-/// alternated pairs (smaller batches keep both verifier threads busy), and 16 less than 32.
+/// enough that a batch takes about a millisecond on one core. Measured at 64–128 clients on
+/// 2 cores, 32 gave more requests/s and a lower p99 than 64 in 14 of 15 alternated pairs
+/// (smaller batches keep both verifier threads busy), and 16 gave fewer than 32.
 const MAX_BATCH: usize = 32;
 /// Requests waiting for a batch before senders wait too (the HTTP layer bounds requests in
 /// flight anyway).
@@ -301,10 +319,7 @@ fn verify_batch(batch: Vec<Job>) {
     let mut prepared: Vec<PreparedCredential<'_>> = ready
         .iter()
         .map(|(request, located, _)| {
-            let leaf = match located.evidence {
-                Evidence::Found(_) => LeafText::Keep,
-                Evidence::Missing(_) => LeafText::Skip,
-            };
+            let leaf = LeafText::for_log(&located.evidence.context());
             prepare_credential(&request.credential, &request.state.schemas, &mut keys, leaf)
         })
         .collect();
@@ -344,22 +359,10 @@ fn answer_batch(
                 located.member
             )),
         };
-        let log = match &located.evidence {
-            Evidence::Found(found) => LogContext::Evidence(LogEvidence {
-                origin: &found.origin,
-                log_vkey: &found.log_vkey,
-                checkpoint: &found.checkpoint,
-                proof: &found.proof,
-                cosigners: &found.cosigners,
-                quorum: found.quorum,
-                confirmed_at: found.confirmed_at,
-            }),
-            Evidence::Missing(reason) => LogContext::Missing(reason.clone()),
-        };
         let options = VerifyOptions {
             now,
             schemas: &request.state.schemas,
-            log,
+            log: located.evidence.context(),
             issuers,
             status: located.status.clone(),
         };
