@@ -17,6 +17,7 @@ pub mod log;
 pub mod member;
 pub mod node;
 pub mod recognition;
+pub mod server;
 pub mod state;
 pub mod statistics;
 pub mod status_lists;

@@ -272,7 +272,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             stdout.flush()?;
             registry_node::node::start_federation(&state);
-            registry_node::node::serve(state, listener).await
+            registry_node::server::serve(state, listener).await
         }),
         Command::Demo { config, data } => {
             runtime()?.block_on(registry_node::demo::run(&config, &data))

@@ -1,5 +1,5 @@
-//! Start-up and shutdown of a node: open the store, load the keys that belong to it, build
-//! the state, serve until SIGINT/SIGTERM.
+//! Start-up of a node: open the store, load the keys that belong to it, build the state.
+//! Serving, until SIGINT or SIGTERM, is [`crate::server`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use talent_core::federation::Federation;
 use talent_core::schema::SchemaSet;
 use talent_core::tlog::cosignature::Cosigner;
-use tokio::net::TcpListener;
 
 use crate::federation::FederationNode;
 use crate::issuance::{IssuanceService, LogWriter};
@@ -314,36 +313,4 @@ pub fn start_federation(state: &AppState) {
     if let Some(federation) = &state.federation {
         federation.start(Arc::clone(&state.log));
     }
-}
-
-/// Serves the API on `listener` until SIGINT or SIGTERM, then drains in-flight requests.
-///
-/// # Errors
-/// The server fails to accept connections.
-pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
-    axum::serve(listener, crate::api::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: draining in-flight requests");
 }

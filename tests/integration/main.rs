@@ -1,5 +1,6 @@
 //! Multi-process tests: real `registry-node` and `talent-verify` binaries, real RocksDB on
-//! disk, real HTTP on 127.0.0.1. One module per issue (`issue_N`).
+//! disk, real HTTP on 127.0.0.1. One module per issue (`issue_N`), and `serving` for how a
+//! node serves HTTP (its server threads, shutdown).
 
 mod issue_2;
 mod issue_3;
@@ -12,3 +13,4 @@ mod issue_8_console;
 mod issue_8_import;
 mod issue_8_pages;
 mod issue_8_statistics;
+mod serving;

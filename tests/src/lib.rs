@@ -127,9 +127,36 @@ impl Node {
     /// # Errors
     /// The signal could not be sent or the process could not be waited for.
     pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status()?;
+        self.terminate()?;
         Ok(self.child.wait()?)
+    }
+
+    /// Sends SIGTERM without waiting for the node to exit.
+    ///
+    /// # Errors
+    /// The signal could not be sent.
+    pub fn terminate(&self) -> anyhow::Result<()> {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status()?;
+        anyhow::ensure!(status.success(), "kill -TERM {pid}: {status}");
+        Ok(())
+    }
+
+    /// Waits at most `within` for the node to exit.
+    ///
+    /// # Errors
+    /// It is still running then, or could not be waited for.
+    pub fn wait_exit(&mut self, within: Duration) -> anyhow::Result<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                bail!("registry-node still runs {within:?} after it was asked to stop");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Kills the node with SIGKILL (a crash) and waits for it.

@@ -1,8 +1,8 @@
 //! Verification endpoints: the registry's own `POST /api/v1/verify` and the VC-API
 //! compatible `POST /credentials/verify`. Both run the one pipeline of `talent_core::verify`,
-//! concurrent requests together (see [`Batcher`]).
+//! concurrent requests on one server thread together (see [`Batcher`]).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
@@ -22,7 +22,8 @@ use talent_core::verify::{
     CheckpointMemo, IssuerContext, LeafText, LogContext, LogEvidence, PreparedCredential,
     StatusFact, Verdict, VerifyOptions, check_signatures, prepare_credential,
 };
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use thread_local::ThreadLocal;
+use tokio::sync::oneshot;
 
 use crate::store::LogSpace;
 
@@ -223,14 +224,11 @@ fn status_fact(
     })
 }
 
-/// How many requests one batch verifies at most: enough to amortise an Ed25519 batch, few
-/// enough that a batch takes about a millisecond on one core. Measured at 64–128 clients on
-/// 2 cores, 32 gave more requests/s and a lower p99 than 64 in 14 of 15 alternated pairs
-/// (smaller batches keep both verifier threads busy), and 16 gave fewer than 32.
+/// How many requests one Ed25519 batch takes at most: enough to amortise the batch, few
+/// enough that the requests answered first are not held long behind the rest of a turn.
+/// Measured at 64–128 clients on 2 cores, 32 gave more requests/s and a lower p99 than 64
+/// in 14 of 15 alternated pairs, and 16 gave fewer than 32 (docs/benchmarks.md).
 const MAX_BATCH: usize = 32;
-/// Requests waiting for a batch before senders wait too (the HTTP layer bounds requests in
-/// flight anyway).
-const QUEUE: usize = 4096;
 
 /// A request waiting for its batch, and where its answer goes.
 type Job = (Request, oneshot::Sender<Result<Verdict, ApiError>>);
@@ -242,58 +240,113 @@ struct Request {
     require_quorum: bool,
 }
 
-/// Verifies concurrent requests together: a collector task takes whatever requests are
-/// waiting (up to [`MAX_BATCH`]) once a blocking thread is free for them, and checks their
-/// signatures as one Ed25519 batch (`talent_core::verify::check_signatures`). Every other
-/// check runs per request exactly as [`talent_core::verify::verify_credential`] would, so
-/// each verdict is the one a request verified alone gets. Under light load a batch holds a
-/// single request and nothing waits; under heavy load batches fill while the threads are
-/// busy.
-#[derive(Debug, Default)]
+/// Verifies concurrent requests together, on the thread that read them.
+///
+/// A handler adds its request to its thread's current turn; the first request of a turn
+/// spawns the task that verifies it, and that task first lets every task already woken on
+/// the thread run (`yield_now`). On a server thread ([`crate::server`]) a turn thus holds
+/// every request read in one turn of its event loop. The turn's requests are verified in
+/// batches of at most [`MAX_BATCH`], their signatures as one Ed25519 batch
+/// (`talent_core::verify::check_signatures`); every other check runs per request exactly
+/// as [`talent_core::verify::verify_credential`] would, so each verdict is the one a
+/// request verified alone gets. Under light load a turn holds one request and nothing
+/// waits; under load a turn holds what arrived while the previous one was verified.
+///
+/// The thread verifies in place rather than handing batches to blocking threads: the
+/// evidence it reads is RocksDB point reads, nearly always from memory, and keeping a
+/// request on one core was worth 45 % more requests/s on 2 cores (docs/benchmarks.md).
+#[derive(Default)]
 pub struct Batcher {
-    /// Started with the first request, on the server's runtime.
-    queue: OnceLock<mpsc::Sender<Job>>,
+    turns: ThreadLocal<Arc<Turn>>,
+}
+
+impl std::fmt::Debug for Batcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher").finish_non_exhaustive()
+    }
 }
 
 impl Batcher {
-    /// The verdict for one request, verified in the next batch.
+    /// The verdict for one request, verified in its thread's next turn.
     async fn verify(&self, request: Request) -> Result<Verdict, ApiError> {
-        let queue = self.queue.get_or_init(|| {
-            let (sender, receiver) = mpsc::channel(QUEUE);
-            tokio::spawn(collect(receiver));
-            sender
-        });
         let (reply, answer) = oneshot::channel();
-        queue
-            .send((request, reply))
-            .await
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("the verification task stopped")))?;
+        let turn = self.turns.get_or_default();
+        if turn.add((request, reply)) {
+            tokio::spawn(verify_turn(ScheduledTurn(Some(Arc::clone(turn)))));
+        }
         answer
             .await
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("a verification batch failed")))?
     }
 }
 
-/// The collector: one batch per free blocking thread, as many batches at once as cores.
-async fn collect(mut queue: mpsc::Receiver<Job>) {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = Arc::new(Semaphore::new(cores));
-    while let Some(first) = queue.recv().await {
-        // Waiting for a thread is what lets the next batch fill.
-        let Ok(permit) = Arc::clone(&threads).acquire_owned().await else {
+/// The requests of one thread waiting for their turn to be verified.
+#[derive(Default)]
+struct Turn {
+    waiting: Mutex<Waiting>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    jobs: Vec<Job>,
+    /// Whether a task to verify them is spawned and has not taken them yet.
+    scheduled: bool,
+}
+
+impl Turn {
+    /// Adds a request; true when it is the turn's first, whose handler spawns the task.
+    fn add(&self, job: Job) -> bool {
+        let mut waiting = self.lock();
+        waiting.jobs.push(job);
+        !std::mem::replace(&mut waiting.scheduled, true)
+    }
+
+    /// The requests of the turn; the next request starts a new one.
+    fn take(&self) -> Vec<Job> {
+        let mut waiting = self.lock();
+        waiting.scheduled = false;
+        std::mem::take(&mut waiting.jobs)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        // Nothing panics while the lock is held; a poisoned one still holds whole jobs.
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A turn whose task is spawned. Dropped before it ran (its runtime shutting down), it
+/// takes its requests anyway, so they fail at once and the thread's next request starts a
+/// new turn instead of waiting behind one that never comes.
+struct ScheduledTurn(Option<Arc<Turn>>);
+
+impl ScheduledTurn {
+    fn take(&mut self) -> Vec<Job> {
+        self.0.take().map(|turn| turn.take()).unwrap_or_default()
+    }
+}
+
+impl Drop for ScheduledTurn {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
+/// Verifies a turn once the tasks already woken on this thread have added their requests,
+/// one batch at a time, letting the answered handlers write their responses in between.
+async fn verify_turn(mut turn: ScheduledTurn) {
+    tokio::task::yield_now().await;
+    let mut jobs = turn.take().into_iter();
+    loop {
+        let batch: Vec<Job> = jobs.by_ref().take(MAX_BATCH).collect();
+        if batch.is_empty() {
             break;
-        };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
         }
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            verify_batch(batch);
-        });
+        verify_batch(batch);
+        if jobs.len() > 0 {
+            tokio::task::yield_now().await;
+        }
     }
 }
 
@@ -379,9 +432,9 @@ pub struct Answer {
     pub recognition: Option<talent_core::recognition::Recognition>,
 }
 
-/// Verifies `credential` at this node (in the next batch of its verifier) and, with `region`,
-/// answers whether it is recognised there: the one path of `POST /api/v1/verify` and the
-/// console's verification page.
+/// Verifies `credential` at this node (in its thread's next turn, see [`Batcher`]) and,
+/// with `region`, answers whether it is recognised there: the one path of
+/// `POST /api/v1/verify` and the console's verification page.
 ///
 /// # Errors
 /// [`ApiError::MemberNotFound`] for a region this node holds no log of; storage errors.

@@ -1,0 +1,174 @@
+//! How a node serves HTTP: each connection on one of its server threads, requests verified
+//! together per thread, and SIGTERM letting requests in flight finish.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use federation_tests::{Node, example_requests};
+use serde_json::{Value, json};
+
+/// Many keep-alive connections verifying at once, valid and forged credentials mixed: the
+/// node verifies concurrent requests in shared batches, and every answer must still be the
+/// verdict of the request it answers.
+#[test]
+fn concurrent_verifications_each_get_their_own_verdict() {
+    const CLIENTS: usize = 24;
+    const REQUESTS_EACH: usize = 12;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(&dir.path().join("node")).expect("node starts");
+    let mut cases: Vec<(Value, bool)> = Vec::new();
+    for (_, request) in example_requests().iter().take(6) {
+        let credential = node.issue(request);
+        let mut forged = credential.clone();
+        forged["validFrom"] = json!("2000-01-01T00:00:00Z");
+        cases.push((credential, true));
+        cases.push((forged, false));
+    }
+    let url = node.at("/api/v1/verify");
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            let (url, cases) = (url.clone(), cases.clone());
+            std::thread::spawn(move || {
+                // One pooled connection per client thread, kept alive across its requests.
+                let http = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .expect("HTTP client");
+                for request in 0..REQUESTS_EACH {
+                    let (credential, valid) = &cases[(client * 5 + request) % cases.len()];
+                    let verdict: Value = http
+                        .post(&url)
+                        .json(&json!({ "credential": credential }))
+                        .send()
+                        .expect("POST /api/v1/verify")
+                        .json()
+                        .expect("verdict JSON");
+                    assert_eq!(
+                        verdict["credential"]["id"], credential["id"],
+                        "an answer for another request: {verdict}"
+                    );
+                    assert_eq!(verdict["verified"], json!(valid), "{verdict}");
+                    if !valid {
+                        let proof = verdict["checks"]
+                            .as_array()
+                            .and_then(|checks| checks.iter().find(|check| check["name"] == "proof"))
+                            .expect("a proof check");
+                        assert_eq!(proof["ok"], json!(false), "{verdict}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("client thread");
+    }
+}
+
+/// `POST /api/v1/verify` as raw HTTP/1.1: the head and the first `split` bytes of the body.
+fn request_head_and_start(body: &[u8], split: usize) -> Vec<u8> {
+    let mut request = format!(
+        "POST /api/v1/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body[..split]);
+    request
+}
+
+/// Reads one response: its head, and as many body bytes as its `content-length` says.
+fn read_response(stream: &mut TcpStream) -> (String, String) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = bytes.windows(4).position(|window| window == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let read = stream.read(&mut buffer).expect("a response");
+        assert!(read > 0, "closed before a whole head: {bytes:?}");
+        bytes.extend_from_slice(&buffer[..read]);
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .expect("a content-length");
+    while bytes.len() < head_end + length {
+        let read = stream.read(&mut buffer).expect("the body");
+        assert!(read > 0, "closed before the whole body");
+        bytes.extend_from_slice(&buffer[..read]);
+    }
+    let body = String::from_utf8_lossy(&bytes[head_end..head_end + length]).into_owned();
+    (head, body)
+}
+
+/// Whether the server has closed the connection (after at most 20 s).
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    let mut byte = [0u8; 1];
+    matches!(stream.read(&mut byte), Ok(0))
+}
+
+/// SIGTERM stops new connections at once, but a request whose body is still arriving is
+/// read, verified and answered; an idle keep-alive connection is closed; then the node
+/// exits cleanly.
+#[test]
+fn sigterm_finishes_requests_in_flight_and_refuses_new_connections() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut node = Node::start(&dir.path().join("node")).expect("node starts");
+    let (_, request) = example_requests().into_iter().next().expect("an example");
+    let credential = node.issue(&request);
+    let body = serde_json::to_vec(&json!({ "credential": credential })).expect("JSON");
+    let address = node.url.trim_start_matches("http://").to_owned();
+
+    // An idle keep-alive connection that has been served once.
+    let mut idle = TcpStream::connect(&address).expect("connect");
+    idle.write_all(&request_head_and_start(&body, body.len()))
+        .expect("write");
+    let (head, _) = read_response(&mut idle);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    // A request in flight: the head and half the body are sent before the signal.
+    let mut in_flight = TcpStream::connect(&address).expect("connect");
+    let half = body.len() / 2;
+    in_flight
+        .write_all(&request_head_and_start(&body, half))
+        .expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    node.terminate().expect("SIGTERM");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&address).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the node still accepts connections 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    in_flight
+        .write_all(&body[half..])
+        .expect("the rest of the body");
+    let (head, verdict) = read_response(&mut in_flight);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(verdict.contains(r#""verified":true"#), "{verdict}");
+    assert!(closed_by_server(&mut in_flight), "kept open while stopping");
+    assert!(
+        closed_by_server(&mut idle),
+        "an idle connection was kept open"
+    );
+
+    let status = node
+        .wait_exit(Duration::from_secs(20))
+        .expect("the node exits");
+    assert!(status.success(), "{status}");
+}
