@@ -30,7 +30,7 @@ use crate::state::AppState;
 ///
 /// # Errors
 /// A server thread cannot be started, or one stops serving before the signal.
-pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+pub async fn serve(state: AppState, mut listener: TcpListener) -> anyhow::Result<()> {
     let local_addr = listener.local_addr()?;
     let count = std::thread::available_parallelism().map_or(1, usize::from);
     let (stop, stopping) = watch::channel(false);
@@ -46,7 +46,6 @@ pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()>
         )?);
     }
     drop(done);
-    let mut listener = listener;
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let outcome = loop {
@@ -61,8 +60,14 @@ pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()>
                 let Some(thread) = least_busy(&threads) else {
                     break Err(anyhow::anyhow!("no server thread"));
                 };
-                if let Err(error) = thread.hand_over(stream, peer) {
-                    tracing::warn!(%peer, %error, "dropped a connection that could not be handed over");
+                match thread.hand_over(stream, peer) {
+                    Ok(()) => {}
+                    Err(HandOverError::Detach(error)) => {
+                        tracing::warn!(%peer, %error, "dropped a connection that could not be handed over");
+                    }
+                    Err(HandOverError::Stopped) => {
+                        break Err(anyhow::anyhow!("server thread {} stopped serving", thread.index));
+                    }
                 }
             }
         }
@@ -94,6 +99,7 @@ fn least_busy(threads: &[ServerThread]) -> Option<&ServerThread> {
 
 /// One server thread, as the accepting loop sees it.
 struct ServerThread {
+    index: usize,
     /// Where accepted connections go; `None` once the server stops accepting.
     connections: Option<mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>>,
     /// Connections handed over and not yet closed.
@@ -125,18 +131,25 @@ impl ServerThread {
         let handle = std::thread::Builder::new()
             .name(format!("http-{index}"))
             .spawn(move || {
-                let result = runtime.block_on(async move {
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async move {
-                            let _ = stopping.wait_for(|stop| *stop).await;
-                        })
-                        .await
-                        .context("serving HTTP")
+                let serving = std::panic::AssertUnwindSafe(|| {
+                    runtime.block_on(async move {
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(async move {
+                                let _ = stopping.wait_for(|stop| *stop).await;
+                            })
+                            .await
+                            .context("serving HTTP")
+                    })
                 });
+                // A panic is reported like an error, so the accepting loop never hands
+                // connections to a thread that is gone.
+                let result = std::panic::catch_unwind(serving)
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("server thread {index} panicked")));
                 let _ = done.send((index, result));
             })
             .context("starting a server thread")?;
         Ok(ServerThread {
+            index,
             connections: Some(connections),
             open,
             handle,
@@ -149,17 +162,24 @@ impl ServerThread {
 
     /// Moves an accepted connection to this thread: out of the main runtime's reactor, into
     /// the thread's when it accepts it.
-    fn hand_over(&self, stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
-        let stream = stream.into_std()?;
-        let Some(connections) = &self.connections else {
-            return Err(io::Error::other("the server is stopping"));
-        };
+    fn hand_over(&self, stream: TcpStream, peer: SocketAddr) -> Result<(), HandOverError> {
+        let connections = self.connections.as_ref().ok_or(HandOverError::Stopped)?;
+        let stream = stream.into_std().map_err(HandOverError::Detach)?;
         self.open.fetch_add(1, Ordering::Relaxed);
         connections.send((stream, peer)).map_err(|_| {
             self.open.fetch_sub(1, Ordering::Relaxed);
-            io::Error::other("the server thread has stopped")
+            HandOverError::Stopped
         })
     }
+}
+
+/// Why a connection could not be handed to a server thread.
+#[derive(Debug)]
+enum HandOverError {
+    /// The connection could not be taken out of the main runtime's reactor.
+    Detach(io::Error),
+    /// The thread no longer serves.
+    Stopped,
 }
 
 /// The connections handed to one server thread, as the [`axum::serve::Listener`] it serves.

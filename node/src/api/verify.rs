@@ -226,8 +226,9 @@ fn status_fact(
 
 /// How many requests one Ed25519 batch takes at most: enough to amortise the batch, few
 /// enough that the requests answered first are not held long behind the rest of a turn.
-/// Measured at 64–128 clients on 2 cores, 32 gave more requests/s and a lower p99 than 64
-/// in 14 of 15 alternated pairs, and 16 gave fewer than 32 (docs/benchmarks.md).
+/// On 2 cores, when batches went to blocking threads, 32 gave more requests/s and a lower
+/// p99 than 64 in 14 of 15 alternated pairs, and 16 gave fewer than 32; with per-thread
+/// turns 64 made no consistent difference (docs/benchmarks.md).
 const MAX_BATCH: usize = 32;
 
 /// A request waiting for its batch, and where its answer goes.
