@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use talent_core::identifiers::CredentialId;
@@ -76,21 +76,26 @@ async fn issue_batch(
     State(state): State<AppState>,
     operator: Operator,
     AppJson(body): AppJson<Value>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let Some(requests) = body.get("credentials").and_then(Value::as_array) else {
         return Err(ApiError::BatchSize(format!(
             "body must be {{\"credentials\": [1 to {MAX_BATCH_CREDENTIALS} issue requests]}}"
         )));
     };
     let issued = state.issuance.issue_batch(&operator, requests).await?;
-    let results: Vec<Value> = issued
-        .iter()
-        .map(|item| issued_json(&state, item))
-        .collect();
-    Ok((
-        StatusCode::CREATED,
-        AppJson(json!({ "count": results.len(), "results": results })),
-    ))
+    // Writing out (and freeing) up to a thousand credentials takes milliseconds: done on a
+    // blocking thread, so the server thread goes on serving its other connections.
+    tokio::task::spawn_blocking(move || {
+        drop(body);
+        let results: Vec<Value> = issued
+            .iter()
+            .map(|item| issued_json(&state, item))
+            .collect();
+        let body = json!({ "count": results.len(), "results": results });
+        (StatusCode::CREATED, AppJson(body)).into_response()
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))
 }
 
 /// `POST /api/v1/credentials:submit` with a credential or statement (status change, key
