@@ -65,15 +65,18 @@ fn concurrent_verifications_each_get_their_own_verdict() {
     }
 }
 
-/// `POST /api/v1/verify` as raw HTTP/1.1: the head and the first `split` bytes of the body.
-fn request_head_and_start(body: &[u8], split: usize) -> Vec<u8> {
-    let mut request = format!(
-        "POST /api/v1/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
+/// The head of a `POST /api/v1/verify` as raw HTTP/1.1 for a body of `length` bytes; with
+/// `continue_first`, the node is asked for a `100 Continue` before the body is sent.
+fn request_head(length: usize, continue_first: bool) -> Vec<u8> {
+    let expect = if continue_first {
+        "Expect: 100-continue\r\n"
+    } else {
+        ""
+    };
+    format!(
+        "POST /api/v1/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n{expect}\r\n"
     )
-    .into_bytes();
-    request.extend_from_slice(&body[..split]);
-    request
+    .into_bytes()
 }
 
 /// Reads one response: its head, and as many body bytes as its `content-length` says.
@@ -118,7 +121,7 @@ fn closed_by_server(stream: &mut TcpStream) -> bool {
     matches!(stream.read(&mut byte), Ok(0))
 }
 
-/// SIGTERM stops new connections at once, but a request whose body is still arriving is
+/// SIGTERM stops new connections at once, but a request whose body has yet to arrive is
 /// read, verified and answered; an idle keep-alive connection is closed; then the node
 /// exits cleanly.
 #[test]
@@ -132,18 +135,28 @@ fn sigterm_finishes_requests_in_flight_and_refuses_new_connections() {
 
     // An idle keep-alive connection that has been served once.
     let mut idle = TcpStream::connect(&address).expect("connect");
-    idle.write_all(&request_head_and_start(&body, body.len()))
+    idle.write_all(&[request_head(body.len(), false), body.clone()].concat())
         .expect("write");
     let (head, _) = read_response(&mut idle);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 
-    // A request in flight: the head and half the body are sent before the signal.
+    // A request in flight: its handler is waiting for the body (the node has answered
+    // `100 Continue`) when the signal comes.
     let mut in_flight = TcpStream::connect(&address).expect("connect");
-    let half = body.len() / 2;
     in_flight
-        .write_all(&request_head_and_start(&body, half))
+        .write_all(&request_head(body.len(), true))
         .expect("write");
-    std::thread::sleep(Duration::from_millis(300));
+    in_flight
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    let mut interim = Vec::new();
+    let mut buffer = [0u8; 256];
+    while !interim.ends_with(b"\r\n\r\n") {
+        let read = in_flight.read(&mut buffer).expect("100 Continue");
+        assert!(read > 0, "closed before 100 Continue");
+        interim.extend_from_slice(&buffer[..read]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"), "{interim:?}");
     node.terminate().expect("SIGTERM");
 
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -155,9 +168,7 @@ fn sigterm_finishes_requests_in_flight_and_refuses_new_connections() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    in_flight
-        .write_all(&body[half..])
-        .expect("the rest of the body");
+    in_flight.write_all(&body).expect("the body");
     let (head, verdict) = read_response(&mut in_flight);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(verdict.contains(r#""verified":true"#), "{verdict}");
