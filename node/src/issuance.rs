@@ -30,7 +30,7 @@ use crate::tokens::{Operator, Role};
 /// Most credentials one batch request may carry.
 pub const MAX_BATCH_CREDENTIALS: usize = 1000;
 /// Requests of a batch validated and signed before its task lets the server thread serve
-/// others: about a millisecond of work.
+/// others: one to two milliseconds of work.
 const SIGN_BETWEEN_YIELDS: usize = 16;
 /// How far a submitted object's `proof.created` may be from the node's clock, in seconds:
 /// the log's order and the signing times must agree for withdrawals and rotations to be
@@ -460,8 +460,8 @@ impl IssuanceService {
                 Ok(item) => signed.push(item),
                 Err(error) => invalid.push((position, error)),
             }
-            // Signing a large batch takes tens of milliseconds; the other connections of
-            // this server thread are served in between (see crate::server).
+            // Signing a batch of 1,000 takes up to a tenth of a second; the other
+            // connections of this server thread are served in between (see crate::server).
             if position % SIGN_BETWEEN_YIELDS == SIGN_BETWEEN_YIELDS - 1 {
                 tokio::task::yield_now().await;
             }

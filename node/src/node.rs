@@ -235,6 +235,8 @@ pub fn open(
         public_url: Arc::from(public_url.trim_end_matches('/')),
         verifier: Arc::default(),
         statistics,
+        background: tokio::runtime::Handle::try_current()
+            .context("a node is opened on the runtime it runs on")?,
     })
 }
 

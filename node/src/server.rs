@@ -1,15 +1,20 @@
 //! The HTTP server: one event loop per core, each on its own thread.
 //!
-//! The listening socket is accepted from on the node's main runtime, and each connection is
-//! handed whole to the server thread with the fewest open connections. That thread's
+//! The node's main runtime accepts connections on the listening socket and hands each one
+//! whole to the server thread with the fewest open connections. That thread's
 //! single-threaded runtime reads, handles and answers every request of the connection, so a
 //! request's memory is touched by one core, and the requests one thread reads in one turn
 //! of its loop are verified there together (see [`crate::api::verify::Batcher`]). On 2 cores
 //! this served 45 % more `POST /api/v1/verify` requests per second than one multi-threaded
 //! runtime handing each batch to a blocking thread (docs/benchmarks.md).
 //!
-//! The node's background tasks (the sequencer, federation sync, cosignature collection)
-//! stay on the main runtime.
+//! The node's background tasks (the sequencer, federation sync, cosignature collection,
+//! the console's import jobs) stay on the main runtime ([`AppState::background`]).
+//!
+//! At SIGTERM or SIGINT the listener closes at once. Each thread then finishes the requests
+//! it has started, closes its idle connections and stops. A connection handed over but not
+//! yet taken up by its thread is closed unanswered, as one still in the listen backlog is.
+//! Blocking work a thread left running gets five seconds (`BLOCKING_GRACE`) to finish.
 
 use std::io;
 use std::net::SocketAddr;
@@ -26,12 +31,17 @@ use tokio::sync::{mpsc, watch};
 
 use crate::state::AppState;
 
+/// How long a stopping server thread waits for blocking work its handlers started.
+const BLOCKING_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Serves the API on `listener` until SIGINT or SIGTERM, then drains in-flight requests.
 ///
 /// # Errors
 /// A server thread cannot be started, or one stops serving before the signal.
 pub async fn serve(state: AppState, mut listener: TcpListener) -> anyhow::Result<()> {
-    let local_addr = listener.local_addr()?;
+    let local_addr = listener
+        .local_addr()
+        .context("reading the listening address")?;
     let count = std::thread::available_parallelism().map_or(1, usize::from);
     let (stop, stopping) = watch::channel(false);
     let (done, mut finished) = mpsc::unbounded_channel();
@@ -84,8 +94,12 @@ pub async fn serve(state: AppState, mut listener: TcpListener) -> anyhow::Result
         }
     }
     for thread in threads {
+        // Each has reported, so each is at its end.
         if thread.handle.join().is_err() {
-            tracing::warn!("a server thread panicked");
+            tracing::warn!(
+                index = thread.index,
+                "server thread panicked while stopping"
+            );
         }
     }
     outcome
@@ -145,6 +159,8 @@ impl ServerThread {
                 // connections to a thread that is gone.
                 let result = std::panic::catch_unwind(serving)
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("server thread {index} panicked")));
+                // A search or bundle cut off by the request timeout may still be running.
+                runtime.shutdown_timeout(BLOCKING_GRACE);
                 let _ = done.send((index, result));
             })
             .context("starting a server thread")?;
@@ -174,11 +190,13 @@ impl ServerThread {
 }
 
 /// Why a connection could not be handed to a server thread.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 enum HandOverError {
     /// The connection could not be taken out of the main runtime's reactor.
+    #[error("could not detach the connection: {0}")]
     Detach(io::Error),
     /// The thread no longer serves.
+    #[error("the server thread has stopped")]
     Stopped,
 }
 
@@ -234,7 +252,7 @@ impl Drop for OpenConnection {
 
 /// A TCP connection served by one server thread.
 #[derive(Debug)]
-pub struct Connection {
+struct Connection {
     stream: TcpStream,
     _open: OpenConnection,
 }

@@ -39,4 +39,8 @@ pub struct AppState {
     pub verifier: Arc<crate::api::verify::Batcher>,
     /// Credential counts of the own log and every mirror, kept incrementally.
     pub statistics: Arc<CredentialStatistics>,
+    /// The node's main runtime, for work that outlives the request that starts it (the
+    /// console's import jobs): not the server thread's loop, whose connections it would
+    /// hold up (see [`crate::server`]).
+    pub background: tokio::runtime::Handle,
 }

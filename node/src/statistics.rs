@@ -23,7 +23,7 @@ use crate::federation::FederationNode;
 use crate::log::Log;
 use crate::store::{LogSpace, Store, StoreError};
 
-/// Meta key of the persisted counts ([`Tally`] as JSON).
+/// Meta key of the persisted counts (`Tally` as JSON).
 pub const META_CREDENTIAL_STATISTICS: &str = "credential_statistics";
 
 /// Entries read from the store at once.

@@ -83,8 +83,9 @@ async fn issue_batch(
         )));
     };
     let issued = state.issuance.issue_batch(&operator, requests).await?;
-    // Writing out (and freeing) up to a thousand credentials takes milliseconds: done on a
-    // blocking thread, so the server thread goes on serving its other connections.
+    // Building and serialising (and freeing) up to a thousand credentials takes several
+    // milliseconds: done on a blocking thread, so the server thread goes on serving its
+    // other connections. hyper then writes the bytes.
     tokio::task::spawn_blocking(move || {
         drop(body);
         let results: Vec<Value> = issued

@@ -247,11 +247,14 @@ struct Request {
 /// spawns the task that verifies it, and that task first lets every task already woken on
 /// the thread run (`yield_now`). On a server thread ([`crate::server`]) a turn thus holds
 /// every request read in one turn of its event loop. The turn's requests are verified in
-/// batches of at most [`MAX_BATCH`], their signatures as one Ed25519 batch
+/// batches of at most `MAX_BATCH` (32), their signatures as one Ed25519 batch
 /// (`talent_core::verify::check_signatures`); every other check runs per request exactly
 /// as [`talent_core::verify::verify_credential`] would, so each verdict is the one a
 /// request verified alone gets. Under light load a turn holds one request and nothing
 /// waits; under load a turn holds what arrived while the previous one was verified.
+///
+/// On a multi-threaded runtime it stays correct: a turn is then the requests of one worker
+/// thread, and its task verifies them on whichever worker runs it.
 ///
 /// The thread verifies in place rather than handing batches to blocking threads: the
 /// evidence it reads is RocksDB point reads, nearly always from memory, and keeping a
@@ -385,7 +388,7 @@ fn verify_batch(batch: Vec<Job>) {
 }
 
 thread_local! {
-    /// Checkpoints checked by this verifier thread, kept from batch to batch: a log's
+    /// Checkpoints checked on this thread, kept from batch to batch: a log's
     /// checkpoint changes only when it grows, and checking its signature and cosignatures
     /// again is an Ed25519 verification each (the memo gives exactly their results).
     static CHECKPOINTS: std::cell::RefCell<CheckpointMemo> =

@@ -330,7 +330,10 @@ async fn start(
         };
         requests
     };
-    tokio::spawn(run(state, operator, job, requests));
+    state
+        .background
+        .clone()
+        .spawn(run(state, operator, job, requests));
     Redirect::to(&format!("/console/import/{id}")).into_response()
 }
 

@@ -6,7 +6,7 @@
 //! No JavaScript: every page is HTML from [`maud`] (which escapes every value it is given),
 //! forms post back, a running import refreshes itself with `<meta http-equiv=refresh>`.
 //! Every form carries a CSRF token checked against the visitor's cookie or session
-//! ([`session`]); cookies are `HttpOnly; SameSite=Strict`, and pages are sent with a
+//! (`session`); cookies are `HttpOnly; SameSite=Strict`, and pages are sent with a
 //! Content-Security-Policy that allows no script at all.
 
 pub mod charts;
