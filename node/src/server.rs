@@ -407,4 +407,30 @@ mod tests {
             thread.handle.join().expect("thread ends");
         }
     }
+
+    /// A thread that has stopped refuses new connections (the accepting loop then stops the
+    /// server) and counts nothing for them.
+    #[tokio::test]
+    async fn a_stopped_thread_refuses_connections() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, stopping) = watch::channel(false);
+        let (done, mut finished) = mpsc::unbounded_channel();
+        let thread = ServerThread::start(0, Router::new(), address, stopping, done)
+            .expect("a server thread");
+        let _ = stop.send(true);
+        let (index, result) = finished.recv().await.expect("the thread reports");
+        assert_eq!(index, 0);
+        result.expect("stopped cleanly");
+
+        let _client = TcpStream::connect(address).await.expect("connect");
+        let (stream, peer) = listener.accept().await.expect("accept");
+        let refused = thread.hand_over(stream, peer);
+        assert!(
+            matches!(refused, Err(HandOverError::Stopped)),
+            "{refused:?}"
+        );
+        assert_eq!(thread.open(), 0);
+        thread.handle.join().expect("thread ends");
+    }
 }
