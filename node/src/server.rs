@@ -45,11 +45,12 @@ pub async fn serve(state: AppState, mut listener: TcpListener) -> anyhow::Result
     let count = std::thread::available_parallelism().map_or(1, usize::from);
     let (stop, stopping) = watch::channel(false);
     let (done, mut finished) = mpsc::unbounded_channel();
+    let app = crate::api::app(state);
     let mut threads = Vec::with_capacity(count);
     for index in 0..count {
         threads.push(ServerThread::start(
             index,
-            crate::api::app(state.clone()),
+            app.clone(),
             local_addr,
             stopping.clone(),
             done.clone(),
@@ -85,9 +86,6 @@ pub async fn serve(state: AppState, mut listener: TcpListener) -> anyhow::Result
     // Stop accepting, let every thread drain its connections, then wait for all of them.
     drop(listener);
     let _ = stop.send(true);
-    for thread in &mut threads {
-        thread.connections = None;
-    }
     while let Some((index, result)) = finished.recv().await {
         if let Err(error) = result {
             tracing::warn!(index, %error, "server thread failed while draining");
@@ -114,8 +112,8 @@ fn least_busy(threads: &[ServerThread]) -> Option<&ServerThread> {
 /// One server thread, as the accepting loop sees it.
 struct ServerThread {
     index: usize,
-    /// Where accepted connections go; `None` once the server stops accepting.
-    connections: Option<mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>>,
+    /// Where accepted connections go.
+    connections: mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>,
     /// Connections handed over and not yet closed.
     open: Arc<AtomicUsize>,
     handle: std::thread::JoinHandle<()>,
@@ -166,7 +164,7 @@ impl ServerThread {
             .context("starting a server thread")?;
         Ok(ServerThread {
             index,
-            connections: Some(connections),
+            connections,
             open,
             handle,
         })
@@ -179,10 +177,9 @@ impl ServerThread {
     /// Moves an accepted connection to this thread: out of the main runtime's reactor, into
     /// the thread's when it accepts it.
     fn hand_over(&self, stream: TcpStream, peer: SocketAddr) -> Result<(), HandOverError> {
-        let connections = self.connections.as_ref().ok_or(HandOverError::Stopped)?;
         let stream = stream.into_std().map_err(HandOverError::Detach)?;
         self.open.fetch_add(1, Ordering::Relaxed);
-        connections.send((stream, peer)).map_err(|_| {
+        self.connections.send((stream, peer)).map_err(|_| {
             self.open.fetch_sub(1, Ordering::Relaxed);
             HandOverError::Stopped
         })

@@ -42,7 +42,7 @@ enum Failure {
 
 /// Verifies every input on `threads` threads. Credentials are judged with `options`, bundles
 /// with `bundles` (`None`: no `--trust` was given, and a bundle is then an error). What
-/// `keep` makes of each input's verdict is returned, in input order.
+/// `keep` makes of each input's verdict is returned, one per input, in input order.
 ///
 /// # Errors
 /// As verifying the inputs one after another would fail: the first unreadable input, else

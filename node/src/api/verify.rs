@@ -264,6 +264,7 @@ pub struct Batcher {
     turns: ThreadLocal<Arc<Turn>>,
 }
 
+// Not derived: a waiting request holds the state that holds this batcher.
 impl std::fmt::Debug for Batcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Batcher").finish_non_exhaustive()
