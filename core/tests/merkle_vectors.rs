@@ -1,4 +1,4 @@
-//! RFC 6962 inclusion and consistency proof vectors (`../shared/vectors/rfc6962-merkle/`,
+//! RFC 6962 inclusion and consistency proof vectors (`core/tests/vectors/rfc6962-merkle/`,
 //! from transparency-dev/merkle): every happy path verifies, every mutation is rejected.
 
 use std::path::{Path, PathBuf};
@@ -11,16 +11,13 @@ use talent_core::tlog::merkle::{
     ProofError, parse_hash, verify_consistency_bytes, verify_inclusion,
 };
 
+/// `core/tests/vectors/rfc6962-merkle` in the repository, or under `$TALENT_VECTORS`.
 fn vectors_dir() -> PathBuf {
-    let candidates = [
-        std::env::var_os("TALENT_VECTORS").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|dir| dir.is_dir())
-        .expect("shared vectors directory (set TALENT_VECTORS to override)")
+    std::env::var_os("TALENT_VECTORS")
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors"),
+            PathBuf::from,
+        )
         .join("rfc6962-merkle")
 }
 

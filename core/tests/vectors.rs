@@ -1,5 +1,5 @@
-//! The project's shared test vectors (`../shared/vectors/`): RFC 8785 JCS cases and the
-//! W3C vc-di-eddsa `eddsa-jcs-2022` vectors, reproduced byte for byte.
+//! The project's test vectors (`core/tests/vectors/`, sources in its README): RFC 8785 JCS
+//! cases and the W3C vc-di-eddsa `eddsa-jcs-2022` vectors, reproduced byte for byte.
 
 use std::path::PathBuf;
 
@@ -13,18 +13,12 @@ use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
 use talent_core::schema::SchemaSet;
 use talent_core::verify::{CheckName, VerifyOptions, verify_credential};
 
-/// `../shared/vectors`, found from the workspace root (CI lays `shared/` beside the clone).
+/// `core/tests/vectors` in the repository, or `$TALENT_VECTORS`.
 fn vectors_dir() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        std::env::var_os("TALENT_VECTORS").map(PathBuf::from),
-        Some(root.join("../shared/vectors")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|dir| dir.is_dir())
-        .expect("shared vectors directory (set TALENT_VECTORS to override)")
+    std::env::var_os("TALENT_VECTORS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors"),
+        PathBuf::from,
+    )
 }
 
 fn read(path: &str) -> Vec<u8> {

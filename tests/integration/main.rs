@@ -1,7 +1,9 @@
 //! Multi-process tests: real `registry-node` and `talent-verify` binaries, real RocksDB on
 //! disk, real HTTP on 127.0.0.1. One module per issue (`issue_N`), and `serving` for how a
-//! node serves HTTP (its server threads, shutdown).
+//! node serves HTTP (its server threads, shutdown), and `adversarial`, the standing suite of
+//! attacks (issue 19).
 
+mod adversarial;
 mod issue_2;
 mod issue_3;
 mod issue_4;
