@@ -3,6 +3,11 @@
 //! Each key is a file `<data>/keys/<role>.key` holding the Ed25519 seed as a secret multikey
 //! (`z3u2…`), mode 0600. Keys are written atomically (temporary file, fsync, rename), so a
 //! crash during first start never leaves a half-written key behind.
+//!
+//! Beside them, the two symmetric keys of personal data ([`load_or_generate_personal`]):
+//! `personal-data.key` seals full ID numbers in the store, `personal-index.key` keys their
+//! look-up hashes. Each holds 32 random bytes as 64 hex digits. They are this node's alone
+//! (never in a federation's key directory, never sent anywhere) and are made on first start.
 
 use std::fs;
 use std::io::Write;
@@ -13,6 +18,8 @@ use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
 use talent_core::did::DidKey;
 use talent_core::multibase;
+
+use crate::store::PersonalKeys;
 
 /// What a key is used for; also its file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +170,69 @@ impl MemberKeys {
     }
 }
 
+/// File of the key that seals full ID numbers in the store.
+const PERSONAL_DATA_FILE: &str = "personal-data.key";
+/// File of the key of the ID numbers' look-up hashes.
+const PERSONAL_INDEX_FILE: &str = "personal-index.key";
+
+/// Loads the personal-data keys from `<data>/keys`, generating a missing one. A generated
+/// key that does not match the store's sealed data is caught by
+/// [`crate::store::Store::open`] ([`crate::store::StoreError::PersonalKeysMismatch`]).
+///
+/// # Errors
+/// A key file that cannot be read or written, is not 64 hex digits, or is readable by
+/// others.
+pub fn load_or_generate_personal(data_dir: &Path) -> anyhow::Result<PersonalKeys> {
+    let dir = data_dir.join("keys");
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (fresh_data, fresh_index) = PersonalKeys::generate();
+    let data = load_or_store_symmetric(&dir.join(PERSONAL_DATA_FILE), fresh_data)?;
+    let index = load_or_store_symmetric(&dir.join(PERSONAL_INDEX_FILE), fresh_index)?;
+    Ok(PersonalKeys::new(&data, &index))
+}
+
+/// The 32-byte key in `path`, or `fresh` written there when the file does not exist.
+fn load_or_store_symmetric(path: &Path, fresh: [u8; 32]) -> anyhow::Result<[u8; 32]> {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            refuse_readable_by_others(path)?;
+            parse_hex_key(text.trim())
+                .with_context(|| format!("{} is not a key of 64 hex digits", path.display()))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let text: String = fresh.iter().map(|byte| format!("{byte:02x}")).collect();
+            write_secret(path, &text)?;
+            tracing::info!(path = %path.display(), "generated a new personal-data key");
+            Ok(fresh)
+        }
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn parse_hex_key(text: &str) -> anyhow::Result<[u8; 32]> {
+    if text.len() != 64 || !text.is_ascii() {
+        bail!("{} characters", text.chars().count());
+    }
+    let mut key = [0u8; 32];
+    for (byte, pair) in key.iter_mut().zip(text.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair)?;
+        *byte = u8::from_str_radix(pair, 16).with_context(|| format!("{pair:?} is not hex"))?;
+    }
+    Ok(key)
+}
+
+fn refuse_readable_by_others(path: &Path) -> anyhow::Result<()> {
+    let mode = fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} is readable by other users (mode {:o}); run chmod 600 on it",
+            path.display(),
+            mode & 0o777
+        );
+    }
+    Ok(())
+}
+
 fn key_path(dir: &Path, role: KeyRole) -> PathBuf {
     dir.join(role.file_name())
 }
@@ -171,14 +241,7 @@ fn load_or_generate_one(dir: &Path, role: KeyRole, generate: bool) -> anyhow::Re
     let path = key_path(dir, role);
     match fs::read_to_string(&path) {
         Ok(text) => {
-            let mode = fs::metadata(&path)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                bail!(
-                    "{} is readable by other users (mode {:o}); run chmod 600 on it",
-                    path.display(),
-                    mode & 0o777
-                );
-            }
+            refuse_readable_by_others(&path)?;
             let seed = multibase::decode_ed25519_secret(text.trim())
                 .with_context(|| format!("{} is not an Ed25519 secret multikey", path.display()))?;
             Ok(SigningKey::from_bytes(&seed))
@@ -194,6 +257,11 @@ fn load_or_generate_one(dir: &Path, role: KeyRole, generate: bool) -> anyhow::Re
 }
 
 fn write_key(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
+    write_secret(path, &multibase::encode_ed25519_secret(key.as_bytes()))
+}
+
+/// Writes `text` and a newline to `path` atomically, mode 0600.
+fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
     let temporary = path.with_extension("key.tmp");
     let mut file = fs::OpenOptions::new()
         .write(true)
@@ -202,7 +270,7 @@ fn write_key(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
         .mode(0o600)
         .open(&temporary)
         .with_context(|| format!("creating {}", temporary.display()))?;
-    writeln!(file, "{}", multibase::encode_ed25519_secret(key.as_bytes()))?;
+    writeln!(file, "{text}")?;
     file.sync_all()?;
     fs::rename(&temporary, path)?;
     if let Some(parent) = path.parent() {
@@ -235,6 +303,31 @@ mod tests {
             error.to_string().contains("readable by other users"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn personal_keys_are_generated_once_private_and_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = load_or_generate_personal(dir.path()).expect("generates");
+        let check = first.key_check();
+        for name in [PERSONAL_DATA_FILE, PERSONAL_INDEX_FILE] {
+            let path = dir.path().join("keys").join(name);
+            let mode = fs::metadata(&path).expect("written").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+            assert_eq!(fs::read_to_string(&path).expect("text").trim().len(), 64);
+        }
+        let second = load_or_generate_personal(dir.path()).expect("loads");
+        assert!(second.matches_key_check(&check), "the same keys");
+        let path = dir.path().join("keys").join(PERSONAL_INDEX_FILE);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
+        let error = load_or_generate_personal(dir.path()).expect_err("refused");
+        assert!(
+            error.to_string().contains("readable by other users"),
+            "{error}"
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        fs::write(&path, "not hex\n").expect("write");
+        assert!(load_or_generate_personal(dir.path()).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod api;
 pub mod console;
 pub mod demo;
 pub mod federation;
+pub mod file_modes;
 pub mod import;
 pub mod issuance;
 pub mod issuers;

@@ -142,6 +142,9 @@ enum TokenCommand {
 }
 
 fn main() -> ExitCode {
+    // Before anything is written: the data directory is for this user only (full ID
+    // numbers, keys, token hashes), RocksDB's files included.
+    registry_node::file_modes::restrict_new_files();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

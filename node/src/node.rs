@@ -68,7 +68,26 @@ pub fn open(
 ) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-    let store = Store::open(&data_dir.join("db"))
+    // Written by an older version (0644 files) or restored from a backup: only this user.
+    let loosened = crate::file_modes::restrict_data_dir(data_dir).with_context(|| {
+        format!(
+            "making the data directory {} readable by this user only",
+            data_dir.display()
+        )
+    })?;
+    if loosened > 0 {
+        tracing::warn!(
+            entries = loosened,
+            "removed group and other permissions in the data directory"
+        );
+    }
+    let personal = crate::keys::load_or_generate_personal(data_dir).with_context(|| {
+        format!(
+            "loading the personal-data keys from {}",
+            data_dir.join("keys").display()
+        )
+    })?;
+    let store = Store::open(&data_dir.join("db"), personal)
         .with_context(|| format!("opening the store in {}", data_dir.join("db").display()))?;
     let fresh = store.meta(META_MEMBER_ID)?.is_none();
     if let Role::Member {

@@ -298,7 +298,8 @@ mod tests {
     fn counts_extend_incrementally_and_survive_reopen() {
         let dir = tempfile::tempdir().expect("temp dir");
         {
-            let store = Store::open(dir.path()).expect("opens");
+            let store =
+                Store::open(dir.path(), crate::store::PersonalKeys::for_tests()).expect("opens");
             append_own(
                 &store,
                 0,
@@ -337,7 +338,8 @@ mod tests {
             let snapshot = count(&store, &tally, 4, 3);
             assert_eq!(snapshot.counts.total(), 6);
         }
-        let store = Store::open(dir.path()).expect("reopens");
+        let store =
+            Store::open(dir.path(), crate::store::PersonalKeys::for_tests()).expect("reopens");
         let tally = Mutex::new(load(&store).expect("loads"));
         assert_eq!(
             tally.lock().expect("lock").logs["cq-sc"].covered,
@@ -354,7 +356,8 @@ mod tests {
     #[test]
     fn a_missing_entry_is_an_error_and_keeps_earlier_counts() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path()).expect("opens");
+        let store =
+            Store::open(dir.path(), crate::store::PersonalKeys::for_tests()).expect("opens");
         append_own(&store, 0, &[title("cq-sc")]);
         let tally = Mutex::new(Tally::default());
         assert_eq!(count(&store, &tally, 1, 0).counts.total(), 1);

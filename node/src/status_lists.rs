@@ -309,7 +309,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut seen = HashSet::new();
         for _restart in 0..3 {
-            let store = Arc::new(Store::open(dir.path()).expect("opens"));
+            let store = Arc::new(
+                Store::open(dir.path(), crate::store::PersonalKeys::for_tests()).expect("opens"),
+            );
             let lists = StatusLists::open(store, "http://127.0.0.1:9").expect("opens");
             for _ in 0..10 {
                 let slot = lists.allocate().expect("allocates");
@@ -321,7 +323,9 @@ mod tests {
     #[test]
     fn entries_name_the_slot_and_foreign_ones_are_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Arc::new(Store::open(dir.path()).expect("opens"));
+        let store = Arc::new(
+            Store::open(dir.path(), crate::store::PersonalKeys::for_tests()).expect("opens"),
+        );
         let lists = StatusLists::open(store, "http://127.0.0.1:9/").expect("opens");
         let slot = lists.allocate().expect("allocates");
         let credential = serde_json::json!({"credentialStatus": lists.entries(slot)});

@@ -7,7 +7,8 @@
 //! | `entries` | leaf index (u64, big-endian) | entry bytes (JCS of a signed object) |
 //! | `hashes` | stored-hash index (u64, big-endian, see `tlog_tiles::stored_hash_index`) | 32-byte hash |
 //! | `credentials` | credential UUID (16 bytes; UUIDv7 sorts by time) | leaf index of its entry |
-//! | `personal` | credential UUID | full resident ID number (never synced, never logged) |
+//! | `personal` | credential UUID | full resident ID number, sealed ([`personal`]; never synced, never logged) |
+//! | `personal_index` | HMAC-SHA256 of a full ID number (32 bytes), credential UUID | empty: who holds that number |
 //! | `meta` | UTF-8 name | value: member identity, the signed checkpoint |
 //! | `mirror_entries` | member id, 0x00, leaf index (u64 BE) | a peer's entry, verified by sync |
 //! | `mirror_hashes` | member id, 0x00, stored-hash index (u64 BE) | a peer's stored hash |
@@ -28,6 +29,12 @@
 //! A log append is one `WriteBatch` with a synced WAL ([`Store::append`]): a write that
 //! returned `Ok` survives a crash or power loss, and a crash mid-write leaves none of the
 //! batch visible.
+//!
+//! Full ID numbers never reach a file in plaintext: `personal` values are sealed with the
+//! member's personal-data key ([`PersonalKeys`]), and a store written before that is
+//! migrated by [`Store::open`], which also rewrites the files that held the plaintext.
+
+pub mod personal;
 
 use std::ops::Range;
 use std::path::Path;
@@ -42,10 +49,15 @@ use talent_core::status_list::StatusSlot;
 use talent_core::tlog::Hash;
 use thiserror::Error;
 
+pub use personal::PersonalKeys;
+use personal::{INDEX_TAG_BYTES, Stored};
+
 const CF_ENTRIES: &str = "entries";
 const CF_HASHES: &str = "hashes";
 const CF_CREDENTIALS: &str = "credentials";
 const CF_PERSONAL: &str = "personal";
+/// Keyed hashes of full ID numbers → credentials: look-ups without decrypting.
+const CF_PERSONAL_INDEX: &str = "personal_index";
 const CF_META: &str = "meta";
 const CF_MIRROR_ENTRIES: &str = "mirror_entries";
 const CF_MIRROR_HASHES: &str = "mirror_hashes";
@@ -62,11 +74,12 @@ const CF_STATUS_SLOTS: &str = "status_slots";
 const CF_STATUS_BITS: &str = "status_bits";
 /// Recognition answers counted per (from region, to region, type, outcome): aggregates only.
 const CF_RECOGNITION_FLOWS: &str = "recognition_flows";
-const COLUMN_FAMILIES: [&str; 16] = [
+const COLUMN_FAMILIES: [&str; 17] = [
     CF_ENTRIES,
     CF_HASHES,
     CF_CREDENTIALS,
     CF_PERSONAL,
+    CF_PERSONAL_INDEX,
     CF_META,
     CF_MIRROR_ENTRIES,
     CF_MIRROR_HASHES,
@@ -153,6 +166,8 @@ pub const META_AUTHORITY_DID: &str = "authority_did";
 pub const META_MEMBER_ID: &str = "member_id";
 /// Meta key of the latest signed checkpoint.
 const META_CHECKPOINT: &str = "checkpoint";
+/// Meta key of the personal-data key check ([`PersonalKeys::key_check`]).
+const META_PERSONAL_KEY_CHECK: &str = "personal_key_check";
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -171,6 +186,12 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The personal data was sealed under other keys than the ones given: the key files
+    /// were lost, replaced or mixed up with another member's.
+    #[error(
+        "the personal data in this store was sealed under other personal-data keys than the ones loaded; restore this member's keys/personal-*.key"
+    )]
+    PersonalKeysMismatch,
 }
 
 /// What an admitted entry changes beside the log itself.
@@ -275,6 +296,8 @@ pub struct Store {
     /// (A failed catch-up can leave hashes above a mirror's verified size that a retry
     /// writes again, but every reader asks only for hashes under a verified size.)
     hash_cache: HashCache,
+    /// Seal and index the `personal` column family.
+    personal: PersonalKeys,
 }
 
 /// See [`Store`]'s `hash_cache`.
@@ -292,12 +315,17 @@ const BLOCK_CACHE_BYTES: usize = 32 << 20;
 const SCAN_READAHEAD: usize = 512 << 10;
 
 impl Store {
-    /// Opens (creating if needed) the store in `path`.
+    /// Opens (creating if needed) the store in `path`, whose personal data `personal`
+    /// seals. Full ID numbers a version before encryption stored in plaintext are sealed
+    /// and indexed now, and the files that held them rewritten ([`Store::open`] returns
+    /// only when none is left).
     ///
     /// # Errors
     /// [`StoreError::Engine`] when RocksDB cannot open the directory (locked by another
-    /// process, corrupt, permission denied).
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    /// process, corrupt, permission denied); [`StoreError::PersonalKeysMismatch`] when the
+    /// store's personal data was sealed under other keys; [`StoreError::Corrupt`] for a
+    /// plaintext value that is not an ID number.
+    pub fn open(path: &Path, personal: PersonalKeys) -> Result<Store, StoreError> {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
@@ -323,11 +351,106 @@ impl Store {
             ColumnFamilyDescriptor::new(*name, family)
         });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-        Ok(Store {
+        let store = Store {
             db,
             counters: std::sync::Mutex::new(()),
             hash_cache: HashCache::new(HASH_CACHE_ENTRIES),
-        })
+            personal,
+        };
+        store.check_personal_keys()?;
+        store.seal_plaintext_personal_data()?;
+        Ok(store)
+    }
+
+    /// Refuses keys that did not seal this store's personal data; records them in a store
+    /// that has no record yet (a new store, or one from before encryption).
+    fn check_personal_keys(&self) -> Result<(), StoreError> {
+        let cf_meta = self.cf(CF_META)?;
+        match self.db.get_cf(cf_meta, META_PERSONAL_KEY_CHECK)? {
+            Some(check) if self.personal.matches_key_check(&check) => Ok(()),
+            Some(_) => Err(StoreError::PersonalKeysMismatch),
+            None => {
+                // A store without a check holds no sealed value: anything sealed is written
+                // after the check (this function runs before any write).
+                let mut batch = WriteBatch::default();
+                batch.put_cf(cf_meta, META_PERSONAL_KEY_CHECK, self.personal.key_check());
+                self.db.write_opt(batch, &Self::synced())?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Seals and indexes every `personal` value still in plaintext, then flushes every
+    /// column family (so no live WAL file holds the plaintext) and rewrites the `personal`
+    /// family's files (so no live table file does); RocksDB deletes the files they replace.
+    fn seal_plaintext_personal_data(&self) -> Result<(), StoreError> {
+        /// Values sealed per synced write.
+        const CHUNK: usize = 1024;
+        let cf_personal = self.cf(CF_PERSONAL)?;
+        let cf_index = self.cf(CF_PERSONAL_INDEX)?;
+        let mut batch = WriteBatch::default();
+        let mut in_batch = 0;
+        let mut sealed = 0usize;
+        for item in self
+            .db
+            .iterator_cf(cf_personal, rocksdb::IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            let Stored::Plaintext(text) = PersonalKeys::classify(&value) else {
+                continue;
+            };
+            let corrupt = |reason: &str| StoreError::Corrupt {
+                key: format!("personal/{}", hex(&key)),
+                reason: reason.into(),
+            };
+            let uuid = uuid::Uuid::from_slice(&key).map_err(|_| corrupt("key is not a UUID"))?;
+            let id = CredentialId::from_uuid(uuid);
+            let resident: ResidentIdNumber = text
+                .parse()
+                .map_err(|_| corrupt("plaintext value is not a resident ID number"))?;
+            batch.put_cf(cf_personal, &key, self.personal.seal(id, &resident));
+            batch.put_cf(cf_index, self.index_key(&resident, id), []);
+            in_batch += 1;
+            if in_batch == CHUNK {
+                self.db
+                    .write_opt(std::mem::take(&mut batch), &Self::synced())?;
+                sealed += in_batch;
+                in_batch = 0;
+            }
+        }
+        if in_batch > 0 {
+            self.db.write_opt(batch, &Self::synced())?;
+            sealed += in_batch;
+        }
+        if sealed == 0 {
+            return Ok(());
+        }
+        let families = COLUMN_FAMILIES
+            .iter()
+            .map(|name| self.cf(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut flush = rocksdb::FlushOptions::default();
+        flush.set_wait(true);
+        self.db.flush_cfs_opt(&families, &flush)?;
+        self.db.flush_wal(true)?;
+        let mut compaction = rocksdb::CompactOptions::default();
+        compaction.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+        compaction.set_exclusive_manual_compaction(true);
+        self.db
+            .compact_range_cf_opt(cf_personal, None::<&[u8]>, None::<&[u8]>, &compaction);
+        tracing::info!(
+            sealed,
+            "sealed the full ID numbers an older version stored in plaintext"
+        );
+        Ok(())
+    }
+
+    /// The `personal_index` key of `resident` held by credential `id`.
+    fn index_key(&self, resident: &ResidentIdNumber, id: CredentialId) -> Vec<u8> {
+        let mut key = Vec::with_capacity(INDEX_TAG_BYTES + 16);
+        key.extend_from_slice(&self.personal.index_tag(resident));
+        key.extend_from_slice(&id.uuid().into_bytes());
+        key
     }
 
     fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -350,6 +473,7 @@ impl Store {
         let mut batch = WriteBatch::default();
         let cf_credentials = self.cf(CF_CREDENTIALS)?;
         let cf_personal = self.cf(CF_PERSONAL)?;
+        let cf_index = self.cf(CF_PERSONAL_INDEX)?;
         let cf_slots = self.cf(CF_STATUS_SLOTS)?;
         self.put_log(
             &mut batch,
@@ -364,7 +488,8 @@ impl Store {
                 let key = id.uuid().into_bytes();
                 batch.put_cf(cf_credentials, key, index.to_be_bytes());
                 if let Some(resident_id) = entry.resident_id {
-                    batch.put_cf(cf_personal, key, resident_id.expose_for_local_storage());
+                    batch.put_cf(cf_personal, key, self.personal.seal(id, resident_id));
+                    batch.put_cf(cf_index, self.index_key(resident_id, id), []);
                 }
                 if let Some(slot) = entry.status_slot {
                     batch.put_cf(
@@ -955,19 +1080,79 @@ impl Store {
     /// # Errors
     /// [`StoreError::Engine`].
     pub fn has_personal_record(&self, id: CredentialId) -> Result<bool, StoreError> {
-        Ok(self.resident_id(id)?.is_some())
-    }
-
-    /// The full resident ID number the local table holds for the credential (never logged,
-    /// never sent to peers; the console uses it to find a person's credentials).
-    ///
-    /// # Errors
-    /// [`StoreError::Engine`].
-    pub fn resident_id(&self, id: CredentialId) -> Result<Option<String>, StoreError> {
         Ok(self
             .db
             .get_pinned_cf(self.cf(CF_PERSONAL)?, id.uuid().into_bytes())?
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+            .is_some())
+    }
+
+    /// The full resident ID number the local table holds for the credential (never logged,
+    /// never sent to peers; the console uses it to find a person's credentials). It is
+    /// decrypted here; to find who holds a number, [`Store::credentials_with_resident_id`]
+    /// and [`Store::holds_resident_id`] need no decryption.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`]; [`StoreError::Corrupt`] for a value that does not open
+    /// under the personal-data key for this credential (altered, or moved from another).
+    pub fn resident_id(&self, id: CredentialId) -> Result<Option<String>, StoreError> {
+        let Some(value) = self
+            .db
+            .get_pinned_cf(self.cf(CF_PERSONAL)?, id.uuid().into_bytes())?
+        else {
+            return Ok(None);
+        };
+        self.personal
+            .open(id, &value)
+            .map(Some)
+            .map_err(|error| StoreError::Corrupt {
+                key: format!("personal/{id}"),
+                reason: error.to_string(),
+            })
+    }
+
+    /// The credentials whose local table entry holds `resident`'s full ID number, found by
+    /// its keyed hash (nothing is decrypted), in credential-id order.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn credentials_with_resident_id(
+        &self,
+        resident: &ResidentIdNumber,
+    ) -> Result<Vec<CredentialId>, StoreError> {
+        let prefix = self.personal.index_tag(resident);
+        let mut found = Vec::new();
+        for item in self
+            .db
+            .prefix_iterator_cf(self.cf(CF_PERSONAL_INDEX)?, prefix)
+        {
+            let (key, _) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let uuid =
+                uuid::Uuid::from_slice(&key[prefix.len()..]).map_err(|_| StoreError::Corrupt {
+                    key: "personal_index".into(),
+                    reason: "key is not tag + UUID".into(),
+                })?;
+            found.push(CredentialId::from_uuid(uuid));
+        }
+        Ok(found)
+    }
+
+    /// Whether the local table holds `resident`'s full ID number for credential `id`, by
+    /// its keyed hash (nothing is decrypted).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn holds_resident_id(
+        &self,
+        id: CredentialId,
+        resident: &ResidentIdNumber,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(CF_PERSONAL_INDEX)?, self.index_key(resident, id))?
+            .is_some())
     }
 
     /// The latest signed checkpoint.
@@ -1021,6 +1206,11 @@ impl Store {
     }
 }
 
+/// Lowercase hex of `bytes`, for naming a record in an error.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 fn slot_holder_bytes(holder: &SlotHolder) -> Vec<u8> {
     match holder {
         SlotHolder::Reserved(issuer) => format!("r:{issuer}").into_bytes(),
@@ -1035,7 +1225,7 @@ mod tests {
     #[test]
     fn cached_hashes_stay_in_their_log_and_a_missing_hash_is_found_once_written() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path()).expect("opens");
+        let store = Store::open(dir.path(), PersonalKeys::for_tests()).expect("opens");
         let own = |first_index: u64, hashes: &[(u64, Hash)]| {
             store
                 .append(&AppendBatch {
@@ -1082,7 +1272,7 @@ mod tests {
         let id = CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6d").expect("id");
         let resident: ResidentIdNumber = "11010519491231002X".parse().expect("valid id");
         {
-            let store = Store::open(dir.path()).expect("opens");
+            let store = Store::open(dir.path(), PersonalKeys::for_tests()).expect("opens");
             store
                 .append(&AppendBatch {
                     first_index: 0,
@@ -1111,7 +1301,7 @@ mod tests {
                 })
                 .expect("writes");
         }
-        let store = Store::open(dir.path()).expect("reopens");
+        let store = Store::open(dir.path(), PersonalKeys::for_tests()).expect("reopens");
         assert_eq!(store.credential_index(id).expect("reads"), Some(0));
         assert_eq!(
             store.entries(LogSpace::Own, 0..2).expect("reads"),
@@ -1126,6 +1316,16 @@ mod tests {
             vec![Some(Hash([1; 32])), None]
         );
         assert!(store.has_personal_record(id).expect("reads"));
+        assert_eq!(
+            store.resident_id(id).expect("opens").as_deref(),
+            Some("11010519491231002X")
+        );
+        assert_eq!(
+            store
+                .credentials_with_resident_id(&resident)
+                .expect("finds"),
+            vec![id]
+        );
         assert_eq!(
             store.issuer_events(LogSpace::Own, 2).expect("reads"),
             vec![(0, b"{\"a\":1}".to_vec())]
@@ -1166,12 +1366,152 @@ mod tests {
         );
     }
 
+    /// Every file under `dir` whose bytes contain `needle`.
+    fn files_containing(dir: &Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).expect("lists") {
+                    pending.push(entry.expect("entry").path());
+                }
+            } else if std::fs::read(&path)
+                .expect("reads")
+                .windows(needle.len())
+                .any(|window| window == needle)
+            {
+                found.push(path);
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn plaintext_of_an_older_version_is_sealed_and_indexed_at_open_and_no_file_keeps_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let in_table =
+            CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6d").expect("id");
+        let in_wal =
+            CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6e").expect("id");
+        let first: ResidentIdNumber = "11010519491231002X".parse().expect("valid id");
+        let second: ResidentIdNumber = "510107199003071236".parse().expect("valid id");
+        {
+            // The layout the version before encryption wrote: the ID number as the value,
+            // one in a table file, one only in the WAL.
+            let mut options = Options::default();
+            options.create_if_missing(true);
+            options.create_missing_column_families(true);
+            let families = COLUMN_FAMILIES
+                .iter()
+                .filter(|name| **name != CF_PERSONAL_INDEX);
+            let legacy = DB::open_cf(&options, dir.path(), families).expect("opens");
+            let personal = legacy.cf_handle(CF_PERSONAL).expect("family");
+            legacy
+                .put_cf(
+                    personal,
+                    in_table.uuid().into_bytes(),
+                    first.expose_for_local_storage(),
+                )
+                .expect("writes");
+            legacy.flush_cf(personal).expect("flushes");
+            legacy
+                .put_cf(
+                    personal,
+                    in_wal.uuid().into_bytes(),
+                    second.expose_for_local_storage(),
+                )
+                .expect("writes");
+        }
+        for resident in [&first, &second] {
+            let bytes = resident.expose_for_local_storage().as_bytes();
+            assert!(
+                !files_containing(dir.path(), bytes).is_empty(),
+                "the legacy store holds {resident:?} in plaintext"
+            );
+        }
+        {
+            let store = Store::open(dir.path(), PersonalKeys::for_tests()).expect("migrates");
+            for resident in [&first, &second] {
+                let bytes = resident.expose_for_local_storage().as_bytes();
+                assert_eq!(
+                    files_containing(dir.path(), bytes),
+                    Vec::<std::path::PathBuf>::new(),
+                    "plaintext left after the migration"
+                );
+            }
+            assert_eq!(
+                store.resident_id(in_table).expect("opens").as_deref(),
+                Some(first.expose_for_local_storage())
+            );
+            assert_eq!(
+                store.credentials_with_resident_id(&second).expect("finds"),
+                vec![in_wal]
+            );
+            assert!(store.holds_resident_id(in_table, &first).expect("reads"));
+            assert!(!store.holds_resident_id(in_wal, &first).expect("reads"));
+        }
+        // Reopened: nothing left to migrate, the same keys still open the values.
+        let store = Store::open(dir.path(), PersonalKeys::for_tests()).expect("reopens");
+        assert_eq!(
+            store.resident_id(in_wal).expect("opens").as_deref(),
+            Some(second.expose_for_local_storage())
+        );
+    }
+
+    #[test]
+    fn other_keys_are_refused_and_a_value_moved_to_another_credential_does_not_open() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let owner =
+            CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6d").expect("id");
+        let other =
+            CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6e").expect("id");
+        let resident: ResidentIdNumber = "11010519491231002X".parse().expect("valid id");
+        {
+            let store = Store::open(dir.path(), PersonalKeys::for_tests()).expect("opens");
+            store
+                .append(&AppendBatch {
+                    first_index: 0,
+                    entries: vec![AppendedEntry {
+                        entry: b"{}",
+                        credential_id: Some(owner),
+                        resident_id: Some(&resident),
+                        status_slot: None,
+                        effects: EntryEffects::default(),
+                    }],
+                    hashes: &[],
+                    checkpoint: b"note",
+                })
+                .expect("writes");
+            let cf = store.cf(CF_PERSONAL).expect("family");
+            let sealed = store
+                .db
+                .get_cf(cf, owner.uuid().into_bytes())
+                .expect("reads")
+                .expect("stored");
+            store
+                .db
+                .put_cf(cf, other.uuid().into_bytes(), sealed)
+                .expect("writes");
+            assert!(matches!(
+                store.resident_id(other),
+                Err(StoreError::Corrupt { .. })
+            ));
+            assert!(store.has_personal_record(other).expect("reads"));
+            assert!(!store.holds_resident_id(other, &resident).expect("reads"));
+        }
+        let (encryption, index) = PersonalKeys::generate();
+        assert!(matches!(
+            Store::open(dir.path(), PersonalKeys::new(&encryption, &index)),
+            Err(StoreError::PersonalKeysMismatch)
+        ));
+    }
+
     #[test]
     fn second_open_of_same_directory_fails() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let _first = Store::open(dir.path()).expect("opens");
+        let _first = Store::open(dir.path(), PersonalKeys::for_tests()).expect("opens");
         assert!(matches!(
-            Store::open(dir.path()),
+            Store::open(dir.path(), PersonalKeys::for_tests()),
             Err(StoreError::Engine(_))
         ));
     }
