@@ -5,7 +5,15 @@
 //! waits until every member verifies every other member's credentials from its mirror with
 //! the witness quorum, prints what happened and what to try next, and keeps the federation
 //! running until Ctrl-C.
+//!
+//! The members live no longer than the demo. At SIGINT or SIGTERM (Ctrl-C, systemd, a
+//! container stopping), at any point, the demo sends each member SIGTERM, waits for them
+//! ([`MEMBER_STOP_TIMEOUT`]) and kills those still running. If the demo itself dies without
+//! a word (SIGKILL, a crash), each member sees its standard input, a pipe whose other end
+//! only the demo held, close, and stops as on SIGTERM (`serve --stop-when-stdin-closes`,
+//! [`stop_when_stdin_closes`]).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,19 +58,100 @@ const SAMPLES: [(&str, &str); 7] = [
 /// How long the demo waits for the federation to start and converge.
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The member processes; killed when dropped.
+/// How long the members may take to stop after SIGTERM before they are killed. A member
+/// finishes the requests it has started and closes; every write it acknowledged is
+/// already synced, so a kill after this loses nothing acknowledged.
+pub const MEMBER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The member processes; stopped ([`Members::stop`]) when dropped.
 struct Members {
+    /// Member id and process. Each process's standard input is a pipe whose write end
+    /// only this process holds (std opens pipes close-on-exec, so no other member
+    /// inherits it): it closes when the demo exits, however it exits.
     children: Vec<(String, Child)>,
 }
 
-impl Drop for Members {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            // SIGKILL is safe: every acknowledged write is already synced.
+impl Members {
+    /// Sends every member SIGTERM, waits at most `timeout` for all of them, then kills
+    /// the rest.
+    fn stop(&mut self, timeout: Duration) {
+        for (id, child) in &self.children {
+            let pid = rustix::process::Pid::from_child(child);
+            if let Err(error) = rustix::process::kill_process(pid, rustix::process::Signal::TERM) {
+                // It has exited already (ESRCH) or cannot be signalled: the wait below tells.
+                tracing::debug!(member = %id, %error, "SIGTERM not delivered");
+            }
+        }
+        let deadline = Instant::now() + timeout;
+        while !self.children.is_empty() {
+            self.children
+                .retain_mut(|(_, child)| matches!(child.try_wait(), Ok(None)));
+            if Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for (id, mut child) in self.children.drain(..) {
+            eprintln!(
+                "registry-node demo: member {id} did not stop within {} s; killing it",
+                timeout.as_secs()
+            );
             let _ = child.kill();
             let _ = child.wait();
         }
     }
+}
+
+impl Drop for Members {
+    fn drop(&mut self) {
+        self.stop(MEMBER_STOP_TIMEOUT);
+    }
+}
+
+/// Resolves at the first SIGINT or SIGTERM. Both are caught from the moment this is
+/// called, so a signal during start-up is not lost (nor does it kill the demo before it
+/// can stop its members).
+///
+/// # Errors
+/// A signal handler cannot be installed.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("catching SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("catching SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// Has this process send itself SIGTERM (and so stop as on SIGTERM) once its standard
+/// input reaches its end: `serve --stop-when-stdin-closes`, which ties a demo member's
+/// life to the demo's.
+///
+/// # Errors
+/// The watching thread cannot be started.
+pub fn stop_when_stdin_closes() -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("stdin-watch".into())
+        .spawn(|| {
+            let mut stdin = std::io::stdin().lock();
+            let mut buffer = [0u8; 64];
+            // Anything written is ignored; end of input or a read error means the parent
+            // is gone.
+            while matches!(stdin.read(&mut buffer), Ok(read) if read > 0) {}
+            tracing::info!("standard input closed: stopping");
+            if let Err(error) = rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::TERM,
+            ) {
+                tracing::error!(%error, "could not signal myself to stop; exiting");
+                std::process::exit(1);
+            }
+        })
+        .context("starting the standard-input watch")?;
+    Ok(())
 }
 
 /// Runs the demo: `config` is the federation file; its `dev-keys/<member>/` directory next
@@ -72,6 +161,7 @@ impl Drop for Members {
 /// The configuration or keys are missing, a member does not start, or the federation does
 /// not converge in time.
 pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
+    let stop = stop_signal()?;
     let federation = crate::node::load_federation(config)?;
     let keys_root = config
         .parent()
@@ -93,6 +183,37 @@ pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
     let mut members = Members {
         children: Vec::new(),
     };
+    tokio::pin!(stop);
+    let started = tokio::select! {
+        result = bring_up(&federation, config, data, &keys_root, &executable, &mut members) => {
+            result?;
+            true
+        }
+        () = &mut stop => false,
+    };
+    if started {
+        stop.await;
+    }
+    println!("\nstopping the federation …");
+    let stopping = Instant::now();
+    members.stop(MEMBER_STOP_TIMEOUT);
+    println!(
+        "stopped all members in {:.1} s",
+        stopping.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Starts the members, issues the samples, waits until every member verifies every other
+/// member's credentials and prints what to try next.
+async fn bring_up(
+    federation: &Federation,
+    config: &Path,
+    data: &Path,
+    keys_root: &Path,
+    executable: &Path,
+    members: &mut Members,
+) -> anyhow::Result<()> {
     let mut tokens = std::collections::HashMap::new();
     for member in federation.members() {
         let (_, token) = crate::tokens::create(
@@ -102,7 +223,7 @@ pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
             "demo operator",
         )?;
         tokens.insert(member.id.as_str().to_owned(), token);
-        let child = start_member(&executable, config, member, data, &keys_root)?;
+        let child = start_member(executable, config, member, data, keys_root)?;
         members
             .children
             .push((member.id.as_str().to_owned(), child));
@@ -112,23 +233,23 @@ pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
         .build()?;
     let deadline = Instant::now() + CONVERGE_TIMEOUT;
     for member in federation.members() {
-        wait_healthy(&http, member, &mut members, deadline).await?;
+        wait_healthy(&http, member, members, deadline).await?;
     }
     println!(
         "\nall {} members are up; issuing samples …",
         federation.members().len()
     );
-    let issued = issue_samples(&http, &federation, &tokens).await?;
+    let issued = issue_samples(&http, federation, &tokens).await?;
     let recognition = config
         .parent()
         .unwrap_or_else(|| Path::new("."))
         .join("recognition");
-    publish_agreements(&http, &federation, &tokens, &recognition).await?;
+    publish_agreements(&http, federation, &tokens, &recognition).await?;
     println!(
         "\nwaiting until every member verifies every other member's credentials from its mirror, with the quorum of cosignatures …"
     );
     let started = Instant::now();
-    cross_verify(&http, &federation, &issued, deadline).await?;
+    cross_verify(&http, federation, &issued, deadline).await?;
     println!(
         "✓ {} credentials issued at {} members, each verified at every other member ({} cross-checks) in {:.1} s",
         issued.len(),
@@ -136,10 +257,7 @@ pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
         issued.len() * (federation.members().len() - 1),
         started.elapsed().as_secs_f64()
     );
-    print_next_steps(&federation, &issued, data, &tokens);
-    tokio::signal::ctrl_c().await.ok();
-    println!("\nstopping the federation …");
-    drop(members);
+    print_next_steps(federation, &issued, data, &tokens);
     Ok(())
 }
 
@@ -155,6 +273,8 @@ fn start_member(
     let log_path = data.join(format!("{id}.log"));
     let log = std::fs::File::create(&log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
+    // An older run's log keeps its mode when truncated: this user's only, like new files.
+    log.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     let child = Command::new(executable)
         .arg("serve")
         .arg("--config")
@@ -165,7 +285,8 @@ fn start_member(
         .arg(&member_data)
         .arg("--keys-from")
         .arg(keys_root.join(id))
-        .stdin(Stdio::null())
+        .arg("--stop-when-stdin-closes")
+        .stdin(Stdio::piped())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
@@ -382,7 +503,7 @@ fn print_next_steps(
   {last}/verify                                # employers: paste {sample} or a photo of a credential's QR code
   {last}/federation  ·  {last}/statistics
 
-Try next (the federation keeps running until Ctrl-C):
+Try next (the federation keeps running until Ctrl-C or SIGTERM):
   curl -s -X POST {first}/api/v1/credentials -H 'authorization: Bearer {token}' \\
        -H 'content-type: application/json' -d @docs/examples/ProfessionalTitleCredential.json | jq .
   curl -s {last}/api/v1/federation/status | jq .          # mirrors, lag, cosigners, evidence

@@ -63,6 +63,10 @@ enum Command {
         /// Submissions that may wait for the log; beyond, requests get 503 + Retry-After.
         #[arg(long, default_value_t = 1024)]
         queue_capacity: usize,
+        /// Stop as on SIGTERM when standard input closes: how `registry-node demo` makes
+        /// its members stop when it dies, however it dies.
+        #[arg(long)]
+        stop_when_stdin_closes: bool,
     },
     /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
     /// also while the node runs).
@@ -228,7 +232,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             batch_max_entries,
             batch_max_delay_ms,
             queue_capacity,
+            stop_when_stdin_closes,
         } => runtime()?.block_on(async {
+            if stop_when_stdin_closes {
+                registry_node::demo::stop_when_stdin_closes()?;
+            }
             let batching = BatchConfig {
                 max_batch_entries: batch_max_entries.max(1),
                 max_batch_delay: Duration::from_millis(batch_max_delay_ms),
