@@ -202,7 +202,7 @@ fn load_or_store_symmetric(path: &Path, fresh: [u8; 32]) -> anyhow::Result<[u8; 
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let text: String = fresh.iter().map(|byte| format!("{byte:02x}")).collect();
             write_secret(path, &text)?;
-            tracing::info!(path = %path.display(), "generated a new personal-data key");
+            tracing::info!(path = %path.display(), "generated a new personal key");
             Ok(fresh)
         }
         Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
