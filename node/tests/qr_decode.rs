@@ -1,7 +1,8 @@
 //! Property tests of the `/verify` page's QR decoding (issue 19): arbitrary bytes, and PNG
 //! and JPEG headers with arbitrary fields around arbitrary data, never panic the decoder,
 //! never make it use more memory than its limits allow, and every image whose header
-//! claims more than the pixel limits is refused as too large.
+//! (a PNG's IHDR, a well-formed JPEG frame header) claims more than the pixel limits is
+//! refused as too large.
 //!
 //! Its own test binary with one test, because it measures the process's peak resident
 //! memory around each decode (`VmHWM`, reset through `/proc/self/clear_refs`).
@@ -85,8 +86,16 @@ fn png(ihdr: (u32, u32, u8, u8, u8, u8, u8), data: &[u8], deflate: bool) -> Vec<
 }
 
 /// A JPEG: SOI, a frame header (`sof`: 0xC0 baseline, 0xC2 progressive, …) of these
-/// dimensions and components, then `rest` and EOI.
-fn jpeg(sof: u8, width: u16, height: u16, components: &[(u8, u8, u8)], rest: &[u8]) -> Vec<u8> {
+/// dimensions and components, with `scan` a scan header for its first component, then
+/// `rest` and EOI.
+fn jpeg(
+    sof: u8,
+    width: u16,
+    height: u16,
+    components: &[(u8, u8, u8)],
+    scan: bool,
+    rest: &[u8],
+) -> Vec<u8> {
     let mut jpeg = vec![0xFF, 0xD8, 0xFF, sof];
     let length = 8 + 3 * components.len();
     jpeg.extend_from_slice(&u16::try_from(length).unwrap_or(0).to_be_bytes());
@@ -96,6 +105,9 @@ fn jpeg(sof: u8, width: u16, height: u16, components: &[(u8, u8, u8)], rest: &[u
     jpeg.push(u8::try_from(components.len()).unwrap_or(0));
     for (id, sampling, table) in components {
         jpeg.extend_from_slice(&[*id, *sampling, *table]);
+    }
+    if let (true, Some((id, _, _))) = (scan, components.first()) {
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, *id, 0, 0, 63, 0]);
     }
     jpeg.extend_from_slice(rest);
     jpeg.extend_from_slice(&[0xFF, 0xD9]);
@@ -129,6 +141,7 @@ enum Input {
         width: u16,
         height: u16,
         components: Vec<(u8, u8, u8)>,
+        scan: bool,
         rest: Vec<u8>,
     },
 }
@@ -147,15 +160,27 @@ impl Input {
                 width,
                 height,
                 components,
+                scan,
                 rest,
-            } => jpeg(*sof, *width, *height, components, rest),
+            } => jpeg(*sof, *width, *height, components, *scan, rest),
         }
     }
 
-    /// The dimensions its header claims, when it has a well-formed one.
+    /// The dimensions its header claims, when the decoder reads them: a PNG's IHDR always;
+    /// a JPEG's frame header when it is well formed and a scan header follows.
     fn claimed(&self) -> Option<(u32, u32)> {
         match self {
             Input::Png { ihdr, .. } => Some((ihdr.0, ihdr.1)),
+            Input::Jpeg {
+                sof: 0xC0..=0xC2,
+                width,
+                height,
+                components,
+                scan: true,
+                ..
+            } if *width > 0 && *height > 0 && matches!(components.as_slice(), [(_, 0x11, _)]) => {
+                Some((u32::from(*width), u32::from(*height)))
+            }
             _ => None,
         }
     }
@@ -184,14 +209,19 @@ fn input() -> impl Strategy<Value = Input> {
         prop_oneof![Just(0xC0u8), Just(0xC1), Just(0xC2), any::<u8>()],
         prop_oneof![1u16..64, 4000u16..9000, any::<u16>()],
         prop_oneof![1u16..64, 4000u16..9000, any::<u16>()],
-        proptest::collection::vec((any::<u8>(), any::<u8>(), 0u8..4), 0..5),
+        prop_oneof![
+            Just(vec![(1u8, 0x11u8, 0u8)]),
+            proptest::collection::vec((any::<u8>(), any::<u8>(), 0u8..4), 0..5),
+        ],
+        any::<bool>(),
         proptest::collection::vec(any::<u8>(), 0..2048),
     )
-        .prop_map(|(sof, width, height, components, rest)| Input::Jpeg {
+        .prop_map(|(sof, width, height, components, scan, rest)| Input::Jpeg {
             sof,
             width,
             height,
             components,
+            scan,
             rest,
         });
     prop_oneof![
