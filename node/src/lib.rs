@@ -6,6 +6,7 @@
 //! the same application (`api::app`) without a socket.
 
 pub mod api;
+pub mod connections;
 pub mod console;
 pub mod demo;
 pub mod federation;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use registry_node::connections::ServerLimits;
 use registry_node::log::sequencer::BatchConfig;
 use registry_node::node::Role;
 use std::sync::Arc;
@@ -67,6 +68,8 @@ enum Command {
         /// its members stop when it dies, however it dies.
         #[arg(long)]
         stop_when_stdin_closes: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
     /// also while the node runs).
@@ -110,6 +113,59 @@ enum Command {
         #[arg(long, default_value = "./data/demo")]
         data: PathBuf,
     },
+}
+
+/// The connection limits of `serve` (docs/security.md, "Connections").
+#[derive(Debug, clap::Args)]
+struct LimitArgs {
+    /// Seconds a new connection may take to send its first whole request head; then it
+    /// is closed.
+    #[arg(long, default_value_t = ServerLimits::DEFAULT_HEADER_READ_TIMEOUT_SECS)]
+    header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request after a response;
+    /// then it is closed.
+    #[arg(long, default_value_t = ServerLimits::DEFAULT_IDLE_TIMEOUT_SECS)]
+    idle_timeout_secs: u64,
+    /// Most connections the node holds; when full, the longest-idle connection without a
+    /// request in flight makes room for a new one. Needs this many file descriptors plus
+    /// 576 (the node raises its soft RLIMIT_NOFILE to the hard limit at start).
+    /// [default: 4096, or what the descriptor limit holds]
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Most connections one client address (an IPv6 /64) holds; beyond, 429.
+    #[arg(long, default_value_t = ServerLimits::DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    max_connections_per_ip: usize,
+}
+
+impl LimitArgs {
+    /// The limits, checked against the process's descriptor limit (raised first). Without
+    /// --max-connections, the default is lowered to what the descriptors hold.
+    fn limits(&self) -> anyhow::Result<ServerLimits> {
+        let descriptors = registry_node::connections::raise_descriptor_limit()
+            .context("reading the open-file limit")?;
+        let mut limits = ServerLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            max_connections: self
+                .max_connections
+                .unwrap_or(ServerLimits::DEFAULT_MAX_CONNECTIONS),
+            max_connections_per_ip: self.max_connections_per_ip,
+        };
+        if self.max_connections.is_none() && limits.check_descriptors(descriptors).is_err() {
+            let within = ServerLimits::max_connections_within(descriptors);
+            if within > 0 {
+                tracing::warn!(
+                    descriptors,
+                    max_connections = within,
+                    "the open-file limit holds fewer connections than the default; raise it (ulimit -Hn, systemd LimitNOFILE=) to hold more"
+                );
+                limits.max_connections = within;
+            }
+        }
+        limits.check()?;
+        limits.check_descriptors(descriptors)?;
+        Ok(limits)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,10 +289,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             batch_max_delay_ms,
             queue_capacity,
             stop_when_stdin_closes,
+            limits,
         } => runtime()?.block_on(async {
             if stop_when_stdin_closes {
                 registry_node::demo::stop_when_stdin_closes()?;
             }
+            // Before anything opens a file: the limits decide how many the node may need.
+            let limits = limits.limits()?;
             let batching = BatchConfig {
                 max_batch_entries: batch_max_entries.max(1),
                 max_batch_delay: Duration::from_millis(batch_max_delay_ms),
@@ -283,7 +342,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             stdout.flush()?;
             registry_node::node::start_federation(&state);
-            registry_node::server::serve(state, listener).await
+            registry_node::server::serve(state, listener, limits).await
         }),
         Command::Demo { config, data } => {
             runtime()?.block_on(registry_node::demo::run(&config, &data))

@@ -1,12 +1,19 @@
 //! The HTTP server: one event loop per core, each on its own thread.
 //!
-//! The node's main runtime accepts connections on the listening socket and hands each one
-//! whole to the server thread with the fewest open connections. That thread's
-//! single-threaded runtime reads, handles and answers every request of the connection, so a
+//! The node's main runtime accepts connections on the listening socket, admits each within
+//! the node's connection limits ([`crate::connections`]) and hands it whole to the server
+//! thread with the fewest open connections. That thread's single-threaded runtime reads,
+//! handles and answers every request of the connection (HTTP/1.1, served by `hyper`), so a
 //! request's memory is touched by one core, and the requests one thread reads in one turn
 //! of its loop are verified there together (see [`crate::api::verify::Batcher`]). On 2 cores
 //! this served 45 % more `POST /api/v1/verify` requests per second than one multi-threaded
 //! runtime handing each batch to a blocking thread (docs/benchmarks.md).
+//!
+//! Beside each connection a watchdog task closes it when it waits too long for a request
+//! head (the header-read timeout for its first request, the idle timeout after a
+//! response), or when the accepting loop evicted it to make room; a connection with a
+//! request in flight is left to finish it. The watchdog wakes only at those deadlines, so
+//! a request costs a few atomic operations on its connection's [`Activity`], nothing more.
 //!
 //! The node's background tasks (the sequencer, federation sync, cosignature collection,
 //! the console's import jobs) stay on the main runtime ([`AppState::background`]).
@@ -16,42 +23,61 @@
 //! yet taken up by its thread is closed unanswered, as one still in the listen backlog is.
 //! Blocking work a thread left running gets five seconds (`BLOCKING_GRACE`) to finish.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::AbortHandle;
 
+use crate::connections::{
+    Activity, Admission, Deadline, Epoch, InFlight, Refusal, ServerLimits, Ticket,
+};
 use crate::state::AppState;
 
 /// How long a stopping server thread waits for blocking work its handlers started.
-const BLOCKING_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+const BLOCKING_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves the API on `listener` until SIGINT or SIGTERM, then drains in-flight requests.
+/// How often an evicted connection that still has a request in flight is looked at again.
+const EVICTED_RECHECK: Duration = Duration::from_millis(50);
+
+/// Refused connections are logged at most once per this interval, with their counts.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Serves the API on `listener` within `limits` until SIGINT or SIGTERM, then drains
+/// in-flight requests.
 ///
 /// # Errors
 /// A server thread cannot be started, or one stops serving before the signal.
-pub async fn serve(state: AppState, mut listener: TcpListener) -> anyhow::Result<()> {
-    let local_addr = listener
-        .local_addr()
-        .context("reading the listening address")?;
+pub async fn serve(
+    state: AppState,
+    mut listener: TcpListener,
+    limits: ServerLimits,
+) -> anyhow::Result<()> {
     let count = std::thread::available_parallelism().map_or(1, usize::from);
     let (stop, stopping) = watch::channel(false);
     let (done, mut finished) = mpsc::unbounded_channel();
     let app = crate::api::app(state);
+    let admission = Admission::new(limits);
     let mut threads = Vec::with_capacity(count);
     for index in 0..count {
         threads.push(ServerThread::start(
             index,
             app.clone(),
-            local_addr,
+            Arc::clone(&admission),
             stopping.clone(),
             done.clone(),
         )?);
@@ -59,6 +85,7 @@ pub async fn serve(state: AppState, mut listener: TcpListener) -> anyhow::Result
     drop(done);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
+    let mut refusals = RefusalLog::default();
     let outcome = loop {
         tokio::select! {
             () = &mut shutdown => break Ok(()),
@@ -68,17 +95,8 @@ pub async fn serve(state: AppState, mut listener: TcpListener) -> anyhow::Result
                 }));
             }
             (stream, peer) = axum::serve::Listener::accept(&mut listener) => {
-                let Some(thread) = least_busy(&threads) else {
-                    break Err(anyhow::anyhow!("no server thread"));
-                };
-                match thread.hand_over(stream, peer) {
-                    Ok(()) => {}
-                    Err(HandOverError::Detach(error)) => {
-                        tracing::warn!(%peer, %error, "dropped a connection that could not be handed over");
-                    }
-                    Err(HandOverError::Stopped) => {
-                        break Err(anyhow::anyhow!("server thread {} stopped serving", thread.index));
-                    }
+                if let Err(error) = place(&admission, &threads, stream, peer, &mut refusals) {
+                    break Err(error);
                 }
             }
         }
@@ -103,30 +121,104 @@ pub async fn serve(state: AppState, mut listener: TcpListener) -> anyhow::Result
     outcome
 }
 
+/// Admits an accepted connection and hands it to the least busy server thread, or answers
+/// it with its refusal and closes it.
+///
+/// # Errors
+/// The server cannot go on: it has no thread, or the chosen one has stopped.
+fn place(
+    admission: &Arc<Admission>,
+    threads: &[ServerThread],
+    stream: TcpStream,
+    peer: SocketAddr,
+    refusals: &mut RefusalLog,
+) -> anyhow::Result<()> {
+    let ticket = match admission.admit(peer) {
+        Ok(ticket) => ticket,
+        Err(refusal) => {
+            // Best effort: the answer fits any empty send buffer; the connection is closed
+            // either way.
+            let _ = stream.try_write(refusal.response());
+            refusals.note(refusal, peer);
+            return Ok(());
+        }
+    };
+    let thread = least_busy(threads).context("no server thread")?;
+    match thread.hand_over(stream, peer, ticket) {
+        Ok(()) => Ok(()),
+        Err(HandOverError::Detach(error)) => {
+            tracing::warn!(%peer, %error, "dropped a connection that could not be handed over");
+            Ok(())
+        }
+        Err(HandOverError::Stopped) => Err(anyhow::anyhow!(
+            "server thread {} stopped serving",
+            thread.index
+        )),
+    }
+}
+
+/// Counts refused connections and logs them at most once per [`REFUSAL_LOG_INTERVAL`], so
+/// a flood of refusals cannot flood the log.
+#[derive(Debug, Default)]
+struct RefusalLog {
+    by_address: u64,
+    node_full: u64,
+    logged: Option<Instant>,
+}
+
+impl RefusalLog {
+    fn note(&mut self, refusal: Refusal, peer: SocketAddr) {
+        match refusal {
+            Refusal::AddressLimit => self.by_address += 1,
+            Refusal::NodeFull => self.node_full += 1,
+        }
+        if self
+            .logged
+            .is_some_and(|logged| logged.elapsed() < REFUSAL_LOG_INTERVAL)
+        {
+            return;
+        }
+        tracing::warn!(
+            %peer,
+            code = refusal.code(),
+            per_address_limit = self.by_address,
+            node_limit = self.node_full,
+            "refused connections at the connection limits (counts since the last report)"
+        );
+        self.logged = Some(Instant::now());
+        self.by_address = 0;
+        self.node_full = 0;
+    }
+}
+
 /// The thread a new connection goes to: the one with the fewest open connections, so
 /// long-lived keep-alive connections spread evenly.
 fn least_busy(threads: &[ServerThread]) -> Option<&ServerThread> {
     threads.iter().min_by_key(|thread| thread.open())
 }
 
+/// A connection on its way from the accepting loop to a server thread.
+type HandedOver = (std::net::TcpStream, SocketAddr, Ticket);
+
 /// One server thread, as the accepting loop sees it.
 struct ServerThread {
     index: usize,
     /// Where accepted connections go.
-    connections: mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>,
+    connections: mpsc::UnboundedSender<HandedOver>,
     /// Connections handed over and not yet closed.
     open: Arc<AtomicUsize>,
     handle: std::thread::JoinHandle<()>,
 }
 
 impl ServerThread {
-    /// Starts thread `index` serving `app` on a runtime of its own. It reports on `done`
-    /// when it stops, with the error that stopped it.
+    /// Starts thread `index` serving `app` on a runtime of its own, its connections within
+    /// `admission`'s limits. It reports on `done` when it stops, with the error that
+    /// stopped it.
     fn start(
         index: usize,
         app: Router,
-        local_addr: SocketAddr,
-        mut stopping: watch::Receiver<bool>,
+        admission: Arc<Admission>,
+        stopping: watch::Receiver<bool>,
         done: mpsc::UnboundedSender<(usize, anyhow::Result<()>)>,
     ) -> anyhow::Result<ServerThread> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -135,24 +227,17 @@ impl ServerThread {
             .context("starting a server thread's runtime")?;
         let (connections, handed_over) = mpsc::unbounded_channel();
         let open = Arc::new(AtomicUsize::new(0));
-        let listener = HandedOver {
-            connections: handed_over,
+        let thread = Thread {
+            handed_over,
             open: Arc::clone(&open),
-            local_addr,
+            app,
+            admission,
+            stopping,
         };
         let handle = std::thread::Builder::new()
             .name(format!("http-{index}"))
             .spawn(move || {
-                let serving = std::panic::AssertUnwindSafe(|| {
-                    runtime.block_on(async move {
-                        axum::serve(listener, app)
-                            .with_graceful_shutdown(async move {
-                                let _ = stopping.wait_for(|stop| *stop).await;
-                            })
-                            .await
-                            .context("serving HTTP")
-                    })
-                });
+                let serving = std::panic::AssertUnwindSafe(|| runtime.block_on(thread.serve()));
                 // A panic is reported like an error, so the accepting loop never hands
                 // connections to a thread that is gone.
                 let result = std::panic::catch_unwind(serving)
@@ -175,11 +260,16 @@ impl ServerThread {
     }
 
     /// Moves an accepted connection to this thread: out of the main runtime's reactor, into
-    /// the thread's when it accepts it.
-    fn hand_over(&self, stream: TcpStream, peer: SocketAddr) -> Result<(), HandOverError> {
+    /// the thread's when it takes it up.
+    fn hand_over(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        ticket: Ticket,
+    ) -> Result<(), HandOverError> {
         let stream = stream.into_std().map_err(HandOverError::Detach)?;
         self.open.fetch_add(1, Ordering::Relaxed);
-        self.connections.send((stream, peer)).map_err(|_| {
+        self.connections.send((stream, peer, ticket)).map_err(|_| {
             self.open.fetch_sub(1, Ordering::Relaxed);
             HandOverError::Stopped
         })
@@ -197,43 +287,189 @@ enum HandOverError {
     Stopped,
 }
 
-/// The connections handed to one server thread, as the [`axum::serve::Listener`] it serves.
-struct HandedOver {
-    connections: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
+/// What a server thread runs on its own runtime.
+struct Thread {
+    handed_over: mpsc::UnboundedReceiver<HandedOver>,
     open: Arc<AtomicUsize>,
-    local_addr: SocketAddr,
+    app: Router,
+    admission: Arc<Admission>,
+    stopping: watch::Receiver<bool>,
 }
 
-impl axum::serve::Listener for HandedOver {
-    type Io = Connection;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Connection, SocketAddr) {
+impl Thread {
+    /// Serves every connection handed over until the server stops, then lets each finish
+    /// the request it has in flight.
+    async fn serve(mut self) -> anyhow::Result<()> {
+        // Each connection task holds a receiver; the thread is done when none is left.
+        let (all_closed, closed) = watch::channel(());
+        let mut http = http1::Builder::new();
+        // The watchdog enforces the header-read timeout, without a timer per request.
+        http.header_read_timeout(None);
         loop {
-            let Some((stream, peer)) = self.connections.recv().await else {
-                // The accepting loop has stopped; graceful shutdown ends `serve`.
-                return std::future::pending().await;
+            let handed = tokio::select! {
+                _ = self.stopping.wait_for(|stop| *stop) => break,
+                handed = self.handed_over.recv() => handed,
+            };
+            let Some((stream, peer, ticket)) = handed else {
+                // The accepting loop has stopped; the signal follows.
+                let _ = self.stopping.wait_for(|stop| *stop).await;
+                break;
             };
             let open = OpenConnection(Arc::clone(&self.open));
-            match TcpStream::from_std(stream) {
-                Ok(stream) => {
-                    return (
-                        Connection {
-                            stream,
-                            _open: open,
-                        },
-                        peer,
-                    );
-                }
+            let stream = match TcpStream::from_std(stream) {
+                Ok(stream) => stream,
                 Err(error) => {
                     tracing::warn!(%peer, %error, "could not register a handed-over connection");
+                    continue;
                 }
+            };
+            let activity = Arc::clone(ticket.activity());
+            let service = Served {
+                app: std::cell::RefCell::new(self.app.clone()),
+                activity: Arc::clone(&activity),
+                epoch: self.admission.epoch(),
+            };
+            let connection = http.serve_connection(
+                TokioIo::new(Connection {
+                    stream,
+                    _open: open,
+                    _ticket: ticket,
+                }),
+                service,
+            );
+            let (ended, end) = oneshot::channel();
+            let task = tokio::spawn(serve_connection(
+                connection,
+                self.stopping.clone(),
+                (closed.clone(), ended),
+            ));
+            tokio::spawn(watch_connection(
+                activity,
+                Arc::clone(&self.admission),
+                task.abort_handle(),
+                end,
+            ));
+        }
+        // Connections still queued are closed unanswered.
+        drop(self.handed_over);
+        drop(closed);
+        all_closed.closed().await;
+        Ok(())
+    }
+}
+
+/// Serves one connection until it closes; at the server's stop, finishes the request in
+/// flight and closes. `_held` is dropped when the task ends (also when it is aborted).
+async fn serve_connection(
+    connection: http1::Connection<TokioIo<Connection>, Served>,
+    mut stopping: watch::Receiver<bool>,
+    _held: (watch::Receiver<()>, oneshot::Sender<()>),
+) {
+    tokio::pin!(connection);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::trace!(%error, "connection ended with an error");
+                }
+                break;
+            }
+            _ = stopping.wait_for(|stop| *stop), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
             }
         }
     }
+}
 
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.local_addr)
+/// Closes a connection (by aborting its task) once it has waited past its deadline for a
+/// request head, or once it is evicted and has no request in flight. Ends when the
+/// connection does (`end`).
+async fn watch_connection(
+    activity: Arc<Activity>,
+    admission: Arc<Admission>,
+    connection: AbortHandle,
+    mut end: oneshot::Receiver<()>,
+) {
+    let limits = admission.limits();
+    // While a request is in flight there is no deadline; look again this often.
+    let busy_recheck = limits.header_read_timeout.min(limits.idle_timeout);
+    let first = match admission.deadline(&activity) {
+        Deadline::At(at) => at,
+        Deadline::Busy => Instant::now() + busy_recheck,
+    };
+    let sleep = tokio::time::sleep_until(first.into());
+    tokio::pin!(sleep);
+    let mut evicted = false;
+    loop {
+        tokio::select! {
+            _ = &mut end => return,
+            () = activity.eviction(), if !evicted => {
+                evicted = true;
+                sleep.as_mut().reset(tokio::time::Instant::now());
+            }
+            () = &mut sleep => {
+                let now = Instant::now();
+                let next = if evicted {
+                    if !activity.busy() {
+                        connection.abort();
+                        return;
+                    }
+                    now + EVICTED_RECHECK
+                } else {
+                    match admission.deadline(&activity) {
+                        Deadline::At(at) if at <= now => {
+                            connection.abort();
+                            return;
+                        }
+                        Deadline::At(at) => at,
+                        Deadline::Busy => now + busy_recheck,
+                    }
+                };
+                sleep.as_mut().reset(next.into());
+            }
+        }
+    }
+}
+
+/// The node's router as the `hyper` service of one connection: it counts each request as
+/// in flight on the connection's [`Activity`] until its response is produced.
+struct Served {
+    /// The connection's own handle to the router (a `RefCell`: the router is called with
+    /// `&mut`, hyper calls with `&`; one connection's requests are handled on one thread).
+    app: std::cell::RefCell<Router>,
+    activity: Arc<Activity>,
+    epoch: Epoch,
+}
+
+impl hyper::service::Service<axum::http::Request<Incoming>> for Served {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = Tracked<<Router as tower::Service<axum::http::Request<Incoming>>>::Future>;
+
+    fn call(&self, request: axum::http::Request<Incoming>) -> Self::Future {
+        let in_flight = InFlight::start(&self.activity, self.epoch);
+        // The router is always ready (`poll_ready` is a no-op for it).
+        let future = tower::Service::call(&mut *self.app.borrow_mut(), request);
+        Tracked {
+            future,
+            _in_flight: in_flight,
+        }
+    }
+}
+
+/// A request's response future, with the request counted in flight until it is dropped.
+struct Tracked<F> {
+    future: F,
+    _in_flight: InFlight,
+}
+
+impl<F: Future + Unpin> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        Pin::new(&mut self.future).poll(cx)
     }
 }
 
@@ -247,11 +483,13 @@ impl Drop for OpenConnection {
     }
 }
 
-/// A TCP connection served by one server thread.
+/// A TCP connection served by one server thread; closing it frees its place in the
+/// node's connection limits.
 #[derive(Debug)]
 struct Connection {
     stream: TcpStream,
     _open: OpenConnection,
+    _ticket: Ticket,
 }
 
 impl AsyncRead for Connection {
@@ -352,10 +590,17 @@ mod tests {
         let address = listener.local_addr().expect("address");
         let (stop, stopping) = watch::channel(false);
         let (done, mut finished) = mpsc::unbounded_channel();
+        let admission = Admission::new(ServerLimits::default());
         let threads: Vec<ServerThread> = (0..2)
             .map(|index| {
-                ServerThread::start(index, app.clone(), address, stopping.clone(), done.clone())
-                    .expect("a server thread")
+                ServerThread::start(
+                    index,
+                    app.clone(),
+                    Arc::clone(&admission),
+                    stopping.clone(),
+                    done.clone(),
+                )
+                .expect("a server thread")
             })
             .collect();
         drop(done);
@@ -364,9 +609,10 @@ mod tests {
         for _ in 0..4 {
             let client = TcpStream::connect(address).await.expect("connect");
             let (stream, peer) = listener.accept().await.expect("accept");
+            let ticket = admission.admit(peer).expect("admitted");
             least_busy(&threads)
                 .expect("a thread")
-                .hand_over(stream, peer)
+                .hand_over(stream, peer, ticket)
                 .expect("handed over");
             clients.push(client);
         }
@@ -413,7 +659,8 @@ mod tests {
         let address = listener.local_addr().expect("address");
         let (stop, stopping) = watch::channel(false);
         let (done, mut finished) = mpsc::unbounded_channel();
-        let thread = ServerThread::start(0, Router::new(), address, stopping, done)
+        let admission = Admission::new(ServerLimits::default());
+        let thread = ServerThread::start(0, Router::new(), Arc::clone(&admission), stopping, done)
             .expect("a server thread");
         let _ = stop.send(true);
         let (index, result) = finished.recv().await.expect("the thread reports");
@@ -422,12 +669,242 @@ mod tests {
 
         let _client = TcpStream::connect(address).await.expect("connect");
         let (stream, peer) = listener.accept().await.expect("accept");
-        let refused = thread.hand_over(stream, peer);
+        let ticket = admission.admit(peer).expect("admitted");
+        let refused = thread.hand_over(stream, peer, ticket);
         assert!(
             matches!(refused, Err(HandOverError::Stopped)),
             "{refused:?}"
         );
         assert_eq!(thread.open(), 0);
+        assert_eq!(
+            admission.open(),
+            0,
+            "the refused connection's place is free"
+        );
         thread.handle.join().expect("thread ends");
+    }
+
+    /// Serves `app` within `limits` on two server threads, as `serve` does but without
+    /// signals; returns its address, its admission and the sender that would stop it (the
+    /// test's runtime ends the accepting task).
+    async fn start_server(
+        app: Router,
+        limits: ServerLimits,
+    ) -> (SocketAddr, Arc<Admission>, watch::Sender<bool>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, stopping) = watch::channel(false);
+        let (done, _finished) = mpsc::unbounded_channel();
+        let admission = Admission::new(limits);
+        let threads: Vec<ServerThread> = (0..2)
+            .map(|index| {
+                ServerThread::start(
+                    index,
+                    app.clone(),
+                    Arc::clone(&admission),
+                    stopping.clone(),
+                    done.clone(),
+                )
+                .expect("a server thread")
+            })
+            .collect();
+        let accepting = Arc::clone(&admission);
+        tokio::spawn(async move {
+            let admission = accepting;
+            let _finished = _finished;
+            let mut refusals = RefusalLog::default();
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else {
+                    continue;
+                };
+                place(&admission, &threads, stream, peer, &mut refusals).expect("placed");
+            }
+        });
+        (address, admission, stop)
+    }
+
+    fn slow_app() -> Router {
+        Router::new().route("/", get(|| async { "ok" })).route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(900)).await;
+                "slow"
+            }),
+        )
+    }
+
+    /// Whether the server has closed `client` (EOF or reset), waiting at most `within`.
+    async fn closed_within(client: &mut TcpStream, within: Duration) -> bool {
+        let mut buffer = [0u8; 256];
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, client.read(&mut buffer)).await {
+                Err(_) => return false,
+                Ok(Ok(0) | Err(_)) => return true,
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// Reads one whole response (head and `content-length` body) as text.
+    async fn response(client: &mut TcpStream) -> String {
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 1024];
+        loop {
+            let text = String::from_utf8_lossy(&answer).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length: "))
+                    .and_then(|value| value.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    return text;
+                }
+            }
+            let read = tokio::time::timeout(Duration::from_secs(10), client.read(&mut buffer))
+                .await
+                .expect("an answer in time")
+                .expect("read");
+            assert!(read > 0, "closed: {}", String::from_utf8_lossy(&answer));
+            answer.extend_from_slice(&buffer[..read]);
+        }
+    }
+
+    #[tokio::test]
+    async fn silent_and_idle_connections_are_closed_after_their_timeouts() {
+        let limits = ServerLimits {
+            header_read_timeout: Duration::from_millis(300),
+            idle_timeout: Duration::from_millis(1500),
+            ..ServerLimits::default()
+        };
+        let (address, _admission, _stop) = start_server(slow_app(), limits).await;
+        let started = std::time::Instant::now();
+        let mut silent = TcpStream::connect(address).await.expect("connect");
+        let mut served = TcpStream::connect(address).await.expect("connect");
+        served
+            .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .expect("write");
+        assert!(response(&mut served).await.starts_with("HTTP/1.1 200"));
+
+        assert!(
+            closed_within(&mut silent, Duration::from_secs(5)).await,
+            "a connection that sent nothing stayed open"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        // The served one waits for its next request for the idle timeout, not the
+        // header-read timeout.
+        assert!(
+            !closed_within(&mut served, Duration::from_millis(200)).await,
+            "a kept-alive connection was closed at the header-read timeout"
+        );
+        assert!(
+            closed_within(&mut served, Duration::from_secs(5)).await,
+            "an idle kept-alive connection stayed open"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(1500));
+    }
+
+    #[tokio::test]
+    async fn a_head_sent_slowly_is_cut_at_the_header_read_timeout() {
+        let limits = ServerLimits {
+            header_read_timeout: Duration::from_millis(500),
+            ..ServerLimits::default()
+        };
+        let (address, _admission, _stop) = start_server(slow_app(), limits).await;
+        let mut client = TcpStream::connect(address).await.expect("connect");
+        client
+            .write_all(b"GET / HTTP/1.1\r\n")
+            .await
+            .expect("write");
+        let started = std::time::Instant::now();
+        let mut cut = false;
+        for _ in 0..50 {
+            if client.write_all(b"X-Slow: y\r\n").await.is_err() {
+                cut = true;
+                break;
+            }
+            if closed_within(&mut client, Duration::from_millis(100)).await {
+                cut = true;
+                break;
+            }
+        }
+        assert!(cut, "a head trickling in byte by byte was never cut");
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    #[tokio::test]
+    async fn a_request_in_flight_outlives_the_timeouts() {
+        let limits = ServerLimits {
+            header_read_timeout: Duration::from_millis(200),
+            idle_timeout: Duration::from_millis(200),
+            ..ServerLimits::default()
+        };
+        let (address, _admission, _stop) = start_server(slow_app(), limits).await;
+        let mut client = TcpStream::connect(address).await.expect("connect");
+        client
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .expect("write");
+        let answer = response(&mut client).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("slow"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_full_node_closes_its_longest_idle_connection_for_a_new_one() {
+        let limits = ServerLimits {
+            max_connections: 3,
+            max_connections_per_ip: 2,
+            ..ServerLimits::default()
+        };
+        let (address, admission, _stop) = start_server(slow_app(), limits).await;
+        // Two silent connections from 127.0.0.2; a third from there is refused.
+        let mut silent = Vec::new();
+        for open in 1..=2 {
+            silent.push(connect_from("127.0.0.2", address).await);
+            admitted(&admission, open).await;
+        }
+        let mut refused = connect_from("127.0.0.2", address).await;
+        let answer = response(&mut refused).await;
+        assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+        assert!(answer.contains("connection_limit_per_address"), "{answer}");
+        let mut third = connect_from("127.0.0.3", address).await;
+        admitted(&admission, 3).await;
+        // The node is full of silent connections; a client that asks is still served, in
+        // the place of the connection that has waited longest.
+        let mut asking = TcpStream::connect(address).await.expect("connect");
+        asking
+            .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .expect("write");
+        assert!(response(&mut asking).await.starts_with("HTTP/1.1 200"));
+        assert!(
+            closed_within(&mut silent[0], Duration::from_secs(5)).await,
+            "the longest-idle connection was not evicted"
+        );
+        assert!(!closed_within(&mut silent[1], Duration::from_millis(100)).await);
+        assert!(!closed_within(&mut third, Duration::from_millis(100)).await);
+    }
+
+    /// A connection to `address` from the loopback address `from`.
+    async fn connect_from(from: &str, address: SocketAddr) -> TcpStream {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::new(from.parse().expect("address"), 0))
+            .expect("bind");
+        socket.connect(address).await.expect("connect")
+    }
+
+    /// Waits until `admission` holds `open` connections; then a millisecond more, so the
+    /// next connection is admitted at a later time.
+    async fn admitted(admission: &Admission, open: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while admission.open() != open {
+            assert!(tokio::time::Instant::now() < deadline, "never admitted");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }

@@ -78,14 +78,47 @@ impl Node {
         data_dir: &Path,
         args: &[S],
     ) -> anyhow::Result<Node> {
+        let mut command = Command::new(binary("registry-node"));
+        command.arg("serve");
+        Node::launch(command, data_dir, args)
+    }
+
+    /// Starts `registry-node serve --data <data_dir> <args…>` allowed `soft` open files,
+    /// and at most `hard` (RLIMIT_NOFILE, set by `sh`'s `ulimit` before the node starts).
+    ///
+    /// # Errors
+    /// As [`Node::start`].
+    pub fn start_with_descriptor_limit<S: AsRef<std::ffi::OsStr>>(
+        data_dir: &Path,
+        args: &[S],
+        soft: u64,
+        hard: u64,
+    ) -> anyhow::Result<Node> {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(r#"ulimit -S -n "$0" && ulimit -H -n "$1" && shift && exec "$@""#)
+            .arg(soft.to_string())
+            .arg(hard.to_string())
+            .arg(binary("registry-node"))
+            .arg("serve");
+        Node::launch(command, data_dir, args)
+    }
+
+    /// Runs `command` (which starts a node) with `args` and `--data <data_dir>`, and waits
+    /// until it listens.
+    fn launch<S: AsRef<std::ffi::OsStr>>(
+        mut command: Command,
+        data_dir: &Path,
+        args: &[S],
+    ) -> anyhow::Result<Node> {
         let admin_token = create_token(data_dir, "admin", None, "tests")?;
         let log_path = data_dir.with_extension("log");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)?;
-        let mut child = Command::new(binary("registry-node"))
-            .arg("serve")
+        let mut child = command
             .args(args)
             .arg("--data")
             .arg(data_dir)
@@ -172,6 +205,26 @@ impl Node {
     /// A URL on this node.
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
+    }
+
+    /// The node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A line of the node's `/proc/<pid>/status`, e.g. `VmHWM` (peak resident memory) in kB.
+    ///
+    /// # Errors
+    /// The file cannot be read or has no such line.
+    pub fn status_kb(&self, field: &str) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        status
+            .lines()
+            .find_map(|line| {
+                let value = line.strip_prefix(field)?.strip_prefix(':')?;
+                value.trim().trim_end_matches("kB").trim().parse().ok()
+            })
+            .with_context(|| format!("no {field} in /proc/{}/status", self.pid()))
     }
 }
 

@@ -21,7 +21,7 @@ use talent_core::recognition::Recognition;
 use talent_core::verify::{CheckName, Verdict};
 
 use super::session::Visitor;
-use super::{Lang, page};
+use super::{Lang, page, qr};
 use crate::api::verify::{Answer, answer};
 use crate::state::AppState;
 use crate::store::LogSpace;
@@ -77,7 +77,7 @@ async fn verify_upload(
     }
     let region = presented.region.clone().filter(|region| !region.is_empty());
     let outcome = if let Some(image) = presented.qr {
-        match decode_qr(&image) {
+        match qr::decode(image).await {
             Ok(text) => match id_in(&text) {
                 Some(id) => by_id(&state, &id, region.clone()).await,
                 None => match serde_json::from_str::<Value>(&text) {
@@ -89,7 +89,7 @@ async fn verify_upload(
                     .to_owned()),
                 },
             },
-            Err(message) => Err(message),
+            Err(refused) => return qr_refusal(&visitor, &state, region.as_deref(), &refused),
         }
     } else {
         let text = match presented.file {
@@ -141,22 +141,30 @@ async fn read_form(multipart: Multipart) -> Result<Presented, String> {
     Ok(presented)
 }
 
-/// The text of the first QR code found in a photo or screenshot.
-fn decode_qr(image: &[u8]) -> Result<String, String> {
-    let picture = image::load_from_memory(image)
-        .map_err(|error| format!("the image could not be read (PNG or JPEG): {error}"))?
-        .to_luma8();
-    let (width, height) = (picture.width() as usize, picture.height() as usize);
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
-        picture.get_pixel(x as u32, y as u32).0[0]
-    });
-    let grids = prepared.detect_grids();
-    let grid = grids
-        .first()
-        .ok_or_else(|| "no QR code found in the image".to_owned())?;
-    grid.decode()
-        .map(|(_, content)| content)
-        .map_err(|error| format!("the QR code could not be decoded: {error}"))
+/// The page for an uploaded image whose QR code was not read: the form again, and why, with
+/// the refusal's stable code. 413 for an image beyond the size limits, 503 (Retry-After)
+/// while every decoding slot is taken, 422 otherwise.
+fn qr_refusal(
+    visitor: &Visitor,
+    state: &AppState,
+    region: Option<&str>,
+    refused: &qr::QrError,
+) -> Response {
+    let (zh, en) = (refused.message_zh(), refused.to_string());
+    let message = format!("{} [{}]", visitor.lang.pick(&zh, &en), refused.code());
+    let mut response = render(visitor, state, region, Some(Err(message)));
+    *response.status_mut() = match refused {
+        qr::QrError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        qr::QrError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    if matches!(refused, qr::QrError::Busy) {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    response
 }
 
 /// A credential id in a QR text: a `…?credential=urn:uuid:…` link or the id itself.
@@ -399,7 +407,7 @@ mod tests {
     fn a_qr_code_photo_gives_the_credential_id() {
         let link =
             "http://127.0.0.1:8080/verify?credential=urn:uuid:01a2190c-8aa8-76c6-8eca-d6522d13639e";
-        let text = decode_qr(&qr_png(link)).expect("decodes");
+        let text = qr::decode_blocking(&qr_png(link)).expect("decodes");
         assert_eq!(text, link);
         assert_eq!(
             id_in(&text).as_deref(),
@@ -409,13 +417,13 @@ mod tests {
 
     #[test]
     fn unreadable_images_are_errors_not_panics() {
-        assert!(decode_qr(b"not an image").is_err());
+        assert!(qr::decode_blocking(b"not an image").is_err());
         let blank = image::GrayImage::from_pixel(64, 64, image::Luma([255]));
         let mut png = Vec::new();
         blank
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .expect("png");
-        assert!(decode_qr(&png).is_err());
+        assert!(qr::decode_blocking(&png).is_err());
         assert_eq!(id_in("no id here"), None);
     }
 }

@@ -15,6 +15,7 @@ mod employer;
 mod federation;
 mod import;
 mod issue;
+pub mod qr;
 mod session;
 mod statistics;
 
