@@ -11,12 +11,13 @@
 //! retroactive: what was logged before it, signed inside a valid window, stays valid.
 //!
 //! The signer's claim alone does not decide what is logged after such a change. An entry is
-//! judged twice: at its signing time, and at the log's time when it was logged — which a
-//! replay knows only by log order: no earlier than the signing time of every history entry
-//! logged before it ([`IssuerRegistry::log_clock`]); the node admitting it also knows its own
-//! clock ([`When::admitted`]). A withdrawal, suspension, key retirement or expiry in effect at
-//! either time refuses it, whatever its `proof.created` says: an issuer cannot back-date past
-//! a withdrawal logged before its entry.
+//! judged at its signing time and at the log's time when it was logged, which a replay knows
+//! only by log order: no earlier than the signing time of every history entry logged before
+//! it ([`IssuerRegistry::log_clock`]). The node admitting it also judges it at its own clock
+//! ([`When::admitted`]), on top of every time a replay judges it at, so a replay never
+//! refuses what its node admitted. A withdrawal, suspension, key retirement or expiry in
+//! effect at any of these times refuses it, whatever its `proof.created` says: an issuer
+//! cannot back-date past a withdrawal logged before its entry.
 //!
 //! The issuing node, every mirror applying a peer's log, and every verifier (node or CLI)
 //! ask the same questions of the same data, so they reach the same answer.
@@ -540,12 +541,17 @@ impl IssuerRegistry {
     /// the admitting node's clock, and for a logged object the signing time of every
     /// history entry logged before it. `None` when neither is known.
     pub fn log_clock(&self, when: When) -> Option<DateTime<Utc>> {
-        let logged = when.position.and_then(|position| {
+        self.history_clock(when).max(when.admitted)
+    }
+
+    /// What every replay knows of when the log took the object: no earlier than the
+    /// signing time of each history entry logged before it.
+    fn history_clock(&self, when: When) -> Option<DateTime<Utc>> {
+        when.position.and_then(|position| {
             self.visible(Some(position))
                 .filter_map(|event| event.logged)
                 .max()
-        });
-        logged.max(when.admitted)
+        })
     }
 
     /// The rotation that introduced `key`: (predecessor, effective from).
@@ -624,8 +630,13 @@ impl IssuerRegistry {
     }
 
     /// The status of an accreditation for an object at `when`, and since when: the first
-    /// of its status at the signing time and at the log's time ([`IssuerRegistry::log_clock`])
-    /// that is not valid, else valid.
+    /// that is not valid of its status at the signing time, at the latest time log order
+    /// gives (the signing time or the history's clock), and for the admitting node at its
+    /// clock too; else valid.
+    ///
+    /// A suspension can be lifted, so the status is not monotone in time: each time is
+    /// checked on its own, and the admitting node checks every time a replay checks (and
+    /// one more), so a replay never refuses an entry its node admitted.
     fn accreditation_status(
         &self,
         id: CredentialId,
@@ -647,11 +658,16 @@ impl IssuerRegistry {
             }
             status
         };
-        let signed = at(when.signed);
-        match self.log_clock(when) {
-            Some(clock) if signed.0.is_valid() => at(clock),
-            _ => signed,
-        }
+        let by_order = self.history_clock(when).map(|clock| clock.max(when.signed));
+        let by_node = when
+            .admitted
+            .map(|admitted| admitted.max(by_order.unwrap_or(when.signed)));
+        std::iter::once(when.signed)
+            .chain(by_order)
+            .chain(by_node)
+            .map(at)
+            .find(|(status, _)| !status.is_valid())
+            .unwrap_or((CredentialStatus::Valid, None))
     }
 
     fn covers(
@@ -1515,6 +1531,94 @@ mod tests {
         assert_eq!(
             code(r.authorise_credential(&title_2026, &did(2), at(29, "2026-12-30T00:00:00Z"))),
             "accredited"
+        );
+    }
+
+    #[test]
+    fn a_replay_admits_whatever_the_admitting_node_admitted() {
+        // Suspended on 1 June at once; the lift, signed on 2 June, takes effect on 1 July;
+        // a withdrawal signed on 3 June takes effect on 1 September; an agreement-free
+        // history otherwise.
+        let mut r = registry();
+        let change = |n: u8, status, effective: &str, signed: &str| {
+            let change = StatusChange {
+                id: id(n),
+                credential_id: id(1),
+                status,
+                reason: "核查".to_owned(),
+                effective: time(effective),
+                issuer: did(1),
+                successor: None,
+            };
+            sign(change.to_unsigned(), 1, signed)
+        };
+        assert!(r.apply(
+            &change(
+                2,
+                CredentialStatus::Suspended,
+                "2026-06-01T00:00:00Z",
+                "2026-06-01T00:00:00Z"
+            ),
+            10
+        ));
+        assert!(r.apply(
+            &change(
+                3,
+                CredentialStatus::Valid,
+                "2026-07-01T00:00:00Z",
+                "2026-06-02T00:00:00Z"
+            ),
+            11
+        ));
+        assert!(r.apply(
+            &change(
+                4,
+                CredentialStatus::Cancelled,
+                "2026-09-01T00:00:00Z",
+                "2026-06-03T00:00:00Z"
+            ),
+            12
+        ));
+        let times = [
+            "2026-05-15T00:00:00Z",
+            "2026-06-01T12:00:00Z",
+            "2026-06-15T00:00:00Z",
+            "2026-07-02T00:00:00Z",
+            "2026-08-31T23:58:00Z",
+            "2026-09-01T00:02:00Z",
+            "2026-12-31T00:00:00Z",
+        ];
+        let judge = |position: u64, signed: &str, admitted: Option<&str>| {
+            let when = When {
+                position: Some(position),
+                signed: time(signed),
+                admitted: admitted.map(time),
+            };
+            code(r.authorise_credential(&title(2, "中级"), &did(2), when))
+        };
+        for position in [5, 11, 12, 13] {
+            for signed in times {
+                for admitted in times.iter().filter(|admitted| **admitted >= signed) {
+                    let at_node = judge(position, signed, Some(admitted));
+                    let replayed = judge(position, signed, None);
+                    assert!(
+                        at_node != "accredited" || replayed == "accredited",
+                        "position {position}, signed {signed}, admitted {admitted}: node {at_node}, replay {replayed}"
+                    );
+                }
+            }
+        }
+        // Signed after the lift took effect, logged after it: issued, at the node and in
+        // every replay.
+        assert_eq!(
+            judge(13, "2026-07-02T00:00:00Z", Some("2026-07-02T00:00:00Z")),
+            "accredited"
+        );
+        assert_eq!(judge(13, "2026-07-02T00:00:00Z", None), "accredited");
+        // Signed while suspended, submitted once the lift took effect: refused.
+        assert_eq!(
+            judge(13, "2026-06-15T00:00:00Z", Some("2026-07-02T00:00:00Z")),
+            "accreditation_suspended"
         );
     }
 
