@@ -103,9 +103,18 @@ fn class_of(subject: &Value) -> &str {
 /// or X), whether or not its check character is right: such text stays out of URLs.
 fn looks_like_full_id(text: &str) -> bool {
     let bytes = text.trim().as_bytes();
-    bytes.len() == 18
-        && bytes[..17].iter().all(u8::is_ascii_digit)
+    bytes.len() == 18 && id_shaped(bytes)
+}
+
+/// Whether 18 bytes are 17 digits and a digit or X.
+fn id_shaped(bytes: &[u8]) -> bool {
+    bytes[..17].iter().all(u8::is_ascii_digit)
         && (bytes[17].is_ascii_digit() || bytes[17].eq_ignore_ascii_case(&b'x'))
+}
+
+/// Whether a text holds something shaped like a full ID number anywhere in it.
+fn holds_full_id(text: &str) -> bool {
+    text.as_bytes().windows(18).any(id_shaped)
 }
 
 /// The full ID number a search asks for, if it asks for one.
@@ -218,7 +227,7 @@ async fn search(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Response {
-    if query.q.as_deref().is_some_and(looks_like_full_id) {
+    if query.q.as_deref().is_some_and(holds_full_id) {
         let message = visitor.lang.pick(
             "身份证号不能放在网址中，未执行查询：请在下方表单中输入并提交。",
             "An ID number may not be put in a URL; nothing was searched. Enter it in the form below.",
@@ -893,4 +902,35 @@ async fn accreditations(Staff { visitor, .. }: Staff, State(state): State<AppSta
         t("授权管理", "Accreditations"),
         body,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_id_numbers_are_recognised_wherever_they_are_in_a_search() {
+        assert!(looks_like_full_id(" 11010519491231002x "));
+        assert!(
+            looks_like_full_id("110105194912310021"),
+            "whatever its check digit"
+        );
+        assert!(!looks_like_full_id("1101**********002X"), "the masked form");
+        assert!(!looks_like_full_id("李明华"));
+        assert!(holds_full_id("李 11010519491231002X"));
+        assert!(holds_full_id("q11010519491231002Xq"));
+        assert!(!holds_full_id("1101051949123100"));
+        let query = |q: &str| SearchQuery {
+            q: Some(q.to_owned()),
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            full_id_of(&query("11010519491231002x")).map(|id| id.masked()),
+            Some("1101**********002X".parse().expect("masked"))
+        );
+        assert!(
+            full_id_of(&query("110105194912310021")).is_none(),
+            "bad check digit"
+        );
+    }
 }

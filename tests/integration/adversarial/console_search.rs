@@ -228,6 +228,12 @@ fn console_search_is_scoped_posted_limited_and_audited() {
     let page = refused.text().expect("page");
     assert!(page.contains("id=\"search-refused\""), "says why");
     assert!(listed(&page).is_empty(), "nothing was searched: {page}");
+    let inside = office.get(&format!("/console/credentials?q=%E6%9D%8E%20{HOLDER}"));
+    assert_eq!(
+        inside.status(),
+        StatusCode::BAD_REQUEST,
+        "an ID number inside q"
+    );
 
     // Posted, it is searched, recorded and limited per operator.
     let (status, page, _) = office.search(HOLDER);
