@@ -8,7 +8,16 @@
 //! object's log position (events logged after it are not seen) and its signing time
 //! (`proof.created`). Changes take effect at `max(effective, signed)` of the statement that
 //! makes them, never earlier, so withdrawing an accreditation or rotating a key is not
-//! retroactive: what was signed inside a valid window stays valid.
+//! retroactive: what was logged before it, signed inside a valid window, stays valid.
+//!
+//! The signer's claim alone does not decide what is logged after such a change. An entry is
+//! judged at its signing time and at the log's time when it was logged, which a replay knows
+//! only by log order: no earlier than the signing time of every history entry logged before
+//! it ([`IssuerRegistry::log_clock`]). The node admitting it also judges it at its own clock
+//! ([`When::admitted`]), on top of every time a replay judges it at, so a replay never
+//! refuses what its node admitted. A withdrawal, suspension, key retirement or expiry in
+//! effect at any of these times refuses it, whatever its `proof.created` says: an issuer
+//! cannot back-date past a withdrawal logged before its entry.
 //!
 //! The issuing node, every mirror applying a peer's log, and every verifier (node or CLI)
 //! ask the same questions of the same data, so they reach the same answer.
@@ -32,6 +41,9 @@ pub struct When {
     pub position: Option<u64>,
     /// When the object was signed (`proof.created`).
     pub signed: DateTime<Utc>,
+    /// When the log admits it, known only to the node admitting it (its clock at
+    /// admission); `None` for every later replay, which goes by log order instead.
+    pub admitted: Option<DateTime<Utc>>,
 }
 
 /// A signed object as [`IssuerRegistry::admit`] reads it.
@@ -49,7 +61,17 @@ pub enum Admissible<'a> {
         subject: &'a SubjectFacts,
         /// Its [`signing_time`], when it has a valid one.
         signed: Option<DateTime<Utc>>,
+        /// Its [`valid_until`].
+        valid_until: Option<DateTime<Utc>>,
     },
+}
+
+/// What the authority check reads of a credential.
+#[derive(Debug, Clone, Copy)]
+struct Facts<'a> {
+    credential_type: CredentialType,
+    subject: &'a SubjectFacts,
+    valid_until: Option<DateTime<Utc>>,
 }
 
 impl<'a> From<&'a Value> for Admissible<'a> {
@@ -61,6 +83,13 @@ impl<'a> From<&'a Value> for Admissible<'a> {
 /// The signing time of a signed object: its `proof.created`.
 pub fn signing_time(object: &Value) -> Option<DateTime<Utc>> {
     object["proof"]["created"].as_str().and_then(parse_datetime)
+}
+
+/// The end of a credential's validity as its issuer's authority reads it: its `validUntil`
+/// when that is a valid date-time, else none (a malformed one fails the schema and
+/// validity checks on its own).
+pub fn valid_until(credential: &Value) -> Option<DateTime<Utc>> {
+    credential["validUntil"].as_str().and_then(parse_datetime)
 }
 
 /// Why an object was allowed into the log.
@@ -90,6 +119,17 @@ pub enum Authorisation {
 }
 
 impl Authorisation {
+    /// The key that signed, for a statement signed by the authority or by the credential's
+    /// issuer.
+    pub fn signing_key(&self) -> Option<&DidKey> {
+        match self {
+            Authorisation::Authority { key, .. } | Authorisation::CredentialIssuer { key } => {
+                Some(key)
+            }
+            Authorisation::Accredited { .. } => None,
+        }
+    }
+
     /// One line for a verdict.
     pub fn describe(&self) -> String {
         match self {
@@ -179,6 +219,19 @@ pub enum AuthorisationError {
         /// The credential's issuer.
         issuer: String,
     },
+    /// A suspension lifted by someone who may not override whoever set it: only the
+    /// authority lifts a suspension the authority set.
+    #[error(
+        "{signer} may not lift the suspension {setter} set: only the authority of {member} can"
+    )]
+    LiftNotAllowed {
+        /// The signer of the lift.
+        signer: String,
+        /// The signer of the suspension.
+        setter: String,
+        /// The member.
+        member: String,
+    },
     /// The status change is impossible from the current status.
     #[error(transparent)]
     Status(#[from] StatusError),
@@ -224,6 +277,7 @@ impl AuthorisationError {
             AuthorisationError::KeyRetired { .. } => "key_retired",
             AuthorisationError::KeyNotYetValid { .. } => "key_not_yet_valid",
             AuthorisationError::NotTheIssuer { .. } => "not_the_issuer",
+            AuthorisationError::LiftNotAllowed { .. } => "lift_not_allowed",
             AuthorisationError::Status(_) => "status_transition",
             AuthorisationError::UnknownKey { .. } => "unknown_key",
             AuthorisationError::KeyReused { .. } => "key_reused",
@@ -263,6 +317,19 @@ pub enum AccreditationProblem {
         /// Signing time.
         signed: String,
     },
+    /// The credential stays valid longer than the accreditation it was issued under.
+    #[error(
+        "it is valid {}, past the end of the accreditation ({until})",
+        .credential_until
+            .as_deref()
+            .map_or_else(|| "without an end".to_owned(), |end| format!("until {end}"))
+    )]
+    OutlastsAccreditation {
+        /// The accreditation's `validUntil`.
+        until: String,
+        /// The credential's `validUntil`, if it has one.
+        credential_until: Option<String>,
+    },
     /// Outside the scope.
     #[error(transparent)]
     Scope(ScopeViolation),
@@ -278,6 +345,7 @@ impl AccreditationProblem {
                 CredentialStatus::Suspended => "accreditation_suspended",
                 _ => "accreditation_withdrawn",
             },
+            AccreditationProblem::OutlastsAccreditation { .. } => "validity_outlasts_accreditation",
             AccreditationProblem::Scope(violation) => violation.code(),
         }
     }
@@ -290,11 +358,16 @@ pub struct StatusTarget {
     pub issuer: DidKey,
     /// Its current status.
     pub status: CredentialStatus,
+    /// The key that signed the change setting that status; `None` as issued.
+    pub set_by: Option<DidKey>,
 }
 
 #[derive(Debug, Clone)]
 struct Event {
     position: u64,
+    /// When the entry was signed: the log took it no earlier than this, give or take the
+    /// admitting node's clock tolerance.
+    logged: Option<DateTime<Utc>>,
     kind: EventKind,
 }
 
@@ -393,6 +466,27 @@ impl IssuerRegistry {
         self.accreditations().find(|a| a.id == id)
     }
 
+    /// Whether the issuer `key` belongs to (any key of it, retired or not: an issuer token
+    /// stays bound to its first key) holds an accreditation in force at `now`: inside its
+    /// window, neither withdrawn nor suspended.
+    pub fn accredited_at(&self, key: &DidKey, now: DateTime<Utc>) -> bool {
+        let when = When {
+            position: None,
+            signed: now,
+            admitted: None,
+        };
+        self.accreditations_of(key, None)
+            .iter()
+            .any(|accreditation| {
+                accreditation.valid_from <= now
+                    && accreditation.valid_until.is_none_or(|until| now < until)
+                    && self
+                        .accreditation_status(accreditation.id, when)
+                        .0
+                        .is_valid()
+            })
+    }
+
     /// The recognition agreements logged below `position` (all when `None`), each with the
     /// end the log gives it: withdrawal (a status change to 03, 04, 06 or 07, from when it
     /// takes effect) or supersession by a later agreement.
@@ -443,6 +537,23 @@ impl IssuerRegistry {
         })
     }
 
+    /// The latest time the log is known to have reached when it took the object at `when`:
+    /// the admitting node's clock, and for a logged object the signing time of every
+    /// history entry logged before it. `None` when neither is known.
+    pub fn log_clock(&self, when: When) -> Option<DateTime<Utc>> {
+        self.history_clock(when).max(when.admitted)
+    }
+
+    /// What every replay knows of when the log took the object: no earlier than the
+    /// signing time of each history entry logged before it.
+    fn history_clock(&self, when: When) -> Option<DateTime<Utc>> {
+        when.position.and_then(|position| {
+            self.visible(Some(position))
+                .filter_map(|event| event.logged)
+                .max()
+        })
+    }
+
     /// The rotation that introduced `key`: (predecessor, effective from).
     fn introduction_of(
         &self,
@@ -484,7 +595,7 @@ impl IssuerRegistry {
             });
         }
         if let Some((successor, from)) = self.rotation_of(key, when.position)
-            && when.signed >= from
+            && (when.signed >= from || self.log_clock(when).is_some_and(|clock| clock >= from))
         {
             return Err(AuthorisationError::KeyRetired {
                 key: key.to_string(),
@@ -518,33 +629,51 @@ impl IssuerRegistry {
         found
     }
 
-    /// The status of an accreditation at `when`, and since when.
+    /// The status of an accreditation for an object at `when`, and since when: the first
+    /// that is not valid of its status at the signing time, at the latest time log order
+    /// gives (the signing time or the history's clock), and for the admitting node at its
+    /// clock too; else valid.
+    ///
+    /// A suspension can be lifted, so the status is not monotone in time: each time is
+    /// checked on its own, and the admitting node checks every time a replay checks (and
+    /// one more), so a replay never refuses an entry its node admitted.
     fn accreditation_status(
         &self,
         id: CredentialId,
         when: When,
     ) -> (CredentialStatus, Option<DateTime<Utc>>) {
-        let mut status = (CredentialStatus::Valid, None);
-        for event in self.visible(when.position) {
-            if let EventKind::AccreditationStatus {
-                accreditation,
-                status: next,
-                from,
-            } = &event.kind
-                && *accreditation == id
-                && *from <= when.signed
-            {
-                status = (*next, Some(*from));
+        let at = |time: DateTime<Utc>| {
+            let mut status = (CredentialStatus::Valid, None);
+            for event in self.visible(when.position) {
+                if let EventKind::AccreditationStatus {
+                    accreditation,
+                    status: next,
+                    from,
+                } = &event.kind
+                    && *accreditation == id
+                    && *from <= time
+                {
+                    status = (*next, Some(*from));
+                }
             }
-        }
-        status
+            status
+        };
+        let by_order = self.history_clock(when).map(|clock| clock.max(when.signed));
+        let by_node = when
+            .admitted
+            .map(|admitted| admitted.max(by_order.unwrap_or(when.signed)));
+        std::iter::once(when.signed)
+            .chain(by_order)
+            .chain(by_node)
+            .map(at)
+            .find(|(status, _)| !status.is_valid())
+            .unwrap_or((CredentialStatus::Valid, None))
     }
 
     fn covers(
         &self,
         accreditation: &Accreditation,
-        credential_type: CredentialType,
-        subject: &SubjectFacts,
+        credential: &Facts<'_>,
         when: When,
     ) -> Result<(), AccreditationProblem> {
         let signed = format_datetime(when.signed);
@@ -555,7 +684,7 @@ impl IssuerRegistry {
             });
         }
         if let Some(until) = accreditation.valid_until
-            && when.signed >= until
+            && (when.signed >= until || self.log_clock(when).is_some_and(|clock| clock >= until))
         {
             return Err(AccreditationProblem::Expired {
                 until: format_datetime(until),
@@ -573,8 +702,18 @@ impl IssuerRegistry {
         }
         accreditation
             .scope
-            .check(credential_type, subject)
-            .map_err(AccreditationProblem::Scope)
+            .check(credential.credential_type, credential.subject)
+            .map_err(AccreditationProblem::Scope)?;
+        // What the issuer signs lasts no longer than its authority to sign it.
+        if let Some(until) = accreditation.valid_until
+            && credential.valid_until.is_none_or(|end| end > until)
+        {
+            return Err(AccreditationProblem::OutlastsAccreditation {
+                until: format_datetime(until),
+                credential_until: credential.valid_until.map(format_datetime),
+            });
+        }
+        Ok(())
     }
 
     /// Whether `signer` was allowed to issue `credential` into this member's log at `when`.
@@ -591,24 +730,28 @@ impl IssuerRegistry {
     ) -> Result<Authorisation, AuthorisationError> {
         let credential_type = CredentialType::from_type_array(&credential["type"])
             .ok_or(AuthorisationError::NotACredential)?;
+        let subject = SubjectFacts::of(credential_type, &credential["credentialSubject"]);
         self.authorise(
-            credential_type,
-            &SubjectFacts::of(credential_type, &credential["credentialSubject"]),
+            &Facts {
+                credential_type,
+                subject: &subject,
+                valid_until: valid_until(credential),
+            },
             signer,
             when,
         )
     }
 
-    /// [`IssuerRegistry::authorise_credential`] from the credential's type and subject, all
-    /// it reads of the credential.
+    /// [`IssuerRegistry::authorise_credential`] from the [`Facts`] of the credential, all it
+    /// reads of the credential.
     fn authorise(
         &self,
-        credential_type: CredentialType,
-        subject: &SubjectFacts,
+        credential: &Facts<'_>,
         signer: &DidKey,
         when: When,
     ) -> Result<Authorisation, AuthorisationError> {
-        let region = subject.region.as_deref().unwrap_or_default();
+        let credential_type = credential.credential_type;
+        let region = credential.subject.region.as_deref().unwrap_or_default();
         if region != self.member {
             return Err(AuthorisationError::RegionMismatch {
                 member: self.member.clone(),
@@ -637,7 +780,7 @@ impl IssuerRegistry {
         };
         let mut newest_problem = None;
         for accreditation in &candidates {
-            match self.covers(accreditation, credential_type, subject, when) {
+            match self.covers(accreditation, credential, when) {
                 Ok(()) => {
                     return Ok(Authorisation::Accredited {
                         accreditation: accreditation.id,
@@ -657,7 +800,9 @@ impl IssuerRegistry {
     }
 
     /// Whether `signer` may log `change` about `target` at `when`: the credential's issuer
-    /// (any current key of its identity) or the authority, and a possible transition.
+    /// (any current key of its identity) or the authority, and a possible transition. A
+    /// suspension is lifted only by whoever may override its setter: the authority lifts
+    /// any, an issuer only one it set itself.
     ///
     /// # Errors
     /// [`AuthorisationError`].
@@ -676,8 +821,19 @@ impl IssuerRegistry {
                 key: signer.clone(),
             });
         }
-        if self.chain_root(signer, when.position) == self.chain_root(&target.issuer, when.position)
-        {
+        let signer_root = self.chain_root(signer, when.position);
+        if signer_root == self.chain_root(&target.issuer, when.position) {
+            if target.status == CredentialStatus::Suspended
+                && change.status == CredentialStatus::Valid
+                && let Some(setter) = &target.set_by
+                && self.chain_root(setter, when.position) != signer_root
+            {
+                return Err(AuthorisationError::LiftNotAllowed {
+                    signer: signer.to_string(),
+                    setter: setter.to_string(),
+                    member: self.member.clone(),
+                });
+            }
             return Ok(Authorisation::CredentialIssuer {
                 key: signer.clone(),
             });
@@ -793,7 +949,11 @@ impl IssuerRegistry {
         };
         match kind {
             Some(kind) => {
-                self.events.push(Event { position, kind });
+                self.events.push(Event {
+                    position,
+                    logged: signed,
+                    kind,
+                });
                 true
             }
             None => false,
@@ -863,8 +1023,24 @@ impl IssuerRegistry {
         position: u64,
         targets: &mut dyn FnMut(CredentialId) -> Option<StatusTarget>,
     ) -> Result<Admitted, AdmitError> {
+        self.admit_at(object, signer, position, None, targets)
+    }
+
+    /// [`IssuerRegistry::admit`] by the node that admits the entry at its clock's time
+    /// `admitted` ([`When::admitted`]); replays call `admit`.
+    ///
+    /// # Errors
+    /// [`AdmitError`]; the registry is unchanged then.
+    pub fn admit_at<'a>(
+        &mut self,
+        object: impl Into<Admissible<'a>>,
+        signer: &DidKey,
+        position: u64,
+        admitted: Option<DateTime<Utc>>,
+        targets: &mut dyn FnMut(CredentialId) -> Option<StatusTarget>,
+    ) -> Result<Admitted, AdmitError> {
         let object = object.into();
-        let mut admitted = self.check(object, signer, position, targets)?;
+        let mut admitted = self.check_at(object, signer, position, admitted, targets)?;
         admitted.issuer_event = match object {
             Admissible::Object(object) => self.apply(object, position),
             // Talent credentials never change the history (see `apply`).
@@ -886,11 +1062,28 @@ impl IssuerRegistry {
         position: u64,
         targets: &mut dyn FnMut(CredentialId) -> Option<StatusTarget>,
     ) -> Result<Admitted, AdmitError> {
+        self.check_at(object, signer, position, None, targets)
+    }
+
+    /// [`IssuerRegistry::check`] by the node that admits the entry at its clock's time
+    /// `admitted` ([`When::admitted`]).
+    ///
+    /// # Errors
+    /// [`AdmitError`].
+    pub fn check_at<'a>(
+        &self,
+        object: impl Into<Admissible<'a>>,
+        signer: &DidKey,
+        position: u64,
+        admitted: Option<DateTime<Utc>>,
+        targets: &mut dyn FnMut(CredentialId) -> Option<StatusTarget>,
+    ) -> Result<Admitted, AdmitError> {
         let object = match object.into() {
             Admissible::TalentCredential {
                 credential_type,
                 subject,
                 signed,
+                valid_until,
             } => {
                 // Other types change the history, which needs the whole object.
                 if !credential_type.is_talent() {
@@ -899,9 +1092,15 @@ impl IssuerRegistry {
                 let when = When {
                     position: Some(position),
                     signed: signed.ok_or(AdmitError::NoSigningTime)?,
+                    admitted,
+                };
+                let facts = Facts {
+                    credential_type,
+                    subject,
+                    valid_until,
                 };
                 return Ok(Admitted {
-                    authorisation: self.authorise(credential_type, subject, signer, when)?,
+                    authorisation: self.authorise(&facts, signer, when)?,
                     issuer_event: false,
                     status: None,
                 });
@@ -911,6 +1110,7 @@ impl IssuerRegistry {
         let when = When {
             position: Some(position),
             signed: signing_time(object).ok_or(AdmitError::NoSigningTime)?,
+            admitted,
         };
         let (authorisation, status) = if CredentialType::from_type_array(&object["type"]).is_some()
         {
@@ -971,6 +1171,7 @@ impl StatusTargets {
                 StatusTarget {
                     issuer: signer.clone(),
                     status: CredentialStatus::Valid,
+                    set_by: None,
                 },
             );
         }
@@ -978,6 +1179,7 @@ impl StatusTargets {
             && let Some(mut target) = self.get(id).or_else(|| earlier(id))
         {
             target.status = status;
+            target.set_by = admitted.authorisation.signing_key().cloned();
             self.targets.insert(id, target);
         }
     }
@@ -1050,10 +1252,12 @@ mod tests {
         registry
     }
 
+    /// A title valid until the end of 2026 (the enterprise's accreditation ends with 2026).
     fn title(issuer: u8, level: &str) -> Value {
         json!({
             "type": ["VerifiableCredential", "ProfessionalTitleCredential"],
             "issuer": did(issuer).to_string(),
+            "validUntil": "2026-12-31T00:00:00Z",
             "credentialSubject": {"name": "张三", "region": MEMBER, "level": level},
         })
     }
@@ -1062,6 +1266,7 @@ mod tests {
         When {
             position: Some(position),
             signed: time(signed),
+            admitted: None,
         }
     }
 
@@ -1101,6 +1306,7 @@ mod tests {
                 credential_type: kind,
                 subject: &subject,
                 signed: signing_time(&object),
+                valid_until: valid_until(&object),
             };
             let admit = |admissible: Admissible<'_>| {
                 let mut r = registry();
@@ -1123,6 +1329,7 @@ mod tests {
             credential_type: CredentialType::ProfessionalTitleCredential,
             subject: &subject,
             signed: signing_time(&object),
+            valid_until: valid_until(&object),
         };
         let r = registry();
         assert_eq!(
@@ -1138,6 +1345,7 @@ mod tests {
             credential_type: CredentialType::IssuerAccreditationCredential,
             subject: &subject,
             signed: Some(time("2026-06-01T00:00:00Z")),
+            valid_until: None,
         };
         assert_eq!(
             registry().admit(parts, &did(1), 5, &mut |_| None),
@@ -1194,6 +1402,7 @@ mod tests {
         let target = StatusTarget {
             issuer: did(1),
             status: CredentialStatus::Valid,
+            set_by: None,
         };
         assert_eq!(
             code(r.authorise_status_change(
@@ -1217,20 +1426,315 @@ mod tests {
         let check = |position: u64, signed: &str| {
             code(r.authorise_credential(&title(2, "中级"), &did(2), at(position, signed)))
         };
-        // Logged before the withdrawal, or signed before it took effect: still valid.
+        // Logged before the withdrawal: still valid.
         assert_eq!(check(5, "2026-07-01T00:00:00Z"), "accredited");
-        assert_eq!(check(11, "2026-04-01T00:00:00Z"), "accredited");
+        // Logged after it: withdrawn, also when it claims to have been signed before
+        // (a back-dated proof.created, issue 19).
+        assert_eq!(check(11, "2026-05-31T23:56:00Z"), "accreditation_withdrawn");
+        assert_eq!(check(11, "2026-04-01T00:00:00Z"), "accreditation_withdrawn");
         assert_eq!(check(11, "2026-07-01T00:00:00Z"), "accreditation_withdrawn");
-        assert_eq!(
+        // Not known to be logged: judged by when it was signed.
+        let unlogged = |signed: &str| {
             code(r.authorise_credential(
                 &title(2, "中级"),
                 &did(2),
                 When {
                     position: None,
-                    signed: time("2026-07-01T00:00:00Z")
-                }
-            )),
+                    signed: time(signed),
+                    admitted: None,
+                },
+            ))
+        };
+        assert_eq!(unlogged("2026-04-01T00:00:00Z"), "accredited");
+        assert_eq!(unlogged("2026-07-01T00:00:00Z"), "accreditation_withdrawn");
+        assert!(r.accredited_at(&did(2), time("2026-05-01T00:00:00Z")));
+        assert!(!r.accredited_at(&did(2), time("2026-07-01T00:00:00Z")));
+        assert!(!r.accredited_at(&did(3), time("2026-05-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn the_log_clock_judges_what_is_logged_after_a_change() {
+        let mut r = registry();
+        // A withdrawal signed on 1 June that takes effect on 1 September.
+        let scheduled = StatusChange {
+            id: id(2),
+            credential_id: id(1),
+            status: CredentialStatus::Cancelled,
+            reason: "授权到期前撤回".to_owned(),
+            effective: time("2026-09-01T00:00:00Z"),
+            issuer: did(1),
+            successor: None,
+        };
+        assert!(r.apply(
+            &sign(scheduled.to_unsigned(), 1, "2026-06-01T00:00:00Z"),
+            10
+        ));
+        let admitted_at = |signed: &str, admitted: Option<&str>| {
+            let when = When {
+                position: Some(11),
+                signed: time(signed),
+                admitted: admitted.map(time),
+            };
+            code(r.authorise_credential(&title(2, "中级"), &did(2), when))
+        };
+        // Before the date the issuer still issues; from it, not even back-dated when the
+        // admitting node's clock is past it.
+        assert_eq!(admitted_at("2026-07-01T00:00:00Z", None), "accredited");
+        assert_eq!(
+            admitted_at("2026-09-02T00:00:00Z", None),
             "accreditation_withdrawn"
+        );
+        assert_eq!(
+            admitted_at("2026-08-31T23:56:00Z", Some("2026-08-31T23:59:00Z")),
+            "accredited"
+        );
+        assert_eq!(
+            admitted_at("2026-08-31T23:56:00Z", Some("2026-09-01T00:01:00Z")),
+            "accreditation_withdrawn"
+        );
+        // A later history entry moves the log's clock for everything logged after it.
+        let rotation = KeyRotation {
+            id: id(3),
+            previous_key: did(2),
+            next_key: did(4),
+            effective: time("2026-09-02T00:00:00Z"),
+            issuer: did(2),
+        };
+        assert!(r.apply(&sign(rotation.to_unsigned(), 2, "2026-09-02T00:00:00Z"), 20));
+        assert_eq!(
+            r.log_clock(at(21, "2026-01-01T00:00:00Z")),
+            Some(time("2026-09-02T00:00:00Z"))
+        );
+        let check = |issuer: u8, position: u64, signed: &str| {
+            code(r.authorise_credential(&title(issuer, "中级"), &did(issuer), at(position, signed)))
+        };
+        assert_eq!(check(2, 15, "2026-08-31T23:56:00Z"), "accredited");
+        assert_eq!(check(2, 21, "2026-08-31T23:56:00Z"), "key_retired");
+        // Expiry too: once the log is past the accreditation's end, nothing logged after it
+        // is inside the window, whatever it claims.
+        let mut r = registry();
+        let other = StatusChange {
+            id: id(5),
+            credential_id: id(1),
+            status: CredentialStatus::Suspended,
+            reason: "核查".to_owned(),
+            effective: time("2027-01-02T00:00:00Z"),
+            issuer: did(1),
+            successor: None,
+        };
+        assert!(r.apply(&sign(other.to_unsigned(), 1, "2027-01-02T00:00:00Z"), 30));
+        let title_2026 = title(2, "中级");
+        assert_eq!(
+            code(r.authorise_credential(&title_2026, &did(2), at(31, "2026-12-30T00:00:00Z"))),
+            "accreditation_expired"
+        );
+        assert_eq!(
+            code(r.authorise_credential(&title_2026, &did(2), at(29, "2026-12-30T00:00:00Z"))),
+            "accredited"
+        );
+    }
+
+    #[test]
+    fn a_replay_admits_whatever_the_admitting_node_admitted() {
+        // Suspended on 1 June at once; the lift, signed on 2 June, takes effect on 1 July;
+        // a withdrawal signed on 3 June takes effect on 1 September; an agreement-free
+        // history otherwise.
+        let mut r = registry();
+        let change = |n: u8, status, effective: &str, signed: &str| {
+            let change = StatusChange {
+                id: id(n),
+                credential_id: id(1),
+                status,
+                reason: "核查".to_owned(),
+                effective: time(effective),
+                issuer: did(1),
+                successor: None,
+            };
+            sign(change.to_unsigned(), 1, signed)
+        };
+        assert!(r.apply(
+            &change(
+                2,
+                CredentialStatus::Suspended,
+                "2026-06-01T00:00:00Z",
+                "2026-06-01T00:00:00Z"
+            ),
+            10
+        ));
+        assert!(r.apply(
+            &change(
+                3,
+                CredentialStatus::Valid,
+                "2026-07-01T00:00:00Z",
+                "2026-06-02T00:00:00Z"
+            ),
+            11
+        ));
+        assert!(r.apply(
+            &change(
+                4,
+                CredentialStatus::Cancelled,
+                "2026-09-01T00:00:00Z",
+                "2026-06-03T00:00:00Z"
+            ),
+            12
+        ));
+        let times = [
+            "2026-05-15T00:00:00Z",
+            "2026-06-01T12:00:00Z",
+            "2026-06-15T00:00:00Z",
+            "2026-07-02T00:00:00Z",
+            "2026-08-31T23:58:00Z",
+            "2026-09-01T00:02:00Z",
+            "2026-12-31T00:00:00Z",
+        ];
+        let judge = |position: u64, signed: &str, admitted: Option<&str>| {
+            let when = When {
+                position: Some(position),
+                signed: time(signed),
+                admitted: admitted.map(time),
+            };
+            code(r.authorise_credential(&title(2, "中级"), &did(2), when))
+        };
+        for position in [5, 11, 12, 13] {
+            for signed in times {
+                for admitted in times.iter().filter(|admitted| **admitted >= signed) {
+                    let at_node = judge(position, signed, Some(admitted));
+                    let replayed = judge(position, signed, None);
+                    assert!(
+                        at_node != "accredited" || replayed == "accredited",
+                        "position {position}, signed {signed}, admitted {admitted}: node {at_node}, replay {replayed}"
+                    );
+                }
+            }
+        }
+        // Signed after the lift took effect, logged after it: issued, at the node and in
+        // every replay.
+        assert_eq!(
+            judge(13, "2026-07-02T00:00:00Z", Some("2026-07-02T00:00:00Z")),
+            "accredited"
+        );
+        assert_eq!(judge(13, "2026-07-02T00:00:00Z", None), "accredited");
+        // Signed while suspended, submitted once the lift took effect: refused.
+        assert_eq!(
+            judge(13, "2026-06-15T00:00:00Z", Some("2026-07-02T00:00:00Z")),
+            "accreditation_suspended"
+        );
+    }
+
+    #[test]
+    fn an_immediate_rotation_retires_the_key_for_everything_logged_after_it() {
+        let mut r = registry();
+        let rotation = KeyRotation {
+            id: id(3),
+            previous_key: did(2),
+            next_key: did(4),
+            effective: time("2026-06-01T00:00:00Z"),
+            issuer: did(2),
+        };
+        assert!(r.apply(&sign(rotation.to_unsigned(), 2, "2026-06-01T00:00:00Z"), 20));
+        let check = |position: u64, signed: &str| {
+            code(r.authorise_credential(&title(2, "中级"), &did(2), at(position, signed)))
+        };
+        assert_eq!(check(19, "2026-05-31T23:58:00Z"), "accredited");
+        // Logged after the rotation, claiming two minutes before it: refused.
+        assert_eq!(check(21, "2026-05-31T23:58:00Z"), "key_retired");
+    }
+
+    #[test]
+    fn a_suspension_is_lifted_only_by_whoever_may_override_its_setter() {
+        let r = registry();
+        let change = |status: CredentialStatus, signer: u8| {
+            let change = StatusChange {
+                id: id(20),
+                credential_id: id(21),
+                status,
+                reason: "核查".to_owned(),
+                effective: time("2026-06-01T00:00:00Z"),
+                issuer: did(signer),
+                successor: None,
+            };
+            sign(change.to_unsigned(), signer, "2026-06-01T00:00:00Z")
+        };
+        // A credential the enterprise (seed 2) issued, replayed as a log would.
+        let mut targets = StatusTargets::new();
+        let issued = Admitted {
+            authorisation: Authorisation::CredentialIssuer { key: did(2) },
+            issuer_event: false,
+            status: None,
+        };
+        targets.record(Some((id(21), &did(2))), &issued, |_| None);
+        let step = |r: &IssuerRegistry,
+                    targets: &mut StatusTargets,
+                    status: CredentialStatus,
+                    signer: u8,
+                    position: u64| {
+            let answer = r.check(&change(status, signer), &did(signer), position, &mut |id| {
+                targets.get(id)
+            });
+            if let Ok(admitted) = &answer {
+                targets.record(None, admitted, |_| None);
+            }
+            answer
+                .map(|admitted| admitted.authorisation)
+                .map_err(|error| error.code())
+        };
+        // The authority suspends it: the enterprise may not lift that suspension.
+        assert!(step(&r, &mut targets, CredentialStatus::Suspended, 1, 30).is_ok());
+        assert_eq!(
+            targets.get(id(21)).and_then(|target| target.set_by),
+            Some(did(1))
+        );
+        assert_eq!(
+            step(&r, &mut targets, CredentialStatus::Valid, 2, 31),
+            Err("lift_not_allowed")
+        );
+        // The authority may.
+        assert!(step(&r, &mut targets, CredentialStatus::Valid, 1, 32).is_ok());
+        // The enterprise lifts a suspension it set itself, and the authority one the
+        // enterprise set.
+        assert!(step(&r, &mut targets, CredentialStatus::Suspended, 2, 33).is_ok());
+        assert!(step(&r, &mut targets, CredentialStatus::Valid, 2, 34).is_ok());
+        assert!(step(&r, &mut targets, CredentialStatus::Suspended, 2, 35).is_ok());
+        assert!(step(&r, &mut targets, CredentialStatus::Valid, 1, 36).is_ok());
+        // Making a suspension final is no lift: the enterprise may revoke its credential.
+        assert!(step(&r, &mut targets, CredentialStatus::Suspended, 1, 37).is_ok());
+        assert!(step(&r, &mut targets, CredentialStatus::Revoked, 2, 38).is_ok());
+    }
+
+    #[test]
+    fn a_delegated_credential_ends_no_later_than_its_accreditation() {
+        let r = registry();
+        let with_end = |end: Option<&str>| {
+            let mut credential = title(2, "中级");
+            match end {
+                Some(end) => credential["validUntil"] = end.into(),
+                None => {
+                    credential
+                        .as_object_mut()
+                        .expect("object")
+                        .remove("validUntil");
+                }
+            }
+            code(r.authorise_credential(&credential, &did(2), at(5, "2026-06-01T00:00:00Z")))
+        };
+        assert_eq!(with_end(Some("2026-12-31T00:00:00Z")), "accredited");
+        assert_eq!(with_end(Some("2027-01-01T00:00:00Z")), "accredited");
+        assert_eq!(
+            with_end(Some("2027-01-01T00:00:01Z")),
+            "validity_outlasts_accreditation"
+        );
+        assert_eq!(with_end(None), "validity_outlasts_accreditation");
+        assert_eq!(
+            with_end(Some("不是日期")),
+            "validity_outlasts_accreditation"
+        );
+        // The authority's own credentials are not bounded by anyone's accreditation.
+        let mut own = title(1, "正高级");
+        own.as_object_mut().expect("object").remove("validUntil");
+        assert_eq!(
+            code(r.authorise_credential(&own, &did(1), at(5, "2026-06-01T00:00:00Z"))),
+            "authority"
         );
     }
 

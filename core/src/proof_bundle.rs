@@ -323,6 +323,7 @@ impl ProofBundle {
         let mut target = StatusTarget {
             issuer: signer,
             status: CredentialStatus::Valid,
+            set_by: None,
         };
         let mut changed_at = None;
         for item in &self.status_changes {
@@ -369,6 +370,7 @@ impl ProofBundle {
             let when = When {
                 position: Some(index),
                 signed,
+                admitted: None,
             };
             if let Err(error) =
                 registry.authorise_status_change(&change, &verified.signer, &target, when)
@@ -376,6 +378,7 @@ impl ProofBundle {
                 return fact(target.status, changed_at, problem(error.to_string()));
             }
             target.status = change.status;
+            target.set_by = Some(verified.signer.clone());
             changed_at = Some(index);
         }
         let problem = self.check_status_lists(registry, target.status).err();

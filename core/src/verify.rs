@@ -710,7 +710,12 @@ fn check_authority(
             "neither proof.created nor validFrom says when it was signed",
         );
     };
-    match registry.authorise_credential(document, &verified.controller, When { position, signed }) {
+    let when = When {
+        position,
+        signed,
+        admitted: None,
+    };
+    match registry.authorise_credential(document, &verified.controller, when) {
         Ok(authorisation) => Check::pass(CheckName::Authority, authorisation.describe()),
         Err(error) => Check::fail(
             CheckName::Authority,

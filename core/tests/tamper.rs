@@ -276,6 +276,7 @@ fn a_talent_credential_is_admitted_by_the_same_facts_without_its_whole_object() 
             credential_type,
             subject,
             signed,
+            valid_until,
         } => {
             assert_eq!(credential_type, CredentialType::ProfessionalTitleCredential);
             assert_eq!(
@@ -285,6 +286,7 @@ fn a_talent_credential_is_admitted_by_the_same_facts_without_its_whole_object() 
             assert_eq!(subject.region.as_deref(), Some("cq-sc"));
             assert_eq!(signed, signing_time(object));
             assert!(signed.is_some());
+            assert_eq!(valid_until, talent_core::issuers::valid_until(object));
         }
         Admissible::Object(_) => panic!("a talent credential should be checked from its text"),
     }

@@ -23,12 +23,14 @@ pub fn restrict_new_files() {
 }
 
 /// What the node writes in its data directory, and whether to restrict what is inside
-/// too: the store, the token file (with its temporary twin) and the keys' directory.
+/// too: the store, the token file (with its temporary twin), the audit records and the
+/// keys' directory.
 /// Anything else there is not the node's and is left alone. The key files themselves are
 /// not changed: a key that others could read may have been copied, so the node refuses to
 /// start with it ([`crate::keys`]) rather than quietly closing it.
-const NODE_ENTRIES: [(&str, bool); 4] = [
+const NODE_ENTRIES: [(&str, bool); 5] = [
     ("db", true),
+    (crate::audit::AUDIT_DIR, true),
     (crate::tokens::TOKENS_FILE, true),
     ("tokens.json.tmp", true),
     ("keys", false),

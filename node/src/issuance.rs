@@ -23,9 +23,10 @@ use uuid::Uuid;
 use crate::issuers::{self as registries, Issuers};
 use crate::log::Log;
 use crate::log::sequencer::{Appended, PendingEntry, SequenceError, Sequencer};
+use crate::reservations::{Reservations, ReserveError};
 use crate::status_lists::{SlotError, StatusLists};
 use crate::store::{EntryEffects, LogSpace, SlotHolder, Store, StoreError};
-use crate::tokens::{Operator, Role};
+use crate::tokens::{Operator, Role, TokenError, Tokens};
 
 /// Most credentials one batch request may carry.
 pub const MAX_BATCH_CREDENTIALS: usize = 1000;
@@ -64,6 +65,15 @@ pub enum AccessError {
         /// The token's issuer.
         issuer: String,
     },
+    /// Status-list slots are reserved only for the authority and for issuers with an
+    /// accreditation in force.
+    #[error(
+        "{issuer} holds no accreditation of this member in force; only accredited issuers reserve status-list slots"
+    )]
+    NotAccredited {
+        /// The issuer the slot was asked for.
+        issuer: String,
+    },
 }
 
 impl AccessError {
@@ -73,6 +83,7 @@ impl AccessError {
             AccessError::Role { .. } => "role_forbidden",
             AccessError::IssuerMismatch { .. } => "issuer_mismatch",
             AccessError::KeyNotHeld { .. } => "issuer_key_not_held",
+            AccessError::NotAccredited { .. } => "not_accredited",
         }
     }
 }
@@ -80,9 +91,24 @@ impl AccessError {
 /// Why an issuance or submission failed. Nothing of a failed request is stored.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
+    /// The operator's token was revoked (or removed) since it was authenticated.
+    #[error(transparent)]
+    Token(TokenError),
     /// The operator may not do this.
     #[error(transparent)]
     Access(AccessError),
+    /// The issuer already holds as many unused reserved status-list slots as allowed.
+    #[error(
+        "{issuer} already holds {outstanding} reserved status-list slots it has not used (at most {limit}); submit credentials that use them first"
+    )]
+    TooManyReservations {
+        /// The issuer.
+        issuer: String,
+        /// Its unused reserved slots.
+        outstanding: u64,
+        /// The limit per issuer.
+        limit: u64,
+    },
     /// The request does not match its schema.
     #[error(transparent)]
     Schema(SchemaError),
@@ -201,6 +227,10 @@ pub struct IssuanceService {
     slots_in_flight: Mutex<HashSet<talent_core::status_list::StatusSlot>>,
     /// The member's status lists.
     status_lists: Arc<StatusLists>,
+    /// The operator tokens, re-checked at every write.
+    tokens: Arc<Tokens>,
+    /// Unused reserved status-list slots per issuer, bounded.
+    reservations: Reservations,
 }
 
 /// The authority's signing key and its DID.
@@ -244,6 +274,10 @@ pub struct LogWriter {
     pub data_dir: std::path::PathBuf,
     /// The member's status lists.
     pub status_lists: Arc<StatusLists>,
+    /// The operator tokens (re-read at every write).
+    pub tokens: Arc<Tokens>,
+    /// Most unused reserved status-list slots one issuer may hold.
+    pub max_reserved_slots: u64,
 }
 
 impl IssuanceService {
@@ -270,7 +304,27 @@ impl IssuanceService {
             in_flight: Mutex::new(HashSet::new()),
             slots_in_flight: Mutex::new(HashSet::new()),
             status_lists: writer.status_lists,
+            tokens: writer.tokens,
+            reservations: Reservations::new(writer.max_reserved_slots),
         }
+    }
+
+    /// The operator as its token stands now: revoked tokens write nothing more, and a role
+    /// changed in the token file applies from the next write.
+    ///
+    /// # Errors
+    /// [`IssueError::Token`].
+    pub fn current_operator(&self, operator: &Operator) -> Result<Operator, IssueError> {
+        self.tokens.recheck(operator).map_err(IssueError::Token)
+    }
+
+    /// Whether `operator` may have the node sign credentials (as the console's import
+    /// needs): admins, and issuer tokens bound to the authority.
+    ///
+    /// # Errors
+    /// [`IssueError::Token`], [`IssueError::Access`].
+    pub fn check_may_issue(&self, operator: &Operator) -> Result<(), IssueError> {
+        self.may_issue(&self.current_operator(operator)?, None)
     }
 
     /// The member's status lists.
@@ -298,16 +352,19 @@ impl IssuanceService {
 
     /// Reserves a status-list slot for a credential that `issuer` (bound to the operator's
     /// token, or named by an admin) will sign itself and submit; returns its
-    /// `credentialStatus`.
+    /// `credentialStatus`. Only the authority and issuers with an accreditation in force get
+    /// slots, and each issuer holds at most the configured number unused.
     ///
     /// # Errors
-    /// [`IssueError::Access`] for auditors and for issuer tokens naming another issuer,
-    /// [`IssueError::Internal`].
+    /// [`IssueError::Token`] for a revoked token, [`IssueError::Access`] for auditors, for
+    /// issuer tokens naming another issuer and for issuers without an accreditation in
+    /// force, [`IssueError::TooManyReservations`], [`IssueError::Internal`].
     pub fn reserve_status_slot(
         &self,
         operator: &Operator,
         issuer: Option<DidKey>,
     ) -> Result<Value, IssueError> {
+        let operator = &self.current_operator(operator)?;
         let issuer = match (operator.role, &operator.issuer, issuer) {
             (Role::Auditor, ..) => {
                 return Err(IssueError::Access(AccessError::Role {
@@ -325,9 +382,30 @@ impl IssuanceService {
             (_, _, Some(named)) => named,
             (_, _, None) => self.current_authority().did,
         };
-        let slot = self.status_lists.allocate()?;
-        self.store.reserve_status_slot(slot, &issuer.to_string())?;
-        Ok(self.status_lists.entries(slot))
+        let registry = self.issuers.own();
+        let now = Utc::now();
+        if !registry.same_issuer(&issuer, &self.current_authority().did)
+            && !registry.accredited_at(&issuer, now)
+        {
+            return Err(IssueError::Access(AccessError::NotAccredited {
+                issuer: issuer.to_string(),
+            }));
+        }
+        self.reservations
+            .reserve(&self.store, &registry, &issuer, || {
+                let slot = self.status_lists.allocate()?;
+                self.store.reserve_status_slot(slot, &issuer.to_string())?;
+                Ok(slot)
+            })
+            .map(|slot| self.status_lists.entries(slot))
+            .map_err(|error| match error {
+                ReserveError::Limit { outstanding, limit } => IssueError::TooManyReservations {
+                    issuer: issuer.to_string(),
+                    outstanding,
+                    limit,
+                },
+                ReserveError::Store(error) => error.into(),
+            })
     }
 
     fn current_authority(&self) -> Authority {
@@ -443,7 +521,7 @@ impl IssuanceService {
         operator: &Operator,
         bodies: &[Value],
     ) -> Result<Vec<IssuedCredential>, IssueError> {
-        self.may_issue(operator, None)?;
+        self.may_issue(&self.current_operator(operator)?, None)?;
         // Accreditations and agreements change the issuer history: they need the gate alone.
         let exclusive = bodies.iter().any(|body| {
             body.get("type")
@@ -452,6 +530,10 @@ impl IssuanceService {
                 .is_some_and(|t| !t.is_talent())
         });
         let gate = self.enter(exclusive).await;
+        // Re-checked at the moment of writing: a batch that waited for the gate (or an
+        // import's next batch) is not written for a token revoked meanwhile.
+        let operator = &self.current_operator(operator)?;
+        self.may_issue(operator, None)?;
         let now = Utc::now();
         let mut signed = Vec::with_capacity(bodies.len());
         let mut invalid = Vec::new();
@@ -543,6 +625,7 @@ impl IssuanceService {
         operator: &Operator,
         object: &Value,
     ) -> Result<IssuedCredential, IssueError> {
+        let operator = &self.current_operator(operator)?;
         let verified = proof::verify(object, ASSERTION_METHOD).map_err(IssueError::Proof)?;
         let issuer = object["issuer"].as_str().unwrap_or_default();
         if issuer != verified.controller.to_string() {
@@ -623,6 +706,7 @@ impl IssuanceService {
             && CredentialType::from_type_array(&object["type"])
                 .is_some_and(CredentialType::is_talent);
         let gate = self.enter(!talent).await;
+        self.current_operator(operator)?;
         let signed = Signed {
             id,
             object: object.clone(),
@@ -632,7 +716,15 @@ impl IssuanceService {
             resident_id: None,
             status_slot,
         };
-        self.append_one(&gate, signed).await
+        let reserved_for = match status_slot {
+            Some(slot) => self.store.status_slot_holder(slot)?,
+            None => None,
+        };
+        let issued = self.append_one(&gate, signed).await?;
+        if let Some(SlotHolder::Reserved(issuer)) = reserved_for {
+            self.reservations.used(&issuer);
+        }
+        Ok(issued)
     }
 
     /// Reserves a submitted credential's id until it is appended (or refused).
@@ -711,6 +803,7 @@ impl IssuanceService {
         credential_id: CredentialId,
         body: &Value,
     ) -> Result<IssuedCredential, IssueError> {
+        let operator = &self.current_operator(operator)?;
         match operator.role {
             Role::Admin => {}
             Role::Auditor => {
@@ -731,6 +824,7 @@ impl IssuanceService {
             }
         }
         let gate = self.enter(true).await;
+        self.current_operator(operator)?;
         let now = Utc::now();
         let text = |name: &str| body.get(name).and_then(Value::as_str);
         let mut unsigned = StatusChange {
@@ -815,6 +909,7 @@ impl IssuanceService {
         &self,
         operator: &Operator,
     ) -> Result<IssuedCredential, IssueError> {
+        let operator = &self.current_operator(operator)?;
         if operator.role != Role::Admin {
             return Err(IssueError::Access(AccessError::Role {
                 role: operator.role,
@@ -822,6 +917,7 @@ impl IssuanceService {
             }));
         }
         let gate = self.enter(true).await;
+        self.current_operator(operator)?;
         let next = SigningKey::generate(&mut rand::rngs::OsRng);
         let next_did = DidKey::from_verifying_key(&next.verifying_key());
         crate::keys::MemberKeys::stage_authority_successor(&self.data_dir, &next)
@@ -889,19 +985,22 @@ impl IssuanceService {
         }
         let own = self.issuers.own();
         let first = self.log.head().size;
+        // The log's time of admission: withdrawals, rotations and expiry in effect now refuse
+        // an entry whatever its proof.created claims.
+        let now = Some(Utc::now());
         // Talent credentials cannot change the history: judge them against the shared
         // registry. Anything else is admitted into a copy that replaces it once durable.
         let (admitted, working) = if talent_only {
             let admitted =
                 self.admit_all(&signed, first, |object, signer, position, targets| {
-                    own.check(object, signer, position, targets)
+                    own.check_at(object, signer, position, now, targets)
                 })?;
             (admitted, None)
         } else {
             let mut working = IssuerRegistry::clone(&own);
             let admitted =
                 self.admit_all(&signed, first, |object, signer, position, targets| {
-                    working.admit(object, signer, position, targets)
+                    working.admit_at(object, signer, position, now, targets)
                 })?;
             (admitted, Some(working))
         };

@@ -98,8 +98,8 @@ impl Issuers {
     }
 }
 
-/// The credential `id` of a log as a status change sees it: its signer and current status,
-/// from entries below `below`.
+/// The credential `id` of a log as a status change sees it: its signer, its current status
+/// and who set it, from entries below `below`.
 ///
 /// # Errors
 /// The store fails.
@@ -123,14 +123,29 @@ pub fn status_target(
     let Some(bytes) = store.entry(space, index)? else {
         return Ok(None);
     };
-    let issuer = serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .and_then(|object| object["issuer"].as_str()?.parse::<DidKey>().ok());
-    let Some(issuer) = issuer else {
+    let Some(issuer) = issuer_of(&bytes) else {
         return Ok(None);
     };
-    let status = store
-        .status(space, id, below)?
-        .map_or(CredentialStatus::Valid, |(_, status)| status);
-    Ok(Some(StatusTarget { issuer, status }))
+    let (status, set_by) = match store.status(space, id, below)? {
+        None => (CredentialStatus::Valid, None),
+        Some((change, status)) => {
+            // An admitted status change's `issuer` is the key that signed it.
+            let setter = store
+                .entry(space, change)?
+                .and_then(|bytes| issuer_of(&bytes));
+            (status, setter)
+        }
+    };
+    Ok(Some(StatusTarget {
+        issuer,
+        status,
+        set_by,
+    }))
+}
+
+/// The `issuer` of a logged entry.
+fn issuer_of(bytes: &[u8]) -> Option<DidKey> {
+    serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|object| object["issuer"].as_str()?.parse::<DidKey>().ok())
 }

@@ -6,6 +6,7 @@
 //! the same application (`api::app`) without a socket.
 
 pub mod api;
+pub mod audit;
 pub mod connections;
 pub mod console;
 pub mod demo;
@@ -18,7 +19,10 @@ pub mod keys;
 pub mod log;
 pub mod member;
 pub mod node;
+pub mod policy;
+pub mod rate_limit;
 pub mod recognition;
+pub mod reservations;
 pub mod server;
 pub mod state;
 pub mod statistics;

@@ -70,6 +70,16 @@ enum Command {
         stop_when_stdin_closes: bool,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Console searches by full ID number one operator may make in a row.
+        #[arg(long, default_value_t = registry_node::policy::DEFAULT_ID_SEARCH_BURST)]
+        id_search_burst: u32,
+        /// Console searches by full ID number an operator regains per hour (0: none).
+        #[arg(long, default_value_t = registry_node::policy::DEFAULT_ID_SEARCH_PER_HOUR)]
+        id_search_per_hour: u32,
+        /// Status-list slots one issuer may hold reserved and unused
+        /// (POST /api/v1/status-lists:allocate).
+        #[arg(long, default_value_t = registry_node::reservations::DEFAULT_MAX_RESERVED_SLOTS)]
+        max_reserved_slots: u64,
     },
     /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
     /// also while the node runs).
@@ -290,12 +300,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             queue_capacity,
             stop_when_stdin_closes,
             limits,
+            id_search_burst,
+            id_search_per_hour,
+            max_reserved_slots,
         } => runtime()?.block_on(async {
             if stop_when_stdin_closes {
                 registry_node::demo::stop_when_stdin_closes()?;
             }
             // Before anything opens a file: the limits decide how many the node may need.
             let limits = limits.limits()?;
+            let policy = registry_node::policy::PolicyConfig {
+                id_search_burst,
+                id_search_per_hour,
+                max_reserved_slots,
+            };
             let batching = BatchConfig {
                 max_batch_entries: batch_max_entries.max(1),
                 max_batch_delay: Duration::from_millis(batch_max_delay_ms),
@@ -330,7 +348,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let public_url = public_url
                 .or(endpoint)
                 .unwrap_or_else(|| format!("http://{address}"));
-            let state = registry_node::node::open(&data, batching, role, &public_url)?;
+            let state = registry_node::node::open(&data, batching, role, &public_url, policy)?;
             let mut stdout = std::io::stdout();
             writeln!(
                 stdout,

@@ -16,6 +16,7 @@ use crate::keys::MemberKeys;
 use crate::log::Log;
 use crate::log::sequencer::{BatchConfig, Sequencer};
 use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
+use crate::policy::PolicyConfig;
 use crate::state::AppState;
 use crate::statistics::CredentialStatistics;
 use crate::status_lists::StatusLists;
@@ -65,6 +66,7 @@ pub fn open(
     batching: BatchConfig,
     role: Role,
     public_url: &str,
+    policy: PolicyConfig,
 ) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
@@ -220,6 +222,8 @@ pub fn open(
     );
     let sequencer = Sequencer::start(Arc::clone(&log), batching);
     let schemas = Arc::new(SchemaSet::new());
+    let tokens = Arc::new(Tokens::open(data_dir));
+    let id_search_audit = Arc::new(crate::audit::IdSearchAudit::open(data_dir)?);
     let issuance = Arc::new(IssuanceService::new(
         Arc::clone(&schemas),
         LogWriter {
@@ -229,6 +233,8 @@ pub fn open(
             issuers: Arc::clone(&issuers),
             data_dir: data_dir.to_path_buf(),
             status_lists,
+            tokens: Arc::clone(&tokens),
+            max_reserved_slots: policy.max_reserved_slots,
         },
         keys.authority.clone(),
         member.id.clone(),
@@ -250,10 +256,15 @@ pub fn open(
         log,
         federation,
         issuers,
-        tokens: Arc::new(Tokens::open(data_dir)),
+        tokens,
         public_url: Arc::from(public_url.trim_end_matches('/')),
         verifier: Arc::default(),
         statistics,
+        id_searches: Arc::new(crate::rate_limit::RateLimiter::new(
+            policy.id_search_burst,
+            policy.id_search_per_hour,
+        )),
+        id_search_audit,
         background: tokio::runtime::Handle::try_current()
             .context("a node is opened on the runtime it runs on")?,
     })
@@ -268,7 +279,13 @@ pub fn open_development(
     batching: BatchConfig,
     public_url: &str,
 ) -> anyhow::Result<AppState> {
-    open(data_dir, batching, Role::Development, public_url)
+    open(
+        data_dir,
+        batching,
+        Role::Development,
+        public_url,
+        PolicyConfig::default(),
+    )
 }
 
 fn check_keys_match(

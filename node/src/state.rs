@@ -39,6 +39,10 @@ pub struct AppState {
     pub verifier: Arc<crate::api::verify::Batcher>,
     /// Credential counts of the own log and every mirror, kept incrementally.
     pub statistics: Arc<CredentialStatistics>,
+    /// Searches by full ID number per operator (the console's rate limit).
+    pub id_searches: Arc<crate::rate_limit::RateLimiter>,
+    /// The audit log of searches by full ID number.
+    pub id_search_audit: Arc<crate::audit::IdSearchAudit>,
     /// The node's main runtime, for work that outlives the request that starts it (the
     /// console's import jobs): not the server thread's loop, whose connections it would
     /// hold up (see [`crate::server`]).

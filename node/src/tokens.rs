@@ -133,6 +133,15 @@ impl TokenError {
     }
 }
 
+fn operator_of(record: &TokenRecord) -> Operator {
+    Operator {
+        token_id: record.id.clone(),
+        name: record.name.clone(),
+        role: record.role,
+        issuer: record.issuer.as_deref().and_then(|did| did.parse().ok()),
+    }
+}
+
 fn secret_hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes())
         .iter()
@@ -280,12 +289,22 @@ impl Tokens {
         if record.revoked.is_some() || record.secret_sha256 != secret_hash(secret) {
             return Err(TokenError::Invalid);
         }
-        Ok(Operator {
-            token_id: record.id.clone(),
-            name: record.name.clone(),
-            role: record.role,
-            issuer: record.issuer.as_deref().and_then(|did| did.parse().ok()),
-        })
+        Ok(operator_of(record))
+    }
+
+    /// The operator an earlier [`Tokens::authenticate`] returned, as the token file has it
+    /// now: work that outlives its request (an import's batches) and every write re-check
+    /// it, so a revoked token stops it at once and a changed role or issuer applies.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] when the token is revoked or gone.
+    pub fn recheck(&self, operator: &Operator) -> Result<Operator, TokenError> {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        self.refresh(&mut cache);
+        match cache.tokens.get(&operator.token_id) {
+            Some(record) if record.revoked.is_none() => Ok(operator_of(record)),
+            _ => Err(TokenError::Invalid),
+        }
     }
 
     fn refresh(&self, cache: &mut Cache) {
@@ -337,9 +356,11 @@ mod tests {
         );
         let stored = std::fs::read_to_string(dir.path().join(TOKENS_FILE)).expect("file");
         assert!(!stored.contains(token.rsplit('_').next().expect("secret")));
+        assert_eq!(tokens.recheck(&operator), Ok(operator.clone()));
         revoke(dir.path(), &record.id).expect("revokes");
         // The file's length changes with the revocation, so the cache notices.
         assert_eq!(tokens.authenticate(Some(&header)), Err(TokenError::Invalid));
+        assert_eq!(tokens.recheck(&operator), Err(TokenError::Invalid));
     }
 
     #[test]

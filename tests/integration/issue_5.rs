@@ -28,6 +28,8 @@ struct Enterprise {
     did: DidKey,
     /// An admin client and the node's slot reservation URL.
     slots: (reqwest::blocking::Client, String),
+    /// The end of its accreditation: what it signs is valid no longer (issue 19).
+    valid_until: Option<chrono::DateTime<Utc>>,
 }
 
 impl Enterprise {
@@ -41,15 +43,20 @@ impl Enterprise {
             key,
             did,
             slots: (node.client(), node.at("/api/v1/status-lists:allocate")),
+            valid_until: None,
         }
     }
 
-    /// A `credentialStatus` reserved for this issuer at the node.
-    fn reserve_status(&self) -> Value {
+    /// A `credentialStatus` reserved for this issuer at the node; none for an issuer
+    /// without an accreditation in force, which gets no slot (issue 19).
+    fn reserve_status(&self) -> Option<Value> {
         let (http, url) = &self.slots;
         let (status, answer) = post(http, url.clone(), &json!({"issuer": self.did.to_string()}));
+        if status == StatusCode::FORBIDDEN && answer["code"] == "not_accredited" {
+            return None;
+        }
         assert_eq!(status, StatusCode::CREATED, "{answer}");
-        answer["credentialStatus"].clone()
+        Some(answer["credentialStatus"].clone())
     }
 
     /// Signs `object` now (or `created` when given).
@@ -88,7 +95,12 @@ impl Enterprise {
         )
         .expect("prepares");
         let mut document = prepared.document;
-        document["credentialStatus"] = self.reserve_status();
+        if let Some(until) = self.valid_until {
+            document["validUntil"] = json!(format_datetime(until));
+        }
+        if let Some(status) = self.reserve_status() {
+            document["credentialStatus"] = status;
+        }
         self.sign(&document, None)
     }
 
@@ -140,9 +152,14 @@ fn delegated_issuers_scopes_keys_and_roles() {
     let admin = cq_sc.client();
     let submit = cq_sc.at("/api/v1/credentials:submit");
 
-    let a = Enterprise::new(0x51, &cq_sc);
-    let b = Enterprise::new(0x52, &cq_sc);
-    let a_next = Enterprise::new(0x53, &cq_sc);
+    let a_ends = Utc::now() + chrono::Duration::days(365);
+    let b_expires = Utc::now() + chrono::Duration::seconds(6);
+    let mut a = Enterprise::new(0x51, &cq_sc);
+    a.valid_until = Some(a_ends);
+    let mut b = Enterprise::new(0x52, &cq_sc);
+    b.valid_until = Some(b_expires);
+    let mut a_next = Enterprise::new(0x53, &cq_sc);
+    a_next.valid_until = Some(a_ends);
     let outsider = Enterprise::new(0x54, &cq_sc);
 
     // Accredit A (titles 中级/副高级 and 青年人才 金凤凰, in 沙坪坝区) and B (titles, briefly).
@@ -157,12 +174,11 @@ fn delegated_issuers_scopes_keys_and_roles() {
                 "categories": ["青年人才"],
                 "districts": ["沙坪坝区"],
             }),
-            Utc::now() + chrono::Duration::days(365),
+            a_ends,
         ),
     );
     assert_eq!(status, StatusCode::CREATED, "{accredited_a}");
     let accreditation_a = accredited_a["id"].as_str().expect("id").to_owned();
-    let b_expires = Utc::now() + chrono::Duration::seconds(6);
     let (status, accredited_b) = post(
         &admin,
         cq_sc.at("/api/v1/credentials"),
@@ -194,6 +210,8 @@ fn delegated_issuers_scopes_keys_and_roles() {
     let b_in_window = b.title("正高级", "九龙坡区");
     let (status, answer) = post(&as_b, submit.clone(), &b_in_window);
     assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // Signed inside B's window, submitted after it ends (below).
+    let b_late = b.title("正高级", "九龙坡区");
 
     // Every refusal: exact status and code, and nothing written.
     let size_before = cq_sc.checkpoint_size();
@@ -277,8 +295,8 @@ fn delegated_issuers_scopes_keys_and_roles() {
         (
             "unaccredited issuer",
             admin.clone(),
-            submit.clone(),
-            outsider.title("中级", "沙坪坝区"),
+            cq_sc.at("/api/v1/status-lists:allocate"),
+            json!({"issuer": outsider.did.to_string()}),
             StatusCode::FORBIDDEN,
             "not_accredited",
         ),
@@ -367,6 +385,9 @@ fn delegated_issuers_scopes_keys_and_roles() {
         (StatusCode::FORBIDDEN, Some("issuer_key_not_held")),
         "{answer}"
     );
+    // Signed (with its slot reserved) before the withdrawal, submitted after it: refused
+    // whatever its proof.created says (issue 19).
+    let a_late = a_next.title("中级", "沙坪坝区");
     let withdraw_url = cq_sc.at(&format!("/api/v1/credentials/{accreditation_a}/status"));
     let (status, answer) = post(
         &admin,
@@ -375,7 +396,7 @@ fn delegated_issuers_scopes_keys_and_roles() {
     );
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     std::thread::sleep(Duration::from_millis(1100));
-    let (status, answer) = post(&as_a, submit.clone(), &a_next.title("中级", "沙坪坝区"));
+    let (status, answer) = post(&as_a, submit.clone(), &a_late);
     assert_eq!(
         (status, answer["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("accreditation_withdrawn")),
@@ -392,10 +413,11 @@ fn delegated_issuers_scopes_keys_and_roles() {
         "cancelled is final: {answer}"
     );
 
-    // Expiry: B's accreditation ends; what B signed inside the window stays valid.
+    // Expiry: B's accreditation ends; what B logged inside the window stays authorised, and
+    // nothing is logged after the end, whenever it was signed (issue 19).
     let wait = (b_expires - Utc::now()).num_milliseconds().max(0) as u64 + 1100;
     std::thread::sleep(Duration::from_millis(wait));
-    let (status, answer) = post(&as_b, submit.clone(), &b.title("正高级", "九龙坡区"));
+    let (status, answer) = post(&as_b, submit.clone(), &b_late);
     assert_eq!(
         (status, answer["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("accreditation_expired")),
@@ -415,7 +437,6 @@ fn delegated_issuers_scopes_keys_and_roles() {
         for (name, credential) in [
             ("in scope, before rotation and withdrawal", &in_scope),
             ("successor key, before withdrawal", &after_rotation),
-            ("B inside its window, checked after expiry", &b_in_window),
         ] {
             let verdict = verify_at(&node.url, credential, false);
             assert_eq!(
@@ -425,6 +446,21 @@ fn delegated_issuers_scopes_keys_and_roles() {
             );
             assert_eq!(authority_check(&verdict)["ok"], true, "{verdict}");
         }
+        // What B signed inside its window was authorised, and ends with B's accreditation.
+        let verdict = verify_at(&node.url, &b_in_window, false);
+        let failed: Vec<&str> = verdict["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|check| check["ok"] == false)
+            .filter_map(|check| check["name"].as_str())
+            .collect();
+        assert_eq!(
+            failed,
+            ["validity"],
+            "B after expiry at {}: {verdict}",
+            node.url
+        );
         // The withdrawn accreditation itself now shows status 04 at both members.
         let verdict = verify_at(&node.url, &accredited_a["credential"], false);
         let status = verdict["checks"]

@@ -428,13 +428,16 @@ fn status_lists_follow_changes_and_trust_anchors_are_pinned() {
         )
         .expect("signs")
     };
-    let reserve = |issuer: &str| -> Value {
-        let response = cq_sc
+    let allocate = |issuer: &str| {
+        cq_sc
             .client()
             .post(cq_sc.at("/api/v1/status-lists:allocate"))
             .json(&json!({"issuer": issuer}))
             .send()
-            .expect("allocate");
+            .expect("allocate")
+    };
+    let reserve = |issuer: &str| -> Value {
+        let response = allocate(issuer);
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().expect("JSON");
         body["credentialStatus"].clone()
@@ -445,10 +448,24 @@ fn status_lists_follow_changes_and_trust_anchors_are_pinned() {
             .replace(&cq_sc.at(""), "https://elsewhere.example")
     );
     let foreign: Value = serde_json::from_str(foreign.as_str().expect("text")).expect("JSON");
-    let someone_else = reserve(
-        &DidKey::from_verifying_key(&SigningKey::from_bytes(&[0x62; 32]).verifying_key())
-            .to_string(),
-    );
+    // Slots are reserved only for accredited issuers (issue 19).
+    let someone_else_did =
+        DidKey::from_verifying_key(&SigningKey::from_bytes(&[0x62; 32]).verifying_key())
+            .to_string();
+    let accredited = cq_sc
+        .client()
+        .post(cq_sc.at("/api/v1/credentials"))
+        .json(&json!({
+            "type": "IssuerAccreditationCredential",
+            "credentialSubject": {
+                "id": someone_else_did, "name": "某公司", "creditCode": "91500000MA5U1234XH",
+                "scope": {"types": ["ProfessionalTitleCredential"]},
+            },
+        }))
+        .send()
+        .expect("accredit");
+    assert_eq!(accredited.status(), StatusCode::CREATED);
+    let someone_else = reserve(&someone_else_did);
     let size_before = cq_sc.checkpoint_size();
     for (name, status, code) in [
         ("no credentialStatus", None, "status_entry_required"),
@@ -482,13 +499,9 @@ fn status_lists_follow_changes_and_trust_anchors_are_pinned() {
         let body: Value = response.json().expect("JSON");
         assert_eq!(body["code"], code, "{name}: {body}");
     }
-    // With its own reserved slot it gets past the slot checks to admission (unaccredited).
-    let response = cq_sc
-        .client()
-        .post(cq_sc.at("/api/v1/credentials:submit"))
-        .json(&self_signed(Some(reserve(&outsider_did))))
-        .send()
-        .expect("submit");
+    // An issuer without an accreditation gets no slot at all.
+    let response = allocate(&outsider_did);
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let body: Value = response.json().expect("JSON");
     assert_eq!(body["code"], "not_accredited", "{body}");
     assert_eq!(cq_sc.checkpoint_size(), size_before, "nothing was written");

@@ -186,12 +186,13 @@ pub struct MirrorEntry {
 /// What a [`MirrorEntry`] keeps for admission.
 #[derive(Debug, Clone, PartialEq)]
 enum MirrorContent {
-    /// A talent credential: what admission reads of its `credentialSubject`, and its
-    /// signing time.
+    /// A talent credential: what admission reads of its `credentialSubject`, its signing
+    /// time and the end of its validity.
     TalentCredential {
         credential_type: CredentialType,
         subject: SubjectFacts,
         signed: Option<chrono::DateTime<chrono::Utc>>,
+        valid_until: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Anything else, whole.
     Whole(Value),
@@ -205,10 +206,12 @@ impl MirrorEntry {
                 credential_type,
                 subject,
                 signed,
+                valid_until,
             } => crate::issuers::Admissible::TalentCredential {
                 credential_type: *credential_type,
                 subject,
                 signed: *signed,
+                valid_until: *valid_until,
             },
             MirrorContent::Whole(object) => crate::issuers::Admissible::Object(object),
         }
@@ -303,6 +306,12 @@ fn prepare_talent_credential(
         .created
         .as_deref()
         .and_then(crate::credential::parse_datetime);
+    // As `issuers::valid_until` reads it: a string member that is not a date-time is no end;
+    // anything else (escapes, another type) is left to the whole check.
+    let valid_until = match member("validUntil") {
+        None => None,
+        Some(_) => crate::credential::parse_datetime(string("validUntil")?),
+    };
     Some(PreparedEntry {
         entry: MirrorEntry {
             kind: EntryKind::Credential(credential_type),
@@ -312,6 +321,7 @@ fn prepare_talent_credential(
                 credential_type,
                 subject,
                 signed,
+                valid_until,
             },
         },
         proof,

@@ -76,6 +76,15 @@ pub enum ApiError {
     /// The log's queue is full or it is shutting down: retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// The caller holds as much of a bounded resource as allowed (reserved status-list
+    /// slots). 429.
+    #[error("{message}")]
+    LimitReached {
+        /// Stable code.
+        code: &'static str,
+        /// What is exhausted, and what to do.
+        message: String,
+    },
     /// A members-only endpoint was called without a member signature. 401.
     #[error("this endpoint is for federation members: sign the request ({0})")]
     AuthenticationRequired(RequestAuthError),
@@ -128,6 +137,7 @@ impl ApiError {
             | ApiError::RouteNotFound(_)
             | ApiError::TileNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::LimitReached { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::AuthenticationRequired(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -165,6 +175,7 @@ impl ApiError {
             ApiError::BatchSize(_) => "batch_size",
             ApiError::TileNotFound(_) => "tile_not_found",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::LimitReached { code, .. } => code,
             ApiError::InvalidCredentialId(_) => "invalid_credential_id",
             ApiError::CredentialNotFound(_) => "credential_not_found",
             ApiError::StatusListNotFound(_) => "status_list_not_found",
@@ -278,7 +289,12 @@ impl From<StoreError> for ApiError {
 impl From<IssueError> for ApiError {
     fn from(error: IssueError) -> ApiError {
         match error {
+            IssueError::Token(error) => ApiError::Token(error),
             IssueError::Access(error) => ApiError::Access(error),
+            error @ IssueError::TooManyReservations { .. } => ApiError::LimitReached {
+                code: "reservation_limit",
+                message: error.to_string(),
+            },
             IssueError::NotAdmitted(error) => ApiError::NotAdmitted(error),
             IssueError::Duplicate(id) => ApiError::Duplicate(id.to_string()),
             error @ IssueError::Statement(_) => ApiError::InvalidSubmission {

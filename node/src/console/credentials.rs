@@ -1,6 +1,17 @@
 //! Credentials of this member's log for office staff: search, one credential with its log
 //! entry, inclusion proof, status and QR code, status changes, downloads, and the
 //! accreditations of delegated issuers.
+//!
+//! Every operator sees what the API lets its token read
+//! ([`crate::api::credentials::may_read_issued_by`]): an issuer token only its own issuer's
+//! credentials, in search results as on a credential's page and in downloads.
+//!
+//! A full ID number never goes into a URL: the search form is posted, and a `GET` carrying
+//! one is refused without searching. Searches by full ID number confirm who holds a
+//! credential, so each is rate-limited per operator ([`crate::rate_limit`], 429 beyond) and
+//! recorded in the audit log ([`crate::audit`]) before its answer is sent.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -31,7 +42,7 @@ const SEARCH_CHUNK: u64 = 1024;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/console/credentials", get(search))
+        .route("/console/credentials", get(search).post(search_posted))
         .route("/console/credentials/{id}", get(detail))
         .route(
             "/console/credentials/{id}/credential.json",
@@ -47,6 +58,8 @@ pub(super) fn routes() -> Router<AppState> {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 struct SearchQuery {
+    /// The form's CSRF token (posted searches).
+    csrf: Option<String>,
     /// Name, masked or full ID number, or credential id.
     q: Option<String>,
     #[serde(rename = "type")]
@@ -86,10 +99,41 @@ fn class_of(subject: &Value) -> &str {
         .unwrap_or_default()
 }
 
-fn run_search(state: &AppState, query: &SearchQuery) -> Result<(Vec<Hit>, u64), ApiError> {
+/// Whether a search text has the shape of a full resident ID number (17 digits and a digit
+/// or X), whether or not its check character is right: such text stays out of URLs.
+fn looks_like_full_id(text: &str) -> bool {
+    let bytes = text.trim().as_bytes();
+    bytes.len() == 18 && id_shaped(bytes)
+}
+
+/// Whether 18 bytes are 17 digits and a digit or X.
+fn id_shaped(bytes: &[u8]) -> bool {
+    bytes[..17].iter().all(u8::is_ascii_digit)
+        && (bytes[17].is_ascii_digit() || bytes[17].eq_ignore_ascii_case(&b'x'))
+}
+
+/// Whether a text holds something shaped like a full ID number anywhere in it.
+fn holds_full_id(text: &str) -> bool {
+    text.as_bytes().windows(18).any(id_shaped)
+}
+
+/// The full ID number a search asks for, if it asks for one.
+fn full_id_of(query: &SearchQuery) -> Option<ResidentIdNumber> {
+    let q = query.q.as_deref()?.trim();
+    if !looks_like_full_id(q) {
+        return None;
+    }
+    q.to_ascii_uppercase().parse().ok()
+}
+
+fn run_search(
+    state: &AppState,
+    operator: &Operator,
+    query: &SearchQuery,
+) -> Result<(Vec<Hit>, u64), ApiError> {
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     // A full ID number is searched by its masked form, then confirmed in the local table.
-    let full_id = q.and_then(|q| q.parse::<ResidentIdNumber>().ok());
+    let full_id = full_id_of(query);
     let masked = full_id
         .as_ref()
         .map(|full| full.masked().as_str().to_owned());
@@ -143,11 +187,16 @@ fn run_search(state: &AppState, query: &SearchQuery) -> Result<(Vec<Hit>, u64), 
             let Ok(credential_id) = CredentialId::parse_lenient(id) else {
                 continue;
             };
-            if let Some(full) = &full_id {
-                let stored = state.store.resident_id(credential_id)?;
-                if stored.as_deref() != Some(full.expose_for_local_storage()) {
-                    continue;
-                }
+            // Exactly what the API lets this token read.
+            let issuer = credential["issuer"].as_str();
+            if !crate::api::credentials::may_read_issued_by(state, operator, issuer) {
+                continue;
+            }
+            // By the keyed index: nothing is decrypted to answer a search.
+            if let Some(full) = &full_id
+                && !state.store.holds_resident_id(credential_id, full)?
+            {
+                continue;
             }
             let status = state
                 .store
@@ -171,34 +220,181 @@ fn run_search(state: &AppState, query: &SearchQuery) -> Result<(Vec<Hit>, u64), 
     Ok((hits, size - end))
 }
 
+/// `GET /console/credentials`: the search form, and a search by name, masked ID number,
+/// credential id, type, category or date. A full ID number here is refused, not searched.
 async fn search(
-    Staff { visitor, .. }: Staff,
+    Staff { visitor, operator }: Staff,
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Response {
+    if query.q.as_deref().is_some_and(holds_full_id) {
+        let message = visitor.lang.pick(
+            "身份证号不能放在网址中，未执行查询：请在下方表单中输入并提交。",
+            "An ID number may not be put in a URL; nothing was searched. Enter it in the form below.",
+        );
+        let query = SearchQuery { q: None, ..query };
+        return search_page(
+            &visitor,
+            StatusCode::BAD_REQUEST,
+            &query,
+            Some(message),
+            None,
+        );
+    }
+    answer_search(&visitor, &state, operator, query).await
+}
+
+/// `POST /console/credentials`: the search form as sent. A search by full ID number is
+/// rate-limited per operator and written to the audit log before it is answered.
+async fn search_posted(
+    Staff { visitor, operator }: Staff,
+    State(state): State<AppState>,
+    Form(query): Form<SearchQuery>,
+) -> Response {
+    if !visitor.csrf_ok(query.csrf.as_deref()) {
+        return visitor.expired_form();
+    }
+    let Some(full_id) = full_id_of(&query) else {
+        return answer_search(&visitor, &state, operator, query).await;
+    };
     let t = |zh, en| visitor.lang.pick(zh, en);
-    let searched = query.q.is_some() || query.credential_type.is_some() || query.category.is_some();
-    let worker_state = state.clone();
+    let audit_failed = || {
+        super::error_page(
+            &visitor,
+            StatusCode::SERVICE_UNAVAILABLE,
+            t(
+                "审计日志无法写入，按身份证号查询暂不可用。",
+                "The audit log cannot be written; searching by ID number is unavailable.",
+            ),
+        )
+    };
+    if let Err(wait) = state
+        .id_searches
+        .take(&operator.token_id, std::time::Instant::now())
+    {
+        let audit = Arc::clone(&state.id_search_audit);
+        let (who, id) = (operator.clone(), full_id.clone());
+        let recorded = tokio::task::spawn_blocking(move || {
+            audit.record(&who, &id, crate::audit::Outcome::RateLimited, None)
+        })
+        .await;
+        if !matches!(recorded, Ok(Ok(()))) {
+            return audit_failed();
+        }
+        return rate_limited(&visitor, &query, wait);
+    }
+    let worker = state.clone();
     let query_copy = query.clone();
-    let result = tokio::task::spawn_blocking(move || run_search(&worker_state, &query_copy)).await;
-    let (hits, scanned) = match result {
-        Ok(Ok(found)) => found,
-        _ => {
-            return super::error_page(
-                &visitor,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                t("查询失败。", "The search failed."),
-            );
+    let searched = tokio::task::spawn_blocking(move || {
+        let found = run_search(&worker, &operator, &query_copy)?;
+        // No answer without its audit record.
+        let recorded = worker.id_search_audit.record(
+            &operator,
+            &full_id,
+            crate::audit::Outcome::Searched,
+            Some(found.0.len()),
+        );
+        Ok::<_, ApiError>((found, recorded))
+    })
+    .await;
+    match searched {
+        Ok(Ok((found, Ok(())))) => search_page(&visitor, StatusCode::OK, &query, None, Some(found)),
+        Ok(Ok((_, Err(error)))) => {
+            tracing::error!(error = format!("{error:#}"), "ID-number search not audited");
+            audit_failed()
+        }
+        _ => super::error_page(
+            &visitor,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            t("查询失败。", "The search failed."),
+        ),
+    }
+}
+
+/// What an operator whose allowance of searches by ID number is spent gets: 429, saying
+/// when to try again.
+fn rate_limited(visitor: &Visitor, query: &SearchQuery, wait: std::time::Duration) -> Response {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    let message = if wait == std::time::Duration::MAX {
+        visitor
+            .lang
+            .pick(
+                "按身份证号查询的次数已用完，请联系节点管理员。",
+                "You have used every search by ID number allowed; ask the node's administrator.",
+            )
+            .to_owned()
+    } else {
+        match visitor.lang {
+            super::Lang::Zh => {
+                format!("按身份证号查询过于频繁，未执行查询。请 {minutes} 分钟后再试。")
+            }
+            super::Lang::En => format!(
+                "Too many searches by ID number; nothing was searched. Try again in {minutes} min."
+            ),
         }
     };
+    let query = SearchQuery {
+        q: None,
+        ..query.clone()
+    };
+    let mut response = search_page(
+        visitor,
+        StatusCode::TOO_MANY_REQUESTS,
+        &query,
+        Some(&message),
+        None,
+    );
+    let seconds = wait.as_secs().clamp(1, 24 * 3600);
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+async fn answer_search(
+    visitor: &Visitor,
+    state: &AppState,
+    operator: Operator,
+    query: SearchQuery,
+) -> Response {
+    let worker_state = state.clone();
+    let query_copy = query.clone();
+    let result =
+        tokio::task::spawn_blocking(move || run_search(&worker_state, &operator, &query_copy))
+            .await;
+    match result {
+        Ok(Ok(found)) => search_page(visitor, StatusCode::OK, &query, None, Some(found)),
+        _ => super::error_page(
+            visitor,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            visitor.lang.pick("查询失败。", "The search failed."),
+        ),
+    }
+}
+
+/// The search page: the form (posted, so that an ID number stays out of the URL), an
+/// optional notice, and the results when a search ran.
+fn search_page(
+    visitor: &Visitor,
+    status: StatusCode,
+    query: &SearchQuery,
+    notice: Option<&str>,
+    found: Option<(Vec<Hit>, u64)>,
+) -> Response {
+    let t = |zh, en| visitor.lang.pick(zh, en);
+    let searched = query.q.is_some() || query.credential_type.is_some() || query.category.is_some();
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let body = html! {
         h1 { (t("查询证书", "Search credentials")) }
-        form #search-form method="get" action="/console/credentials" role="search" {
+        @if let Some(notice) = notice {
+            p.error #search-refused role="alert" { (notice) }
+        }
+        form #search-form method="post" action="/console/credentials" role="search" {
+            (visitor.csrf_field())
             div.row {
                 div.field {
                     label for="q" { (t("姓名、身份证号或证书编号", "Name, ID number or credential id")) }
-                    input #q type="search" name="q" value=(value(&query.q));
+                    input #q type="search" name="q" value=(value(&query.q)) autocomplete="off";
                 }
                 div.field {
                     label for="type" { (t("类型", "Type")) }
@@ -225,29 +421,35 @@ async fn search(
                 }
             }
             button type="submit" { (t("查询", "Search")) }
+            p.help { (t(
+                "按完整身份证号查询会记入审计日志，并限制每人查询次数。",
+                "Searches by full ID number are written to the audit log and limited per operator."
+            )) }
         }
-        p.help { (t("在本节点最近的", "Searched the newest ")) (scanned) (t(" 条日志记录中查询。", " log entries of this node.")) }
-        @if hits.is_empty() {
-            p #no-results { (if searched { t("没有找到。", "Nothing found.") } else { t("暂无证书。", "No credentials yet.") }) }
-        } @else {
-            table #results {
-                (visitor.lang.table_head(&[("姓名", "Name"), ("身份证号", "ID number"), ("类型", "Type"), ("类别/级别", "Category/level"), ("生效日期", "Valid from"), ("状态", "Status")]))
-                tbody {
-                    @for hit in &hits {
-                        tr {
-                            td { a href={ "/console/credentials/" (hit.id.trim_start_matches("urn:uuid:")) } { (hit.name) } }
-                            td { (hit.masked) }
-                            td { (hit.credential_type.map(|ty| type_label(visitor.lang, ty)).unwrap_or_default()) }
-                            td { (hit.class) }
-                            td { (hit.valid_from) }
-                            td { (status_label(&visitor, hit.status)) }
+        @if let Some((hits, scanned)) = &found {
+            p.help { (t("在本节点最近的", "Searched the newest ")) (scanned) (t(" 条日志记录中查询。", " log entries of this node.")) }
+            @if hits.is_empty() {
+                p #no-results { (if searched { t("没有找到。", "Nothing found.") } else { t("暂无证书。", "No credentials yet.") }) }
+            } @else {
+                table #results {
+                    (visitor.lang.table_head(&[("姓名", "Name"), ("身份证号", "ID number"), ("类型", "Type"), ("类别/级别", "Category/level"), ("生效日期", "Valid from"), ("状态", "Status")]))
+                    tbody {
+                        @for hit in hits {
+                            tr {
+                                td { a href={ "/console/credentials/" (hit.id.trim_start_matches("urn:uuid:")) } { (hit.name) } }
+                                td { (hit.masked) }
+                                td { (hit.credential_type.map(|ty| type_label(visitor.lang, ty)).unwrap_or_default()) }
+                                td { (hit.class) }
+                                td { (hit.valid_from) }
+                                td { (status_label(visitor, hit.status)) }
+                            }
                         }
                     }
                 }
             }
         }
     };
-    page(&visitor, StatusCode::OK, t("查询", "Search"), body)
+    page(visitor, status, t("查询", "Search"), body)
 }
 
 fn status_label(visitor: &Visitor, status: CredentialStatus) -> String {
@@ -700,4 +902,35 @@ async fn accreditations(Staff { visitor, .. }: Staff, State(state): State<AppSta
         t("授权管理", "Accreditations"),
         body,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_id_numbers_are_recognised_wherever_they_are_in_a_search() {
+        assert!(looks_like_full_id(" 11010519491231002x "));
+        assert!(
+            looks_like_full_id("110105194912310021"),
+            "whatever its check digit"
+        );
+        assert!(!looks_like_full_id("1101**********002X"), "the masked form");
+        assert!(!looks_like_full_id("李明华"));
+        assert!(holds_full_id("李 11010519491231002X"));
+        assert!(holds_full_id("q11010519491231002Xq"));
+        assert!(!holds_full_id("1101051949123100"));
+        let query = |q: &str| SearchQuery {
+            q: Some(q.to_owned()),
+            ..SearchQuery::default()
+        };
+        assert_eq!(
+            full_id_of(&query("11010519491231002x")).map(|id| id.masked()),
+            Some("1101**********002X".parse().expect("masked"))
+        );
+        assert!(
+            full_id_of(&query("110105194912310021")).is_none(),
+            "bad check digit"
+        );
+    }
 }

@@ -5,6 +5,10 @@
 //! Jobs live in the node's memory, visible only to the operator token that uploaded them;
 //! the newest [`MAX_JOBS`] are kept. What a job issued is in the log whatever happens to the
 //! job: each batch is logged durably (all of it or none) before the next starts.
+//!
+//! Only operators who may have the node sign (admins, issuer tokens bound to the authority)
+//! upload and start imports; auditors get 403. A running job re-checks its operator before
+//! every batch (and issuance again at the write): a revoked token stops it there.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -110,7 +114,26 @@ fn upload_form(visitor: &Visitor, error: Option<&str>) -> maud::Markup {
     }
 }
 
-async fn upload_page(Staff { visitor, .. }: Staff) -> Response {
+/// The 403 page for an operator who may not issue (no upload, no job); `None` for one who
+/// may.
+fn refused_import(visitor: &Visitor, state: &AppState, operator: &Operator) -> Option<Response> {
+    let refused = state.issuance.check_may_issue(operator).is_err();
+    refused.then(|| {
+        let message = visitor.lang.pick(
+            "此令牌不能签发证书，不能批量认定。",
+            "This token may not issue credentials, so it may not import.",
+        );
+        super::error_page(visitor, StatusCode::FORBIDDEN, message)
+    })
+}
+
+async fn upload_page(
+    Staff { visitor, operator }: Staff,
+    State(state): State<AppState>,
+) -> Response {
+    if let Some(refused) = refused_import(&visitor, &state, &operator) {
+        return refused;
+    }
     page(
         &visitor,
         StatusCode::OK,
@@ -125,6 +148,9 @@ async fn upload(
     Extension(console): Extension<Arc<Console>>,
     multipart: Multipart,
 ) -> Response {
+    if let Some(refused) = refused_import(&visitor, &state, &operator) {
+        return refused;
+    }
     let title = visitor.lang.pick("批量认定", "Bulk import");
     let parts = match super::form_parts(multipart).await {
         Ok(parts) => parts,
@@ -300,6 +326,9 @@ async fn start(
     if !visitor.csrf_ok(form.csrf.as_deref()) {
         return visitor.expired_form();
     }
+    if let Some(refused) = refused_import(&visitor, &state, &operator) {
+        return refused;
+    }
     let Some(job) = console.imports.get(&id, &operator) else {
         return not_found(&visitor);
     };
@@ -348,6 +377,13 @@ async fn run(
     let mut issued = Vec::with_capacity(total);
     let mut error = None;
     for chunk in requests.chunks(crate::import::DEFAULT_BATCH) {
+        let first_row = chunk.first().map_or(0, |(row, _)| *row);
+        // The operator as its token stands now: revoked, or no longer allowed to issue,
+        // stops the job before this batch.
+        if let Err(refused) = state.issuance.check_may_issue(&operator) {
+            error = Some(format!("rows from {first_row} were not issued: {refused}"));
+            break;
+        }
         let bodies: Vec<Value> = chunk.iter().map(|(_, request)| request.clone()).collect();
         match state.issuance.issue_batch(&operator, &bodies).await {
             Ok(done) => {
@@ -363,11 +399,20 @@ async fn run(
                 };
             }
             Err(refused) => {
-                let first_row = chunk.first().map_or(0, |(row, _)| *row);
                 error = Some(format!("rows from {first_row}: {refused}"));
                 break;
             }
         }
+    }
+    match &error {
+        Some(error) => tracing::warn!(
+            issued = issued.len(),
+            total,
+            operator = %operator.token_id,
+            error = %error,
+            "import job stopped"
+        ),
+        None => tracing::info!(issued = issued.len(), "import job finished"),
     }
     job.lock().unwrap_or_else(PoisonError::into_inner).state = JobState::Done { issued, error };
 }

@@ -625,6 +625,25 @@ impl Store {
         }
     }
 
+    /// The issuer of every status-list slot reserved and not yet used, one item per slot
+    /// (a scan of every slot handed out: the reservation bound loads it once).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn reserved_status_slots(&self) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_STATUS_SLOTS)?, rocksdb::IteratorMode::Start)
+        {
+            let (_, value) = item?;
+            if let Some(issuer) = value.strip_prefix(b"r:") {
+                found.push(String::from_utf8_lossy(issuer).into_owned());
+            }
+        }
+        Ok(found)
+    }
+
     /// The current status of every own credential in status list `list` whose status
     /// changed: (index, status), in index order.
     ///

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use federation_tests::{Node, client_with_token};
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
-use reqwest::redirect::Policy;
+
+use super::console_search::ConsoleSession;
 
 /// A valid full ID number (GB 11643 check character) used nowhere else in the suite.
 const ID_NUMBER: &str = "510107199003071236";
@@ -77,58 +77,12 @@ fn loosen(dir: &Path) {
     }
 }
 
-/// The value of the first `name="csrf"` field of a page.
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("a form with a CSRF field") + marker.len();
-    let end = html[start..].find('"').expect("closing quote") + start;
-    html[start..end].to_owned()
-}
-
-/// The `name=value` pairs a response sets as cookies.
-fn cookies_of(response: &reqwest::blocking::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| value.split(';').next())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Logs in to the console with the node's admin token; the `cookie` header of the session.
-fn console_login(node: &Node) -> String {
-    let client = Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .expect("client");
-    let page = client.get(node.at("/login")).send().expect("login page");
-    let mut cookies = cookies_of(&page);
-    let csrf = csrf_of(&page.text().expect("html"));
-    let login = client
-        .post(node.at("/login"))
-        .header("cookie", cookies.join("; "))
-        .form(&[
-            ("token", node.admin_token.as_str()),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .expect("login");
-    assert_eq!(login.status(), StatusCode::SEE_OTHER, "login accepted");
-    cookies.extend(cookies_of(&login));
-    cookies.join("; ")
-}
-
 /// The console's search results for a full ID number (the only place the node looks a
-/// person up by it).
-fn search_by_id_number(node: &Node, cookie: &str) -> String {
-    let response = Client::new()
-        .get(node.at("/console/credentials"))
-        .query(&[("q", ID_NUMBER)])
-        .header("cookie", cookie)
-        .send()
-        .expect("search");
+/// person up by it), searched as an admin in a fresh console session.
+fn search_by_id_number(node: &Node) -> String {
+    let session = ConsoleSession::login(node, &node.admin_token);
+    let csrf = session.csrf("/console/credentials");
+    let response = session.post("/console/credentials", &[("csrf", &csrf), ("q", ID_NUMBER)]);
     assert_eq!(response.status(), StatusCode::OK);
     response.text().expect("html")
 }
@@ -161,7 +115,7 @@ fn no_file_of_the_node_holds_a_full_id_number_or_is_readable_by_others() {
         .trim_start_matches("urn:uuid:")
         .to_owned();
     assert!(
-        search_by_id_number(&node, &console_login(&node)).contains(&id),
+        search_by_id_number(&node).contains(&id),
         "the search by full ID number finds the credential"
     );
     node.stop().expect("stops");
@@ -183,7 +137,7 @@ fn no_file_of_the_node_holds_a_full_id_number_or_is_readable_by_others() {
     loosen(&data);
     let node = Node::start(&data).expect("node restarts");
     assert!(
-        search_by_id_number(&node, &console_login(&node)).contains(&id),
+        search_by_id_number(&node).contains(&id),
         "the search finds the credential after a restart"
     );
     node.stop().expect("stops");
