@@ -97,6 +97,16 @@ fn the_witness_cosigns_the_fixture_body() {
     ));
 }
 
+/// The cosignature line of witness `n` of [`WITNESSES`] on the bare checkpoint.
+fn witness_line(n: usize) -> Vec<u8> {
+    let witness = WITNESSES[n];
+    let name = &federation().member(witness).expect("witness").witness_name;
+    let cosigner = Cosigner::new(name, fixtures::key(witness, "witness")).expect("key");
+    cosigner
+        .cosign(bare_checkpoint(), NOW_SECS)
+        .expect("cosigns")
+}
+
 /// Any tile path that can exist: level, index and width within the addressable leaves.
 fn any_tile() -> impl Strategy<Value = TilePath> {
     (any::<bool>(), 0..=MAX_TILE_LEVEL, any::<u64>(), 1u16..=256).prop_map(
@@ -155,37 +165,47 @@ proptest! {
         let _ = verify_cosignatures(&bytes, &federation().cosigners_of(MEMBER));
     }
 
-    /// Cosignature lines attached to the checkpoint: the note keeps its log signature first,
-    /// never carries more signatures than signed-note reads, and what attach accepted keeps
-    /// the quorum only if the lines are the witnesses' own.
+    /// Cosignature lines attached to the checkpoint (the witnesses' own, well-formed lines of
+    /// others, any bytes): the note still opens with the log key, never carries more
+    /// signatures than signed-note reads, and has the quorum exactly when all three
+    /// witnesses' lines are among them.
     #[test]
     fn attached_lines_keep_the_note_readable(
         lines in prop::collection::vec(
             prop_oneof![
-                (0usize..3).prop_map(|n| {
-                    let witness = WITNESSES[n];
-                    let name = &fixtures::federation().member(witness).expect("m").witness_name.clone();
-                    let cosigner = Cosigner::new(name, fixtures::key(witness, "witness")).expect("key");
-                    cosigner.cosign(bare_checkpoint(), NOW_SECS).expect("cosigns")
-                }),
-                "— [a-z.]{1,12} [A-Za-z0-9+/]{0,100}={0,2}\n".prop_map(String::into_bytes),
-                prop::collection::vec(any::<u8>(), 0..40),
+                6 => (0usize..3).prop_map(|n| (Some(n), witness_line(n))),
+                1 => "— [a-z.]{1,12} [A-Za-z0-9+/]{0,100}={0,2}\n"
+                    .prop_map(|line| (None, line.into_bytes())),
+                1 => prop::collection::vec(any::<u8>(), 0..40).prop_map(|bytes| (None, bytes)),
             ],
             0..6,
         ),
     ) {
-        let lines: Vec<u8> = lines.concat();
+        let mut witnesses: Vec<usize> = lines.iter().filter_map(|(n, _)| *n).collect();
+        witnesses.sort_unstable();
+        witnesses.dedup();
+        let lines: Vec<u8> = lines.into_iter().flat_map(|(_, line)| line).collect();
         if let Ok(note) = attach(bare_checkpoint(), &lines) {
             prop_assert!(opens(&note));
             let signatures = String::from_utf8_lossy(&note).matches("\n— ").count();
             prop_assert!(signatures <= MAX_NOTE_SIGNATURES);
+            prop_assert_eq!(opens_with_quorum(&note), witnesses.len() == WITNESSES.len());
         }
     }
 
     /// A cosigner vkey that parses writes back to the same text; any other text is refused
     /// without a panic.
     #[test]
-    fn vkeys_read_back_as_written(text in "[a-z.+0-9A-F]{0,20}\\+[0-9a-f]{8}\\+[A-Za-z0-9+/=]{0,50}") {
+    fn vkeys_read_back_as_written(
+        text in prop_oneof![
+            "[a-z.+0-9A-F]{0,20}\\+[0-9a-f]{8}\\+[A-Za-z0-9+/=]{0,50}",
+            (0usize..5, any::<Index>(), 1u8..=255).prop_map(|(n, at, flip)| {
+                let vkey = &federation().members()[n].witness_vkey;
+                String::from_utf8_lossy(&flipped(vkey.as_bytes(), at, flip)).into_owned()
+            }),
+            (0usize..5).prop_map(|n| federation().members()[n].witness_vkey.clone()),
+        ],
+    ) {
         if let Ok(key) = CosignerKey::from_vkey(&text) {
             prop_assert_eq!(key.vkey(), text);
         }
