@@ -12,6 +12,12 @@ pub const ED25519_PUB_PREFIX: [u8; 2] = [0xed, 0x01];
 pub const ED25519_PRIV_PREFIX: [u8; 2] = [0x80, 0x26];
 /// Multibase prefix character of base58btc.
 pub const BASE58BTC_PREFIX: char = 'z';
+/// Longest base58btc text (after the `z`) that is decoded. The longest value the registry
+/// encodes is a 64-byte Ed25519 signature, at most 88 characters (a multikey is 48). Decoding
+/// base58 is quadratic in the length — 64,000 characters took 0.8 s of CPU, and a
+/// presented credential carries two such values (`proofValue`, `verificationMethod`) — so
+/// longer text is refused before it is decoded.
+pub const MAX_BASE58_CHARS: usize = 128;
 
 /// Why a multibase or multikey string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -23,6 +29,10 @@ pub enum MultibaseError {
     /// The characters after the prefix are not valid base58btc.
     #[error("invalid base58btc encoding")]
     InvalidBase58,
+    /// More characters after the prefix than [`MAX_BASE58_CHARS`]: longer than any value
+    /// the registry encodes, and refused before decoding.
+    #[error("base58btc value of {0} characters is longer than {MAX_BASE58_CHARS}")]
+    TooLong(usize),
     /// The decoded multikey does not start with the expected multicodec prefix.
     #[error("multikey has multicodec prefix {found:02x?}, expected {expected:02x?}")]
     WrongMulticodec {
@@ -53,13 +63,17 @@ pub fn encode_base58btc(bytes: &[u8]) -> String {
 ///
 /// # Errors
 /// [`MultibaseError::UnsupportedBase`] without the `z` prefix,
-/// [`MultibaseError::InvalidBase58`] for characters outside the base58btc alphabet.
+/// [`MultibaseError::InvalidBase58`] for characters outside the base58btc alphabet,
+/// [`MultibaseError::TooLong`] beyond [`MAX_BASE58_CHARS`].
 pub fn decode_base58btc(value: &str) -> Result<Vec<u8>, MultibaseError> {
     let rest = value
         .strip_prefix(BASE58BTC_PREFIX)
         .ok_or(MultibaseError::UnsupportedBase)?;
     if rest.is_empty() {
         return Err(MultibaseError::InvalidBase58);
+    }
+    if rest.len() > MAX_BASE58_CHARS {
+        return Err(MultibaseError::TooLong(rest.len()));
     }
     bs58::decode(rest)
         .into_vec()
@@ -207,6 +221,33 @@ mod tests {
                 "{case}"
             );
         }
+    }
+
+    /// Regression: a 64,000-character `proofValue` or did:key took 0.8 s of
+    /// CPU each to decode (quadratic), and `POST /api/v1/verify` takes 64 KiB bodies, the
+    /// console's `/verify` 16 MiB. Text longer than any encoded value is refused unread.
+    #[test]
+    fn overlong_values_are_refused_before_decoding() {
+        let longest = encode_base58btc(&[0xff; 64]);
+        assert!(longest.len() - 1 <= MAX_BASE58_CHARS, "{}", longest.len());
+        assert_eq!(decode_base58btc(&longest), Ok(vec![0xff; 64]));
+        let overlong = format!("z{}", "2".repeat(64_000));
+        assert_eq!(
+            decode_base58btc(&overlong),
+            Err(MultibaseError::TooLong(64_000))
+        );
+        assert_eq!(
+            decode_signature(&overlong),
+            Err(Err(MultibaseError::TooLong(64_000)))
+        );
+        assert_eq!(
+            decode_ed25519_public(&overlong),
+            Err(MultibaseError::TooLong(64_000))
+        );
+        assert_eq!(
+            decode_base58btc(&format!("z{}", "2".repeat(MAX_BASE58_CHARS + 1))),
+            Err(MultibaseError::TooLong(MAX_BASE58_CHARS + 1))
+        );
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub const TILE_WIDTH: u64 = 256;
 pub const TILE_HEIGHT: u8 = 8;
 /// Highest tile level: level-8 hashes would span more than 2^64 leaves.
 pub const MAX_TILE_LEVEL: u8 = 7;
+/// Leaves a tile path may reach: a path whose tile covers leaves from 2^63 on is refused.
+/// Stored-hash indexes of such leaves do not fit a `u64` (the index of leaf `n` is about
+/// `2n`), so their geometry would overflow; no log comes near that size.
+pub const MAX_LEAVES: u64 = 1 << 63;
 
 /// A tile or entry bundle path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -201,12 +205,15 @@ impl FromStr for TilePath {
         };
         let index = parse_index(index_part).ok_or_else(bad)?;
         if kind == "entries" {
+            if !within_max_leaves(0, index, width) {
+                return Err(bad());
+            }
             return Ok(TilePath::Entries { index, width });
         }
         let canonical_level =
             (kind == "0" || !kind.starts_with('0')) && kind.bytes().all(|b| b.is_ascii_digit());
         let level: u8 = kind.parse().map_err(|_| bad())?;
-        if !canonical_level || level > MAX_TILE_LEVEL {
+        if !canonical_level || level > MAX_TILE_LEVEL || !within_max_leaves(level, index, width) {
             return Err(bad());
         }
         Ok(TilePath::Hashes {
@@ -215,6 +222,16 @@ impl FromStr for TilePath {
             width,
         })
     }
+}
+
+/// Whether the tile `index` of `width` at tile level `level` covers only leaves below
+/// [`MAX_LEAVES`]: its last hash (or entry) is number `256·index + width − 1` of its level,
+/// and each hash of tile level `L` spans `2^(8·L)` leaves.
+fn within_max_leaves(level: u8, index: u64, width: u16) -> bool {
+    index
+        .checked_mul(TILE_WIDTH)
+        .and_then(|first| first.checked_add(u64::from(width)))
+        .is_some_and(|end| end <= MAX_LEAVES >> (u32::from(level) * u32::from(TILE_HEIGHT)))
 }
 
 /// Parses `x001/x234/067`, refusing non-canonical spellings (`x000/…`, missing `x`).
@@ -292,6 +309,40 @@ mod tests {
             "tile/0/x999/x999/x999/x999/x999/x999/x999/999",
         ] {
             assert!(path.parse::<TilePath>().is_err(), "{path}");
+        }
+    }
+
+    /// Regression: `tile/entries/x018/x446/x744/x073/x709/x551/615` parsed, and
+    /// its `entry_range` (which the node's tile handler reads first) overflowed: a panic in a
+    /// debug build, a wrapped range naming another bundle in a release build. Paths whose
+    /// tile reaches 2^63 leaves are refused now, and every path that parses has geometry
+    /// that fits.
+    #[test]
+    fn paths_beyond_the_addressable_leaves_are_refused() {
+        for path in [
+            "tile/entries/x018/x446/x744/x073/x709/x551/615",
+            "tile/0/x018/x446/x744/x073/x709/x551/615",
+            "tile/entries/x036/x028/x797/x018/x963/968.p/1",
+            "tile/0/x036/x028/x797/x018/x963/968.p/1",
+            "tile/1/x140/x737/x488/x355/328.p/1",
+            "tile/7/000.p/129",
+            "tile/7/000",
+        ] {
+            assert!(path.parse::<TilePath>().is_err(), "{path}");
+        }
+        // The last tiles below 2^63 leaves (2^63 = 256 · 36028797018963968).
+        for path in [
+            "tile/entries/x036/x028/x797/x018/x963/967",
+            "tile/0/x036/x028/x797/x018/x963/967",
+            "tile/1/x140/x737/x488/x355/327",
+            "tile/7/000.p/128",
+        ] {
+            let tile: TilePath = path.parse().unwrap_or_else(|_| panic!("{path}"));
+            assert_eq!(tile.to_string(), path);
+            let range = tile.entry_range();
+            assert!(range.end <= MAX_LEAVES, "{path}");
+            let indexes = tile.stored_hash_indexes();
+            assert!(indexes.windows(2).all(|pair| pair[0] < pair[1]), "{path}");
         }
     }
 
