@@ -295,9 +295,15 @@ fn load(state: &AppState, operator: &Operator, id: &str) -> Result<Logged, ApiEr
     })
 }
 
-/// What the QR code on a credential leads to: this node's verification page for it.
+/// What the QR code on a credential leads to: this node's verification page for it, in
+/// this member's log (an id alone could name another member's credential too).
 fn verify_link(state: &AppState, id: CredentialId) -> String {
-    format!("{}/verify?credential={}", state.public_url, id)
+    format!(
+        "{}/verify?credential={}&member={}",
+        state.public_url,
+        id,
+        state.member.id.as_str()
+    )
 }
 
 fn qr_svg(link: &str) -> Option<String> {

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use talent_core::federation::{Federation, Member};
-use talent_core::identifiers::CredentialId;
 use talent_core::tlog::Hash;
 use talent_core::tlog::checkpoint::{self, CheckpointError};
 use talent_core::tlog::merkle::{self, InclusionProof, ProofError};
@@ -89,6 +88,8 @@ pub type ProofsUnder = (Arc<Vec<u8>>, Vec<InclusionProof>);
 #[derive(Debug)]
 pub struct Mirrors {
     store: Arc<Store>,
+    /// This member's id.
+    me: String,
     heads: RwLock<HashMap<String, MirrorHead>>,
 }
 
@@ -116,6 +117,7 @@ impl Mirrors {
         }
         Ok(Mirrors {
             store,
+            me: me.to_owned(),
             heads: RwLock::new(heads),
         })
     }
@@ -183,29 +185,49 @@ impl Mirrors {
         Ok(Some((head.checkpoint, proofs)))
     }
 
-    /// Evidence that `member`'s log holds credential `id`, from the mirror.
+    /// This member and the verified size of every mirror: what a catch-up compares a
+    /// peer's credential ids with.
+    pub fn held_logs(&self) -> super::sync::HeldLogs {
+        let heads = self
+            .heads
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        super::sync::HeldLogs {
+            me: self.me.clone(),
+            verified: heads
+                .iter()
+                .map(|(member, head)| (member.clone(), head.size))
+                .collect(),
+        }
+    }
+
+    /// The verified size of `member`'s mirror (`None` for a member this node does not
+    /// mirror), without copying its head.
+    pub fn verified_size(&self, member: &str) -> Option<u64> {
+        self.heads
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(member)
+            .map(|head| head.size)
+    }
+
+    /// Evidence for entry `index` of `member`'s mirrored log: its inclusion proof under the
+    /// mirrored checkpoint (`None` beyond the verified size). The caller has picked the
+    /// entry by its bytes, never by the id it carries.
     ///
     /// # Errors
     /// The store failing or a proof that cannot be built (damaged mirror).
-    pub fn find(
+    pub fn evidence(
         &self,
         member: &Member,
-        id: CredentialId,
+        index: u64,
     ) -> Result<Option<MirroredEvidence>, ProofError> {
         let Some(head) = self.head(member.id.as_str()) else {
             return Ok(None);
         };
-        let locations = self
-            .store
-            .mirror_credential(id)
-            .map_err(|error| ProofError::Unavailable(error.to_string()))?;
-        let Some(index) = locations
-            .iter()
-            .find(|(holder, index)| holder == member.id.as_str() && *index < head.size)
-            .map(|(_, index)| *index)
-        else {
+        if index >= head.size {
             return Ok(None);
-        };
+        }
         let reader = StoreHashReader {
             store: &self.store,
             space: LogSpace::Mirror(member.id.as_str()),

@@ -782,6 +782,33 @@ impl Store {
         Ok(found)
     }
 
+    /// Every (member, leaf index) of a mirrored entry that carries credential id `id`,
+    /// below `bound(member)` (a mirror's verified size: entries above it are not verified
+    /// yet), each read again to check it carries the id (an interrupted catch-up may have
+    /// left an index pointing at an entry that a retry replaced).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn mirror_holders(
+        &self,
+        id: CredentialId,
+        bound: impl Fn(&str) -> u64,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut found = Vec::new();
+        for (member, index) in self.mirror_credential(id)? {
+            if index >= bound(&member) {
+                continue;
+            }
+            let Some(bytes) = self.entry(LogSpace::Mirror(&member), index)? else {
+                continue;
+            };
+            if entry_credential_id(&bytes) == Some(id) {
+                found.push((member, index));
+            }
+        }
+        Ok(found)
+    }
+
     /// The record of the checkpoint this member last cosigned for log `origin`.
     ///
     /// # Errors
@@ -843,6 +870,24 @@ impl Store {
         Ok(self
             .db
             .get_cf(self.cf(space.entries_cf())?, space.key(index))?)
+    }
+
+    /// Whether the entry at leaf `index` of a log is exactly `bytes` (read in place, not
+    /// copied): how a verifier tells the entry that is a presented credential from another
+    /// entry carrying the same id.
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn entry_is(
+        &self,
+        space: LogSpace<'_>,
+        index: u64,
+        bytes: &[u8],
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(space.entries_cf())?, space.key(index))?
+            .is_some_and(|stored| stored.as_ref() == bytes))
     }
 
     /// The entries of a range of leaf indexes of a log, all of which must exist.
@@ -1021,6 +1066,20 @@ impl Store {
     }
 }
 
+/// The credential id an entry carries (`id` of its JSON), if any.
+fn entry_credential_id(bytes: &[u8]) -> Option<CredentialId> {
+    #[derive(Deserialize)]
+    struct WithId<'a> {
+        #[serde(borrow)]
+        id: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<WithId<'_>>(bytes)
+        .ok()?
+        .id?
+        .parse()
+        .ok()
+}
+
 fn slot_holder_bytes(holder: &SlotHolder) -> Vec<u8> {
     match holder {
         SlotHolder::Reserved(issuer) => format!("r:{issuer}").into_bytes(),
@@ -1163,6 +1222,62 @@ mod tests {
         assert_eq!(
             store.status_slot_holder(other).expect("reads"),
             Some(SlotHolder::Reserved("did:key:z6Mk".into()))
+        );
+    }
+
+    #[test]
+    fn mirror_holders_are_bounded_by_the_verified_size_and_carry_the_id() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let id = CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6d").expect("id");
+        let other =
+            CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6e").expect("id");
+        let record = |id: CredentialId| MirrorRecord {
+            entry: format!("{{\"id\":\"{id}\"}}").into_bytes(),
+            credential_id: Some(id),
+            effects: EntryEffects::default(),
+        };
+        let append = |member: &str, first_index: u64, entries: &[MirrorRecord]| {
+            store
+                .append_mirror(&MirrorAppend {
+                    member,
+                    first_index,
+                    entries,
+                    hashes: &[],
+                    logged: true,
+                })
+                .expect("writes");
+        };
+        append("bj-zgc", 0, &[record(other), record(id)]);
+        append("cq-sc", 0, &[record(id)]);
+        // An interrupted catch-up wrote `id` at cd-hz's entry 0; its retry wrote another.
+        append("cd-hz", 0, &[record(id)]);
+        append("cd-hz", 0, &[record(other)]);
+        let all = |_: &str| u64::MAX;
+        assert_eq!(
+            store.mirror_holders(id, all).expect("reads"),
+            vec![("bj-zgc".to_owned(), 1), ("cq-sc".to_owned(), 0)]
+        );
+        let verified = |member: &str| u64::from(member == "cq-sc");
+        assert_eq!(
+            store.mirror_holders(id, verified).expect("reads"),
+            vec![("cq-sc".to_owned(), 0)],
+            "bj-zgc's entry 1 is beyond its verified size"
+        );
+        assert!(
+            store
+                .entry_is(LogSpace::Mirror("cq-sc"), 0, &record(id).entry)
+                .expect("reads")
+        );
+        assert!(
+            !store
+                .entry_is(LogSpace::Mirror("cq-sc"), 0, &record(other).entry)
+                .expect("reads")
+        );
+        assert!(
+            !store
+                .entry_is(LogSpace::Mirror("cq-sc"), 1, b"{}")
+                .expect("reads")
         );
     }
 
