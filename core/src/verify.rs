@@ -842,7 +842,11 @@ fn check_inclusion(
         return (
             Check::fail(
                 CheckName::Inclusion,
-                format!("{detail}: fewer cosignatures than the quorum"),
+                format!(
+                    "{detail}: not yet witnessed by a quorum ({} of the {} cosignatures required)",
+                    status.cosigners.len(),
+                    evidence.quorum
+                ),
             ),
             Some(status),
         );

@@ -229,11 +229,26 @@ fn locate(
     };
     match found {
         Some(Match::Own(index)) => {
-            let (head, proof) = state
-                .log
-                .inclusion_proof(index)
-                .map_err(|error| ApiError::Internal(error.into()))?;
+            let internal =
+                |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
+            let (head, mut proof) = state.log.inclusion_proof(index).map_err(internal)?;
             let (checkpoint, cosigners, quorum) = match &state.federation {
+                // With the quorum required, under the newest witnessed checkpoint when
+                // the current one lacks it (an issuance during an outage).
+                Some(federation) if require_quorum => {
+                    let under = federation.collector.checkpoint_for(&head, index);
+                    if under.size != head.size {
+                        proof = state
+                            .log
+                            .inclusion_proof_at(index, under.size)
+                            .map_err(internal)?;
+                    }
+                    (
+                        under.note,
+                        federation.cosigners_for(state.member.id.as_str()),
+                        quorum(federation),
+                    )
+                }
                 Some(federation) => (
                     federation.collector.with_cosignatures(&head.checkpoint),
                     federation.cosigners_for(state.member.id.as_str()),
@@ -273,13 +288,13 @@ fn locate(
             })?;
             let found = federation
                 .mirrors
-                .evidence(member, index)
+                .evidence(member, index, require_quorum)
                 .map_err(|error| ApiError::Internal(error.into()))?
                 .ok_or_else(|| {
                     ApiError::Internal(anyhow::anyhow!("{holder} entry {index} is not verified"))
                 })?;
-            let mut status =
-                status_fact(state, LogSpace::Mirror(&holder), id, found.proof.tree_size)?;
+            // The status as of everything mirrored, whichever checkpoint proves inclusion.
+            let mut status = status_fact(state, LogSpace::Mirror(&holder), id, found.head_size)?;
             status.as_of = DateTime::from_timestamp(found.confirmed_at, 0);
             Ok(Located {
                 member: holder.clone(),

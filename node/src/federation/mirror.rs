@@ -12,8 +12,10 @@ use std::sync::{Arc, RwLock};
 use talent_core::federation::{Federation, Member};
 use talent_core::tlog::Hash;
 use talent_core::tlog::checkpoint::{self, CheckpointError};
+use talent_core::tlog::cosignature::CosignerKey;
 use talent_core::tlog::merkle::{self, InclusionProof, ProofError};
 
+use super::witnessed::{Witnessed, WitnessedError};
 use crate::log::{LogOpenError, StoreHashReader, load_head};
 use crate::store::{LogSpace, MirrorState, Store};
 
@@ -30,6 +32,8 @@ pub struct MirrorHead {
     pub confirmed_at: i64,
     /// Frontier hashes of the verified tree: all that extending it needs.
     pub frontier: HashMap<u64, Hash>,
+    /// The peer's newest checkpoint held with the witness quorum (at most `size`).
+    pub witnessed: Option<Witnessed>,
 }
 
 impl MirrorHead {
@@ -40,6 +44,29 @@ impl MirrorHead {
             checkpoint: Arc::new(Vec::new()),
             confirmed_at: 0,
             frontier: HashMap::new(),
+            witnessed: None,
+        }
+    }
+
+    /// Takes the head's checkpoint as the witnessed one when it has `cosigners` verified
+    /// cosignatures, meets `quorum` and is newer or better cosigned than the one held.
+    pub fn witness(&mut self, cosigners: usize, quorum: usize) {
+        Witnessed::advance(
+            &mut self.witnessed,
+            self.size,
+            &self.checkpoint,
+            cosigners,
+            quorum,
+        );
+    }
+
+    /// The durable state of this head.
+    pub fn state(&self) -> MirrorState {
+        MirrorState {
+            size: self.size,
+            checkpoint: String::from_utf8_lossy(&self.checkpoint).into_owned(),
+            confirmed_at: self.confirmed_at,
+            witnessed: self.witnessed.as_ref().map(Witnessed::text),
         }
     }
 }
@@ -53,8 +80,11 @@ pub struct MirroredEvidence {
     pub checkpoint: Arc<Vec<u8>>,
     /// Inclusion proof under it.
     pub proof: InclusionProof,
-    /// Unix seconds when the checkpoint was last confirmed as the peer's newest.
+    /// Unix seconds when the mirror was last confirmed as the peer's newest.
     pub confirmed_at: i64,
+    /// The verified size of the mirror: the status is as of this size, whichever
+    /// checkpoint the proof is under.
+    pub head_size: u64,
 }
 
 /// Why a stored mirror cannot be used.
@@ -67,6 +97,14 @@ pub enum MirrorOpenError {
         member: String,
         /// Why.
         error: CheckpointError,
+    },
+    /// The stored witnessed checkpoint does not verify.
+    #[error("the mirror of {member}: stored witnessed checkpoint: {error}")]
+    Witnessed {
+        /// Member id.
+        member: String,
+        /// Why.
+        error: WitnessedError,
     },
     /// Stored hashes do not reproduce the checkpoint.
     #[error("the mirror of {member} is damaged: {error}")]
@@ -111,7 +149,13 @@ impl Mirrors {
             }
             let head = match store.mirror_state(id)? {
                 None => MirrorHead::empty(),
-                Some(state) => load_mirror(&store, member, &state)?,
+                Some(state) => load_mirror(
+                    &store,
+                    member,
+                    &state,
+                    &federation.cosigners_of(id),
+                    federation.witness_quorum,
+                )?,
             };
             heads.insert(id.to_owned(), head);
         }
@@ -212,8 +256,10 @@ impl Mirrors {
     }
 
     /// Evidence for entry `index` of `member`'s mirrored log: its inclusion proof under the
-    /// mirrored checkpoint (`None` beyond the verified size). The caller has picked the
-    /// entry by its bytes, never by the id it carries.
+    /// mirrored checkpoint (`None` beyond the verified size). With `witnessed`, under the
+    /// newest checkpoint held with the witness quorum when that one contains the entry
+    /// (the newest may lack the quorum); otherwise, and without, under the newest. The
+    /// caller has picked the entry by its bytes, never by the id it carries.
     ///
     /// # Errors
     /// The store failing or a proof that cannot be built (damaged mirror).
@@ -221,6 +267,7 @@ impl Mirrors {
         &self,
         member: &Member,
         index: u64,
+        witnessed: bool,
     ) -> Result<Option<MirroredEvidence>, ProofError> {
         let Some(head) = self.head(member.id.as_str()) else {
             return Ok(None);
@@ -228,17 +275,22 @@ impl Mirrors {
         if index >= head.size {
             return Ok(None);
         }
+        let (size, checkpoint) = match &head.witnessed {
+            Some(held) if witnessed && held.covers(index) => (held.size, Arc::clone(&held.note)),
+            _ => (head.size, Arc::clone(&head.checkpoint)),
+        };
         let reader = StoreHashReader {
             store: &self.store,
             space: LogSpace::Mirror(member.id.as_str()),
             overlay: &head.frontier,
         };
-        let hashes = merkle::inclusion_proof_from(index, head.size, &reader)?;
+        let hashes = merkle::inclusion_proof_from(index, size, &reader)?;
         Ok(Some(MirroredEvidence {
             member: member.clone(),
-            checkpoint: head.checkpoint,
-            proof: InclusionProof::new(index, head.size, &hashes),
+            checkpoint,
+            proof: InclusionProof::new(index, size, &hashes),
             confirmed_at: head.confirmed_at,
+            head_size: head.size,
         }))
     }
 }
@@ -247,6 +299,8 @@ fn load_mirror(
     store: &Store,
     member: &Member,
     state: &MirrorState,
+    trusted: &[CosignerKey],
+    quorum: usize,
 ) -> Result<MirrorHead, MirrorOpenError> {
     let id = member.id.as_str();
     let verified = checkpoint::open_checkpoint(
@@ -264,11 +318,30 @@ fn load_mirror(
             error,
         }
     })?;
+    let witnessed = state
+        .witnessed
+        .as_deref()
+        .map(|note| {
+            Witnessed::open(
+                note.as_bytes(),
+                &member.log_origin,
+                &member.log_vkey,
+                trusted,
+                quorum,
+            )
+        })
+        .transpose()
+        .map_err(|error| MirrorOpenError::Witnessed {
+            member: id.to_owned(),
+            error,
+        })?
+        .filter(|witnessed| witnessed.size <= head.size);
     Ok(MirrorHead {
         size: head.size,
         root: head.root,
         checkpoint: head.checkpoint,
         confirmed_at: state.confirmed_at,
         frontier: head.frontier,
+        witnessed,
     })
 }

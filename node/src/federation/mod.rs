@@ -7,6 +7,7 @@ pub mod client;
 pub mod mirror;
 pub mod sync;
 pub mod witness;
+pub mod witnessed;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -102,7 +103,7 @@ impl FederationNode {
         let mirrors = Mirrors::open(Arc::clone(&store), &config, &id)?;
         let cosigner = cosignature::Cosigner::new(&me.witness_name, witness_key.clone())?;
         let witness = Witness::new(cosigner, &config, &id, Arc::clone(&store));
-        let collector = Collector::new(&config, &id);
+        let collector = Collector::new(&config, &id, Arc::clone(&store))?;
         let client = PeerClient::new(&id, witness_key)?;
         let wake = config
             .peers_of(&me.id)
@@ -249,6 +250,7 @@ impl FederationNode {
             &self.client,
             peer,
             &cosigners,
+            self.config.witness_quorum,
             target,
         )
         .await?;
@@ -386,24 +388,18 @@ impl FederationNode {
         let count = |note: &[u8]| {
             cosignature::verify_cosignatures(note, &cosigners).map_or(0, |found| found.len())
         };
-        if count(note) <= count(&head.checkpoint) {
+        let cosigned = count(note);
+        if cosigned <= count(&head.checkpoint) {
             return;
         }
-        let now = chrono::Utc::now().timestamp();
-        let state = crate::store::MirrorState {
-            size: head.size,
-            checkpoint: String::from_utf8_lossy(note).into_owned(),
-            confirmed_at: now,
+        let mut head = mirror::MirrorHead {
+            checkpoint: Arc::new(note.to_vec()),
+            confirmed_at: chrono::Utc::now().timestamp(),
+            ..head
         };
-        if self.store.set_mirror_state(id, &state).is_ok() {
-            self.mirrors.set_head(
-                id,
-                mirror::MirrorHead {
-                    checkpoint: Arc::new(note.to_vec()),
-                    confirmed_at: now,
-                    ..head
-                },
-            );
+        head.witness(cosigned, self.config.witness_quorum);
+        if self.store.set_mirror_state(id, &head.state()).is_ok() {
+            self.mirrors.set_head(id, head);
         }
     }
 
@@ -534,6 +530,7 @@ impl FederationNode {
                 "state": status.as_ref().map_or("syncing", |s| s.state),
                 "lastError": status.and_then(|s| s.last_error),
                 "mirroredSize": mirror.as_ref().map_or(0, |m| m.size),
+                "witnessedSize": mirror.as_ref().and_then(|m| m.witnessed.as_ref()).map(|w| w.size),
                 "checkpoint": mirror.as_ref().map(|m| String::from_utf8_lossy(&m.checkpoint).into_owned()),
                 "confirmedAt": mirror.as_ref().filter(|m| m.confirmed_at > 0).map(|m| m.confirmed_at),
                 "ageSeconds": mirror.as_ref().filter(|m| m.confirmed_at > 0).map(|m| now - m.confirmed_at),
@@ -549,6 +546,7 @@ impl FederationNode {
                 "origin": log.origin(),
                 "size": head.size,
                 "cosigners": self.collector.cosigners_of(&head.checkpoint),
+                "witnessedSize": self.collector.witnessed().map(|w| w.size),
             },
             "peers": peers,
         }))

@@ -29,7 +29,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use super::client::PeerClient;
 use super::mirror::{MirrorHead, Mirrors};
 use crate::issuers::{self, Issuers};
-use crate::store::{EntryEffects, LogSpace, MirrorAppend, MirrorRecord, MirrorState, Store};
+use crate::store::{EntryEffects, LogSpace, MirrorAppend, MirrorRecord, Store};
 
 /// Entries verified and written per step of a catch-up (a few entry bundles).
 const ENTRIES_PER_STEP: u64 = 4 * TILE_WIDTH;
@@ -146,6 +146,7 @@ pub async fn sync_once(
     client: &PeerClient,
     peer: &Member,
     cosigners: &[CosignerKey],
+    quorum: usize,
     target: Option<Vec<u8>>,
 ) -> Result<SyncProgress, SyncError> {
     let id = peer.id.as_str();
@@ -163,9 +164,11 @@ pub async fn sync_once(
         })?;
     // A trusted witness's line that does not verify makes the note unusable as evidence
     // of witnessing; it proves nothing against the log either, so it is only retried.
-    cosignature::verify_cosignatures(&note, cosigners).map_err(|error| {
-        anyhow::anyhow!("{id} served a checkpoint with a bad cosignature: {error}")
-    })?;
+    let served_cosigners = cosignature::verify_cosignatures(&note, cosigners)
+        .map_err(|error| {
+            anyhow::anyhow!("{id} served a checkpoint with a bad cosignature: {error}")
+        })?
+        .len();
     let held = || note_text(&head.checkpoint);
     if served.size() < head.size && pushed {
         // A pushed checkpoint waits for its turn behind other rounds of this peer, which
@@ -215,7 +218,12 @@ pub async fn sync_once(
                 None,
             ));
         }
-        confirm(store, mirrors, id, head, note, now)?;
+        let witnessing = Witnessing {
+            trusted: cosigners,
+            quorum,
+            served: served_cosigners,
+        };
+        confirm(store, mirrors, id, head, note, now, &witnessing)?;
         return Ok(SyncProgress {
             from: served.size(),
             to: served.size(),
@@ -252,11 +260,16 @@ pub async fn sync_once(
             None,
         ));
     }
-    let state = MirrorState {
+    let mut new_head = MirrorHead {
         size: served.size(),
-        checkpoint: note_text(&note),
+        root: verified_root,
+        checkpoint: Arc::new(note),
         confirmed_at: now,
+        frontier: to.0,
+        witnessed: head.witnessed.clone(),
     };
+    new_head.witness(served_cosigners, quorum);
+    let state = new_head.state();
     let write_store = Arc::clone(store);
     let member = id.to_owned();
     // Synced: the WAL is sequential, so this also makes the catch-up's logged steps durable;
@@ -271,16 +284,7 @@ pub async fn sync_once(
     .map_err(|error| anyhow::anyhow!(error))?
     .map_err(|error| anyhow::anyhow!(error))?;
     issuers.replace(registry);
-    mirrors.set_head(
-        id,
-        MirrorHead {
-            size: served.size(),
-            root: verified_root,
-            checkpoint: Arc::new(note),
-            confirmed_at: now,
-            frontier: to.0,
-        },
-    );
+    mirrors.set_head(id, new_head);
     Ok(SyncProgress {
         from,
         to: served.size(),
@@ -288,8 +292,16 @@ pub async fn sync_once(
     })
 }
 
+/// The witnesses a round counts cosignatures of, and how many the served note has.
+struct Witnessing<'a> {
+    trusted: &'a [CosignerKey],
+    quorum: usize,
+    /// Verified cosignatures on the served note.
+    served: usize,
+}
+
 /// Records that the held checkpoint is still the peer's newest (keeping the copy with more
-/// cosignatures).
+/// cosignatures, which becomes the witnessed one when it has the quorum).
 fn confirm(
     store: &Arc<Store>,
     mirrors: &Mirrors,
@@ -297,21 +309,22 @@ fn confirm(
     mut head: MirrorHead,
     note: Vec<u8>,
     now: i64,
+    witnessing: &Witnessing<'_>,
 ) -> Result<(), SyncError> {
-    // The same tree, possibly with more cosignatures (all verified by the caller).
-    if note.len() > head.checkpoint.len() {
+    // The same tree, possibly with more cosignatures (the served ones verified by the
+    // caller; the held note's verified when it was taken).
+    let held = cosignature::verify_cosignatures(&head.checkpoint, witnessing.trusted)
+        .map_or(0, |found| found.len());
+    let cosigners = if witnessing.served > held {
         head.checkpoint = Arc::new(note);
-    }
+        witnessing.served
+    } else {
+        held
+    };
     head.confirmed_at = now;
+    head.witness(cosigners, witnessing.quorum);
     store
-        .set_mirror_state(
-            id,
-            &MirrorState {
-                size: head.size,
-                checkpoint: note_text(&head.checkpoint),
-                confirmed_at: now,
-            },
-        )
+        .set_mirror_state(id, &head.state())
         .map_err(|error| anyhow::anyhow!(error))?;
     mirrors.set_head(id, head);
     Ok(())

@@ -153,6 +153,9 @@ pub const META_AUTHORITY_DID: &str = "authority_did";
 pub const META_MEMBER_ID: &str = "member_id";
 /// Meta key of the latest signed checkpoint.
 const META_CHECKPOINT: &str = "checkpoint";
+/// Meta key of the own log's newest checkpoint that carries the witness quorum, with its
+/// cosignatures.
+pub const META_WITNESSED_CHECKPOINT: &str = "witnessed_checkpoint";
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -243,6 +246,12 @@ pub struct MirrorState {
     pub checkpoint: String,
     /// Unix seconds when this node last saw that checkpoint as the peer's newest.
     pub confirmed_at: i64,
+    /// The peer's newest checkpoint this node holds with the federation's witness quorum
+    /// of cosignatures (its size at most `size`): what inclusion is proven under when the
+    /// newest lacks the quorum. Absent until one was seen (and in states written before
+    /// it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnessed: Option<String>,
 }
 
 /// Verified entries of a peer's log, to write into its mirror.
