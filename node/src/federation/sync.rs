@@ -29,7 +29,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use super::client::PeerClient;
 use super::mirror::{MirrorHead, Mirrors};
 use crate::issuers::{self, Issuers};
-use crate::store::{EntryEffects, LogSpace, MirrorAppend, MirrorRecord, Store};
+use crate::store::{
+    CredentialLocations, EntryEffects, LogSpace, MirrorAppend, MirrorRecord, Store,
+};
 
 /// Entries verified and written per step of a catch-up (a few entry bundles).
 const ENTRIES_PER_STEP: u64 = 4 * TILE_WIDTH;
@@ -615,6 +617,15 @@ fn apply_step(
     let mut in_step = StatusTargets::new();
     // Nor are their ids: a second entry of this step with one of them is found here.
     let mut ids_in_step: HashMap<CredentialId, u64> = HashMap::new();
+    // Where the step's credential ids are held already, read in one pass.
+    let ids: Vec<CredentialId> = verified
+        .iter()
+        .filter_map(|entry| entry.issued().map(|(id, _)| id))
+        .collect();
+    let mut locations = store
+        .credential_locations(&ids)
+        .map_err(|error| SyncError::Transient(error.into()))?
+        .into_iter();
     let mut records = Vec::with_capacity(entries.len());
     for (offset, (bytes, entry)) in entries.into_iter().zip(verified).enumerate() {
         let index = first + offset as u64;
@@ -648,7 +659,8 @@ fn apply_step(
         }
         let mut credential_id = entry.issued().map(|(id, _)| id);
         if let Some(id) = credential_id {
-            let holders = holders_of(store, member, id, index, held, &ids_in_step)?;
+            let located = locations.next().unwrap_or_default();
+            let holders = holders_of(store, member, (id, located), index, held, &ids_in_step)?;
             if !holders.is_empty() {
                 // A log holding one id twice keeps its first entry under that id.
                 if holders.iter().any(|(holder, _)| holder == member) {
@@ -706,14 +718,14 @@ fn apply_step(
 fn holders_of(
     store: &Store,
     member: &str,
-    id: CredentialId,
+    (id, located): (CredentialId, CredentialLocations),
     index: u64,
     held: &HeldLogs,
     in_step: &HashMap<CredentialId, u64>,
 ) -> Result<Vec<(String, u64)>, SyncError> {
     let transient = |error: crate::store::StoreError| SyncError::Transient(error.into());
     let mut holders = Vec::new();
-    if let Some(own) = store.credential_index(id).map_err(transient)? {
+    if let Some(own) = located.own {
         holders.push((held.me.clone(), own));
     }
     if let Some(earlier) = in_step.get(&id) {
@@ -726,7 +738,13 @@ fn holders_of(
             held.verified.get(holder).copied().unwrap_or(0)
         }
     };
-    for holder in store.mirror_holders(id, bound).map_err(transient)? {
+    if located.mirrors.is_empty() {
+        return Ok(holders);
+    }
+    for holder in store
+        .confirm_mirror_holders(id, located.mirrors, bound)
+        .map_err(transient)?
+    {
         if !holders.contains(&holder) {
             holders.push(holder);
         }

@@ -188,6 +188,15 @@ pub struct EntryEffects {
     pub status_slot: Option<StatusSlot>,
 }
 
+/// Where one credential id is indexed here ([`Store::credential_locations`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialLocations {
+    /// Its leaf index in the own log.
+    pub own: Option<u64>,
+    /// (member, leaf index) the mirror index records, unchecked.
+    pub mirrors: Vec<(String, u64)>,
+}
+
 /// Who holds a status-list slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlotHolder {
@@ -803,8 +812,23 @@ impl Store {
         id: CredentialId,
         bound: impl Fn(&str) -> u64,
     ) -> Result<Vec<(String, u64)>, StoreError> {
+        self.confirm_mirror_holders(id, self.mirror_credential(id)?, bound)
+    }
+
+    /// Of `candidates` ((member, leaf index) the mirror index records for `id`), those
+    /// below `bound(member)` whose entry really carries `id` (see
+    /// [`Store::mirror_holders`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`].
+    pub fn confirm_mirror_holders(
+        &self,
+        id: CredentialId,
+        candidates: Vec<(String, u64)>,
+        bound: impl Fn(&str) -> u64,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
         let mut found = Vec::new();
-        for (member, index) in self.mirror_credential(id)? {
+        for (member, index) in candidates {
             if index >= bound(&member) {
                 continue;
             }
@@ -814,6 +838,66 @@ impl Store {
             if entry_credential_id(&bytes) == Some(id) {
                 found.push((member, index));
             }
+        }
+        Ok(found)
+    }
+
+    /// Where each of `ids` is indexed here, read in one pass (a catch-up step asks for a
+    /// thousand at once): its leaf index in the own log, and the (member, leaf index) pairs
+    /// the mirror index records for it, unchecked (see [`Store::confirm_mirror_holders`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Engine`], [`StoreError::Corrupt`].
+    pub fn credential_locations(
+        &self,
+        ids: &[CredentialId],
+    ) -> Result<Vec<CredentialLocations>, StoreError> {
+        let keys: Vec<[u8; 16]> = ids.iter().map(|id| id.uuid().into_bytes()).collect();
+        let mut found: Vec<CredentialLocations> = Vec::with_capacity(ids.len());
+        let own = self
+            .db
+            .batched_multi_get_cf(self.cf(CF_CREDENTIALS)?, &keys, false);
+        for (id, value) in ids.iter().zip(own) {
+            let own = match value? {
+                None => None,
+                Some(bytes) => Some(u64::from_be_bytes(bytes.as_ref().try_into().map_err(
+                    |_| StoreError::Corrupt {
+                        key: format!("credentials/{id}"),
+                        reason: "index is not 8 bytes".into(),
+                    },
+                )?)),
+            };
+            found.push(CredentialLocations {
+                own,
+                mirrors: Vec::new(),
+            });
+        }
+        // One iterator for all: ids of a step are near each other (UUIDv7 sort by time).
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|position| keys[*position]);
+        let mut iterator = self.db.raw_iterator_cf(self.cf(CF_MIRROR_CREDENTIALS)?);
+        for position in order {
+            let prefix = &keys[position];
+            iterator.seek(prefix);
+            while let (Some(key), Some(value)) = (iterator.key(), iterator.value()) {
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                let corrupt = |reason: &str| StoreError::Corrupt {
+                    key: format!("mirror_credentials/{}", ids[position]),
+                    reason: reason.into(),
+                };
+                let member = std::str::from_utf8(&key[prefix.len()..])
+                    .map_err(|_| corrupt("member id is not UTF-8"))?;
+                let index: [u8; 8] = value
+                    .try_into()
+                    .map_err(|_| corrupt("index is not 8 bytes"))?;
+                found[position]
+                    .mirrors
+                    .push((member.to_owned(), u64::from_be_bytes(index)));
+                iterator.next();
+            }
+            iterator.status()?;
         }
         Ok(found)
     }
@@ -1287,6 +1371,20 @@ mod tests {
             !store
                 .entry_is(LogSpace::Mirror("cq-sc"), 1, b"{}")
                 .expect("reads")
+        );
+        let unknown =
+            CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6f").expect("id");
+        let locations = store
+            .credential_locations(&[unknown, id, other])
+            .expect("reads");
+        assert_eq!(locations[0], CredentialLocations::default());
+        assert_eq!(
+            locations[1].mirrors,
+            store.mirror_credential(id).expect("reads")
+        );
+        assert_eq!(
+            locations[2].mirrors,
+            vec![("bj-zgc".to_owned(), 0), ("cd-hz".to_owned(), 0)]
         );
     }
 

@@ -169,16 +169,26 @@ fn a_credential_id_held_by_one_log_cannot_be_hijacked_by_another() {
     // (b) Sync: bj-zgc's log carries the id (signed by its own authority, valid under its
     // registry). Both honest members mirror it and keep evidence; sync goes on.
     let intruder = title(&hostile_keys.authority, HOSTILE, id, "冒名者", Value::Null);
+    // bj-zgc's own second entry under one id: the first stays the one found by that id.
+    let bystander_id = CredentialId::from_uuid(uuid::Uuid::now_v7());
     let bystander = title(
         &hostile_keys.authority,
         HOSTILE,
-        CredentialId::from_uuid(uuid::Uuid::now_v7()),
+        bystander_id,
         "旁观者",
+        Value::Null,
+    );
+    let bystander_again = title(
+        &hostile_keys.authority,
+        HOSTILE,
+        bystander_id,
+        "旁观者二",
         Value::Null,
     );
     let hostile_log = ForgedLog::new(vec![
         encode_entry(&intruder).expect("entry"),
         encode_entry(&bystander).expect("entry"),
+        encode_entry(&bystander_again).expect("entry"),
     ]);
     fake.serve_log(
         &hostile_log,
@@ -195,19 +205,24 @@ fn a_credential_id_held_by_one_log_cannot_be_hijacked_by_another() {
         let evidence = peer["evidence"].as_array().cloned().unwrap_or_default();
         assert_eq!(
             evidence.len(),
-            1,
-            "one piece of evidence at {}: {peer}",
+            2,
+            "two pieces of evidence at {}: {peer}",
             node.url
         );
-        assert_eq!(evidence[0]["kind"], "duplicate-id", "{peer}");
+        assert!(
+            evidence.iter().all(|item| item["kind"] == "duplicate-id"),
+            "{peer}"
+        );
         assert_eq!(evidence[0]["credentialId"], id.to_string(), "{peer}");
         assert_eq!(evidence[0]["entry"]["index"], 0, "{peer}");
-        assert!(
-            evidence[0]["heldBy"]
-                .as_array()
-                .is_some_and(|held| held.iter().any(|holder| holder[0] == GENUINE)),
+        assert_eq!(
+            evidence[0]["heldBy"],
+            json!([[GENUINE, 0]]),
             "the genuine holder is named: {peer}"
         );
+        assert_eq!(evidence[1]["credentialId"], bystander_id.to_string());
+        assert_eq!(evidence[1]["entry"]["index"], 2, "{peer}");
+        assert_eq!(evidence[1]["heldBy"], json!([[HOSTILE, 1]]), "{peer}");
     }
 
     // The genuine credential still verifies at every member, relying on cq-sc's log; the
@@ -216,6 +231,8 @@ fn a_credential_id_held_by_one_log_cannot_be_hijacked_by_another() {
         let verdict = verify_at(&node.url, &genuine, false);
         assert!(relies_on(&verdict, GENUINE), "at {}: {verdict}", node.url);
         let verdict = verify_at(&node.url, &intruder, false);
+        assert!(relies_on(&verdict, HOSTILE), "at {}: {verdict}", node.url);
+        let verdict = verify_at(&node.url, &bystander, false);
         assert!(relies_on(&verdict, HOSTILE), "at {}: {verdict}", node.url);
     }
     let name = genuine["credentialSubject"]["name"]
