@@ -544,6 +544,13 @@ impl CheckpointMemo {
 }
 
 impl PreparedCredential<'_> {
+    /// The document's canonical text, which is its log entry's bytes, when it was kept
+    /// ([`LeafText::Keep`] and an object): what a verifier compares with the entries that
+    /// carry the credential's id, to rely only on the entry that is this very credential.
+    pub fn canonical(&self) -> Option<&[u8]> {
+        self.canonical.as_deref()
+    }
+
     /// The verdict: the signature is checked here if [`check_signatures`] has not done it,
     /// then the issuer binding, validity and whatever `options` asks for. `options.schemas`
     /// is not used again: the schema check ran when the credential was prepared.
@@ -840,7 +847,11 @@ fn check_inclusion(
         return (
             Check::fail(
                 CheckName::Inclusion,
-                format!("{detail}: fewer cosignatures than the quorum"),
+                format!(
+                    "{detail}: not yet witnessed by a quorum ({} of the {} cosignatures required)",
+                    status.cosigners.len(),
+                    evidence.quorum
+                ),
             ),
             Some(status),
         );

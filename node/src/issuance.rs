@@ -145,6 +145,19 @@ pub enum IssueError {
     /// A credential with this id is already logged (or being logged).
     #[error("{0} is already in the log")]
     Duplicate(CredentialId),
+    /// Another member's log, as this node mirrors it, already holds a credential with this
+    /// id: a credential id names one credential in the whole federation.
+    #[error(
+        "{id} is already held by entry {index} of {member}'s log; a credential id names one credential in the federation"
+    )]
+    HeldByMember {
+        /// The id.
+        id: CredentialId,
+        /// The member whose log holds it.
+        member: String,
+        /// Its leaf index there.
+        index: u64,
+    },
     /// The log's issuer registry refuses it (scope, accreditation, key, transition).
     #[error(transparent)]
     NotAdmitted(AdmitError),
@@ -727,7 +740,12 @@ impl IssuanceService {
         Ok(issued)
     }
 
-    /// Reserves a submitted credential's id until it is appended (or refused).
+    /// Reserves a submitted credential's id until it is appended (or refused). An id that
+    /// the own log or a verified mirror of another member's log already holds is refused:
+    /// a second credential under one id would make "the credential with this id" ambiguous
+    /// for every verifier that looks it up. (A peer's entry this node has not mirrored yet
+    /// cannot be seen here; sync keeps evidence of such a collision, and verifiers pick the
+    /// entry by its bytes, see `api::verify`.)
     fn claim_id(&self, id: CredentialId) -> Result<IdClaim<'_>, IssueError> {
         let mut in_flight = self
             .in_flight
@@ -735,6 +753,16 @@ impl IssuanceService {
             .unwrap_or_else(PoisonError::into_inner);
         if in_flight.contains(&id) || self.store.credential_index(id)?.is_some() {
             return Err(IssueError::Duplicate(id));
+        }
+        let verified = |member: &str| {
+            self.store
+                .mirror_state(member)
+                .ok()
+                .flatten()
+                .map_or(0, |state| state.size)
+        };
+        if let Some((member, index)) = self.store.mirror_holders(id, verified)?.into_iter().next() {
+            return Err(IssueError::HeldByMember { id, member, index });
         }
         in_flight.insert(id);
         Ok(IdClaim { service: self, id })

@@ -22,7 +22,8 @@ pub enum RecognitionError {
     Store(#[from] StoreError),
 }
 
-/// Answers for `credential` (whose verdict was `valid`) in `region`, and counts the flow.
+/// Answers for `credential` (whose verdict was `valid`), issued by `member` (the member
+/// whose log holds it), in `region`, and counts the flow.
 ///
 /// # Errors
 /// [`RecognitionError`].
@@ -30,15 +31,13 @@ pub fn recognise(
     state: &AppState,
     credential: &Value,
     valid: bool,
+    member: &str,
     region: &str,
 ) -> Result<Recognition, RecognitionError> {
     let registry = state
         .issuers
         .registry(region)
         .ok_or_else(|| RecognitionError::UnknownRegion(region.to_owned()))?;
-    let member = credential["credentialSubject"]["region"]
-        .as_str()
-        .unwrap_or_default();
     let federation = state
         .federation
         .as_ref()

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use talent_core::identifiers::CredentialId;
 
 use super::error::{ApiError, AppJson};
+use crate::federation::witness::ProofCheckpoint;
 use crate::issuance::{IssuedCredential, MAX_BATCH_CREDENTIALS};
 use crate::state::AppState;
 use crate::tokens::{Operator, Role};
@@ -176,7 +177,9 @@ pub fn may_read_issued_by(state: &AppState, operator: &Operator, issuer: Option<
 /// `GET /api/v1/credentials/{id}/bundle`: the credential with everything an employer needs
 /// to verify it offline against the pinned federation (`talent_core::proof_bundle`): its
 /// inclusion proof, the checkpoint with its cosignatures, the issuer history and the
-/// credential's status changes, all under the current checkpoint. Token as for fetching.
+/// credential's status changes, all under one checkpoint: one with the witness quorum
+/// whenever the node holds one that contains the credential (see
+/// `checkpoint_for_bundle`). Token as for fetching.
 async fn bundle(
     State(state): State<AppState>,
     operator: Operator,
@@ -229,7 +232,8 @@ pub async fn bundle_for(
         // disagree (and the bundle fail); build again then.
         let mut attempts = 0;
         loop {
-            let mut bundle = bundle_at(&state, id, index, credential.clone())?;
+            let under = checkpoint_for_bundle(&state, id, index)?;
+            let mut bundle = bundle_at(&state, id, index, credential.clone(), &under)?;
             attempts += 1;
             let agree = lists_agree(&state, &bundle)?;
             if !agree {
@@ -295,12 +299,44 @@ fn lists_agree(state: &AppState, bundle: &ProofBundle) -> Result<bool, ApiError>
     }))
 }
 
-/// The bundle of own credential `id` at leaf `index`, under the log's current head.
+/// The own checkpoint a bundle of credential `id` (leaf `index`) is built under: one with
+/// the witness quorum whenever the node holds one that contains the entry (the newest
+/// checkpoint may lack it while witnesses are down), so the bundle verifies offline with
+/// the quorum. The current checkpoint when the entry is newer than every witnessed one,
+/// or when the credential's status changed after the witnessed one: a bundle must carry
+/// the status as the log now has it (that change is not yet witnessed).
+fn checkpoint_for_bundle(
+    state: &AppState,
+    id: CredentialId,
+    index: u64,
+) -> Result<ProofCheckpoint, ApiError> {
+    let head = state.log.head();
+    let under = super::issuers::own_checkpoint_for(state, &head, index);
+    if under.size == head.size {
+        return Ok(under);
+    }
+    let changed_since = state
+        .store
+        .status_changes(LogSpace::Own, id, head.size)?
+        .into_iter()
+        .any(|change| change >= under.size);
+    if changed_since {
+        return Ok(ProofCheckpoint {
+            size: head.size,
+            note: super::issuers::own_checkpoint(state, &head),
+            witnessed: false,
+        });
+    }
+    Ok(under)
+}
+
+/// The bundle of own credential `id` at leaf `index`, under the own checkpoint `under`.
 fn bundle_at(
     state: &AppState,
     id: CredentialId,
     index: u64,
     credential: Value,
+    under: &ProofCheckpoint,
 ) -> Result<ProofBundle, ApiError> {
     let status_lists = match state.issuance.status_lists().slot_of_logged(&credential) {
         Ok(Some(slot)) => StatusPurpose::ALL
@@ -316,16 +352,16 @@ fn bundle_at(
         // Logged before status lists existed: the log's changes alone tell the status.
         Ok(None) | Err(_) => Vec::new(),
     };
-    let head = state.log.head();
+    let size = under.size;
     let internal = |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
     let inclusion_proof = state
         .log
-        .inclusion_proof_at(index, head.size)
+        .inclusion_proof_at(index, size)
         .map_err(internal)?;
-    let issuer_history = super::issuers::own_history_at(state, &head)?;
+    let issuer_history = super::issuers::own_history_under(state, size, &under.note)?;
     let changes = state
         .store
-        .status_changes(LogSpace::Own, id, head.size)?
+        .status_changes(LogSpace::Own, id, size)?
         .into_iter()
         .map(|change| {
             let entry = state.log.entry(change)?.ok_or_else(|| {
@@ -336,7 +372,7 @@ fn bundle_at(
         .collect::<Result<Vec<_>, ApiError>>()?;
     let proofs = changes
         .iter()
-        .map(|(change, _)| state.log.inclusion_proof_at(*change, head.size))
+        .map(|(change, _)| state.log.inclusion_proof_at(*change, size))
         .collect::<Result<Vec<_>, _>>()
         .map_err(internal)?;
     Ok(ProofBundle {

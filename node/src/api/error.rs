@@ -114,6 +114,9 @@ pub enum ApiError {
     /// A credential with this id is already logged. 409.
     #[error("{0} is already in the log")]
     Duplicate(String),
+    /// Another member's log already holds a credential with this id. 409.
+    #[error("{0}")]
+    IdHeldByMember(String),
     /// A storage or other internal failure; the cause is logged, not sent.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -151,7 +154,7 @@ impl ApiError {
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
             ApiError::InvalidSubmission { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Duplicate(_) => StatusCode::CONFLICT,
+            ApiError::Duplicate(_) | ApiError::IdHeldByMember(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -189,6 +192,7 @@ impl ApiError {
             ApiError::NotAdmitted(error) => error.code(),
             ApiError::InvalidSubmission { code, .. } => code,
             ApiError::Duplicate(_) => "duplicate_id",
+            ApiError::IdHeldByMember(_) => "id_held_by_member",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -297,6 +301,7 @@ impl From<IssueError> for ApiError {
             },
             IssueError::NotAdmitted(error) => ApiError::NotAdmitted(error),
             IssueError::Duplicate(id) => ApiError::Duplicate(id.to_string()),
+            error @ IssueError::HeldByMember { .. } => ApiError::IdHeldByMember(error.to_string()),
             error @ IssueError::Statement(_) => ApiError::InvalidSubmission {
                 code: "invalid_statement",
                 message: error.to_string(),

@@ -10,6 +10,7 @@ use serde_json::Value;
 use talent_core::history::{HistoryEntry, IssuerHistory};
 
 use super::error::{ApiError, AppJson};
+use crate::federation::witness::ProofCheckpoint;
 use crate::log::LogHead;
 use crate::state::AppState;
 use crate::store::LogSpace;
@@ -62,18 +63,22 @@ pub fn build(state: &AppState, member: &str) -> Result<IssuerHistory, ApiError> 
 
 /// The own log's issuer history under `head` (with the cosignatures collected for it).
 pub fn own_history_at(state: &AppState, head: &LogHead) -> Result<IssuerHistory, ApiError> {
-    let events = state.store.issuer_events(LogSpace::Own, head.size)?;
+    own_history_under(state, head.size, &own_checkpoint(state, head))
+}
+
+/// The own log's issuer history under the own checkpoint `note` of `size` entries.
+pub fn own_history_under(
+    state: &AppState,
+    size: u64,
+    note: &[u8],
+) -> Result<IssuerHistory, ApiError> {
+    let events = state.store.issuer_events(LogSpace::Own, size)?;
     let proofs = events
         .iter()
-        .map(|(index, _)| state.log.inclusion_proof_at(*index, head.size))
+        .map(|(index, _)| state.log.inclusion_proof_at(*index, size))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| ApiError::Internal(error.into()))?;
-    history_from(
-        state.member.id.as_str(),
-        &own_checkpoint(state, head),
-        events,
-        proofs,
-    )
+    history_from(state.member.id.as_str(), note, events, proofs)
 }
 
 /// The own checkpoint of `head` with the cosignatures collected for it.
@@ -81,6 +86,21 @@ pub fn own_checkpoint(state: &AppState, head: &LogHead) -> Vec<u8> {
     match &state.federation {
         Some(federation) => federation.collector.with_cosignatures(&head.checkpoint),
         None => head.checkpoint.as_ref().clone(),
+    }
+}
+
+/// The own checkpoint to prove entry `index` under: with the witness quorum when one the
+/// node holds contains the entry (the current one, or the newest witnessed one while the
+/// current one lacks the quorum), else the current one (`witnessed` false). A development
+/// member has no witnesses: always its current checkpoint.
+pub fn own_checkpoint_for(state: &AppState, head: &LogHead, index: u64) -> ProofCheckpoint {
+    match &state.federation {
+        Some(federation) => federation.collector.checkpoint_for(head, index),
+        None => ProofCheckpoint {
+            size: head.size,
+            note: head.checkpoint.as_ref().clone(),
+            witnessed: false,
+        },
     }
 }
 

@@ -81,28 +81,145 @@ fn credential_id(credential: &Value) -> Option<CredentialId> {
 
 /// Where the node found the credential: whose log, at which leaf, with what evidence.
 struct Located {
+    /// The member whose issuer registry judges the credential: the log that holds its
+    /// bytes, or (when none does, and the verdict fails inclusion) its claimed region.
     member: String,
+    /// The log that holds exactly the presented credential, if any.
+    log_member: Option<String>,
     position: Option<u64>,
     evidence: Evidence,
     status: Option<StatusFact>,
 }
 
-/// Finds the credential by id in the own log, else in a mirror; evidence is built under the
-/// held checkpoint. The id alone decides where to look: a delegated issuer's credential is
-/// in its accrediting member's log, whoever signed it.
-fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<Located, ApiError> {
+/// The logs this node holds with an entry carrying the presented credential's id. An id
+/// alone proves nothing (another member's log may carry a different credential under the
+/// same id); [`Holders::matching`] picks the entry whose bytes are the credential's.
+struct Holders {
+    id: CredentialId,
+    /// Leaf index in the own log.
+    own: Option<u64>,
+    /// (member, leaf index) in verified mirrors. Read only when needed: when the own log
+    /// holds the id, its entry is nearly always the presented credential.
+    mirrors: Option<Vec<(String, u64)>>,
+}
+
+/// The log entry that is exactly the presented credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Match {
+    /// The own log's entry at this index.
+    Own(u64),
+    /// This member's mirrored entry at this index.
+    Mirror(String, u64),
+}
+
+impl Holders {
+    /// The logs holding the credential's id (`None` for a credential without a valid id).
+    fn of(state: &AppState, credential: &Value) -> Result<Option<Holders>, ApiError> {
+        let Some(id) = credential_id(credential) else {
+            return Ok(None);
+        };
+        let own = state.store.credential_index(id)?;
+        let mirrors = match own {
+            Some(_) => None,
+            None => Some(verified_mirror_holders(state, id)?),
+        };
+        Ok(Some(Holders { id, own, mirrors }))
+    }
+
+    /// Whether any log holds the id: then the inclusion check will need the leaf text.
+    fn any(&self) -> bool {
+        self.own.is_some() || self.mirrors.as_ref().is_some_and(|found| !found.is_empty())
+    }
+
+    /// The entry whose bytes are `canonical` (the presented credential's canonical text,
+    /// which is what its log entry holds), considering every log that holds the id.
+    fn matching(
+        &mut self,
+        state: &AppState,
+        canonical: Option<&[u8]>,
+    ) -> Result<Option<Match>, ApiError> {
+        let Some(canonical) = canonical else {
+            return Ok(None);
+        };
+        if let Some(index) = self.own
+            && state.store.entry_is(LogSpace::Own, index, canonical)?
+        {
+            return Ok(Some(Match::Own(index)));
+        }
+        if self.mirrors.is_none() {
+            self.mirrors = Some(verified_mirror_holders(state, self.id)?);
+        }
+        for (member, index) in self.mirrors.iter().flatten() {
+            if state
+                .store
+                .entry_is(LogSpace::Mirror(member), *index, canonical)?
+            {
+                return Ok(Some(Match::Mirror(member.clone(), *index)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every log holding the id, for an answer that says so.
+    fn describe(&self, state: &AppState) -> String {
+        let mut found: Vec<String> = Vec::new();
+        if let Some(index) = self.own {
+            found.push(format!("{} entry {index}", state.log.origin()));
+        }
+        for (member, index) in self.mirrors.iter().flatten() {
+            found.push(format!("{member}'s log entry {index}"));
+        }
+        found.join(", ")
+    }
+}
+
+/// (member, leaf index) of every verified mirror entry carrying credential id `id`.
+fn verified_mirror_holders(
+    state: &AppState,
+    id: CredentialId,
+) -> Result<Vec<(String, u64)>, ApiError> {
+    let Some(federation) = &state.federation else {
+        return Ok(Vec::new());
+    };
+    Ok(state
+        .store
+        .mirror_credential(id)?
+        .into_iter()
+        .filter(|(member, index)| {
+            federation
+                .mirrors
+                .verified_size(member)
+                .is_some_and(|size| *index < size)
+        })
+        .collect())
+}
+
+/// The evidence for a presented credential: an inclusion proof of the log entry that is
+/// exactly this credential (`found`), under the own checkpoint or a mirrored one. The
+/// issuer registry and the status come from that log, never from the credential's claimed
+/// region.
+fn locate(
+    state: &AppState,
+    credential: &Value,
+    require_quorum: bool,
+    holders: Option<&Holders>,
+    found: Option<Match>,
+) -> Result<Located, ApiError> {
     let region = credential["credentialSubject"]["region"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let Some(id) = credential_id(credential) else {
-        return Ok(Located {
-            member: region,
-            position: None,
-            evidence: Evidence::Missing("the credential has no valid id".into()),
-            status: None,
-        });
+    let missing = |reason: String| Located {
+        member: region.clone(),
+        log_member: None,
+        position: None,
+        evidence: Evidence::Missing(reason),
+        status: None,
     };
+    let Some(holders) = holders else {
+        return Ok(missing("the credential has no valid id".into()));
+    };
+    let id = holders.id;
     let quorum = |federation: &crate::federation::FederationNode| {
         if require_quorum {
             federation.config.witness_quorum
@@ -110,64 +227,78 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
             0
         }
     };
-    if let Some(index) = state.store.credential_index(id)? {
-        let (head, proof) = state
-            .log
-            .inclusion_proof(index)
-            .map_err(|error| ApiError::Internal(error.into()))?;
-        let (checkpoint, cosigners, quorum) = match &state.federation {
-            Some(federation) => (
-                federation.collector.with_cosignatures(&head.checkpoint),
-                federation.cosigners_for(state.member.id.as_str()),
-                quorum(federation),
-            ),
-            None => (head.checkpoint.as_ref().clone(), Vec::new(), 0),
-        };
-        let mut status = status_fact(state, LogSpace::Own, id, head.size)?;
-        // The own log's head is current by definition: its status is as of now.
-        let now = Utc::now();
-        status.as_of = Some(now);
-        return Ok(Located {
-            member: state.member.id.as_str().to_owned(),
-            position: Some(index),
-            status: Some(status),
-            evidence: Evidence::Found(Box::new(FoundEvidence {
-                origin: state.member.log_origin.clone(),
-                log_vkey: state.member.log_vkey.clone(),
-                checkpoint,
-                proof,
-                cosigners,
-                quorum,
-                confirmed_at: Some(now),
-            })),
-        });
-    }
-    let Some(federation) = &state.federation else {
-        return Ok(Located {
-            member: region,
-            position: None,
-            status: None,
-            evidence: Evidence::Missing(format!(
-                "{id} is not in {}, and this node mirrors no other logs",
-                state.log.origin()
-            )),
-        });
-    };
-    let holders = state.store.mirror_credential(id)?;
-    for (holder, _) in &holders {
-        let Some(member) = federation.config.member(holder) else {
-            continue;
-        };
-        if let Some(found) = federation
-            .mirrors
-            .find(member, id)
-            .map_err(|error| ApiError::Internal(error.into()))?
-        {
-            let mut status =
-                status_fact(state, LogSpace::Mirror(holder), id, found.proof.tree_size)?;
+    match found {
+        Some(Match::Own(index)) => {
+            let internal =
+                |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
+            let (head, mut proof) = state.log.inclusion_proof(index).map_err(internal)?;
+            let (checkpoint, cosigners, quorum) = match &state.federation {
+                // With the quorum required, under the newest witnessed checkpoint when
+                // the current one lacks it (an issuance during an outage).
+                Some(federation) if require_quorum => {
+                    let under = federation.collector.checkpoint_for(&head, index);
+                    if under.size != head.size {
+                        proof = state
+                            .log
+                            .inclusion_proof_at(index, under.size)
+                            .map_err(internal)?;
+                    }
+                    (
+                        under.note,
+                        federation.cosigners_for(state.member.id.as_str()),
+                        quorum(federation),
+                    )
+                }
+                Some(federation) => (
+                    federation.collector.with_cosignatures(&head.checkpoint),
+                    federation.cosigners_for(state.member.id.as_str()),
+                    quorum(federation),
+                ),
+                None => (head.checkpoint.as_ref().clone(), Vec::new(), 0),
+            };
+            let mut status = status_fact(state, LogSpace::Own, id, head.size)?;
+            // The own log's head is current by definition: its status is as of now.
+            let now = Utc::now();
+            status.as_of = Some(now);
+            let member = state.member.id.as_str().to_owned();
+            Ok(Located {
+                member: member.clone(),
+                log_member: Some(member),
+                position: Some(index),
+                status: Some(status),
+                evidence: Evidence::Found(Box::new(FoundEvidence {
+                    origin: state.member.log_origin.clone(),
+                    log_vkey: state.member.log_vkey.clone(),
+                    checkpoint,
+                    proof,
+                    cosigners,
+                    quorum,
+                    confirmed_at: Some(now),
+                })),
+            })
+        }
+        Some(Match::Mirror(holder, index)) => {
+            let federation = state.federation.as_ref().ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!(
+                    "a mirror matched on a node without mirrors"
+                ))
+            })?;
+            let member = federation.config.member(&holder).ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("mirror of {holder}, not a member"))
+            })?;
+            let found = federation
+                .mirrors
+                .evidence(member, index, require_quorum)
+                .map_err(|error| ApiError::Internal(error.into()))?
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("{holder} entry {index} is not verified"))
+                })?;
+            // The status as of everything mirrored, whichever checkpoint proves inclusion.
+            let mut status = status_fact(state, LogSpace::Mirror(&holder), id, found.head_size)?;
             status.as_of = DateTime::from_timestamp(found.confirmed_at, 0);
-            return Ok(Located {
+            Ok(Located {
                 member: holder.clone(),
+                log_member: Some(holder),
                 position: Some(found.proof.leaf_index),
                 status: Some(status),
                 evidence: Evidence::Found(Box::new(FoundEvidence {
@@ -179,31 +310,37 @@ fn locate(state: &AppState, credential: &Value, require_quorum: bool) -> Result<
                     quorum: quorum(federation),
                     confirmed_at: DateTime::from_timestamp(found.confirmed_at, 0),
                 })),
-            });
+            })
+        }
+        None if holders.any() => Ok(missing(format!(
+            "{id} is held by {}, but none of these entries is this credential: what was presented is not what was logged",
+            holders.describe(state)
+        ))),
+        None => {
+            let Some(federation) = &state.federation else {
+                return Ok(missing(format!(
+                    "{id} is not in {}, and this node mirrors no other logs",
+                    state.log.origin()
+                )));
+            };
+            Ok(missing(match federation.config.member(&region) {
+                Some(member) => {
+                    let mirrored = federation
+                        .mirrors
+                        .verified_size(member.id.as_str())
+                        .unwrap_or(0);
+                    format!(
+                        "{id} is not among the {mirrored} entries of {} ({}) mirrored here",
+                        member.log_origin, member.name_zh
+                    )
+                }
+                None => format!(
+                    "{id} is in no log this node holds, and its region {region:?} is not a member of {}",
+                    federation.config.id
+                ),
+            }))
         }
     }
-    let reason = match federation.config.member(&region) {
-        Some(member) => {
-            let mirrored = federation
-                .mirrors
-                .head(member.id.as_str())
-                .map_or(0, |head| head.size);
-            format!(
-                "{id} is not among the {mirrored} entries of {} ({}) mirrored here",
-                member.log_origin, member.name_zh
-            )
-        }
-        None => format!(
-            "{id} is in no log this node holds, and its region {region:?} is not a member of {}",
-            federation.config.id
-        ),
-    };
-    Ok(Located {
-        member: region,
-        position: None,
-        evidence: Evidence::Missing(reason),
-        status: None,
-    })
 }
 
 /// The credential's status in a log as of `size` entries.
@@ -232,7 +369,7 @@ fn status_fact(
 const MAX_BATCH: usize = 32;
 
 /// A request waiting for its batch, and where its answer goes.
-type Job = (Request, oneshot::Sender<Result<Verdict, ApiError>>);
+type Job = (Request, oneshot::Sender<Result<Checked, ApiError>>);
 
 /// One request waiting for its batch.
 struct Request {
@@ -273,7 +410,7 @@ impl std::fmt::Debug for Batcher {
 
 impl Batcher {
     /// The verdict for one request, verified in its thread's next turn.
-    async fn verify(&self, request: Request) -> Result<Verdict, ApiError> {
+    async fn verify(&self, request: Request) -> Result<Checked, ApiError> {
         let (reply, answer) = oneshot::channel();
         let turn = self.turns.get_or_default();
         if turn.add((request, reply)) {
@@ -357,14 +494,20 @@ async fn verify_turn(mut turn: ScheduledTurn) {
 
 /// Verifies one batch and answers each request. A request whose evidence cannot be read
 /// is answered with its error alone.
+///
+/// Each credential is prepared first, keeping its canonical text when a log holds its id:
+/// that text is the log entry's bytes, so the entry the verdict relies on is picked by
+/// comparing it with every entry carrying the id ([`Holders::matching`]), and the
+/// inclusion check hashes the same text as the leaf.
 fn verify_batch(batch: Vec<Job>) {
-    let mut ready = Vec::with_capacity(batch.len());
+    let mut requests = Vec::with_capacity(batch.len());
+    let mut holders = Vec::with_capacity(batch.len());
     let mut replies = Vec::with_capacity(batch.len());
     for (request, reply) in batch {
-        match locate(&request.state, &request.credential, request.require_quorum) {
-            Ok(located) => {
-                let registry = request.state.issuers.registry(&located.member);
-                ready.push((request, located, registry));
+        match Holders::of(&request.state, &request.credential) {
+            Ok(found) => {
+                requests.push(request);
+                holders.push(found);
                 replies.push(reply);
             }
             Err(error) => {
@@ -374,19 +517,48 @@ fn verify_batch(batch: Vec<Job>) {
         }
     }
     let mut keys = KeyCache::new();
-    let mut prepared: Vec<PreparedCredential<'_>> = ready
+    let mut prepared: Vec<PreparedCredential<'_>> = requests
         .iter()
-        .map(|(request, located, _)| {
-            let leaf = LeafText::for_log(&located.evidence.context());
+        .zip(&holders)
+        .map(|(request, holders)| {
+            let leaf = if holders.as_ref().is_some_and(Holders::any) {
+                LeafText::Keep
+            } else {
+                LeafText::Skip
+            };
             prepare_credential(&request.credential, &request.state.schemas, &mut keys, leaf)
         })
         .collect();
     check_signatures(&mut prepared);
+    let located: Vec<Result<Ready, ApiError>> = requests
+        .iter()
+        .zip(holders)
+        .zip(&prepared)
+        .map(|((request, mut holders), prepared)| {
+            let state = &request.state;
+            let found = match &mut holders {
+                Some(holders) => holders.matching(state, prepared.canonical())?,
+                None => None,
+            };
+            let located = locate(
+                state,
+                &request.credential,
+                request.require_quorum,
+                holders.as_ref(),
+                found,
+            )?;
+            let registry = state.issuers.registry(&located.member);
+            Ok((located, registry))
+        })
+        .collect();
     let now = Utc::now();
     CHECKPOINTS.with_borrow_mut(|checkpoints| {
-        answer_batch(prepared, &ready, replies, now, checkpoints);
+        answer_batch(prepared, &requests, located, replies, now, checkpoints);
     });
 }
+
+/// A request's evidence and the issuer registry of the log it was found in.
+type Ready = (Located, Option<Arc<IssuerRegistry>>);
 
 thread_local! {
     /// Checkpoints checked on this thread, kept from batch to batch: a log's
@@ -399,15 +571,23 @@ thread_local! {
 /// Finishes and sends the verdicts of a batch whose signatures are checked.
 fn answer_batch(
     prepared: Vec<PreparedCredential<'_>>,
-    ready: &[(Request, Located, Option<Arc<IssuerRegistry>>)],
-    replies: Vec<oneshot::Sender<Result<Verdict, ApiError>>>,
+    requests: &[Request],
+    located: Vec<Result<Ready, ApiError>>,
+    replies: Vec<oneshot::Sender<Result<Checked, ApiError>>>,
     now: DateTime<Utc>,
     checkpoints: &mut CheckpointMemo,
 ) {
-    for ((prepared, (request, located, registry)), reply) in
-        prepared.into_iter().zip(ready).zip(replies)
+    for (((prepared, request), located), reply) in
+        prepared.into_iter().zip(requests).zip(located).zip(replies)
     {
-        let issuers = match registry {
+        let (located, registry) = match located {
+            Ok(ready) => ready,
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                continue;
+            }
+        };
+        let issuers = match &registry {
             Some(registry) => IssuerContext::Registry {
                 registry,
                 position: located.position,
@@ -424,8 +604,20 @@ fn answer_batch(
             issuers,
             status: located.status.clone(),
         };
-        let _ = reply.send(Ok(prepared.finish_with(&options, checkpoints)));
+        let verdict = prepared.finish_with(&options, checkpoints);
+        let _ = reply.send(Ok(Checked {
+            verdict,
+            log_member: located.log_member,
+        }));
     }
+}
+
+/// A verdict and the log it relied on.
+#[derive(Debug)]
+struct Checked {
+    verdict: Verdict,
+    /// The member whose log holds exactly the presented credential, if any.
+    log_member: Option<String>,
 }
 
 /// A verdict and, when a region was asked about, the recognition answer there.
@@ -456,13 +648,24 @@ pub async fn answer(
         credential,
         require_quorum,
     };
-    let verdict = state.verifier.verify(request).await?;
+    let Checked {
+        verdict,
+        log_member,
+    } = state.verifier.verify(request).await?;
     let valid = verdict.verified;
     let recognition = match (region, asked) {
         (Some(region), Some(credential)) => {
             let state = state.clone();
             let recognition = tokio::task::spawn_blocking(move || {
-                crate::recognition::recognise(&state, &credential, valid, &region)
+                // The issuing member is the log that holds the credential; a credential
+                // no log holds is not valid, and its claimed region only names it.
+                let issuing = log_member.unwrap_or_else(|| {
+                    credential["credentialSubject"]["region"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned()
+                });
+                crate::recognition::recognise(&state, &credential, valid, &issuing, &region)
             })
             .await
             .map_err(|error| ApiError::Internal(error.into()))?
@@ -539,7 +742,7 @@ async fn verify_vc_api(
         credential: credential.take(),
         require_quorum: false,
     };
-    let verdict = verifier.verify(request).await?;
+    let verdict = verifier.verify(request).await?.verdict;
     let status = if verdict.verified {
         StatusCode::OK
     } else {

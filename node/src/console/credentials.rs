@@ -466,7 +466,6 @@ struct Logged {
     index: u64,
     credential: Value,
     status: CredentialStatus,
-    size: u64,
 }
 
 fn load(state: &AppState, operator: &Operator, id: &str) -> Result<Logged, ApiError> {
@@ -493,13 +492,18 @@ fn load(state: &AppState, operator: &Operator, id: &str) -> Result<Logged, ApiEr
         index,
         credential,
         status,
-        size,
     })
 }
 
-/// What the QR code on a credential leads to: this node's verification page for it.
+/// What the QR code on a credential leads to: this node's verification page for it, in
+/// this member's log (an id alone could name another member's credential too).
 fn verify_link(state: &AppState, id: CredentialId) -> String {
-    format!("{}/verify?credential={}", state.public_url, id)
+    format!(
+        "{}/verify?credential={}&member={}",
+        state.public_url,
+        id,
+        state.member.id.as_str()
+    )
 }
 
 fn qr_svg(link: &str) -> Option<String> {
@@ -528,11 +532,13 @@ async fn detail(
     let worker = state.clone();
     let loaded = tokio::task::spawn_blocking(move || {
         let logged = load(&worker, &operator, &id)?;
+        // Under a witnessed checkpoint when one contains the entry, as bundles are.
+        let checkpoint =
+            crate::api::issuers::own_checkpoint_for(&worker, &worker.log.head(), logged.index);
         let proof = worker
             .log
-            .inclusion_proof_at(logged.index, logged.size)
+            .inclusion_proof_at(logged.index, checkpoint.size)
             .map_err(|error| ApiError::Internal(error.into()))?;
-        let checkpoint = crate::api::issuers::own_checkpoint(&worker, &worker.log.head());
         Ok::<_, ApiError>((logged, proof, checkpoint))
     })
     .await;
@@ -573,7 +579,7 @@ fn detail_markup(
     state: &AppState,
     logged: &Logged,
     proof: &talent_core::tlog::merkle::InclusionProof,
-    checkpoint: &[u8],
+    checkpoint: &crate::federation::witness::ProofCheckpoint,
     query: &DetailQuery,
 ) -> Markup {
     let t = |zh, en| visitor.lang.pick(zh, en);
@@ -634,7 +640,10 @@ fn detail_markup(
         details {
             summary { (t("日志检查点与包含证明", "Checkpoint and inclusion proof")) }
             h2 { (t("检查点", "Checkpoint")) }
-            pre #checkpoint { (String::from_utf8_lossy(checkpoint)) }
+            @if state.federation.is_some() && !checkpoint.witnessed {
+                p.notice #not-witnessed { (t("尚未获得法定数量见证人的联署。", "Not yet witnessed by a quorum.")) }
+            }
+            pre #checkpoint { (String::from_utf8_lossy(&checkpoint.note)) }
             h2 { (t("包含证明", "Inclusion proof")) }
             pre #inclusion-proof { (proof_json) }
         }

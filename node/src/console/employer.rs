@@ -34,6 +34,8 @@ pub(super) fn routes() -> Router<AppState> {
 struct VerifyQuery {
     /// A credential id, from a QR code.
     credential: Option<String>,
+    /// The member whose log holds it (links this node makes name it).
+    member: Option<String>,
     #[serde(rename = "asRegion")]
     as_region: Option<String>,
 }
@@ -55,7 +57,10 @@ async fn verify_page(
 ) -> Response {
     let region = query.as_region.clone().filter(|region| !region.is_empty());
     let outcome = match query.credential.as_deref() {
-        Some(id) => Some(by_id(&state, id, region.clone()).await),
+        Some(id) => {
+            let member = query.member.as_deref().filter(|member| !member.is_empty());
+            Some(by_id(&state, &visitor, id, member, region.clone()).await)
+        }
         None => None,
     };
     render(&visitor, &state, region.as_deref(), outcome)
@@ -79,7 +84,9 @@ async fn verify_upload(
     let outcome = if let Some(image) = presented.qr {
         match qr::decode(image).await {
             Ok(text) => match id_in(&text) {
-                Some(id) => by_id(&state, &id, region.clone()).await,
+                Some((id, member)) => {
+                    by_id(&state, &visitor, &id, member.as_deref(), region.clone()).await
+                }
                 None => match serde_json::from_str::<Value>(&text) {
                     Ok(document) => by_document(&state, document, region.clone()).await,
                     Err(_) => Err(t(
@@ -111,7 +118,9 @@ async fn verify_upload(
             Ok(text) => match serde_json::from_str::<Value>(&text) {
                 Ok(document) => by_document(&state, document, region.clone()).await,
                 Err(error) => match id_in(text.trim()) {
-                    Some(id) => by_id(&state, &id, region.clone()).await,
+                    Some((id, member)) => {
+                        by_id(&state, &visitor, &id, member.as_deref(), region.clone()).await
+                    }
                     None => Err(format!(
                         "{} ({error})",
                         t("不是有效的 JSON。", "This is not valid JSON.")
@@ -167,16 +176,23 @@ fn qr_refusal(
     response
 }
 
-/// A credential id in a QR text: a `…?credential=urn:uuid:…` link or the id itself.
-fn id_in(text: &str) -> Option<String> {
+/// A credential id in a QR text: a `…?credential=urn:uuid:…&member=…` link or the id
+/// itself; with the member whose log holds it when the link names one.
+fn id_in(text: &str) -> Option<(String, Option<String>)> {
     let text = text.trim();
-    let candidate = text
-        .split_once("credential=")
-        .map_or(text, |(_, rest)| rest.split('&').next().unwrap_or_default());
+    let parameter = |name: &str| {
+        text.split_once('?')
+            .map_or(text, |(_, query)| query)
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    };
+    let candidate = parameter("credential").unwrap_or(text);
     let candidate = candidate.replace("%3A", ":").replace("%3a", ":");
-    CredentialId::parse_lenient(&candidate)
-        .ok()
-        .map(|id| id.to_string())
+    let id = CredentialId::parse_lenient(&candidate).ok()?;
+    let member = parameter("member")
+        .filter(|member| !member.is_empty())
+        .map(str::to_owned);
+    Some((id.to_string(), member))
 }
 
 /// The result shown: the verdict and recognition, or why nothing could be verified.
@@ -196,44 +212,84 @@ async fn by_document(state: &AppState, document: Value, region: Option<String>) 
         .map_err(|error| error.to_string())
 }
 
-async fn by_id(state: &AppState, id: &str, region: Option<String>) -> Outcome {
+/// Verifies the credential `id` names in the log of `member` (this node's own or a verified
+/// mirror), or in the one log that holds it when no member is named. An id that two logs
+/// hold without a member named is answered with both, never either credential.
+async fn by_id(
+    state: &AppState,
+    visitor: &Visitor,
+    id: &str,
+    member: Option<&str>,
+    region: Option<String>,
+) -> Outcome {
+    let t = |zh, en| visitor.lang.pick(zh, en);
     let Ok(id) = CredentialId::parse_lenient(id) else {
         return Err(format!("{id:?} is not a credential id"));
     };
     let worker = state.clone();
-    let found = tokio::task::spawn_blocking(
-        move || -> Result<Option<Vec<u8>>, crate::store::StoreError> {
-            if let Some(index) = worker.store.credential_index(id)? {
-                return worker.log.entry(index);
-            }
-            for (member, index) in worker.store.mirror_credential(id)? {
-                // Only what this node has verified: a catch-up writes entries before their root
-                // is checked.
-                let verified = worker
-                    .federation
-                    .as_ref()
-                    .and_then(|federation| federation.mirrors.head(&member))
-                    .is_some_and(|head| index < head.size);
-                if !verified {
-                    continue;
-                }
-                if let Some(bytes) = worker.store.entry(LogSpace::Mirror(&member), index)? {
-                    return Ok(Some(bytes));
-                }
-            }
-            Ok(None)
-        },
-    )
-    .await;
-    let bytes = match found {
-        Ok(Ok(Some(bytes))) => bytes,
-        Ok(Ok(None)) => return Err(format!("this node holds no credential {id}")),
-        _ => return Err("the credential could not be read".to_owned()),
+    let found = tokio::task::spawn_blocking(move || logged_with_id(&worker, id))
+        .await
+        .map_err(|_| t("无法读取该证书。", "The credential could not be read.").to_owned())?
+        .map_err(|_| t("无法读取该证书。", "The credential could not be read.").to_owned())?;
+    let mut held: Vec<(String, Vec<u8>)> = found
+        .into_iter()
+        .filter(|(holder, _)| member.is_none_or(|member| member == holder))
+        .collect();
+    let bytes = match (held.len(), member) {
+        (1, _) => held.remove(0).1,
+        (0, Some(member)) => {
+            return Err(format!(
+                "{} {id} ({member})",
+                t(
+                    "该成员的日志中没有此证书：",
+                    "No log of this member held here has credential"
+                )
+            ));
+        }
+        (0, None) => return Err(format!("this node holds no credential {id}")),
+        _ => {
+            let members: Vec<String> = held
+                .iter()
+                .map(|(holder, _)| format!("{holder} (/verify?credential={id}&member={holder})"))
+                .collect();
+            return Err(format!(
+                "{} {id}: {}",
+                t(
+                    "多个成员的日志中有同一编号的证书，请指明成员：",
+                    "More than one member's log holds a credential with id"
+                ),
+                members.join(", ")
+            ));
+        }
     };
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(credential) => by_document(state, credential, region).await,
         Err(_) => Err("the logged entry is not JSON".to_owned()),
     }
+}
+
+/// Every log this node holds with an entry carrying credential id `id`: (member, entry
+/// bytes), the own log first. Only what this node has verified: a catch-up writes entries
+/// before their root is checked.
+fn logged_with_id(
+    state: &AppState,
+    id: CredentialId,
+) -> Result<Vec<(String, Vec<u8>)>, crate::store::StoreError> {
+    let mut found = Vec::new();
+    if let Some(index) = state.store.credential_index(id)?
+        && let Some(bytes) = state.log.entry(index)?
+    {
+        found.push((state.member.id.as_str().to_owned(), bytes));
+    }
+    if let Some(federation) = &state.federation {
+        let verified = |member: &str| federation.mirrors.verified_size(member).unwrap_or(0);
+        for (member, index) in state.store.mirror_holders(id, verified)? {
+            if let Some(bytes) = state.store.entry(LogSpace::Mirror(&member), index)? {
+                found.push((member, bytes));
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn check_name(lang: Lang, name: CheckName) -> &'static str {
@@ -410,8 +466,34 @@ mod tests {
         let text = qr::decode_blocking(&qr_png(link)).expect("decodes");
         assert_eq!(text, link);
         assert_eq!(
-            id_in(&text).as_deref(),
-            Some("urn:uuid:01a2190c-8aa8-76c6-8eca-d6522d13639e")
+            id_in(&text),
+            Some((
+                "urn:uuid:01a2190c-8aa8-76c6-8eca-d6522d13639e".to_owned(),
+                None
+            ))
+        );
+    }
+
+    #[test]
+    fn a_link_names_the_member_whose_log_holds_the_credential() {
+        let id = "urn:uuid:01a2190c-8aa8-76c6-8eca-d6522d13639e";
+        assert_eq!(
+            id_in(&format!(
+                "http://127.0.0.1:8080/verify?credential={id}&member=cq-sc"
+            )),
+            Some((id.to_owned(), Some("cq-sc".to_owned())))
+        );
+        assert_eq!(
+            id_in(&format!(
+                "http://127.0.0.1:8080/verify?member=cd-hz&credential=urn%3Auuid%3A{}",
+                &id[9..]
+            )),
+            Some((id.to_owned(), Some("cd-hz".to_owned())))
+        );
+        assert_eq!(id_in(id), Some((id.to_owned(), None)));
+        assert_eq!(
+            id_in(&format!("http://x/verify?credential={id}&member=")),
+            Some((id.to_owned(), None))
         );
     }
 

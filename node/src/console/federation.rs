@@ -73,7 +73,12 @@ async fn federation_page(visitor: Visitor, State(state): State<AppState>) -> Res
             section #alerts.error role="alert" {
                 h2 { (t("异常告警", "Equivocation alerts")) }
                 @for peer in &alerts {
-                    h3 { (text(&peer["id"])) " — " (t("已停止同步", "sync halted")) }
+                    @if peer["state"] == "halted" {
+                        h3 { (text(&peer["id"])) " — " (t("已停止同步", "sync halted")) }
+                    } @else {
+                        // Evidence that does not halt sync (a credential id held already).
+                        h3 { (text(&peer["id"])) " — " (t("已记录证据，同步继续", "evidence kept, sync goes on")) }
+                    }
                     @for evidence in peer["evidence"].as_array().into_iter().flatten() {
                         pre.evidence { (serde_json::to_string_pretty(evidence).unwrap_or_default()) }
                     }

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use talent_core::federation::{Federation, Member};
-use talent_core::identifiers::CredentialId;
 use talent_core::tlog::Hash;
 use talent_core::tlog::checkpoint::{self, CheckpointError};
+use talent_core::tlog::cosignature::CosignerKey;
 use talent_core::tlog::merkle::{self, InclusionProof, ProofError};
 
+use super::witnessed::{Witnessed, WitnessedError};
 use crate::log::{LogOpenError, StoreHashReader, load_head};
 use crate::store::{LogSpace, MirrorState, Store};
 
@@ -31,6 +32,8 @@ pub struct MirrorHead {
     pub confirmed_at: i64,
     /// Frontier hashes of the verified tree: all that extending it needs.
     pub frontier: HashMap<u64, Hash>,
+    /// The peer's newest checkpoint held with the witness quorum (at most `size`).
+    pub witnessed: Option<Witnessed>,
 }
 
 impl MirrorHead {
@@ -41,6 +44,29 @@ impl MirrorHead {
             checkpoint: Arc::new(Vec::new()),
             confirmed_at: 0,
             frontier: HashMap::new(),
+            witnessed: None,
+        }
+    }
+
+    /// Takes the head's checkpoint as the witnessed one when it has `cosigners` verified
+    /// cosignatures, meets `quorum` and is newer or better cosigned than the one held.
+    pub fn witness(&mut self, cosigners: usize, quorum: usize) {
+        Witnessed::advance(
+            &mut self.witnessed,
+            self.size,
+            &self.checkpoint,
+            cosigners,
+            quorum,
+        );
+    }
+
+    /// The durable state of this head.
+    pub fn state(&self) -> MirrorState {
+        MirrorState {
+            size: self.size,
+            checkpoint: String::from_utf8_lossy(&self.checkpoint).into_owned(),
+            confirmed_at: self.confirmed_at,
+            witnessed: self.witnessed.as_ref().map(Witnessed::text),
         }
     }
 }
@@ -54,8 +80,11 @@ pub struct MirroredEvidence {
     pub checkpoint: Arc<Vec<u8>>,
     /// Inclusion proof under it.
     pub proof: InclusionProof,
-    /// Unix seconds when the checkpoint was last confirmed as the peer's newest.
+    /// Unix seconds when the mirror was last confirmed as the peer's newest.
     pub confirmed_at: i64,
+    /// The verified size of the mirror: the status is as of this size, whichever
+    /// checkpoint the proof is under.
+    pub head_size: u64,
 }
 
 /// Why a stored mirror cannot be used.
@@ -68,6 +97,14 @@ pub enum MirrorOpenError {
         member: String,
         /// Why.
         error: CheckpointError,
+    },
+    /// The stored witnessed checkpoint does not verify.
+    #[error("the mirror of {member}: stored witnessed checkpoint: {error}")]
+    Witnessed {
+        /// Member id.
+        member: String,
+        /// Why.
+        error: WitnessedError,
     },
     /// Stored hashes do not reproduce the checkpoint.
     #[error("the mirror of {member} is damaged: {error}")]
@@ -89,6 +126,8 @@ pub type ProofsUnder = (Arc<Vec<u8>>, Vec<InclusionProof>);
 #[derive(Debug)]
 pub struct Mirrors {
     store: Arc<Store>,
+    /// This member's id.
+    me: String,
     heads: RwLock<HashMap<String, MirrorHead>>,
 }
 
@@ -110,12 +149,19 @@ impl Mirrors {
             }
             let head = match store.mirror_state(id)? {
                 None => MirrorHead::empty(),
-                Some(state) => load_mirror(&store, member, &state)?,
+                Some(state) => load_mirror(
+                    &store,
+                    member,
+                    &state,
+                    &federation.cosigners_of(id),
+                    federation.witness_quorum,
+                )?,
             };
             heads.insert(id.to_owned(), head);
         }
         Ok(Mirrors {
             store,
+            me: me.to_owned(),
             heads: RwLock::new(heads),
         })
     }
@@ -183,40 +229,68 @@ impl Mirrors {
         Ok(Some((head.checkpoint, proofs)))
     }
 
-    /// Evidence that `member`'s log holds credential `id`, from the mirror.
+    /// This member and the verified size of every mirror: what a catch-up compares a
+    /// peer's credential ids with.
+    pub fn held_logs(&self) -> super::sync::HeldLogs {
+        let heads = self
+            .heads
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        super::sync::HeldLogs {
+            me: self.me.clone(),
+            verified: heads
+                .iter()
+                .map(|(member, head)| (member.clone(), head.size))
+                .collect(),
+        }
+    }
+
+    /// The verified size of `member`'s mirror (`None` for a member this node does not
+    /// mirror), without copying its head.
+    pub fn verified_size(&self, member: &str) -> Option<u64> {
+        self.heads
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(member)
+            .map(|head| head.size)
+    }
+
+    /// Evidence for entry `index` of `member`'s mirrored log: its inclusion proof under the
+    /// mirrored checkpoint (`None` beyond the verified size). With `witnessed`, under the
+    /// newest checkpoint held with the witness quorum when that one contains the entry
+    /// (the newest may lack the quorum); otherwise, and without, under the newest. The
+    /// caller has picked the entry by its bytes, never by the id it carries.
     ///
     /// # Errors
     /// The store failing or a proof that cannot be built (damaged mirror).
-    pub fn find(
+    pub fn evidence(
         &self,
         member: &Member,
-        id: CredentialId,
+        index: u64,
+        witnessed: bool,
     ) -> Result<Option<MirroredEvidence>, ProofError> {
         let Some(head) = self.head(member.id.as_str()) else {
             return Ok(None);
         };
-        let locations = self
-            .store
-            .mirror_credential(id)
-            .map_err(|error| ProofError::Unavailable(error.to_string()))?;
-        let Some(index) = locations
-            .iter()
-            .find(|(holder, index)| holder == member.id.as_str() && *index < head.size)
-            .map(|(_, index)| *index)
-        else {
+        if index >= head.size {
             return Ok(None);
+        }
+        let (size, checkpoint) = match &head.witnessed {
+            Some(held) if witnessed && held.covers(index) => (held.size, Arc::clone(&held.note)),
+            _ => (head.size, Arc::clone(&head.checkpoint)),
         };
         let reader = StoreHashReader {
             store: &self.store,
             space: LogSpace::Mirror(member.id.as_str()),
             overlay: &head.frontier,
         };
-        let hashes = merkle::inclusion_proof_from(index, head.size, &reader)?;
+        let hashes = merkle::inclusion_proof_from(index, size, &reader)?;
         Ok(Some(MirroredEvidence {
             member: member.clone(),
-            checkpoint: head.checkpoint,
-            proof: InclusionProof::new(index, head.size, &hashes),
+            checkpoint,
+            proof: InclusionProof::new(index, size, &hashes),
             confirmed_at: head.confirmed_at,
+            head_size: head.size,
         }))
     }
 }
@@ -225,6 +299,8 @@ fn load_mirror(
     store: &Store,
     member: &Member,
     state: &MirrorState,
+    trusted: &[CosignerKey],
+    quorum: usize,
 ) -> Result<MirrorHead, MirrorOpenError> {
     let id = member.id.as_str();
     let verified = checkpoint::open_checkpoint(
@@ -242,11 +318,30 @@ fn load_mirror(
             error,
         }
     })?;
+    let witnessed = state
+        .witnessed
+        .as_deref()
+        .map(|note| {
+            Witnessed::open(
+                note.as_bytes(),
+                &member.log_origin,
+                &member.log_vkey,
+                trusted,
+                quorum,
+            )
+        })
+        .transpose()
+        .map_err(|error| MirrorOpenError::Witnessed {
+            member: id.to_owned(),
+            error,
+        })?
+        .filter(|witnessed| witnessed.size <= head.size);
     Ok(MirrorHead {
         size: head.size,
         root: head.root,
         checkpoint: head.checkpoint,
         confirmed_at: state.confirmed_at,
         frontier: head.frontier,
+        witnessed,
     })
 }

@@ -7,6 +7,7 @@ pub mod client;
 pub mod mirror;
 pub mod sync;
 pub mod witness;
+pub mod witnessed;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,9 @@ use crate::store::{Store, StoreError};
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// How long to wait after a failed round before trying again.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+/// Most `duplicate-id` records kept against one member (each holds an entry of up to
+/// 64 KiB); later ones are only logged.
+const MAX_DUPLICATE_EVIDENCE: usize = 64;
 
 /// Why this member's witness did not cosign a checkpoint.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +103,7 @@ impl FederationNode {
         let mirrors = Mirrors::open(Arc::clone(&store), &config, &id)?;
         let cosigner = cosignature::Cosigner::new(&me.witness_name, witness_key.clone())?;
         let witness = Witness::new(cosigner, &config, &id, Arc::clone(&store));
-        let collector = Collector::new(&config, &id);
+        let collector = Collector::new(&config, &id, Arc::clone(&store))?;
         let client = PeerClient::new(&id, witness_key)?;
         let wake = config
             .peers_of(&me.id)
@@ -111,7 +115,10 @@ impl FederationNode {
             .collect();
         let mut status = HashMap::new();
         for peer in config.peers_of(&me.id) {
-            let halted = !store.evidence(peer.id.as_str())?.is_empty();
+            let halted = store
+                .evidence(peer.id.as_str())?
+                .iter()
+                .any(|bytes| halts(bytes));
             status.insert(
                 peer.id.as_str().to_owned(),
                 PeerStatus {
@@ -236,16 +243,22 @@ impl FederationNode {
         };
         let _round = lock.lock().await;
         let cosigners = self.cosigners_for(id);
-        sync_once(
+        let progress = sync_once(
             &self.store,
             &self.mirrors,
             &self.issuers,
             &self.client,
             peer,
             &cosigners,
+            self.config.witness_quorum,
             target,
         )
-        .await
+        .await?;
+        for duplicate in &progress.duplicates {
+            tracing::warn!(peer = %id, credential = %duplicate.credential_id, index = duplicate.entry.0, "a peer's entry carries a credential id held already; evidence kept, sync goes on");
+            self.keep_evidence(id, duplicate);
+        }
+        Ok(progress)
     }
 
     /// `POST /log/add-checkpoint`: verify, then cosign (DESIGN.md §6). A checkpoint beyond
@@ -375,24 +388,18 @@ impl FederationNode {
         let count = |note: &[u8]| {
             cosignature::verify_cosignatures(note, &cosigners).map_or(0, |found| found.len())
         };
-        if count(note) <= count(&head.checkpoint) {
+        let cosigned = count(note);
+        if cosigned <= count(&head.checkpoint) {
             return;
         }
-        let now = chrono::Utc::now().timestamp();
-        let state = crate::store::MirrorState {
-            size: head.size,
-            checkpoint: String::from_utf8_lossy(note).into_owned(),
-            confirmed_at: now,
+        let mut head = mirror::MirrorHead {
+            checkpoint: Arc::new(note.to_vec()),
+            confirmed_at: chrono::Utc::now().timestamp(),
+            ..head
         };
-        if self.store.set_mirror_state(id, &state).is_ok() {
-            self.mirrors.set_head(
-                id,
-                mirror::MirrorHead {
-                    checkpoint: Arc::new(note.to_vec()),
-                    confirmed_at: now,
-                    ..head
-                },
-            );
+        head.witness(cosigned, self.config.witness_quorum);
+        if self.store.set_mirror_state(id, &head.state()).is_ok() {
+            self.mirrors.set_head(id, head);
         }
     }
 
@@ -435,17 +442,36 @@ impl FederationNode {
                 talent_core::credential::format_datetime(chrono::Utc::now()).into(),
             );
         }
-        // The same misbehaviour seen again (a fork resubmitted) is kept once.
+        // The same misbehaviour seen again (a fork resubmitted, an entry seen again) is
+        // kept once.
         let same = |held: &Value| {
-            held["kind"] == record["kind"] && held["checkpoints"] == record["checkpoints"]
+            held["kind"] == record["kind"]
+                && held["entry"] == record["entry"]
+                && (record["kind"] == sync::DUPLICATE_ID
+                    || held["checkpoints"] == record["checkpoints"])
         };
-        if let Ok(held) = self.store.evidence(member)
-            && held
+        if let Ok(held) = self.store.evidence(member) {
+            let held: Vec<Value> = held
                 .iter()
                 .filter_map(|bytes| serde_json::from_slice::<Value>(bytes).ok())
-                .any(|held| same(&held))
-        {
-            return;
+                .collect();
+            if held.iter().any(same) {
+                return;
+            }
+            // Evidence that does not halt sync could otherwise grow without end.
+            if record["kind"] == sync::DUPLICATE_ID
+                && held
+                    .iter()
+                    .filter(|held| held["kind"] == sync::DUPLICATE_ID)
+                    .count()
+                    >= MAX_DUPLICATE_EVIDENCE
+            {
+                tracing::warn!(
+                    member,
+                    "{MAX_DUPLICATE_EVIDENCE} duplicate-id records held already; this one is not kept"
+                );
+                return;
+            }
         }
         let bytes = serde_json::to_vec(&record).unwrap_or_default();
         if let Err(error) = self.store.add_evidence(member, &bytes) {
@@ -504,6 +530,7 @@ impl FederationNode {
                 "state": status.as_ref().map_or("syncing", |s| s.state),
                 "lastError": status.and_then(|s| s.last_error),
                 "mirroredSize": mirror.as_ref().map_or(0, |m| m.size),
+                "witnessedSize": mirror.as_ref().and_then(|m| m.witnessed.as_ref()).map(|w| w.size),
                 "checkpoint": mirror.as_ref().map(|m| String::from_utf8_lossy(&m.checkpoint).into_owned()),
                 "confirmedAt": mirror.as_ref().filter(|m| m.confirmed_at > 0).map(|m| m.confirmed_at),
                 "ageSeconds": mirror.as_ref().filter(|m| m.confirmed_at > 0).map(|m| now - m.confirmed_at),
@@ -519,10 +546,18 @@ impl FederationNode {
                 "origin": log.origin(),
                 "size": head.size,
                 "cosigners": self.collector.cosigners_of(&head.checkpoint),
+                "witnessedSize": self.collector.witnessed().map(|w| w.size),
             },
             "peers": peers,
         }))
     }
+}
+
+/// Whether stored evidence halts sync from its member: every kind of misbehaviour does,
+/// except a credential id held already ([`sync::DuplicateId`], see there why).
+fn halts(evidence: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(evidence)
+        .map_or(true, |evidence| evidence["kind"] != sync::DUPLICATE_ID)
 }
 
 /// Evidence as shown by the status endpoint: an offending entry may hold personal data, so
@@ -537,4 +572,21 @@ fn redact_entry(mut evidence: Value) -> Value {
         *entry = serde_json::json!({"index": index, "sha256": hex});
     }
     evidence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duplicate_id_is_the_one_evidence_that_does_not_halt() {
+        assert!(!halts(br#"{"kind":"duplicate-id","entry":[0,"{}"]}"#));
+        for kind in ["rollback", "fork", "inconsistent-entries", "bad-entry"] {
+            assert!(
+                halts(format!(r#"{{"kind":"{kind}"}}"#).as_bytes()),
+                "{kind}"
+            );
+        }
+        assert!(halts(b"not JSON"), "unreadable evidence halts, as before");
+    }
 }

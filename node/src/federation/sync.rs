@@ -29,7 +29,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use super::client::PeerClient;
 use super::mirror::{MirrorHead, Mirrors};
 use crate::issuers::{self, Issuers};
-use crate::store::{EntryEffects, LogSpace, MirrorAppend, MirrorRecord, MirrorState, Store};
+use crate::store::{
+    CredentialLocations, EntryEffects, LogSpace, MirrorAppend, MirrorRecord, Store,
+};
 
 /// Entries verified and written per step of a catch-up (a few entry bundles).
 const ENTRIES_PER_STEP: u64 = 4 * TILE_WIDTH;
@@ -55,6 +57,49 @@ pub struct Misbehaviour {
     pub entry: Option<(u64, String)>,
 }
 
+/// A peer's entry carrying a credential id that another log this node holds (its own, an
+/// earlier entry of the same log, or another verified mirror) already carried when it
+/// arrived: kept as evidence, shown with the misbehaviour evidence, but not a reason to
+/// halt. The entry is otherwise valid under the peer's own issuer registry, and two members
+/// can log one id honestly (a delegated issuer accredited at both, a race before either
+/// mirrored the other); halting would let one delegated issuer stop a whole member's log
+/// from being mirrored and witnessed. Verifiers never rely on "an entry with this id": they
+/// pick the entry whose bytes are the presented credential (`api::verify`), so the second
+/// entry cannot shadow the first.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DuplicateId {
+    /// Always `duplicate-id`.
+    pub kind: &'static str,
+    /// What was found, in words.
+    pub detail: String,
+    /// The credential id.
+    pub credential_id: String,
+    /// The entries already held with that id: (member, leaf index).
+    pub held_by: Vec<(String, u64)>,
+    /// The checkpoint the entry was verified under.
+    pub checkpoints: Vec<String>,
+    /// The peer's entry: its index and bytes (the status endpoint shows only its SHA-256).
+    pub entry: (u64, String),
+}
+
+/// `kind` of [`DuplicateId`] evidence.
+pub const DUPLICATE_ID: &str = "duplicate-id";
+
+/// Most [`DuplicateId`] records one round reports: a hostile peer could log any number of
+/// copied ids, and each record holds an entry of up to 64 KiB.
+const MAX_DUPLICATES_PER_ROUND: usize = 16;
+
+/// What a catch-up knows about the other logs this node holds, to tell when a peer's entry
+/// carries an id one of them already holds.
+#[derive(Debug, Clone, Default)]
+pub struct HeldLogs {
+    /// This member's id (its own log).
+    pub me: String,
+    /// Verified size of every mirror.
+    pub verified: HashMap<String, u64>,
+}
+
 /// Why a sync round stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -74,12 +119,15 @@ impl From<anyhow::Error> for SyncError {
 }
 
 /// What a successful round did.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SyncProgress {
     /// Mirrored size before.
     pub from: u64,
     /// Mirrored size after.
     pub to: u64,
+    /// Entries whose credential id another log held already (at most
+    /// [`MAX_DUPLICATES_PER_ROUND`]), to keep as evidence.
+    pub duplicates: Vec<DuplicateId>,
 }
 
 fn note_text(note: &[u8]) -> String {
@@ -100,6 +148,7 @@ pub async fn sync_once(
     client: &PeerClient,
     peer: &Member,
     cosigners: &[CosignerKey],
+    quorum: usize,
     target: Option<Vec<u8>>,
 ) -> Result<SyncProgress, SyncError> {
     let id = peer.id.as_str();
@@ -117,9 +166,11 @@ pub async fn sync_once(
         })?;
     // A trusted witness's line that does not verify makes the note unusable as evidence
     // of witnessing; it proves nothing against the log either, so it is only retried.
-    cosignature::verify_cosignatures(&note, cosigners).map_err(|error| {
-        anyhow::anyhow!("{id} served a checkpoint with a bad cosignature: {error}")
-    })?;
+    let served_cosigners = cosignature::verify_cosignatures(&note, cosigners)
+        .map_err(|error| {
+            anyhow::anyhow!("{id} served a checkpoint with a bad cosignature: {error}")
+        })?
+        .len();
     let held = || note_text(&head.checkpoint);
     if served.size() < head.size && pushed {
         // A pushed checkpoint waits for its turn behind other rounds of this peer, which
@@ -129,6 +180,7 @@ pub async fn sync_once(
             Ok(Some(root)) if root == *served.root() => Ok(SyncProgress {
                 from: head.size,
                 to: head.size,
+                duplicates: Vec::new(),
             }),
             Ok(Some(_)) => Err(misbehaviour(
                 "fork",
@@ -168,10 +220,16 @@ pub async fn sync_once(
                 None,
             ));
         }
-        confirm(store, mirrors, id, head, note, now)?;
+        let witnessing = Witnessing {
+            trusted: cosigners,
+            quorum,
+            served: served_cosigners,
+        };
+        confirm(store, mirrors, id, head, note, now, &witnessing)?;
         return Ok(SyncProgress {
             from: served.size(),
             to: served.size(),
+            duplicates: Vec::new(),
         });
     }
     let from = head.size;
@@ -179,8 +237,9 @@ pub async fn sync_once(
     let registry = issuers
         .registry(id)
         .ok_or_else(|| anyhow::anyhow!("{id} has no issuer registry"))?;
-    let (to, registry) = catch_up(
+    let (to, registry, duplicates) = catch_up(
         store,
+        mirrors,
         client,
         peer,
         &head,
@@ -203,11 +262,16 @@ pub async fn sync_once(
             None,
         ));
     }
-    let state = MirrorState {
+    let mut new_head = MirrorHead {
         size: served.size(),
-        checkpoint: note_text(&note),
+        root: verified_root,
+        checkpoint: Arc::new(note),
         confirmed_at: now,
+        frontier: to.0,
+        witnessed: head.witnessed.clone(),
     };
+    new_head.witness(served_cosigners, quorum);
+    let state = new_head.state();
     let write_store = Arc::clone(store);
     let member = id.to_owned();
     // Synced: the WAL is sequential, so this also makes the catch-up's logged steps durable;
@@ -222,24 +286,24 @@ pub async fn sync_once(
     .map_err(|error| anyhow::anyhow!(error))?
     .map_err(|error| anyhow::anyhow!(error))?;
     issuers.replace(registry);
-    mirrors.set_head(
-        id,
-        MirrorHead {
-            size: served.size(),
-            root: verified_root,
-            checkpoint: Arc::new(note),
-            confirmed_at: now,
-            frontier: to.0,
-        },
-    );
+    mirrors.set_head(id, new_head);
     Ok(SyncProgress {
         from,
         to: served.size(),
+        duplicates,
     })
 }
 
+/// The witnesses a round counts cosignatures of, and how many the served note has.
+struct Witnessing<'a> {
+    trusted: &'a [CosignerKey],
+    quorum: usize,
+    /// Verified cosignatures on the served note.
+    served: usize,
+}
+
 /// Records that the held checkpoint is still the peer's newest (keeping the copy with more
-/// cosignatures).
+/// cosignatures, which becomes the witnessed one when it has the quorum).
 fn confirm(
     store: &Arc<Store>,
     mirrors: &Mirrors,
@@ -247,21 +311,22 @@ fn confirm(
     mut head: MirrorHead,
     note: Vec<u8>,
     now: i64,
+    witnessing: &Witnessing<'_>,
 ) -> Result<(), SyncError> {
-    // The same tree, possibly with more cosignatures (all verified by the caller).
-    if note.len() > head.checkpoint.len() {
+    // The same tree, possibly with more cosignatures (the served ones verified by the
+    // caller; the held note's verified when it was taken).
+    let held = cosignature::verify_cosignatures(&head.checkpoint, witnessing.trusted)
+        .map_or(0, |found| found.len());
+    let cosigners = if witnessing.served > held {
         head.checkpoint = Arc::new(note);
-    }
+        witnessing.served
+    } else {
+        held
+    };
     head.confirmed_at = now;
+    head.witness(cosigners, witnessing.quorum);
     store
-        .set_mirror_state(
-            id,
-            &MirrorState {
-                size: head.size,
-                checkpoint: note_text(&head.checkpoint),
-                confirmed_at: now,
-            },
-        )
+        .set_mirror_state(id, &head.state())
         .map_err(|error| anyhow::anyhow!(error))?;
     mirrors.set_head(id, head);
     Ok(())
@@ -291,19 +356,25 @@ fn is_logged(entries: u64) -> bool {
 /// The new frontier and root of a mirror after a catch-up.
 type Extended = (HashMap<u64, Hash>, Hash);
 
+/// What a catch-up returns: the new frontier and root, the peer's issuer registry after
+/// the new entries, and the entries that carried an id held already.
+type CaughtUp = (Extended, IssuerRegistry, Vec<DuplicateId>);
+
 /// Fetches, verifies, admits and writes (unsynced, above the verified size; through the WAL
 /// when `logged`, see [`is_logged`]) the entries from the held size up to the served
 /// checkpoint; returns the new frontier and root, and the
 /// peer's issuer registry after them.
+#[allow(clippy::too_many_arguments)]
 async fn catch_up(
     store: &Arc<Store>,
+    mirrors: &Mirrors,
     client: &PeerClient,
     peer: &Member,
     head: &MirrorHead,
     served: &VerifiedCheckpoint,
     registry: IssuerRegistry,
     logged: bool,
-) -> Result<(Extended, IssuerRegistry), SyncError> {
+) -> Result<CaughtUp, SyncError> {
     let target = served.size();
     let step_end = |from: u64| (from + ENTRIES_PER_STEP).min(target);
     let note = Arc::new(served.note().to_vec());
@@ -373,12 +444,16 @@ async fn catch_up(
         let mut frontier = head.frontier.clone();
         let mut root = None;
         let mut registry = registry;
+        let mut duplicates = Vec::new();
         while let Some((step, permit)) = verified_rx.recv().await {
             let step_store = Arc::clone(store);
             let step_peer = peer.clone();
             let step_note = Arc::clone(&note);
-            // The registry travels with the step to its thread and comes back.
-            let ((new_frontier, new_root), step_registry) =
+            // The other logs as verified now: an id they hold is a duplicate.
+            let held = mirrors.held_logs();
+            // The registry and the duplicates travel with the step to its thread and
+            // come back.
+            let ((new_frontier, new_root), step_registry, step_duplicates) =
                 tokio::task::spawn_blocking(move || {
                     apply_step(
                         &step_store,
@@ -388,8 +463,10 @@ async fn catch_up(
                         &step_note,
                         &mut registry,
                         logged,
+                        &held,
+                        &mut duplicates,
                     )
-                    .map(|extended| (extended, registry))
+                    .map(|extended| (extended, registry, duplicates))
                 })
                 .await
                 .map_err(|error| anyhow::anyhow!(error))??;
@@ -397,12 +474,13 @@ async fn catch_up(
             frontier = new_frontier;
             root = Some(new_root);
             registry = step_registry;
+            duplicates = step_duplicates;
         }
-        Ok::<_, SyncError>((frontier, root, registry))
+        Ok::<_, SyncError>((frontier, root, registry, duplicates))
     };
     let (fetched, verified, applied) = tokio::join!(fetching, verifying, applying);
     // A later stage's error concerns an earlier step than an earlier stage's: it wins.
-    let (frontier, root, registry) = applied?;
+    let (frontier, root, registry, duplicates) = applied?;
     verified?;
     fetched?;
     let root = match root {
@@ -415,7 +493,7 @@ async fn catch_up(
         )
         .map_err(|error| anyhow::anyhow!(error))?,
     };
-    Ok(((frontier, root), registry))
+    Ok(((frontier, root), registry, duplicates))
 }
 
 /// A fetched step whose entries' signatures verified, waiting to be admitted and written.
@@ -515,7 +593,9 @@ async fn fetch_bundle(
 
 /// Admits one verified step's entries in log order against the peer's issuer registry,
 /// extends the tree and writes them above the verified size. Returns the frontier and root
-/// after them.
+/// after them; an entry whose credential id a log in `held` (or an earlier entry of this
+/// log) already holds is added to `duplicates`.
+#[allow(clippy::too_many_arguments)]
 fn apply_step(
     store: &Store,
     peer: &Member,
@@ -524,6 +604,8 @@ fn apply_step(
     checkpoint_note: &[u8],
     registry: &mut IssuerRegistry,
     logged: bool,
+    held: &HeldLogs,
+    duplicates: &mut Vec<DuplicateId>,
 ) -> Result<Extended, SyncError> {
     let VerifiedStep {
         first,
@@ -533,6 +615,17 @@ fn apply_step(
     let member = peer.id.as_str();
     // Credentials of this step are not in the store yet: status changes find them here.
     let mut in_step = StatusTargets::new();
+    // Nor are their ids: a second entry of this step with one of them is found here.
+    let mut ids_in_step: HashMap<CredentialId, u64> = HashMap::new();
+    // Where the step's credential ids are held already, read in one pass.
+    let ids: Vec<CredentialId> = verified
+        .iter()
+        .filter_map(|entry| entry.issued().map(|(id, _)| id))
+        .collect();
+    let mut locations = store
+        .credential_locations(&ids)
+        .map_err(|error| SyncError::Transient(error.into()))?
+        .into_iter();
     let mut records = Vec::with_capacity(entries.len());
     for (offset, (bytes, entry)) in entries.into_iter().zip(verified).enumerate() {
         let index = first + offset as u64;
@@ -564,9 +657,33 @@ fn apply_step(
         if let Some(error) = store_error.borrow_mut().take() {
             return Err(SyncError::Transient(error.into()));
         }
+        let mut credential_id = entry.issued().map(|(id, _)| id);
+        if let Some(id) = credential_id {
+            let located = locations.next().unwrap_or_default();
+            let holders = holders_of(store, member, (id, located), index, held, &ids_in_step)?;
+            if !holders.is_empty() {
+                // A log holding one id twice keeps its first entry under that id.
+                if holders.iter().any(|(holder, _)| holder == member) {
+                    credential_id = None;
+                }
+                if duplicates.len() < MAX_DUPLICATES_PER_ROUND {
+                    duplicates.push(duplicate_id(
+                        member,
+                        id,
+                        index,
+                        &bytes,
+                        holders,
+                        checkpoint_note,
+                    ));
+                } else {
+                    tracing::warn!(peer = member, %id, index, "another entry with an id held already; not kept as evidence beyond {MAX_DUPLICATES_PER_ROUND} a round");
+                }
+            }
+            ids_in_step.entry(id).or_insert(index);
+        }
         records.push(MirrorRecord {
             entry: bytes,
-            credential_id: entry.issued().map(|(id, _)| id),
+            credential_id,
             effects: EntryEffects {
                 issuer_event: admitted.issuer_event,
                 status: admitted.status,
@@ -592,6 +709,72 @@ fn apply_step(
     let root = tree.root().map_err(|error| anyhow::anyhow!(error))?;
     let frontier = tree.frontier().map_err(|error| anyhow::anyhow!(error))?;
     Ok((frontier, root))
+}
+
+/// Every log this node holds with an entry carrying credential `id` before entry `index`
+/// of `member`'s log arrived: (member, leaf index). The own log counts whole, another
+/// mirror up to its verified size, `member`'s own log below `index` (its earlier steps of
+/// this catch-up are written already, its entries of this step are in `in_step`).
+fn holders_of(
+    store: &Store,
+    member: &str,
+    (id, located): (CredentialId, CredentialLocations),
+    index: u64,
+    held: &HeldLogs,
+    in_step: &HashMap<CredentialId, u64>,
+) -> Result<Vec<(String, u64)>, SyncError> {
+    let transient = |error: crate::store::StoreError| SyncError::Transient(error.into());
+    let mut holders = Vec::new();
+    if let Some(own) = located.own {
+        holders.push((held.me.clone(), own));
+    }
+    if let Some(earlier) = in_step.get(&id) {
+        holders.push((member.to_owned(), *earlier));
+    }
+    let bound = |holder: &str| {
+        if holder == member {
+            index
+        } else {
+            held.verified.get(holder).copied().unwrap_or(0)
+        }
+    };
+    if located.mirrors.is_empty() {
+        return Ok(holders);
+    }
+    for holder in store
+        .confirm_mirror_holders(id, located.mirrors, bound)
+        .map_err(transient)?
+    {
+        if !holders.contains(&holder) {
+            holders.push(holder);
+        }
+    }
+    Ok(holders)
+}
+
+fn duplicate_id(
+    member: &str,
+    id: CredentialId,
+    index: u64,
+    bytes: &[u8],
+    held_by: Vec<(String, u64)>,
+    checkpoint_note: &[u8],
+) -> DuplicateId {
+    let held: Vec<String> = held_by
+        .iter()
+        .map(|(holder, at)| format!("entry {at} of {holder}'s log"))
+        .collect();
+    DuplicateId {
+        kind: DUPLICATE_ID,
+        detail: format!(
+            "entry {index} of {member}'s log carries credential id {id}, which {} already carried here; it is mirrored (valid under {member}'s issuer registry), and verifiers rely only on the entry whose bytes are the presented credential",
+            held.join(" and ")
+        ),
+        credential_id: id.to_string(),
+        held_by,
+        checkpoints: vec![note_text(checkpoint_note)],
+        entry: (index, String::from_utf8_lossy(bytes).into_owned()),
+    }
 }
 
 /// Verifies a step's entries (everything but the signatures one by one, then the

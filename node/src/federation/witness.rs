@@ -17,8 +17,9 @@ use talent_core::tlog::witness::{
 };
 
 use super::client::{AddCheckpointReply, PeerClient};
+use super::witnessed::Witnessed;
 use crate::log::Log;
-use crate::store::{Store, StoreError};
+use crate::store::{META_WITNESSED_CHECKPOINT, Store, StoreError};
 
 /// Why an add-checkpoint request was not cosigned.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +131,17 @@ struct Collected {
     lines: BTreeMap<String, Vec<u8>>,
 }
 
+/// The own checkpoint an inclusion proof is given under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofCheckpoint {
+    /// Its tree size (the proof's).
+    pub size: u64,
+    /// The signed note with the cosignatures held for it.
+    pub note: Vec<u8>,
+    /// Whether they meet the witness quorum.
+    pub witnessed: bool,
+}
+
 /// Collects peers' cosignatures on this member's checkpoints.
 #[derive(Debug)]
 pub struct Collector {
@@ -137,12 +149,39 @@ pub struct Collector {
     /// Peer id → the size its witness last cosigned (learned from its answers).
     cosigned_sizes: Mutex<HashMap<String, u64>>,
     collected: RwLock<Collected>,
+    /// Cosignatures a checkpoint needs to be witnessed.
+    quorum: usize,
+    /// The newest own checkpoint that had the quorum, with its cosignatures: kept in the
+    /// store, because the newest checkpoint lacks the quorum while witnesses are down.
+    witnessed: RwLock<Option<Witnessed>>,
+    store: Arc<Store>,
 }
 
 impl Collector {
-    /// A collector asking every member of `federation` but `me`.
-    pub fn new(federation: &Federation, me: &str) -> Collector {
-        Collector {
+    /// A collector asking every member of `federation` but `me`, holding the witnessed
+    /// checkpoint stored in `store`.
+    ///
+    /// # Errors
+    /// `me` is not a member, the store fails, or the stored witnessed checkpoint does not
+    /// verify (a damaged or foreign data directory).
+    pub fn new(federation: &Federation, me: &str, store: Arc<Store>) -> anyhow::Result<Collector> {
+        let member = federation
+            .member(me)
+            .ok_or_else(|| anyhow::anyhow!("{me} is not a member of {}", federation.id))?;
+        let witnessed = match store.meta(META_WITNESSED_CHECKPOINT)? {
+            None => None,
+            Some(note) => Some(
+                Witnessed::open(
+                    note.as_bytes(),
+                    &member.log_origin,
+                    &member.log_vkey,
+                    &federation.cosigners_of(me),
+                    federation.witness_quorum,
+                )
+                .map_err(|error| anyhow::anyhow!("the stored witnessed checkpoint: {error}"))?,
+            ),
+        };
+        Ok(Collector {
             peers: federation
                 .members()
                 .iter()
@@ -151,6 +190,96 @@ impl Collector {
                 .collect(),
             cosigned_sizes: Mutex::new(HashMap::new()),
             collected: RwLock::new(Collected::default()),
+            quorum: federation.witness_quorum,
+            witnessed: RwLock::new(witnessed),
+            store,
+        })
+    }
+
+    /// The own checkpoint to prove entry `index` under: the current one (`head`) with the
+    /// cosignatures collected for it when they meet the quorum, else the newest witnessed
+    /// one when it contains the entry, else the current one (an entry logged after the
+    /// last witnessed checkpoint: not yet witnessed by a quorum).
+    pub fn checkpoint_for(&self, head: &crate::log::LogHead, index: u64) -> ProofCheckpoint {
+        let current = |witnessed| ProofCheckpoint {
+            size: head.size,
+            note: self.with_cosignatures(&head.checkpoint),
+            witnessed,
+        };
+        if self.cosigner_count(&head.checkpoint) >= self.quorum {
+            return current(true);
+        }
+        match self.witnessed() {
+            Some(held) if held.covers(index) => ProofCheckpoint {
+                size: held.size,
+                note: held.note.as_ref().clone(),
+                witnessed: true,
+            },
+            _ => current(false),
+        }
+    }
+
+    /// How many cosignatures were collected for exactly `note`.
+    fn cosigner_count(&self, note: &Arc<Vec<u8>>) -> usize {
+        let collected = self
+            .collected
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if collected.checkpoint == *note {
+            collected.lines.len()
+        } else {
+            0
+        }
+    }
+
+    /// The newest own checkpoint that had the witness quorum, with its cosignatures.
+    pub fn witnessed(&self) -> Option<Witnessed> {
+        self.witnessed
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Keeps `head`'s checkpoint, with the cosignatures collected for it, as the witnessed
+    /// one when they meet the quorum and it is newer (or better cosigned) than the one
+    /// held: durably first, so a restart never forgets a witnessed checkpoint it served.
+    async fn keep_witnessed(&self, head: &crate::log::LogHead) {
+        let cosigners = self.cosigners_of(&head.checkpoint).len();
+        let note = Arc::new(self.with_cosignatures(&head.checkpoint));
+        let mut next = self.witnessed();
+        if !Witnessed::advance(&mut next, head.size, &note, cosigners, self.quorum) {
+            return;
+        }
+        let Some(next) = next else {
+            return;
+        };
+        let store = Arc::clone(&self.store);
+        let text = next.text();
+        let stored = tokio::task::spawn_blocking(move || {
+            store.set_meta(&[(META_WITNESSED_CHECKPOINT, &text)])
+        })
+        .await;
+        match stored {
+            Ok(Ok(())) => {
+                let mut witnessed = self
+                    .witnessed
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                // Another round may have kept a newer one meanwhile.
+                let newer = witnessed.as_ref().is_none_or(|held| {
+                    next.size > held.size
+                        || (next.size == held.size && next.cosigners > held.cosigners)
+                });
+                if newer {
+                    *witnessed = Some(next);
+                }
+            }
+            Ok(Err(error)) => {
+                tracing::error!(%error, "the witnessed checkpoint was not stored");
+            }
+            Err(error) => {
+                tracing::error!(%error, "the witnessed checkpoint was not stored");
+            }
         }
     }
 
@@ -204,6 +333,7 @@ impl Collector {
             (peer, self.submit(log, client, peer, note, bare, size).await)
         });
         let results = futures_util::future::join_all(requests).await;
+        let collected_before = self.cosigners_of(&head.checkpoint).len();
         for (peer, result) in results {
             match result {
                 Ok(line) => {
@@ -220,7 +350,11 @@ impl Collector {
                 }
             }
         }
-        self.cosigners_of(&head.checkpoint).len()
+        let collected = self.cosigners_of(&head.checkpoint).len();
+        if collected > collected_before || self.witnessed().is_none() {
+            self.keep_witnessed(&head).await;
+        }
+        collected
     }
 
     async fn submit(
