@@ -1,6 +1,6 @@
 //! Writes the starting corpus of every fuzz target (`fuzz/corpus/<target>/seed-*`) from the
 //! property tests' fixtures, so a fuzzer starts from valid signed objects rather than from
-//! nothing. Ignored in a normal run; docs/security/fuzz.md says when to run it:
+//! nothing. Ignored in a normal run; docs/security.md says when to run it:
 //!
 //! ```sh
 //! cargo test -p talent-core --test fuzz_seeds -- --ignored

@@ -1,6 +1,6 @@
 //! The operator-facing limits a node is started with (`registry-node serve` flags): how
 //! often an operator may search by full ID number, and how many status-list slots an
-//! issuer may hold reserved and unused. Defaults are documented in docs/security/policy.md.
+//! issuer may hold reserved and unused. Defaults are documented in docs/security.md.
 
 use crate::reservations::DEFAULT_MAX_RESERVED_SLOTS;
 

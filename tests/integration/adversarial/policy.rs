@@ -1,5 +1,5 @@
 //! Issue 19, item 6: policy gaps a delegated issuer, a revoked token or an auditor could
-//! use. Each case failed before the fix (see docs/security/policy.md):
+//! use. Each case failed before the fix (see docs/security.md):
 //!
 //! - a delegated issuer lifted (02 → 01) a suspension the authority set;
 //! - a withdrawn issuer (or a rotated-out key) kept signing by back-dating `proof.created`
