@@ -232,9 +232,16 @@ fn input() -> impl Strategy<Value = Input> {
 }
 
 proptest! {
+    // A fixed seed unless PROPTEST_RNG_SEED names another: `cargo test` draws the same
+    // cases every run (see core/tests/support).
     #![proptest_config(ProptestConfig {
         cases: 512,
         failure_persistence: None,
+        rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+            ProptestConfig::default().rng_seed
+        } else {
+            proptest::test_runner::RngSeed::Fixed(0x7a1e_9e57_2026_1206)
+        },
         ..ProptestConfig::default()
     })]
 

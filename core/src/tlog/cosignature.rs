@@ -301,7 +301,13 @@ impl CosignerKey {
         if !signed_note::is_key_name_valid(name) {
             return Err(CosignatureError::InvalidKeyName(name.to_owned()));
         }
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // Lowercase only, as every vkey is written: a key has one text, so a configured
+        // vkey compares equal to the one this code writes for the same key.
+        if id_hex.len() != 8
+            || !id_hex
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(CosignatureError::MalformedVkey);
         }
         let found = u32::from_str_radix(id_hex, 16).map_err(|_| CosignatureError::MalformedVkey)?;
@@ -535,6 +541,38 @@ mod tests {
         assert_eq!(
             cosigner.cosign(BODY, 1).expect("body"),
             cosigner.cosign(&note, 1).expect("note")
+        );
+    }
+
+    #[test]
+    fn a_vkey_has_one_text_and_an_uppercase_key_id_is_refused() {
+        // A key whose id has a letter in it (most have).
+        let (vkey, name, id, material) = (1u8..=255)
+            .map(|seed| {
+                let cosigner = Cosigner::new("w.example/w1", SigningKey::from_bytes(&[seed; 32]))
+                    .expect("name");
+                cosigner.key().vkey()
+            })
+            .find_map(|vkey| {
+                let (name, rest) = vkey.split_once('+')?;
+                let (id, material) = rest.split_once('+')?;
+                id.bytes().any(|b| b.is_ascii_lowercase()).then(|| {
+                    (
+                        vkey.clone(),
+                        name.to_owned(),
+                        id.to_owned(),
+                        material.to_owned(),
+                    )
+                })
+            })
+            .expect("a key id with a letter");
+        assert_eq!(CosignerKey::from_vkey(&vkey).expect("reads").vkey(), vkey);
+        // The property test's find: the key id in capitals read as the same key, so one
+        // key had two texts.
+        let shouted = format!("{name}+{}+{material}", id.to_ascii_uppercase());
+        assert_eq!(
+            CosignerKey::from_vkey(&shouted),
+            Err(CosignatureError::MalformedVkey)
         );
     }
 
