@@ -231,6 +231,15 @@ fn locate(
         Some(Match::Own(index)) => {
             let internal =
                 |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
+            // The index is written with the entry, the head moves just after: an entry
+            // this fresh is not in a signed tree yet (no proof), which is not a failure of
+            // the node.
+            if index >= state.log.head().size {
+                return Ok(missing(format!(
+                    "{id} is being logged at {} entry {index}: not yet in a signed checkpoint; ask again",
+                    state.log.origin()
+                )));
+            }
             let (head, mut proof) = state.log.inclusion_proof(index).map_err(internal)?;
             let (checkpoint, cosigners, quorum) = match &state.federation {
                 // With the quorum required, under the newest witnessed checkpoint when
