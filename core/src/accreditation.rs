@@ -1,4 +1,5 @@
-//! Accreditations of delegated issuers (DESIGN.md §4): what an `IssuerAccreditationCredential`
+//! Accreditations of delegated issuers (enterprises, district offices and enclave parks that
+//! issue under their region's authority): what an `IssuerAccreditationCredential`
 //! says, and whether a credential falls inside its scope.
 //!
 //! A scope lists credential types and may narrow them by level, 金凤凰 category and district.

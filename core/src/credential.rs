@@ -26,7 +26,8 @@ pub const SCHEMA_BASE_URL: &str = "https://talent-registry.example/schemas/";
 /// The base `type` every credential carries before its own.
 pub const VERIFIABLE_CREDENTIAL: &str = "VerifiableCredential";
 
-/// The credential types of the registry (DOMAIN.md).
+/// The credential types of the registry: five talent types, then the two that administer
+/// the federation (accreditations of delegated issuers, recognition agreements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum CredentialType {
     /// 金凤凰人才认定: Science City talent status.
@@ -46,7 +47,7 @@ pub enum CredentialType {
 }
 
 impl CredentialType {
-    /// Every type, in the order of DOMAIN.md.
+    /// Every type: the five talent types, then accreditations and agreements.
     pub const ALL: [CredentialType; 7] = [
         CredentialType::GoldenPhoenixTalentCredential,
         CredentialType::ProfessionalTitleCredential,

@@ -1,5 +1,5 @@
 //! The federation configuration (`federation-config/<federation>/federation.toml`): the trust
-//! anchor every member and every verifier starts from (DESIGN §4, §6).
+//! anchor every member and every verifier starts from.
 //!
 //! It names the members and, for each, its endpoint and its three public keys: the authority
 //! DID that roots its credentials, the log key that signs its checkpoints (a C2SP

@@ -662,8 +662,8 @@ fn insert(object: &mut Map<String, Value>, path: &str, value: Value) {
 }
 
 /// Labels of subject fields (by path below `credentialSubject`, or of envelope fields), in
-/// the order forms show them: the person, then the type's fields as DOMAIN.md lists them,
-/// then validity. The Chinese label is also the CSV header.
+/// the order forms show them: the person, then the types' own fields (a field several types
+/// share, such as `level`, once), then validity. The Chinese label is also the CSV header.
 const LABELS: [(&str, &str, &str); 45] = [
     ("id", "标识", "Identifier"),
     ("name", "姓名", "Name"),

@@ -1,6 +1,5 @@
 //! Who may write what to one member's log: the member's authority and its key history, the
-//! delegated issuers it accredited, their scopes, withdrawals and key rotations
-//! (DESIGN.md §4).
+//! delegated issuers it accredited, their scopes, withdrawals and key rotations.
 //!
 //! An [`IssuerRegistry`] is built by [`IssuerRegistry::apply`]ing, in log order, the entries
 //! that change it (accreditations, status changes of accreditations, key rotations). It then

@@ -1,6 +1,7 @@
 //! Cross-region recognition (互认) as data: `RecognitionAgreementCredential`s that a region's
 //! authority signs and logs, and the engine that answers "is this credential recognised in
-//! region R, as what, and on which basis?" (DESIGN §8, DOMAIN "Recognition facts").
+//! region R, as what, and on which basis?". A recognition grants what its agreement says
+//! (eligibility, e.g. to apply for the next level) and never more.
 //!
 //! An agreement is applied by the region that signs it (`credentialSubject.region`, the
 //! log's member). Each rule matches credentials by type, issuing member or member class,
@@ -183,7 +184,8 @@ pub struct Agreement {
     pub valid_until: Option<DateTime<Utc>>,
     /// Agreements of the same region it replaces from its start.
     pub supersedes: Vec<CredentialId>,
-    /// Example data, not a confirmed policy (DOMAIN.md marks such facts *illustrative*).
+    /// Example data, not a confirmed policy: the real mapping was not confirmed from a
+    /// published source, so it is shown as such and kept replaceable.
     pub illustrative: bool,
     /// The document it rests on.
     pub basis: Basis,
@@ -310,7 +312,7 @@ pub struct Recognition {
     /// The region asked about.
     pub region: String,
     /// Recognised (outcome `recognised`, or the credential is the region's own); `recognized`
-    /// in JSON, as DESIGN §7 names it.
+    /// in JSON, the field name of the API's recognition answer (`docs/api.yaml`).
     #[serde(rename = "recognized")]
     pub recognised: bool,
     /// The outcome, when a rule decided.

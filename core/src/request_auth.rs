@@ -1,6 +1,6 @@
 //! Authenticated federation requests: members sign the HTTP requests they make to each other.
 //!
-//! Log tiles and entry bundles carry personal data (DESIGN §6), so reads of
+//! Log tiles and entry bundles carry personal data (names, masked ID numbers), so reads of
 //! `/log/checkpoint`, `/log/tile/…` and `/log/tile/entries/…`, and the federation sync calls
 //! (`add-checkpoint`, push hints), are served only to federation members. A member proves
 //! who it is by signing each request with its **witness key** — the Ed25519 key it cosigns

@@ -1,6 +1,6 @@
 //! Signed statements a log records beside credentials: a **status change** of a credential
 //! and an issuer's **key rotation**. Each is a JSON object with its own `eddsa-jcs-2022`
-//! proof by its `issuer`, and one log entry (DESIGN.md §5).
+//! proof by its `issuer`, and one log entry.
 //!
 //! ```json
 //! {"@context": ["https://talent-registry.example/ns/v1"], "type": ["CredentialStatusChange"],

@@ -4,7 +4,7 @@
 //! Three things live here and nowhere else:
 //!
 //! - **what an entry counts as** ([`facets`]): a logged talent credential (one of the five
-//!   talent types of DOMAIN.md) becomes its [`Facets`]; accreditations, recognition
+//!   talent types, `CredentialType::is_talent`) becomes its [`Facets`]; accreditations, recognition
 //!   agreements and signed statements (status changes, key rotations) are not counted;
 //! - **the counts** ([`CredentialCounts`]): per facet tuple, with roll-ups by one
 //!   [`Dimension`] or by (region, type), serialisable so a node can persist them;

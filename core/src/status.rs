@@ -1,5 +1,6 @@
-//! Credential status codes (the national e-licence practice, DOMAIN.md "Status codes") and
-//! which changes between them are possible.
+//! Credential status codes, those of the national e-licence practice (01 有效 valid, 02 暂扣
+//! suspended, 03 撤销 revoked, 04 注销 cancelled, 05 失效 expired, 06 办理转出 transferred out,
+//! 07 吊销 revoked as a penalty, 99 其他 other), and which changes between them are possible.
 //!
 //! A credential starts `01` (valid). Suspension (`02`) can be lifted; every other change is
 //! final. `05` (expired) follows from `validUntil` and is never set by hand; `99` (other) is

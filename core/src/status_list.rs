@@ -107,7 +107,7 @@ impl StatusPurpose {
     }
 
     /// Whether a credential in `status` has its bit set in a list of this purpose
-    /// (DOMAIN.md: 02 is a suspension; 03, 04, 06 and 07 are revocations).
+    /// (02 is a suspension; 03, 04, 06 and 07 end the credential, so they are revocations).
     pub fn is_set_for(self, status: CredentialStatus) -> bool {
         match self {
             StatusPurpose::Suspension => status == CredentialStatus::Suspended,

@@ -1,5 +1,5 @@
 //! The verification pipeline: one function that turns a presented credential into a
-//! [`Verdict`] with every check named (DESIGN.md §7).
+//! [`Verdict`] with every check named.
 //!
 //! The node API, the web console and the `talent-verify` CLI all call [`verify_credential`]
 //! and render the same verdict. Checks run independently where they can, so a tampered

@@ -1,4 +1,4 @@
-//! This member's part in the federation (DESIGN.md §6): it mirrors every peer's log
+//! This member's part in the federation: it mirrors every peer's log
 //! ([`sync`], [`mirror`]), witnesses their checkpoints and collects their cosignatures on
 //! its own ([`witness`]), signs its requests to them ([`client`]), and keeps evidence when
 //! one misbehaves.
@@ -261,7 +261,8 @@ impl FederationNode {
         Ok(progress)
     }
 
-    /// `POST /log/add-checkpoint`: verify, then cosign (DESIGN.md §6). A checkpoint beyond
+    /// `POST /log/add-checkpoint`: verify, then cosign, so no member cosigns a log it has
+    /// not verified. A checkpoint beyond
     /// this member's verified mirror is first synced to — its entries fetched and verified,
     /// its root recomputed — and only then handed to the witness ([`Self::add_checkpoint`]).
     ///
