@@ -15,6 +15,9 @@
 //! Helpers that act on an element take a CSS selector, wait for the first element matching
 //! it, and act on that one. Values reach the page as JSON literals, never spliced into
 //! script text, so any selector or input text is safe to pass.
+//!
+//! Why one file: it is one type, the tests' handle on one browser, whose methods each wrap
+//! a DevTools step behind the same bounded wait; split, they would only refer to each other.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
