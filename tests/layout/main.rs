@@ -92,7 +92,7 @@ fn every_member_has_source_to_check() {
 }
 
 #[test]
-#[ignore = "issue 20's other splits (issuance, console, api/verify, federation/sync, core; form and proof after the crate split) have not landed; --ignored lists what remains"]
+#[ignore = "issue 20's other splits (issuance, console, api/verify, federation/sync, core) have not landed; --ignored lists what remains"]
 fn no_file_is_long_without_a_reason_at_its_top() {
     let mut long = Vec::new();
     for member in members() {
@@ -112,7 +112,7 @@ fn no_file_is_long_without_a_reason_at_its_top() {
 }
 
 #[test]
-#[ignore = "issue 20's other splits (issuance, console, api/verify, federation/sync, core; form and proof after the crate split) have not landed; --ignored lists what remains"]
+#[ignore = "issue 20's other splits (issuance, console, api/verify, federation/sync, core) have not landed; --ignored lists what remains"]
 fn no_circle_between_the_modules_of_a_crate() {
     let mut found = Vec::new();
     for member in members() {

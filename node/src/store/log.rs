@@ -6,7 +6,7 @@ use std::ops::Range;
 use rocksdb::WriteBatch;
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
 use talent_core::status_list::StatusSlot;
-use talent_core::tlog::Hash;
+use talent_tlog::Hash;
 
 use super::effects::EntryEffects;
 use super::families::{CF_CREDENTIALS, CF_META, CF_PERSONAL, CF_PERSONAL_INDEX, CF_STATUS_SLOTS};

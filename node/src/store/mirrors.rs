@@ -4,7 +4,7 @@
 use rocksdb::{WriteBatch, WriteOptions};
 use serde::{Deserialize, Serialize};
 use talent_core::identifiers::CredentialId;
-use talent_core::tlog::Hash;
+use talent_tlog::Hash;
 
 use super::effects::EntryEffects;
 use super::families::{

@@ -58,7 +58,7 @@ mod witness;
 use std::path::Path;
 
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Options, WriteOptions};
-use talent_core::tlog::Hash;
+use talent_tlog::Hash;
 use thiserror::Error;
 
 pub use credentials::CredentialLocations;
