@@ -7,6 +7,11 @@
 //! more, and commits it as one synced RocksDB `WriteBatch`. While one batch is being
 //! written, the next accumulates, so batches grow with load without adding latency when
 //! the node is idle. A submission is never split across batches.
+//!
+//! The task is a [`crate::worker`]: at its stop signal it refuses new submissions
+//! ([`SequenceError::Stopped`]), commits and answers every one already queued, and only then
+//! returns, so every submission the node accepted is answered, once durable or with the
+//! reason it is not.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Log, LogHead};
 use crate::store::{AppendBatch, AppendedEntry};
+use crate::worker::{Worker, Workers};
 
 /// Batching limits.
 #[derive(Debug, Clone, Copy)]
@@ -101,10 +107,15 @@ impl std::fmt::Debug for Submission {
 }
 
 impl Sequencer {
-    /// Starts the sequencer task for `log`.
-    pub fn start(log: Arc<Log>, config: BatchConfig) -> Sequencer {
+    /// Starts the sequencer of `log` as the worker `sequencer` of `workers`.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn start(log: Arc<Log>, config: BatchConfig, workers: &mut Workers) -> Sequencer {
         let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
-        tokio::spawn(run(log, config, receiver));
+        workers.spawn("sequencer", move |worker| {
+            run(log, config, receiver, worker)
+        });
         Sequencer { sender }
     }
 
@@ -125,8 +136,28 @@ impl Sequencer {
     }
 }
 
-async fn run(log: Arc<Log>, config: BatchConfig, mut receiver: mpsc::Receiver<Submission>) {
-    while let Some(first) = receiver.recv().await {
+/// The sequencer task: batches and commits submissions until it is asked to stop and has
+/// answered every submission queued by then.
+async fn run(
+    log: Arc<Log>,
+    config: BatchConfig,
+    mut receiver: mpsc::Receiver<Submission>,
+    mut worker: Worker,
+) {
+    let mut closed = false;
+    loop {
+        let first = tokio::select! {
+            // The stop first, so a steady stream of submissions cannot hold it off; closing
+            // loses nothing: `recv` still yields every submission queued, then `None`.
+            biased;
+            () = worker.stopped(), if !closed => {
+                receiver.close();
+                closed = true;
+                continue;
+            }
+            first = receiver.recv() => first,
+        };
+        let Some(first) = first else { break };
         let mut batch = vec![first];
         let mut count = batch[0].entries.len();
         let deadline = tokio::time::Instant::now() + config.max_batch_delay;
@@ -155,6 +186,7 @@ async fn run(log: Arc<Log>, config: BatchConfig, mut receiver: mpsc::Receiver<Su
             .unwrap_or_else(|error| Err(SequenceError::Failed(error.to_string())));
         match result {
             Ok(appended) => {
+                worker.succeeded();
                 let mut rest = appended.into_iter();
                 for (reply, size) in replies.into_iter().zip(sizes) {
                     let _ = reply.send(Ok(rest.by_ref().take(size).collect()));
@@ -162,6 +194,9 @@ async fn run(log: Arc<Log>, config: BatchConfig, mut receiver: mpsc::Receiver<Su
             }
             Err(error) => {
                 tracing::error!(%error, "log batch failed; nothing of it was acknowledged");
+                // Not retried: each submitter has its answer and may submit again. The
+                // delay is not waited for either.
+                let _ = worker.failed(&error);
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));
                 }
