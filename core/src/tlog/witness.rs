@@ -553,6 +553,67 @@ mod tests {
         }
     }
 
+    /// A parsed and opened submission decides exactly as the one-call path, and each
+    /// step raises its own errors of the spec's table.
+    #[test]
+    fn a_submission_is_parsed_once_opened_once_and_decided_as_before() {
+        use super::super::checkpoint::{sign_checkpoint, verifier_key};
+        use ed25519_dalek::SigningKey;
+        const ORIGIN: &str = "registry.test.example/log";
+        let log_key = SigningKey::from_bytes(&[3; 32]);
+        let logs = [WitnessedLog {
+            origin: ORIGIN.to_owned(),
+            log_vkey: verifier_key(ORIGIN, &log_key.verifying_key()),
+        }];
+        let cosigner =
+            Cosigner::new("witness.test.example", SigningKey::from_bytes(&[4; 32])).expect("key");
+        let root = Hash([9; 32]);
+        let request = AddCheckpointRequest {
+            old_size: 0,
+            proof: Vec::new(),
+            checkpoint: sign_checkpoint(ORIGIN, 5, root, &log_key).expect("signed"),
+        };
+        let body = request.to_bytes();
+
+        let submission = CheckpointSubmission::parse(&body).expect("parses");
+        assert_eq!(submission.origin(), ORIGIN);
+        assert_eq!(submission.request(), &request);
+        let opened = submission.open(&logs).expect("opens");
+        assert_eq!(
+            (opened.checkpoint().size(), *opened.checkpoint().root()),
+            (5, root)
+        );
+        assert_eq!(
+            decide(&opened, None, &cosigner, 1_700_000_000),
+            add_checkpoint(&request, &logs, None, &cosigner, 1_700_000_000)
+        );
+
+        // A malformed checkpoint fails the parse; an unknown log or a foreign key the open.
+        let mut garbled = body.clone();
+        garbled.truncate(body.len() - request.checkpoint.len());
+        garbled.extend_from_slice(b"not a note\n");
+        assert_eq!(
+            CheckpointSubmission::parse(&garbled).err(),
+            Some(WitnessError::Malformed(MalformedBody::Checkpoint))
+        );
+        let other = CheckpointSubmission::parse(&body).expect("parses");
+        assert_eq!(
+            other.open(&[]).err(),
+            Some(WitnessError::UnknownOrigin {
+                origin: ORIGIN.to_owned()
+            })
+        );
+        let foreign = [WitnessedLog {
+            origin: ORIGIN.to_owned(),
+            log_vkey: verifier_key(ORIGIN, &SigningKey::from_bytes(&[5; 32]).verifying_key()),
+        }];
+        let unsigned = CheckpointSubmission::parse(&body).expect("parses");
+        assert_eq!(
+            unsigned.open(&foreign).err(),
+            Some(WitnessError::NotSignedByLog)
+        );
+    }
+
     #[test]
     fn size_conflict_round_trips() {
         assert_eq!(parse_size_conflict(&size_conflict_body(42)), Ok(42));

@@ -707,4 +707,34 @@ mod tests {
         }
         assert!(halts(b"not JSON"), "unreadable evidence halts, as before");
     }
+
+    /// The states and kinds are shown and stored as the strings they always were (the
+    /// status endpoint, docs/api.yaml and stored evidence read them).
+    #[test]
+    fn states_and_kinds_keep_their_strings() {
+        let states = [
+            (PeerState::Syncing, "syncing"),
+            (PeerState::InSync, "in-sync"),
+            (PeerState::Unreachable, "unreachable"),
+            (PeerState::Halted, "halted"),
+        ];
+        for (state, text) in states {
+            assert_eq!(serde_json::json!(state), text);
+        }
+        let kinds = [
+            (EvidenceKind::Rollback, "rollback"),
+            (EvidenceKind::Fork, "fork"),
+            (EvidenceKind::InconsistentEntries, "inconsistent-entries"),
+            (EvidenceKind::BadEntry, "bad-entry"),
+            (EvidenceKind::DuplicateId, "duplicate-id"),
+        ];
+        for (kind, text) in kinds {
+            assert_eq!(serde_json::json!(kind), text);
+            assert_eq!(kind.as_str(), text);
+            assert_eq!(kind.to_string(), text);
+            let read: EvidenceKind = serde_json::from_value(text.into()).expect("reads");
+            assert_eq!(read, kind);
+        }
+        assert!(halts(br#"{"kind":"unheard-of"}"#), "an unknown kind halts");
+    }
 }

@@ -259,3 +259,66 @@ fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, Sequen
     });
     Ok(appended)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{EntryEffects, PersonalKeys, Store};
+    use crate::worker::BackoffPolicy;
+    use ed25519_dalek::SigningKey;
+
+    fn entry(index: usize) -> PendingEntry {
+        PendingEntry {
+            entry: format!("{{\"entry\":{index}}}").into_bytes(),
+            credential_id: None,
+            resident_id: None,
+            status_slot: None,
+            effects: EntryEffects::default(),
+        }
+    }
+
+    /// Submissions queued when the stop comes are committed and answered before the
+    /// sequencer returns; a submission after the stop is refused, not lost.
+    #[tokio::test(flavor = "current_thread")]
+    async fn at_the_stop_every_queued_submission_is_answered_once_durable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open(dir.path(), PersonalKeys::for_tests()).expect("store"));
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let log = Arc::new(Log::open(Arc::clone(&store), "registry.test.example/log", key).expect("log"));
+        let mut workers = Workers::new(BackoffPolicy::NODE);
+        let config = BatchConfig {
+            max_batch_entries: 3,
+            ..BatchConfig::default()
+        };
+        let sequencer = Sequencer::start(Arc::clone(&log), config, &mut workers);
+        let submitted: Vec<_> = (0..20)
+            .map(|index| {
+                let sequencer = sequencer.clone();
+                tokio::spawn(async move { sequencer.append(vec![entry(index)]).await })
+            })
+            .collect();
+        // On this one thread the submitters run at this yield and queue their entries; the
+        // sequencer has committed nothing yet when it is told to stop.
+        tokio::task::yield_now().await;
+        assert_eq!(log.head().size, 0, "nothing committed before the stop");
+        let stopped = workers.stop(Duration::from_secs(30)).await;
+        assert_eq!(stopped.drained, ["sequencer"]);
+        let mut indexes = Vec::new();
+        for answer in submitted {
+            let appended = answer.await.expect("submitter").expect("appended, not refused");
+            indexes.extend(appended.iter().map(|appended| appended.index));
+        }
+        indexes.sort_unstable();
+        assert_eq!(indexes, (0..20).collect::<Vec<u64>>(), "each answered once");
+        assert_eq!(log.head().size, 20);
+        assert!(matches!(
+            sequencer.append(vec![entry(20)]).await,
+            Err(SequenceError::Stopped)
+        ));
+        drop(log);
+        // Durable: a reopened log holds all twenty.
+        let reopened = Log::open(store, "registry.test.example/log", SigningKey::from_bytes(&[7; 32]))
+            .expect("reopens");
+        assert_eq!(reopened.head().size, 20);
+    }
+}
