@@ -204,7 +204,11 @@ fn sigterm_while_issuing_answers_every_accepted_request_and_loses_nothing() {
     let issued = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|_| {
-            let (http, url, request) = (node.client(), node.at("/api/v1/credentials"), request.clone());
+            let (http, url, request) = (
+                node.client(),
+                node.at("/api/v1/credentials"),
+                request.clone(),
+            );
             let issued = Arc::clone(&issued);
             std::thread::spawn(move || {
                 // Until the node stops taking requests: the ids answered 201, and any

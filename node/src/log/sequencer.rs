@@ -284,7 +284,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(Store::open(dir.path(), PersonalKeys::for_tests()).expect("store"));
         let key = SigningKey::from_bytes(&[7; 32]);
-        let log = Arc::new(Log::open(Arc::clone(&store), "registry.test.example/log", key).expect("log"));
+        let log =
+            Arc::new(Log::open(Arc::clone(&store), "registry.test.example/log", key).expect("log"));
         let mut workers = Workers::new(BackoffPolicy::NODE);
         let config = BatchConfig {
             max_batch_entries: 3,
@@ -305,7 +306,10 @@ mod tests {
         assert_eq!(stopped.drained, ["sequencer"]);
         let mut indexes = Vec::new();
         for answer in submitted {
-            let appended = answer.await.expect("submitter").expect("appended, not refused");
+            let appended = answer
+                .await
+                .expect("submitter")
+                .expect("appended, not refused");
             indexes.extend(appended.iter().map(|appended| appended.index));
         }
         indexes.sort_unstable();
@@ -317,8 +321,12 @@ mod tests {
         ));
         drop(log);
         // Durable: a reopened log holds all twenty.
-        let reopened = Log::open(store, "registry.test.example/log", SigningKey::from_bytes(&[7; 32]))
-            .expect("reopens");
+        let reopened = Log::open(
+            store,
+            "registry.test.example/log",
+            SigningKey::from_bytes(&[7; 32]),
+        )
+        .expect("reopens");
         assert_eq!(reopened.head().size, 20);
     }
 }
