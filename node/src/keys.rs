@@ -15,8 +15,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
-use talent_core::did::DidKey;
-use talent_core::multibase::{self, MultibaseError};
+use talent_integrity::did::DidKey;
+use talent_integrity::multibase::{self, MultibaseError};
 
 use crate::store::PersonalKeys;
 

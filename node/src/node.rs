@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use talent_core::federation::{ConfigError, Federation};
 use talent_core::schema::SchemaSet;
-use talent_core::tlog::cosignature::{CosignatureError, Cosigner};
+use talent_tlog::cosignature::{CosignatureError, Cosigner};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -336,21 +336,21 @@ pub fn open(
     let keys = MemberKeys::load_or_generate(data_dir, generate).map_err(keys_error("member"))?;
     let (member, federation) = match &role {
         Role::Development => {
-            let log_vkey = talent_core::tlog::checkpoint::verifier_key(
-                DEV_LOG_ORIGIN,
-                &keys.log.verifying_key(),
-            );
+            let log_vkey =
+                talent_tlog::checkpoint::verifier_key(DEV_LOG_ORIGIN, &keys.log.verifying_key());
             // The authority's identity is its first key; after a rotation authority.key
             // holds a later one.
             let root = match store.meta(META_AUTHORITY_DID)? {
-                Some(stored) => stored
-                    .parse()
-                    .map_err(
-                        |error: talent_core::did::DidError| OpenError::StoredAuthority {
-                            reason: error.to_string(),
-                            stored: stored.clone(),
-                        },
-                    )?,
+                Some(stored) => {
+                    stored
+                        .parse()
+                        .map_err(|error: talent_integrity::did::DidError| {
+                            OpenError::StoredAuthority {
+                                reason: error.to_string(),
+                                stored: stored.clone(),
+                            }
+                        })?
+                }
                 None => keys.authority_did(),
             };
             (MemberIdentity::development(root, log_vkey), None)
@@ -576,7 +576,7 @@ fn reconcile_authority_key(
     let latest = registry.latest_authority_key();
     if let Some(successor) = MemberKeys::staged_authority_successor(data_dir).map_err(keys_error)? {
         let successor_did =
-            talent_core::did::DidKey::from_verifying_key(&successor.verifying_key());
+            talent_integrity::did::DidKey::from_verifying_key(&successor.verifying_key());
         if successor_did == latest && keys.authority_did() != latest {
             MemberKeys::promote_authority_successor(data_dir).map_err(keys_error)?;
             keys.authority = successor;

@@ -21,11 +21,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use talent_core::federation::{Federation, Member};
-use talent_core::tlog::checkpoint::VerifiedCheckpoint;
-use talent_core::tlog::cosignature::{self, CosignatureError, CosignerKey};
-use talent_core::tlog::witness::{
-    CheckpointSubmission, OpenedSubmission, WitnessError, WitnessRecord,
-};
+use talent_tlog::checkpoint::VerifiedCheckpoint;
+use talent_tlog::cosignature::{self, CosignatureError, CosignerKey};
+use talent_tlog::witness::{CheckpointSubmission, OpenedSubmission, WitnessError, WitnessRecord};
 use tokio::sync::Notify;
 
 use self::client::{ClientError, PeerClient};

@@ -18,13 +18,13 @@ use serde::{Deserialize, Serialize};
 use talent_core::federation::Member;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::{IssuerRegistry, StatusTargets};
-use talent_core::tlog::Hash;
-use talent_core::tlog::bundle::{self, BundleError};
-use talent_core::tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
-use talent_core::tlog::cosignature::{self, CosignatureError, CosignerKey};
-use talent_core::tlog::entry;
-use talent_core::tlog::merkle::{self, ProofError, TreeExtension};
-use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
+use talent_core::log_entry;
+use talent_tlog::Hash;
+use talent_tlog::bundle::{self, BundleError};
+use talent_tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
+use talent_tlog::cosignature::{self, CosignatureError, CosignerKey};
+use talent_tlog::merkle::{self, ProofError, TreeExtension};
+use talent_tlog::tile::{TILE_WIDTH, TilePath};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::client::{ClientError, PeerClient};
@@ -647,7 +647,7 @@ async fn catch_up(
 struct VerifiedStep {
     first: u64,
     entries: Vec<Vec<u8>>,
-    verified: Vec<entry::MirrorEntry>,
+    verified: Vec<log_entry::MirrorEntry>,
 }
 
 /// Fetches the entries `from..to` of a log of `target` entries, bundle by bundle.
@@ -928,16 +928,16 @@ fn verify_entries(
     first: u64,
     entries: &[Vec<u8>],
     checkpoint_note: &[u8],
-) -> Result<Vec<entry::MirrorEntry>, SyncError> {
-    let mut keys = talent_core::did::KeyCache::new();
+) -> Result<Vec<log_entry::MirrorEntry>, SyncError> {
+    let mut keys = talent_integrity::did::KeyCache::new();
     entries
         .iter()
         .enumerate()
         .map(|(offset, bytes)| {
-            entry::prepare_entry_with(bytes, &mut keys).map_err(|error| (offset, error))
+            log_entry::prepare_entry_with(bytes, &mut keys).map_err(|error| (offset, error))
         })
         .collect::<Result<Vec<_>, _>>()
-        .and_then(|prepared| entry::verify_entries(prepared, entries))
+        .and_then(|prepared| log_entry::verify_entries(prepared, entries))
         .map_err(|(position, error)| {
             let index = first + position as u64;
             misbehaviour(

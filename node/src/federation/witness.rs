@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use talent_core::federation::{Federation, Member};
-use talent_core::tlog::checkpoint;
-use talent_core::tlog::cosignature::{self, CosignatureError, Cosigner, CosignerKey};
-use talent_core::tlog::merkle::ProofError;
-use talent_core::tlog::witness::{
+use talent_tlog::checkpoint;
+use talent_tlog::cosignature::{self, CosignatureError, Cosigner, CosignerKey};
+use talent_tlog::merkle::ProofError;
+use talent_tlog::witness::{
     self, AddCheckpointRequest, CheckpointSubmission, OpenedSubmission, WitnessError,
     WitnessOutcome, WitnessRecord, WitnessedLog,
 };
