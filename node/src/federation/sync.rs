@@ -9,6 +9,10 @@
 //! root, an entry with a bad signature or from an issuer not allowed there) stops sync from
 //! that peer with [`SyncError::Misbehaviour`]; the caller keeps the evidence. Everything else
 //! (network, 5xx, unsigned garbage) is [`SyncError::Transient`] and retried.
+//!
+//! Longer than 600 lines: one round's stages (fetch, verify, admit and write) and the errors
+//! and evidence they produce ([`Unavailable`], [`Misbehaviour`], [`DuplicateId`]) are read
+//! together.
 
 use std::collections::HashMap;
 use std::sync::Arc;
