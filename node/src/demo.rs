@@ -12,6 +12,10 @@
 //! a word (SIGKILL, a crash), each member sees its standard input, a pipe whose other end
 //! only the demo held, close, and stops as on SIGTERM (`serve --stop-when-stdin-closes`,
 //! [`stop_when_stdin_closes`]).
+//!
+//! Errors here are `anyhow`'s, as in `main.rs`: this module is a command-line command whose
+//! every error ends as a message to the person running it, with the context of what it was
+//! doing; no caller matches on them.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

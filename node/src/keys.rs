@@ -14,12 +14,73 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
 use talent_integrity::did::DidKey;
-use talent_integrity::multibase;
+use talent_integrity::multibase::{self, MultibaseError};
 
 use crate::store::PersonalKeys;
+
+/// Why a key file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// A file or directory operation failed.
+    #[error("{action} {}: {error}", path.display())]
+    Io {
+        /// What was being done (`reading`, `creating`, …).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
+    /// A signing key file does not hold an Ed25519 secret multikey.
+    #[error("{} is not an Ed25519 secret multikey: {error}", path.display())]
+    NotASecretMultikey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: MultibaseError,
+    },
+    /// A symmetric key file does not hold 64 hex digits.
+    #[error("{} is not a key of 64 hex digits: {reason}", path.display())]
+    NotHex {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A key file may be read by other users.
+    #[error("{} is readable by other users (mode {mode:o}); run chmod 600 on it", path.display())]
+    ReadableByOthers {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+/// The [`KeyError::Io`] of `action` on `path`.
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> KeyError {
+    let path = path.to_path_buf();
+    move |error| KeyError::Io {
+        action,
+        path,
+        error,
+    }
+}
+
+/// The secret multikey in `text`, read from `path`.
+fn decode_secret(text: &str, path: &Path) -> Result<SigningKey, KeyError> {
+    let seed = multibase::decode_ed25519_secret(text.trim()).map_err(|error| {
+        KeyError::NotASecretMultikey {
+            path: path.to_path_buf(),
+            error,
+        }
+    })?;
+    Ok(SigningKey::from_bytes(&seed))
+}
 
 /// What a key is used for; also its file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,9 +120,12 @@ impl MemberKeys {
     ///
     /// # Errors
     /// A key file that cannot be read, is not a secret multikey, or is readable by others.
-    pub fn load_or_generate(data_dir: &Path, generate_missing: bool) -> anyhow::Result<MemberKeys> {
+    pub fn load_or_generate(
+        data_dir: &Path,
+        generate_missing: bool,
+    ) -> Result<MemberKeys, KeyError> {
         let dir = data_dir.join("keys");
-        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        fs::create_dir_all(&dir).map_err(io_error("creating", &dir))?;
         let load = |role| load_or_generate_one(&dir, role, generate_missing);
         Ok(MemberKeys {
             authority: load(KeyRole::Authority)?,
@@ -90,19 +154,16 @@ impl MemberKeys {
     ///
     /// # Errors
     /// A source key is missing or malformed, or the copy cannot be written.
-    pub fn install_from(data_dir: &Path, source: &Path) -> anyhow::Result<()> {
+    pub fn install_from(data_dir: &Path, source: &Path) -> Result<(), KeyError> {
         if MemberKeys::exist(data_dir) {
             return Ok(());
         }
         let dir = data_dir.join("keys");
-        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        fs::create_dir_all(&dir).map_err(io_error("creating", &dir))?;
         for role in [KeyRole::Authority, KeyRole::Log, KeyRole::Witness] {
             let from = key_path(source, role);
-            let text =
-                fs::read_to_string(&from).with_context(|| format!("reading {}", from.display()))?;
-            let seed = multibase::decode_ed25519_secret(text.trim())
-                .with_context(|| format!("{} is not an Ed25519 secret multikey", from.display()))?;
-            write_key(&key_path(&dir, role), &SigningKey::from_bytes(&seed))?;
+            let text = fs::read_to_string(&from).map_err(io_error("reading", &from))?;
+            write_key(&key_path(&dir, role), &decode_secret(&text, &from)?)?;
         }
         Ok(())
     }
@@ -118,7 +179,7 @@ impl MemberKeys {
     ///
     /// # Errors
     /// The file cannot be written.
-    pub fn stage_authority_successor(data_dir: &Path, key: &SigningKey) -> anyhow::Result<()> {
+    pub fn stage_authority_successor(data_dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
         write_key(&data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE), key)
     }
 
@@ -126,16 +187,13 @@ impl MemberKeys {
     ///
     /// # Errors
     /// The file exists but cannot be read or is not a key.
-    pub fn staged_authority_successor(data_dir: &Path) -> anyhow::Result<Option<SigningKey>> {
+    pub fn staged_authority_successor(data_dir: &Path) -> Result<Option<SigningKey>, KeyError> {
         let path = data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE);
         if !path.exists() {
             return Ok(None);
         }
-        let text =
-            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let seed = multibase::decode_ed25519_secret(text.trim())
-            .with_context(|| format!("{} is not an Ed25519 secret multikey", path.display()))?;
-        Ok(Some(SigningKey::from_bytes(&seed)))
+        let text = fs::read_to_string(&path).map_err(io_error("reading", &path))?;
+        decode_secret(&text, &path).map(Some)
     }
 
     /// Makes the staged successor `authority.key`, keeping the previous key as
@@ -143,30 +201,29 @@ impl MemberKeys {
     ///
     /// # Errors
     /// A rename fails.
-    pub fn promote_authority_successor(data_dir: &Path) -> anyhow::Result<()> {
+    pub fn promote_authority_successor(data_dir: &Path) -> Result<(), KeyError> {
         let dir = data_dir.join("keys");
         let retired = dir.join(format!(
             "authority-retired-{}.key",
             chrono::Utc::now().timestamp()
         ));
         fs::rename(key_path(&dir, KeyRole::Authority), &retired)
-            .with_context(|| format!("retiring the authority key to {}", retired.display()))?;
-        fs::rename(
-            dir.join(AUTHORITY_SUCCESSOR_FILE),
-            key_path(&dir, KeyRole::Authority),
-        )
-        .context("promoting the successor authority key")?;
-        fs::File::open(&dir)?.sync_all()?;
-        Ok(())
+            .map_err(io_error("retiring the authority key to", &retired))?;
+        let successor = dir.join(AUTHORITY_SUCCESSOR_FILE);
+        fs::rename(&successor, key_path(&dir, KeyRole::Authority)).map_err(io_error(
+            "promoting the successor authority key",
+            &successor,
+        ))?;
+        sync_directory(&dir)
     }
 
     /// Removes a staged successor whose rotation never reached the log.
     ///
     /// # Errors
     /// The file cannot be removed.
-    pub fn discard_authority_successor(data_dir: &Path) -> anyhow::Result<()> {
+    pub fn discard_authority_successor(data_dir: &Path) -> Result<(), KeyError> {
         let path = data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE);
-        fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))
+        fs::remove_file(&path).map_err(io_error("removing", &path))
     }
 }
 
@@ -182,9 +239,9 @@ const PERSONAL_INDEX_FILE: &str = "personal-index.key";
 /// # Errors
 /// A key file that cannot be read or written, is not 64 hex digits, or is readable by
 /// others.
-pub fn load_or_generate_personal(data_dir: &Path) -> anyhow::Result<PersonalKeys> {
+pub fn load_or_generate_personal(data_dir: &Path) -> Result<PersonalKeys, KeyError> {
     let dir = data_dir.join("keys");
-    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs::create_dir_all(&dir).map_err(io_error("creating", &dir))?;
     let (fresh_data, fresh_index) = PersonalKeys::generate();
     let data = load_or_store_symmetric(&dir.join(PERSONAL_DATA_FILE), fresh_data)?;
     let index = load_or_store_symmetric(&dir.join(PERSONAL_INDEX_FILE), fresh_index)?;
@@ -192,12 +249,14 @@ pub fn load_or_generate_personal(data_dir: &Path) -> anyhow::Result<PersonalKeys
 }
 
 /// The 32-byte key in `path`, or `fresh` written there when the file does not exist.
-fn load_or_store_symmetric(path: &Path, fresh: [u8; 32]) -> anyhow::Result<[u8; 32]> {
+fn load_or_store_symmetric(path: &Path, fresh: [u8; 32]) -> Result<[u8; 32], KeyError> {
     match fs::read_to_string(path) {
         Ok(text) => {
             refuse_readable_by_others(path)?;
-            parse_hex_key(text.trim())
-                .with_context(|| format!("{} is not a key of 64 hex digits", path.display()))
+            parse_hex_key(text.trim()).map_err(|reason| KeyError::NotHex {
+                path: path.to_path_buf(),
+                reason,
+            })
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let text: String = fresh.iter().map(|byte| format!("{byte:02x}")).collect();
@@ -205,30 +264,34 @@ fn load_or_store_symmetric(path: &Path, fresh: [u8; 32]) -> anyhow::Result<[u8; 
             tracing::info!(path = %path.display(), "generated a new personal key");
             Ok(fresh)
         }
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+        Err(error) => Err(io_error("reading", path)(error)),
     }
 }
 
-fn parse_hex_key(text: &str) -> anyhow::Result<[u8; 32]> {
+/// 32 bytes from 64 hex digits; else what is wrong.
+fn parse_hex_key(text: &str) -> Result<[u8; 32], String> {
     if text.len() != 64 || !text.is_ascii() {
-        bail!("{} characters", text.chars().count());
+        return Err(format!("{} characters", text.chars().count()));
     }
     let mut key = [0u8; 32];
     for (byte, pair) in key.iter_mut().zip(text.as_bytes().chunks(2)) {
-        let pair = std::str::from_utf8(pair)?;
-        *byte = u8::from_str_radix(pair, 16).with_context(|| format!("{pair:?} is not hex"))?;
+        // ASCII, checked above: every pair is text.
+        let pair = std::str::from_utf8(pair).unwrap_or_default();
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| format!("{pair:?} is not hex"))?;
     }
     Ok(key)
 }
 
-fn refuse_readable_by_others(path: &Path) -> anyhow::Result<()> {
-    let mode = fs::metadata(path)?.permissions().mode();
+fn refuse_readable_by_others(path: &Path) -> Result<(), KeyError> {
+    let mode = fs::metadata(path)
+        .map_err(io_error("reading the mode of", path))?
+        .permissions()
+        .mode();
     if mode & 0o077 != 0 {
-        bail!(
-            "{} is readable by other users (mode {:o}); run chmod 600 on it",
-            path.display(),
-            mode & 0o777
-        );
+        return Err(KeyError::ReadableByOthers {
+            path: path.to_path_buf(),
+            mode: mode & 0o777,
+        });
     }
     Ok(())
 }
@@ -237,14 +300,12 @@ fn key_path(dir: &Path, role: KeyRole) -> PathBuf {
     dir.join(role.file_name())
 }
 
-fn load_or_generate_one(dir: &Path, role: KeyRole, generate: bool) -> anyhow::Result<SigningKey> {
+fn load_or_generate_one(dir: &Path, role: KeyRole, generate: bool) -> Result<SigningKey, KeyError> {
     let path = key_path(dir, role);
     match fs::read_to_string(&path) {
         Ok(text) => {
             refuse_readable_by_others(&path)?;
-            let seed = multibase::decode_ed25519_secret(text.trim())
-                .with_context(|| format!("{} is not an Ed25519 secret multikey", path.display()))?;
-            Ok(SigningKey::from_bytes(&seed))
+            decode_secret(&text, &path)
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && generate => {
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
@@ -252,16 +313,16 @@ fn load_or_generate_one(dir: &Path, role: KeyRole, generate: bool) -> anyhow::Re
             tracing::info!(path = %path.display(), "generated a new {:?} key", role);
             Ok(key)
         }
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+        Err(error) => Err(io_error("reading", &path)(error)),
     }
 }
 
-fn write_key(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
+fn write_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     write_secret(path, &multibase::encode_ed25519_secret(key.as_bytes()))
 }
 
 /// Writes `text` and a newline to `path` atomically, mode 0600.
-fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+fn write_secret(path: &Path, text: &str) -> Result<(), KeyError> {
     let temporary = path.with_extension("key.tmp");
     let mut file = fs::OpenOptions::new()
         .write(true)
@@ -269,14 +330,21 @@ fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(&temporary)
-        .with_context(|| format!("creating {}", temporary.display()))?;
-    writeln!(file, "{text}")?;
-    file.sync_all()?;
-    fs::rename(&temporary, path)?;
-    if let Some(parent) = path.parent() {
-        fs::File::open(parent)?.sync_all()?;
+        .map_err(io_error("creating", &temporary))?;
+    writeln!(file, "{text}").map_err(io_error("writing", &temporary))?;
+    file.sync_all().map_err(io_error("syncing", &temporary))?;
+    fs::rename(&temporary, path).map_err(io_error("renaming into", path))?;
+    match path.parent() {
+        Some(parent) => sync_directory(parent),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Makes the entries of `dir` (a rename, a new file) durable.
+fn sync_directory(dir: &Path) -> Result<(), KeyError> {
+    fs::File::open(dir)
+        .and_then(|file| file.sync_all())
+        .map_err(io_error("syncing", dir))
 }
 
 #[cfg(test)]

@@ -29,3 +29,4 @@ pub mod statistics;
 pub mod status_lists;
 pub mod store;
 pub mod tokens;
+pub mod worker;

@@ -348,19 +348,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let public_url = public_url
                 .or(endpoint)
                 .unwrap_or_else(|| format!("http://{address}"));
-            let state = registry_node::node::open(&data, batching, role, &public_url, policy)?;
+            let mut node = registry_node::node::open(&data, batching, role, &public_url, policy)?;
+            let member = &node.state.member;
             let mut stdout = std::io::stdout();
             writeln!(
                 stdout,
                 "registry-node: member {} ({}), authority {}\nregistry-node: data in {}\nregistry-node: listening on http://{address}",
-                state.member.id,
-                state.member.name_zh,
-                state.member.authority_did,
+                member.id,
+                member.name_zh,
+                member.authority_did,
                 data.display()
             )?;
             stdout.flush()?;
-            registry_node::node::start_federation(&state);
-            registry_node::server::serve(state, listener, limits).await
+            node.start_federation();
+            node.serve(listener, limits).await?;
+            Ok(())
         }),
         Command::Demo { config, data } => {
             runtime()?.block_on(registry_node::demo::run(&config, &data))

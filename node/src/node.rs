@@ -1,27 +1,241 @@
-//! Start-up of a node: open the store, load the keys that belong to it, build the state.
-//! Serving, until SIGINT or SIGTERM, is [`crate::server`].
+//! Start-up and shutdown of a node: open the store, load the keys that belong to it,
+//! build the state and start its workers ([`open`]); serve until SIGINT or SIGTERM, then
+//! stop in order ([`Node::serve`]).
+//!
+//! Longer than 600 lines because [`OpenError`] names every way start-up can fail, one
+//! documented variant each, beside the start-up sequence they come from.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{Context, bail};
-use talent_core::federation::Federation;
+use talent_core::federation::{ConfigError, Federation};
 use talent_core::schema::SchemaSet;
-use talent_tlog::cosignature::Cosigner;
+use talent_tlog::cosignature::{CosignatureError, Cosigner};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
-use crate::federation::FederationNode;
+use crate::connections::ServerLimits;
+use crate::federation::{FederationError, FederationNode};
 use crate::issuance::{IssuanceService, LogWriter};
 use crate::issuers::{Issuers, LogToLoad};
-use crate::keys::MemberKeys;
-use crate::log::Log;
+use crate::keys::{KeyError, MemberKeys};
 use crate::log::sequencer::{BatchConfig, Sequencer};
+use crate::log::{Log, LogOpenError};
 use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
 use crate::policy::PolicyConfig;
+use crate::server::ServeError;
 use crate::state::AppState;
 use crate::statistics::CredentialStatistics;
 use crate::status_lists::StatusLists;
-use crate::store::{META_AUTHORITY_DID, META_MEMBER_ID, Store};
+use crate::store::{META_AUTHORITY_DID, META_MEMBER_ID, Store, StoreError};
 use crate::tokens::Tokens;
+use crate::worker::{BackoffPolicy, DRAIN_DEADLINE, Stopped, Workers};
+
+/// Why a federation configuration file was not loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadFederationError {
+    /// The file cannot be read.
+    #[error("reading {}: {error}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
+    /// The file is not a valid configuration (the error names the line).
+    #[error("{}: {error}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: ConfigError,
+    },
+}
+
+/// Why a node was not opened. Each names the data directory or file concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The data directory cannot be created or restricted to this user.
+    #[error("{action} {}: {error}", path.display())]
+    DataDirectory {
+        /// What was being done.
+        action: &'static str,
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
+    /// A key file cannot be read, written or used.
+    #[error("loading the {what} keys from {}: {error}", path.display())]
+    Keys {
+        /// `member` or `personal-data`.
+        what: &'static str,
+        /// The keys directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: KeyError,
+    },
+    /// The store cannot be opened (locked by another node, corrupt).
+    #[error("opening the store in {}: {error}", path.display())]
+    OpenStore {
+        /// The store directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: StoreError,
+    },
+    /// The store failed while reading what it holds.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Member keys without a store: the database was lost, truncated or moved.
+    #[error(
+        "{} has member keys but an empty store: the database was lost or moved. Restore {} (or remove {} to start a new member)",
+        data_dir.display(),
+        data_dir.join("db").display(),
+        data_dir.join("keys").display()
+    )]
+    KeysWithoutStore {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
+    /// The authority DID in the store does not parse.
+    #[error("the stored authority DID {stored:?} is invalid: {reason}")]
+    StoredAuthority {
+        /// What is stored.
+        stored: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The member is not in the federation configuration.
+    #[error("member {member:?} is not in the federation configuration (members: {known})")]
+    UnknownMember {
+        /// The member asked for.
+        member: String,
+        /// The members configured, comma-separated.
+        known: String,
+    },
+    /// A key in the data directory is not the one the configuration lists.
+    #[error("{}/{file} does not match {field} {configured} of member {member}", keys_dir.display())]
+    KeyMismatch {
+        /// The keys directory.
+        keys_dir: PathBuf,
+        /// `log.key` or `witness.key`.
+        file: &'static str,
+        /// `log_vkey` or `witness_vkey`.
+        field: &'static str,
+        /// The configured verifier key.
+        configured: String,
+        /// The member.
+        member: String,
+    },
+    /// The configured witness name is not a valid key name.
+    #[error("witness name {name}: {error}")]
+    WitnessName {
+        /// The name.
+        name: String,
+        /// Why.
+        #[source]
+        error: CosignatureError,
+    },
+    /// The data directory holds another member's data.
+    #[error("{} holds data of member {stored:?}, not {member:?}", data_dir.display())]
+    OtherMember {
+        /// The data directory.
+        data_dir: PathBuf,
+        /// The member it holds.
+        stored: String,
+        /// The member asked for.
+        member: String,
+    },
+    /// The stored credentials belong to another authority.
+    #[error(
+        "{}: the stored credentials belong to authority {stored}, but this member's authority is {authority}",
+        data_dir.display()
+    )]
+    OtherAuthority {
+        /// The data directory.
+        data_dir: PathBuf,
+        /// The authority stored.
+        stored: String,
+        /// This member's authority.
+        authority: String,
+    },
+    /// `authority.key` is not the authority's newest key in the own log.
+    #[error(
+        "{}/authority.key is {key}, but the authority's key in this member's log is {latest} (first key {root}); restore the original key",
+        keys_dir.display()
+    )]
+    AuthorityKey {
+        /// The keys directory.
+        keys_dir: PathBuf,
+        /// The key in the file.
+        key: String,
+        /// The newest key in the log.
+        latest: String,
+        /// The authority's first key.
+        root: String,
+    },
+    /// The log on disk is damaged or not this member's.
+    #[error("refusing to serve the log in {}: {error}", path.display())]
+    Log {
+        /// The store directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: LogOpenError,
+    },
+    /// A part of the node's state cannot be loaded from the store.
+    #[error("{what} in {}: {error}", data_dir.display())]
+    Load {
+        /// What was being loaded.
+        what: &'static str,
+        /// The data directory.
+        data_dir: PathBuf,
+        /// Why.
+        #[source]
+        error: StoreError,
+    },
+    /// The federation runtime cannot start (a stored mirror does not verify).
+    #[error("opening the mirrors in {}: {error}", data_dir.display())]
+    Federation {
+        /// The data directory.
+        data_dir: PathBuf,
+        /// Why.
+        #[source]
+        error: FederationError,
+    },
+    /// The audit log of ID-number searches cannot be opened.
+    #[error("opening the ID-search audit log: {0}")]
+    Audit(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// [`open`] was called outside a Tokio runtime.
+    #[error("a node is opened on the runtime it runs on: {0}")]
+    Runtime(#[from] tokio::runtime::TryCurrentError),
+}
+
+/// An open node: its state and its running workers. Serve it with [`Node::serve`].
+#[derive(Debug)]
+pub struct Node {
+    /// The state the API serves.
+    pub state: AppState,
+    /// The log's worker (the sequencer): stopped after the last request is answered.
+    log_workers: Workers,
+    /// The federation's workers: stopped at the signal.
+    federation_workers: Workers,
+}
+
+/// How a node's workers stopped ([`Node::serve`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shutdown {
+    /// The log's worker.
+    pub log: Stopped,
+    /// The federation's workers.
+    pub federation: Stopped,
+}
 
 /// Who the node is to be.
 #[derive(Debug, Clone)]
@@ -43,14 +257,19 @@ pub enum Role {
 ///
 /// # Errors
 /// The file cannot be read or is not a valid configuration.
-pub fn load_federation(path: &Path) -> anyhow::Result<Federation> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Federation::parse(&text).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))
+pub fn load_federation(path: &Path) -> Result<Federation, LoadFederationError> {
+    let text = std::fs::read_to_string(path).map_err(|error| LoadFederationError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    Federation::parse(&text).map_err(|error| LoadFederationError::Invalid {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 /// Opens the member whose data lives in `data_dir` and starts its sequencer (so it must
-/// run inside a Tokio runtime). Federation tasks start with [`start_federation`].
+/// run inside a Tokio runtime). Federation workers start with [`Node::start_federation`].
 ///
 /// A new directory of the development member gets fresh keys. An existing one must hold
 /// the keys its data was issued with: a node never silently starts signing with a key its
@@ -67,30 +286,39 @@ pub fn open(
     role: Role,
     public_url: &str,
     policy: PolicyConfig,
-) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+) -> Result<Node, OpenError> {
+    let directory = |action| {
+        move |error| OpenError::DataDirectory {
+            action,
+            path: data_dir.to_path_buf(),
+            error,
+        }
+    };
+    std::fs::create_dir_all(data_dir).map_err(directory("creating data directory"))?;
     // Written by an older version (0644 files) or restored from a backup: only this user.
-    let loosened = crate::file_modes::restrict_data_dir(data_dir).with_context(|| {
-        format!(
-            "making the data directory {} readable by this user only",
-            data_dir.display()
-        )
-    })?;
+    let loosened = crate::file_modes::restrict_data_dir(data_dir).map_err(directory(
+        "making readable by this user only the data directory",
+    ))?;
     if loosened > 0 {
         tracing::warn!(
             entries = loosened,
             "removed group and other permissions in the data directory"
         );
     }
-    let personal = crate::keys::load_or_generate_personal(data_dir).with_context(|| {
-        format!(
-            "loading the personal-data keys from {}",
-            data_dir.join("keys").display()
-        )
-    })?;
-    let store = Store::open(&data_dir.join("db"), personal)
-        .with_context(|| format!("opening the store in {}", data_dir.join("db").display()))?;
+    let keys_error = |what| {
+        move |error| OpenError::Keys {
+            what,
+            path: data_dir.join("keys"),
+            error,
+        }
+    };
+    let personal =
+        crate::keys::load_or_generate_personal(data_dir).map_err(keys_error("personal-data"))?;
+    let store =
+        Store::open(&data_dir.join("db"), personal).map_err(|error| OpenError::OpenStore {
+            path: data_dir.join("db"),
+            error,
+        })?;
     let fresh = store.meta(META_MEMBER_ID)?.is_none();
     if let Role::Member {
         keys_from: Some(source),
@@ -98,25 +326,17 @@ pub fn open(
     } = &role
         && fresh
     {
-        MemberKeys::install_from(data_dir, source)?;
+        MemberKeys::install_from(data_dir, source).map_err(keys_error("member"))?;
     }
     if fresh && MemberKeys::exist(data_dir) && matches!(role, Role::Development) {
         // Keys without a store means the database was lost, truncated or moved: starting
         // an empty log under the same keys would silently roll the member's history back.
-        bail!(
-            "{} has member keys but an empty store: the database was lost or moved. Restore {} (or remove {} to start a new member)",
-            data_dir.display(),
-            data_dir.join("db").display(),
-            data_dir.join("keys").display()
-        );
+        return Err(OpenError::KeysWithoutStore {
+            data_dir: data_dir.to_path_buf(),
+        });
     }
     let generate = fresh && matches!(role, Role::Development);
-    let keys = MemberKeys::load_or_generate(data_dir, generate).with_context(|| {
-        format!(
-            "loading the member keys from {}",
-            data_dir.join("keys").display()
-        )
-    })?;
+    let keys = MemberKeys::load_or_generate(data_dir, generate).map_err(keys_error("member"))?;
     let (member, federation) = match &role {
         Role::Development => {
             let log_vkey =
@@ -124,9 +344,16 @@ pub fn open(
             // The authority's identity is its first key; after a rotation authority.key
             // holds a later one.
             let root = match store.meta(META_AUTHORITY_DID)? {
-                Some(stored) => stored.parse().map_err(|error| {
-                    anyhow::anyhow!("the stored authority DID {stored:?} is invalid: {error}")
-                })?,
+                Some(stored) => {
+                    stored
+                        .parse()
+                        .map_err(|error: talent_integrity::did::DidError| {
+                            OpenError::StoredAuthority {
+                                reason: error.to_string(),
+                                stored: stored.clone(),
+                            }
+                        })?
+                }
                 None => keys.authority_did(),
             };
             (MemberIdentity::development(root, log_vkey), None)
@@ -136,10 +363,10 @@ pub fn open(
         } => {
             let Some(config) = federation.member(member) else {
                 let known: Vec<&str> = federation.members().iter().map(|m| m.id.as_str()).collect();
-                bail!(
-                    "member {member:?} is not in the federation configuration (members: {})",
-                    known.join(", ")
-                );
+                return Err(OpenError::UnknownMember {
+                    member: member.clone(),
+                    known: known.join(", "),
+                });
             };
             check_keys_match(&keys, config, data_dir)?;
             (
@@ -158,28 +385,36 @@ pub fn open(
         let stored_member = store.meta(META_MEMBER_ID)?.unwrap_or_default();
         let stored_authority = store.meta(META_AUTHORITY_DID)?.unwrap_or_default();
         if stored_member != member.id.as_str() {
-            bail!(
-                "{} holds data of member {stored_member:?}, not {:?}",
-                data_dir.display(),
-                member.id.as_str()
-            );
+            return Err(OpenError::OtherMember {
+                data_dir: data_dir.to_path_buf(),
+                stored: stored_member,
+                member: member.id.as_str().to_owned(),
+            });
         }
         if stored_authority != authority {
-            bail!(
-                "{}: the stored credentials belong to authority {stored_authority}, but this member's authority is {authority}",
-                data_dir.display()
-            );
+            return Err(OpenError::OtherAuthority {
+                data_dir: data_dir.to_path_buf(),
+                stored: stored_authority,
+                authority,
+            });
         }
     }
     let store = Arc::new(store);
     let log = Arc::new(
-        Log::open(Arc::clone(&store), &member.log_origin, keys.log.clone()).with_context(|| {
-            format!(
-                "refusing to serve the log in {}",
-                data_dir.join("db").display()
-            )
+        Log::open(Arc::clone(&store), &member.log_origin, keys.log.clone()).map_err(|error| {
+            OpenError::Log {
+                path: data_dir.join("db"),
+                error,
+            }
         })?,
     );
+    let loading = |what| {
+        move |error| OpenError::Load {
+            what,
+            data_dir: data_dir.to_path_buf(),
+            error,
+        }
+    };
     let own = LogToLoad {
         member: member.id.as_str().to_owned(),
         authority: member.authority_did.clone(),
@@ -197,8 +432,7 @@ pub fn open(
         }
     }
     let issuers = Arc::new(
-        Issuers::load(&store, &own, &peers)
-            .with_context(|| format!("loading the issuer history in {}", data_dir.display()))?,
+        Issuers::load(&store, &own, &peers).map_err(loading("loading the issuer history"))?,
     );
     let keys = reconcile_authority_key(data_dir, keys, &issuers.own())?;
     let federation = match (&role, federation) {
@@ -210,18 +444,26 @@ pub fn open(
                 Arc::clone(&issuers),
                 keys.witness.clone(),
             )
-            .with_context(|| format!("opening the mirrors in {}", data_dir.display()))?,
+            .map_err(|error| OpenError::Federation {
+                data_dir: data_dir.to_path_buf(),
+                error,
+            })?,
         )),
         _ => None,
     };
     let status_lists = Arc::new(
         StatusLists::open(Arc::clone(&store), public_url)
-            .with_context(|| format!("opening the status lists in {}", data_dir.display()))?,
+            .map_err(loading("opening the status lists"))?,
     );
-    let sequencer = Sequencer::start(Arc::clone(&log), batching);
+    let background = tokio::runtime::Handle::try_current()?;
+    let mut log_workers = Workers::new(BackoffPolicy::NODE);
+    let sequencer = Sequencer::start(Arc::clone(&log), batching, &mut log_workers);
     let schemas = Arc::new(SchemaSet::new());
     let tokens = Arc::new(Tokens::open(data_dir));
-    let id_search_audit = Arc::new(crate::audit::IdSearchAudit::open(data_dir)?);
+    let id_search_audit = Arc::new(
+        crate::audit::IdSearchAudit::open(data_dir)
+            .map_err(|error| OpenError::Audit(error.into()))?,
+    );
     let issuance = Arc::new(IssuanceService::new(
         Arc::clone(&schemas),
         LogWriter {
@@ -244,9 +486,9 @@ pub fn open(
             member.id.as_str(),
             federation.clone(),
         )
-        .with_context(|| format!("loading the statistics in {}", data_dir.display()))?,
+        .map_err(loading("loading the statistics"))?,
     );
-    Ok(AppState {
+    let state = AppState {
         store,
         schemas,
         member: Arc::new(member),
@@ -263,8 +505,12 @@ pub fn open(
             policy.id_search_per_hour,
         )),
         id_search_audit,
-        background: tokio::runtime::Handle::try_current()
-            .context("a node is opened on the runtime it runs on")?,
+        background,
+    };
+    Ok(Node {
+        state,
+        log_workers,
+        federation_workers: Workers::new(BackoffPolicy::NODE),
     })
 }
 
@@ -276,7 +522,7 @@ pub fn open_development(
     data_dir: &Path,
     batching: BatchConfig,
     public_url: &str,
-) -> anyhow::Result<AppState> {
+) -> Result<Node, OpenError> {
     open(
         data_dir,
         batching,
@@ -290,25 +536,29 @@ fn check_keys_match(
     keys: &MemberKeys,
     config: &talent_core::federation::Member,
     data_dir: &Path,
-) -> anyhow::Result<()> {
-    let keys_dir = data_dir.join("keys");
+) -> Result<(), OpenError> {
+    let mismatch = |file, field, configured: &str| OpenError::KeyMismatch {
+        keys_dir: data_dir.join("keys"),
+        file,
+        field,
+        configured: configured.to_owned(),
+        member: config.id.to_string(),
+    };
     if keys.log.verifying_key() != config.log_key {
-        bail!(
-            "{}/log.key does not match log_vkey {} of member {}",
-            keys_dir.display(),
-            config.log_vkey,
-            config.id
-        );
+        return Err(mismatch("log.key", "log_vkey", &config.log_vkey));
     }
-    let witness = Cosigner::new(&config.witness_name, keys.witness.clone())
-        .map_err(|error| anyhow::anyhow!("witness name {}: {error}", config.witness_name))?;
+    let witness = Cosigner::new(&config.witness_name, keys.witness.clone()).map_err(|error| {
+        OpenError::WitnessName {
+            name: config.witness_name.clone(),
+            error,
+        }
+    })?;
     if witness.vkey() != config.witness_vkey {
-        bail!(
-            "{}/witness.key does not match witness_vkey {} of member {}",
-            keys_dir.display(),
-            config.witness_vkey,
-            config.id
-        );
+        return Err(mismatch(
+            "witness.key",
+            "witness_vkey",
+            &config.witness_vkey,
+        ));
     }
     Ok(())
 }
@@ -320,33 +570,132 @@ fn reconcile_authority_key(
     data_dir: &Path,
     mut keys: MemberKeys,
     registry: &talent_core::issuers::IssuerRegistry,
-) -> anyhow::Result<MemberKeys> {
+) -> Result<MemberKeys, OpenError> {
+    let keys_error = |error| OpenError::Keys {
+        what: "member",
+        path: data_dir.join("keys"),
+        error,
+    };
     let latest = registry.latest_authority_key();
-    if let Some(successor) = MemberKeys::staged_authority_successor(data_dir)? {
+    if let Some(successor) = MemberKeys::staged_authority_successor(data_dir).map_err(keys_error)? {
         let successor_did =
             talent_integrity::did::DidKey::from_verifying_key(&successor.verifying_key());
         if successor_did == latest && keys.authority_did() != latest {
-            MemberKeys::promote_authority_successor(data_dir)?;
+            MemberKeys::promote_authority_successor(data_dir).map_err(keys_error)?;
             keys.authority = successor;
             tracing::info!(key = %latest, "finished an interrupted authority key rotation");
         } else {
-            MemberKeys::discard_authority_successor(data_dir)?;
+            MemberKeys::discard_authority_successor(data_dir).map_err(keys_error)?;
         }
     }
     let authority = keys.authority_did();
     if authority != latest {
-        bail!(
-            "{}/authority.key is {authority}, but the authority's key in this member's log is {latest} (first key {}); restore the original key",
-            data_dir.join("keys").display(),
-            registry.authority_root()
-        );
+        return Err(OpenError::AuthorityKey {
+            keys_dir: data_dir.join("keys"),
+            key: authority.to_string(),
+            latest: latest.to_string(),
+            root: registry.authority_root().to_string(),
+        });
     }
     Ok(keys)
 }
 
-/// Starts the federation tasks (sync, cosignature collection) of a member node.
-pub fn start_federation(state: &AppState) {
-    if let Some(federation) = &state.federation {
-        federation.start(Arc::clone(&state.log));
+impl Node {
+    /// Starts the federation workers (sync from each peer, cosignature collection) of a
+    /// member node; a development node has none.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn start_federation(&mut self) {
+        if let Some(federation) = &self.state.federation {
+            federation.start(
+                Arc::clone(&self.state.log),
+                &mut self.federation_workers,
+                self.log_workers.health(),
+            );
+        }
+    }
+
+    /// Serves the API on `listener` within `limits` until SIGINT or SIGTERM, then stops:
+    /// the listener closes and the federation's workers are asked to stop at once; the
+    /// requests in flight are finished, each issuance answered once durable; then the
+    /// sequencer answers whatever is still queued and stops. Workers get [`DRAIN_DEADLINE`]
+    /// from their stop signal; those still running then are aborted (see
+    /// [`crate::worker`]).
+    ///
+    /// # Errors
+    /// [`ServeError`]: the server could not start or stopped serving before the signal (the
+    /// workers are stopped all the same).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        limits: ServerLimits,
+    ) -> Result<Shutdown, ServeError> {
+        self.serve_until(
+            listener,
+            limits,
+            crate::server::shutdown_signal(),
+            DRAIN_DEADLINE,
+        )
+        .await
+    }
+
+    /// [`Node::serve`], stopping when `stop` resolves, each group of workers within
+    /// `deadline`.
+    ///
+    /// # Errors
+    /// As [`Node::serve`].
+    pub async fn serve_until(
+        self,
+        listener: TcpListener,
+        limits: ServerLimits,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+        deadline: Duration,
+    ) -> Result<Shutdown, ServeError> {
+        let Node {
+            state,
+            log_workers,
+            federation_workers,
+        } = self;
+        let signalled = CancellationToken::new();
+        let watching = signalled.clone();
+        let watcher = tokio::spawn(async move {
+            tokio::select! {
+                () = stop => watching.cancel(),
+                () = watching.cancelled() => {}
+            }
+        });
+        // The federation stops at the signal, beside the server's drain; it serves no
+        // request anyone waits for.
+        let federation_signal = signalled.clone();
+        let federation = tokio::spawn(async move {
+            federation_signal.cancelled().await;
+            federation_workers.stop(deadline).await
+        });
+        let served =
+            crate::server::serve(state, listener, limits, signalled.clone().cancelled_owned())
+                .await;
+        // Also when the server failed: the workers stop either way.
+        signalled.cancel();
+        let _ = watcher.await;
+        // Every request is answered now: what the sequencer still holds came from
+        // elsewhere (an import job); it is committed and answered before it stops.
+        let log = log_workers.stop(deadline).await;
+        let federation = federation.await.unwrap_or_default();
+        let shutdown = Shutdown { log, federation };
+        for (group, stopped) in [("log", &shutdown.log), ("federation", &shutdown.federation)] {
+            if stopped.aborted.is_empty() && stopped.panicked.is_empty() {
+                tracing::info!(group, workers = ?stopped.drained, "workers stopped");
+            } else {
+                tracing::warn!(
+                    group,
+                    drained = ?stopped.drained,
+                    aborted = ?stopped.aborted,
+                    panicked = ?stopped.panicked,
+                    "workers did not all stop cleanly"
+                );
+            }
+        }
+        served.map(|()| shutdown)
     }
 }

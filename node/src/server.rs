@@ -18,10 +18,12 @@
 //! The node's background tasks (the sequencer, federation sync, cosignature collection,
 //! the console's import jobs) stay on the main runtime ([`AppState::background`]).
 //!
-//! At SIGTERM or SIGINT the listener closes at once. Each thread then finishes the requests
-//! it has started, closes its idle connections and stops. A connection handed over but not
-//! yet taken up by its thread is closed unanswered, as one still in the listen backlog is.
-//! Blocking work a thread left running gets five seconds (`BLOCKING_GRACE`) to finish.
+//! At the stop (SIGTERM or SIGINT for [`crate::node::Node::serve`]) the listener closes at
+//! once. Each thread then finishes the requests it has started, closes its idle connections
+//! and stops. A connection handed over but not yet taken up by its thread is closed
+//! unanswered, as one still in the listen backlog is. Blocking work a thread left running
+//! gets five seconds (`BLOCKING_GRACE`) to finish. The workers stop after
+//! ([`crate::node::Node::serve`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -33,7 +35,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -57,16 +58,37 @@ const EVICTED_RECHECK: Duration = Duration::from_millis(50);
 /// Refused connections are logged at most once per this interval, with their counts.
 const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Serves the API on `listener` within `limits` until SIGINT or SIGTERM, then drains
+/// Why the server stopped serving before it was asked to.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A server thread's runtime could not be built.
+    #[error("starting a server thread's runtime: {0}")]
+    Runtime(#[source] io::Error),
+    /// A server thread could not be started.
+    #[error("starting a server thread: {0}")]
+    Thread(#[source] io::Error),
+    /// A server thread stopped serving.
+    #[error("server thread {0} stopped serving")]
+    ThreadStopped(usize),
+    /// A server thread panicked.
+    #[error("server thread {0} panicked")]
+    ThreadPanicked(usize),
+    /// No server thread was started.
+    #[error("no server thread")]
+    NoThread,
+}
+
+/// Serves the API on `listener` within `limits` until `shutdown` resolves, then drains
 /// in-flight requests.
 ///
 /// # Errors
-/// A server thread cannot be started, or one stops serving before the signal.
+/// A server thread cannot be started, or one stops serving before the shutdown.
 pub async fn serve(
     state: AppState,
     mut listener: TcpListener,
     limits: ServerLimits,
-) -> anyhow::Result<()> {
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
     let count = std::thread::available_parallelism().map_or(1, usize::from);
     let (stop, stopping) = watch::channel(false);
     let (done, mut finished) = mpsc::unbounded_channel();
@@ -83,16 +105,13 @@ pub async fn serve(
         )?);
     }
     drop(done);
-    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let mut refusals = RefusalLog::default();
     let outcome = loop {
         tokio::select! {
             () = &mut shutdown => break Ok(()),
             Some((index, result)) = finished.recv() => {
-                break Err(result.err().unwrap_or_else(|| {
-                    anyhow::anyhow!("server thread {index} stopped serving")
-                }));
+                break Err(result.err().unwrap_or(ServeError::ThreadStopped(index)));
             }
             (stream, peer) = axum::serve::Listener::accept(&mut listener) => {
                 if let Err(error) = place(&admission, &threads, stream, peer, &mut refusals) {
@@ -132,7 +151,7 @@ fn place(
     stream: TcpStream,
     peer: SocketAddr,
     refusals: &mut RefusalLog,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     let ticket = match admission.admit(peer) {
         Ok(ticket) => ticket,
         Err(refusal) => {
@@ -143,17 +162,16 @@ fn place(
             return Ok(());
         }
     };
-    let thread = least_busy(threads).context("no server thread")?;
+    let Some(thread) = least_busy(threads) else {
+        return Err(ServeError::NoThread);
+    };
     match thread.hand_over(stream, peer, ticket) {
         Ok(()) => Ok(()),
         Err(HandOverError::Detach(error)) => {
             tracing::warn!(%peer, %error, "dropped a connection that could not be handed over");
             Ok(())
         }
-        Err(HandOverError::Stopped) => Err(anyhow::anyhow!(
-            "server thread {} stopped serving",
-            thread.index
-        )),
+        Err(HandOverError::Stopped) => Err(ServeError::ThreadStopped(thread.index)),
     }
 }
 
@@ -219,12 +237,12 @@ impl ServerThread {
         app: Router,
         admission: Arc<Admission>,
         stopping: watch::Receiver<bool>,
-        done: mpsc::UnboundedSender<(usize, anyhow::Result<()>)>,
-    ) -> anyhow::Result<ServerThread> {
+        done: mpsc::UnboundedSender<(usize, Result<(), ServeError>)>,
+    ) -> Result<ServerThread, ServeError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .context("starting a server thread's runtime")?;
+            .map_err(ServeError::Runtime)?;
         let (connections, handed_over) = mpsc::unbounded_channel();
         let open = Arc::new(AtomicUsize::new(0));
         let thread = Thread {
@@ -241,12 +259,12 @@ impl ServerThread {
                 // A panic is reported like an error, so the accepting loop never hands
                 // connections to a thread that is gone.
                 let result = std::panic::catch_unwind(serving)
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("server thread {index} panicked")));
+                    .map_err(|_| ServeError::ThreadPanicked(index));
                 // A search or bundle cut off by the request timeout may still be running.
                 runtime.shutdown_timeout(BLOCKING_GRACE);
                 let _ = done.send((index, result));
             })
-            .context("starting a server thread")?;
+            .map_err(ServeError::Thread)?;
         Ok(ServerThread {
             index,
             connections,
@@ -299,7 +317,7 @@ struct Thread {
 impl Thread {
     /// Serves every connection handed over until the server stops, then lets each finish
     /// the request it has in flight.
-    async fn serve(mut self) -> anyhow::Result<()> {
+    async fn serve(mut self) {
         // Each connection task holds a receiver; the thread is done when none is left.
         let (all_closed, closed) = watch::channel(());
         let mut http = http1::Builder::new();
@@ -354,7 +372,6 @@ impl Thread {
         drop(self.handed_over);
         drop(closed);
         all_closed.closed().await;
-        Ok(())
     }
 }
 
@@ -532,7 +549,8 @@ impl AsyncWrite for Connection {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -323,6 +323,86 @@ pub enum WitnessOutcome {
     },
 }
 
+/// An `add-checkpoint` request read once: its body parsed ([`AddCheckpointRequest`]) and its
+/// checkpoint parsed as a signed note whose text is a checkpoint, so its origin is known.
+/// Nothing is verified yet: [`CheckpointSubmission::open`] checks the log signature.
+#[derive(Debug)]
+pub struct CheckpointSubmission {
+    request: AddCheckpointRequest,
+    note: Note,
+    origin: String,
+}
+
+impl CheckpointSubmission {
+    /// Parses a request body and its checkpoint.
+    ///
+    /// # Errors
+    /// [`WitnessError::Malformed`]: every case of [`AddCheckpointRequest::parse`], then
+    /// [`MalformedBody::Checkpoint`].
+    pub fn parse(body: &[u8]) -> Result<CheckpointSubmission, WitnessError> {
+        CheckpointSubmission::from_request(AddCheckpointRequest::parse(body)?)
+    }
+
+    /// Parses the checkpoint of a request whose body is parsed already.
+    ///
+    /// # Errors
+    /// [`WitnessError::Malformed`]`(`[`MalformedBody::Checkpoint`]`)`.
+    pub fn from_request(
+        request: AddCheckpointRequest,
+    ) -> Result<CheckpointSubmission, WitnessError> {
+        let (note, checkpoint) = parse_checkpoint(&request.checkpoint)?;
+        let origin = checkpoint.origin().to_owned();
+        Ok(CheckpointSubmission {
+            request,
+            note,
+            origin,
+        })
+    }
+
+    /// The origin the checkpoint claims (not verified).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The request as parsed.
+    pub fn request(&self) -> &AddCheckpointRequest {
+        &self.request
+    }
+
+    /// Verifies the checkpoint's log signature with the first trusted key of its origin in
+    /// `logs` that signed it: the one time the submission is opened.
+    ///
+    /// # Errors
+    /// [`WitnessError::UnknownOrigin`], [`WitnessError::NotSignedByLog`],
+    /// [`WitnessError::BadLogKey`], [`WitnessError::Malformed`].
+    pub fn open(self, logs: &[WitnessedLog]) -> Result<OpenedSubmission, WitnessError> {
+        let checkpoint = open_with_trusted_keys(&self.request.checkpoint, &self.origin, logs)?;
+        Ok(OpenedSubmission {
+            submission: self,
+            checkpoint,
+        })
+    }
+}
+
+/// An `add-checkpoint` request whose checkpoint is signed by a log the witness witnesses.
+#[derive(Debug)]
+pub struct OpenedSubmission {
+    submission: CheckpointSubmission,
+    checkpoint: VerifiedCheckpoint,
+}
+
+impl OpenedSubmission {
+    /// The verified checkpoint (its origin, size and root; its note as received).
+    pub fn checkpoint(&self) -> &VerifiedCheckpoint {
+        &self.checkpoint
+    }
+
+    /// The request as parsed.
+    pub fn request(&self) -> &AddCheckpointRequest {
+        &self.submission.request
+    }
+}
+
 /// Decides an `add-checkpoint` request.
 ///
 /// `previous` is the witness's record for the checkpoint's origin
@@ -331,6 +411,10 @@ pub enum WitnessOutcome {
 /// accepted on the log signature alone, as the spec has it. Re-submitting the checkpoint last
 /// cosigned (`old` = its size, empty proof, same root) is cosigned again with a new
 /// timestamp.
+///
+/// This parses and opens the checkpoint; a caller that needs the verified checkpoint
+/// itself parses once with [`CheckpointSubmission::parse`], opens once with
+/// [`CheckpointSubmission::open`] and decides with [`decide`].
 ///
 /// # Errors
 /// Every [`WitnessError`] but the `Malformed(SizeResponse)` case, in the order of the table
@@ -342,10 +426,25 @@ pub fn add_checkpoint(
     cosigner: &Cosigner,
     now: u64,
 ) -> Result<WitnessOutcome, WitnessError> {
-    let (note, checkpoint) = parse_checkpoint(&request.checkpoint)?;
-    let origin = checkpoint.origin();
-    let verified = open_with_trusted_keys(&request.checkpoint, origin, logs)?;
-    let (size, root) = (verified.size(), *verified.root());
+    let opened = CheckpointSubmission::from_request(request.clone())?.open(logs)?;
+    decide(&opened, previous, cosigner, now)
+}
+
+/// Decides an opened `add-checkpoint` request: the checks of the module docs' table after
+/// the log signature, in its order. `previous` and `now` as for [`add_checkpoint`].
+///
+/// # Errors
+/// [`WitnessError::OldSizeTooLarge`], [`WitnessError::SizeMismatch`],
+/// [`WitnessError::RootMismatch`], [`WitnessError::BadConsistencyProof`],
+/// [`WitnessError::Cosign`].
+pub fn decide(
+    opened: &OpenedSubmission,
+    previous: Option<&WitnessRecord>,
+    cosigner: &Cosigner,
+    now: u64,
+) -> Result<WitnessOutcome, WitnessError> {
+    let request = opened.request();
+    let (size, root) = (opened.checkpoint.size(), *opened.checkpoint.root());
 
     if request.old_size > size {
         return Err(WitnessError::OldSizeTooLarge {
@@ -387,7 +486,7 @@ pub fn add_checkpoint(
     }
 
     let cosignature = cosigner
-        .cosign(note.text(), now)
+        .cosign(opened.submission.note.text(), now)
         .map_err(WitnessError::Cosign)?;
     Ok(WitnessOutcome::Cosigned {
         record: WitnessRecord {
@@ -452,6 +551,67 @@ mod tests {
         ] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
+    }
+
+    /// A parsed and opened submission decides exactly as the one-call path, and each
+    /// step raises its own errors of the spec's table.
+    #[test]
+    fn a_submission_is_parsed_once_opened_once_and_decided_as_before() {
+        use super::super::checkpoint::{sign_checkpoint, verifier_key};
+        use ed25519_dalek::SigningKey;
+        const ORIGIN: &str = "registry.test.example/log";
+        let log_key = SigningKey::from_bytes(&[3; 32]);
+        let logs = [WitnessedLog {
+            origin: ORIGIN.to_owned(),
+            log_vkey: verifier_key(ORIGIN, &log_key.verifying_key()),
+        }];
+        let cosigner =
+            Cosigner::new("witness.test.example", SigningKey::from_bytes(&[4; 32])).expect("key");
+        let root = Hash([9; 32]);
+        let request = AddCheckpointRequest {
+            old_size: 0,
+            proof: Vec::new(),
+            checkpoint: sign_checkpoint(ORIGIN, 5, root, &log_key).expect("signed"),
+        };
+        let body = request.to_bytes();
+
+        let submission = CheckpointSubmission::parse(&body).expect("parses");
+        assert_eq!(submission.origin(), ORIGIN);
+        assert_eq!(submission.request(), &request);
+        let opened = submission.open(&logs).expect("opens");
+        assert_eq!(
+            (opened.checkpoint().size(), *opened.checkpoint().root()),
+            (5, root)
+        );
+        assert_eq!(
+            decide(&opened, None, &cosigner, 1_700_000_000),
+            add_checkpoint(&request, &logs, None, &cosigner, 1_700_000_000)
+        );
+
+        // A malformed checkpoint fails the parse; an unknown log or a foreign key the open.
+        let mut garbled = body.clone();
+        garbled.truncate(body.len() - request.checkpoint.len());
+        garbled.extend_from_slice(b"not a note\n");
+        assert_eq!(
+            CheckpointSubmission::parse(&garbled).err(),
+            Some(WitnessError::Malformed(MalformedBody::Checkpoint))
+        );
+        let other = CheckpointSubmission::parse(&body).expect("parses");
+        assert_eq!(
+            other.open(&[]).err(),
+            Some(WitnessError::UnknownOrigin {
+                origin: ORIGIN.to_owned()
+            })
+        );
+        let foreign = [WitnessedLog {
+            origin: ORIGIN.to_owned(),
+            log_vkey: verifier_key(ORIGIN, &SigningKey::from_bytes(&[5; 32]).verifying_key()),
+        }];
+        let unsigned = CheckpointSubmission::parse(&body).expect("parses");
+        assert_eq!(
+            unsigned.open(&foreign).err(),
+            Some(WitnessError::NotSignedByLog)
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
 use reqwest::StatusCode;
 use talent_core::request_auth;
@@ -12,6 +11,43 @@ use talent_tlog::witness::{self, AddCheckpointRequest};
 
 /// How long one request to a peer may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why a request to a peer got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The HTTP client could not be built (TLS backend).
+    #[error("building the HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+    /// The request could not be sent or its answer not read.
+    #[error("{method} {url}: {error}")]
+    Request {
+        /// `GET` or `POST`.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// Why.
+        #[source]
+        error: reqwest::Error,
+    },
+    /// The peer answered an error status.
+    #[error("{method} {url}: {status}: {body}")]
+    Status {
+        /// `GET` or `POST`.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// The status.
+        status: StatusCode,
+        /// The start of its body.
+        body: String,
+    },
+    /// The peer has no checkpoint to serve.
+    #[error("{endpoint} has no /log/checkpoint")]
+    NoCheckpoint {
+        /// The peer's endpoint.
+        endpoint: String,
+    },
+}
 
 /// What a peer's witness answered to `add-checkpoint`.
 #[derive(Debug)]
@@ -37,12 +73,12 @@ impl PeerClient {
     ///
     /// # Errors
     /// The HTTP client cannot be built (TLS backend).
-    pub fn new(member: &str, key: SigningKey) -> anyhow::Result<PeerClient> {
+    pub fn new(member: &str, key: SigningKey) -> Result<PeerClient, ClientError> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .build()
-            .context("building the HTTP client")?;
+            .map_err(ClientError::Build)?;
         Ok(PeerClient {
             http,
             member: member.to_owned(),
@@ -67,38 +103,54 @@ impl PeerClient {
         request.body(body)
     }
 
-    async fn get(&self, endpoint: &str, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    async fn get(&self, endpoint: &str, path: &str) -> Result<Option<Vec<u8>>, ClientError> {
+        let failed = |error| ClientError::Request {
+            method: "GET",
+            url: format!("{endpoint}{path}"),
+            error,
+        };
         let response = self
             .signed(reqwest::Method::GET, endpoint, path, Vec::new())
             .send()
             .await
-            .with_context(|| format!("GET {endpoint}{path}"))?;
+            .map_err(failed)?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();
-            bail!("GET {endpoint}{path}: {status}: {}", truncate(&body));
+            return Err(ClientError::Status {
+                method: "GET",
+                url: format!("{endpoint}{path}"),
+                status,
+                body: truncate(&body).to_owned(),
+            });
         }
-        Ok(Some(response.bytes().await?.to_vec()))
+        Ok(Some(response.bytes().await.map_err(failed)?.to_vec()))
     }
 
     /// The peer's latest checkpoint (a signed note, with the cosignatures it collected).
     ///
     /// # Errors
     /// The peer is unreachable or answers an error.
-    pub async fn checkpoint(&self, endpoint: &str) -> anyhow::Result<Vec<u8>> {
+    pub async fn checkpoint(&self, endpoint: &str) -> Result<Vec<u8>, ClientError> {
         self.get(endpoint, "/log/checkpoint")
             .await?
-            .ok_or_else(|| anyhow::anyhow!("{endpoint} has no /log/checkpoint"))
+            .ok_or_else(|| ClientError::NoCheckpoint {
+                endpoint: endpoint.to_owned(),
+            })
     }
 
     /// A tile or entry bundle; `None` when the peer does not have it.
     ///
     /// # Errors
     /// The peer is unreachable or answers an error.
-    pub async fn tile(&self, endpoint: &str, tile: TilePath) -> anyhow::Result<Option<Vec<u8>>> {
+    pub async fn tile(
+        &self,
+        endpoint: &str,
+        tile: TilePath,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
         self.get(endpoint, &format!("/log/{tile}")).await
     }
 
@@ -110,20 +162,25 @@ impl PeerClient {
         &self,
         endpoint: &str,
         request: &AddCheckpointRequest,
-    ) -> anyhow::Result<AddCheckpointReply> {
+    ) -> Result<AddCheckpointReply, ClientError> {
         let path = "/log/add-checkpoint";
+        let failed = |error| ClientError::Request {
+            method: "POST",
+            url: format!("{endpoint}{path}"),
+            error,
+        };
         let response = self
             .signed(reqwest::Method::POST, endpoint, path, request.to_bytes())
             .send()
             .await
-            .with_context(|| format!("POST {endpoint}{path}"))?;
+            .map_err(failed)?;
         let status = response.status();
         let is_size = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.starts_with(witness::SIZE_CONTENT_TYPE));
-        let body = response.bytes().await?.to_vec();
+        let body = response.bytes().await.map_err(failed)?.to_vec();
         Ok(match status {
             StatusCode::OK => AddCheckpointReply::Cosigned(body),
             StatusCode::CONFLICT if is_size => match witness::parse_size_conflict(&body) {

@@ -2,6 +2,11 @@
 //! ([`sync`], [`mirror`]), witnesses their checkpoints and collects their cosignatures on
 //! its own ([`witness`]), signs its requests to them ([`client`]), and keeps evidence when
 //! one misbehaves.
+//!
+//! Sync from each peer and the cosignature collection run as [`crate::worker`]s: each
+//! stops at the node's stop signal (a round in progress is dropped at its next await
+//! point; everything they write is crash-safe, so nothing is lost), and each retries a
+//! failed round after the workers' one backoff.
 
 pub mod client;
 pub mod mirror;
@@ -10,28 +15,27 @@ pub mod witness;
 pub mod witnessed;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 use talent_core::federation::{Federation, Member};
-use talent_tlog::checkpoint;
-use talent_tlog::cosignature::{self, CosignerKey};
-use talent_tlog::witness::{AddCheckpointRequest, WitnessError, WitnessRecord};
+use talent_tlog::checkpoint::VerifiedCheckpoint;
+use talent_tlog::cosignature::{self, CosignatureError, CosignerKey};
+use talent_tlog::witness::{CheckpointSubmission, OpenedSubmission, WitnessError, WitnessRecord};
 use tokio::sync::Notify;
 
-use self::client::PeerClient;
-use self::mirror::Mirrors;
-use self::sync::{SyncError, sync_once};
-use self::witness::{AddCheckpointError, Collector, Witness};
+use self::client::{ClientError, PeerClient};
+use self::mirror::{MirrorOpenError, Mirrors};
+use self::sync::{EvidenceKind, SyncError, Unavailable, sync_once};
+use self::witness::{AddCheckpointError, Collector, CollectorError, Witness};
 use crate::log::Log;
 use crate::store::{Store, StoreError};
+use crate::worker::{Pause, Worker, WorkerHealth, Workers};
 
 /// How often a peer is polled when it announces nothing.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
-/// How long to wait after a failed round before trying again.
-const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 /// Most `duplicate-id` records kept against one member (each holds an entry of up to
 /// 64 KiB); later ones are only logged.
 const MAX_DUPLICATE_EVIDENCE: usize = 64;
@@ -53,12 +57,46 @@ pub enum WitnessRequestError {
     Internal(String),
 }
 
+/// Why the federation runtime cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// A stored mirror does not verify or cannot be read.
+    #[error(transparent)]
+    Mirror(#[from] MirrorOpenError),
+    /// This member's witness name is not a valid key name.
+    #[error("witness name: {0}")]
+    WitnessName(#[from] CosignatureError),
+    /// The cosignature collector cannot start.
+    #[error(transparent)]
+    Collector(#[from] CollectorError),
+    /// The HTTP client cannot be built.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where sync from one peer stands (`state` of the status endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PeerState {
+    /// Not yet through a first round since the start.
+    Syncing,
+    /// The last round found the mirror at the peer's newest checkpoint.
+    InSync,
+    /// The last round failed; it is retried.
+    Unreachable,
+    /// Evidence of misbehaviour is held: no more sync from it until a restart without it.
+    Halted,
+}
+
 /// What this member knows of one peer right now.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PeerStatus {
-    /// `syncing`, `in-sync`, `unreachable` or `halted`.
-    pub state: &'static str,
+    /// Where sync from it stands.
+    pub state: PeerState,
     /// The last error, when unreachable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -85,6 +123,8 @@ pub struct FederationNode {
     /// One sync round at a time per peer (its task, or a witness request catching up).
     sync_locks: HashMap<String, tokio::sync::Mutex<()>>,
     status: Mutex<HashMap<String, PeerStatus>>,
+    /// The node's workers, for the status endpoint (set when they start).
+    workers: OnceLock<Vec<Arc<WorkerHealth>>>,
 }
 
 impl FederationNode {
@@ -98,7 +138,7 @@ impl FederationNode {
         store: Arc<Store>,
         issuers: Arc<crate::issuers::Issuers>,
         witness_key: ed25519_dalek::SigningKey,
-    ) -> anyhow::Result<FederationNode> {
+    ) -> Result<FederationNode, FederationError> {
         let id = me.id.as_str().to_owned();
         let mirrors = Mirrors::open(Arc::clone(&store), &config, &id)?;
         let cosigner = cosignature::Cosigner::new(&me.witness_name, witness_key.clone())?;
@@ -122,7 +162,11 @@ impl FederationNode {
             status.insert(
                 peer.id.as_str().to_owned(),
                 PeerStatus {
-                    state: if halted { "halted" } else { "syncing" },
+                    state: if halted {
+                        PeerState::Halted
+                    } else {
+                        PeerState::Syncing
+                    },
                     last_error: None,
                 },
             );
@@ -139,18 +183,37 @@ impl FederationNode {
             wake,
             sync_locks,
             status: Mutex::new(status),
+            workers: OnceLock::new(),
         })
     }
 
-    /// Starts one sync task per peer and the cosignature collector.
-    pub fn start(self: &Arc<Self>, log: Arc<Log>) {
+    /// Starts the workers of the federation in `workers`: sync from each peer
+    /// (`sync <peer>`) and the cosignature collector (`cosignatures`). The status endpoint
+    /// shows their health and that of `others` (the node's other workers).
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn start(
+        self: &Arc<Self>,
+        log: Arc<Log>,
+        workers: &mut Workers,
+        others: Vec<Arc<WorkerHealth>>,
+    ) {
+        let mut health = others;
         for peer in self.config.peers_of(&self.me.id) {
             let node = Arc::clone(self);
             let peer = peer.clone();
-            tokio::spawn(async move { node.run_peer(peer).await });
+            health.push(
+                workers.spawn(format!("sync {}", peer.id.as_str()), |worker| async move {
+                    node.run_peer(peer, worker).await;
+                }),
+            );
         }
         let node = Arc::clone(self);
-        tokio::spawn(async move { node.run_collector(log).await });
+        health.push(workers.spawn("cosignatures", |worker| async move {
+            node.run_collector(log, worker).await;
+        }));
+        let _ = self.workers.set(health);
     }
 
     /// Wakes the sync task of `member` (a push hint: it announced a new checkpoint).
@@ -167,14 +230,14 @@ impl FederationNode {
 
     /// Records a peer's sync state; `halted` is final (only a restart re-reads it from the
     /// evidence), so a round that finishes after a halt cannot clear it.
-    fn set_status(&self, member: &str, state: &'static str, last_error: Option<String>) {
+    fn set_status(&self, member: &str, state: PeerState, last_error: Option<String>) {
         let mut status = self
             .status
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if status
             .get(member)
-            .is_some_and(|current| current.state == "halted")
+            .is_some_and(|current| current.state == PeerState::Halted)
         {
             return;
         }
@@ -189,7 +252,9 @@ impl FederationNode {
             .cloned()
     }
 
-    async fn run_peer(&self, peer: Member) {
+    /// The worker `sync <peer>`: a round at each announcement and every
+    /// [`POLL_INTERVAL`], a failed round retried after the backoff, until the stop.
+    async fn run_peer(&self, peer: Member, mut worker: Worker) {
         let id = peer.id.as_str().to_owned();
         let Some(wake) = self.wake.get(&id).cloned() else {
             return;
@@ -197,35 +262,43 @@ impl FederationNode {
         loop {
             if self
                 .status_of(&id)
-                .is_some_and(|status| status.state == "halted")
+                .is_some_and(|status| status.state == PeerState::Halted)
             {
                 // Sync from a member caught misbehaving stays stopped until an operator
                 // has looked at the evidence and restarted the node without it.
-                std::future::pending::<()>().await;
+                worker.stopped().await;
+                return;
             }
-            let wait = match self.sync_round(&peer, None).await {
+            // A round in progress is dropped at the stop: what it wrote beyond the
+            // verified size is never read, as after a crash.
+            let round = tokio::select! {
+                () = worker.stopped() => return,
+                round = self.sync_round(&peer, None) => round,
+            };
+            let wait = match round {
                 Ok(progress) => {
                     if progress.to > progress.from {
                         tracing::info!(peer = %id, from = progress.from, to = progress.to, "mirrored");
                     }
-                    self.set_status(&id, "in-sync", None);
+                    self.set_status(&id, PeerState::InSync, None);
+                    worker.succeeded();
                     POLL_INTERVAL
                 }
                 Err(SyncError::Transient(error)) => {
-                    tracing::debug!(peer = %id, error = format!("{error:#}"), "sync round failed");
-                    self.set_status(&id, "unreachable", Some(format!("{error:#}")));
-                    RETRY_INTERVAL
+                    tracing::debug!(peer = %id, %error, "sync round failed");
+                    self.set_status(&id, PeerState::Unreachable, Some(error.to_string()));
+                    worker.failed(&error)
                 }
                 Err(SyncError::Misbehaviour(evidence)) => {
-                    tracing::error!(peer = %id, kind = evidence.kind, detail = %evidence.detail, "peer misbehaved; sync from it stopped");
+                    tracing::error!(peer = %id, kind = %evidence.kind, detail = %evidence.detail, "peer misbehaved; sync from it stopped");
                     self.keep_evidence(&id, &evidence);
-                    self.set_status(&id, "halted", Some(evidence.detail.clone()));
+                    self.set_status(&id, PeerState::Halted, Some(evidence.detail.clone()));
+                    let _ = worker.failed(&SyncError::Misbehaviour(evidence));
                     continue;
                 }
             };
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+            if worker.pause(wait, wake.notified()).await == Pause::Stopped {
+                return;
             }
         }
     }
@@ -235,11 +308,13 @@ impl FederationNode {
     async fn sync_round(
         &self,
         peer: &Member,
-        target: Option<Vec<u8>>,
+        target: Option<VerifiedCheckpoint>,
     ) -> Result<sync::SyncProgress, SyncError> {
         let id = peer.id.as_str();
         let Some(lock) = self.sync_locks.get(id) else {
-            return Err(SyncError::Transient(anyhow::anyhow!("{id} is not a peer")));
+            return Err(SyncError::Transient(Unavailable::NotAPeer {
+                member: id.to_owned(),
+            }));
         };
         let _round = lock.lock().await;
         let cosigners = self.cosigners_for(id);
@@ -262,9 +337,10 @@ impl FederationNode {
     }
 
     /// `POST /log/add-checkpoint`: verify, then cosign, so no member cosigns a log it has
-    /// not verified. A checkpoint beyond
-    /// this member's verified mirror is first synced to — its entries fetched and verified,
-    /// its root recomputed — and only then handed to the witness ([`Self::add_checkpoint`]).
+    /// not verified. The body is parsed and its checkpoint opened once, here. A checkpoint
+    /// beyond this member's verified mirror is first synced to — its entries fetched and
+    /// verified, its root recomputed — and only then handed to the witness
+    /// ([`Self::add_checkpoint`]).
     ///
     /// # Errors
     /// [`WitnessRequestError`].
@@ -272,29 +348,30 @@ impl FederationNode {
         self: &Arc<Self>,
         body: Vec<u8>,
     ) -> Result<Vec<u8>, WitnessRequestError> {
-        let request = AddCheckpointRequest::parse(&body).map_err(AddCheckpointError::from)?;
-        let origin = request.origin().map_err(AddCheckpointError::from)?;
-        if let Some(member) = self.config.member_by_origin(&origin).cloned()
-            && member.id != self.me.id
-            && let Ok(verified) =
-                checkpoint::open_checkpoint(&request.checkpoint, &origin, &member.log_vkey)
-        {
+        let submission = CheckpointSubmission::parse(&body).map_err(AddCheckpointError::from)?;
+        drop(body);
+        let opened = self
+            .witness
+            .open(submission)
+            .map_err(AddCheckpointError::from)?;
+        // Opened with the key of a log this member witnesses: every member's but its own.
+        if let Some(member) = self.member_of(&opened) {
             let id = member.id.as_str();
             if self
                 .status_of(id)
-                .is_some_and(|status| status.state == "halted")
+                .is_some_and(|status| status.state == PeerState::Halted)
             {
                 return Err(WitnessRequestError::Halted(id.to_owned()));
             }
             let held = self.mirrors.head(id).map_or(0, |head| head.size);
-            if verified.size() > held {
+            if opened.checkpoint().size() > held {
                 match self
-                    .sync_round(&member, Some(request.checkpoint.clone()))
+                    .sync_round(&member, Some(opened.checkpoint().clone()))
                     .await
                 {
                     Ok(_) => {}
                     Err(SyncError::Transient(error)) => {
-                        return Err(WitnessRequestError::NotVerified(format!("{error:#}")));
+                        return Err(WitnessRequestError::NotVerified(error.to_string()));
                     }
                     Err(SyncError::Misbehaviour(evidence)) => {
                         self.keep_evidence(id, &evidence);
@@ -306,13 +383,22 @@ impl FederationNode {
         }
         let node = Arc::clone(self);
         let now = chrono::Utc::now().timestamp().max(0) as u64;
-        tokio::task::spawn_blocking(move || node.add_checkpoint(&body, now))
+        tokio::task::spawn_blocking(move || node.add_checkpoint(&opened, now))
             .await
             .map_err(|error| WitnessRequestError::Internal(error.to_string()))?
             .map_err(WitnessRequestError::from)
     }
 
-    /// This member as a witness: cosigns a peer's checkpoint (`POST /log/add-checkpoint`).
+    /// The peer whose log signed an opened submission.
+    fn member_of(&self, opened: &OpenedSubmission) -> Option<Member> {
+        self.config
+            .member_by_origin(opened.checkpoint().origin())
+            .filter(|member| member.id != self.me.id)
+            .cloned()
+    }
+
+    /// This member as a witness: cosigns a peer's opened checkpoint
+    /// (`POST /log/add-checkpoint`).
     ///
     /// Beyond the C2SP checks against the last cosigned checkpoint, a checkpoint must agree
     /// with the verified mirror of that log: a witness never cosigns a view that contradicts
@@ -321,16 +407,17 @@ impl FederationNode {
     ///
     /// # Errors
     /// [`AddCheckpointError`].
-    pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Result<Vec<u8>, AddCheckpointError> {
-        let request = AddCheckpointRequest::parse(body)?;
-        let origin = request.origin()?;
-        let member = self.config.member_by_origin(&origin).cloned();
+    pub fn add_checkpoint(
+        &self,
+        opened: &OpenedSubmission,
+        now: u64,
+    ) -> Result<Vec<u8>, AddCheckpointError> {
+        let member = self.member_of(opened);
+        let received = opened.checkpoint();
         if let Some(member) = &member
-            && let Ok(verified) =
-                checkpoint::open_checkpoint(&request.checkpoint, &origin, &member.log_vkey)
             && let Some(head) = self.mirrors.head(member.id.as_str())
-            && let Ok(Some(held_root)) = self.mirrors.root_at(member.id.as_str(), verified.size())
-            && held_root != *verified.root()
+            && let Ok(Some(held_root)) = self.mirrors.root_at(member.id.as_str(), received.size())
+            && held_root != *received.root()
         {
             let previous = WitnessRecord {
                 size: head.size,
@@ -339,25 +426,23 @@ impl FederationNode {
             };
             let error = WitnessError::RootMismatch {
                 previous,
-                received: request.checkpoint.clone(),
+                received: received.note().to_vec(),
             };
-            self.fork_evidence(member, &error);
+            self.fork_evidence(member, &error, received.size());
             return Err(error.into());
         }
-        match self.witness.add_checkpoint(body, now) {
+        match self.witness.add_checkpoint(opened, now) {
             Ok(cosignature) => {
                 if let Some(member) = &member {
-                    self.adopt_cosignatures(member, &request.checkpoint);
-                }
-                // A new checkpoint of that log: pull it now instead of at the next poll.
-                if let Some(member) = &member {
+                    self.adopt_cosignatures(member, received);
+                    // A new checkpoint of that log: pull it now instead of at the next poll.
                     self.announce(member.id.as_str());
                 }
                 Ok(cosignature)
             }
             Err(AddCheckpointError::Witness(error)) => {
                 if let (Some(member), WitnessError::RootMismatch { .. }) = (&member, &error) {
-                    self.fork_evidence(member, &error);
+                    self.fork_evidence(member, &error, received.size());
                 }
                 Err(error.into())
             }
@@ -365,9 +450,9 @@ impl FederationNode {
         }
     }
 
-    /// Keeps `note` as the mirror's copy of `member`'s checkpoint when it is the same tree
-    /// the mirror verified, with more verified cosignatures.
-    fn adopt_cosignatures(&self, member: &Member, note: &[u8]) {
+    /// Keeps `received` as the mirror's copy of `member`'s checkpoint when it is the same
+    /// tree the mirror verified, with more verified cosignatures.
+    fn adopt_cosignatures(&self, member: &Member, received: &VerifiedCheckpoint) {
         let id = member.id.as_str();
         // Serialised with sync rounds, so a head they move forward is never replaced by an
         // older one. Called from a blocking task, where blocking on the lock is allowed.
@@ -378,13 +463,10 @@ impl FederationNode {
         let Some(head) = self.mirrors.head(id) else {
             return;
         };
-        let Ok(verified) = checkpoint::open_checkpoint(note, &member.log_origin, &member.log_vkey)
-        else {
-            return;
-        };
-        if verified.size() != head.size || *verified.root() != head.root {
+        if received.size() != head.size || *received.root() != head.root {
             return;
         }
+        let note = received.note();
         let cosigners = self.cosigners_for(id);
         let count = |note: &[u8]| {
             cosignature::verify_cosignatures(note, &cosigners).map_or(0, |found| found.len())
@@ -404,20 +486,20 @@ impl FederationNode {
         }
     }
 
-    fn fork_evidence(&self, member: &Member, error: &WitnessError) {
+    /// Keeps a fork as evidence against `member` and halts sync from it: `error` holds the
+    /// tree held here and the checkpoint (of `received_size` entries) it submitted.
+    fn fork_evidence(&self, member: &Member, error: &WitnessError, received_size: u64) {
         let WitnessError::RootMismatch { previous, received } = error else {
             return;
         };
         let detail = format!(
-            "submitted for cosigning a tree of {} entries that contradicts the tree of {} entries held here",
-            checkpoint::open_checkpoint(received, &member.log_origin, &member.log_vkey)
-                .map_or(0, |verified| verified.size()),
+            "submitted for cosigning a tree of {received_size} entries that contradicts the tree of {} entries held here",
             previous.size
         );
         self.keep_evidence(
             member.id.as_str(),
             &serde_json::json!({
-                "kind": "fork",
+                "kind": EvidenceKind::Fork,
                 "detail": detail,
                 "checkpoints": [
                     String::from_utf8_lossy(&previous.checkpoint),
@@ -430,7 +512,7 @@ impl FederationNode {
 
     /// Stops syncing from `member` (evidence against it was just kept).
     pub fn halt(&self, member: &str, detail: String) {
-        self.set_status(member, "halted", Some(detail));
+        self.set_status(member, PeerState::Halted, Some(detail));
     }
 
     /// Stores evidence against `member`.
@@ -445,11 +527,11 @@ impl FederationNode {
         }
         // The same misbehaviour seen again (a fork resubmitted, an entry seen again) is
         // kept once.
+        let duplicate_id = EvidenceKind::DuplicateId.as_str();
         let same = |held: &Value| {
             held["kind"] == record["kind"]
                 && held["entry"] == record["entry"]
-                && (record["kind"] == sync::DUPLICATE_ID
-                    || held["checkpoints"] == record["checkpoints"])
+                && (record["kind"] == duplicate_id || held["checkpoints"] == record["checkpoints"])
         };
         if let Ok(held) = self.store.evidence(member) {
             let held: Vec<Value> = held
@@ -460,10 +542,10 @@ impl FederationNode {
                 return;
             }
             // Evidence that does not halt sync could otherwise grow without end.
-            if record["kind"] == sync::DUPLICATE_ID
+            if record["kind"] == duplicate_id
                 && held
                     .iter()
-                    .filter(|held| held["kind"] == sync::DUPLICATE_ID)
+                    .filter(|held| held["kind"] == duplicate_id)
                     .count()
                     >= MAX_DUPLICATE_EVIDENCE
             {
@@ -480,18 +562,38 @@ impl FederationNode {
         }
     }
 
-    async fn run_collector(&self, log: Arc<Log>) {
+    /// The worker `cosignatures`: a collection round after each batch and every
+    /// [`POLL_INTERVAL`], until the stop. Its last error is a peer's refusal of the last
+    /// round; a round that all witnesses refused waits the backoff instead (a new batch
+    /// still starts one at once).
+    async fn run_collector(&self, log: Arc<Log>, mut worker: Worker) {
         loop {
-            let before = self.collector.cosigners_of(&log.head().checkpoint).len();
-            let after = self.collector.collect(&log, &self.client).await;
+            let round = tokio::select! {
+                () = worker.stopped() => return,
+                round = self.collector.collect(&log, &self.client) => round,
+            };
             // New cosignatures on an unchanged checkpoint: send it round once more at once,
             // so every witness's mirror holds the cosigned copy without waiting for a poll.
-            if after > before {
+            if round.cosigners > round.before {
                 continue;
             }
-            tokio::select! {
-                () = log.changed() => {}
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            let wait = match round.refused.first() {
+                None => {
+                    worker.succeeded();
+                    POLL_INTERVAL
+                }
+                Some(error) => {
+                    let delay = worker.failed(error);
+                    if round.refused.len() < self.collector.peer_count() {
+                        // Some witnesses answered: their peers' retries go at the poll.
+                        POLL_INTERVAL
+                    } else {
+                        delay.max(POLL_INTERVAL)
+                    }
+                }
+            };
+            if worker.pause(wait, log.changed()).await == Pause::Stopped {
+                return;
             }
         }
     }
@@ -528,7 +630,7 @@ impl FederationNode {
                 "nameZh": peer.name_zh,
                 "nameEn": peer.name_en,
                 "endpoint": peer.endpoint,
-                "state": status.as_ref().map_or("syncing", |s| s.state),
+                "state": status.as_ref().map_or(PeerState::Syncing, |s| s.state),
                 "lastError": status.and_then(|s| s.last_error),
                 "mirroredSize": mirror.as_ref().map_or(0, |m| m.size),
                 "witnessedSize": mirror.as_ref().and_then(|m| m.witnessed.as_ref()).map(|w| w.size),
@@ -550,15 +652,28 @@ impl FederationNode {
                 "witnessedSize": self.collector.witnessed().map(|w| w.size),
             },
             "peers": peers,
+            "workers": self.workers.get().map_or_else(Vec::new, |workers| {
+                workers
+                    .iter()
+                    .map(|worker| serde_json::json!({
+                        "name": worker.name(),
+                        "lastError": worker.last_error(),
+                    }))
+                    .collect()
+            }),
         }))
     }
 }
 
 /// Whether stored evidence halts sync from its member: every kind of misbehaviour does,
-/// except a credential id held already ([`sync::DuplicateId`], see there why).
+/// except a credential id held already ([`sync::DuplicateId`], see there why). Evidence
+/// that cannot be read halts, as does a kind this version does not know.
 fn halts(evidence: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(evidence)
-        .map_or(true, |evidence| evidence["kind"] != sync::DUPLICATE_ID)
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        kind: EvidenceKind,
+    }
+    serde_json::from_slice::<Kind>(evidence).map_or(true, |evidence| evidence.kind.halts())
 }
 
 /// Evidence as shown by the status endpoint: an offending entry may hold personal data, so
@@ -589,5 +704,35 @@ mod tests {
             );
         }
         assert!(halts(b"not JSON"), "unreadable evidence halts, as before");
+    }
+
+    /// The states and kinds are shown and stored as the strings they always were (the
+    /// status endpoint, docs/api.yaml and stored evidence read them).
+    #[test]
+    fn states_and_kinds_keep_their_strings() {
+        let states = [
+            (PeerState::Syncing, "syncing"),
+            (PeerState::InSync, "in-sync"),
+            (PeerState::Unreachable, "unreachable"),
+            (PeerState::Halted, "halted"),
+        ];
+        for (state, text) in states {
+            assert_eq!(serde_json::json!(state), text);
+        }
+        let kinds = [
+            (EvidenceKind::Rollback, "rollback"),
+            (EvidenceKind::Fork, "fork"),
+            (EvidenceKind::InconsistentEntries, "inconsistent-entries"),
+            (EvidenceKind::BadEntry, "bad-entry"),
+            (EvidenceKind::DuplicateId, "duplicate-id"),
+        ];
+        for (kind, text) in kinds {
+            assert_eq!(serde_json::json!(kind), text);
+            assert_eq!(kind.as_str(), text);
+            assert_eq!(kind.to_string(), text);
+            let read: EvidenceKind = serde_json::from_value(text.into()).expect("reads");
+            assert_eq!(read, kind);
+        }
+        assert!(halts(br#"{"kind":"unheard-of"}"#), "an unknown kind halts");
     }
 }

@@ -9,28 +9,33 @@
 //! root, an entry with a bad signature or from an issuer not allowed there) stops sync from
 //! that peer with [`SyncError::Misbehaviour`]; the caller keeps the evidence. Everything else
 //! (network, 5xx, unsigned garbage) is [`SyncError::Transient`] and retried.
+//!
+//! Longer than 600 lines: one round's stages (fetch, verify, admit and write) and the errors
+//! and evidence they produce ([`Unavailable`], [`Misbehaviour`], [`DuplicateId`]) are read
+//! together.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use talent_core::federation::Member;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::{IssuerRegistry, StatusTargets};
 use talent_core::log_entry;
-use talent_tlog::checkpoint::{self, VerifiedCheckpoint};
-use talent_tlog::cosignature::{self, CosignerKey};
-use talent_tlog::merkle::{self, TreeExtension};
+use talent_tlog::Hash;
+use talent_tlog::bundle::{self, BundleError};
+use talent_tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
+use talent_tlog::cosignature::{self, CosignatureError, CosignerKey};
+use talent_tlog::merkle::{self, ProofError, TreeExtension};
 use talent_tlog::tile::{TILE_WIDTH, TilePath};
-use talent_tlog::{Hash, bundle};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use super::client::PeerClient;
+use super::client::{ClientError, PeerClient};
 use super::mirror::{MirrorHead, Mirrors};
 use crate::issuers::{self, Issuers};
 use crate::store::{
-    CredentialLocations, EntryEffects, LogSpace, MirrorAppend, MirrorRecord, Store,
+    CredentialLocations, EntryEffects, LogSpace, MirrorAppend, MirrorRecord, Store, StoreError,
 };
 
 /// Entries verified and written per step of a catch-up (a few entry bundles).
@@ -42,12 +47,53 @@ const STAGE_QUEUE: usize = 2;
 /// steps of real entries, three steps of the largest a peer may serve.
 const IN_FLIGHT_KIB: u32 = 192 << 10;
 
+/// The kinds of evidence kept against a peer, as stored and shown (`kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceKind {
+    /// It served a smaller tree than one it signed before.
+    Rollback,
+    /// It signed two trees that cannot both be its log.
+    Fork,
+    /// The entries it served do not hash to the root it signed.
+    InconsistentEntries,
+    /// An entry it logged is not acceptable (bad signature, issuer not allowed there).
+    BadEntry,
+    /// An entry carries a credential id held already ([`DuplicateId`]; does not halt).
+    DuplicateId,
+}
+
+impl EvidenceKind {
+    /// The kind as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::Rollback => "rollback",
+            EvidenceKind::Fork => "fork",
+            EvidenceKind::InconsistentEntries => "inconsistent-entries",
+            EvidenceKind::BadEntry => "bad-entry",
+            EvidenceKind::DuplicateId => "duplicate-id",
+        }
+    }
+
+    /// Whether evidence of this kind halts sync from the peer: every misbehaviour does
+    /// but a duplicate id (see [`DuplicateId`] why).
+    pub fn halts(self) -> bool {
+        self != EvidenceKind::DuplicateId
+    }
+}
+
+impl std::fmt::Display for EvidenceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a peer did wrong, with the signed material that shows it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Misbehaviour {
-    /// `rollback`, `fork`, `inconsistent-entries`, `bad-entry`.
-    pub kind: &'static str,
+    /// Any kind but [`EvidenceKind::DuplicateId`].
+    pub kind: EvidenceKind,
     /// What was found, in words.
     pub detail: String,
     /// The signed checkpoints involved: what this member held, then what the peer served.
@@ -69,8 +115,8 @@ pub struct Misbehaviour {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DuplicateId {
-    /// Always `duplicate-id`.
-    pub kind: &'static str,
+    /// Always [`EvidenceKind::DuplicateId`].
+    pub kind: EvidenceKind,
     /// What was found, in words.
     pub detail: String,
     /// The credential id.
@@ -82,9 +128,6 @@ pub struct DuplicateId {
     /// The peer's entry: its index and bytes (the status endpoint shows only its SHA-256).
     pub entry: (u64, String),
 }
-
-/// `kind` of [`DuplicateId`] evidence.
-pub const DUPLICATE_ID: &str = "duplicate-id";
 
 /// Most [`DuplicateId`] records one round reports: a hostile peer could log any number of
 /// copied ids, and each record holds an entry of up to 64 KiB.
@@ -105,16 +148,122 @@ pub struct HeldLogs {
 pub enum SyncError {
     /// Retry later: the peer is unreachable, answered an error, or served something that is
     /// not signed and so proves nothing.
-    #[error("{0:#}")]
-    Transient(anyhow::Error),
+    #[error(transparent)]
+    Transient(#[from] Unavailable),
     /// The peer misbehaved: stop syncing from it and keep the evidence.
     #[error("{}: {}", .0.kind, .0.detail)]
     Misbehaviour(Box<Misbehaviour>),
 }
 
-impl From<anyhow::Error> for SyncError {
-    fn from(error: anyhow::Error) -> SyncError {
-        SyncError::Transient(error)
+/// Why a sync round must be tried again later. Nothing of it proves misbehaviour.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    /// The peer is unreachable or answered an error.
+    #[error(transparent)]
+    Peer(#[from] ClientError),
+    /// The member is not a peer of this one.
+    #[error("{member} is not a peer")]
+    NotAPeer {
+        /// The member.
+        member: String,
+    },
+    /// No issuer registry is held for the peer's log.
+    #[error("{member} has no issuer registry")]
+    NoRegistry {
+        /// The peer.
+        member: String,
+    },
+    /// Its checkpoint is not signed by its log key (unsigned, it proves nothing).
+    #[error("{member} served a checkpoint that does not verify: {error}")]
+    BadCheckpoint {
+        /// The peer.
+        member: String,
+        /// Why.
+        error: CheckpointError,
+    },
+    /// A trusted witness's cosignature line on its checkpoint does not verify.
+    #[error("{member} served a checkpoint with a bad cosignature: {error}")]
+    BadCosignature {
+        /// The peer.
+        member: String,
+        /// Why.
+        error: CosignatureError,
+    },
+    /// The mirror's root at a size could not be read.
+    #[error("{member}: the mirror's root at {size} could not be read")]
+    MirrorRoot {
+        /// The peer.
+        member: String,
+        /// The size.
+        size: u64,
+    },
+    /// An entry bundle it served is malformed.
+    #[error("{member}: entry bundle {tile} is malformed: {error}")]
+    MalformedBundle {
+        /// The peer.
+        member: String,
+        /// The bundle's tile index.
+        tile: u64,
+        /// Why.
+        error: BundleError,
+    },
+    /// It does not serve an entry bundle its own checkpoint covers.
+    #[error("{member} has no entry bundle {tile} of width {width} under its own checkpoint")]
+    MissingBundle {
+        /// The peer.
+        member: String,
+        /// The bundle's tile index.
+        tile: u64,
+        /// Its width.
+        width: u64,
+    },
+    /// Its bundles held fewer entries than asked for.
+    #[error("{member}: the entry bundles held {held} of entries {from}..{to}")]
+    ShortBundles {
+        /// The peer.
+        member: String,
+        /// Entries held.
+        held: usize,
+        /// First entry asked for.
+        from: u64,
+        /// End of the range asked for.
+        to: u64,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The mirror's tree could not be computed (its stored hashes are incomplete).
+    #[error("the mirror's tree: {0}")]
+    Tree(#[from] ProofError),
+    /// A bundle could not be rebuilt from a full one.
+    #[error("rebuilding a partial bundle: {0}")]
+    Bundle(#[from] BundleError),
+    /// A task of the round panicked or was cancelled.
+    #[error("a sync task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl From<ClientError> for SyncError {
+    fn from(error: ClientError) -> SyncError {
+        SyncError::Transient(error.into())
+    }
+}
+
+impl From<StoreError> for SyncError {
+    fn from(error: StoreError) -> SyncError {
+        SyncError::Transient(error.into())
+    }
+}
+
+impl From<ProofError> for SyncError {
+    fn from(error: ProofError) -> SyncError {
+        SyncError::Transient(error.into())
+    }
+}
+
+impl From<tokio::task::JoinError> for SyncError {
+    fn from(error: tokio::task::JoinError) -> SyncError {
+        SyncError::Transient(error.into())
     }
 }
 
@@ -135,8 +284,8 @@ fn note_text(note: &[u8]) -> String {
 }
 
 /// One sync round against `peer`: brings its mirror up to `target` (a checkpoint the peer
-/// submitted for cosigning) or, without one, to the checkpoint the peer publishes. The
-/// caller serialises rounds of one peer.
+/// submitted for cosigning, its log signature verified already) or, without one, to the
+/// checkpoint the peer publishes. The caller serialises rounds of one peer.
 ///
 /// # Errors
 /// [`SyncError`].
@@ -149,26 +298,32 @@ pub async fn sync_once(
     peer: &Member,
     cosigners: &[CosignerKey],
     quorum: usize,
-    target: Option<Vec<u8>>,
+    target: Option<VerifiedCheckpoint>,
 ) -> Result<SyncProgress, SyncError> {
     let id = peer.id.as_str();
-    let head = mirrors
-        .head(id)
-        .ok_or_else(|| anyhow::anyhow!("{id} is not a peer"))?;
+    let head = mirrors.head(id).ok_or_else(|| Unavailable::NotAPeer {
+        member: id.to_owned(),
+    })?;
     let pushed = target.is_some();
-    let note = match target {
-        Some(note) => note,
-        None => client.checkpoint(&peer.endpoint).await?,
+    let served = match target {
+        Some(verified) => verified,
+        None => {
+            let note = client.checkpoint(&peer.endpoint).await?;
+            checkpoint::open_checkpoint(&note, &peer.log_origin, &peer.log_vkey).map_err(
+                |error| Unavailable::BadCheckpoint {
+                    member: id.to_owned(),
+                    error,
+                },
+            )?
+        }
     };
-    let served =
-        checkpoint::open_checkpoint(&note, &peer.log_origin, &peer.log_vkey).map_err(|error| {
-            anyhow::anyhow!("{id} served a checkpoint that does not verify: {error}")
-        })?;
+    let note = served.note().to_vec();
     // A trusted witness's line that does not verify makes the note unusable as evidence
     // of witnessing; it proves nothing against the log either, so it is only retried.
     let served_cosigners = cosignature::verify_cosignatures(&note, cosigners)
-        .map_err(|error| {
-            anyhow::anyhow!("{id} served a checkpoint with a bad cosignature: {error}")
+        .map_err(|error| Unavailable::BadCosignature {
+            member: id.to_owned(),
+            error,
         })?
         .len();
     let held = || note_text(&head.checkpoint);
@@ -183,7 +338,7 @@ pub async fn sync_once(
                 duplicates: Vec::new(),
             }),
             Ok(Some(_)) => Err(misbehaviour(
-                "fork",
+                EvidenceKind::Fork,
                 format!(
                     "signed a tree of {} entries that is not a prefix of its tree of {}",
                     served.size(),
@@ -192,15 +347,15 @@ pub async fn sync_once(
                 vec![held(), note_text(&note)],
                 None,
             )),
-            Ok(None) | Err(_) => Err(SyncError::Transient(anyhow::anyhow!(
-                "{id}: the mirror's root at {} could not be read",
-                served.size()
-            ))),
+            Ok(None) | Err(_) => Err(SyncError::Transient(Unavailable::MirrorRoot {
+                member: id.to_owned(),
+                size: served.size(),
+            })),
         };
     }
     if served.size() < head.size {
         return Err(misbehaviour(
-            "rollback",
+            EvidenceKind::Rollback,
             format!(
                 "served a tree of {} entries after signing one of {}",
                 served.size(),
@@ -214,7 +369,7 @@ pub async fn sync_once(
     if served.size() == head.size {
         if *served.root() != head.root {
             return Err(misbehaviour(
-                "fork",
+                EvidenceKind::Fork,
                 format!("signed two different trees of {} entries", served.size()),
                 vec![held(), note_text(&note)],
                 None,
@@ -236,7 +391,9 @@ pub async fn sync_once(
     let logged = is_logged(served.size() - from);
     let registry = issuers
         .registry(id)
-        .ok_or_else(|| anyhow::anyhow!("{id} has no issuer registry"))?;
+        .ok_or_else(|| Unavailable::NoRegistry {
+            member: id.to_owned(),
+        })?;
     let (to, registry, duplicates) = catch_up(
         store,
         mirrors,
@@ -251,7 +408,7 @@ pub async fn sync_once(
     let verified_root = to.1;
     if verified_root != *served.root() {
         return Err(misbehaviour(
-            "inconsistent-entries",
+            EvidenceKind::InconsistentEntries,
             format!(
                 "the entries it served hash to {} but its checkpoint of {} entries says {}; either the entries were forged or the checkpoint is not an extension of the one held",
                 merkle::format_hash(&verified_root),
@@ -282,9 +439,7 @@ pub async fn sync_once(
         }
         write_store.set_mirror_state(&member, &state)
     })
-    .await
-    .map_err(|error| anyhow::anyhow!(error))?
-    .map_err(|error| anyhow::anyhow!(error))?;
+    .await??;
     issuers.replace(registry);
     mirrors.set_head(id, new_head);
     Ok(SyncProgress {
@@ -325,15 +480,13 @@ fn confirm(
     };
     head.confirmed_at = now;
     head.witness(cosigners, witnessing.quorum);
-    store
-        .set_mirror_state(id, &head.state())
-        .map_err(|error| anyhow::anyhow!(error))?;
+    store.set_mirror_state(id, &head.state())?;
     mirrors.set_head(id, head);
     Ok(())
 }
 
 fn misbehaviour(
-    kind: &'static str,
+    kind: EvidenceKind,
     detail: String,
     checkpoints: Vec<String>,
     entry: Option<(u64, String)>,
@@ -432,7 +585,7 @@ async fn catch_up(
                     .buffered(threads)
             );
             while let Some(step) = steps.next().await {
-                let step = step.map_err(|error| anyhow::anyhow!(error))??;
+                let step = step??;
                 if verified_tx.send(step).await.is_err() {
                     break;
                 }
@@ -468,8 +621,7 @@ async fn catch_up(
                     )
                     .map(|extended| (extended, registry, duplicates))
                 })
-                .await
-                .map_err(|error| anyhow::anyhow!(error))??;
+                .await??;
             drop(permit);
             frontier = new_frontier;
             root = Some(new_root);
@@ -490,8 +642,7 @@ async fn catch_up(
             &merkle::MapHashReader {
                 hashes: frontier.clone(),
             },
-        )
-        .map_err(|error| anyhow::anyhow!(error))?,
+        )?,
     };
     Ok(((frontier, root), registry, duplicates))
 }
@@ -526,10 +677,11 @@ async fn fetch_step(
     for (tile_index, width, bundle) in bundles {
         let tile_start = tile_index * TILE_WIDTH;
         let decoded = bundle::decode(&bundle, width as usize).map_err(|error| {
-            anyhow::anyhow!(
-                "{}: entry bundle {tile_index} is malformed: {error}",
-                peer.id.as_str()
-            )
+            Unavailable::MalformedBundle {
+                member: peer.id.as_str().to_owned(),
+                tile: tile_index,
+                error,
+            }
         })?;
         let wanted = from.max(tile_start)..to.min(tile_start + width);
         entries.extend(
@@ -541,11 +693,12 @@ async fn fetch_step(
         );
     }
     if entries.len() as u64 != to - from {
-        return Err(SyncError::Transient(anyhow::anyhow!(
-            "{}: the entry bundles held {} of entries {from}..{to}",
-            peer.id.as_str(),
-            entries.len()
-        )));
+        return Err(SyncError::Transient(Unavailable::ShortBundles {
+            member: peer.id.as_str().to_owned(),
+            held: entries.len(),
+            from,
+            to,
+        }));
     }
     Ok(entries)
 }
@@ -556,7 +709,8 @@ async fn fetch_bundle(
     tile_index: u64,
     width: u64,
 ) -> Result<Vec<u8>, SyncError> {
-    let width16 = u16::try_from(width).map_err(|_| anyhow::anyhow!("tile width {width}"))?;
+    // At most TILE_WIDTH, which fits: the callers take the width from a tile's range.
+    let width16 = u16::try_from(width.min(TILE_WIDTH)).unwrap_or(u16::MAX);
     let path = TilePath::Entries {
         index: tile_index,
         width: width16,
@@ -577,18 +731,23 @@ async fn fetch_bundle(
             .await?
     {
         let full = bundle::decode(&bytes, TILE_WIDTH as usize).map_err(|error| {
-            anyhow::anyhow!("{}: entry bundle {tile_index}: {error}", peer.id.as_str())
+            Unavailable::MalformedBundle {
+                member: peer.id.as_str().to_owned(),
+                tile: tile_index,
+                error,
+            }
         })?;
         let mut partial = Vec::new();
         for entry in full.into_iter().take(width as usize) {
-            bundle::push_entry(&mut partial, entry).map_err(|error| anyhow::anyhow!(error))?;
+            bundle::push_entry(&mut partial, entry).map_err(Unavailable::Bundle)?;
         }
         return Ok(partial);
     }
-    Err(SyncError::Transient(anyhow::anyhow!(
-        "{} has no entry bundle {tile_index} of width {width} under its own checkpoint",
-        peer.id.as_str()
-    )))
+    Err(SyncError::Transient(Unavailable::MissingBundle {
+        member: peer.id.as_str().to_owned(),
+        tile: tile_index,
+        width,
+    }))
 }
 
 /// Admits one verified step's entries in log order against the peer's issuer registry,
@@ -622,10 +781,7 @@ fn apply_step(
         .iter()
         .filter_map(|entry| entry.issued().map(|(id, _)| id))
         .collect();
-    let mut locations = store
-        .credential_locations(&ids)
-        .map_err(|error| SyncError::Transient(error.into()))?
-        .into_iter();
+    let mut locations = store.credential_locations(&ids)?.into_iter();
     let mut records = Vec::with_capacity(entries.len());
     for (offset, (bytes, entry)) in entries.into_iter().zip(verified).enumerate() {
         let index = first + offset as u64;
@@ -640,13 +796,13 @@ fn apply_step(
             in_step.get(id).or_else(|| from_store(id))
         });
         if let Some(error) = store_error.borrow_mut().take() {
-            return Err(SyncError::Transient(error.into()));
+            return Err(error.into());
         }
         let admitted = match result {
             Ok(admitted) => admitted,
             Err(error) => {
                 return Err(misbehaviour(
-                    "bad-entry",
+                    EvidenceKind::BadEntry,
                     format!("entry {index} is not acceptable: not admitted: {error}"),
                     vec![note_text(checkpoint_note)],
                     Some((index, String::from_utf8_lossy(&bytes).into_owned())),
@@ -655,7 +811,7 @@ fn apply_step(
         };
         in_step.record(entry.issued(), &admitted, from_store);
         if let Some(error) = store_error.borrow_mut().take() {
-            return Err(SyncError::Transient(error.into()));
+            return Err(error.into());
         }
         let mut credential_id = entry.issued().map(|(id, _)| id);
         if let Some(id) = credential_id {
@@ -692,22 +848,19 @@ fn apply_step(
             },
         });
     }
-    let mut tree = TreeExtension::new(first, frontier).map_err(|error| anyhow::anyhow!(error))?;
+    let mut tree = TreeExtension::new(first, frontier)?;
     for record in &records {
-        tree.push(&record.entry)
-            .map_err(|error| anyhow::anyhow!(error))?;
+        tree.push(&record.entry)?;
     }
-    store
-        .append_mirror(&MirrorAppend {
-            member,
-            first_index: first,
-            entries: &records,
-            hashes: tree.added_hashes(),
-            logged,
-        })
-        .map_err(|error| anyhow::anyhow!(error))?;
-    let root = tree.root().map_err(|error| anyhow::anyhow!(error))?;
-    let frontier = tree.frontier().map_err(|error| anyhow::anyhow!(error))?;
+    store.append_mirror(&MirrorAppend {
+        member,
+        first_index: first,
+        entries: &records,
+        hashes: tree.added_hashes(),
+        logged,
+    })?;
+    let root = tree.root()?;
+    let frontier = tree.frontier()?;
     Ok((frontier, root))
 }
 
@@ -723,7 +876,6 @@ fn holders_of(
     held: &HeldLogs,
     in_step: &HashMap<CredentialId, u64>,
 ) -> Result<Vec<(String, u64)>, SyncError> {
-    let transient = |error: crate::store::StoreError| SyncError::Transient(error.into());
     let mut holders = Vec::new();
     if let Some(own) = located.own {
         holders.push((held.me.clone(), own));
@@ -741,10 +893,7 @@ fn holders_of(
     if located.mirrors.is_empty() {
         return Ok(holders);
     }
-    for holder in store
-        .confirm_mirror_holders(id, located.mirrors, bound)
-        .map_err(transient)?
-    {
+    for holder in store.confirm_mirror_holders(id, located.mirrors, bound)? {
         if !holders.contains(&holder) {
             holders.push(holder);
         }
@@ -765,7 +914,7 @@ fn duplicate_id(
         .map(|(holder, at)| format!("entry {at} of {holder}'s log"))
         .collect();
     DuplicateId {
-        kind: DUPLICATE_ID,
+        kind: EvidenceKind::DuplicateId,
         detail: format!(
             "entry {index} of {member}'s log carries credential id {id}, which {} already carried here; it is mirrored (valid under {member}'s issuer registry), and verifiers rely only on the entry whose bytes are the presented credential",
             held.join(" and ")
@@ -796,7 +945,7 @@ fn verify_entries(
         .map_err(|(position, error)| {
             let index = first + position as u64;
             misbehaviour(
-                "bad-entry",
+                EvidenceKind::BadEntry,
                 format!("entry {index} is not acceptable: {error}"),
                 vec![note_text(checkpoint_note)],
                 Some((

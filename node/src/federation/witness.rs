@@ -11,13 +11,15 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use talent_core::federation::{Federation, Member};
 use talent_tlog::checkpoint;
-use talent_tlog::cosignature::{self, Cosigner, CosignerKey};
+use talent_tlog::cosignature::{self, CosignatureError, Cosigner, CosignerKey};
+use talent_tlog::merkle::ProofError;
 use talent_tlog::witness::{
-    self, AddCheckpointRequest, WitnessError, WitnessOutcome, WitnessRecord, WitnessedLog,
+    self, AddCheckpointRequest, CheckpointSubmission, OpenedSubmission, WitnessError,
+    WitnessOutcome, WitnessRecord, WitnessedLog,
 };
 
-use super::client::{AddCheckpointReply, PeerClient};
-use super::witnessed::Witnessed;
+use super::client::{AddCheckpointReply, ClientError, PeerClient};
+use super::witnessed::{Witnessed, WitnessedError};
 use crate::log::Log;
 use crate::store::{META_WITNESSED_CHECKPOINT, Store, StoreError};
 
@@ -73,26 +75,38 @@ impl Witness {
         self.cosigner.key()
     }
 
-    /// Handles one `add-checkpoint` body at time `now`; returns the cosignature lines.
-    /// Blocking (RocksDB): call from a blocking task.
+    /// Opens a parsed submission: its checkpoint must be signed by a log this member
+    /// witnesses (every member's but its own).
+    ///
+    /// # Errors
+    /// The C2SP errors of the log signature ([`CheckpointSubmission::open`]).
+    pub fn open(&self, submission: CheckpointSubmission) -> Result<OpenedSubmission, WitnessError> {
+        submission.open(&self.logs)
+    }
+
+    /// Handles one opened `add-checkpoint` request at time `now`; returns the cosignature
+    /// lines. Blocking (RocksDB): call from a blocking task.
     ///
     /// # Errors
     /// [`AddCheckpointError`]; `RootMismatch` and `BadConsistencyProof` carry both signed
     /// checkpoints for the caller to keep as evidence.
-    pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Result<Vec<u8>, AddCheckpointError> {
-        let request = AddCheckpointRequest::parse(body)?;
-        let origin = request.origin()?;
+    pub fn add_checkpoint(
+        &self,
+        opened: &OpenedSubmission,
+        now: u64,
+    ) -> Result<Vec<u8>, AddCheckpointError> {
+        let origin = opened.checkpoint().origin();
         let _guard = self
             .lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let previous = self.record(&origin)?;
+        let previous = self.record(origin)?;
         let WitnessOutcome::Cosigned {
             record,
             cosignature,
-        } = witness::add_checkpoint(&request, &self.logs, previous.as_ref(), &self.cosigner, now)?;
+        } = witness::decide(opened, previous.as_ref(), &self.cosigner, now)?;
         // Persisted before answering: a restarted witness never cosigns an older tree.
-        self.store.set_witness_record(&origin, &record.checkpoint)?;
+        self.store.set_witness_record(origin, &record.checkpoint)?;
         Ok(cosignature)
     }
 
@@ -125,10 +139,21 @@ impl Witness {
 
 /// The cosignatures collected for this member's current checkpoint.
 #[derive(Debug, Default, Clone)]
-struct Collected {
+struct Gathered {
     checkpoint: Arc<Vec<u8>>,
     /// Witness name → its cosignature line for `checkpoint`.
     lines: BTreeMap<String, Vec<u8>>,
+}
+
+/// What one collection round got.
+#[derive(Debug)]
+pub struct Collected {
+    /// Cosignatures the checkpoint had before the round.
+    pub before: usize,
+    /// Cosignatures it has after.
+    pub cosigners: usize,
+    /// Why the peers that gave none did not.
+    pub refused: Vec<CosignRequestError>,
 }
 
 /// The own checkpoint an inclusion proof is given under.
@@ -142,13 +167,93 @@ pub struct ProofCheckpoint {
     pub witnessed: bool,
 }
 
+/// Why the collector cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectorError {
+    /// This member is not in the federation.
+    #[error("{member} is not a member of {federation}")]
+    NotAMember {
+        /// This member's id.
+        member: String,
+        /// The federation's id.
+        federation: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored witnessed checkpoint does not verify (a damaged or foreign directory).
+    #[error("the stored witnessed checkpoint: {0}")]
+    Witnessed(#[from] WitnessedError),
+}
+
+/// Why a peer's witness gave no cosignature in a round.
+#[derive(Debug, thiserror::Error)]
+pub enum CosignRequestError {
+    /// The peer's configured witness key is malformed.
+    #[error("{member}'s witness key: {error}")]
+    WitnessKey {
+        /// The peer.
+        member: String,
+        /// Why.
+        error: CosignatureError,
+    },
+    /// The peer's witness cosigned a larger tree of this log than it now has.
+    #[error(
+        "{member}'s witness cosigned a tree of {cosigned} entries but this log has {size}: this log lost data"
+    )]
+    LostData {
+        /// The peer.
+        member: String,
+        /// The size it cosigned.
+        cosigned: u64,
+        /// This log's size.
+        size: u64,
+    },
+    /// No consistency proof could be made from the size it cosigned.
+    #[error("the consistency proof: {0}")]
+    Proof(#[from] ProofError),
+    /// The peer is unreachable or its answer cannot be read.
+    #[error(transparent)]
+    Peer(#[from] ClientError),
+    /// Its cosignature lines are malformed or do not verify.
+    #[error("{member}'s cosignature: {error}")]
+    Cosignature {
+        /// The peer.
+        member: String,
+        /// Why.
+        error: CosignatureError,
+    },
+    /// Its answer holds no cosignature by its own witness key.
+    #[error("{member}'s answer holds no cosignature by its witness key")]
+    NotByItsKey {
+        /// The peer.
+        member: String,
+    },
+    /// It refused.
+    #[error("{member} refused to cosign: {status} {body}")]
+    Refused {
+        /// The peer.
+        member: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of its answer.
+        body: String,
+    },
+    /// Its cosigned size moved again while this member caught up with it.
+    #[error("{member} keeps changing its cosigned size")]
+    SizeKeepsChanging {
+        /// The peer.
+        member: String,
+    },
+}
+
 /// Collects peers' cosignatures on this member's checkpoints.
 #[derive(Debug)]
 pub struct Collector {
     peers: Vec<Member>,
     /// Peer id → the size its witness last cosigned (learned from its answers).
     cosigned_sizes: Mutex<HashMap<String, u64>>,
-    collected: RwLock<Collected>,
+    collected: RwLock<Gathered>,
     /// Cosignatures a checkpoint needs to be witnessed.
     quorum: usize,
     /// The newest own checkpoint that had the quorum, with its cosignatures: kept in the
@@ -164,22 +269,26 @@ impl Collector {
     /// # Errors
     /// `me` is not a member, the store fails, or the stored witnessed checkpoint does not
     /// verify (a damaged or foreign data directory).
-    pub fn new(federation: &Federation, me: &str, store: Arc<Store>) -> anyhow::Result<Collector> {
+    pub fn new(
+        federation: &Federation,
+        me: &str,
+        store: Arc<Store>,
+    ) -> Result<Collector, CollectorError> {
         let member = federation
             .member(me)
-            .ok_or_else(|| anyhow::anyhow!("{me} is not a member of {}", federation.id))?;
+            .ok_or_else(|| CollectorError::NotAMember {
+                member: me.to_owned(),
+                federation: federation.id.clone(),
+            })?;
         let witnessed = match store.meta(META_WITNESSED_CHECKPOINT)? {
             None => None,
-            Some(note) => Some(
-                Witnessed::open(
-                    note.as_bytes(),
-                    &member.log_origin,
-                    &member.log_vkey,
-                    &federation.cosigners_of(me),
-                    federation.witness_quorum,
-                )
-                .map_err(|error| anyhow::anyhow!("the stored witnessed checkpoint: {error}"))?,
-            ),
+            Some(note) => Some(Witnessed::open(
+                note.as_bytes(),
+                &member.log_origin,
+                &member.log_vkey,
+                &federation.cosigners_of(me),
+                federation.witness_quorum,
+            )?),
         };
         Ok(Collector {
             peers: federation
@@ -189,7 +298,7 @@ impl Collector {
                 .cloned()
                 .collect(),
             cosigned_sizes: Mutex::new(HashMap::new()),
-            collected: RwLock::new(Collected::default()),
+            collected: RwLock::new(Gathered::default()),
             quorum: federation.witness_quorum,
             witnessed: RwLock::new(witnessed),
             store,
@@ -230,6 +339,11 @@ impl Collector {
         } else {
             0
         }
+    }
+
+    /// How many witnesses it asks.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
     }
 
     /// The newest own checkpoint that had the witness quorum, with its cosignatures.
@@ -311,8 +425,8 @@ impl Collector {
 
     /// Asks every peer's witness to cosign the log's current checkpoint, concurrently,
     /// sending it with the cosignatures collected so far (so witnesses' mirrors get the
-    /// cosigned copy too). Returns how many cosignatures the checkpoint has after the round.
-    pub async fn collect(&self, log: &Log, client: &PeerClient) -> usize {
+    /// cosigned copy too).
+    pub async fn collect(&self, log: &Log, client: &PeerClient) -> Collected {
         let head = log.head();
         {
             let mut collected = self
@@ -320,7 +434,7 @@ impl Collector {
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if collected.checkpoint != head.checkpoint {
-                *collected = Collected {
+                *collected = Gathered {
                     checkpoint: Arc::clone(&head.checkpoint),
                     lines: BTreeMap::new(),
                 };
@@ -334,6 +448,7 @@ impl Collector {
         });
         let results = futures_util::future::join_all(requests).await;
         let collected_before = self.cosigners_of(&head.checkpoint).len();
+        let mut refused = Vec::new();
         for (peer, result) in results {
             match result {
                 Ok(line) => {
@@ -347,14 +462,19 @@ impl Collector {
                 }
                 Err(error) => {
                     tracing::debug!(peer = peer.id.as_str(), %error, "no cosignature");
+                    refused.push(error);
                 }
             }
         }
-        let collected = self.cosigners_of(&head.checkpoint).len();
-        if collected > collected_before || self.witnessed().is_none() {
+        let cosigners = self.cosigners_of(&head.checkpoint).len();
+        if cosigners > collected_before || self.witnessed().is_none() {
             self.keep_witnessed(&head).await;
         }
-        collected
+        Collected {
+            before: collected_before,
+            cosigners,
+            refused,
+        }
     }
 
     async fn submit(
@@ -365,16 +485,23 @@ impl Collector {
         note: &Arc<Vec<u8>>,
         bare: &Arc<Vec<u8>>,
         size: u64,
-    ) -> anyhow::Result<Vec<u8>> {
-        let key = CosignerKey::from_vkey(&peer.witness_vkey)?;
+    ) -> Result<Vec<u8>, CosignRequestError> {
+        let member = || peer.id.as_str().to_owned();
+        let key = CosignerKey::from_vkey(&peer.witness_vkey).map_err(|error| {
+            CosignRequestError::WitnessKey {
+                member: member(),
+                error,
+            }
+        })?;
         let mut old = self.known_size(peer);
         // Two rounds: the first may only teach us the size the witness holds.
         for _ in 0..2 {
             if old > size {
-                anyhow::bail!(
-                    "{}'s witness cosigned a tree of {old} entries but this log has {size}: this log lost data",
-                    peer.id.as_str()
-                );
+                return Err(CosignRequestError::LostData {
+                    member: member(),
+                    cosigned: old,
+                    size,
+                });
             }
             let proof = if old == 0 || old == size {
                 Vec::new()
@@ -388,14 +515,16 @@ impl Collector {
             };
             match client.add_checkpoint(&peer.endpoint, &request).await? {
                 AddCheckpointReply::Cosigned(lines) => {
-                    let attached = cosignature::attach(bare, &lines)?;
+                    let malformed = |error| CosignRequestError::Cosignature {
+                        member: member(),
+                        error,
+                    };
+                    let attached = cosignature::attach(bare, &lines).map_err(malformed)?;
                     let verified =
-                        cosignature::verify_cosignatures(&attached, std::slice::from_ref(&key))?;
+                        cosignature::verify_cosignatures(&attached, std::slice::from_ref(&key))
+                            .map_err(malformed)?;
                     if verified.is_empty() {
-                        anyhow::bail!(
-                            "{}'s answer holds no cosignature by its witness key",
-                            peer.id.as_str()
-                        );
+                        return Err(CosignRequestError::NotByItsKey { member: member() });
                     }
                     self.set_known_size(peer, size);
                     let own_line = lines
@@ -414,11 +543,15 @@ impl Collector {
                     old = latest;
                 }
                 AddCheckpointReply::Refused(status, body) => {
-                    anyhow::bail!("{} refused to cosign: {status} {body}", peer.id.as_str())
+                    return Err(CosignRequestError::Refused {
+                        member: member(),
+                        status,
+                        body,
+                    });
                 }
             }
         }
-        anyhow::bail!("{} keeps changing its cosigned size", peer.id.as_str())
+        Err(CosignRequestError::SizeKeepsChanging { member: member() })
     }
 
     fn known_size(&self, peer: &Member) -> u64 {

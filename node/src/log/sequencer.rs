@@ -7,6 +7,11 @@
 //! more, and commits it as one synced RocksDB `WriteBatch`. While one batch is being
 //! written, the next accumulates, so batches grow with load without adding latency when
 //! the node is idle. A submission is never split across batches.
+//!
+//! The task is a [`crate::worker`]: at its stop signal it refuses new submissions
+//! ([`SequenceError::Stopped`]), commits and answers every one already queued, and only then
+//! returns, so every submission the node accepted is answered, once durable or with the
+//! reason it is not.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Log, LogHead};
 use crate::store::{AppendBatch, AppendedEntry};
+use crate::worker::{Worker, Workers};
 
 /// Batching limits.
 #[derive(Debug, Clone, Copy)]
@@ -101,10 +107,15 @@ impl std::fmt::Debug for Submission {
 }
 
 impl Sequencer {
-    /// Starts the sequencer task for `log`.
-    pub fn start(log: Arc<Log>, config: BatchConfig) -> Sequencer {
+    /// Starts the sequencer of `log` as the worker `sequencer` of `workers`.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn start(log: Arc<Log>, config: BatchConfig, workers: &mut Workers) -> Sequencer {
         let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
-        tokio::spawn(run(log, config, receiver));
+        workers.spawn("sequencer", move |worker| {
+            run(log, config, receiver, worker)
+        });
         Sequencer { sender }
     }
 
@@ -125,8 +136,28 @@ impl Sequencer {
     }
 }
 
-async fn run(log: Arc<Log>, config: BatchConfig, mut receiver: mpsc::Receiver<Submission>) {
-    while let Some(first) = receiver.recv().await {
+/// The sequencer task: batches and commits submissions until it is asked to stop and has
+/// answered every submission queued by then.
+async fn run(
+    log: Arc<Log>,
+    config: BatchConfig,
+    mut receiver: mpsc::Receiver<Submission>,
+    mut worker: Worker,
+) {
+    let mut closed = false;
+    loop {
+        let first = tokio::select! {
+            // The stop first, so a steady stream of submissions cannot hold it off; closing
+            // loses nothing: `recv` still yields every submission queued, then `None`.
+            biased;
+            () = worker.stopped(), if !closed => {
+                receiver.close();
+                closed = true;
+                continue;
+            }
+            first = receiver.recv() => first,
+        };
+        let Some(first) = first else { break };
         let mut batch = vec![first];
         let mut count = batch[0].entries.len();
         let deadline = tokio::time::Instant::now() + config.max_batch_delay;
@@ -155,6 +186,7 @@ async fn run(log: Arc<Log>, config: BatchConfig, mut receiver: mpsc::Receiver<Su
             .unwrap_or_else(|error| Err(SequenceError::Failed(error.to_string())));
         match result {
             Ok(appended) => {
+                worker.succeeded();
                 let mut rest = appended.into_iter();
                 for (reply, size) in replies.into_iter().zip(sizes) {
                     let _ = reply.send(Ok(rest.by_ref().take(size).collect()));
@@ -162,6 +194,9 @@ async fn run(log: Arc<Log>, config: BatchConfig, mut receiver: mpsc::Receiver<Su
             }
             Err(error) => {
                 tracing::error!(%error, "log batch failed; nothing of it was acknowledged");
+                // Not retried: each submitter has its answer and may submit again. The
+                // delay is not waited for either.
+                let _ = worker.failed(&error);
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));
                 }
@@ -223,4 +258,75 @@ fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, Sequen
         frontier,
     });
     Ok(appended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{EntryEffects, PersonalKeys, Store};
+    use crate::worker::BackoffPolicy;
+    use ed25519_dalek::SigningKey;
+
+    fn entry(index: usize) -> PendingEntry {
+        PendingEntry {
+            entry: format!("{{\"entry\":{index}}}").into_bytes(),
+            credential_id: None,
+            resident_id: None,
+            status_slot: None,
+            effects: EntryEffects::default(),
+        }
+    }
+
+    /// Submissions queued when the stop comes are committed and answered before the
+    /// sequencer returns; a submission after the stop is refused, not lost.
+    #[tokio::test(flavor = "current_thread")]
+    async fn at_the_stop_every_queued_submission_is_answered_once_durable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open(dir.path(), PersonalKeys::for_tests()).expect("store"));
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let log =
+            Arc::new(Log::open(Arc::clone(&store), "registry.test.example/log", key).expect("log"));
+        let mut workers = Workers::new(BackoffPolicy::NODE);
+        let config = BatchConfig {
+            max_batch_entries: 3,
+            ..BatchConfig::default()
+        };
+        let sequencer = Sequencer::start(Arc::clone(&log), config, &mut workers);
+        let submitted: Vec<_> = (0..20)
+            .map(|index| {
+                let sequencer = sequencer.clone();
+                tokio::spawn(async move { sequencer.append(vec![entry(index)]).await })
+            })
+            .collect();
+        // On this one thread the submitters run at this yield and queue their entries; the
+        // sequencer has committed nothing yet when it is told to stop.
+        tokio::task::yield_now().await;
+        assert_eq!(log.head().size, 0, "nothing committed before the stop");
+        let stopped = workers.stop(Duration::from_secs(30)).await;
+        assert_eq!(stopped.drained, ["sequencer"]);
+        let mut indexes = Vec::new();
+        for answer in submitted {
+            let appended = answer
+                .await
+                .expect("submitter")
+                .expect("appended, not refused");
+            indexes.extend(appended.iter().map(|appended| appended.index));
+        }
+        indexes.sort_unstable();
+        assert_eq!(indexes, (0..20).collect::<Vec<u64>>(), "each answered once");
+        assert_eq!(log.head().size, 20);
+        assert!(matches!(
+            sequencer.append(vec![entry(20)]).await,
+            Err(SequenceError::Stopped)
+        ));
+        drop(log);
+        // Durable: a reopened log holds all twenty.
+        let reopened = Log::open(
+            store,
+            "registry.test.example/log",
+            SigningKey::from_bytes(&[7; 32]),
+        )
+        .expect("reopens");
+        assert_eq!(reopened.head().size, 20);
+    }
 }
