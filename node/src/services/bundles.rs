@@ -11,7 +11,7 @@ use talent_core::identifiers::CredentialId;
 use talent_core::proof_bundle::{BUNDLE_TYPE, BUNDLE_VERSION, ProofBundle};
 use talent_core::status::CredentialStatus;
 use talent_core::status_list::{StatusEntry, StatusListCredential, StatusPurpose};
-use talent_core::tlog::merkle::ProofError;
+use talent_tlog::merkle::ProofError;
 
 use super::HeldLogs;
 use super::issuer_history::{self, HistoryError};

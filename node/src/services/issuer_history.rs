@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use talent_core::history::{HistoryEntry, IssuerHistory};
-use talent_core::tlog::merkle::{InclusionProof, ProofError};
+use talent_tlog::merkle::{InclusionProof, ProofError};
 
 use super::HeldLogs;
 use crate::log::LogHead;

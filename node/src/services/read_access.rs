@@ -3,7 +3,7 @@
 //! pages and downloads all ask here, so each sees exactly what the other lets it see.
 
 use serde_json::Value;
-use talent_core::did::DidKey;
+use talent_integrity::did::DidKey;
 
 use crate::issuers::Issuers;
 use crate::tokens::{Operator, Role};

@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use talent_core::did::KeyCache;
 use talent_core::issuers::IssuerRegistry;
 use talent_core::verify::{
     CheckpointMemo, IssuerContext, LeafText, PreparedCredential, Verdict, VerifyOptions,
     check_signatures, prepare_credential,
 };
+use talent_integrity::did::KeyCache;
 use thread_local::ThreadLocal;
 use tokio::sync::oneshot;
 

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use talent_core::identifiers::CredentialId;
 use talent_core::status::CredentialStatus;
-use talent_core::tlog::cosignature::CosignerKey;
-use talent_core::tlog::merkle::InclusionProof;
 use talent_core::verify::{LogContext, LogEvidence, StatusFact};
+use talent_tlog::cosignature::CosignerKey;
+use talent_tlog::merkle::InclusionProof;
 
 use super::VerificationError;
 use crate::services::HeldLogs;
@@ -359,7 +359,7 @@ mod tests {
 
     use ed25519_dalek::SigningKey;
     use serde_json::json;
-    use talent_core::did::DidKey;
+    use talent_integrity::did::DidKey;
 
     use super::*;
     use crate::log::Log;

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use serde_json::Value;
 use talent_core::recognition::Recognition;
 use talent_core::schema::SchemaSet;
-use talent_core::tlog::merkle::ProofError;
 use talent_core::verify::Verdict;
+use talent_tlog::merkle::ProofError;
 
 pub use self::batch::Batcher;
 use self::batch::{Checked, Request};
