@@ -3,9 +3,10 @@
 //! A regional member of the Chengdu–Chongqing talent credential federation: it issues signed
 //! credentials, stores them in RocksDB and verifies credentials presented to it. The binary
 //! (`main.rs`) is argument parsing and start-up; everything else is here so tests can build
-//! the same application (`api::app`) without a socket.
+//! the same application (`app::app`) without a socket.
 
 pub mod api;
+pub mod app;
 pub mod audit;
 pub mod connections;
 pub mod console;
@@ -24,6 +25,7 @@ pub mod rate_limit;
 pub mod recognition;
 pub mod reservations;
 pub mod server;
+pub mod services;
 pub mod state;
 pub mod statistics;
 pub mod status_lists;

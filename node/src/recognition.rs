@@ -6,10 +6,11 @@
 use chrono::Utc;
 use serde_json::Value;
 use talent_core::credential::CredentialType;
+use talent_core::federation::Federation;
 use talent_core::recognition::{self, Recognition};
 
-use crate::state::AppState;
-use crate::store::StoreError;
+use crate::issuers::Issuers;
+use crate::store::{Store, StoreError};
 
 /// Why a recognition question cannot be answered.
 #[derive(Debug, thiserror::Error)]
@@ -23,25 +24,23 @@ pub enum RecognitionError {
 }
 
 /// Answers for `credential` (whose verdict was `valid`), issued by `member` (the member
-/// whose log holds it), in `region`, and counts the flow.
+/// whose log holds it), in `region` (by its registry in `issuers` and the agreements of
+/// `federation`, `None` for the development member), and counts the flow in `store`.
 ///
 /// # Errors
 /// [`RecognitionError`].
 pub fn recognise(
-    state: &AppState,
+    issuers: &Issuers,
+    federation: Option<&Federation>,
+    store: &Store,
     credential: &Value,
     valid: bool,
     member: &str,
     region: &str,
 ) -> Result<Recognition, RecognitionError> {
-    let registry = state
-        .issuers
+    let registry = issuers
         .registry(region)
         .ok_or_else(|| RecognitionError::UnknownRegion(region.to_owned()))?;
-    let federation = state
-        .federation
-        .as_ref()
-        .map(|federation| federation.config.as_ref());
     let answer =
         recognition::recognise_in(&registry, credential, valid, member, federation, Utc::now());
     let known_member = federation.and_then(|federation| federation.member(member));
@@ -57,9 +56,7 @@ pub fn recognise(
         } else {
             answer.outcome.map_or("not-recognised", |o| o.as_str())
         };
-        state
-            .store
-            .count_recognition(member, region, credential_type.as_str(), outcome)?;
+        store.count_recognition(member, region, credential_type.as_str(), outcome)?;
     }
     Ok(answer)
 }

@@ -5,9 +5,10 @@
 //! thread with the fewest open connections. That thread's single-threaded runtime reads,
 //! handles and answers every request of the connection (HTTP/1.1, served by `hyper`), so a
 //! request's memory is touched by one core, and the requests one thread reads in one turn
-//! of its loop are verified there together (see [`crate::api::verify::Batcher`]). On 2 cores
-//! this served 45 % more `POST /api/v1/verify` requests per second than one multi-threaded
-//! runtime handing each batch to a blocking thread (docs/benchmarks.md).
+//! of its loop are verified there together (see
+//! [`crate::services::verification::Batcher`]). On 2 cores this served 45 % more
+//! `POST /api/v1/verify` requests per second than one multi-threaded runtime handing each
+//! batch to a blocking thread (docs/benchmarks.md).
 //!
 //! Beside each connection a watchdog task closes it when it waits too long for a request
 //! head (the header-read timeout for its first request, the idle timeout after a
@@ -92,7 +93,7 @@ pub async fn serve(
     let count = std::thread::available_parallelism().map_or(1, usize::from);
     let (stop, stopping) = watch::channel(false);
     let (done, mut finished) = mpsc::unbounded_channel();
-    let app = crate::api::app(state);
+    let app = crate::app::app(state);
     let admission = Admission::new(limits);
     let mut threads = Vec::with_capacity(count);
     for index in 0..count {

@@ -9,6 +9,9 @@ use crate::issuance::IssuanceService;
 use crate::issuers::Issuers;
 use crate::log::Log;
 use crate::member::MemberIdentity;
+use crate::services::HeldLogs;
+use crate::services::bundles::BundleSources;
+use crate::services::verification::{Batcher, Sources};
 use crate::statistics::CredentialStatistics;
 use crate::store::Store;
 use crate::tokens::Tokens;
@@ -36,7 +39,7 @@ pub struct AppState {
     /// point to.
     pub public_url: Arc<str>,
     /// Verifies concurrent requests together, for the API and the console alike.
-    pub verifier: Arc<crate::api::verify::Batcher>,
+    pub verifier: Arc<Batcher>,
     /// Credential counts of the own log and every mirror, kept incrementally.
     pub statistics: Arc<CredentialStatistics>,
     /// Searches by full ID number per operator (the console's rate limit).
@@ -45,6 +48,36 @@ pub struct AppState {
     pub id_search_audit: Arc<crate::audit::IdSearchAudit>,
     /// The node's main runtime, for work that outlives the request that starts it (the
     /// console's import jobs): not the server thread's loop, whose connections it would
-    /// hold up (see [`crate::server`]).
+    /// hold up (see the `server` module).
     pub background: tokio::runtime::Handle,
+}
+
+impl AppState {
+    /// The logs this node holds, as the read services take them.
+    pub fn held_logs(&self) -> HeldLogs {
+        HeldLogs {
+            store: Arc::clone(&self.store),
+            log: Arc::clone(&self.log),
+            member: Arc::clone(&self.member),
+            federation: self.federation.clone(),
+        }
+    }
+
+    /// What the bundle service builds bundles from.
+    pub fn bundle_sources(&self) -> BundleSources {
+        BundleSources {
+            logs: self.held_logs(),
+            issuers: Arc::clone(&self.issuers),
+            issuance: Arc::clone(&self.issuance),
+        }
+    }
+
+    /// What the verification service verifies against.
+    pub fn verification_sources(&self) -> Sources {
+        Sources {
+            logs: self.held_logs(),
+            schemas: Arc::clone(&self.schemas),
+            issuers: Arc::clone(&self.issuers),
+        }
+    }
 }

@@ -18,6 +18,11 @@ use talent_core::schema::{SchemaError, Violation};
 
 use crate::issuance::{AccessError, IssueError};
 use crate::log::sequencer::SequenceError;
+use crate::services::bundles::BundleError;
+use crate::services::issuer_history::HistoryError;
+use crate::services::search::ReadError;
+use crate::services::statistics::StatisticsError;
+use crate::services::verification::VerificationError;
 use crate::store::StoreError;
 use crate::tokens::TokenError;
 use talent_core::issuers::{AdmitError, AuthorisationError};
@@ -287,6 +292,58 @@ impl From<PathRejection> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         ApiError::Internal(error.into())
+    }
+}
+
+impl From<VerificationError> for ApiError {
+    fn from(error: VerificationError) -> ApiError {
+        match error {
+            VerificationError::UnknownRegion(region) => ApiError::MemberNotFound(region),
+            VerificationError::Store(error) => error.into(),
+            error => ApiError::Internal(error.into()),
+        }
+    }
+}
+
+impl From<HistoryError> for ApiError {
+    fn from(error: HistoryError) -> ApiError {
+        match error {
+            HistoryError::MemberNotFound(member) => ApiError::MemberNotFound(member),
+            HistoryError::Store(error) => error.into(),
+            error => ApiError::Internal(error.into()),
+        }
+    }
+}
+
+impl From<BundleError> for ApiError {
+    fn from(error: BundleError) -> ApiError {
+        match error {
+            BundleError::NotFound(id) => ApiError::CredentialNotFound(id.to_string()),
+            error @ BundleError::StatusPublishing => ApiError::Unavailable(error.to_string()),
+            BundleError::History(error) => error.into(),
+            BundleError::Store(error) => error.into(),
+            BundleError::StatusList(error) => error.into(),
+            error => ApiError::Internal(error.into()),
+        }
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(error: ReadError) -> ApiError {
+        match error {
+            ReadError::NotFound(id) => ApiError::CredentialNotFound(id.to_string()),
+            ReadError::Store(error) => error.into(),
+            error => ApiError::Internal(error.into()),
+        }
+    }
+}
+
+impl From<StatisticsError> for ApiError {
+    fn from(error: StatisticsError) -> ApiError {
+        match error {
+            StatisticsError::Store(error) => error.into(),
+            error => ApiError::Internal(error.into()),
+        }
     }
 }
 

@@ -22,11 +22,7 @@ pub fn routes() -> Router<AppState> {
 /// `GET /log/checkpoint`: the latest signed checkpoint (a signed note, text/plain) with the
 /// cosignatures federation members have given it so far.
 async fn checkpoint(State(state): State<AppState>) -> impl IntoResponse {
-    let head = state.log.head();
-    let note = match &state.federation {
-        Some(federation) => federation.collector.with_cosignatures(&head.checkpoint),
-        None => head.checkpoint.as_ref().clone(),
-    };
+    let note = state.held_logs().own_checkpoint(&state.log.head());
     (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),

@@ -15,6 +15,7 @@ use talent_core::credential::CredentialType;
 use talent_core::statistics::{CredentialCounts, Dimension, SMALL_COUNT_THRESHOLD, disclosed};
 
 use super::error::{ApiError, AppJson};
+use crate::services::statistics;
 use crate::state::AppState;
 use crate::statistics::StatisticsSnapshot;
 
@@ -39,10 +40,7 @@ fn count_fields(count: u64) -> (Value, bool) {
 /// `GET /api/v1/statistics/recognition-flows`: how often this node answered a recognition
 /// question, per (from region, to region, credential type, outcome).
 async fn recognition_flows(State(state): State<AppState>) -> Result<AppJson<Value>, ApiError> {
-    let store = state.store.clone();
-    let flows = tokio::task::spawn_blocking(move || store.recognition_flows())
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))??;
+    let flows = statistics::recognition_flows(state.store.clone()).await?;
     let flows: Vec<Value> = flows
         .into_iter()
         .map(|([from, to, credential_type, outcome], count)| {
@@ -85,7 +83,7 @@ async fn credentials(
             });
         }
     };
-    let snapshot = current(&state).await?;
+    let snapshot = statistics::current(state.statistics.clone()).await?;
     if csv {
         let body = talent_forms::statistics_csv::counts_csv(&snapshot.counts)
             .map_err(|error| ApiError::Internal(error.into()))?;
@@ -106,15 +104,6 @@ async fn credentials(
             .into_response());
     }
     Ok(AppJson(credentials_json(&snapshot)).into_response())
-}
-
-/// The counts brought up to date (reads the store off the async runtime).
-pub async fn current(state: &AppState) -> Result<StatisticsSnapshot, ApiError> {
-    let statistics = state.statistics.clone();
-    tokio::task::spawn_blocking(move || statistics.current())
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))?
-        .map_err(ApiError::from)
 }
 
 /// The JSON body of `GET /api/v1/statistics/credentials`.

@@ -3,13 +3,14 @@
 //! accreditations of delegated issuers.
 //!
 //! Every operator sees what the API lets its token read
-//! ([`crate::api::credentials::may_read_issued_by`]): an issuer token only its own issuer's
-//! credentials, in search results as on a credential's page and in downloads.
+//! ([`crate::services::read_access`]): an issuer token only its own issuer's credentials,
+//! in search results as on a credential's page and in downloads. The reads and the search
+//! are [`crate::services::search`]'s; this module draws the pages.
 //!
 //! A full ID number never goes into a URL: the search form is posted, and a `GET` carrying
 //! one is refused without searching. Searches by full ID number confirm who holds a
-//! credential, so each is rate-limited per operator ([`crate::rate_limit`], 429 beyond) and
-//! recorded in the audit log ([`crate::audit`]) before its answer is sent.
+//! credential, so each is rate-limited per operator (429 beyond) and recorded in the audit
+//! log before its answer is sent ([`search::search_by_full_id`]).
 
 use std::sync::Arc;
 
@@ -22,23 +23,19 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use talent_core::credential::CredentialType;
-use talent_core::identifiers::{CredentialId, ResidentIdNumber};
+use talent_core::identifiers::CredentialId;
 use talent_core::status::CredentialStatus;
 
 use super::issue::type_label;
 use super::session::{Staff, Visitor};
 use super::{page, trusted_svg};
 use crate::api::error::ApiError;
+use crate::issuers::Issuers;
+use crate::services::search::{self, Criteria, Found, IdSearch, IdSearchError, OwnCredential};
+use crate::services::{HeldLogs, bundles};
 use crate::state::AppState;
 use crate::store::LogSpace;
 use crate::tokens::Operator;
-
-/// Most entries one search reads, newest first (a bound on the time a search takes).
-const SEARCH_SCAN_LIMIT: u64 = 200_000;
-/// Most results one search shows.
-const SEARCH_RESULTS: usize = 100;
-/// Entries read from the store at a time.
-const SEARCH_CHUNK: u64 = 1024;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -72,15 +69,17 @@ struct SearchQuery {
     to: Option<String>,
 }
 
-/// One search result.
-struct Hit {
-    id: String,
-    credential_type: Option<CredentialType>,
-    name: String,
-    masked: String,
-    class: String,
-    valid_from: String,
-    status: CredentialStatus,
+impl SearchQuery {
+    /// What the search service is asked.
+    fn criteria(&self) -> Criteria {
+        Criteria {
+            text: self.q.clone(),
+            credential_type: self.credential_type.clone(),
+            class: self.category.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+        }
+    }
 }
 
 fn text_of<'a>(value: &'a Value, pointer: &str) -> &'a str {
@@ -90,136 +89,6 @@ fn text_of<'a>(value: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-/// The level-like field of a subject: 金凤凰 category, title/skill/qualification level or
-/// card class.
-fn class_of(subject: &Value) -> &str {
-    ["category", "level", "cardClass"]
-        .iter()
-        .find_map(|name| subject.get(*name).and_then(Value::as_str))
-        .unwrap_or_default()
-}
-
-/// Whether a search text has the shape of a full resident ID number (17 digits and a digit
-/// or X), whether or not its check character is right: such text stays out of URLs.
-fn looks_like_full_id(text: &str) -> bool {
-    let bytes = text.trim().as_bytes();
-    bytes.len() == 18 && id_shaped(bytes)
-}
-
-/// Whether 18 bytes are 17 digits and a digit or X.
-fn id_shaped(bytes: &[u8]) -> bool {
-    bytes[..17].iter().all(u8::is_ascii_digit)
-        && (bytes[17].is_ascii_digit() || bytes[17].eq_ignore_ascii_case(&b'x'))
-}
-
-/// Whether a text holds something shaped like a full ID number anywhere in it.
-fn holds_full_id(text: &str) -> bool {
-    text.as_bytes().windows(18).any(id_shaped)
-}
-
-/// The full ID number a search asks for, if it asks for one.
-fn full_id_of(query: &SearchQuery) -> Option<ResidentIdNumber> {
-    let q = query.q.as_deref()?.trim();
-    if !looks_like_full_id(q) {
-        return None;
-    }
-    q.to_ascii_uppercase().parse().ok()
-}
-
-fn run_search(
-    state: &AppState,
-    operator: &Operator,
-    query: &SearchQuery,
-) -> Result<(Vec<Hit>, u64), ApiError> {
-    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    // A full ID number is searched by its masked form, then confirmed in the local table.
-    let full_id = full_id_of(query);
-    let masked = full_id
-        .as_ref()
-        .map(|full| full.masked().as_str().to_owned());
-    let wanted_type = query
-        .credential_type
-        .as_deref()
-        .and_then(|t| t.parse::<CredentialType>().ok());
-    let class = query
-        .category
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    let from = query.from.as_deref().filter(|d| !d.is_empty());
-    let to = query.to.as_deref().filter(|d| !d.is_empty());
-    let size = state.log.head().size;
-    let stop = size.saturating_sub(SEARCH_SCAN_LIMIT);
-    let mut hits = Vec::new();
-    let mut end = size;
-    while end > stop && hits.len() < SEARCH_RESULTS {
-        let start = end.saturating_sub(SEARCH_CHUNK).max(stop);
-        let entries = state.store.entries(LogSpace::Own, start..end)?;
-        for bytes in entries.iter().rev() {
-            let Ok(credential) = serde_json::from_slice::<Value>(bytes) else {
-                continue;
-            };
-            let Some(ty) = CredentialType::from_type_array(&credential["type"]) else {
-                continue;
-            };
-            let subject = &credential["credentialSubject"];
-            let id = text_of(&credential, "/id");
-            let name = subject
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let masked_id = text_of(subject, "/idNumberMasked");
-            let valid_from = text_of(&credential, "/validFrom");
-            let day = valid_from.get(..10).unwrap_or_default();
-            let matches_q = match (q, &masked) {
-                (None, _) => true,
-                (Some(_), Some(masked)) => masked_id == masked,
-                (Some(q), None) => name.contains(q) || masked_id == q || id.ends_with(q),
-            };
-            if !matches_q
-                || wanted_type.is_some_and(|wanted| wanted != ty)
-                || class.is_some_and(|class| class_of(subject) != class)
-                || from.is_some_and(|from| day < from)
-                || to.is_some_and(|to| day > to)
-            {
-                continue;
-            }
-            let Ok(credential_id) = CredentialId::parse_lenient(id) else {
-                continue;
-            };
-            // Exactly what the API lets this token read.
-            let issuer = credential["issuer"].as_str();
-            if !crate::api::credentials::may_read_issued_by(state, operator, issuer) {
-                continue;
-            }
-            // By the keyed index: nothing is decrypted to answer a search.
-            if let Some(full) = &full_id
-                && !state.store.holds_resident_id(credential_id, full)?
-            {
-                continue;
-            }
-            let status = state
-                .store
-                .status(LogSpace::Own, credential_id, size)?
-                .map_or(CredentialStatus::Valid, |(_, status)| status);
-            hits.push(Hit {
-                id: id.to_owned(),
-                credential_type: Some(ty),
-                name: name.to_owned(),
-                masked: masked_id.to_owned(),
-                class: class_of(subject).to_owned(),
-                valid_from: day.to_owned(),
-                status,
-            });
-            if hits.len() == SEARCH_RESULTS {
-                break;
-            }
-        }
-        end = start;
-    }
-    Ok((hits, size - end))
-}
-
 /// `GET /console/credentials`: the search form, and a search by name, masked ID number,
 /// credential id, type, category or date. A full ID number here is refused, not searched.
 async fn search(
@@ -227,7 +96,7 @@ async fn search(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Response {
-    if query.q.as_deref().is_some_and(holds_full_id) {
+    if query.q.as_deref().is_some_and(search::holds_full_id) {
         let message = visitor.lang.pick(
             "身份证号不能放在网址中，未执行查询：请在下方表单中输入并提交。",
             "An ID number may not be put in a URL; nothing was searched. Enter it in the form below.",
@@ -254,54 +123,37 @@ async fn search_posted(
     if !visitor.csrf_ok(query.csrf.as_deref()) {
         return visitor.expired_form();
     }
-    let Some(full_id) = full_id_of(&query) else {
+    let Some(full_id) = search::full_id_in(query.q.as_deref()) else {
         return answer_search(&visitor, &state, operator, query).await;
     };
     let t = |zh, en| visitor.lang.pick(zh, en);
-    let audit_failed = || {
-        super::error_page(
-            &visitor,
-            StatusCode::SERVICE_UNAVAILABLE,
-            t(
-                "审计日志无法写入，按身份证号查询暂不可用。",
-                "The audit log cannot be written; searching by ID number is unavailable.",
-            ),
-        )
-    };
-    if let Err(wait) = state
-        .id_searches
-        .take(&operator.token_id, std::time::Instant::now())
-    {
-        let audit = Arc::clone(&state.id_search_audit);
-        let (who, id) = (operator.clone(), full_id.clone());
-        let recorded = tokio::task::spawn_blocking(move || {
-            audit.record(&who, &id, crate::audit::Outcome::RateLimited, None)
-        })
-        .await;
-        if !matches!(recorded, Ok(Ok(()))) {
-            return audit_failed();
-        }
-        return rate_limited(&visitor, &query, wait);
-    }
-    let worker = state.clone();
-    let query_copy = query.clone();
+    let (logs, issuers) = (state.held_logs(), Arc::clone(&state.issuers));
+    let (limiter, audit) = (
+        Arc::clone(&state.id_searches),
+        Arc::clone(&state.id_search_audit),
+    );
+    let criteria = query.criteria();
     let searched = tokio::task::spawn_blocking(move || {
-        let found = run_search(&worker, &operator, &query_copy)?;
-        // No answer without its audit record.
-        let recorded = worker.id_search_audit.record(
-            &operator,
-            &full_id,
-            crate::audit::Outcome::Searched,
-            Some(found.0.len()),
-        );
-        Ok::<_, ApiError>((found, recorded))
+        search::search_by_full_id(
+            &logs, &issuers, &limiter, &audit, &operator, &full_id, &criteria,
+        )
     })
     .await;
     match searched {
-        Ok(Ok((found, Ok(())))) => search_page(&visitor, StatusCode::OK, &query, None, Some(found)),
-        Ok(Ok((_, Err(error)))) => {
+        Ok(Ok(IdSearch::Answered(found))) => {
+            search_page(&visitor, StatusCode::OK, &query, None, Some(found))
+        }
+        Ok(Ok(IdSearch::RateLimited(wait))) => rate_limited(&visitor, &query, wait),
+        Ok(Err(IdSearchError::NotAudited(error))) => {
             tracing::error!(error = format!("{error:#}"), "ID-number search not audited");
-            audit_failed()
+            super::error_page(
+                &visitor,
+                StatusCode::SERVICE_UNAVAILABLE,
+                t(
+                    "审计日志无法写入，按身份证号查询暂不可用。",
+                    "The audit log cannot be written; searching by ID number is unavailable.",
+                ),
+            )
         }
         _ => super::error_page(
             &visitor,
@@ -357,10 +209,10 @@ async fn answer_search(
     operator: Operator,
     query: SearchQuery,
 ) -> Response {
-    let worker_state = state.clone();
-    let query_copy = query.clone();
+    let (logs, issuers) = (state.held_logs(), Arc::clone(&state.issuers));
+    let criteria = query.criteria();
     let result =
-        tokio::task::spawn_blocking(move || run_search(&worker_state, &operator, &query_copy))
+        tokio::task::spawn_blocking(move || search::search(&logs, &issuers, &operator, &criteria))
             .await;
     match result {
         Ok(Ok(found)) => search_page(visitor, StatusCode::OK, &query, None, Some(found)),
@@ -379,7 +231,7 @@ fn search_page(
     status: StatusCode,
     query: &SearchQuery,
     notice: Option<&str>,
-    found: Option<(Vec<Hit>, u64)>,
+    found: Option<Found>,
 ) -> Response {
     let t = |zh, en| visitor.lang.pick(zh, en);
     let searched = query.q.is_some() || query.credential_type.is_some() || query.category.is_some();
@@ -426,7 +278,7 @@ fn search_page(
                 "Searches by full ID number are written to the audit log and limited per operator."
             )) }
         }
-        @if let Some((hits, scanned)) = &found {
+        @if let Some(Found { hits, scanned }) = &found {
             p.help { (t("在本节点最近的", "Searched the newest ")) (scanned) (t(" 条日志记录中查询。", " log entries of this node.")) }
             @if hits.is_empty() {
                 p #no-results { (if searched { t("没有找到。", "Nothing found.") } else { t("暂无证书。", "No credentials yet.") }) }
@@ -460,39 +312,16 @@ fn status_label(visitor: &Visitor, status: CredentialStatus) -> String {
     )
 }
 
-/// A logged credential of this member.
-struct Logged {
-    id: CredentialId,
-    index: u64,
-    credential: Value,
-    status: CredentialStatus,
-}
-
-fn load(state: &AppState, operator: &Operator, id: &str) -> Result<Logged, ApiError> {
+/// Own credential `id` (as the page's path gives it) if `operator` may read it.
+fn load(
+    logs: &HeldLogs,
+    issuers: &Issuers,
+    operator: &Operator,
+    id: &str,
+) -> Result<OwnCredential, ApiError> {
     let id = CredentialId::parse_lenient(id)
         .map_err(|_| ApiError::InvalidCredentialId(id.to_owned()))?;
-    let index = state
-        .store
-        .credential_index(id)?
-        .ok_or_else(|| ApiError::CredentialNotFound(id.to_string()))?;
-    let bytes = state
-        .log
-        .entry(index)?
-        .ok_or_else(|| ApiError::CredentialNotFound(id.to_string()))?;
-    crate::api::credentials::may_read(state, operator, id, &bytes)?;
-    let credential: Value =
-        serde_json::from_slice(&bytes).map_err(|error| ApiError::Internal(error.into()))?;
-    let size = state.log.head().size;
-    let status = state
-        .store
-        .status(LogSpace::Own, id, size)?
-        .map_or(CredentialStatus::Valid, |(_, status)| status);
-    Ok(Logged {
-        id,
-        index,
-        credential,
-        status,
-    })
+    Ok(search::own_credential(logs, issuers, operator, id)?)
 }
 
 /// What the QR code on a credential leads to: this node's verification page for it, in
@@ -529,13 +358,12 @@ async fn detail(
     Path(id): Path<String>,
     Query(query): Query<DetailQuery>,
 ) -> Response {
-    let worker = state.clone();
+    let (logs, issuers) = (state.held_logs(), Arc::clone(&state.issuers));
     let loaded = tokio::task::spawn_blocking(move || {
-        let logged = load(&worker, &operator, &id)?;
+        let logged = load(&logs, &issuers, &operator, &id)?;
         // Under a witnessed checkpoint when one contains the entry, as bundles are.
-        let checkpoint =
-            crate::api::issuers::own_checkpoint_for(&worker, &worker.log.head(), logged.index);
-        let proof = worker
+        let checkpoint = logs.own_checkpoint_for(&logs.log.head(), logged.index);
+        let proof = logs
             .log
             .inclusion_proof_at(logged.index, checkpoint.size)
             .map_err(|error| ApiError::Internal(error.into()))?;
@@ -577,7 +405,7 @@ fn api_error_page(visitor: &Visitor, error: &ApiError) -> Response {
 fn detail_markup(
     visitor: &Visitor,
     state: &AppState,
-    logged: &Logged,
+    logged: &OwnCredential,
     proof: &talent_tlog::merkle::InclusionProof,
     checkpoint: &crate::federation::witness::ProofCheckpoint,
     query: &DetailQuery,
@@ -683,7 +511,7 @@ fn display_value(value: &Value) -> String {
     }
 }
 
-fn status_form(visitor: &Visitor, logged: &Logged) -> Markup {
+fn status_form(visitor: &Visitor, logged: &OwnCredential) -> Markup {
     let t = |zh, en| visitor.lang.pick(zh, en);
     let uuid = logged.id.uuid();
     let choices: Vec<CredentialStatus> = CredentialStatus::ALL
@@ -808,8 +636,8 @@ async fn download_credential(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Response {
-    let worker = state.clone();
-    match tokio::task::spawn_blocking(move || load(&worker, &operator, &id)).await {
+    let (logs, issuers) = (state.held_logs(), Arc::clone(&state.issuers));
+    match tokio::task::spawn_blocking(move || load(&logs, &issuers, &operator, &id)).await {
         Ok(Ok(logged)) => {
             let bytes = serde_json::to_vec_pretty(&logged.credential).unwrap_or_default();
             json_download(bytes, &format!("{}.json", logged.id.uuid()))
@@ -831,12 +659,12 @@ async fn download_bundle(
     let Ok(credential_id) = CredentialId::parse_lenient(&id) else {
         return api_error_page(&visitor, &ApiError::InvalidCredentialId(id));
     };
-    match crate::api::credentials::bundle_for(&state, operator, credential_id, Vec::new()).await {
+    match bundles::bundle_for(state.bundle_sources(), operator, credential_id, Vec::new()).await {
         Ok(bundle) => {
             let bytes = serde_json::to_vec_pretty(&bundle).unwrap_or_default();
             json_download(bytes, &format!("{}.bundle.json", credential_id.uuid()))
         }
-        Err(error) => api_error_page(&visitor, &error),
+        Err(error) => api_error_page(&visitor, &ApiError::from(error)),
     }
 }
 
@@ -911,35 +739,4 @@ async fn accreditations(Staff { visitor, .. }: Staff, State(state): State<AppSta
         t("授权管理", "Accreditations"),
         body,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn full_id_numbers_are_recognised_wherever_they_are_in_a_search() {
-        assert!(looks_like_full_id(" 11010519491231002x "));
-        assert!(
-            looks_like_full_id("110105194912310021"),
-            "whatever its check digit"
-        );
-        assert!(!looks_like_full_id("1101**********002X"), "the masked form");
-        assert!(!looks_like_full_id("李明华"));
-        assert!(holds_full_id("李 11010519491231002X"));
-        assert!(holds_full_id("q11010519491231002Xq"));
-        assert!(!holds_full_id("1101051949123100"));
-        let query = |q: &str| SearchQuery {
-            q: Some(q.to_owned()),
-            ..SearchQuery::default()
-        };
-        assert_eq!(
-            full_id_of(&query("11010519491231002x")).map(|id| id.masked()),
-            Some("1101**********002X".parse().expect("masked"))
-        );
-        assert!(
-            full_id_of(&query("110105194912310021")).is_none(),
-            "bad check digit"
-        );
-    }
 }

@@ -22,9 +22,9 @@ use talent_core::verify::{CheckName, Verdict};
 
 use super::session::Visitor;
 use super::{Lang, page, qr};
-use crate::api::verify::{Answer, answer};
+use crate::api::error::ApiError;
+use crate::services::verification::{self, Answer};
 use crate::state::AppState;
-use crate::store::LogSpace;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/verify", get(verify_page).post(verify_upload))
@@ -207,9 +207,16 @@ async fn by_document(state: &AppState, document: Value, region: Option<String>) 
     if !credential.is_object() {
         return Err("the document is neither a credential nor a proof bundle".to_owned());
     }
-    answer(state, credential, false, region)
-        .await
-        .map_err(|error| error.to_string())
+    verification::answer(
+        &state.verifier,
+        state.verification_sources(),
+        credential,
+        false,
+        region,
+    )
+    .await
+    // Shown as the API would say it.
+    .map_err(|error| ApiError::from(error).to_string())
 }
 
 /// Verifies the credential `id` names in the log of `member` (this node's own or a verified
@@ -226,8 +233,8 @@ async fn by_id(
     let Ok(id) = CredentialId::parse_lenient(id) else {
         return Err(format!("{id:?} is not a credential id"));
     };
-    let worker = state.clone();
-    let found = tokio::task::spawn_blocking(move || logged_with_id(&worker, id))
+    let logs = state.held_logs();
+    let found = tokio::task::spawn_blocking(move || logs.entries_with_id(id))
         .await
         .map_err(|_| t("无法读取该证书。", "The credential could not be read.").to_owned())?
         .map_err(|_| t("无法读取该证书。", "The credential could not be read.").to_owned())?;
@@ -266,30 +273,6 @@ async fn by_id(
         Ok(credential) => by_document(state, credential, region).await,
         Err(_) => Err("the logged entry is not JSON".to_owned()),
     }
-}
-
-/// Every log this node holds with an entry carrying credential id `id`: (member, entry
-/// bytes), the own log first. Only what this node has verified: a catch-up writes entries
-/// before their root is checked.
-fn logged_with_id(
-    state: &AppState,
-    id: CredentialId,
-) -> Result<Vec<(String, Vec<u8>)>, crate::store::StoreError> {
-    let mut found = Vec::new();
-    if let Some(index) = state.store.credential_index(id)?
-        && let Some(bytes) = state.log.entry(index)?
-    {
-        found.push((state.member.id.as_str().to_owned(), bytes));
-    }
-    if let Some(federation) = &state.federation {
-        let verified = |member: &str| federation.mirrors.verified_size(member).unwrap_or(0);
-        for (member, index) in state.store.mirror_holders(id, verified)? {
-            if let Some(bytes) = state.store.entry(LogSpace::Mirror(&member), index)? {
-                found.push((member, bytes));
-            }
-        }
-    }
-    Ok(found)
 }
 
 fn check_name(lang: Lang, name: CheckName) -> &'static str {

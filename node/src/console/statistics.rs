@@ -16,6 +16,7 @@ use super::charts::{bar_chart, month_chart};
 use super::issue::type_label;
 use super::page;
 use super::session::Visitor;
+use crate::services::statistics;
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -25,7 +26,7 @@ pub(super) fn routes() -> Router<AppState> {
 async fn statistics_page(visitor: Visitor, State(state): State<AppState>) -> Response {
     let t = |zh, en| visitor.lang.pick(zh, en);
     let title = t("人才大数据", "Talent statistics");
-    let snapshot = match crate::api::statistics::current(&state).await {
+    let snapshot = match statistics::current(state.statistics.clone()).await {
         Ok(snapshot) => snapshot,
         Err(_) => {
             return super::error_page(
@@ -35,11 +36,8 @@ async fn statistics_page(visitor: Visitor, State(state): State<AppState>) -> Res
             );
         }
     };
-    let store = state.store.clone();
-    let flows = tokio::task::spawn_blocking(move || store.recognition_flows())
+    let flows = statistics::recognition_flows(state.store.clone())
         .await
-        .ok()
-        .and_then(Result::ok)
         .unwrap_or_default();
     let region_name = |id: &str| -> String {
         state

@@ -1,0 +1,32 @@
+//! The node's whole HTTP application: the API's resources and the console's pages on one
+//! router, with the limits every request shares. Apart from both so that neither names the
+//! other (the console draws pages from the API's errors).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::api::error::DEFAULT_BODY_LIMIT_BYTES;
+use crate::state::AppState;
+
+/// How long one request may take before the node answers 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The node's whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    crate::api::routes()
+        .merge(crate::console::routes())
+        .fallback(crate::api::not_found)
+        .method_not_allowed_fallback(crate::api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
