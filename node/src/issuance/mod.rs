@@ -19,6 +19,8 @@ pub mod error;
 mod gate;
 mod status;
 mod submit;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::sync::{Arc, PoisonError};
@@ -31,9 +33,9 @@ use talent_core::identifiers::{CredentialId, RegionId};
 use talent_core::schema::SchemaSet;
 use talent_core::status_list::StatusSlot;
 
-pub use self::error::{AccessError, IssueError};
 use self::authority::Authority;
 use self::claims::InFlight;
+pub use self::error::{AccessError, IssueError};
 use crate::issuers::Issuers;
 use crate::log::Log;
 use crate::log::sequencer::{Appended, Sequencer};
@@ -56,6 +58,8 @@ pub struct IssuedCredential {
     pub id: CredentialId,
     /// The signed object (a VC or a statement).
     pub credential: Value,
+    /// Its bytes as logged (JCS): the object to answer with, serialised once.
+    pub entry: Vec<u8>,
     /// Where it is in the log, with the checkpoint and inclusion proof.
     pub log: Appended,
     /// Why the log admitted it, in words.
@@ -71,7 +75,7 @@ pub struct IssuanceService {
     log: Arc<Log>,
     issuers: Arc<Issuers>,
     /// The authority's current key; replaced by a rotation (under the exclusive gate).
-    authority: std::sync::RwLock<Authority>,
+    authority: std::sync::RwLock<Arc<Authority>>,
     member: RegionId,
     /// Where `keys/` is, for authority key rotation.
     data_dir: std::path::PathBuf,
@@ -122,7 +126,7 @@ impl IssuanceService {
             store: writer.store,
             log: writer.log,
             issuers: writer.issuers,
-            authority: std::sync::RwLock::new(Authority::new(authority_key)),
+            authority: std::sync::RwLock::new(Arc::new(Authority::new(authority_key))),
             member,
             data_dir: writer.data_dir,
             in_flight: InFlight::new(),
@@ -170,11 +174,11 @@ impl IssuanceService {
         self.status_lists
             .credential(purpose, list, &authority.did.to_string(), |unsigned| {
                 let now = Utc::now();
-                Ok(self.sign_as_authority(unsigned, now)?.0)
+                self.sign_as_authority(unsigned, now)
             })
     }
 
-    fn current_authority(&self) -> Authority {
+    fn current_authority(&self) -> Arc<Authority> {
         self.authority
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -183,6 +187,6 @@ impl IssuanceService {
 
     /// The authority's current key (after any rotation).
     pub fn authority_did(&self) -> DidKey {
-        self.current_authority().did
+        self.current_authority().did.clone()
     }
 }
