@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use thiserror::Error;
 
-use crate::did::DidKey;
 use crate::identifiers::{
     CertificateNumber, CredentialId, IdentifierError, MaskedIdNumber, RegionId, ResidentIdNumber,
 };
 use crate::schema::CONTEXT_V1_URL;
+use talent_integrity::did::DidKey;
 
 /// First `@context` of every W3C VC 2.0 credential.
 pub const VC_CONTEXT_V2: &str = "https://www.w3.org/ns/credentials/v2";

@@ -44,8 +44,8 @@ use thiserror::Error;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::did::{DidError, DidKey};
 use crate::identifiers::{IdentifierError, RegionId};
+use talent_integrity::did::{DidError, DidKey};
 
 /// Largest configuration accepted, in bytes. A federation of a few dozen members needs a few
 /// tens of KiB; anything near this limit is not a configuration.
@@ -359,12 +359,12 @@ impl Federation {
 
     /// The witnesses whose cosignatures count for `member`'s checkpoints: every other
     /// member's witness key.
-    pub fn cosigners_of(&self, member: &str) -> Vec<crate::tlog::cosignature::CosignerKey> {
+    pub fn cosigners_of(&self, member: &str) -> Vec<talent_tlog::cosignature::CosignerKey> {
         self.members
             .iter()
             .filter(|other| other.id.as_str() != member)
             .filter_map(|other| {
-                crate::tlog::cosignature::CosignerKey::from_vkey(&other.witness_vkey).ok()
+                talent_tlog::cosignature::CosignerKey::from_vkey(&other.witness_vkey).ok()
             })
             .collect()
     }
@@ -965,7 +965,7 @@ mod tests {
     #[test]
     fn log_vkey_round_trips_signed_note_encoding() {
         let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key();
-        let vkey = crate::tlog::checkpoint::verifier_key("registry.cq-sc.example/log", &key);
+        let vkey = talent_tlog::checkpoint::verifier_key("registry.cq-sc.example/log", &key);
         assert_eq!(
             parse_vkey(&vkey, ALG_ED25519),
             Ok(("registry.cq-sc.example/log", key))

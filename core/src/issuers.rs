@@ -27,10 +27,10 @@ use thiserror::Error;
 
 use crate::accreditation::{Accreditation, ScopeViolation, SubjectFacts};
 use crate::credential::{CredentialType, format_datetime, parse_datetime};
-use crate::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::{CredentialStatus, StatusError};
+use talent_integrity::did::DidKey;
 
 /// The point of a log an authorisation is judged at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1192,9 +1192,9 @@ fn takes_effect(effective: DateTime<Utc>, signed: Option<DateTime<Utc>>) -> Date
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proof::{self, ASSERTION_METHOD, ProofOptions};
     use ed25519_dalek::SigningKey;
     use serde_json::json;
+    use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
     const MEMBER: &str = "cq-sc";
 

@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::credential::{CredentialType, format_datetime, parse_datetime};
-use crate::did::{DidKey, KeyCache};
 use crate::issuers::{IssuerRegistry, When, signing_time};
-use crate::jcs;
-use crate::proof::{self, ASSERTION_METHOD, PreparedProof, VerifiedProof};
 use crate::schema::{SchemaKind, SchemaSet};
-use crate::tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
-use crate::tlog::cosignature::{self, CosignatureError, CosignerKey};
-use crate::tlog::merkle::InclusionProof;
+use talent_integrity::did::{DidKey, KeyCache};
+use talent_integrity::jcs;
+use talent_integrity::proof::{self, ASSERTION_METHOD, PreparedProof, VerifiedProof};
+use talent_tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
+use talent_tlog::cosignature::{self, CosignatureError, CosignerKey};
+use talent_tlog::merkle::InclusionProof;
 
 /// The checks a verdict can contain, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -659,7 +659,7 @@ fn check_issuer(
     // the same multikey and the same key).
     if let Ok(verified) = proof_result
         && issuer
-            .strip_prefix(crate::did::DID_KEY_PREFIX)
+            .strip_prefix(talent_integrity::did::DID_KEY_PREFIX)
             .is_some_and(|multikey| multikey == verified.controller.multikey())
     {
         return Check::pass(CheckName::Issuer, format!("signed by the issuer {issuer}"));
@@ -907,9 +907,9 @@ mod batch_tests {
     use super::*;
     use crate::credential::{self, IssueRequest};
     use crate::identifiers::CredentialId;
-    use crate::proof::ProofOptions;
     use ed25519_dalek::SigningKey;
     use serde_json::json;
+    use talent_integrity::proof::ProofOptions;
 
     fn now() -> DateTime<Utc> {
         parse_datetime("2026-11-26T03:00:00Z").expect("valid time")
@@ -1093,7 +1093,7 @@ mod batch_tests {
     fn a_non_canonical_s_fails_the_batch_and_the_single_check() {
         let key = SigningKey::from_bytes(&[11u8; 32]);
         let document = signed(&key, 1);
-        let mut signature = crate::multibase::decode_base58btc(
+        let mut signature = talent_integrity::multibase::decode_base58btc(
             document["proof"]["proofValue"]
                 .as_str()
                 .expect("proofValue"),
@@ -1111,7 +1111,8 @@ mod batch_tests {
             carry = sum >> 8;
         }
         let mut tampered = document.clone();
-        tampered["proof"]["proofValue"] = crate::multibase::encode_base58btc(&signature).into();
+        tampered["proof"]["proofValue"] =
+            talent_integrity::multibase::encode_base58btc(&signature).into();
         let prepared = proof::prepare(&tampered, ASSERTION_METHOD).expect("well-formed");
         assert!(!proof::batch_verifies(&[&prepared]));
         assert!(prepared.verify_signature().is_err());

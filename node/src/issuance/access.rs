@@ -1,7 +1,7 @@
 //! Who may have the node sign: the role checks of issuance.
 
 use talent_core::credential::CredentialType;
-use talent_core::did::DidKey;
+use talent_integrity::did::DidKey;
 
 use super::error::AccessError;
 use super::{IssuanceService, IssueError};

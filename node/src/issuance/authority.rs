@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use talent_core::credential::{self, IssueRequest};
-use talent_core::did::DidKey;
 use talent_core::identifiers::CredentialId;
-use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions, ProofSigner};
+use talent_core::log_entry::EntryError;
 use talent_core::schema::SchemaKind;
-use talent_core::tlog::bundle::MAX_ENTRY_BYTES;
-use talent_core::tlog::entry::EntryError;
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions, ProofSigner};
+use talent_tlog::bundle::MAX_ENTRY_BYTES;
 use uuid::Uuid;
 
 use super::checks::{check_agreement, check_batch_size};

@@ -5,10 +5,10 @@
 use talent_core::credential::CredentialError;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::AdmitError;
-use talent_core::proof::ProofError;
+use talent_core::log_entry::EntryError;
 use talent_core::schema::SchemaError;
 use talent_core::statement::StatementError;
-use talent_core::tlog::entry::EntryError;
+use talent_integrity::proof::ProofError;
 
 use super::{MAX_BATCH_CREDENTIALS, SUBMIT_CLOCK_SKEW_SECONDS};
 use crate::log::sequencer::SequenceError;

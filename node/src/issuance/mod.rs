@@ -28,10 +28,10 @@ use std::sync::{Arc, PoisonError};
 use chrono::Utc;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
-use talent_core::did::DidKey;
 use talent_core::identifiers::{CredentialId, RegionId};
 use talent_core::schema::SchemaSet;
 use talent_core::status_list::StatusSlot;
+use talent_integrity::did::DidKey;
 
 use self::authority::Authority;
 use self::claims::InFlight;

@@ -3,9 +3,9 @@
 
 use chrono::Utc;
 use serde_json::Value;
-use talent_core::did::DidKey;
 use talent_core::identifiers::CredentialId;
 use talent_core::statement::{StatementError, StatusChange};
+use talent_integrity::did::DidKey;
 use uuid::Uuid;
 
 use super::error::AccessError;

@@ -4,12 +4,12 @@
 use chrono::Utc;
 use serde_json::Value;
 use talent_core::credential::{CredentialError, CredentialType};
-use talent_core::did::DidKey;
 use talent_core::identifiers::CredentialId;
-use talent_core::proof::{self, ASSERTION_METHOD, ProofError};
+use talent_core::log_entry;
 use talent_core::schema::SchemaKind;
 use talent_core::status_list::StatusSlot;
-use talent_core::tlog::entry;
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofError};
 
 use super::checks::{check_agreement, check_fresh};
 use super::claims::Claim;
@@ -91,7 +91,7 @@ impl IssuanceService {
             .as_str()
             .and_then(|id| id.parse().ok())
             .ok_or(IssueError::Credential(CredentialError::Malformed("id")))?;
-        let entry = entry::encode(object).map_err(IssueError::Entry)?;
+        let entry = log_entry::encode(object).map_err(IssueError::Entry)?;
         let _claim = if is_credential {
             Some(self.claim_id(id)?)
         } else {

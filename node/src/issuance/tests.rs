@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use talent_core::identifiers::RegionId;
-use talent_core::tlog::entry;
+use talent_core::log_entry;
 
 use super::*;
 use crate::issuers::LogToLoad;
@@ -105,7 +105,7 @@ async fn an_issued_credential_is_answered_with_its_logged_bytes() {
         Some(issued.entry.as_slice())
     );
     assert_eq!(
-        entry::encode(&issued.credential).expect("encodes"),
+        log_entry::encode(&issued.credential).expect("encodes"),
         issued.entry
     );
     assert_eq!(issued.credential["credentialSubject"]["region"], MEMBER);

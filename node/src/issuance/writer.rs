@@ -5,10 +5,10 @@
 use chrono::Utc;
 use serde_json::Value;
 use talent_core::credential::CredentialType;
-use talent_core::did::DidKey;
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
 use talent_core::issuers::{AdmitError, Admitted, IssuerRegistry, StatusTarget};
 use talent_core::status_list::StatusSlot;
+use talent_integrity::did::DidKey;
 
 use super::gate::Gate;
 use super::{IssuanceService, IssueError, IssuedCredential};
