@@ -248,16 +248,63 @@ pub fn list(data_dir: &Path) -> anyhow::Result<Vec<TokenRecord>> {
 }
 
 /// The node's view of the token file, re-read when it changes.
+///
+/// Whether it changed is asked at every check (authentication and the re-check at each
+/// write), so a revocation applies to the very next request. The asking costs little: the
+/// node watches its data directory with inotify, and a check reads the pending notices
+/// (a non-blocking read that finds none almost always) instead of looking the file up.
+/// A change a command finished before the check is among those notices, since the kernel
+/// queues them as part of the change itself. Where inotify is unavailable every check
+/// stats the file, as it always did.
 #[derive(Debug)]
 pub struct Tokens {
     path: PathBuf,
     cache: Mutex<Cache>,
+    /// Notices of changes in the data directory; `None` when inotify is unavailable.
+    notices: Option<rustix::fd::OwnedFd>,
 }
 
 #[derive(Debug, Default)]
 struct Cache {
+    /// Whether the file was read (or found absent) at least once.
+    loaded: bool,
     stamp: Option<(SystemTime, u64)>,
-    tokens: HashMap<String, TokenRecord>,
+    tokens: HashMap<String, Token>,
+}
+
+/// A token as a check needs it, derived once per read of the file.
+#[derive(Debug)]
+struct Token {
+    /// SHA-256 of the secret; `None` for a stored digest that is not 64 hex digits, which
+    /// no secret matches.
+    secret_sha256: Option<[u8; 32]>,
+    revoked: bool,
+    operator: Operator,
+}
+
+impl Token {
+    fn of(record: &TokenRecord) -> Token {
+        Token {
+            secret_sha256: hex_digest(&record.secret_sha256),
+            revoked: record.revoked.is_some(),
+            operator: operator_of(record),
+        }
+    }
+}
+
+/// The 32 bytes of a 64-digit hex digest.
+fn hex_digest(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let digit = |byte: u8| char::from(byte).to_digit(16);
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(hex.chunks_exact(2)) {
+        let value = digit(pair[0])? * 16 + digit(pair[1])?;
+        *byte = u8::try_from(value).ok()?;
+    }
+    Some(digest)
 }
 
 impl Tokens {
@@ -266,6 +313,7 @@ impl Tokens {
         Tokens {
             path: data_dir.join(TOKENS_FILE),
             cache: Mutex::new(Cache::default()),
+            notices: watch(data_dir),
         }
     }
 
@@ -282,14 +330,15 @@ impl Tokens {
             .strip_prefix(TOKEN_PREFIX)
             .and_then(|rest| rest.split_once('_'))
             .ok_or(TokenError::Invalid)?;
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         self.refresh(&mut cache);
-        let record = cache.tokens.get(id).ok_or(TokenError::Invalid)?;
+        let token = cache.tokens.get(id).ok_or(TokenError::Invalid)?;
         // Comparing digests: timing reveals nothing useful about the secret.
-        if record.revoked.is_some() || record.secret_sha256 != secret_hash(secret) {
+        if token.revoked || token.secret_sha256 != Some(digest) {
             return Err(TokenError::Invalid);
         }
-        Ok(operator_of(record))
+        Ok(token.operator.clone())
     }
 
     /// The operator an earlier [`Tokens::authenticate`] returned, as the token file has it
@@ -302,12 +351,15 @@ impl Tokens {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         self.refresh(&mut cache);
         match cache.tokens.get(&operator.token_id) {
-            Some(record) if record.revoked.is_none() => Ok(operator_of(record)),
+            Some(token) if !token.revoked => Ok(token.operator.clone()),
             _ => Err(TokenError::Invalid),
         }
     }
 
     fn refresh(&self, cache: &mut Cache) {
+        if cache.loaded && !self.may_have_changed() {
+            return;
+        }
         let stamp = std::fs::metadata(&self.path).ok().map(|meta| {
             (
                 meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
@@ -321,15 +373,67 @@ impl Tokens {
             Ok(file) => {
                 cache.tokens = file
                     .tokens
-                    .into_iter()
-                    .map(|record| (record.id.clone(), record))
+                    .iter()
+                    .map(|record| (record.id.clone(), Token::of(record)))
                     .collect();
                 cache.stamp = stamp;
+                // A file that is absent is read again at every check without notices.
+                cache.loaded = stamp.is_some() || self.notices.is_some();
             }
             Err(error) => {
                 // Keep serving with the last good set rather than locking everyone out.
                 tracing::error!(error = format!("{error:#}"), "token file unreadable");
             }
+        }
+    }
+
+    /// Whether anything in the data directory changed since the last check: true when a
+    /// notice is pending (drained here), and always without notices.
+    fn may_have_changed(&self) -> bool {
+        use std::mem::MaybeUninit;
+
+        use rustix::fs::inotify::Reader;
+        use rustix::io::Errno;
+
+        let Some(notices) = &self.notices else {
+            return true;
+        };
+        let mut buffer = [MaybeUninit::<u8>::uninit(); 1024];
+        let mut reader = Reader::new(notices, &mut buffer);
+        let mut changed = false;
+        loop {
+            match reader.next() {
+                Ok(_) => changed = true,
+                Err(Errno::AGAIN) => return changed,
+                Err(Errno::INTR) => {}
+                // Unreadable notices: look at the file itself.
+                Err(_) => return true,
+            }
+        }
+    }
+}
+
+/// Non-blocking notices of every change of an entry of `data_dir` (the token file is
+/// replaced by a rename, or edited in place); `None` when inotify cannot watch it, and the
+/// file is then stat()ed at every check.
+fn watch(data_dir: &Path) -> Option<rustix::fd::OwnedFd> {
+    use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+
+    let notices = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC).ok()?;
+    let flags = WatchFlags::CREATE
+        | WatchFlags::DELETE
+        | WatchFlags::MODIFY
+        | WatchFlags::CLOSE_WRITE
+        | WatchFlags::ATTRIB
+        | WatchFlags::MOVED_FROM
+        | WatchFlags::MOVED_TO
+        | WatchFlags::DELETE_SELF
+        | WatchFlags::MOVE_SELF;
+    match inotify::add_watch(&notices, data_dir, flags) {
+        Ok(_) => Some(notices),
+        Err(error) => {
+            tracing::debug!(%error, "no inotify watch of the data directory; token checks stat the file");
+            None
         }
     }
 }
@@ -361,6 +465,41 @@ mod tests {
         // The file's length changes with the revocation, so the cache notices.
         assert_eq!(tokens.authenticate(Some(&header)), Err(TokenError::Invalid));
         assert_eq!(tokens.recheck(&operator), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_token_file_edited_in_place_applies_at_the_next_check() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tokens = Tokens::open(dir.path());
+        let (record, token) = create(dir.path(), Role::Admin, None, "ops").expect("creates");
+        let header = format!("Bearer {token}");
+        let operator = tokens.authenticate(Some(&header)).expect("valid");
+        // Many checks with nothing changed keep answering from the cache.
+        for _ in 0..3 {
+            assert_eq!(tokens.recheck(&operator), Ok(operator.clone()));
+        }
+        // Rewritten in place, same length (an editor's save): the role changes at once.
+        let path = dir.path().join(TOKENS_FILE);
+        let text = std::fs::read_to_string(&path).expect("file");
+        let edited = text
+            .replace("\"admin\"", "\"auditor\"")
+            .replace("\"ops\"", "\"o\"");
+        std::fs::write(&path, edited).expect("writes");
+        let now = tokens.recheck(&operator).expect("still valid");
+        assert_eq!(now.role, Role::Auditor);
+        assert_eq!(now.token_id, record.id);
+        // Removed: nothing is valid.
+        std::fs::remove_file(&path).expect("removes");
+        assert_eq!(tokens.authenticate(Some(&header)), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn stored_digests_are_read_as_bytes() {
+        let digest = secret_hash("secret");
+        let bytes = hex_digest(&digest).expect("64 hex digits");
+        assert_eq!(bytes, <[u8; 32]>::from(Sha256::digest(b"secret")));
+        assert_eq!(hex_digest("abc"), None);
+        assert_eq!(hex_digest(&"zz".repeat(32)), None);
     }
 
     #[test]

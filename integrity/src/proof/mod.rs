@@ -145,22 +145,7 @@ pub fn create_proof(
         return Err(ProofError::AlreadySigned);
     }
     let did = DidKey::from_verifying_key(&key.verifying_key());
-    let mut config = Map::new();
-    config.insert("type".into(), PROOF_TYPE.into());
-    config.insert(
-        "cryptosuite".into(),
-        Cryptosuite::EddsaJcs2022.as_str().into(),
-    );
-    config.insert("created".into(), options.created.clone().into());
-    config.insert(
-        "verificationMethod".into(),
-        did.verification_method().into(),
-    );
-    config.insert("proofPurpose".into(), options.proof_purpose.into());
-    if let Some(context) = document.get("@context") {
-        config.insert("@context".into(), context.clone());
-    }
-    let mut config = Value::Object(config);
+    let mut config = proof_config(document, &did.verification_method(), options);
     let signature = key.sign(&hash_data(&config, unsecured));
     if let Value::Object(map) = &mut config {
         map.insert(
@@ -186,6 +171,118 @@ pub fn sign(
         map.insert("proof".into(), proof);
     }
     Ok(secured)
+}
+
+/// A signing key with its verification method, formatted once for all the proofs it
+/// makes (formatting a did:key is a base58 encoding).
+#[derive(Debug, Clone)]
+pub struct ProofSigner {
+    key: SigningKey,
+    verification_method: String,
+}
+
+/// A document signed by [`ProofSigner::sign_canonical`]: the secured document and its JCS
+/// bytes.
+#[derive(Debug, Clone)]
+pub struct SignedDocument {
+    /// The document with its `proof`.
+    pub document: Value,
+    /// `JCS(document)`, made from the canonical bytes the signature was computed over.
+    pub canonical: Vec<u8>,
+}
+
+impl ProofSigner {
+    /// A signer with `key`.
+    pub fn new(key: SigningKey) -> ProofSigner {
+        let verification_method =
+            DidKey::from_verifying_key(&key.verifying_key()).verification_method();
+        ProofSigner {
+            key,
+            verification_method,
+        }
+    }
+
+    /// The signing key.
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// Signs `unsecured` as [`sign`] does, canonicalising the document once: the bytes
+    /// hashed for the signature become, with the proof's canonical bytes put among them
+    /// in name order, the JCS of the secured document (what a log entry stores).
+    ///
+    /// # Errors
+    /// [`ProofError::NotAnObject`], [`ProofError::AlreadySigned`].
+    pub fn sign_canonical(
+        &self,
+        mut unsecured: Value,
+        options: &ProofOptions,
+    ) -> Result<SignedDocument, ProofError> {
+        let document = unsecured.as_object_mut().ok_or(ProofError::NotAnObject)?;
+        if document.contains_key("proof") {
+            return Err(ProofError::AlreadySigned);
+        }
+        let (document_bytes, spans) = jcs::canonicalize_object_members(document);
+        let mut config = proof_config(document, &self.verification_method, options);
+        let mut message = [0u8; 64];
+        message[..32].copy_from_slice(&Sha256::digest(jcs::canonicalize(&config)));
+        message[32..].copy_from_slice(&Sha256::digest(&document_bytes));
+        let signature = self.key.sign(&message);
+        if let Value::Object(map) = &mut config {
+            map.insert(
+                "proofValue".into(),
+                multibase::encode_base58btc(&signature.to_bytes()).into(),
+            );
+        }
+        // `proof` goes after every member whose name sorts before it (RFC 8785 order).
+        let before = document
+            .keys()
+            .filter(|name| jcs::compare_utf16(name, "proof").is_lt())
+            .count();
+        let proof_bytes = jcs::canonicalize(&config);
+        let mut canonical = Vec::with_capacity(document_bytes.len() + proof_bytes.len() + 10);
+        let at = match before {
+            0 => 1,
+            count => spans[count - 1].value.end,
+        };
+        canonical.extend_from_slice(&document_bytes[..at]);
+        if before > 0 {
+            canonical.push(b',');
+        }
+        canonical.extend_from_slice(b"\"proof\":");
+        canonical.extend_from_slice(&proof_bytes);
+        if before == 0 && !spans.is_empty() {
+            canonical.push(b',');
+        }
+        canonical.extend_from_slice(&document_bytes[at..]);
+        document.insert("proof".into(), config);
+        Ok(SignedDocument {
+            document: unsecured,
+            canonical,
+        })
+    }
+}
+
+/// The proof configuration of a new proof of `document` by `verification_method`: the
+/// proof without its `proofValue`.
+fn proof_config(
+    document: &Map<String, Value>,
+    verification_method: &str,
+    options: &ProofOptions,
+) -> Value {
+    let mut config = Map::new();
+    config.insert("type".into(), PROOF_TYPE.into());
+    config.insert(
+        "cryptosuite".into(),
+        Cryptosuite::EddsaJcs2022.as_str().into(),
+    );
+    config.insert("created".into(), options.created.clone().into());
+    config.insert("verificationMethod".into(), verification_method.into());
+    config.insert("proofPurpose".into(), options.proof_purpose.into());
+    if let Some(context) = document.get("@context") {
+        config.insert("@context".into(), context.clone());
+    }
+    Value::Object(config)
 }
 
 /// A proof whose every part but the Ed25519 signature itself has been checked: what
@@ -545,6 +642,37 @@ mod tests {
 
     fn key() -> SigningKey {
         SigningKey::from_bytes(&[42u8; 32])
+    }
+
+    #[test]
+    fn signing_canonically_gives_the_proof_and_bytes_of_signing_and_canonicalising() {
+        let options = ProofOptions {
+            created: "2026-11-26T03:00:00Z".into(),
+            proof_purpose: ASSERTION_METHOD,
+        };
+        let signer = ProofSigner::new(key());
+        for document in [
+            json!({}),
+            json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:x", "type": ["A"]}),
+            json!({"aaa": 1, "pro": true, "proofs": [1.5, "x"], "zzz": {"b": null, "a": "\u{1}"}}),
+            json!({"q": 1, "𠀋": 2, "Ａ": 3}),
+        ] {
+            let signed = signer
+                .sign_canonical(document.clone(), &options)
+                .expect("signs");
+            let expected = sign(&document, &key(), &options).expect("signs");
+            assert_eq!(signed.document, expected);
+            assert_eq!(signed.canonical, jcs::canonicalize(&expected));
+            assert!(verify(&signed.document, ASSERTION_METHOD).is_ok());
+        }
+        assert_eq!(
+            signer.sign_canonical(json!([1]), &options).err(),
+            Some(ProofError::NotAnObject)
+        );
+        assert_eq!(
+            signer.sign_canonical(json!({"proof": {}}), &options).err(),
+            Some(ProofError::AlreadySigned)
+        );
     }
 
     fn options() -> ProofOptions {

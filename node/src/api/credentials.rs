@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use talent_core::identifiers::CredentialId;
 use talent_core::proof_bundle::ProofBundle;
+use talent_tlog::merkle::InclusionProof;
 
 use super::error::{ApiError, AppJson};
 use crate::issuance::{IssuedCredential, MAX_BATCH_CREDENTIALS};
@@ -37,19 +38,52 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/credentials/{id}/bundle", get(bundle))
 }
 
-/// The JSON of an issued credential: the VC, and where it is in the log.
-fn issued_json(state: &AppState, issued: &IssuedCredential) -> Value {
-    json!({
-        "id": issued.id,
-        "credential": issued.credential,
-        "authorisation": issued.authorisation,
-        "log": {
-            "origin": state.log.origin(),
-            "index": issued.log.index,
-            "checkpoint": String::from_utf8_lossy(&issued.log.checkpoint),
-            "inclusionProof": issued.log.proof,
+/// The JSON of an issued credential, `{"authorisation", "credential", "id", "log":
+/// {"checkpoint", "inclusionProof", "index", "origin"}}`, appended to `out`. The credential
+/// is written as its log entry's bytes (JCS, so JSON already): serialised once, at signing.
+fn write_issued_json(state: &AppState, issued: &IssuedCredential, out: &mut Vec<u8>) {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct LogPosition<'a> {
+        checkpoint: std::borrow::Cow<'a, str>,
+        inclusion_proof: &'a InclusionProof,
+        index: u64,
+        origin: &'a str,
+    }
+    out.extend_from_slice(b"{\"authorisation\":");
+    append_json(out, &issued.authorisation);
+    out.extend_from_slice(b",\"credential\":");
+    out.extend_from_slice(&issued.entry);
+    out.extend_from_slice(b",\"id\":");
+    append_json(out, &issued.id);
+    out.extend_from_slice(b",\"log\":");
+    append_json(
+        out,
+        &LogPosition {
+            checkpoint: String::from_utf8_lossy(&issued.log.checkpoint),
+            inclusion_proof: &issued.log.proof,
+            index: issued.log.index,
+            origin: state.log.origin(),
         },
-    })
+    );
+    out.push(b'}');
+}
+
+/// Appends the JSON of `value` to `out`.
+fn append_json(out: &mut Vec<u8>, value: &impl serde::Serialize) {
+    // Writing to a Vec fails only for a value serde_json cannot represent (a map with
+    // non-string keys), which none written here is.
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// A `201 Created` JSON answer of the bytes `body`.
+fn created_json(body: Vec<u8>) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 /// `POST /api/v1/credentials`: 201 with the signed credential, its log index, checkpoint
@@ -58,14 +92,16 @@ async fn issue(
     State(state): State<AppState>,
     operator: Operator,
     AppJson(body): AppJson<Value>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let issued = state.issuance.issue(&operator, &body).await?;
     let location = format!("/api/v1/credentials/{}", issued.id.uuid());
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        AppJson(issued_json(&state, &issued)),
-    ))
+    let mut out = Vec::with_capacity(issued.entry.len() + 1024);
+    write_issued_json(&state, &issued, &mut out);
+    let mut response = created_json(out);
+    if let Ok(location) = header::HeaderValue::try_from(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
 }
 
 /// `POST /api/v1/credentials:batch` with `{"credentials": [request, …]}`: all valid and
@@ -81,17 +117,22 @@ async fn issue_batch(
         )));
     };
     let issued = state.issuance.issue_batch(&operator, requests).await?;
-    // Building and serialising (and freeing) up to a thousand credentials takes several
-    // milliseconds: done on a blocking thread, so the server thread goes on serving its
-    // other connections. hyper then writes the bytes.
+    // Writing (and freeing) up to a thousand credentials' answers takes milliseconds: done
+    // on a blocking thread, so the server thread goes on serving its other connections.
+    // hyper then writes the bytes.
     tokio::task::spawn_blocking(move || {
         drop(body);
-        let results: Vec<Value> = issued
-            .iter()
-            .map(|item| issued_json(&state, item))
-            .collect();
-        let body = json!({ "count": results.len(), "results": results });
-        (StatusCode::CREATED, AppJson(body)).into_response()
+        let size: usize = issued.iter().map(|item| item.entry.len() + 1024).sum();
+        let mut out = Vec::with_capacity(size + 64);
+        out.extend_from_slice(format!("{{\"count\":{},\"results\":[", issued.len()).as_bytes());
+        for (position, item) in issued.iter().enumerate() {
+            if position > 0 {
+                out.push(b',');
+            }
+            write_issued_json(&state, item, &mut out);
+        }
+        out.extend_from_slice(b"]}");
+        created_json(out)
     })
     .await
     .map_err(|error| ApiError::Internal(error.into()))
@@ -104,9 +145,11 @@ async fn submit(
     State(state): State<AppState>,
     operator: Operator,
     AppJson(body): AppJson<Value>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let issued = state.issuance.submit(&operator, &body).await?;
-    Ok((StatusCode::CREATED, AppJson(issued_json(&state, &issued))))
+    let mut out = Vec::with_capacity(issued.entry.len() + 1024);
+    write_issued_json(&state, &issued, &mut out);
+    Ok(created_json(out))
 }
 
 /// `POST /api/v1/credentials/{id}/status` with `{"status", "reason", "effective"?,
@@ -116,10 +159,12 @@ async fn change_status(
     operator: Operator,
     Path(id): Path<String>,
     AppJson(body): AppJson<Value>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(id)?;
     let issued = state.issuance.change_status(&operator, id, &body).await?;
-    Ok((StatusCode::CREATED, AppJson(issued_json(&state, &issued))))
+    let mut out = Vec::with_capacity(issued.entry.len() + 1024);
+    write_issued_json(&state, &issued, &mut out);
+    Ok(created_json(out))
 }
 
 fn parse_id(id: String) -> Result<CredentialId, ApiError> {

@@ -1,0 +1,186 @@
+//! The service on a real store in a temporary directory, without HTTP: what an issuance
+//! writes, and what a revoked token, a bad batch or a second submission of one id cannot.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use talent_core::identifiers::RegionId;
+use talent_core::log_entry;
+
+use super::*;
+use crate::issuers::LogToLoad;
+use crate::log::sequencer::BatchConfig;
+use crate::store::PersonalKeys;
+use crate::tokens::{self, Role};
+
+const MEMBER: &str = "cq-sc";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    service: IssuanceService,
+    store: Arc<Store>,
+    log: Arc<Log>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(
+            Store::open(&dir.path().join("db"), PersonalKeys::for_tests()).expect("store"),
+        );
+        let log = Arc::new(
+            Log::open(
+                Arc::clone(&store),
+                "talent.example/cq-sc",
+                SigningKey::from_bytes(&[1; 32]),
+            )
+            .expect("log"),
+        );
+        let authority = SigningKey::from_bytes(&[2; 32]);
+        let own = LogToLoad {
+            member: MEMBER.into(),
+            authority: DidKey::from_verifying_key(&authority.verifying_key()),
+            verified: u64::MAX,
+        };
+        let issuers = Arc::new(Issuers::load(&store, &own, &[]).expect("issuers"));
+        let status_lists = Arc::new(
+            StatusLists::open(Arc::clone(&store), "http://127.0.0.1:9").expect("status lists"),
+        );
+        let service = IssuanceService::new(
+            Arc::new(SchemaSet::new()),
+            LogWriter {
+                sequencer: Sequencer::start(Arc::clone(&log), BatchConfig::default()),
+                store: Arc::clone(&store),
+                log: Arc::clone(&log),
+                issuers,
+                data_dir: dir.path().to_path_buf(),
+                status_lists,
+                tokens: Arc::new(Tokens::open(dir.path())),
+                max_reserved_slots: 10,
+            },
+            authority,
+            MEMBER.parse::<RegionId>().expect("region"),
+        );
+        Fixture {
+            dir,
+            service,
+            store,
+            log,
+        }
+    }
+
+    /// A new operator token of `role`, authenticated.
+    fn operator(&self, role: Role) -> (Operator, String) {
+        let (record, token) = tokens::create(self.dir.path(), role, None, "窗口一").expect("token");
+        let operator = self
+            .service
+            .tokens
+            .authenticate(Some(&format!("Bearer {token}")))
+            .expect("authenticates");
+        (operator, record.id)
+    }
+}
+
+fn request() -> Value {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
+    let text = std::fs::read_to_string(examples.join("ProfessionalTitleCredential.json"))
+        .expect("example request");
+    serde_json::from_str(&text).expect("json")
+}
+
+#[tokio::test]
+async fn an_issued_credential_is_answered_with_its_logged_bytes() {
+    let fixture = Fixture::new();
+    let (admin, _) = fixture.operator(Role::Admin);
+    let issued = fixture
+        .service
+        .issue(&admin, &request())
+        .await
+        .expect("issues");
+    assert_eq!(issued.log.index, 0);
+    assert_eq!(fixture.log.head().size, 1);
+    // The answer's bytes are the entry's: canonical, and the signed object itself.
+    assert_eq!(
+        fixture.log.entry(0).expect("reads").as_deref(),
+        Some(issued.entry.as_slice())
+    );
+    assert_eq!(
+        log_entry::encode(&issued.credential).expect("encodes"),
+        issued.entry
+    );
+    assert_eq!(issued.credential["credentialSubject"]["region"], MEMBER);
+    assert_eq!(
+        fixture.store.credential_index(issued.id).expect("reads"),
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn a_batch_with_one_invalid_request_issues_nothing() {
+    let fixture = Fixture::new();
+    let (admin, _) = fixture.operator(Role::Admin);
+    let mut bad = request();
+    bad["type"] = json!("NoSuchCredential");
+    let refused = fixture
+        .service
+        .issue_batch(&admin, &[request(), bad, request()])
+        .await;
+    match refused {
+        Err(IssueError::Batch(items)) => {
+            assert_eq!(
+                items
+                    .iter()
+                    .map(|(position, _)| *position)
+                    .collect::<Vec<_>>(),
+                [1]
+            );
+        }
+        other => panic!("expected a refused batch, got {other:?}"),
+    }
+    assert_eq!(fixture.log.head().size, 0);
+    assert!(matches!(
+        fixture.service.issue_batch(&admin, &[]).await,
+        Err(IssueError::BatchSize(0))
+    ));
+}
+
+#[tokio::test]
+async fn a_token_revoked_after_authentication_writes_nothing() {
+    let fixture = Fixture::new();
+    let (admin, id) = fixture.operator(Role::Admin);
+    tokens::revoke(fixture.dir.path(), &id).expect("revokes");
+    assert!(matches!(
+        fixture.service.issue(&admin, &request()).await,
+        Err(IssueError::Token(_))
+    ));
+    assert_eq!(fixture.log.head().size, 0);
+    let (auditor, _) = fixture.operator(Role::Auditor);
+    assert!(matches!(
+        fixture.service.issue(&auditor, &request()).await,
+        Err(IssueError::Access(AccessError::Role { .. }))
+    ));
+}
+
+#[tokio::test]
+async fn a_logged_id_cannot_be_claimed_again() {
+    let fixture = Fixture::new();
+    let (admin, _) = fixture.operator(Role::Admin);
+    let issued = fixture
+        .service
+        .issue(&admin, &request())
+        .await
+        .expect("issues");
+    assert!(matches!(
+        fixture.service.claim_id(issued.id),
+        Err(IssueError::Duplicate(id)) if id == issued.id
+    ));
+    // A fresh id is claimed once, and free again once its claim is dropped.
+    let fresh = CredentialId::from_uuid(uuid::Uuid::now_v7());
+    let claim = fixture.service.claim_id(fresh).expect("claims");
+    assert!(matches!(
+        fixture.service.claim_id(fresh),
+        Err(IssueError::Duplicate(_))
+    ));
+    drop(claim);
+    assert!(fixture.service.claim_id(fresh).is_ok());
+}
