@@ -258,7 +258,7 @@ impl IssuanceService {
         let next = SigningKey::generate(&mut rand::rngs::OsRng);
         let next_did = DidKey::from_verifying_key(&next.verifying_key());
         crate::keys::MemberKeys::stage_authority_successor(&self.data_dir, &next)
-            .map_err(IssueError::Internal)?;
+            .map_err(|error| IssueError::Internal(error.into()))?;
         let now = Utc::now();
         let current = self.current_authority();
         let rotation = talent_core::statement::KeyRotation {

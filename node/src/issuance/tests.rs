@@ -49,7 +49,11 @@ impl Fixture {
         let service = IssuanceService::new(
             Arc::new(SchemaSet::new()),
             LogWriter {
-                sequencer: Sequencer::start(Arc::clone(&log), BatchConfig::default()),
+                sequencer: Sequencer::start(
+                    Arc::clone(&log),
+                    BatchConfig::default(),
+                    &mut crate::worker::Workers::new(crate::worker::BackoffPolicy::NODE),
+                ),
                 store: Arc::clone(&store),
                 log: Arc::clone(&log),
                 issuers,

@@ -387,7 +387,11 @@ mod tests {
 
     /// Logs `bytes` as credential `ID` and waits until the log's head covers it.
     async fn log_credential(logs: &HeldLogs, bytes: &[u8]) -> u64 {
-        let sequencer = Sequencer::start(Arc::clone(&logs.log), BatchConfig::default());
+        let sequencer = Sequencer::start(
+            Arc::clone(&logs.log),
+            BatchConfig::default(),
+            &mut crate::worker::Workers::new(crate::worker::BackoffPolicy::NODE),
+        );
         let appended = sequencer
             .append(vec![PendingEntry {
                 entry: bytes.to_vec(),
