@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accreditation;
+pub mod agreement;
 pub mod bulk;
 pub mod credential;
 pub mod did;
