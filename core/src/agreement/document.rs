@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::credential::{CredentialType, parse_datetime};
+use crate::credential::{CredentialType, CredentialView, parse_datetime};
 use crate::federation::MemberClass;
 use crate::identifiers::CredentialId;
 
@@ -175,13 +175,12 @@ impl Agreement {
     /// # Errors
     /// [`AgreementError`].
     pub fn from_credential(document: &Value) -> Result<Agreement, AgreementError> {
-        if CredentialType::from_type_array(&document["type"])
-            != Some(CredentialType::RecognitionAgreementCredential)
-        {
+        let credential = CredentialView::of(document);
+        if credential.credential_type() != Some(CredentialType::RecognitionAgreementCredential) {
             return Err(AgreementError::WrongType);
         }
         let malformed = |what: &str| AgreementError::Malformed(what.to_owned());
-        let subject = &document["credentialSubject"];
+        let subject = credential.subject();
         let time = |value: &Value, what: &str| {
             value
                 .as_str()

@@ -4,13 +4,13 @@
 use serde_json::Value;
 
 use crate::accreditation::SubjectFacts;
-use crate::credential::CredentialType;
+use crate::credential::CredentialView;
 use crate::did::DidKey;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;
 
 use super::authorisation::{Authorisation, AuthorisationError};
-use super::facts::{Facts, When, valid_until};
+use super::facts::{Facts, When};
 use super::registry::IssuerRegistry;
 use super::status_target::StatusTarget;
 
@@ -27,14 +27,28 @@ impl IssuerRegistry {
         signer: &DidKey,
         when: When,
     ) -> Result<Authorisation, AuthorisationError> {
-        let credential_type = CredentialType::from_type_array(&credential["type"])
+        self.authorise_view(&CredentialView::of(credential), signer, when)
+    }
+
+    /// [`IssuerRegistry::authorise_credential`] of a credential already read.
+    ///
+    /// # Errors
+    /// [`AuthorisationError`] naming the accreditation checked and what fails.
+    pub fn authorise_view(
+        &self,
+        credential: &CredentialView<'_>,
+        signer: &DidKey,
+        when: When,
+    ) -> Result<Authorisation, AuthorisationError> {
+        let credential_type = credential
+            .credential_type()
             .ok_or(AuthorisationError::NotACredential)?;
-        let subject = SubjectFacts::of(credential_type, &credential["credentialSubject"]);
+        let subject = SubjectFacts::of(credential_type, credential.subject());
         self.authorise(
             &Facts {
                 credential_type,
                 subject: &subject,
-                valid_until: valid_until(credential),
+                valid_until: credential.valid_until(),
             },
             signer,
             when,

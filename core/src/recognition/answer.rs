@@ -5,19 +5,80 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::agreement::{Basis, Outcome};
-use crate::federation::MemberClass;
+use crate::credential::{CredentialView, VerifiedCredential};
+use crate::federation::{Federation, MemberClass};
+
+/// The credential asked about, as its verification left it.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    /// It verified, in the log of the member that issued it: recognition may follow.
+    Verified(&'a VerifiedCredential),
+    /// It did not verify: it is recognised nowhere, though every rule is still explained.
+    NotVerified {
+        /// The credential as presented.
+        credential: &'a Value,
+        /// The member it is explained as issued by: the log that holds it, or else the
+        /// region it claims.
+        issuing: &'a str,
+    },
+}
 
 /// What the engine needs to know about the credential asked about.
 #[derive(Debug, Clone)]
 pub struct Subject<'a> {
-    /// The signed credential.
-    pub credential: &'a Value,
+    credential: CredentialView<'a>,
+    verified: bool,
+    member: &'a str,
+    member_class: Option<MemberClass>,
+}
+
+impl<'a> Subject<'a> {
+    /// The subject `presented` is, its issuing member of the class `federation` gives it.
+    pub fn new(presented: Presented<'a>, federation: Option<&Federation>) -> Subject<'a> {
+        let (credential, verified, member) = match presented {
+            Presented::Verified(credential) => (credential.view(), true, credential.member()),
+            Presented::NotVerified {
+                credential,
+                issuing,
+            } => (CredentialView::of(credential), false, issuing),
+        };
+        Subject {
+            credential,
+            verified,
+            member,
+            member_class: federation
+                .and_then(|federation| federation.member(member))
+                .map(|member| member.class),
+        }
+    }
+
+    /// The subject with the member's class given.
+    pub fn with_class(presented: Presented<'a>, member_class: Option<MemberClass>) -> Subject<'a> {
+        Subject {
+            member_class,
+            ..Subject::new(presented, None)
+        }
+    }
+
+    /// The credential.
+    pub fn credential(&self) -> CredentialView<'a> {
+        self.credential
+    }
+
     /// Whether it verified (proof, issuer, validity, authority, status, inclusion).
-    pub valid: bool,
+    pub fn verified(&self) -> bool {
+        self.verified
+    }
+
     /// The member (region) that issued it.
-    pub member: &'a str,
+    pub fn member(&self) -> &'a str {
+        self.member
+    }
+
     /// That member's class, from the federation configuration.
-    pub member_class: Option<MemberClass>,
+    pub fn member_class(&self) -> Option<MemberClass> {
+        self.member_class
+    }
 }
 
 /// How one rule fared.

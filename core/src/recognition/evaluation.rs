@@ -2,13 +2,12 @@
 //! precedence, and the answer it gives.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
 
 use crate::agreement::{AgreementInForce, Outcome, Rule};
 use crate::federation::Federation;
-use crate::issuers::{IssuerRegistry, signing_time};
+use crate::issuers::IssuerRegistry;
 
-use super::answer::{Consideration, Recognition, Subject};
+use super::answer::{Consideration, Presented, Recognition, Subject};
 use super::rules::{
     conferral_date, credential_type_name, describe_match, fill, rule_matches, specificity,
 };
@@ -37,9 +36,9 @@ pub fn recognise(
         reason: String::new(),
         considered: Vec::new(),
     };
-    let credential = subject.credential;
-    let conferred = conferral_date(credential);
-    let signed = signing_time(credential);
+    let credential = subject.credential();
+    let conferred = conferral_date(&credential);
+    let signed = credential.signed();
     let mut matched: Vec<(&AgreementInForce, &Rule)> = Vec::new();
     for in_force in agreements.iter().filter(|a| a.agreement.region == region) {
         let agreement = &in_force.agreement;
@@ -64,11 +63,11 @@ pub fn recognise(
             }
         }
     }
-    if !subject.valid {
+    if !subject.verified() {
         answer.reason = "the credential is not valid, so it is recognised nowhere".into();
         return answer;
     }
-    if subject.member == region {
+    if subject.member() == region {
         answer.recognised = true;
         answer.reason = format!("issued in {region} itself");
         return answer;
@@ -84,13 +83,13 @@ pub fn recognise(
     let Some((in_force, rule)) = matched.first() else {
         answer.reason = format!(
             "no agreement of {region} in force covers this {} from {}",
-            credential_type_name(credential),
-            subject.member
+            credential_type_name(&credential),
+            subject.member()
         );
         return answer;
     };
     let agreement = &in_force.agreement;
-    let subject_fields = &credential["credentialSubject"];
+    let subject_fields = credential.subject();
     answer.outcome = Some(rule.outcome);
     answer.recognised = rule.outcome == Outcome::Recognised;
     answer.equivalent = rule
@@ -142,26 +141,17 @@ pub fn recognise(
     answer
 }
 
-/// Answers for `credential` (issued by member `issuing`, `valid` per its verdict) in the
-/// region whose verified issuer history is `registry`, with member classes from
-/// `federation`: the one entry point of nodes, bundles and the CLI.
+/// Answers for the `presented` credential in the region whose verified issuer history is
+/// `registry`, with member classes from `federation`: the one entry point of nodes, bundles
+/// and the CLI.
 pub fn recognise_in(
     registry: &IssuerRegistry,
-    credential: &Value,
-    valid: bool,
-    issuing: &str,
+    presented: Presented<'_>,
     federation: Option<&Federation>,
     now: DateTime<Utc>,
 ) -> Recognition {
     recognise(
-        &Subject {
-            credential,
-            valid,
-            member: issuing,
-            member_class: federation
-                .and_then(|federation| federation.member(issuing))
-                .map(|member| member.class),
-        },
+        &Subject::new(presented, federation),
         registry.member(),
         &registry.agreements(None),
         now,

@@ -20,7 +20,7 @@ mod answer;
 mod evaluation;
 mod rules;
 
-pub use answer::{Consideration, Recognition, Subject};
+pub use answer::{Consideration, Presented, Recognition, Subject};
 pub use evaluation::{recognise, recognise_in};
 // The agreements the engine applies, where callers have always found them.
 pub use crate::agreement::{

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::accreditation::level_field;
 use crate::agreement::RuleMatch;
-use crate::credential::{CredentialType, parse_datetime};
+use crate::credential::CredentialView;
 use crate::federation::MemberClass;
 
 use super::answer::Subject;
@@ -19,32 +19,32 @@ pub(super) fn rule_matches(
     subject: &Subject<'_>,
     conferred: Option<NaiveDate>,
 ) -> Result<(), String> {
-    let credential = subject.credential;
-    let fields = &credential["credentialSubject"];
-    let credential_type = CredentialType::from_type_array(&credential["type"]);
+    let credential = subject.credential();
+    let fields = credential.subject();
+    let credential_type = credential.credential_type();
     if !credential_type.is_some_and(|t| rule.types.contains(&t)) {
         return Err(format!(
             "type {} is not in {}",
-            credential_type_name(credential),
+            credential_type_name(&credential),
             list(rule.types.iter().map(|t| t.as_str()))
         ));
     }
     if let Some(members) = &rule.members
-        && !members.iter().any(|m| m == subject.member)
+        && !members.iter().any(|m| m == subject.member())
     {
         return Err(format!(
             "issued by {}, not by {}",
-            subject.member,
+            subject.member(),
             list(members.iter().map(String::as_str))
         ));
     }
     if let Some(classes) = &rule.member_classes
-        && !subject.member_class.is_some_and(|c| classes.contains(&c))
+        && !subject.member_class().is_some_and(|c| classes.contains(&c))
     {
         return Err(format!(
             "the issuing member is {}, not {}",
             subject
-                .member_class
+                .member_class()
                 .map_or("of no known class", MemberClass::as_str),
             list(classes.iter().map(|c| c.as_str()))
         ));
@@ -139,21 +139,18 @@ pub(super) fn show_date(date: Option<NaiveDate>) -> String {
     date.map_or_else(|| "(no date)".into(), |d| d.to_string())
 }
 
-pub(super) fn credential_type_name(credential: &Value) -> &'static str {
-    CredentialType::from_type_array(&credential["type"]).map_or("credential", |t| t.as_str())
+pub(super) fn credential_type_name(credential: &CredentialView<'_>) -> &'static str {
+    credential
+        .credential_type()
+        .map_or("credential", |t| t.as_str())
 }
 
 /// The conferral date: the subject's `conferredOn`, else the date of `validFrom`.
-pub(super) fn conferral_date(credential: &Value) -> Option<NaiveDate> {
-    credential["credentialSubject"]["conferredOn"]
-        .as_str()
+pub(super) fn conferral_date(credential: &CredentialView<'_>) -> Option<NaiveDate> {
+    credential
+        .subject_text("conferredOn")
         .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
-        .or_else(|| {
-            credential["validFrom"]
-                .as_str()
-                .and_then(parse_datetime)
-                .map(|time| time.date_naive())
-        })
+        .or_else(|| credential.valid_from().map(|time| time.date_naive()))
 }
 
 /// Replaces `{field}` with the subject's string field (left as is when absent).

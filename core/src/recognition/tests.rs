@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::credential::{CredentialType, parse_datetime};
+use crate::credential::{CredentialType, VerifiedCredential, parse_datetime};
 use crate::federation::{Federation, MemberClass};
 use crate::identifiers::CredentialId;
 
@@ -149,12 +149,10 @@ fn ask(
     let member = credential["credentialSubject"]["region"]
         .as_str()
         .expect("region");
-    let subject = Subject {
-        credential,
-        valid: true,
-        member,
-        member_class: federation.member(member).map(|m| m.class),
-    };
+    // Verification is not what these tests are about: the credential stands verified as
+    // if its member's log held it.
+    let verified = VerifiedCredential::new(credential.clone(), member.to_owned(), Vec::new());
+    let subject = Subject::new(Presented::Verified(&verified), Some(&federation));
     recognise(
         &subject,
         region,
@@ -410,12 +408,13 @@ fn illustrative_data_and_conditions_are_carried() {
 fn an_invalid_credential_is_never_recognised() {
     let agreements = in_force(seeds(), &BTreeMap::new());
     let credential = title("sc-hrss", "正高级", "2024-12-30");
-    let subject = Subject {
-        credential: &credential,
-        valid: false,
-        member: "sc-hrss",
-        member_class: Some(MemberClass::ProvincialHrAuthority),
-    };
+    let subject = Subject::with_class(
+        Presented::NotVerified {
+            credential: &credential,
+            issuing: "sc-hrss",
+        },
+        Some(MemberClass::ProvincialHrAuthority),
+    );
     let answer = recognise(
         &subject,
         "cq-sc",

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::credential::{format_datetime, parse_datetime};
+use crate::credential::{CredentialView, format_datetime, parse_datetime};
 use crate::did::DidKey;
-use crate::issuers::{IssuerRegistry, When, signing_time};
+use crate::issuers::{IssuerRegistry, When};
 use crate::proof::{self, VerifiedProof};
 use crate::schema::{SchemaKind, SchemaSet};
 
@@ -51,10 +51,10 @@ pub(super) fn check_proof(result: &Result<VerifiedProof, proof::ProofError>) -> 
 /// The issuer must be the did:key that controls the proof's verification method. Judged from
 /// the method named in the proof even when the signature failed, so both failures show.
 pub(super) fn check_issuer(
-    document: &Value,
+    credential: &CredentialView<'_>,
     proof_result: &Result<VerifiedProof, proof::ProofError>,
 ) -> Check {
-    let Some(issuer) = document.get("issuer").and_then(Value::as_str) else {
+    let Some(issuer) = credential.issuer() else {
         return Check::fail(CheckName::Issuer, "issuer is missing or not a string");
     };
     // The usual case without decoding the issuer's key a second time: a did:key equals the
@@ -76,7 +76,7 @@ pub(super) fn check_issuer(
     let controller = match proof_result {
         Ok(verified) => verified.controller.clone(),
         Err(_) => {
-            let method = document["proof"]["verificationMethod"].as_str();
+            let method = credential.document()["proof"]["verificationMethod"].as_str();
             match method.map(DidKey::from_verification_method) {
                 Some(Ok(did)) => did,
                 _ => {
@@ -101,7 +101,7 @@ pub(super) fn check_issuer(
 /// Whether the signer could issue the credential when it signed it (`proof.created`, or
 /// `validFrom` for a proof without one), at its place in the log when known.
 pub(super) fn check_authority(
-    document: &Value,
+    credential: &CredentialView<'_>,
     proof_result: &Result<VerifiedProof, proof::ProofError>,
     registry: &IssuerRegistry,
     position: Option<u64>,
@@ -109,11 +109,7 @@ pub(super) fn check_authority(
     let Ok(verified) = proof_result else {
         return Check::skip(CheckName::Authority, "the proof did not verify");
     };
-    let signed = signing_time(document).or_else(|| {
-        document["validFrom"]
-            .as_str()
-            .and_then(crate::credential::parse_datetime)
-    });
+    let signed = credential.signed().or_else(|| credential.valid_from());
     let Some(signed) = signed else {
         return Check::fail(
             CheckName::Authority,
@@ -125,7 +121,7 @@ pub(super) fn check_authority(
         signed,
         admitted: None,
     };
-    match registry.authorise_credential(document, &verified.controller, when) {
+    match registry.authorise_view(credential, &verified.controller, when) {
         Ok(authorisation) => Check::pass(CheckName::Authority, authorisation.describe()),
         Err(error) => Check::fail(
             CheckName::Authority,

@@ -14,7 +14,7 @@ mod report;
 pub use memo::CheckpointMemo;
 pub use options::{IssuerContext, LogContext, LogEvidence, StatusFact, VerifyOptions};
 pub use pipeline::{
-    LeafText, PreparedCredential, check_signatures, prepare_credential, verify_credential,
-    verify_credentials,
+    LeafText, PreparedCredential, Verification, check_signatures, prepare_credential, verify,
+    verify_credential, verify_credentials,
 };
 pub use report::{Check, CheckName, CredentialSummary, LogStatus, Verdict};

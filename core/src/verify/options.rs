@@ -71,6 +71,9 @@ pub enum LogContext<'a> {
 /// A checkpoint and inclusion proof for the credential, and the log key to trust.
 #[derive(Debug, Clone, Copy)]
 pub struct LogEvidence<'a> {
+    /// The member whose log this is: the member that issued the credential when the
+    /// evidence holds (see [`crate::credential::VerifiedCredential::member`]).
+    pub member: &'a str,
     /// The log's origin.
     pub origin: &'a str,
     /// The log's signed-note verifier key.

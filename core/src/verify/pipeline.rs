@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::credential::format_datetime;
+use crate::credential::{CredentialView, VerifiedCredential, format_datetime};
 use crate::did::KeyCache;
 use crate::jcs;
 use crate::proof::{self, ASSERTION_METHOD, PreparedProof, VerifiedProof};
@@ -22,6 +22,25 @@ use super::report::{Check, CheckName, CredentialSummary, Verdict};
 pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Verdict {
     let leaf = LeafText::for_log(&options.log);
     prepare_credential(document, options.schemas, &mut KeyCache::new(), leaf).finish(options)
+}
+
+/// A verdict, and the credential it verified.
+#[derive(Debug)]
+pub struct Verification {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The credential, when every check passed and inclusion in a member's log was one of
+    /// them ([`LogContext::Evidence`], the member being [`super::LogEvidence::member`]);
+    /// `None` for any other verdict, one without a log check included.
+    pub verified: Option<VerifiedCredential>,
+}
+
+/// [`verify_credential`], with the verified credential when it passed with log evidence:
+/// what recognition and the other readers of verified credentials take.
+pub fn verify(document: &Value, options: &VerifyOptions<'_>) -> Verification {
+    let leaf = LeafText::for_log(&options.log);
+    prepare_credential(document, options.schemas, &mut KeyCache::new(), leaf)
+        .conclude_with(options, &mut CheckpointMemo::new())
 }
 
 /// Verifies many credentials judged with the same options, checking their signatures as one
@@ -53,7 +72,8 @@ pub fn verify_credentials(
 /// with [`PreparedCredential::finish`].
 #[derive(Debug)]
 pub struct PreparedCredential<'d> {
-    document: &'d Value,
+    /// The document, read once.
+    view: CredentialView<'d>,
     /// The document's canonical text, kept with [`LeafText::Keep`] for an object: the proof's
     /// hashes came from it, and the inclusion check hashes it as the log leaf.
     canonical: Option<Vec<u8>>,
@@ -103,7 +123,8 @@ pub fn prepare_credential<'d>(
     keys: &mut KeyCache,
     leaf: LeafText,
 ) -> PreparedCredential<'d> {
-    let summary = CredentialSummary::of(document);
+    let view = CredentialView::of(document);
+    let summary = CredentialSummary::of(&view);
     let schema = check_schema(document, &summary, schemas);
     // With `LeafText::Keep`, the proof is prepared from the canonical text. Anything that
     // path does not handle (or that fails) is prepared from the `Value`, which names the
@@ -125,7 +146,7 @@ pub fn prepare_credential<'d>(
         Err(error) => ProofState::Done(Err(error)),
     };
     PreparedCredential {
-        document,
+        view,
         canonical,
         summary,
         schema,
@@ -193,7 +214,28 @@ impl PreparedCredential<'_> {
     /// [`PreparedCredential::finish`], with checkpoints checked for earlier verdicts of the
     /// batch remembered in `memo`.
     pub fn finish_with(self, options: &VerifyOptions<'_>, memo: &mut CheckpointMemo) -> Verdict {
-        let document = self.document;
+        self.judge(options, memo, false).verdict
+    }
+
+    /// [`PreparedCredential::finish_with`], with the [`VerifiedCredential`] when the verdict
+    /// passed with log evidence.
+    pub fn conclude_with(
+        self,
+        options: &VerifyOptions<'_>,
+        memo: &mut CheckpointMemo,
+    ) -> Verification {
+        self.judge(options, memo, true)
+    }
+
+    /// The verdict, and with `keep` the credential it verified.
+    fn judge(
+        self,
+        options: &VerifyOptions<'_>,
+        memo: &mut CheckpointMemo,
+        keep: bool,
+    ) -> Verification {
+        let view = self.view;
+        let document = view.document();
         let proof_result = match self.proof {
             ProofState::Pending(proof) => proof.verify(),
             ProofState::Done(result) => result,
@@ -201,7 +243,7 @@ impl PreparedCredential<'_> {
         let mut checks = vec![
             self.schema,
             check_proof(&proof_result),
-            check_issuer(document, &proof_result),
+            check_issuer(&view, &proof_result),
             check_validity(document, options.now),
         ];
         match &options.issuers {
@@ -210,18 +252,15 @@ impl PreparedCredential<'_> {
                 checks.push(Check::fail(CheckName::Authority, reason));
             }
             IssuerContext::Registry { registry, position } => {
-                checks.push(check_authority(
-                    document,
-                    &proof_result,
-                    registry,
-                    *position,
-                ));
+                checks.push(check_authority(&view, &proof_result, registry, *position));
             }
         }
         if let Some(fact) = &options.status {
             checks.push(check_status(fact, options.now));
         }
         let mut log = None;
+        // The member whose log the verdict relied on, and the entry's bytes.
+        let mut logged = None;
         match &options.log {
             LogContext::NotRequested => {}
             LogContext::Missing(reason) => {
@@ -235,15 +274,24 @@ impl PreparedCredential<'_> {
                 let (check, status) = check_inclusion(&canonical, evidence, options.now, memo);
                 checks.push(check);
                 log = status;
+                logged = Some((evidence.member, canonical));
             }
         }
-        Verdict {
+        let verdict = Verdict {
             verified: checks.iter().all(|check| check.ok),
             credential: self.summary,
             checks,
             checked_at: format_datetime(options.now),
             log,
-        }
+        };
+        let verified =
+            match logged {
+                Some((member, canonical)) if keep && verdict.verified => Some(
+                    VerifiedCredential::new(document.clone(), member.to_owned(), canonical),
+                ),
+                _ => None,
+            };
+        Verification { verdict, verified }
     }
 }
 

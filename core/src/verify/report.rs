@@ -2,9 +2,8 @@
 //! to be, and the checkpoint the inclusion check relied on.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::credential::CredentialType;
+use crate::credential::{CredentialType, CredentialView};
 
 /// The checks a verdict can contain, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,17 +140,16 @@ pub struct CredentialSummary {
 }
 
 impl CredentialSummary {
-    pub(super) fn of(document: &Value) -> CredentialSummary {
-        let text = |value: &Value| value.as_str().map(str::to_owned);
-        let subject = &document["credentialSubject"];
+    pub(super) fn of(credential: &CredentialView<'_>) -> CredentialSummary {
+        let text = |value: Option<&str>| value.map(str::to_owned);
         CredentialSummary {
-            id: text(&document["id"]),
-            credential_type: CredentialType::from_type_array(&document["type"]),
-            issuer: text(&document["issuer"]),
-            subject_name: text(&subject["name"]),
-            region: text(&subject["region"]),
-            valid_from: text(&document["validFrom"]),
-            valid_until: text(&document["validUntil"]),
+            id: text(credential.id_text()),
+            credential_type: credential.credential_type(),
+            issuer: text(credential.issuer()),
+            subject_name: text(credential.subject_text("name")),
+            region: text(credential.region()),
+            valid_from: text(credential.valid_from_value().as_str()),
+            valid_until: text(credential.valid_until_value().as_str()),
         }
     }
 }

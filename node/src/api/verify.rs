@@ -11,9 +11,11 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use talent_core::credential::{CredentialView, VerifiedCredential};
 use talent_core::did::KeyCache;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::IssuerRegistry;
+use talent_core::recognition::Presented;
 use talent_core::schema::SchemaKind;
 use talent_core::status::CredentialStatus;
 use talent_core::tlog::cosignature::CosignerKey;
@@ -50,6 +52,7 @@ impl Evidence {
     fn context(&self) -> LogContext<'_> {
         match self {
             Evidence::Found(found) => LogContext::Evidence(LogEvidence {
+                member: &found.member,
                 origin: &found.origin,
                 log_vkey: &found.log_vkey,
                 checkpoint: &found.checkpoint,
@@ -64,6 +67,8 @@ impl Evidence {
 }
 
 struct FoundEvidence {
+    /// The member whose log this is.
+    member: String,
     origin: String,
     log_vkey: String,
     checkpoint: Vec<u8>,
@@ -276,6 +281,7 @@ fn locate(
                 position: Some(index),
                 status: Some(status),
                 evidence: Evidence::Found(Box::new(FoundEvidence {
+                    member: state.member.id.as_str().to_owned(),
                     origin: state.member.log_origin.clone(),
                     log_vkey: state.member.log_vkey.clone(),
                     checkpoint,
@@ -311,6 +317,7 @@ fn locate(
                 position: Some(found.proof.leaf_index),
                 status: Some(status),
                 evidence: Evidence::Found(Box::new(FoundEvidence {
+                    member: member.id.as_str().to_owned(),
                     origin: member.log_origin.clone(),
                     log_vkey: member.log_vkey.clone(),
                     checkpoint: found.checkpoint.as_ref().clone(),
@@ -385,6 +392,8 @@ struct Request {
     state: AppState,
     credential: Value,
     require_quorum: bool,
+    /// Whether to answer with the verified credential (recognition was asked).
+    keep_verified: bool,
 }
 
 /// Verifies concurrent requests together, on the thread that read them.
@@ -613,10 +622,16 @@ fn answer_batch(
             issuers,
             status: located.status.clone(),
         };
-        let verdict = prepared.finish_with(&options, checkpoints);
+        let (verdict, verified) = if request.keep_verified {
+            let verification = prepared.conclude_with(&options, checkpoints);
+            (verification.verdict, verification.verified)
+        } else {
+            (prepared.finish_with(&options, checkpoints), None)
+        };
         let _ = reply.send(Ok(Checked {
             verdict,
             log_member: located.log_member,
+            verified,
         }));
     }
 }
@@ -627,6 +642,8 @@ struct Checked {
     verdict: Verdict,
     /// The member whose log holds exactly the presented credential, if any.
     log_member: Option<String>,
+    /// The credential, when it verified and recognition was asked.
+    verified: Option<VerifiedCredential>,
 }
 
 /// A verdict and, when a region was asked about, the recognition answer there.
@@ -656,12 +673,13 @@ pub async fn answer(
         state: state.clone(),
         credential,
         require_quorum,
+        keep_verified: region.is_some(),
     };
     let Checked {
         verdict,
         log_member,
+        verified,
     } = state.verifier.verify(request).await?;
-    let valid = verdict.verified;
     let recognition = match (region, asked) {
         (Some(region), Some(credential)) => {
             let state = state.clone();
@@ -669,12 +687,19 @@ pub async fn answer(
                 // The issuing member is the log that holds the credential; a credential
                 // no log holds is not valid, and its claimed region only names it.
                 let issuing = log_member.unwrap_or_else(|| {
-                    credential["credentialSubject"]["region"]
-                        .as_str()
+                    CredentialView::of(&credential)
+                        .region()
                         .unwrap_or_default()
                         .to_owned()
                 });
-                crate::recognition::recognise(&state, &credential, valid, &issuing, &region)
+                let presented = match &verified {
+                    Some(credential) => Presented::Verified(credential),
+                    None => Presented::NotVerified {
+                        credential: &credential,
+                        issuing: &issuing,
+                    },
+                };
+                crate::recognition::recognise(&state, presented, &region)
             })
             .await
             .map_err(|error| ApiError::Internal(error.into()))?
@@ -750,6 +775,7 @@ async fn verify_vc_api(
         state,
         credential: credential.take(),
         require_quorum: false,
+        keep_verified: false,
     };
     let verdict = verifier.verify(request).await?.verdict;
     let status = if verdict.verified {
