@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use talent_core::credential::{self, CredentialType, IssueRequest};
-use talent_core::did::DidKey;
 use talent_core::identifiers::{CredentialId, RegionId};
-use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
 /// Seed of the issuer key of generated credentials (32 bytes).
 const ISSUER_SEED: [u8; 32] = *b"talent-bench fixed issuer seed!!";

@@ -13,7 +13,7 @@ use anyhow::{Context, ensure};
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use talent_core::jcs;
+use talent_integrity::jcs;
 
 /// How long each CPU-bound limit is measured.
 pub const CPU_BUDGET: Duration = Duration::from_secs(1);

@@ -12,9 +12,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
-use talent_core::proof::{self, ASSERTION_METHOD};
 use talent_core::schema::SchemaSet;
 use talent_core::verify::{LogContext, VerifyOptions, verify_credential, verify_credentials};
+use talent_integrity::proof::{self, ASSERTION_METHOD};
 
 use crate::binaries;
 use crate::corpus;
@@ -153,7 +153,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     })?;
     // What talent-verify does per group: the same checks, signatures as one batch.
     let group: Vec<&serde_json::Value> = vec![&sample; CLI_GROUP];
-    let mut keys = talent_core::did::KeyCache::new();
+    let mut keys = talent_integrity::did::KeyCache::new();
     let batched = limits::measure(CPU_BUDGET, MAX_OPS, |_| {
         let verdicts = verify_credentials(&group, &options, &mut keys);
         ensure!(

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use talent_core::did::DidKey;
-use talent_core::multibase;
-use talent_core::tlog::checkpoint::verifier_key;
+use talent_integrity::did::DidKey;
+use talent_integrity::multibase;
+use talent_tlog::checkpoint::verifier_key;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args_os().skip(1);

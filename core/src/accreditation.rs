@@ -13,8 +13,8 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::credential::{CredentialType, CredentialView, parse_datetime};
-use crate::did::DidKey;
 use crate::identifiers::CredentialId;
+use talent_integrity::did::DidKey;
 
 /// What a delegated issuer may issue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

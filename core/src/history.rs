@@ -15,12 +15,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::did::DidKey;
 use crate::issuers::{AdmitError, IssuerRegistry, StatusTargets};
-use crate::jcs;
-use crate::tlog::checkpoint::{self, CheckpointError};
-use crate::tlog::entry::{self, EntryVerifyError};
-use crate::tlog::merkle::InclusionProof;
+use crate::log_entry::{self, EntryVerifyError};
+use talent_integrity::did::DidKey;
+use talent_integrity::jcs;
+use talent_tlog::checkpoint::{self, CheckpointError};
+use talent_tlog::merkle::InclusionProof;
 
 /// A member's issuer history with its evidence (`GET /api/v1/members/{id}/issuer-history`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,7 +162,7 @@ impl IssuerHistory {
                     index,
                     detail: error.to_string(),
                 })?;
-            let verified = entry::verify_entry(&bytes)
+            let verified = log_entry::verify_entry(&bytes)
                 .map_err(|error| HistoryError::Entry { index, error })?;
             let admitted = registry
                 .admit(&verified.entry.object, &verified.signer, index, &mut |id| {

@@ -1,9 +1,15 @@
 //! # talent-core
 //!
-//! The pure heart of the Chengdu–Chongqing talent credential registry: the credential model
-//! (W3C Verifiable Credentials 2.0), the `eddsa-jcs-2022` Data Integrity cryptosuite over
-//! RFC 8785 JSON canonicalisation, `did:key` Ed25519 multikeys, JSON Schema validation and the
-//! verification pipeline that the node, the web console and the `talent-verify` CLI share.
+//! The domain of the Chengdu–Chongqing talent credential registry: the credential types
+//! (W3C Verifiable Credentials 2.0) and their JSON Schemas, identifiers, the issuer registry
+//! of each log (authorities, accreditations, rotations), status and status lists, mutual
+//! recognition (互认), the federation's configuration and trust, what a log entry is, offline
+//! proof bundles, and the verification pipeline that the node, the web console and the
+//! `talent-verify` CLI share.
+//!
+//! It stands on two smaller crates: `talent-integrity` (JCS, multibase, `did:key`, the
+//! `eddsa-jcs-2022` Data Integrity proofs) and `talent-tlog` (the C2SP transparency log:
+//! tiles, checkpoints, cosignatures, the witness).
 //!
 //! Nothing here performs I/O, spawns tasks or reads the clock: time and randomness are passed
 //! in by the caller, so every function is deterministic and testable against vectors.
@@ -13,17 +19,13 @@
 
 pub mod accreditation;
 pub mod agreement;
-pub mod bulk;
 pub mod credential;
-pub mod did;
 pub mod federation;
-pub mod form;
 pub mod history;
 pub mod identifiers;
 pub mod issuers;
-pub mod jcs;
-pub mod multibase;
-pub mod proof;
+pub mod log_audit;
+pub mod log_entry;
 pub mod proof_bundle;
 pub mod recognition;
 pub mod request_auth;
@@ -32,6 +34,5 @@ pub mod statement;
 pub mod statistics;
 pub mod status;
 pub mod status_list;
-pub mod tlog;
 pub mod trust;
 pub mod verify;

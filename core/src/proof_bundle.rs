@@ -31,19 +31,19 @@ use crate::credential::{VerifiedCredential, parse_datetime};
 use crate::federation::Federation;
 use crate::history::{HistoryEntry, IssuerHistory};
 use crate::issuers::{IssuerRegistry, StatusTarget, When, signing_time};
-use crate::jcs;
-use crate::proof::{self, ASSERTION_METHOD};
+use crate::log_entry;
 use crate::recognition::Presented;
 use crate::schema::SchemaSet;
 use crate::statement::StatusChange;
 use crate::status::CredentialStatus;
 use crate::status_list::{StatusEntry, StatusListCredential};
-use crate::tlog::checkpoint;
-use crate::tlog::entry;
-use crate::tlog::merkle::InclusionProof;
 use crate::verify::{
     IssuerContext, LogContext, LogEvidence, StatusFact, Verdict, Verification, VerifyOptions,
 };
+use talent_integrity::jcs;
+use talent_integrity::proof::{self, ASSERTION_METHOD};
+use talent_tlog::checkpoint;
+use talent_tlog::merkle::InclusionProof;
 
 /// `type` of a bundle.
 pub const BUNDLE_TYPE: &str = "TalentCredentialBundle";
@@ -161,7 +161,7 @@ impl ProofBundle {
             );
         for proof in proofs {
             for hash in &proof.hashes {
-                crate::tlog::merkle::parse_hash(hash).map_err(|_| {
+                talent_tlog::merkle::parse_hash(hash).map_err(|_| {
                     BundleError::Malformed(format!(
                         "inclusion proof of entry {}: {hash:?} is not a base64 SHA-256 hash",
                         proof.leaf_index
@@ -331,7 +331,7 @@ impl ProofBundle {
         // credential failing them fails the verdict whatever its status.
         let signer = self.credential["issuer"]
             .as_str()
-            .and_then(|issuer| issuer.parse::<crate::did::DidKey>().ok());
+            .and_then(|issuer| issuer.parse::<talent_integrity::did::DidKey>().ok());
         let (Some(credential_id), Some(signer)) = (credential_id, signer) else {
             return fact(
                 CredentialStatus::Valid,
@@ -368,7 +368,7 @@ impl ProofBundle {
                     problem(format!("not in the log: {error}")),
                 );
             }
-            let verified = match entry::verify_entry(&bytes) {
+            let verified = match log_entry::verify_entry(&bytes) {
                 Ok(verified) => verified,
                 Err(error) => return fact(target.status, changed_at, problem(error.to_string())),
             };

@@ -20,10 +20,10 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 use crate::credential::{format_datetime, parse_datetime};
-use crate::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::schema::CONTEXT_V1_URL;
 use crate::status::CredentialStatus;
+use talent_integrity::did::DidKey;
 
 /// `type` of a status change.
 pub const STATUS_CHANGE_TYPE: &str = "CredentialStatusChange";

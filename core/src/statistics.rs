@@ -12,7 +12,8 @@
 //!   never shown, only "<5", so no small group of people can be singled out. Every
 //!   statistic the registry publishes goes through it.
 //!
-//! Nothing here reads a log or a clock; the node feeds entry bytes in.
+//! Nothing here reads a log or a clock; the node feeds entry bytes in. The CSV export of the
+//! counts is `talent_forms::statistics_csv`.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -29,20 +30,6 @@ pub const SMALL_COUNT_THRESHOLD: u64 = 5;
 
 /// How a suppressed count is written in CSV files and charts.
 pub const SUPPRESSED_LABEL: &str = "<5";
-
-/// The header row of the CSV export: Chinese and English names of each column.
-pub const CSV_HEADER: [&str; 6] = [
-    "地区 region",
-    "类型 type",
-    "类别 category",
-    "级别 level",
-    "月份 month",
-    "数量 count",
-];
-
-/// The UTF-8 byte order mark the CSV export starts with, so that spreadsheet programs
-/// (Excel in particular) read the Chinese header and values as UTF-8.
-pub const UTF8_BOM: &str = "\u{feff}";
 
 /// A count as it may be published: `Some(count)` at or above [`SMALL_COUNT_THRESHOLD`],
 /// `None` (suppressed, shown as "<5") below it — zero included, since an empty group next
@@ -461,42 +448,7 @@ impl CredentialCounts {
         }
         rolled
     }
-
-    /// The counts as a CSV file for spreadsheets: [`UTF8_BOM`], the bilingual
-    /// [`CSV_HEADER`], then one row per facet tuple, with absent category or level empty
-    /// and suppressed counts written as [`SUPPRESSED_LABEL`].
-    ///
-    /// # Errors
-    /// [`CsvError`] if the CSV writer fails (it writes to memory, so only on a bug in it).
-    pub fn to_csv(&self) -> Result<Vec<u8>, CsvError> {
-        let mut writer = csv::Writer::from_writer(UTF8_BOM.as_bytes().to_vec());
-        writer
-            .write_record(CSV_HEADER)
-            .map_err(|error| CsvError(error.to_string()))?;
-        for (facets, count) in self.rows() {
-            let count =
-                disclosed(count).map_or_else(|| SUPPRESSED_LABEL.to_owned(), |c| c.to_string());
-            writer
-                .write_record([
-                    facets.region.as_str(),
-                    facets.credential_type.as_str(),
-                    facets.category.as_deref().unwrap_or(""),
-                    facets.level.as_deref().unwrap_or(""),
-                    facets.month.as_str(),
-                    count.as_str(),
-                ])
-                .map_err(|error| CsvError(error.to_string()))?;
-        }
-        writer
-            .into_inner()
-            .map_err(|error| CsvError(error.error().to_string()))
-    }
 }
-
-/// The CSV writer failed.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("writing CSV: {0}")]
-pub struct CsvError(pub String);
 
 #[cfg(test)]
 mod tests {
@@ -707,33 +659,5 @@ mod tests {
         );
         let back: CredentialCounts = serde_json::from_str(&json).expect("deserialises");
         assert_eq!(back, counts);
-    }
-
-    #[test]
-    fn csv_has_a_bilingual_header_and_suppresses_small_counts() {
-        let csv = String::from_utf8(sample().to_csv().expect("CSV")).expect("UTF-8");
-        let body = csv.strip_prefix(UTF8_BOM).expect("starts with a BOM");
-        let lines: Vec<&str> = body.lines().collect();
-        assert_eq!(
-            lines[0],
-            "地区 region,类型 type,类别 category,级别 level,月份 month,数量 count"
-        );
-        assert!(
-            lines.contains(&"cq-sc,ProfessionalTitleCredential,,正高级,2025-03,6"),
-            "{csv}"
-        );
-        assert!(
-            lines.contains(&"cq-sc,GoldenPhoenixTalentCredential,青年人才,,2026-01,<5"),
-            "{csv}"
-        );
-        assert!(
-            lines.contains(&"sc-hrss,ProfessionalTitleCredential,,中级,2025-04,<5"),
-            "{csv}"
-        );
-        assert_eq!(lines.len(), 4);
-        assert!(
-            !csv.contains("李明华") && !csv.contains("123X"),
-            "no personal data"
-        );
     }
 }

@@ -385,7 +385,7 @@ impl Default for Bitstring {
 }
 
 /// A `BitstringStatusListCredential` read from JSON (its proof is checked separately, by
-/// [`crate::proof::verify`]).
+/// [`talent_integrity::proof::verify`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusListCredential {
     /// `id`: the URL entries name in `statusListCredential`.

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::federation::{ConfigError, Federation};
-use crate::tlog::checkpoint;
-use crate::tlog::cosignature;
+use talent_tlog::checkpoint;
+use talent_tlog::cosignature;
 
 /// `type` of a trust document.
 pub const TRUST_TYPE: &str = "TalentFederationTrust";
@@ -197,7 +197,7 @@ fn open_head(
     pinned: &Federation,
     member_id: &str,
     note: &str,
-) -> Result<(CheckedHead, crate::tlog::Hash), TrustError> {
+) -> Result<(CheckedHead, talent_tlog::Hash), TrustError> {
     let failed = |reason: String| TrustError::Checkpoint {
         member: member_id.to_owned(),
         reason,

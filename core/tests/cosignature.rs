@@ -2,9 +2,9 @@
 //! checkpoint opening, and rejection of every tampered byte.
 
 use ed25519_dalek::SigningKey;
-use talent_core::tlog::Hash;
-use talent_core::tlog::checkpoint::{open_checkpoint, sign_checkpoint, verifier_key};
-use talent_core::tlog::cosignature::{
+use talent_tlog::Hash;
+use talent_tlog::checkpoint::{open_checkpoint, sign_checkpoint, verifier_key};
+use talent_tlog::cosignature::{
     CosignatureError, Cosigner, CosignerKey, MAX_TIMESTAMP, VerifiedCosignature, attach, key_id,
     verify_cosignatures,
 };

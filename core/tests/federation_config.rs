@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use talent_core::did::{DidError, DidKey};
 use talent_core::federation::{ConfigErrorKind, Federation, MemberClass, VkeyError};
 use talent_core::identifiers::{IdentifierError, RegionId};
-use talent_core::multibase;
-use talent_core::tlog::Hash;
-use talent_core::tlog::checkpoint::{open_checkpoint, sign_checkpoint, verifier_key};
+use talent_integrity::did::{DidError, DidKey};
+use talent_integrity::multibase;
+use talent_tlog::Hash;
+use talent_tlog::checkpoint::{open_checkpoint, sign_checkpoint, verifier_key};
 
 fn config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../federation-config/chengdu-chongqing")

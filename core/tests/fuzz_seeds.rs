@@ -36,7 +36,7 @@ fn write_fuzz_seeds() {
     let bundle = fixtures::bundle();
     write(
         "verify_credential",
-        &[json(&title), talent_core::jcs::canonicalize(&title)],
+        &[json(&title), talent_integrity::jcs::canonicalize(&title)],
     );
     write("issue_request", &[json(&fixtures::title_request())]);
     write("proof_bundle", &[json(&bundle)]);
@@ -71,7 +71,7 @@ fn write_fuzz_seeds() {
     );
     let mut bundle_bytes = vec![u8::try_from(log.entries.len() - 1).expect("count")];
     for entry in &log.entries {
-        talent_core::tlog::bundle::push_entry(&mut bundle_bytes, entry).expect("fits");
+        talent_tlog::bundle::push_entry(&mut bundle_bytes, entry).expect("fits");
     }
     write("entry_bundle", &[bundle_bytes]);
     write("log_entry", &log.entries);

@@ -6,10 +6,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
-use talent_core::tlog::Hash;
-use talent_core::tlog::merkle::{
-    ProofError, parse_hash, verify_consistency_bytes, verify_inclusion,
-};
+use talent_tlog::Hash;
+use talent_tlog::merkle::{ProofError, parse_hash, verify_consistency_bytes, verify_inclusion};
 
 /// `core/tests/vectors/rfc6962-merkle` in the repository, or under `$TALENT_VECTORS`.
 fn vectors_dir() -> PathBuf {

@@ -16,7 +16,7 @@ use serde_json::Value;
 use support::{any_edit, any_json, cases, edited, flipped, same_or_context_appended, schemas};
 use talent_core::federation::Federation;
 use talent_core::proof_bundle::{BundleOptions, ProofBundle};
-use talent_core::tlog::merkle::{MAX_PROOF_HASHES, format_hash};
+use talent_tlog::merkle::{MAX_PROOF_HASHES, format_hash};
 
 fn bundle() -> &'static Value {
     static BUNDLE: OnceLock<Value> = OnceLock::new();
@@ -129,7 +129,7 @@ proptest! {
         extra in 1usize..200,
         hash in any::<[u8; 32]>(),
     ) {
-        let hash = format_hash(&talent_core::tlog::Hash(hash));
+        let hash = format_hash(&talent_tlog::Hash(hash));
         let mut changed = bundle().clone();
         let hashes = changed["inclusionProof"]["hashes"].as_array_mut().expect("hashes");
         while hashes.len() < MAX_PROOF_HASHES + extra {

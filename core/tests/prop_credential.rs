@@ -18,10 +18,10 @@ use support::{
     Edit, any_edit, any_json, any_text, cases, edited, flipped, same_or_context_appended, schemas,
 };
 use talent_core::credential::{self, IssueRequest};
-use talent_core::did::{DidKey, KeyCache};
-use talent_core::jcs::canonicalize;
+use talent_core::log_entry::{self, prepare_entry_with, verify_entries, verify_entry};
 use talent_core::schema::SchemaKind;
-use talent_core::tlog::entry::{self, prepare_entry_with, verify_entries, verify_entry};
+use talent_integrity::did::{DidKey, KeyCache};
+use talent_integrity::jcs::canonicalize;
 
 fn title() -> &'static Value {
     static TITLE: OnceLock<Value> = OnceLock::new();
@@ -51,7 +51,7 @@ fn the_fixture_credential_verifies_with_and_without_log_evidence() {
         let verdict = fixtures::verdict(title(), schemas(), log(), evidence);
         assert!(verdict.verified, "{evidence:?}: {verdict:#?}");
     }
-    let bytes = entry::encode(title()).expect("an entry");
+    let bytes = log_entry::encode(title()).expect("an entry");
     assert!(verify_entry(&bytes).is_ok());
     assert!(mirror_accepts(&bytes));
 }
@@ -109,7 +109,7 @@ proptest! {
         prop_assert!(!verified(&document, Evidence::Log), "{edit:?}");
         prop_assume!(!same_or_context_appended(&document, title()));
         prop_assert!(!verified(&document, Evidence::None), "{edit:?}");
-        if let Ok(bytes) = entry::encode(&document) {
+        if let Ok(bytes) = log_entry::encode(&document) {
             prop_assert!(verify_entry(&bytes).is_err());
             prop_assert!(!mirror_accepts(&bytes));
         }

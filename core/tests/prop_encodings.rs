@@ -15,16 +15,16 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Value, json};
 use support::{any_edit, any_json, any_text, cases, edited, flipped, same_or_context_appended};
-use talent_core::did::DidKey;
 use talent_core::federation::Federation;
 use talent_core::identifiers::CredentialId;
-use talent_core::jcs;
-use talent_core::multibase::{self, MAX_BASE58_CHARS, MultibaseError};
+use talent_core::log_entry::verify_entry;
 use talent_core::statement::{Statement, StatusChange};
 use talent_core::status::CredentialStatus;
 use talent_core::status_list::{Bitstring, LIST_BITS, StatusEntry, StatusPurpose};
-use talent_core::tlog::entry::verify_entry;
 use talent_core::trust::TrustAnchors;
+use talent_integrity::did::DidKey;
+use talent_integrity::jcs;
+use talent_integrity::multibase::{self, MAX_BASE58_CHARS, MultibaseError};
 
 fn federation() -> &'static Federation {
     static FEDERATION: OnceLock<Federation> = OnceLock::new();
@@ -185,7 +185,7 @@ proptest! {
             return Ok(());
         }
         prop_assume!(changed != signed);
-        if let Ok(bytes) = talent_core::tlog::entry::encode(&changed) {
+        if let Ok(bytes) = talent_core::log_entry::encode(&changed) {
             prop_assert!(verify_entry(&bytes).is_err());
         }
         if let Ok(read) = Statement::from_json(&changed) {

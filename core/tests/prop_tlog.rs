@@ -15,15 +15,15 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use support::{any_json, cases, flipped};
 use talent_core::federation::Federation;
-use talent_core::tlog::Hash;
-use talent_core::tlog::bundle::{self, BundleError, MAX_ENTRY_BYTES};
-use talent_core::tlog::checkpoint::open_checkpoint;
-use talent_core::tlog::cosignature::{
+use talent_core::log_entry::{self, EntryError};
+use talent_tlog::Hash;
+use talent_tlog::bundle::{self, BundleError, MAX_ENTRY_BYTES};
+use talent_tlog::checkpoint::open_checkpoint;
+use talent_tlog::cosignature::{
     CosignatureError, Cosigner, CosignerKey, MAX_NOTE_SIGNATURES, attach, verify_cosignatures,
 };
-use talent_core::tlog::entry::{self, EntryError};
-use talent_core::tlog::tile::{MAX_LEAVES, MAX_TILE_LEVEL, TILE_WIDTH, TilePath};
-use talent_core::tlog::witness::{
+use talent_tlog::tile::{MAX_LEAVES, MAX_TILE_LEVEL, TILE_WIDTH, TilePath};
+use talent_tlog::witness::{
     AddCheckpointRequest, MAX_PROOF_LINES, MAX_REQUEST_SIZE, MalformedBody, WitnessError,
     WitnessOutcome, WitnessRecord, WitnessedLog, add_checkpoint,
 };
@@ -381,7 +381,7 @@ proptest! {
             Err(BundleError::EntryTooLarge(_))
         );
         prop_assert!(refused);
-        prop_assert_eq!(entry::decode(&entry), Err(EntryError::TooLarge(entry.len())));
+        prop_assert_eq!(log_entry::decode(&entry), Err(EntryError::TooLarge(entry.len())));
     }
 }
 
@@ -397,8 +397,8 @@ proptest! {
         } else {
             serde_json::to_vec(&value).expect("JSON")
         };
-        if let Ok(decoded) = entry::decode(&bytes) {
-            prop_assert_eq!(talent_core::jcs::canonicalize(&decoded.object), bytes);
+        if let Ok(decoded) = log_entry::decode(&bytes) {
+            prop_assert_eq!(talent_integrity::jcs::canonicalize(&decoded.object), bytes);
         }
     }
 
@@ -408,10 +408,10 @@ proptest! {
     fn a_changed_entry_never_verifies(which in any::<Index>(), at in any::<Index>(), flip in 1u8..=255) {
         let entry = which.get(&log().entries);
         let changed = flipped(entry, at, flip);
-        prop_assert!(entry::verify_entry(&changed).is_err());
-        let fast = entry::prepare_entry_with(&changed, &mut talent_core::did::KeyCache::new())
+        prop_assert!(log_entry::verify_entry(&changed).is_err());
+        let fast = log_entry::prepare_entry_with(&changed, &mut talent_integrity::did::KeyCache::new())
             .ok()
-            .is_some_and(|prepared| entry::verify_entries(vec![prepared], &[&changed]).is_ok());
+            .is_some_and(|prepared| log_entry::verify_entries(vec![prepared], &[&changed]).is_ok());
         prop_assert!(!fast);
     }
 }

@@ -7,15 +7,15 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use talent_core::accreditation::SubjectFacts;
 use talent_core::credential::{self, CredentialType, IssueRequest, parse_datetime};
-use talent_core::did::{DidKey, KeyCache};
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::{Admissible, signing_time};
-use talent_core::jcs::canonicalize;
-use talent_core::multibase;
-use talent_core::proof::{self, ASSERTION_METHOD, ProofError, ProofOptions};
+use talent_core::log_entry::{self, EntryKind, EntryVerifyError, MirrorEntry};
 use talent_core::schema::SchemaSet;
-use talent_core::tlog::entry::{self, EntryKind, EntryVerifyError, MirrorEntry};
 use talent_core::verify::{CheckName, Verdict, VerifyOptions, verify_credential};
+use talent_integrity::did::{DidKey, KeyCache};
+use talent_integrity::jcs::canonicalize;
+use talent_integrity::multibase;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofError, ProofOptions};
 
 fn now() -> DateTime<Utc> {
     parse_datetime("2026-11-26T03:00:00Z").expect("valid time")
@@ -247,8 +247,8 @@ fn title_entry() -> Vec<u8> {
 
 /// What a mirror's check answers for one entry.
 fn mirror_check(bytes: &[u8]) -> Result<MirrorEntry, EntryVerifyError> {
-    let prepared = entry::prepare_entry_with(bytes, &mut KeyCache::new())?;
-    entry::verify_entries(vec![prepared], &[bytes])
+    let prepared = log_entry::prepare_entry_with(bytes, &mut KeyCache::new())?;
+    log_entry::verify_entries(vec![prepared], &[bytes])
         .map(|mut verified| verified.remove(0))
         .map_err(|(_, error)| error)
 }
@@ -257,7 +257,7 @@ fn mirror_check(bytes: &[u8]) -> Result<MirrorEntry, EntryVerifyError> {
 fn answers(bytes: &[u8]) -> [Result<(EntryKind, CredentialId, DidKey), EntryVerifyError>; 2] {
     [
         mirror_check(bytes).map(|entry| (entry.kind, entry.id, entry.signer)),
-        entry::verify_entry(bytes).map(|entry| (entry.entry.kind, entry.id, entry.signer)),
+        log_entry::verify_entry(bytes).map(|entry| (entry.entry.kind, entry.id, entry.signer)),
     ]
 }
 
@@ -265,7 +265,7 @@ fn answers(bytes: &[u8]) -> [Result<(EntryKind, CredentialId, DidKey), EntryVeri
 fn a_talent_credential_is_admitted_by_the_same_facts_without_its_whole_object() {
     let bytes = title_entry();
     let mirrored = mirror_check(&bytes).expect("verifies");
-    let whole = entry::verify_entry(&bytes).expect("verifies");
+    let whole = log_entry::verify_entry(&bytes).expect("verifies");
     assert_eq!(
         (mirrored.kind, mirrored.id, &mirrored.signer),
         (whole.entry.kind, whole.id, &whole.signer)
@@ -357,9 +357,9 @@ fn a_batch_with_one_forged_entry_names_it_and_only_it() {
     let mut keys = KeyCache::new();
     let prepared = entries
         .iter()
-        .map(|bytes| entry::prepare_entry_with(bytes, &mut keys).expect("well-formed"))
+        .map(|bytes| log_entry::prepare_entry_with(bytes, &mut keys).expect("well-formed"))
         .collect();
-    match entry::verify_entries(prepared, &entries) {
+    match log_entry::verify_entries(prepared, &entries) {
         Err((2, EntryVerifyError::Proof(proof::ProofError::SignatureMismatch { .. }))) => {}
         other => panic!("expected entry 2's signature to fail, got {other:?}"),
     }

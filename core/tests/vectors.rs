@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use talent_core::did::DidKey;
-use talent_core::jcs::canonicalize;
-use talent_core::multibase;
-use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
 use talent_core::schema::SchemaSet;
 use talent_core::verify::{CheckName, VerifyOptions, verify_credential};
+use talent_integrity::did::DidKey;
+use talent_integrity::jcs::canonicalize;
+use talent_integrity::multibase;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
 /// `core/tests/vectors` in the repository, or `$TALENT_VECTORS`.
 fn vectors_dir() -> PathBuf {

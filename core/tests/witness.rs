@@ -2,11 +2,11 @@
 //! with its HTTP status, a fork, and malformed bodies.
 
 use ed25519_dalek::SigningKey;
-use talent_core::tlog::Hash;
-use talent_core::tlog::checkpoint::{open_checkpoint, sign_checkpoint, verifier_key};
-use talent_core::tlog::cosignature::{Cosigner, attach, verify_cosignatures};
-use talent_core::tlog::merkle::{MemoryTree, format_hash};
-use talent_core::tlog::witness::{
+use talent_tlog::Hash;
+use talent_tlog::checkpoint::{open_checkpoint, sign_checkpoint, verifier_key};
+use talent_tlog::cosignature::{Cosigner, attach, verify_cosignatures};
+use talent_tlog::merkle::{MemoryTree, format_hash};
+use talent_tlog::witness::{
     AddCheckpointRequest, MAX_PROOF_LINES, MalformedBody, SIZE_CONTENT_TYPE, WitnessError,
     WitnessOutcome, WitnessRecord, WitnessedLog, add_checkpoint, parse_size_conflict,
     size_conflict_body,

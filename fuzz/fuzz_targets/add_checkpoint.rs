@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talent_core::tlog::cosignature::Cosigner;
-use talent_core::tlog::witness::{
+use talent_tlog::cosignature::Cosigner;
+use talent_tlog::witness::{
     AddCheckpointRequest, WitnessOutcome, WitnessRecord, WitnessedLog, add_checkpoint,
 };
 use talent_core_fuzz::fixtures::{self, MEMBER, NOW_SECS};

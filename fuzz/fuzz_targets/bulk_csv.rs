@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talent_core::bulk;
+use talent_forms::bulk;
 use talent_core::credential::IssueRequest;
 use talent_core_fuzz::schemas;
 

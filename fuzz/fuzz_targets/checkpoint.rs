@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talent_core::tlog::checkpoint::open_checkpoint;
-use talent_core::tlog::cosignature::verify_cosignatures;
+use talent_tlog::checkpoint::open_checkpoint;
+use talent_tlog::cosignature::verify_cosignatures;
 use talent_core_fuzz::fixtures::MEMBER;
 use talent_core_fuzz::{federation, log};
 

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talent_core::tlog::cosignature::{
+use talent_tlog::cosignature::{
     CosignerKey, MAX_NOTE_SIGNATURES, MAX_NOTE_SIZE, attach, verify_cosignatures,
 };
 use talent_core_fuzz::federation;

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talent_core::tlog::bundle::{decode, push_entry};
+use talent_tlog::bundle::{decode, push_entry};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&count, bundle)) = data.split_first() else {

@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use talent_core::credential::{self, CredentialType, IssueRequest};
-use talent_core::did::DidKey;
+use talent_integrity::did::DidKey;
 use talent_core::schema::SchemaKind;
 use talent_core_fuzz::fixtures;
 use talent_core_fuzz::schemas;

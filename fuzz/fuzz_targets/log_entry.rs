@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talent_core::did::KeyCache;
-use talent_core::jcs;
-use talent_core::tlog::entry::{decode, prepare_entry_with, verify_entries, verify_entry};
+use talent_integrity::did::KeyCache;
+use talent_integrity::jcs;
+use talent_core::log_entry::{decode, prepare_entry_with, verify_entries, verify_entry};
 use talent_core_fuzz::log;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talent_core::did::DidKey;
-use talent_core::multibase;
+use talent_integrity::did::DidKey;
+use talent_integrity::multibase;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

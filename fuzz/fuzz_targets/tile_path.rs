@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
+use talent_tlog::tile::{TILE_WIDTH, TilePath};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

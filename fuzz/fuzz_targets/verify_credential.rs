@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use talent_core::did::KeyCache;
+use talent_integrity::did::KeyCache;
 use talent_core::verify::{IssuerContext, LogContext, VerifyOptions, verify_credentials};
 use talent_core_fuzz::fixtures::{self, Evidence};
 use talent_core_fuzz::{log, same_or_context_appended, schemas, signed_title};

@@ -1,5 +1,5 @@
 //! `registry-node import FILE.csv`: bulk certification from the command line, against a
-//! running node. Every row is checked first ([`talent_core::bulk`]); with any row wrong,
+//! running node. Every row is checked first ([`talent_forms::bulk`]); with any row wrong,
 //! every problem is listed by row and column and nothing is issued, unless `--valid-rows`
 //! asks to issue the valid ones. Rows are then issued through
 //! `POST /api/v1/credentials:batch` in durable batches (each all or none) with a progress
@@ -12,8 +12,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use talent_core::bulk::{self, BulkPlan};
 use talent_core::schema::SchemaSet;
+use talent_forms::bulk::{self, BulkPlan};
 
 /// Credentials per durable batch unless told otherwise (the console's imports too).
 pub const DEFAULT_BATCH: usize = 250;

@@ -11,13 +11,13 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use talent_core::credential::{self, CredentialError, CredentialType, IssueRequest};
-use talent_core::did::DidKey;
 use talent_core::identifiers::{CredentialId, RegionId, ResidentIdNumber};
 use talent_core::issuers::{AdmitError, Admitted, IssuerRegistry};
-use talent_core::proof::{self, ASSERTION_METHOD, ProofError, ProofOptions};
+use talent_core::log_entry::{self, EntryError};
 use talent_core::schema::{SchemaError, SchemaKind, SchemaSet};
 use talent_core::statement::{StatementError, StatusChange};
-use talent_core::tlog::entry::{self, EntryError};
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofError, ProofOptions};
 use uuid::Uuid;
 
 use crate::issuers::{self as registries, Issuers};
@@ -599,7 +599,7 @@ impl IssuanceService {
             .map_err(IssueError::Schema)?;
         check_agreement(&prepared.document)?;
         let (object, signer) = self.sign_as_authority(&prepared.document, now)?;
-        let entry = entry::encode(&object).map_err(IssueError::Entry)?;
+        let entry = log_entry::encode(&object).map_err(IssueError::Entry)?;
         Ok(Signed {
             id: prepared.id,
             object,
@@ -703,7 +703,7 @@ impl IssuanceService {
             .as_str()
             .and_then(|id| id.parse().ok())
             .ok_or(IssueError::Credential(CredentialError::Malformed("id")))?;
-        let entry = entry::encode(object).map_err(IssueError::Entry)?;
+        let entry = log_entry::encode(object).map_err(IssueError::Entry)?;
         let _claim = if is_credential {
             Some(self.claim_id(id)?)
         } else {
@@ -905,7 +905,7 @@ impl IssuanceService {
         now: DateTime<Utc>,
     ) -> Result<Signed, IssueError> {
         let (object, signer) = self.sign_as_authority(unsigned, now)?;
-        let entry = entry::encode(&object).map_err(IssueError::Entry)?;
+        let entry = log_entry::encode(&object).map_err(IssueError::Entry)?;
         Ok(Signed {
             id,
             object,

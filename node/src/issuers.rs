@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::Value;
-use talent_core::did::DidKey;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::{IssuerRegistry, StatusTarget};
 use talent_core::status::CredentialStatus;
+use talent_integrity::did::DidKey;
 
 use crate::store::{LogSpace, Store, StoreError};
 

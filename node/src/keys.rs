@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
-use talent_core::did::DidKey;
-use talent_core::multibase;
+use talent_integrity::did::DidKey;
+use talent_integrity::multibase;
 
 use crate::store::PersonalKeys;
 

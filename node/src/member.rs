@@ -1,9 +1,9 @@
 //! Who this node is: its member id, names, and public keys, as `GET /api/v1/member` tells.
 
 use serde::Serialize;
-use talent_core::did::DidKey;
 use talent_core::federation::Member;
 use talent_core::identifiers::RegionId;
+use talent_integrity::did::DidKey;
 
 /// Log origin of the development member.
 pub const DEV_LOG_ORIGIN: &str = "dev.talent-registry.example/log";

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use talent_core::federation::Federation;
 use talent_core::schema::SchemaSet;
-use talent_core::tlog::cosignature::Cosigner;
+use talent_tlog::cosignature::Cosigner;
 
 use crate::federation::FederationNode;
 use crate::issuance::{IssuanceService, LogWriter};
@@ -119,10 +119,8 @@ pub fn open(
     })?;
     let (member, federation) = match &role {
         Role::Development => {
-            let log_vkey = talent_core::tlog::checkpoint::verifier_key(
-                DEV_LOG_ORIGIN,
-                &keys.log.verifying_key(),
-            );
+            let log_vkey =
+                talent_tlog::checkpoint::verifier_key(DEV_LOG_ORIGIN, &keys.log.verifying_key());
             // The authority's identity is its first key; after a rotation authority.key
             // holds a later one.
             let root = match store.meta(META_AUTHORITY_DID)? {
@@ -326,7 +324,7 @@ fn reconcile_authority_key(
     let latest = registry.latest_authority_key();
     if let Some(successor) = MemberKeys::staged_authority_successor(data_dir)? {
         let successor_did =
-            talent_core::did::DidKey::from_verifying_key(&successor.verifying_key());
+            talent_integrity::did::DidKey::from_verifying_key(&successor.verifying_key());
         if successor_did == latest && keys.authority_did() != latest {
             MemberKeys::promote_authority_successor(data_dir)?;
             keys.authority = successor;

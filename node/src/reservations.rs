@@ -10,9 +10,9 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use talent_core::did::DidKey;
 use talent_core::issuers::IssuerRegistry;
 use talent_core::status_list::StatusSlot;
+use talent_integrity::did::DidKey;
 
 use crate::store::{Store, StoreError};
 

@@ -23,7 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use talent_core::did::DidKey;
+use talent_integrity::did::DidKey;
 
 /// File name of the token store inside the data directory.
 pub const TOKENS_FILE: &str = "tokens.json";

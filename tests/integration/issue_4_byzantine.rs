@@ -21,10 +21,10 @@ use federation_tests::{
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use talent_core::tlog::cosignature::{self, CosignerKey};
-use talent_core::tlog::entry::{self, EntryVerifyError};
-use talent_core::tlog::merkle;
-use talent_core::tlog::witness::SIZE_CONTENT_TYPE;
+use talent_core::log_entry::{self, EntryVerifyError};
+use talent_tlog::cosignature::{self, CosignerKey};
+use talent_tlog::merkle;
+use talent_tlog::witness::SIZE_CONTENT_TYPE;
 
 /// The member played by the byzantine harness.
 const BYZANTINE: &str = "bj-zgc";
@@ -289,7 +289,7 @@ fn the_fake_member_serves_a_log_an_honest_member_accepts() {
     };
     let (status, note) = get("/log/checkpoint");
     assert_eq!(status, StatusCode::OK);
-    let opened = talent_core::tlog::checkpoint::open_checkpoint(
+    let opened = talent_tlog::checkpoint::open_checkpoint(
         &note,
         &keys.member.log_origin,
         &keys.member.log_vkey,
@@ -298,10 +298,10 @@ fn the_fake_member_serves_a_log_an_honest_member_accepts() {
     assert_eq!((opened.size(), *opened.root()), (3, log.root()));
     let (status, bundle) = get("/log/tile/entries/000.p/3");
     assert_eq!(status, StatusCode::OK);
-    let entries = talent_core::tlog::bundle::decode(&bundle, 3).expect("a bundle of three entries");
-    let mut tree = talent_core::tlog::merkle::MemoryTree::new();
+    let entries = talent_tlog::bundle::decode(&bundle, 3).expect("a bundle of three entries");
+    let mut tree = talent_tlog::merkle::MemoryTree::new();
     for bytes in entries {
-        entry::verify_entry(bytes).expect("a genuine entry of bj-zgc");
+        log_entry::verify_entry(bytes).expect("a genuine entry of bj-zgc");
         tree.push_entry(bytes);
     }
     assert_eq!(tree.root(), *opened.root());
@@ -417,7 +417,7 @@ fn a_forged_entry_bundle_is_detected_and_others_are_unaffected() {
         .expect("a genuine credential")
         .remove(0);
     let swapped_bytes = encode_entry(&swapped_in).expect("entry");
-    entry::verify_entry(&swapped_bytes)
+    log_entry::verify_entry(&swapped_bytes)
         .expect("the swapped-in entry is genuine: only the root can show the forgery");
     let forged = extension
         .with_entry(6, swapped_bytes)
@@ -520,7 +520,7 @@ fn an_entry_from_an_unaccredited_issuer_is_detected_and_others_are_unaffected() 
         .expect("a credential signed by the outsider")
         .remove(0);
     let bytes = encode_entry(&credential).expect("entry");
-    let verified = entry::verify_entry(&bytes).expect("the outsider's signature is genuine");
+    let verified = log_entry::verify_entry(&bytes).expect("the outsider's signature is genuine");
     let mut registry =
         talent_core::issuers::IssuerRegistry::new(BYZANTINE, setup.keys.member.authority.clone());
     assert_eq!(
@@ -619,9 +619,12 @@ fn tampered_entry(setup: &Setup) -> Vec<u8> {
     assert_ne!(tampered, name);
     credential["credentialSubject"]["name"] = json!(tampered);
     let bytes = encode_entry(&credential).expect("entry");
-    entry::decode(&bytes).expect("still a canonical entry of a known type");
+    log_entry::decode(&bytes).expect("still a canonical entry of a known type");
     assert!(
-        matches!(entry::verify_entry(&bytes), Err(EntryVerifyError::Proof(_))),
+        matches!(
+            log_entry::verify_entry(&bytes),
+            Err(EntryVerifyError::Proof(_))
+        ),
         "the forgery fails exactly the proof check"
     );
     bytes

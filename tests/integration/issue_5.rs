@@ -15,10 +15,10 @@ use federation_tests::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use talent_core::credential::{self, IssueRequest, format_datetime};
-use talent_core::did::DidKey;
 use talent_core::identifiers::CredentialId;
-use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
 use talent_core::statement::KeyRotation;
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
 const ISSUER_REGION: &str = "cq-sc";
 
@@ -567,7 +567,7 @@ fn the_authority_rotates_its_key() {
         let path = federation_tests::workspace_root()
             .join("federation-config/chengdu-chongqing/dev-keys/cq-sc/authority.key");
         let text = std::fs::read_to_string(path).expect("dev key");
-        let seed = talent_core::multibase::decode_ed25519_secret(text.trim()).expect("seed");
+        let seed = talent_integrity::multibase::decode_ed25519_secret(text.trim()).expect("seed");
         Enterprise::new_from(SigningKey::from_bytes(&seed), &cq_sc)
     };
     assert_eq!(before["issuer"], old_key.did.to_string());

@@ -11,9 +11,9 @@ use federation_tests::{Federation, MEMBERS, Node, client, talent_verify, wait_fo
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use talent_core::credential::format_datetime;
-use talent_core::did::DidKey;
-use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
 use talent_core::status_list::{StatusEntry, StatusListCredential, StatusPurpose};
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
 /// A change to a bundle.
 type Edit = Box<dyn Fn(&mut Value)>;

@@ -23,14 +23,15 @@ use anyhow::{Context, bail, ensure};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use talent_core::credential::{self, IssueRequest};
-use talent_core::did::DidKey;
 use talent_core::federation::{Federation as FederationConfig, Member};
 use talent_core::identifiers::{CredentialId, RegionId};
-use talent_core::multibase;
-use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
-use talent_core::tlog::merkle::MemoryTree;
-use talent_core::tlog::tile::{self, TilePath};
-use talent_core::tlog::{Hash, bundle, checkpoint, entry};
+use talent_core::log_entry;
+use talent_integrity::did::DidKey;
+use talent_integrity::multibase;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
+use talent_tlog::merkle::MemoryTree;
+use talent_tlog::tile::{self, TilePath};
+use talent_tlog::{Hash, bundle, checkpoint};
 
 use crate::{example_requests, workspace_root};
 
@@ -221,7 +222,7 @@ impl Issuer {
 /// # Errors
 /// The entry is larger than an entry bundle can carry.
 pub fn encode_entry(object: &Value) -> anyhow::Result<Vec<u8>> {
-    entry::encode(object).map_err(|error| anyhow::anyhow!("encoding an entry: {error}"))
+    log_entry::encode(object).map_err(|error| anyhow::anyhow!("encoding an entry: {error}"))
 }
 
 /// The lowercase hex SHA-256 of a canonical entry, as the status endpoint names an
@@ -235,7 +236,7 @@ pub fn encode_entry(object: &Value) -> anyhow::Result<Vec<u8>> {
 pub fn entry_sha256_hex(entry: &[u8]) -> anyhow::Result<String> {
     let object: Value = serde_json::from_slice(entry).context("entry is not JSON")?;
     ensure!(
-        talent_core::jcs::canonicalize(&object) == entry,
+        talent_integrity::jcs::canonicalize(&object) == entry,
         "entry is not canonical JSON"
     );
     let hashes = proof::hash_data(&Value::Object(serde_json::Map::new()), &object);

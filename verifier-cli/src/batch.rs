@@ -14,9 +14,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
-use talent_core::did::KeyCache;
 use talent_core::proof_bundle::BundleOptions;
 use talent_core::verify::{Verdict, VerifyOptions, verify_credentials};
+use talent_integrity::did::KeyCache;
 
 use crate::input::{Document, Input};
 
@@ -169,11 +169,11 @@ mod tests {
     use ed25519_dalek::SigningKey;
     use serde_json::json;
     use talent_core::credential::{self, IssueRequest, parse_datetime};
-    use talent_core::did::DidKey;
     use talent_core::identifiers::CredentialId;
-    use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
     use talent_core::schema::SchemaSet;
     use talent_core::verify::{IssuerContext, LogContext, verify_credential};
+    use talent_integrity::did::DidKey;
+    use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
     /// A signed credential numbered `serial`.
     fn signed(serial: u32) -> Value {

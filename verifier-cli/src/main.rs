@@ -17,14 +17,14 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 use talent_core::credential::CredentialView;
-use talent_core::did::DidKey;
 use talent_core::federation::Federation;
 use talent_core::issuers::IssuerRegistry;
+use talent_core::log_audit::{self, AuditError, AuditState};
 use talent_core::schema::SchemaSet;
-use talent_core::tlog::audit::{self, AuditError, AuditState};
 use talent_core::verify::{
     IssuerContext, LogContext, LogEvidence, Verdict, Verification, VerifyOptions, verify,
 };
+use talent_integrity::did::DidKey;
 
 use crate::args::{Args, AuditArgs, Command, ExplainArgs, LogCommand, TrustCommand, VerifyArgs};
 use crate::input::{Document, Input};
@@ -512,7 +512,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Outcome> {
     if let (Some(member), Some(key)) = (&args.member, &args.key) {
         let text =
             std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
-        let seed = talent_core::multibase::decode_ed25519_secret(text.trim())
+        let seed = talent_integrity::multibase::decode_ed25519_secret(text.trim())
             .with_context(|| format!("{} is not an Ed25519 secret multikey", key.display()))?;
         node = node.sign_as(member, ed25519_dalek::SigningKey::from_bytes(&seed));
     }
@@ -533,7 +533,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let mut issuers = talent_core::issuers::IssuerRegistry::new(member.id.clone(), issuer);
-    let result = audit::audit(
+    let result = log_audit::audit(
         &member.log_origin,
         &member.log_vkey,
         &mut issuers,

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use talent_core::request_auth;
-use talent_core::tlog::merkle::InclusionProof;
+use talent_tlog::merkle::InclusionProof;
 
 /// A blocking client for one node.
 pub struct Node {

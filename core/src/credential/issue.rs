@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use thiserror::Error;
 
-use crate::did::DidKey;
 use crate::identifiers::{
     CertificateNumber, CredentialId, IdentifierError, MaskedIdNumber, RegionId, ResidentIdNumber,
 };
+use talent_integrity::did::DidKey;
 
 use super::time::{format_datetime, parse_datetime};
 use super::types::{CONTEXT_V1_URL, CredentialType, VC_CONTEXT_V2, VERIFIABLE_CREDENTIAL};

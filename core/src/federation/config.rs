@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::identifiers::RegionId;
-use crate::tlog::cosignature::CosignerKey;
+use talent_tlog::cosignature::CosignerKey;
 
 use super::member::{Member, MemberClass};
 

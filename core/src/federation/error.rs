@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::did::DidError;
+use talent_integrity::did::DidError;
 use crate::identifiers::IdentifierError;
 
 use super::vkey::VkeyError;

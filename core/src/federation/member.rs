@@ -6,7 +6,7 @@ use std::fmt;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::identifiers::RegionId;
 
 /// One member of the federation: a region with its own node, log and keys.

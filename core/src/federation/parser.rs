@@ -9,7 +9,7 @@ use ed25519_dalek::VerifyingKey;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::identifiers::RegionId;
 
 use super::config::Federation;

@@ -94,7 +94,7 @@ mod tests {
     #[test]
     fn log_vkey_round_trips_signed_note_encoding() {
         let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key();
-        let vkey = crate::tlog::checkpoint::verifier_key("registry.cq-sc.example/log", &key);
+        let vkey = talent_tlog::checkpoint::verifier_key("registry.cq-sc.example/log", &key);
         assert_eq!(
             parse_vkey(&vkey, ALG_ED25519),
             Ok(("registry.cq-sc.example/log", key))

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::accreditation::Accreditation;
 use crate::credential::format_datetime;
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::status::CredentialStatus;
 

@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::accreditation::SubjectFacts;
 use crate::credential::CredentialType;
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;

@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use crate::accreditation::ScopeViolation;
 use crate::credential::CredentialType;
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::status::{CredentialStatus, StatusError};
 

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::accreditation::SubjectFacts;
 use crate::credential::CredentialView;
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::credential::format_datetime;
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 
 use super::authorisation::AuthorisationError;
 use super::facts::When;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::accreditation::Accreditation;
 use crate::agreement::{Agreement, AgreementInForce, in_force};
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;

@@ -1,6 +1,6 @@
 //! The credential a status change is about, as the log holding it knows it.
 
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::status::CredentialStatus;
 
 /// The credential a status change is about, as the log holding it knows it.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::status::CredentialStatus;
 

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use super::*;
 use crate::accreditation::SubjectFacts;
 use crate::credential::{CredentialType, parse_datetime};
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
-use crate::proof::{self, ASSERTION_METHOD, ProofOptions};
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;
 

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::credential::{CredentialView, format_datetime, parse_datetime};
-use crate::did::DidKey;
+use talent_integrity::did::DidKey;
 use crate::issuers::{IssuerRegistry, When};
-use crate::proof::{self, VerifiedProof};
+use talent_integrity::proof::{self, VerifiedProof};
 use crate::schema::{SchemaKind, SchemaSet};
 
 use super::memo::CheckpointMemo;
@@ -62,7 +62,7 @@ pub(super) fn check_issuer(
     // the same multikey and the same key).
     if let Ok(verified) = proof_result
         && issuer
-            .strip_prefix(crate::did::DID_KEY_PREFIX)
+            .strip_prefix(talent_integrity::did::DID_KEY_PREFIX)
             .is_some_and(|multikey| multikey == verified.controller.multikey())
     {
         return Check::pass(CheckName::Issuer, format!("signed by the issuer {issuer}"));

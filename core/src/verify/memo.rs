@@ -1,7 +1,7 @@
 //! Checkpoints opened and cosignatures checked once per batch of verdicts.
 
-use crate::tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
-use crate::tlog::cosignature::{self, CosignatureError, CosignerKey};
+use talent_tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
+use talent_tlog::cosignature::{self, CosignatureError, CosignerKey};
 
 /// Checkpoints opened and cosignatures checked while finishing a batch of verdicts, so that
 /// requests relying on the same checkpoint (concurrent requests about one log) check its

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use crate::issuers::IssuerRegistry;
 use crate::schema::SchemaSet;
 use crate::status::CredentialStatus;
-use crate::tlog::cosignature::CosignerKey;
-use crate::tlog::merkle::InclusionProof;
+use talent_tlog::cosignature::CosignerKey;
+use talent_tlog::merkle::InclusionProof;
 
 /// What the pipeline needs besides the document.
 #[derive(Debug, Clone)]

@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use crate::credential::{CredentialView, VerifiedCredential, format_datetime};
-use crate::did::KeyCache;
-use crate::jcs;
-use crate::proof::{self, ASSERTION_METHOD, PreparedProof, VerifiedProof};
+use talent_integrity::did::KeyCache;
+use talent_integrity::jcs;
+use talent_integrity::proof::{self, ASSERTION_METHOD, PreparedProof, VerifiedProof};
 use crate::schema::SchemaSet;
 
 use super::checks::{
@@ -301,9 +301,9 @@ mod batch_tests {
 
     use super::*;
     use crate::credential::{self, IssueRequest, parse_datetime};
-    use crate::did::DidKey;
+    use talent_integrity::did::DidKey;
     use crate::identifiers::CredentialId;
-    use crate::proof::ProofOptions;
+    use talent_integrity::proof::ProofOptions;
     use ed25519_dalek::SigningKey;
     use serde_json::json;
 
@@ -489,7 +489,7 @@ mod batch_tests {
     fn a_non_canonical_s_fails_the_batch_and_the_single_check() {
         let key = SigningKey::from_bytes(&[11u8; 32]);
         let document = signed(&key, 1);
-        let mut signature = crate::multibase::decode_base58btc(
+        let mut signature = talent_integrity::multibase::decode_base58btc(
             document["proof"]["proofValue"]
                 .as_str()
                 .expect("proofValue"),
@@ -507,7 +507,7 @@ mod batch_tests {
             carry = sum >> 8;
         }
         let mut tampered = document.clone();
-        tampered["proof"]["proofValue"] = crate::multibase::encode_base58btc(&signature).into();
+        tampered["proof"]["proofValue"] = talent_integrity::multibase::encode_base58btc(&signature).into();
         let prepared = proof::prepare(&tampered, ASSERTION_METHOD).expect("well-formed");
         assert!(!proof::batch_verifies(&[&prepared]));
         assert!(prepared.verify_signature().is_err());

@@ -15,10 +15,10 @@ use crate::federation::witness::ProofCheckpoint;
 use crate::issuance::{IssuedCredential, MAX_BATCH_CREDENTIALS};
 use crate::state::AppState;
 use crate::tokens::{Operator, Role};
-use talent_core::did::DidKey;
 use talent_core::proof_bundle::{BUNDLE_TYPE, BUNDLE_VERSION, ProofBundle};
 use talent_core::status::CredentialStatus;
 use talent_core::status_list::{StatusEntry, StatusListCredential, StatusPurpose};
+use talent_integrity::did::DidKey;
 
 use crate::store::LogSpace;
 
@@ -353,7 +353,7 @@ fn bundle_at(
         Ok(None) | Err(_) => Vec::new(),
     };
     let size = under.size;
-    let internal = |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
+    let internal = |error: talent_tlog::merkle::ProofError| ApiError::Internal(error.into());
     let inclusion_proof = state
         .log
         .inclusion_proof_at(index, size)

@@ -12,8 +12,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 use talent_core::request_auth::{self, RequestAuthError};
-use talent_core::tlog::witness::{self, WitnessError};
 use talent_core::trust::TrustAnchors;
+use talent_tlog::witness::{self, WitnessError};
 
 use super::error::{ApiError, AppJson};
 use crate::federation::WitnessRequestError;

@@ -14,7 +14,7 @@ use crate::federation::witness::ProofCheckpoint;
 use crate::log::LogHead;
 use crate::state::AppState;
 use crate::store::LogSpace;
-use talent_core::tlog::merkle::InclusionProof;
+use talent_tlog::merkle::InclusionProof;
 
 /// Routes of this resource.
 pub fn routes() -> Router<AppState> {
@@ -35,7 +35,7 @@ async fn history(
 /// The issuer history of `member` (this node's own log or a mirrored one) under the
 /// checkpoint the node holds.
 pub fn build(state: &AppState, member: &str) -> Result<IssuerHistory, ApiError> {
-    let internal = |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
+    let internal = |error: talent_tlog::merkle::ProofError| ApiError::Internal(error.into());
     if member == state.member.id.as_str() {
         return own_history_at(state, &state.log.head());
     }

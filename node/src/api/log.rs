@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use talent_core::tlog::tile::TilePath;
+use talent_tlog::tile::TilePath;
 
 use super::error::ApiError;
 use super::federation::require_member;

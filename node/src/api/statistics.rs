@@ -87,9 +87,7 @@ async fn credentials(
     };
     let snapshot = current(&state).await?;
     if csv {
-        let body = snapshot
-            .counts
-            .to_csv()
+        let body = talent_forms::statistics_csv::counts_csv(&snapshot.counts)
             .map_err(|error| ApiError::Internal(error.into()))?;
         let filename = format!(
             "credential-statistics-{}.csv",

@@ -8,8 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use talent_core::did::DidKey;
 use talent_core::status_list::{LIST_TTL_MS, StatusPurpose};
+use talent_integrity::did::DidKey;
 
 use super::error::{ApiError, AppJson};
 use crate::state::AppState;

@@ -12,18 +12,18 @@ use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use talent_core::credential::{CredentialView, VerifiedCredential};
-use talent_core::did::KeyCache;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::IssuerRegistry;
 use talent_core::recognition::Presented;
 use talent_core::schema::SchemaKind;
 use talent_core::status::CredentialStatus;
-use talent_core::tlog::cosignature::CosignerKey;
-use talent_core::tlog::merkle::InclusionProof;
 use talent_core::verify::{
     CheckpointMemo, IssuerContext, LeafText, LogContext, LogEvidence, PreparedCredential,
     StatusFact, Verdict, VerifyOptions, check_signatures, prepare_credential,
 };
+use talent_integrity::did::KeyCache;
+use talent_tlog::cosignature::CosignerKey;
+use talent_tlog::merkle::InclusionProof;
 use thread_local::ThreadLocal;
 use tokio::sync::oneshot;
 
@@ -235,7 +235,7 @@ fn locate(
     match found {
         Some(Match::Own(index)) => {
             let internal =
-                |error: talent_core::tlog::merkle::ProofError| ApiError::Internal(error.into());
+                |error: talent_tlog::merkle::ProofError| ApiError::Internal(error.into());
             // The index is written with the entry, the head moves just after: an entry
             // this fresh is not in a signed tree yet (no proof), which is not a failure of
             // the node.

@@ -578,7 +578,7 @@ fn detail_markup(
     visitor: &Visitor,
     state: &AppState,
     logged: &Logged,
-    proof: &talent_core::tlog::merkle::InclusionProof,
+    proof: &talent_tlog::merkle::InclusionProof,
     checkpoint: &crate::federation::witness::ProofCheckpoint,
     query: &DetailQuery,
 ) -> Markup {
@@ -590,7 +590,7 @@ fn detail_markup(
         .into_iter()
         .flatten()
         .collect();
-    subject_fields.sort_by_key(|(name, _)| talent_core::form::display_order(name));
+    subject_fields.sort_by_key(|(name, _)| talent_forms::form::display_order(name));
     let link = verify_link(state, logged.id);
     let uuid = logged.id.uuid();
     let pretty = serde_json::to_string_pretty(credential).unwrap_or_default();
@@ -657,7 +657,7 @@ fn detail_markup(
 fn subject_label(ty: Option<CredentialType>, name: &str, visitor: &Visitor) -> String {
     match ty {
         Some(ty) => {
-            let (zh, en) = talent_core::form::label(ty, name);
+            let (zh, en) = talent_forms::form::label(ty, name);
             visitor.lang.pick(zh, en).to_owned()
         }
         None => name.to_owned(),

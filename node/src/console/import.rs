@@ -1,4 +1,4 @@
-//! Bulk certification in the console: upload a CSV file ([`talent_core::bulk`]), see every
+//! Bulk certification in the console: upload a CSV file ([`talent_forms::bulk`]), see every
 //! problem by row and column, then issue all rows (only when none is wrong) or the valid
 //! rows, in durable batches, with a progress bar that refreshes itself.
 //!
@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use maud::html;
 use serde::Deserialize;
 use serde_json::Value;
-use talent_core::bulk::{self, BulkPlan};
+use talent_forms::bulk::{self, BulkPlan};
 
 use super::session::{Staff, Visitor};
 use super::{Console, page};

@@ -1,5 +1,5 @@
 //! Issue forms: one per credential type, generated from its schema
-//! ([`talent_core::form::FormSpec`]); a refused request comes back as the same form with
+//! ([`talent_forms::form::FormSpec`]); a refused request comes back as the same form with
 //! the entered values and an error next to each field the schema or the node named.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use talent_core::credential::CredentialType;
-use talent_core::form::{FieldError, FieldKind, FormField, FormSpec, FormValues};
+use talent_forms::form::{FieldError, FieldKind, FormField, FormSpec, FormValues};
 
 use super::session::{Staff, Visitor};
 use super::{Lang, page};

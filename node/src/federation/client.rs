@@ -7,8 +7,8 @@ use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
 use reqwest::StatusCode;
 use talent_core::request_auth;
-use talent_core::tlog::tile::TilePath;
-use talent_core::tlog::witness::{self, AddCheckpointRequest};
+use talent_tlog::tile::TilePath;
+use talent_tlog::witness::{self, AddCheckpointRequest};
 
 /// How long one request to a peer may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);

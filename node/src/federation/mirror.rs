@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use talent_core::federation::{Federation, Member};
-use talent_core::tlog::Hash;
-use talent_core::tlog::checkpoint::{self, CheckpointError};
-use talent_core::tlog::cosignature::CosignerKey;
-use talent_core::tlog::merkle::{self, InclusionProof, ProofError};
+use talent_tlog::Hash;
+use talent_tlog::checkpoint::{self, CheckpointError};
+use talent_tlog::cosignature::CosignerKey;
+use talent_tlog::merkle::{self, InclusionProof, ProofError};
 
 use super::witnessed::{Witnessed, WitnessedError};
 use crate::log::{LogOpenError, StoreHashReader, load_head};

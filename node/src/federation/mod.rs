@@ -16,9 +16,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use talent_core::federation::{Federation, Member};
-use talent_core::tlog::checkpoint;
-use talent_core::tlog::cosignature::{self, CosignerKey};
-use talent_core::tlog::witness::{AddCheckpointRequest, WitnessError, WitnessRecord};
+use talent_tlog::checkpoint;
+use talent_tlog::cosignature::{self, CosignerKey};
+use talent_tlog::witness::{AddCheckpointRequest, WitnessError, WitnessRecord};
 use tokio::sync::Notify;
 
 use self::client::PeerClient;

@@ -18,12 +18,12 @@ use serde::Serialize;
 use talent_core::federation::Member;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::{IssuerRegistry, StatusTargets};
-use talent_core::tlog::checkpoint::{self, VerifiedCheckpoint};
-use talent_core::tlog::cosignature::{self, CosignerKey};
-use talent_core::tlog::entry;
-use talent_core::tlog::merkle::{self, TreeExtension};
-use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
-use talent_core::tlog::{Hash, bundle};
+use talent_core::log_entry;
+use talent_tlog::checkpoint::{self, VerifiedCheckpoint};
+use talent_tlog::cosignature::{self, CosignerKey};
+use talent_tlog::merkle::{self, TreeExtension};
+use talent_tlog::tile::{TILE_WIDTH, TilePath};
+use talent_tlog::{Hash, bundle};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::client::PeerClient;
@@ -500,7 +500,7 @@ async fn catch_up(
 struct VerifiedStep {
     first: u64,
     entries: Vec<Vec<u8>>,
-    verified: Vec<entry::MirrorEntry>,
+    verified: Vec<log_entry::MirrorEntry>,
 }
 
 /// Fetches the entries `from..to` of a log of `target` entries, bundle by bundle.
@@ -783,16 +783,16 @@ fn verify_entries(
     first: u64,
     entries: &[Vec<u8>],
     checkpoint_note: &[u8],
-) -> Result<Vec<entry::MirrorEntry>, SyncError> {
-    let mut keys = talent_core::did::KeyCache::new();
+) -> Result<Vec<log_entry::MirrorEntry>, SyncError> {
+    let mut keys = talent_integrity::did::KeyCache::new();
     entries
         .iter()
         .enumerate()
         .map(|(offset, bytes)| {
-            entry::prepare_entry_with(bytes, &mut keys).map_err(|error| (offset, error))
+            log_entry::prepare_entry_with(bytes, &mut keys).map_err(|error| (offset, error))
         })
         .collect::<Result<Vec<_>, _>>()
-        .and_then(|prepared| entry::verify_entries(prepared, entries))
+        .and_then(|prepared| log_entry::verify_entries(prepared, entries))
         .map_err(|(position, error)| {
             let index = first + position as u64;
             misbehaviour(

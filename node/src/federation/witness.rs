@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use talent_core::federation::{Federation, Member};
-use talent_core::tlog::checkpoint;
-use talent_core::tlog::cosignature::{self, Cosigner, CosignerKey};
-use talent_core::tlog::witness::{
+use talent_tlog::checkpoint;
+use talent_tlog::cosignature::{self, Cosigner, CosignerKey};
+use talent_tlog::witness::{
     self, AddCheckpointRequest, WitnessError, WitnessOutcome, WitnessRecord, WitnessedLog,
 };
 

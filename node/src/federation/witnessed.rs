@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
-use talent_core::tlog::checkpoint;
-use talent_core::tlog::cosignature::{self, CosignerKey};
+use talent_tlog::checkpoint;
+use talent_tlog::cosignature::{self, CosignerKey};
 
 /// A checkpoint with at least the witness quorum of verified cosignatures.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use ed25519_dalek::SigningKey;
-use talent_core::tlog::Hash;
-use talent_core::tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
-use talent_core::tlog::merkle::{self, HashReader, InclusionProof, ProofError, TlogError};
-use talent_core::tlog::tile::{TILE_WIDTH, TilePath};
-use talent_core::tlog::{bundle, merkle::frontier_indexes};
+use talent_tlog::Hash;
+use talent_tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
+use talent_tlog::merkle::{self, HashReader, InclusionProof, ProofError, TlogError};
+use talent_tlog::tile::{TILE_WIDTH, TilePath};
+use talent_tlog::{bundle, merkle::frontier_indexes};
 
 use crate::store::{LogSpace, Store, StoreError};
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
-use talent_core::tlog::checkpoint;
-use talent_core::tlog::merkle::{InclusionProof, ProofError, TreeExtension};
+use talent_tlog::checkpoint;
+use talent_tlog::merkle::{InclusionProof, ProofError, TreeExtension};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Log, LogHead};

@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
 use talent_core::status::CredentialStatus;
 use talent_core::status_list::StatusSlot;
-use talent_core::tlog::Hash;
+use talent_tlog::Hash;
 use thiserror::Error;
 
 pub use personal::PersonalKeys;

@@ -23,9 +23,9 @@ use federation_tests::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use talent_core::credential::{self, IssueRequest, format_datetime};
-use talent_core::did::DidKey;
 use talent_core::identifiers::CredentialId;
-use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
 const GENUINE: &str = "cq-sc";
 const ADMITTING: &str = "cd-hz";

@@ -17,11 +17,11 @@ use federation_tests::{Node, binary, client_with_token, create_token};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use talent_core::credential::{self, IssueRequest, format_datetime};
-use talent_core::did::DidKey;
 use talent_core::identifiers::CredentialId;
-use talent_core::proof::{self, ASSERTION_METHOD, ProofOptions};
 use talent_core::statement::{KeyRotation, StatusChange};
 use talent_core::status::CredentialStatus;
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
 use super::console_search::ConsoleSession;
 

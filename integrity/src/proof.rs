@@ -237,7 +237,7 @@ impl PreparedProof {
 /// Verifies the `eddsa-jcs-2022` proof of a secured document, requiring `expected_purpose`.
 ///
 /// This checks the proof only; binding the signer to the document's `issuer` is the caller's
-/// (see [`crate::verify`]).
+/// (the registry's verification does it).
 ///
 /// # Errors
 /// Every [`ProofError`] variant but `AlreadySigned` names a way the proof can be wrong.

@@ -9,8 +9,8 @@ use thiserror::Error;
 
 use crate::accreditation::SubjectFacts;
 use crate::credential::CredentialType;
-use crate::jcs;
-use crate::tlog::bundle::MAX_ENTRY_BYTES;
+use talent_integrity::jcs;
+use talent_tlog::bundle::MAX_ENTRY_BYTES;
 
 /// What a log entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ pub enum EntryVerifyError {
     Entry(#[from] EntryError),
     /// The signed object's proof does not verify.
     #[error("proof does not verify: {0}")]
-    Proof(crate::proof::ProofError),
+    Proof(talent_integrity::proof::ProofError),
     /// The object's `issuer` is missing or not the controller of the signing key.
     #[error("issuer {issuer:?} did not sign it (signed by {signer})")]
     IssuerNotSigner {
@@ -122,12 +122,17 @@ pub struct VerifiedEntry {
     /// The object's id.
     pub id: crate::identifiers::CredentialId,
     /// The key that signed it (= its `issuer`).
-    pub signer: crate::did::DidKey,
+    pub signer: talent_integrity::did::DidKey,
 }
 
 impl VerifiedEntry {
     /// The id and signer of a credential entry, for [`crate::issuers::StatusTargets`].
-    pub fn issued(&self) -> Option<(crate::identifiers::CredentialId, &crate::did::DidKey)> {
+    pub fn issued(
+        &self,
+    ) -> Option<(
+        crate::identifiers::CredentialId,
+        &talent_integrity::did::DidKey,
+    )> {
         matches!(self.entry.kind, EntryKind::Credential(_)).then_some((self.id, &self.signer))
     }
 }
@@ -140,7 +145,7 @@ impl VerifiedEntry {
 /// # Errors
 /// [`EntryVerifyError`] naming the first check that fails.
 pub fn verify_entry(bytes: &[u8]) -> Result<VerifiedEntry, EntryVerifyError> {
-    let (entry, proof) = prepare_whole(bytes, &mut crate::did::KeyCache::new())?;
+    let (entry, proof) = prepare_whole(bytes, &mut talent_integrity::did::KeyCache::new())?;
     proof.verify().map_err(EntryVerifyError::Proof)?;
     Ok(entry)
 }
@@ -148,11 +153,15 @@ pub fn verify_entry(bytes: &[u8]) -> Result<VerifiedEntry, EntryVerifyError> {
 /// [`verify_entry`] without the signature check: the entry parsed whole.
 fn prepare_whole(
     bytes: &[u8],
-    keys: &mut crate::did::KeyCache,
-) -> Result<(VerifiedEntry, crate::proof::PreparedProof), EntryVerifyError> {
+    keys: &mut talent_integrity::did::KeyCache,
+) -> Result<(VerifiedEntry, talent_integrity::proof::PreparedProof), EntryVerifyError> {
     let entry = decode(bytes)?;
-    let proof = crate::proof::prepare_with(&entry.object, crate::proof::ASSERTION_METHOD, keys)
-        .map_err(EntryVerifyError::Proof)?;
+    let proof = talent_integrity::proof::prepare_with(
+        &entry.object,
+        talent_integrity::proof::ASSERTION_METHOD,
+        keys,
+    )
+    .map_err(EntryVerifyError::Proof)?;
     let signer = &proof.proof.controller;
     let issuer = entry.object["issuer"].as_str().unwrap_or_default();
     if !signer.is_written_as(issuer) {
@@ -179,7 +188,7 @@ pub struct MirrorEntry {
     /// The object's id.
     pub id: crate::identifiers::CredentialId,
     /// The key that signed it (= its `issuer`).
-    pub signer: crate::did::DidKey,
+    pub signer: talent_integrity::did::DidKey,
     content: MirrorContent,
 }
 
@@ -218,7 +227,12 @@ impl MirrorEntry {
     }
 
     /// The id and signer of a credential entry, for [`crate::issuers::StatusTargets`].
-    pub fn issued(&self) -> Option<(crate::identifiers::CredentialId, &crate::did::DidKey)> {
+    pub fn issued(
+        &self,
+    ) -> Option<(
+        crate::identifiers::CredentialId,
+        &talent_integrity::did::DidKey,
+    )> {
         matches!(self.kind, EntryKind::Credential(_)).then_some((self.id, &self.signer))
     }
 }
@@ -239,7 +253,7 @@ impl From<VerifiedEntry> for MirrorEntry {
 pub struct PreparedEntry {
     /// The entry, valid once the signature verifies.
     pub entry: MirrorEntry,
-    proof: crate::proof::PreparedProof,
+    proof: talent_integrity::proof::PreparedProof,
 }
 
 /// [`verify_entry`] without the signature check, which [`verify_entries`] does in a batch,
@@ -250,7 +264,7 @@ pub struct PreparedEntry {
 /// [`EntryVerifyError`] naming the first check that fails.
 pub fn prepare_entry_with(
     bytes: &[u8],
-    keys: &mut crate::did::KeyCache,
+    keys: &mut talent_integrity::did::KeyCache,
 ) -> Result<PreparedEntry, EntryVerifyError> {
     if let Some(prepared) = prepare_talent_credential(bytes, keys) {
         return Ok(prepared);
@@ -265,11 +279,11 @@ pub fn prepare_entry_with(
 /// The fast way to [`prepare_entry_with`]'s answer for the entries a log is mostly made of:
 /// a talent credential whose canonical form [`jcs::canonical_members`] proves is checked from
 /// its text, reading of its subject only the [`SubjectFacts`] admission needs
-/// ([`crate::proof::prepare_canonical`] hashes the text itself). `None` for anything else,
+/// ([`talent_integrity::proof::prepare_canonical`] hashes the text itself). `None` for anything else,
 /// and for anything that would fail: [`prepare_whole`] decides those and names the error.
 fn prepare_talent_credential(
     bytes: &[u8],
-    keys: &mut crate::did::KeyCache,
+    keys: &mut talent_integrity::did::KeyCache,
 ) -> Option<PreparedEntry> {
     if bytes.len() > MAX_ENTRY_BYTES {
         return None;
@@ -287,11 +301,11 @@ fn prepare_talent_credential(
     if !credential_type.is_talent() {
         return None;
     }
-    let proof = crate::proof::prepare_canonical(
+    let proof = talent_integrity::proof::prepare_canonical(
         text,
         member("proof")?,
         member("@context"),
-        crate::proof::ASSERTION_METHOD,
+        talent_integrity::proof::ASSERTION_METHOD,
         keys,
     )?;
     let signer = &proof.proof.controller;
@@ -338,10 +352,10 @@ pub fn verify_entries(
     entries: Vec<PreparedEntry>,
     bytes: &[impl AsRef<[u8]>],
 ) -> Result<Vec<MirrorEntry>, (usize, EntryVerifyError)> {
-    let proofs: Vec<&crate::proof::PreparedProof> =
+    let proofs: Vec<&talent_integrity::proof::PreparedProof> =
         entries.iter().map(|entry| &entry.proof).collect();
     let mut from = 0;
-    while let Err(offset) = crate::proof::verify_batch(&proofs[from..]) {
+    while let Err(offset) = talent_integrity::proof::verify_batch(&proofs[from..]) {
         // A signature that fails alone is confirmed the slow way, whole; the entries after
         // it are checked again.
         let position = from + offset;

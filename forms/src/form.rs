@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::credential::{CredentialError, CredentialType, IssueRequest};
-use crate::schema::{SchemaKind, SchemaSet, Violation, documents};
+use talent_core::credential::{CredentialError, CredentialType, IssueRequest};
+use talent_core::schema::{SchemaKind, SchemaSet, Violation, documents};
 
 /// How a field is entered.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -39,10 +39,10 @@ use signed_note::Note;
 use thiserror::Error;
 use tlog_tiles::Checkpoint;
 
-use super::Hash;
-use super::checkpoint::{CheckpointError, VerifiedCheckpoint, open_checkpoint};
-use super::cosignature::{CosignatureError, Cosigner};
-use super::merkle::{format_hash, verify_consistency};
+use crate::Hash;
+use crate::checkpoint::{CheckpointError, VerifiedCheckpoint, open_checkpoint};
+use crate::cosignature::{CosignatureError, Cosigner};
+use crate::merkle::{format_hash, verify_consistency};
 
 /// Most consistency proof lines a request may carry.
 pub const MAX_PROOF_LINES: usize = 63;

@@ -18,12 +18,12 @@
 //!   || public key)>`.
 //!
 //! Semantically, a cosignature says: "as of this time, this is the largest checkpoint
-//! consistent with everything I have seen of this log". [`witness`](super::witness) decides
+//! consistent with everything I have seen of this log". The `witness` module decides
 //! when to give one; this module only makes and checks them.
 //!
 //! Log signatures and cosignatures live in the same note. `signed_note` ignores signature
 //! lines of keys it was not given, so a checkpoint with cosignatures attached still opens with
-//! [`open_checkpoint`](super::checkpoint::open_checkpoint) and the log key alone, and
+//! [`open_checkpoint`](crate::checkpoint::open_checkpoint) and the log key alone, and
 //! [`verify_cosignatures`] likewise ignores the log signature.
 
 use base64::Engine;
@@ -405,7 +405,7 @@ fn split_cosignature(signature: &Signature) -> Result<(u64, Ed25519Signature), C
 /// later lines by the same key are ignored. The result lists the verified cosignatures in
 /// note order, at most one per cosigner, possibly none: counting them against a quorum, and
 /// refusing timestamps in the future, is the caller's policy. This does not check the log
-/// signature: open the note with [`open_checkpoint`](super::checkpoint::open_checkpoint).
+/// signature: open the note with [`open_checkpoint`](crate::checkpoint::open_checkpoint).
 ///
 /// # Errors
 /// [`CosignatureError::MalformedNote`], [`CosignatureError::MalformedCheckpoint`];
@@ -458,7 +458,7 @@ pub fn verify_cosignatures(
 /// cosignature by the same witness); among the new lines, the last one per key wins; other
 /// lines are appended in order. Nothing is verified here: verify the result with
 /// [`verify_cosignatures`] before relying on it. The result still opens with
-/// [`open_checkpoint`](super::checkpoint::open_checkpoint), which ignores cosignatures.
+/// [`open_checkpoint`](crate::checkpoint::open_checkpoint), which ignores cosignatures.
 ///
 /// # Errors
 /// [`CosignatureError::MalformedNote`], [`CosignatureError::MalformedSignatureLine`],

@@ -1,17 +1,19 @@
-//! Properties of CSV bulk files (`talent_core::bulk`), what the console import and
+//! Properties of CSV bulk files (`talent_forms::bulk`), what the console import and
 //! `registry-node import` read: any file is planned or refused without a panic, every valid
 //! row is a request issuance reads and accepts, a problem never quotes an ID number, and the
 //! row limit holds.
 
+#[path = "../../core/tests/fixtures/mod.rs"]
 mod fixtures;
+#[path = "../../core/tests/support/mod.rs"]
 mod support;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
 use support::{cases, flipped, schemas};
-use talent_core::bulk::{self, BulkError, MAX_ROWS};
 use talent_core::credential::IssueRequest;
 use talent_core::schema::SchemaKind;
+use talent_forms::bulk::{self, BulkError, MAX_ROWS};
 
 const HEADER: &str =
     "类型,姓名,身份证号,工作单位,系列,专业,级别,职称名称,评审委员会,批准文号,取得日期";

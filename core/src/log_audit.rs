@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::issuers::{IssuerRegistry, StatusTargets};
-use crate::tlog::bundle::{self, BundleError};
-use crate::tlog::checkpoint::{self, CheckpointError};
-use crate::tlog::entry;
-use crate::tlog::merkle::{self, MemoryTree, ProofError};
-use crate::tlog::tile::{TilePath, tiles_for_size};
+use crate::log_entry;
+use talent_tlog::bundle::{self, BundleError};
+use talent_tlog::checkpoint::{self, CheckpointError};
+use talent_tlog::merkle::{self, MemoryTree, ProofError};
+use talent_tlog::tile::{TilePath, tiles_for_size};
 
 /// What an earlier audit established, saved between runs (`--state FILE`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,7 +247,7 @@ fn check_entry(
     credentials: &mut StatusTargets,
 ) -> Result<String, AuditError> {
     let bad = |reason: String| AuditError::BadEntry { index, reason };
-    let verified = entry::verify_entry(bytes).map_err(|error| bad(error.to_string()))?;
+    let verified = log_entry::verify_entry(bytes).map_err(|error| bad(error.to_string()))?;
     let admitted = issuers
         .admit(&verified.entry.object, &verified.signer, index, &mut |id| {
             credentials.get(id)

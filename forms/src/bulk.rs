@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::credential::CredentialType;
 use crate::form::{FormSpec, FormValues};
-use crate::schema::SchemaSet;
+use talent_core::credential::CredentialType;
+use talent_core::schema::SchemaSet;
 
 /// Most rows one file may carry.
 pub const MAX_ROWS: usize = 100_000;

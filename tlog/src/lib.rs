@@ -1,22 +1,24 @@
-//! The member's transparency log: a C2SP tiled Merkle log (RFC 6962 hashing) whose entries
-//! are the JCS bytes of signed objects.
+//! # talent-tlog
+//!
+//! A registry member's transparency log as bytes and proofs: a C2SP tiled Merkle log
+//! (RFC 6962 hashing) whose entries are opaque byte strings (the registry puts the JCS bytes
+//! of signed objects there; what an entry means is `talent_core::log_entry`'s business).
 //!
 //! - [`merkle`]: hashes, inclusion and consistency proofs (RFC 6962 §2.1, via `tlog_tiles`);
 //! - [`tile`]: C2SP `tlog-tiles` paths (`tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`);
 //! - [`bundle`]: the entry bundle codec (uint16-length-prefixed entries);
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` checkpoints as `signed-note`s;
 //! - [`cosignature`]: C2SP `tlog-cosignature` `cosignature/v1` (Ed25519) witness cosignatures;
-//! - [`witness`]: the C2SP `tlog-witness` `add-checkpoint` request and the cosigning decision;
-//! - [`entry`]: what an entry is (a signed credential today; status changes, accreditations
-//!   and agreements are the same kind of signed object).
+//! - [`witness`]: the C2SP `tlog-witness` `add-checkpoint` request and the cosigning decision.
 //!
 //! All of it is pure: storage and HTTP live in the node, which feeds bytes in.
 
-pub mod audit;
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
 pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;
-pub mod entry;
 pub mod merkle;
 pub mod tile;
 pub mod witness;

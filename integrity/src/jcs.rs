@@ -272,7 +272,7 @@ fn write_string(text: &str, out: &mut Vec<u8>) {
 /// exponent, an integer beyond 2⁵³ − 1, a name with an escape or a byte from 0xEE up, nesting
 /// deeper than serde_json's 127 levels, or anything not canonical); the caller then
 /// compares with [`canonicalize`]. It does not check UTF-8 or nesting as a parser does, so
-/// callers parse the bytes with serde_json as well (as [`crate::tlog::entry::decode`] does):
+/// callers parse the bytes with serde_json as well (as the registry's log entry decoder does):
 /// bytes that are not JSON give `false` or a `true` that parse refuses.
 pub fn is_canonical(bytes: &[u8]) -> bool {
     let mut scanner = Scanner {
