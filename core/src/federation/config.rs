@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use talent_integrity::did::DidKey;
 use crate::identifiers::RegionId;
+use talent_integrity::did::DidKey;
 use talent_tlog::cosignature::CosignerKey;
 
 use super::member::{Member, MemberClass};

@@ -2,8 +2,8 @@
 
 use thiserror::Error;
 
-use talent_integrity::did::DidError;
 use crate::identifiers::IdentifierError;
+use talent_integrity::did::DidError;
 
 use super::vkey::VkeyError;
 

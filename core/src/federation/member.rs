@@ -6,8 +6,8 @@ use std::fmt;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-use talent_integrity::did::DidKey;
 use crate::identifiers::RegionId;
+use talent_integrity::did::DidKey;
 
 /// One member of the federation: a region with its own node, log and keys.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use ed25519_dalek::VerifyingKey;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use talent_integrity::did::DidKey;
 use crate::identifiers::RegionId;
+use talent_integrity::did::DidKey;
 
 use super::config::Federation;
 use super::error::{ConfigError, ConfigErrorKind};

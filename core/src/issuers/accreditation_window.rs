@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 
 use crate::accreditation::Accreditation;
 use crate::credential::format_datetime;
-use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::status::CredentialStatus;
+use talent_integrity::did::DidKey;
 
 use super::authorisation::AccreditationProblem;
 use super::facts::{Facts, When};

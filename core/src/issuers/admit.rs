@@ -8,10 +8,10 @@ use thiserror::Error;
 
 use crate::accreditation::SubjectFacts;
 use crate::credential::CredentialType;
-use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;
+use talent_integrity::did::DidKey;
 
 use super::authorisation::{Authorisation, AuthorisationError};
 use super::facts::{Facts, When, signing_time};

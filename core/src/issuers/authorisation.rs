@@ -5,9 +5,9 @@ use thiserror::Error;
 
 use crate::accreditation::ScopeViolation;
 use crate::credential::CredentialType;
-use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::status::{CredentialStatus, StatusError};
+use talent_integrity::did::DidKey;
 
 /// Why an object was allowed into the log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use crate::accreditation::SubjectFacts;
 use crate::credential::CredentialView;
-use talent_integrity::did::DidKey;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;
+use talent_integrity::did::DidKey;
 
 use super::authorisation::{Authorisation, AuthorisationError};
 use super::facts::{Facts, When};

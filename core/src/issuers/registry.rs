@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use crate::accreditation::Accreditation;
 use crate::agreement::{Agreement, AgreementInForce, in_force};
-use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;
+use talent_integrity::did::DidKey;
 
 use super::facts::signing_time;
 

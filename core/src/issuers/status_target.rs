@@ -1,7 +1,7 @@
 //! The credential a status change is about, as the log holding it knows it.
 
-use talent_integrity::did::DidKey;
 use crate::status::CredentialStatus;
+use talent_integrity::did::DidKey;
 
 /// The credential a status change is about, as the log holding it knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
 use crate::status::CredentialStatus;
+use talent_integrity::did::DidKey;
 
 use super::admit::Admitted;
 use super::status_target::StatusTarget;

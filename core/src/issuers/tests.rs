@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use super::*;
 use crate::accreditation::SubjectFacts;
 use crate::credential::{CredentialType, parse_datetime};
-use talent_integrity::did::DidKey;
 use crate::identifiers::CredentialId;
-use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
 const MEMBER: &str = "cq-sc";
 

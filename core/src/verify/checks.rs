@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::credential::{CredentialView, format_datetime, parse_datetime};
-use talent_integrity::did::DidKey;
 use crate::issuers::{IssuerRegistry, When};
-use talent_integrity::proof::{self, VerifiedProof};
 use crate::schema::{SchemaKind, SchemaSet};
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::{self, VerifiedProof};
 
 use super::memo::CheckpointMemo;
 use super::options::{LogEvidence, StatusFact};

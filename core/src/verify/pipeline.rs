@@ -5,10 +5,10 @@
 use serde_json::Value;
 
 use crate::credential::{CredentialView, VerifiedCredential, format_datetime};
+use crate::schema::SchemaSet;
 use talent_integrity::did::KeyCache;
 use talent_integrity::jcs;
 use talent_integrity::proof::{self, ASSERTION_METHOD, PreparedProof, VerifiedProof};
-use crate::schema::SchemaSet;
 
 use super::checks::{
     check_authority, check_inclusion, check_issuer, check_proof, check_schema, check_status,
@@ -301,11 +301,11 @@ mod batch_tests {
 
     use super::*;
     use crate::credential::{self, IssueRequest, parse_datetime};
-    use talent_integrity::did::DidKey;
     use crate::identifiers::CredentialId;
-    use talent_integrity::proof::ProofOptions;
     use ed25519_dalek::SigningKey;
     use serde_json::json;
+    use talent_integrity::did::DidKey;
+    use talent_integrity::proof::ProofOptions;
 
     fn now() -> DateTime<Utc> {
         parse_datetime("2026-11-26T03:00:00Z").expect("valid time")
@@ -507,7 +507,8 @@ mod batch_tests {
             carry = sum >> 8;
         }
         let mut tampered = document.clone();
-        tampered["proof"]["proofValue"] = talent_integrity::multibase::encode_base58btc(&signature).into();
+        tampered["proof"]["proofValue"] =
+            talent_integrity::multibase::encode_base58btc(&signature).into();
         let prepared = proof::prepare(&tampered, ASSERTION_METHOD).expect("well-formed");
         assert!(!proof::batch_verifies(&[&prepared]));
         assert!(prepared.verify_signature().is_err());
