@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::credential::{CredentialType, parse_datetime};
+use crate::credential::{CredentialType, CredentialView, parse_datetime};
 use crate::identifiers::CredentialId;
 use talent_integrity::did::DidKey;
 
@@ -282,9 +282,8 @@ impl Accreditation {
     /// # Errors
     /// [`AccreditationError`].
     pub fn from_credential(document: &Value) -> Result<Accreditation, AccreditationError> {
-        if CredentialType::from_type_array(&document["type"])
-            != Some(CredentialType::IssuerAccreditationCredential)
-        {
+        let credential = CredentialView::of(document);
+        if credential.credential_type() != Some(CredentialType::IssuerAccreditationCredential) {
             return Err(AccreditationError::WrongType);
         }
         let text = |value: &Value, what: &'static str| {
@@ -305,7 +304,7 @@ impl Accreditation {
                 .and_then(parse_datetime)
                 .ok_or(AccreditationError::Malformed(what))
         };
-        let subject = &document["credentialSubject"];
+        let subject = credential.subject();
         Ok(Accreditation {
             id: document["id"]
                 .as_str()

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accreditation;
+pub mod agreement;
 pub mod credential;
 pub mod federation;
 pub mod history;

@@ -27,17 +27,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::credential::parse_datetime;
+use crate::credential::{VerifiedCredential, parse_datetime};
 use crate::federation::Federation;
 use crate::history::{HistoryEntry, IssuerHistory};
 use crate::issuers::{IssuerRegistry, StatusTarget, When, signing_time};
 use crate::log_entry;
+use crate::recognition::Presented;
 use crate::schema::SchemaSet;
 use crate::statement::StatusChange;
 use crate::status::CredentialStatus;
 use crate::status_list::{StatusEntry, StatusListCredential};
 use crate::verify::{
-    IssuerContext, LogContext, LogEvidence, StatusFact, Verdict, VerifyOptions, verify_credential,
+    IssuerContext, LogContext, LogEvidence, StatusFact, Verdict, Verification, VerifyOptions,
 };
 use talent_integrity::jcs;
 use talent_integrity::proof::{self, ASSERTION_METHOD};
@@ -179,6 +180,16 @@ impl ProofBundle {
     /// # Errors
     /// [`BundleError::UnknownMember`]; every other problem is a failed check in the verdict.
     pub fn verify(&self, options: &BundleOptions<'_>) -> Result<Verdict, BundleError> {
+        self.verification(options)
+            .map(|verification| verification.verdict)
+    }
+
+    /// [`ProofBundle::verify`], with the verified credential when the verdict passed: what
+    /// [`ProofBundle::recognise`] takes.
+    ///
+    /// # Errors
+    /// As [`ProofBundle::verify`].
+    pub fn verification(&self, options: &BundleOptions<'_>) -> Result<Verification, BundleError> {
         let member_id = &self.issuer_history.member;
         let member = options
             .trust
@@ -203,6 +214,7 @@ impl ProofBundle {
         };
         let checkpoint = self.issuer_history.checkpoint.as_bytes();
         let log = LogContext::Evidence(LogEvidence {
+            member: member_id,
             origin: &member.log_origin,
             log_vkey: &member.log_vkey,
             checkpoint,
@@ -215,7 +227,7 @@ impl ProofBundle {
             },
             confirmed_at: as_of,
         });
-        Ok(verify_credential(
+        Ok(crate::verify::verify(
             &self.credential,
             &VerifyOptions {
                 now: options.now,
@@ -229,7 +241,9 @@ impl ProofBundle {
 
     /// Whether the credential is recognised in `region`, offline: from the region's issuer
     /// history in the bundle (its own history when `region` issued it), verified against the
-    /// pinned federation, given whether the credential itself verified (`valid`).
+    /// pinned federation, given the credential if it verified ([`ProofBundle::verification`]).
+    /// A credential that did not is explained as issued by the member whose log the bundle
+    /// carries it from.
     ///
     /// # Errors
     /// [`BundleError::UnknownMember`] for a region not in the federation,
@@ -238,7 +252,7 @@ impl ProofBundle {
     pub fn recognise(
         &self,
         region: &str,
-        valid: bool,
+        verified: Option<&VerifiedCredential>,
         trust: &Federation,
         now: DateTime<Utc>,
     ) -> Result<crate::recognition::Recognition, BundleError> {
@@ -263,11 +277,16 @@ impl ProofBundle {
         let (registry, _) = history.verify_member(member).map_err(|error| {
             BundleError::Malformed(format!("the issuer history of {region}: {error}"))
         })?;
+        let presented = match verified {
+            Some(credential) => Presented::Verified(credential),
+            None => Presented::NotVerified {
+                credential: &self.credential,
+                issuing: &self.issuer_history.member,
+            },
+        };
         Ok(crate::recognition::recognise_in(
             &registry,
-            &self.credential,
-            valid,
-            &self.issuer_history.member,
+            presented,
             Some(trust),
             now,
         ))

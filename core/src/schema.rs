@@ -28,10 +28,9 @@ use jsonschema::{Registry, ValidationError, Validator};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+// The context's URL belongs to the credential model, which names it in every `@context`.
+pub use crate::credential::CONTEXT_V1_URL;
 use crate::credential::{CredentialType, SCHEMA_BASE_URL};
-
-/// URL of the project's JSON-LD context, the second entry of every credential's `@context`.
-pub const CONTEXT_V1_URL: &str = "https://talent-registry.example/ns/v1";
 
 /// The JSON-LD context document served at [`CONTEXT_V1_URL`] (`schemas/context/v1.jsonld`).
 pub const CONTEXT_V1: &str = include_str!("../../schemas/context/v1.jsonld");

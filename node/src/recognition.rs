@@ -4,10 +4,8 @@
 //! never who.
 
 use chrono::Utc;
-use serde_json::Value;
-use talent_core::credential::CredentialType;
 use talent_core::federation::Federation;
-use talent_core::recognition::{self, Recognition};
+use talent_core::recognition::{self, Presented, Recognition};
 
 use crate::issuers::Issuers;
 use crate::store::{Store, StoreError};
@@ -23,9 +21,9 @@ pub enum RecognitionError {
     Store(#[from] StoreError),
 }
 
-/// Answers for `credential` (whose verdict was `valid`), issued by `member` (the member
-/// whose log holds it), in `region` (by its registry in `issuers` and the agreements of
-/// `federation`, `None` for the development member), and counts the flow in `store`.
+/// Answers for the `presented` credential in `region` (by its registry in `issuers` and the
+/// agreements of `federation`, `None` for the development member), and counts the flow of a
+/// verified one (from the member whose log holds it) in `store`.
 ///
 /// # Errors
 /// [`RecognitionError`].
@@ -33,24 +31,22 @@ pub fn recognise(
     issuers: &Issuers,
     federation: Option<&Federation>,
     store: &Store,
-    credential: &Value,
-    valid: bool,
-    member: &str,
+    presented: Presented<'_>,
     region: &str,
 ) -> Result<Recognition, RecognitionError> {
     let registry = issuers
         .registry(region)
         .ok_or_else(|| RecognitionError::UnknownRegion(region.to_owned()))?;
-    let answer =
-        recognition::recognise_in(&registry, credential, valid, member, federation, Utc::now());
-    let known_member = federation.and_then(|federation| federation.member(member));
+    let answer = recognition::recognise_in(&registry, presented, federation, Utc::now());
     // Only verified credentials of known members are counted: the region and type then
     // come from the federation and the fixed type list, never from free text a caller sent.
-    if let (true, Some(_), Some(credential_type)) = (
-        valid,
-        known_member,
-        CredentialType::from_type_array(&credential["type"]),
-    ) {
+    if let Presented::Verified(credential) = presented
+        && let member = credential.member()
+        && let (Some(_), Some(credential_type)) = (
+            federation.and_then(|federation| federation.member(member)),
+            credential.view().credential_type(),
+        )
+    {
         let outcome = if answer.recognised {
             "recognised"
         } else {

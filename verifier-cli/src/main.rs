@@ -16,12 +16,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
+use talent_core::credential::CredentialView;
 use talent_core::federation::Federation;
 use talent_core::issuers::IssuerRegistry;
 use talent_core::log_audit::{self, AuditError, AuditState};
 use talent_core::schema::SchemaSet;
 use talent_core::verify::{
-    IssuerContext, LogContext, LogEvidence, Verdict, VerifyOptions, verify_credential,
+    IssuerContext, LogContext, LogEvidence, Verdict, Verification, VerifyOptions, verify,
 };
 use talent_integrity::did::DidKey;
 
@@ -163,16 +164,23 @@ fn judge(
     let trust = trust::for_verification(args.trust.as_deref())?;
     Ok(match document {
         Document::Bundle(bundle) => {
-            let mut verdict = bundle.verify(&bundle_options(args, &schemas, trust.as_ref())?)?;
+            let Verification {
+                mut verdict,
+                mut verified,
+            } = bundle.verification(&bundle_options(args, &schemas, trust.as_ref())?)?;
             if let Some(url) = &args.node {
                 use_current_status(&mut verdict, url, &bundle.credential)?;
+                // A status the node reports now can fail what the bundle's passed.
+                if !verdict.verified {
+                    verified = None;
+                }
             }
             let answer = as_region
                 .map(|region| {
                     recognition::answer(
                         recognition::Source::Bundle(&bundle),
                         &bundle.credential,
-                        verdict.verified,
+                        verified.as_ref(),
                         region,
                         trust.as_ref(),
                     )
@@ -181,13 +189,14 @@ fn judge(
             (verdict, answer)
         }
         Document::Credential(credential) => {
-            let verdict = verify_credential_input(args, &credential, &schemas, trust.as_ref())?;
+            let Verification { verdict, verified } =
+                verify_credential_input(args, &credential, &schemas, trust.as_ref())?;
             let answer = match (as_region, &args.node) {
                 (None, _) => None,
                 (Some(region), Some(url)) => Some(recognition::answer(
                     recognition::Source::Node(url),
                     &credential,
-                    verdict.verified,
+                    verified.as_ref(),
                     region,
                     trust.as_ref(),
                 )?),
@@ -206,11 +215,11 @@ fn verify_credential_input(
     credential: &Value,
     schemas: &SchemaSet,
     trust: Option<&Federation>,
-) -> anyhow::Result<Verdict> {
+) -> anyhow::Result<Verification> {
     Ok({
         match &args.node {
             Some(url) => verify_with_node(url, credential, schemas, trust)?,
-            None => verify_credential(
+            None => verify(
                 credential,
                 &VerifyOptions {
                     issuers: talent_core::verify::IssuerContext::NotRequested,
@@ -406,7 +415,7 @@ fn fetch_issuer_registry(
     credential: &Value,
     trust: Option<&Federation>,
 ) -> anyhow::Result<Result<IssuerRegistry, String>> {
-    let Some(region) = credential["credentialSubject"]["region"].as_str() else {
+    let Some(region) = CredentialView::of(credential).region() else {
         return Ok(Err("the credential names no region".into()));
     };
     if region
@@ -440,7 +449,7 @@ fn verify_with_node(
     credential: &Value,
     schemas: &SchemaSet,
     trust: Option<&Federation>,
-) -> anyhow::Result<Verdict> {
+) -> anyhow::Result<Verification> {
     let node = online::Node::new(url)?;
     let member = node.member()?;
     let own_keys = log_keys(&member.id, &member, trust).ok();
@@ -452,6 +461,8 @@ fn verify_with_node(
     };
     let log = match (&found, &own_keys) {
         (Some(found), Some(keys)) => LogContext::Evidence(LogEvidence {
+            // The node's own log.
+            member: &member.id,
             origin: &keys.origin,
             log_vkey: &keys.vkey,
             checkpoint: &found.checkpoint,
@@ -471,8 +482,7 @@ fn verify_with_node(
         )),
     };
     let registry = fetch_issuer_registry(&node, &member, credential, trust)?;
-    let region_is_node =
-        credential["credentialSubject"]["region"].as_str() == Some(member.id.as_str());
+    let region_is_node = CredentialView::of(credential).region() == Some(member.id.as_str());
     let issuers = match &registry {
         Ok(registry) => IssuerContext::Registry {
             registry,
@@ -483,7 +493,7 @@ fn verify_with_node(
         },
         Err(reason) => IssuerContext::Missing(reason.clone()),
     };
-    Ok(verify_credential(
+    Ok(verify(
         credential,
         &VerifyOptions {
             issuers,

@@ -7,9 +7,10 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
+use talent_core::credential::{CredentialView, VerifiedCredential};
 use talent_core::federation::Federation;
 use talent_core::proof_bundle::ProofBundle;
-use talent_core::recognition::{self, Recognition};
+use talent_core::recognition::{self, Presented, Recognition};
 
 use crate::online;
 
@@ -21,7 +22,9 @@ pub enum Source<'a> {
     Node(&'a str),
 }
 
-/// Answers whether `credential` (valid or not per its verdict) is recognised in `region`.
+/// Answers whether `credential` is recognised in `region`: `verified` is the credential
+/// when its verification passed with log evidence (the member that issued it is that log's).
+/// One that did not is recognised nowhere (the rules are still explained).
 ///
 /// # Errors
 /// An unknown region, a bundle without that region's history, a history that does not
@@ -29,7 +32,7 @@ pub enum Source<'a> {
 pub fn answer(
     source: Source<'_>,
     credential: &Value,
-    valid: bool,
+    verified: Option<&VerifiedCredential>,
     region: &str,
     trust: Option<&Federation>,
 ) -> anyhow::Result<Recognition> {
@@ -40,7 +43,7 @@ pub fn answer(
     };
     let now = chrono::Utc::now();
     match source {
-        Source::Bundle(bundle) => Ok(bundle.recognise(region, valid, trust, now)?),
+        Source::Bundle(bundle) => Ok(bundle.recognise(region, verified, trust, now)?),
         Source::Node(url) => {
             let member = trust.member(region).with_context(|| {
                 format!("region {region:?} is not a member of the pinned federation")
@@ -53,14 +56,17 @@ pub fn answer(
                     "the issuer history of {region} from {url} does not verify: {error}"
                 )
             })?;
-            let issuing = credential["credentialSubject"]["region"]
-                .as_str()
-                .unwrap_or_default();
+            let presented = match verified {
+                Some(credential) => Presented::Verified(credential),
+                // Not verified: explained as issued by the region it claims.
+                None => Presented::NotVerified {
+                    credential,
+                    issuing: CredentialView::of(credential).region().unwrap_or_default(),
+                },
+            };
             Ok(recognition::recognise_in(
                 &registry,
-                credential,
-                valid,
-                issuing,
+                presented,
                 Some(trust),
                 now,
             ))

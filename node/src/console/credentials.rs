@@ -23,6 +23,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use talent_core::credential::CredentialType;
+use talent_core::credential::CredentialView;
 use talent_core::identifiers::CredentialId;
 use talent_core::status::CredentialStatus;
 
@@ -412,12 +413,10 @@ fn detail_markup(
 ) -> Markup {
     let t = |zh, en| visitor.lang.pick(zh, en);
     let credential = &logged.credential;
-    let ty = CredentialType::from_type_array(&credential["type"]);
-    let mut subject_fields: Vec<(&String, &Value)> = credential["credentialSubject"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .collect();
+    let view = CredentialView::of(credential);
+    let ty = view.credential_type();
+    let mut subject_fields: Vec<(&String, &Value)> =
+        view.subject().as_object().into_iter().flatten().collect();
     subject_fields.sort_by_key(|(name, _)| talent_forms::form::display_order(name));
     let link = verify_link(state, logged.id);
     let uuid = logged.id.uuid();

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use talent_core::credential::CredentialType;
+use talent_core::credential::CredentialView;
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
 use talent_core::status::CredentialStatus;
 
@@ -238,10 +239,11 @@ pub fn search(
             let Ok(credential) = serde_json::from_slice::<Value>(bytes) else {
                 continue;
             };
-            let Some(ty) = CredentialType::from_type_array(&credential["type"]) else {
+            let view = CredentialView::of(&credential);
+            let Some(ty) = view.credential_type() else {
                 continue;
             };
-            let subject = &credential["credentialSubject"];
+            let subject = view.subject();
             let id = text_of(&credential, "/id");
             let name = subject
                 .get("name")

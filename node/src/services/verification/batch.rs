@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use talent_core::credential::VerifiedCredential;
 use talent_core::issuers::IssuerRegistry;
 use talent_core::verify::{
     CheckpointMemo, IssuerContext, LeafText, PreparedCredential, Verdict, VerifyOptions,
@@ -35,6 +36,8 @@ pub(super) struct Request {
     pub(super) credential: Value,
     /// Whether the log evidence must carry the witness quorum.
     pub(super) require_quorum: bool,
+    /// Whether to answer with the verified credential (recognition was asked).
+    pub(super) keep_verified: bool,
 }
 
 /// Verifies concurrent requests together, on the thread that read them.
@@ -266,10 +269,16 @@ fn answer_batch(
             issuers,
             status: located.status.clone(),
         };
-        let verdict = prepared.finish_with(&options, checkpoints);
+        let (verdict, verified) = if request.keep_verified {
+            let verification = prepared.conclude_with(&options, checkpoints);
+            (verification.verdict, verification.verified)
+        } else {
+            (prepared.finish_with(&options, checkpoints), None)
+        };
         let _ = reply.send(Ok(Checked {
             verdict,
             log_member: located.log_member,
+            verified,
         }));
     }
 }
@@ -281,4 +290,6 @@ pub(super) struct Checked {
     pub(super) verdict: Verdict,
     /// The member whose log holds exactly the presented credential, if any.
     pub(super) log_member: Option<String>,
+    /// The credential, when it verified and recognition was asked.
+    pub(super) verified: Option<VerifiedCredential>,
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use talent_core::credential::CredentialView;
 use talent_core::identifiers::CredentialId;
 use talent_core::status::CredentialStatus;
 use talent_core::verify::{LogContext, LogEvidence, StatusFact};
@@ -26,6 +27,7 @@ impl Evidence {
     pub(super) fn context(&self) -> LogContext<'_> {
         match self {
             Evidence::Found(found) => LogContext::Evidence(LogEvidence {
+                member: &found.member,
                 origin: &found.origin,
                 log_vkey: &found.log_vkey,
                 checkpoint: &found.checkpoint,
@@ -40,6 +42,8 @@ impl Evidence {
 }
 
 pub(super) struct FoundEvidence {
+    /// The member whose log this is.
+    member: String,
     origin: String,
     log_vkey: String,
     checkpoint: Vec<u8>,
@@ -187,8 +191,9 @@ pub(super) fn locate(
     holders: Option<&Holders>,
     found: Option<Match>,
 ) -> Result<Located, VerificationError> {
-    let region = credential["credentialSubject"]["region"]
-        .as_str()
+    // Only a credential no log holds is judged by its claimed region (and fails inclusion).
+    let region = CredentialView::of(credential)
+        .region()
         .unwrap_or_default()
         .to_owned();
     let missing = |reason: String| Located {
@@ -259,6 +264,7 @@ pub(super) fn locate(
                 position: Some(index),
                 status: Some(status),
                 evidence: Evidence::Found(Box::new(FoundEvidence {
+                    member: logs.member.id.as_str().to_owned(),
                     origin: logs.member.log_origin.clone(),
                     log_vkey: logs.member.log_vkey.clone(),
                     checkpoint,
@@ -294,6 +300,7 @@ pub(super) fn locate(
                 position: Some(found.proof.leaf_index),
                 status: Some(status),
                 evidence: Evidence::Found(Box::new(FoundEvidence {
+                    member: member.id.as_str().to_owned(),
                     origin: member.log_origin.clone(),
                     log_vkey: member.log_vkey.clone(),
                     checkpoint: found.checkpoint.as_ref().clone(),

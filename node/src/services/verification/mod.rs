@@ -10,7 +10,8 @@ mod locate;
 use std::sync::Arc;
 
 use serde_json::Value;
-use talent_core::recognition::Recognition;
+use talent_core::credential::CredentialView;
+use talent_core::recognition::{Presented, Recognition};
 use talent_core::schema::SchemaSet;
 use talent_core::verify::Verdict;
 use talent_tlog::merkle::ProofError;
@@ -90,6 +91,7 @@ pub async fn verdict(
         sources,
         credential,
         require_quorum,
+        keep_verified: false,
     };
     Ok(batcher.verify(request).await?.verdict)
 }
@@ -115,23 +117,31 @@ pub async fn answer(
         sources,
         credential,
         require_quorum,
+        keep_verified: region.is_some(),
     };
     let Checked {
         verdict,
         log_member,
+        verified,
     } = batcher.verify(request).await?;
-    let valid = verdict.verified;
     let recognition = match (region, asked) {
         (Some(region), Some((credential, sources))) => {
             let recognition = tokio::task::spawn_blocking(move || {
                 // The issuing member is the log that holds the credential; a credential
                 // no log holds is not valid, and its claimed region only names it.
                 let issuing = log_member.unwrap_or_else(|| {
-                    credential["credentialSubject"]["region"]
-                        .as_str()
+                    CredentialView::of(&credential)
+                        .region()
                         .unwrap_or_default()
                         .to_owned()
                 });
+                let presented = match &verified {
+                    Some(credential) => Presented::Verified(credential),
+                    None => Presented::NotVerified {
+                        credential: &credential,
+                        issuing: &issuing,
+                    },
+                };
                 let federation = sources
                     .logs
                     .federation
@@ -141,9 +151,7 @@ pub async fn answer(
                     &sources.issuers,
                     federation,
                     &sources.logs.store,
-                    &credential,
-                    valid,
-                    &issuing,
+                    presented,
                     &region,
                 )
             })

@@ -1,0 +1,91 @@
+//! What the pipeline is told besides the document: the time, the schemas, and what the
+//! verifier knows of the credential's log, issuer history and status.
+
+use chrono::{DateTime, Utc};
+
+use crate::issuers::IssuerRegistry;
+use crate::schema::SchemaSet;
+use crate::status::CredentialStatus;
+use talent_tlog::cosignature::CosignerKey;
+use talent_tlog::merkle::InclusionProof;
+
+/// What the pipeline needs besides the document.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions<'a> {
+    /// The time to judge validity at.
+    pub now: DateTime<Utc>,
+    /// Compiled schemas.
+    pub schemas: &'a SchemaSet,
+    /// Whether and how to check log inclusion.
+    pub log: LogContext<'a>,
+    /// Whether and how to check the issuer's authority (accreditation, key history).
+    pub issuers: IssuerContext<'a>,
+    /// The credential's status as its log records it, when the verifier holds the log.
+    pub status: Option<StatusFact>,
+}
+
+/// A credential's status from its log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusFact {
+    /// The status.
+    pub status: CredentialStatus,
+    /// The leaf index of the change that set it (`None`: no change logged, as issued).
+    pub changed_at: Option<u64>,
+    /// The log size this is true as of.
+    pub as_of_size: u64,
+    /// When that log size was the log's newest, if known (a mirror's or a bundle's).
+    pub as_of: Option<DateTime<Utc>>,
+    /// A status older than this many seconds fails the check.
+    pub max_age_seconds: Option<i64>,
+    /// Why the status could not be established (evidence that does not verify).
+    pub problem: Option<String>,
+}
+
+/// What the verifier knows about who may issue into the credential's region.
+#[derive(Debug, Clone)]
+pub enum IssuerContext<'a> {
+    /// Not asked for (a file verified offline without trust data).
+    NotRequested,
+    /// Asked for, but the region's issuer history is unknown; the reason is reported.
+    Missing(String),
+    /// The issuer history of the credential's region.
+    Registry {
+        /// The region's registry.
+        registry: &'a IssuerRegistry,
+        /// The credential's leaf index in that region's log, when known.
+        position: Option<u64>,
+    },
+}
+
+/// What the verifier knows about the credential's place in its issuer's log.
+#[derive(Debug, Clone)]
+pub enum LogContext<'a> {
+    /// No log check was asked for (a credential file verified offline on its own).
+    NotRequested,
+    /// A log check was asked for but there is no evidence; the reason is reported.
+    Missing(String),
+    /// Evidence to check.
+    Evidence(LogEvidence<'a>),
+}
+
+/// A checkpoint and inclusion proof for the credential, and the log key to trust.
+#[derive(Debug, Clone, Copy)]
+pub struct LogEvidence<'a> {
+    /// The member whose log this is: the member that issued the credential when the
+    /// evidence holds (see [`crate::credential::VerifiedCredential::member`]).
+    pub member: &'a str,
+    /// The log's origin.
+    pub origin: &'a str,
+    /// The log's signed-note verifier key.
+    pub log_vkey: &'a str,
+    /// The signed checkpoint.
+    pub checkpoint: &'a [u8],
+    /// The credential's inclusion proof under that checkpoint.
+    pub proof: &'a InclusionProof,
+    /// Trusted witnesses (`cosignature/v1` keys) whose cosignatures count.
+    pub cosigners: &'a [CosignerKey],
+    /// How many of them must have cosigned the checkpoint (0: report only).
+    pub quorum: usize,
+    /// When the checkpoint was last confirmed as the log's newest (a mirror's copy).
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
