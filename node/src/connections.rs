@@ -8,7 +8,7 @@
 //!
 //! - a connection must bring its first request head within the *header-read timeout*, and a
 //!   kept-alive connection its next one within the *idle timeout* of its last response
-//!   (enforced by the server thread that serves it, see [`crate::server`]);
+//!   (enforced by the server thread that serves it);
 //! - one client address holds at most `max_connections_per_ip` connections (an IPv6 client
 //!   is counted by its /64, the block one subscriber is usually given);
 //! - the node holds at most `max_connections`. When it is full, a new connection takes the

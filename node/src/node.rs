@@ -2,7 +2,7 @@
 //! build the state and start its workers ([`open`]); serve until SIGINT or SIGTERM, then
 //! stop in order ([`Node::serve`]).
 //!
-//! Longer than 600 lines because [`OpenError`] names every way start-up can fail, one
+//! Why one file: [`OpenError`] names every way start-up can fail, one
 //! documented variant each, beside the start-up sequence they come from.
 
 use std::path::{Path, PathBuf};

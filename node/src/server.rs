@@ -19,12 +19,12 @@
 //! The node's background tasks (the sequencer, federation sync, cosignature collection,
 //! the console's import jobs) stay on the main runtime ([`AppState::background`]).
 //!
-//! At the stop (SIGTERM or SIGINT for [`crate::node::Node::serve`]) the listener closes at
+//! At the stop (SIGTERM or SIGINT, which `Node::serve` listens for) the listener closes at
 //! once. Each thread then finishes the requests it has started, closes its idle connections
 //! and stops. A connection handed over but not yet taken up by its thread is closed
 //! unanswered, as one still in the listen backlog is. Blocking work a thread left running
 //! gets five seconds (`BLOCKING_GRACE`) to finish. The workers stop after
-//! ([`crate::node::Node::serve`]).
+//! (`Node::serve`).
 
 use std::convert::Infallible;
 use std::future::Future;

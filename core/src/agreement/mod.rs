@@ -2,9 +2,8 @@
 //! a region's authority signs ([`Agreement`], its rules and the document it rests on), and the
 //! end the log gives each one ([`in_force`]).
 //!
-//! Both the issuer history of a log (which records the agreements logged in it, see
-//! [`crate::issuers`]) and the recognition engine (which applies them, see
-//! [`crate::recognition`]) stand on this module; it depends on neither.
+//! Both the issuer history of a log (which records the agreements logged in it) and the
+//! recognition engine (which applies them) stand on this module; it depends on neither.
 
 mod document;
 mod in_force;

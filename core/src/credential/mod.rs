@@ -3,7 +3,7 @@
 //! every reader of a credential takes ([`CredentialView`]), and the credential verification
 //! accepted ([`VerifiedCredential`]).
 //!
-//! Field-level rules live in the JSON Schemas (`schemas/`, see [`crate::schema`]); this module
+//! Field-level rules live in the JSON Schemas (`schemas/`, read by the `schema` module); this module
 //! adds what a schema cannot say: checksums, masking of the resident ID number, defaults the
 //! issuing member supplies, and the order of the validity window.
 

@@ -7,6 +7,10 @@
 //!
 //! Only this one cryptosuite exists today; [`Cryptosuite`] names it so a second one (SM2/SM3
 //! for government e-seals) can be added without changing the proof format.
+//!
+//! Why one file: creating, signing canonically and verifying one cryptosuite's proofs share
+//! its proof configuration and hashing; a second cryptosuite is where this splits into one
+//! module per suite (batch verification already has its own module).
 
 mod batch;
 

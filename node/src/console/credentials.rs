@@ -11,6 +11,10 @@
 //! one is refused without searching. Searches by full ID number confirm who holds a
 //! credential, so each is rate-limited per operator (429 beyond) and recorded in the audit
 //! log before its answer is sent ([`search::search_by_full_id`]).
+//!
+//! Why one file: the search, a credential's page, its status change and its downloads are
+//! one page family drawn from the same row and link helpers; each is a page of markup over a
+//! service call. Splitting it by page is the next step when a page grows.
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! in-memory head that extends it.
 //!
 //! A mirror only ever moves forward to a checkpoint whose root it recomputed from entries it
-//! verified itself (see [`super::sync`]). Entries written beyond the verified size by an
+//! verified itself (see the `sync` module). Entries written beyond the verified size by an
 //! interrupted catch-up are never read: every read is bounded by the verified head.
 
 use std::collections::HashMap;
@@ -231,12 +231,12 @@ impl Mirrors {
 
     /// This member and the verified size of every mirror: what a catch-up compares a
     /// peer's credential ids with.
-    pub fn held_logs(&self) -> super::sync::HeldLogs {
+    pub fn held_logs(&self) -> MirrorSizes {
         let heads = self
             .heads
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        super::sync::HeldLogs {
+        MirrorSizes {
             me: self.me.clone(),
             verified: heads
                 .iter()
@@ -344,4 +344,14 @@ fn load_mirror(
         frontier: head.frontier,
         witnessed,
     })
+}
+
+/// This member and the verified size of every mirror: what a catch-up knows about the other
+/// logs this node holds, to tell when a peer's entry carries an id one of them already holds.
+#[derive(Debug, Clone, Default)]
+pub struct MirrorSizes {
+    /// This member's id (its own log).
+    pub me: String,
+    /// Verified size of every mirror.
+    pub verified: HashMap<String, u64>,
 }

@@ -7,6 +7,9 @@
 //! stops at the node's stop signal (a round in progress is dropped at its next await
 //! point; everything they write is crash-safe, so nothing is lost), and each retries a
 //! failed round after the workers' one backoff.
+//!
+//! Why one file: the runtime ([`FederationNode`]) owns the peer table that starting the
+//! workers, answering the status and keeping evidence all read; they change together.
 
 pub mod client;
 pub mod mirror;

@@ -10,7 +10,7 @@
 //! that peer with [`SyncError::Misbehaviour`]; the caller keeps the evidence. Everything else
 //! (network, 5xx, unsigned garbage) is [`SyncError::Transient`] and retried.
 //!
-//! Longer than 600 lines: one round's stages (fetch, verify, admit and write) and the errors
+//! Why one file: one round's stages (fetch, verify, admit and write) and the errors
 //! and evidence they produce ([`Unavailable`], [`Misbehaviour`], [`DuplicateId`]) are read
 //! together.
 
@@ -32,7 +32,7 @@ use talent_tlog::tile::{TILE_WIDTH, TilePath};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::client::{ClientError, PeerClient};
-use super::mirror::{MirrorHead, Mirrors};
+use super::mirror::{MirrorHead, MirrorSizes, Mirrors};
 use crate::issuers::{self, Issuers};
 use crate::store::{
     CredentialLocations, EntryEffects, LogSpace, MirrorAppend, MirrorRecord, Store, StoreError,
@@ -132,16 +132,6 @@ pub struct DuplicateId {
 /// Most [`DuplicateId`] records one round reports: a hostile peer could log any number of
 /// copied ids, and each record holds an entry of up to 64 KiB.
 const MAX_DUPLICATES_PER_ROUND: usize = 16;
-
-/// What a catch-up knows about the other logs this node holds, to tell when a peer's entry
-/// carries an id one of them already holds.
-#[derive(Debug, Clone, Default)]
-pub struct HeldLogs {
-    /// This member's id (its own log).
-    pub me: String,
-    /// Verified size of every mirror.
-    pub verified: HashMap<String, u64>,
-}
 
 /// Why a sync round stopped.
 #[derive(Debug, thiserror::Error)]
@@ -763,7 +753,7 @@ fn apply_step(
     checkpoint_note: &[u8],
     registry: &mut IssuerRegistry,
     logged: bool,
-    held: &HeldLogs,
+    held: &MirrorSizes,
     duplicates: &mut Vec<DuplicateId>,
 ) -> Result<Extended, SyncError> {
     let VerifiedStep {
@@ -873,7 +863,7 @@ fn holders_of(
     member: &str,
     (id, located): (CredentialId, CredentialLocations),
     index: u64,
-    held: &HeldLogs,
+    held: &MirrorSizes,
     in_step: &HashMap<CredentialId, u64>,
 ) -> Result<Vec<(String, u64)>, SyncError> {
     let mut holders = Vec::new();
