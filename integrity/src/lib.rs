@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod did;
+pub mod keys;
 pub mod jcs;
 pub mod multibase;
 pub mod proof;
