@@ -13,8 +13,43 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
-use crate::keys::{self, KeyKind, SM2_DISTINGUISHING_ID};
+use sm2::elliptic_curve::sec1::ToSec1Point;
+
 use crate::multibase::{self, MultibaseError, PublicMultikey};
+
+/// The SM2 distinguishing ID (`ID_A`) of every SM2 signature the registry makes or checks:
+/// the default of GB/T 32918.2 and GB/T 35276 (`ENTL_A` = 128 bits).
+pub const SM2_DISTINGUISHING_ID: &str = "1234567812345678";
+
+/// The kind of a public or private key: which cryptosuite it signs or verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// An Ed25519 key (RFC 8032).
+    Ed25519,
+    /// An SM2 key (GB/T 32918, the SM2 recommended curve).
+    Sm2,
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyKind::Ed25519 => "Ed25519",
+            KeyKind::Sm2 => "SM2",
+        })
+    }
+}
+
+/// The compressed SEC1 encoding of an SM2 public key.
+pub(crate) fn sm2_compressed_point(key: &sm2::dsa::VerifyingKey) -> [u8; 33] {
+    let point = key.to_sec1_point(true);
+    let mut out = [0u8; 33];
+    // A compressed encoding of a key (never the identity) is always 33 bytes.
+    if let Some(bytes) = point.as_bytes().get(..33) {
+        out.copy_from_slice(bytes);
+    }
+    out
+}
 
 /// Verification methods already parsed, so that checking many objects by few signers
 /// (a mirror catching up) decodes and decompresses each key once.
@@ -131,10 +166,10 @@ impl DidKey {
     }
 
     /// The DID of an SM2 public key whose distinguishing ID is [`SM2_DISTINGUISHING_ID`]
-    /// (what [`keys::Sm2SigningKey`] guarantees).
+    /// (what an SM2 signing key of this crate guarantees).
     pub(crate) fn from_sm2_verifying_key(key: &sm2::dsa::VerifyingKey) -> DidKey {
         DidKey {
-            multikey: multibase::encode_sm2_public(&keys::compressed_point(key)),
+            multikey: multibase::encode_sm2_public(&sm2_compressed_point(key)),
             key: PublicKey::Sm2(key.clone()),
         }
     }
@@ -293,7 +328,9 @@ mod tests {
         let did = format!("did:key:{}", multibase::encode_base58btc(&x25519));
         assert!(matches!(
             did.parse::<DidKey>(),
-            Err(DidError::Multikey(MultibaseError::UnsupportedKeyCodec { .. }))
+            Err(DidError::Multikey(
+                MultibaseError::UnsupportedKeyCodec { .. }
+            ))
         ));
     }
 
@@ -324,7 +361,7 @@ mod tests {
         assert!(did.ed25519().is_none());
         let key = did.sm2().expect("an SM2 key");
         assert_eq!(key.distid(), SM2_DISTINGUISHING_ID);
-        assert_eq!(keys::compressed_point(key), sm2_point());
+        assert_eq!(sm2_compressed_point(key), sm2_point());
         let method = did.verification_method();
         assert_eq!(DidKey::from_verification_method(&method), Ok(did.clone()));
         let secret: [u8; 32] = [
@@ -332,7 +369,7 @@ mod tests {
             0x9f, 0x95, 0x88, 0x93, 0x93, 0x69, 0x28, 0x60, 0xb5, 0x1a, 0x42, 0xfb, 0x81, 0xef,
             0x4d, 0xf7, 0xc5, 0xb8,
         ];
-        let signer = keys::Sm2SigningKey::from_bytes(&secret).expect("the standard's key");
+        let signer = crate::keys::Sm2SigningKey::from_bytes(&secret).expect("the standard's key");
         assert_eq!(signer.did(), did);
         assert_eq!(signer.public_point(), sm2_point());
 
@@ -369,7 +406,12 @@ mod tests {
         let mut uncompressed = vec![0x04];
         uncompressed.extend_from_slice(&point[1..]);
         uncompressed.extend_from_slice(&[0x11; 32]);
-        for bytes in [&uncompressed[..], &point[..32], &[point.as_slice(), &[0]].concat(), &[]] {
+        for bytes in [
+            &uncompressed[..],
+            &point[..32],
+            &[point.as_slice(), &[0]].concat(),
+            &[],
+        ] {
             assert_eq!(
                 sm2_did(bytes).parse::<DidKey>(),
                 Err(DidError::Multikey(MultibaseError::WrongLength {

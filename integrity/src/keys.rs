@@ -1,5 +1,5 @@
-//! The private keys proofs are made with, and the kinds of public key a did:key holds:
-//! Ed25519 (`eddsa-jcs-2022`) or SM2 (`sm2-jcs-2025`).
+//! The private keys proofs are made with: Ed25519 (`eddsa-jcs-2022`) or SM2
+//! (`sm2-jcs-2025`).
 //!
 //! An SM2 signature covers `SM3(Z_A ‖ M)`, where `Z_A` hashes the signer's distinguishing ID
 //! with its public key (GB/T 32918.2 §5.5). Every SM2 key here uses
@@ -8,33 +8,9 @@
 
 use std::fmt;
 
-use sm2::elliptic_curve::sec1::ToSec1Point;
 use thiserror::Error;
 
-use crate::did::DidKey;
-
-/// The SM2 distinguishing ID (`ID_A`) of every SM2 signature the registry makes or checks:
-/// the default of GB/T 32918.2 and GB/T 35276 (`ENTL_A` = 128 bits).
-pub const SM2_DISTINGUISHING_ID: &str = "1234567812345678";
-
-/// The kind of a public or private key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KeyKind {
-    /// An Ed25519 key (RFC 8032).
-    Ed25519,
-    /// An SM2 key (GB/T 32918, the SM2 recommended curve).
-    Sm2,
-}
-
-impl fmt::Display for KeyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            KeyKind::Ed25519 => "Ed25519",
-            KeyKind::Sm2 => "SM2",
-        })
-    }
-}
+use crate::did::{self, DidKey, KeyKind, SM2_DISTINGUISHING_ID};
 
 /// Why bytes are not a usable private key.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -85,7 +61,7 @@ impl Sm2SigningKey {
 
     /// The public key as a 33-byte compressed SEC1 point (what an `sm2-pub` multikey holds).
     pub fn public_point(&self) -> [u8; 33] {
-        compressed_point(self.key.verifying_key())
+        did::sm2_compressed_point(self.key.verifying_key())
     }
 
     /// The did:key of the public key.
@@ -97,17 +73,6 @@ impl Sm2SigningKey {
     pub(crate) fn inner(&self) -> &sm2::dsa::SigningKey {
         &self.key
     }
-}
-
-/// The compressed SEC1 encoding of an SM2 public key.
-pub(crate) fn compressed_point(key: &sm2::dsa::VerifyingKey) -> [u8; 33] {
-    let point = key.to_sec1_point(true);
-    let mut out = [0u8; 33];
-    // A compressed encoding of a key (never the identity) is always 33 bytes.
-    if let Some(bytes) = point.as_bytes().get(..33) {
-        out.copy_from_slice(bytes);
-    }
-    out
 }
 
 impl fmt::Debug for Sm2SigningKey {

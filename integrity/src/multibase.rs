@@ -197,7 +197,10 @@ fn encode_prefixed<const N: usize>(prefix: [u8; 2], key: &[u8; N]) -> String {
     encode_base58btc(&bytes)
 }
 
-fn decode_prefixed<const N: usize>(prefix: [u8; 2], value: &str) -> Result<[u8; N], MultibaseError> {
+fn decode_prefixed<const N: usize>(
+    prefix: [u8; 2],
+    value: &str,
+) -> Result<[u8; N], MultibaseError> {
     let bytes = decode_base58btc(value)?;
     let Some(key) = bytes.strip_prefix(&prefix) else {
         return Err(MultibaseError::WrongMulticodec {
@@ -331,8 +334,7 @@ mod tests {
             Err(MultibaseError::WrongMulticodec { .. })
         ));
         // A 32-byte SM2 key and a 33-byte Ed25519 key are the wrong length for their kind.
-        for (prefix, length, expected) in [(SM2_PUB_PREFIX, 32, 33), (ED25519_PUB_PREFIX, 33, 32)]
-        {
+        for (prefix, length, expected) in [(SM2_PUB_PREFIX, 32, 33), (ED25519_PUB_PREFIX, 33, 32)] {
             let mut bytes = prefix.to_vec();
             bytes.extend(std::iter::repeat_n(2, length));
             assert_eq!(

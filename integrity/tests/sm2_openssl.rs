@@ -23,8 +23,8 @@ const DISTID: &str = "distid:1234567812345678";
 /// (id-ecPublicKey 1.2.840.10045.2.1, curve SM2 1.2.156.10197.1.301): the 33 point bytes
 /// follow.
 const SPKI_PREFIX: [u8; 24] = [
-    0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
-    0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, 0x03,
+    0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, 0x03,
 ];
 
 fn vector(name: &str) -> PathBuf {
@@ -60,12 +60,15 @@ fn hex(bytes: &[u8]) -> String {
 /// with what to do, so the cross-check never passes by not running.
 fn openssl(args: &[&str]) -> Output {
     let binary = std::env::var("OPENSSL").unwrap_or_else(|_| "openssl".into());
-    let output = Command::new(&binary).args(args).output().unwrap_or_else(|error| {
-        panic!(
-            "the SM2 cross-check needs OpenSSL 3's `{binary}` command ({error}): \
+    let output = Command::new(&binary)
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!(
+                "the SM2 cross-check needs OpenSSL 3's `{binary}` command ({error}): \
              run scripts/setup.sh (Debian package `openssl`) or set $OPENSSL"
-        )
-    });
+            )
+        });
     let version = Command::new(&binary)
         .arg("version")
         .output()
@@ -95,7 +98,10 @@ fn path(dir: &Path, name: &str) -> String {
 
 /// One DER INTEGER of a non-negative big-endian number.
 fn der_integer(bytes: &[u8]) -> Vec<u8> {
-    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+    let first = bytes
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(bytes.len() - 1);
     let mut value = bytes[first..].to_vec();
     if value[0] & 0x80 != 0 {
         value.insert(0, 0);
@@ -178,11 +184,7 @@ fn keys() -> tempfile::TempDir {
     let multikey = pair["publicKeyMultibase"].as_str().expect("multikey");
     let point = multibase::decode_sm2_public(multikey).expect("an sm2-pub multikey");
     let spki = [&SPKI_PREFIX[..], &[0x22, 0x00], &point].concat();
-    std::fs::write(
-        dir.path().join("public.pem"),
-        pem("PUBLIC KEY", &spki),
-    )
-    .expect("write");
+    std::fs::write(dir.path().join("public.pem"), pem("PUBLIC KEY", &spki)).expect("write");
     dir
 }
 
@@ -307,7 +309,12 @@ fn openssl_verifies_the_vector_signature_and_refuses_tampering() {
         multibase::decode_base58btc(&read_text("sigBTC58.txt")).expect("base58btc"),
         signature
     );
-    assert!(openssl_verifies(dir.path(), &hash_data(), &signature, DISTID));
+    assert!(openssl_verifies(
+        dir.path(),
+        &hash_data(),
+        &signature,
+        DISTID
+    ));
 
     // One byte of the document changed: OpenSSL hashes the changed canonical document.
     let mut document = std::fs::read(vector("canonDocJCS.txt")).expect("read");
@@ -328,7 +335,12 @@ fn openssl_verifies_the_vector_signature_and_refuses_tampering() {
     // One byte of the signature changed.
     let mut flipped = signature.clone();
     flipped[50] ^= 0x01;
-    assert!(!openssl_verifies(dir.path(), &hash_data(), &flipped, DISTID));
+    assert!(!openssl_verifies(
+        dir.path(),
+        &hash_data(),
+        &flipped,
+        DISTID
+    ));
 
     // Another distinguishing ID.
     assert!(!openssl_verifies(
@@ -350,9 +362,14 @@ fn our_code_verifies_what_openssl_signs_and_refuses_tampering() {
     };
     // OpenSSL signs the vector's hashData: its signature replaces the vector's.
     let signature = openssl_signs(dir.path(), &hash_data(), DISTID);
-    assert_ne!(signature.to_vec(), unhex(&read_text("sigHex.txt")), "OpenSSL's nonce is random");
+    assert_ne!(
+        signature.to_vec(),
+        unhex(&read_text("sigHex.txt")),
+        "OpenSSL's nonce is random"
+    );
     let document = with_signature(&signed, &signature);
-    let verified = proof::verify(&document, ASSERTION_METHOD).expect("OpenSSL's signature verifies");
+    let verified =
+        proof::verify(&document, ASSERTION_METHOD).expect("OpenSSL's signature verifies");
     assert_eq!(verified.controller.to_string(), signed["issuer"]);
 
     let mismatch = |document: &Value| {
@@ -373,6 +390,16 @@ fn our_code_verifies_what_openssl_signs_and_refuses_tampering() {
     let other_id = openssl_signs(dir.path(), &hash_data(), "distid:1234567812345679");
     assert!(mismatch(&with_signature(&signed, &other_id)));
     // And OpenSSL agrees about its own signatures.
-    assert!(openssl_verifies(dir.path(), &hash_data(), &signature, DISTID));
-    assert!(!openssl_verifies(dir.path(), &hash_data(), &other_id, DISTID));
+    assert!(openssl_verifies(
+        dir.path(),
+        &hash_data(),
+        &signature,
+        DISTID
+    ));
+    assert!(!openssl_verifies(
+        dir.path(),
+        &hash_data(),
+        &other_id,
+        DISTID
+    ));
 }

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use sm3::{Digest, Sm3};
-use talent_integrity::did::DidKey;
+use talent_integrity::did::{DidKey, SM2_DISTINGUISHING_ID};
 use talent_integrity::jcs::canonicalize;
-use talent_integrity::keys::{SM2_DISTINGUISHING_ID, Sm2SigningKey};
+use talent_integrity::keys::Sm2SigningKey;
 use talent_integrity::multibase;
 use talent_integrity::proof::{self, ASSERTION_METHOD, Cryptosuite, ProofOptions};
 
@@ -24,7 +24,10 @@ fn read(name: &str) -> Vec<u8> {
 }
 
 fn read_text(name: &str) -> String {
-    String::from_utf8(read(name)).expect("UTF-8").trim_end().to_owned()
+    String::from_utf8(read(name))
+        .expect("UTF-8")
+        .trim_end()
+        .to_owned()
 }
 
 fn read_json(name: &str) -> Value {
@@ -87,7 +90,9 @@ fn made() -> Vec<(&'static str, Vec<u8>)> {
     let document_hash: [u8; 32] = Sm3::digest(&document_canon).into();
     let hash_data = [proof_hash, document_hash].concat();
     assert_eq!(
-        Cryptosuite::Sm2Jcs2025.hash_data(&config, &unsigned).to_vec(),
+        Cryptosuite::Sm2Jcs2025
+            .hash_data(&config, &unsigned)
+            .to_vec(),
         hash_data
     );
     let signature = multibase::decode_base58btc(&proof_value).expect("base58btc");
@@ -97,8 +102,14 @@ fn made() -> Vec<(&'static str, Vec<u8>)> {
         ("proofCanonJCS.txt", proof_canon),
         ("canonDocJCS.txt", document_canon),
         ("proofHashSM3.txt", format!("{}\n", hex(&proof_hash)).into()),
-        ("docHashSM3.txt", format!("{}\n", hex(&document_hash)).into()),
-        ("combinedHashSM3.txt", format!("{}\n", hex(&hash_data)).into()),
+        (
+            "docHashSM3.txt",
+            format!("{}\n", hex(&document_hash)).into(),
+        ),
+        (
+            "combinedHashSM3.txt",
+            format!("{}\n", hex(&hash_data)).into(),
+        ),
         ("sigHex.txt", format!("{}\n", hex(&signature)).into()),
         ("sigBTC58.txt", format!("{proof_value}\n").into()),
         ("signedJCS.json", pretty(&signed)),

@@ -4,7 +4,7 @@
 //! of Ed25519.
 //!
 //! The SM2 signer hashes `Z_A ‖ hashData` with SM3, where `Z_A` binds the distinguishing ID
-//! [`SM2_DISTINGUISHING_ID`](crate::keys::SM2_DISTINGUISHING_ID) and the public key; the
+//! [`SM2_DISTINGUISHING_ID`](crate::did::SM2_DISTINGUISHING_ID) and the public key; the
 //! signature is `r ‖ s`, two 32-byte big-endian integers in `[1, n − 1]`.
 
 use sm2::dsa::signature::{Signer, Verifier};
@@ -58,8 +58,9 @@ mod tests {
 
     use super::*;
     use crate::did::DidKey;
+    use crate::did::SM2_DISTINGUISHING_ID;
     use crate::jcs;
-    use crate::keys::{IssuerKey, SM2_DISTINGUISHING_ID};
+    use crate::keys::IssuerKey;
     use crate::multibase;
     use crate::proof::{
         ASSERTION_METHOD, Cryptosuite, ProofOptions, prepare, prepare_canonical, sign, verify,
@@ -113,9 +114,10 @@ mod tests {
     /// "message digest" with ID 1234567812345678; the crate verifies it with our ID.
     #[test]
     fn the_standards_example_signature_verifies() {
-        let secret: [u8; 32] = hex("3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8")
-            .try_into()
-            .expect("32 bytes");
+        let secret: [u8; 32] =
+            hex("3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8")
+                .try_into()
+                .expect("32 bytes");
         let key = Sm2SigningKey::from_bytes(&secret).expect("the standard's key");
         let signature = Signature::from_slice(&hex(concat!(
             "f5a03b0648d2c4630eeac513e1bb81a15944da3827d5b74143ac7eaceee720b3",
@@ -123,15 +125,27 @@ mod tests {
         )))
         .expect("in range");
         assert_eq!(key.verifying_key().distid(), SM2_DISTINGUISHING_ID);
-        assert!(key.verifying_key().verify(b"message digest", &signature).is_ok());
-        assert!(key.verifying_key().verify(b"message digesT", &signature).is_err());
+        assert!(
+            key.verifying_key()
+                .verify(b"message digest", &signature)
+                .is_ok()
+        );
+        assert!(
+            key.verifying_key()
+                .verify(b"message digesT", &signature)
+                .is_err()
+        );
     }
 
     #[test]
     fn round_trip_is_deterministic_and_names_the_suite() {
         let signed = signed();
         assert_eq!(signed["proof"]["cryptosuite"], "sm2-jcs-2025");
-        assert_eq!(signed, self::signed(), "the same key signs the same bytes the same way");
+        assert_eq!(
+            signed,
+            self::signed(),
+            "the same key signs the same bytes the same way"
+        );
         let verified = verify(&signed, ASSERTION_METHOD).expect("verifies");
         assert_eq!(verified.cryptosuite, Cryptosuite::Sm2Jcs2025);
         assert_eq!(verified.controller, key().did());
@@ -148,7 +162,10 @@ mod tests {
         config.as_object_mut().expect("object").remove("proofValue");
         let hash_data = Cryptosuite::Sm2Jcs2025.hash_data(&config, &document("张三"));
         assert_eq!(hash_data[..32], digest(&[&jcs::canonicalize(&config)]));
-        assert_eq!(hash_data[32..], digest(&[&jcs::canonicalize(&document("张三"))]));
+        assert_eq!(
+            hash_data[32..],
+            digest(&[&jcs::canonicalize(&document("张三"))])
+        );
         // SM3 of "abc" (GB/T 32905 Appendix A.1).
         assert_eq!(
             digest(&[b"a", b"bc"]).to_vec(),
@@ -189,7 +206,7 @@ mod tests {
             verify(&relabelled, ASSERTION_METHOD),
             Err(ProofError::KeySuiteMismatch {
                 cryptosuite: Cryptosuite::EddsaJcs2022,
-                key: crate::keys::KeyKind::Sm2
+                key: crate::did::KeyKind::Sm2
             })
         );
         let ed25519 = SigningKey::from_bytes(&[42; 32]);
@@ -200,7 +217,7 @@ mod tests {
             error,
             ProofError::KeySuiteMismatch {
                 cryptosuite: Cryptosuite::Sm2Jcs2025,
-                key: crate::keys::KeyKind::Ed25519
+                key: crate::did::KeyKind::Ed25519
             }
         );
         assert_eq!(
