@@ -18,7 +18,7 @@ use sm2::elliptic_curve::sec1::ToSec1Point;
 use crate::multibase::{self, MultibaseError, PublicMultikey};
 
 /// The SM2 distinguishing ID (`ID_A`) of every SM2 signature the registry makes or checks:
-/// the default of GB/T 32918.2 and GB/T 35276 (`ENTL_A` = 128 bits).
+/// the default of GB/T 35276 (GM/T 0009) when none is agreed (`ENTL_A` = 128 bits).
 pub const SM2_DISTINGUISHING_ID: &str = "1234567812345678";
 
 /// The kind of a public or private key: which cryptosuite it signs or verifies.
@@ -334,7 +334,8 @@ mod tests {
         ));
     }
 
-    /// The public key of GB/T 32918's example private key (`3945208F…C5B8`), compressed.
+    /// The public key of the private key of GB/T 32918.5's signature example (`3945208F…C5B8`),
+    /// compressed.
     const SM2_POINT: &str = "0309f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020";
 
     fn sm2_point() -> [u8; 33] {

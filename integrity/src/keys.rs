@@ -2,7 +2,7 @@
 //! (`sm2-jcs-2025`).
 //!
 //! An SM2 signature covers `SM3(Z_A ‖ M)`, where `Z_A` hashes the signer's distinguishing ID
-//! with its public key (GB/T 32918.2 §5.5). Every SM2 key here uses
+//! with its public key (GB/T 32918.2). Every SM2 key here uses
 //! [`SM2_DISTINGUISHING_ID`], the standard's default, so an [`Sm2SigningKey`] can only be
 //! made with it: a signature under another ID would never verify.
 
@@ -16,8 +16,8 @@ use crate::did::{self, DidKey, KeyKind, SM2_DISTINGUISHING_ID};
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// The 32 bytes are not an SM2 private key `d` with `1 ≤ d ≤ n − 2` (GB/T 32918.1 §6.1:
-    /// `d = n − 1` has no `(1 + d)⁻¹`, which signing needs).
+    /// The 32 bytes are not an SM2 private key `d` with `1 ≤ d ≤ n − 2` (GB/T 32918.1, key
+    /// pair generation: `d = n − 1` has no `(1 + d)⁻¹`, which signing needs).
     #[error("SM2 private key is not an integer in [1, n-2]")]
     InvalidSm2Secret,
 }

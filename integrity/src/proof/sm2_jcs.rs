@@ -110,8 +110,9 @@ mod tests {
         signed
     }
 
-    /// GB/T 32918.2's example (Appendix A, the recommended curve): the standard's key signs
-    /// "message digest" with ID 1234567812345678; the crate verifies it with our ID.
+    /// The signature example of GB/T 32918.5 (GM/T 0003.5, the recommended curve): the
+    /// standard's key signs "message digest" with ID 1234567812345678; the crate verifies it
+    /// with our ID.
     #[test]
     fn the_standards_example_signature_verifies() {
         let secret: [u8; 32] =
