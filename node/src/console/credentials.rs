@@ -150,7 +150,7 @@ async fn search_posted(
         }
         Ok(Ok(IdSearch::RateLimited(wait))) => rate_limited(&visitor, &query, wait),
         Ok(Err(IdSearchError::NotAudited(error))) => {
-            tracing::error!(error = format!("{error:#}"), "ID-number search not audited");
+            tracing::error!(%error, "ID-number search not audited");
             super::error_page(
                 &visitor,
                 StatusCode::SERVICE_UNAVAILABLE,
