@@ -1,7 +1,8 @@
 //! Hardware limits, measured in the same run as the figures they are printed next to.
 //!
 //! Each limit is the rate of the one primitive that bounds a benchmark: an Ed25519 verify
-//! or sign of the 64-byte message `eddsa-jcs-2022` signs (two SHA-256 digests), the JCS
+//! or sign of the 64-byte message `eddsa-jcs-2022` signs (two SHA-256 digests), an SM2
+//! verify or sign of the 64-byte message `sm2-jcs-2025` signs (two SM3 digests), the JCS
 //! canonicalisation and hash of a credential, or a synced RocksDB `WriteBatch` commit.
 //! Every measurement is bounded by a time budget and by an operation count.
 
@@ -201,6 +202,75 @@ pub fn jcs_sha256(credential: &Value) -> anyhow::Result<Rate> {
         black_box(Sha256::digest(jcs::canonicalize(black_box(credential))));
         Ok(())
     })
+}
+
+/// The 64-byte message of the SM2 limits: shaped like `sm2-jcs-2025`'s
+/// `SM3(proof config) ‖ SM3(document)`.
+fn sm2_message() -> [u8; 64] {
+    use sm3::Digest as _;
+    let mut message = [0u8; 64];
+    message[..32].copy_from_slice(&sm3::Sm3::digest(b"proof configuration"));
+    message[32..].copy_from_slice(&sm3::Sm3::digest(b"document"));
+    message
+}
+
+/// The SM2 key of the limits, with GB/T 32918's default distinguishing ID (what
+/// `sm2-jcs-2025` keys use).
+fn sm2_key() -> anyhow::Result<sm2::dsa::SigningKey> {
+    sm2::dsa::SigningKey::from_slice("1234567812345678", &LIMIT_SEED)
+        .map_err(|_| anyhow::anyhow!("the SM2 limit key is not a valid scalar"))
+}
+
+/// SM2 verifies per second of one 64-byte message (the signer's SM3 of `Z_A ‖ message`
+/// included), on `threads` threads at once.
+///
+/// # Errors
+/// A verification failed (it cannot, for a signature made here), or a thread panicked.
+pub fn sm2_verify(threads: usize) -> anyhow::Result<Parallel> {
+    use sm2::dsa::signature::{Signer as _, Verifier as _};
+    let key = sm2_key()?;
+    let verifying = key.verifying_key().clone();
+    let message = sm2_message();
+    let signature: sm2::dsa::Signature = key.sign(&message);
+    on_threads(threads, || {
+        measure(CPU_BUDGET, MAX_OPS, |_| {
+            verifying
+                .verify(black_box(&message), black_box(&signature))
+                .map_err(|_| anyhow::anyhow!("SM2 verify of a signature made here failed"))
+        })
+    })
+}
+
+/// SM2 signs per second of one 64-byte message, on one core (deterministic nonces, as
+/// `sm2-jcs-2025` signs).
+///
+/// # Errors
+/// The key is invalid or the first signature does not verify.
+pub fn sm2_sign() -> anyhow::Result<Rate> {
+    use sm2::dsa::signature::{Signer as _, Verifier as _};
+    let key = sm2_key()?;
+    let message = sm2_message();
+    let signature: sm2::dsa::Signature = key.sign(&message);
+    key.verifying_key()
+        .verify(&message, &signature)
+        .map_err(|_| anyhow::anyhow!("SM2 sign/verify round trip failed"))?;
+    measure(CPU_BUDGET, MAX_OPS, |_| {
+        let signature: sm2::dsa::Signature = key.sign(black_box(&message));
+        black_box(signature);
+        Ok(())
+    })
+}
+
+/// Ed25519 verifies per second, as [`ed25519_verify`] but on one core and as a [`Rate`].
+///
+/// # Errors
+/// As [`ed25519_verify`].
+pub fn ed25519_verify_one() -> anyhow::Result<Rate> {
+    let mut parallel = ed25519_verify(1)?;
+    parallel
+        .threads
+        .pop()
+        .context("one thread measured nothing")
 }
 
 /// A synced-commit measurement.

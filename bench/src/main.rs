@@ -10,6 +10,7 @@
 
 mod binaries;
 mod corpus;
+mod crypto;
 mod http1;
 mod issue;
 mod limits;
@@ -49,6 +50,9 @@ enum Command {
     /// and propagation latency (issue → verified with a quorum at another member), next to
     /// the Ed25519 verify and batch-verify limits.
     Sync(sync::SyncArgs),
+    /// Ed25519 and SM2 signs and verifies per second side by side: the limits of the two
+    /// cryptosuites.
+    Crypto(crypto::CryptoArgs),
     /// `POST /api/v1/verify` requests/s and latency of a `registry-node` under concurrent
     /// connections, next to the Ed25519 verify and batch-verify limits.
     VerifyApi(verify_api::VerifyApiArgs),
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Issue(args) => issue::run(&args),
         Command::Sync(args) => sync::run(&args),
         Command::VerifyApi(args) => verify_api::run(&args),
+        Command::Crypto(args) => crypto::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -213,20 +213,16 @@ impl ProofBundle {
             Err(_) => None,
         };
         let checkpoint = self.issuer_history.checkpoint.as_bytes();
-        let log = LogContext::Evidence(LogEvidence {
-            member: member_id,
-            origin: &member.log_origin,
-            log_vkey: &member.log_vkey,
-            checkpoint,
-            proof: &self.inclusion_proof,
-            cosigners: &cosigners,
-            quorum: if options.require_quorum {
-                options.trust.witness_quorum
-            } else {
-                0
-            },
-            confirmed_at: as_of,
-        });
+        let quorum = if options.require_quorum {
+            options.trust.witness_quorum
+        } else {
+            0
+        };
+        let log = LogContext::Evidence(
+            LogEvidence::new(member.into(), checkpoint, &self.inclusion_proof)
+                .witnessed(&cosigners, quorum)
+                .confirmed_at(as_of),
+        );
         Ok(crate::verify::verify(
             &self.credential,
             &VerifyOptions {

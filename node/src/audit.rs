@@ -13,10 +13,10 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use anyhow::Context;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use talent_core::identifiers::ResidentIdNumber;
 
 use crate::tokens::Operator;
@@ -27,6 +27,39 @@ pub const AUDIT_DIR: &str = "audit";
 pub const ID_SEARCH_LOG: &str = "id-searches.jsonl";
 /// The key of the hashes in that log.
 const ID_SEARCH_KEY: &str = "id-search.key";
+
+/// Why the audit log could not be opened or written. A search whose record fails is not
+/// answered.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// A file or directory operation failed.
+    #[error("{action} {}: {error}", path.display())]
+    Io {
+        /// What was being done (`creating`, `writing`, …).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
+    /// The hash key file does not hold 64 hex digits.
+    #[error("{} is not 64 hex digits", path.display())]
+    BadKey {
+        /// The key file.
+        path: PathBuf,
+    },
+}
+
+/// The [`AuditError::Io`] of `action` on `path`.
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> AuditError {
+    let path = path.to_path_buf();
+    move |error| AuditError::Io {
+        action,
+        path,
+        error,
+    }
+}
 
 /// What became of a search by full ID number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,15 +100,15 @@ impl IdSearchAudit {
     ///
     /// # Errors
     /// The directory or key cannot be created or read.
-    pub fn open(data_dir: &Path) -> anyhow::Result<IdSearchAudit> {
+    pub fn open(data_dir: &Path) -> Result<IdSearchAudit, AuditError> {
         let dir = data_dir.join(AUDIT_DIR);
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
+            .map_err(io_error("creating", &dir))?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("restricting {}", dir.display()))?;
+            .map_err(io_error("restricting", &dir))?;
         let key = load_or_create_key(&dir.join(ID_SEARCH_KEY))?;
         Ok(IdSearchAudit {
             path: dir.join(ID_SEARCH_LOG),
@@ -99,7 +132,7 @@ impl IdSearchAudit {
         id_number: &ResidentIdNumber,
         outcome: Outcome,
         count: Option<usize>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), AuditError> {
         let record = Record {
             time: talent_core::credential::format_datetime(chrono::Utc::now()),
             token_id: &operator.token_id,
@@ -113,35 +146,37 @@ impl IdSearchAudit {
             outcome,
             count,
         };
-        let mut line = serde_json::to_vec(&record)?;
+        let mut line = serde_json::to_vec(&record)
+            .map_err(|error| io_error("encoding", &self.path)(std::io::Error::other(error)))?;
         line.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        if file.is_none() {
-            *file = Some(
+        let open = match &mut *file {
+            Some(open) => open,
+            empty => empty.insert(
                 OpenOptions::new()
                     .append(true)
                     .create(true)
                     .mode(0o600)
                     .open(&self.path)
-                    .with_context(|| format!("opening {}", self.path.display()))?,
-            );
-        }
-        let open = file.as_mut().context("the audit log is open")?;
+                    .map_err(io_error("opening", &self.path))?,
+            ),
+        };
         // One write of the whole line: appends never interleave inside a line.
         let written = open.write_all(&line).and_then(|()| open.sync_data());
         if let Err(error) = written {
             // Reopen next time rather than keep a handle that failed.
             *file = None;
-            return Err(error).with_context(|| format!("writing {}", self.path.display()));
+            return Err(io_error("writing", &self.path)(error));
         }
         Ok(())
     }
 }
 
-fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+fn load_or_create_key(path: &Path) -> Result<[u8; 32], AuditError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_key(text.trim())
-            .with_context(|| format!("{} is not 64 hex digits", path.display())),
+        Ok(text) => parse_key(text.trim()).ok_or_else(|| AuditError::BadKey {
+            path: path.to_path_buf(),
+        }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut key);
@@ -152,14 +187,14 @@ fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
                 .truncate(true)
                 .mode(0o600)
                 .open(&temporary)
-                .with_context(|| format!("writing {}", temporary.display()))?;
-            out.write_all(hex(&key).as_bytes())?;
-            out.sync_all()?;
-            std::fs::rename(&temporary, path)
-                .with_context(|| format!("creating {}", path.display()))?;
+                .map_err(io_error("writing", &temporary))?;
+            out.write_all(hex(&key).as_bytes())
+                .and_then(|()| out.sync_all())
+                .map_err(io_error("writing", &temporary))?;
+            std::fs::rename(&temporary, path).map_err(io_error("creating", path))?;
             Ok(key)
         }
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+        Err(error) => Err(io_error("reading", path)(error)),
     }
 }
 
@@ -180,21 +215,10 @@ fn hex(bytes: &[u8]) -> String {
 
 /// HMAC-SHA-256 (RFC 2104) with a 32-byte key.
 fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
-    let mut inner_pad = [0x36u8; 64];
-    let mut outer_pad = [0x5cu8; 64];
-    for (index, byte) in key.iter().enumerate() {
-        inner_pad[index] ^= byte;
-        outer_pad[index] ^= byte;
-    }
-    let inner = Sha256::new()
-        .chain_update(inner_pad)
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(outer_pad)
-        .chain_update(inner)
-        .finalize()
-        .into()
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

@@ -5,15 +5,18 @@
 //! (`main.rs`) is argument parsing and start-up; everything else is here so tests can build
 //! the same application (`app::app`) without a socket.
 
+/// The cause of a failure that is the node's own fault (storage, a broken invariant, a task
+/// that died), kept to be logged with its chain of sources and never sent to a client. Every
+/// failure a caller can act on has its own variant in a precise error enum instead.
+pub type InternalError = Box<dyn std::error::Error + Send + Sync>;
+
 pub mod api;
 pub mod app;
 pub mod audit;
 pub mod connections;
 pub mod console;
-pub mod demo;
 pub mod federation;
 pub mod file_modes;
-pub mod import;
 pub mod issuance;
 pub mod issuers;
 pub mod keys;

@@ -16,6 +16,8 @@ use registry_node::node::Role;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
+mod commands;
+
 // Issuance and verification allocate many small JSON values; mimalloc spends less time
 // on them than the system allocator (measured with `perf`, docs/benchmarks.md).
 #[global_allocator]
@@ -104,7 +106,7 @@ enum Command {
         #[arg(long)]
         valid_rows: bool,
         /// Credentials per durable batch (1–1000).
-        #[arg(long, default_value_t = registry_node::import::DEFAULT_BATCH)]
+        #[arg(long, default_value_t = commands::import::DEFAULT_BATCH)]
         batch: usize,
         /// No progress bar.
         #[arg(long)]
@@ -305,7 +307,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_reserved_slots,
         } => runtime()?.block_on(async {
             if stop_when_stdin_closes {
-                registry_node::demo::stop_when_stdin_closes()?;
+                commands::demo::stop_when_stdin_closes()?;
             }
             // Before anything opens a file: the limits decide how many the node may need.
             let limits = limits.limits()?;
@@ -365,7 +367,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }),
         Command::Demo { config, data } => {
-            runtime()?.block_on(registry_node::demo::run(&config, &data))
+            runtime()?.block_on(commands::demo::run(&config, &data))
         }
         Command::Token { command } => run_token(command),
         Command::Import {
@@ -376,7 +378,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             batch,
             quiet,
         } => {
-            use registry_node::import::{ImportOptions, ImportOutcome, run};
+            use commands::import::{ImportOptions, ImportOutcome, run};
             let options = ImportOptions {
                 node: &node,
                 token: &token,

@@ -211,7 +211,7 @@ pub enum OpenError {
     },
     /// The audit log of ID-number searches cannot be opened.
     #[error("opening the ID-search audit log: {0}")]
-    Audit(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Audit(#[source] crate::audit::AuditError),
     /// [`open`] was called outside a Tokio runtime.
     #[error("a node is opened on the runtime it runs on: {0}")]
     Runtime(#[from] tokio::runtime::TryCurrentError),
@@ -460,10 +460,8 @@ pub fn open(
     let sequencer = Sequencer::start(Arc::clone(&log), batching, &mut log_workers);
     let schemas = Arc::new(SchemaSet::new());
     let tokens = Arc::new(Tokens::open(data_dir));
-    let id_search_audit = Arc::new(
-        crate::audit::IdSearchAudit::open(data_dir)
-            .map_err(|error| OpenError::Audit(error.into()))?,
-    );
+    let id_search_audit =
+        Arc::new(crate::audit::IdSearchAudit::open(data_dir).map_err(OpenError::Audit)?);
     let issuance = Arc::new(IssuanceService::new(
         Arc::clone(&schemas),
         LogWriter {

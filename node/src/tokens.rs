@@ -17,13 +17,12 @@ use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
-use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use talent_integrity::did::DidKey;
+use talent_integrity::did::{DidError, DidKey};
 
 /// File name of the token store inside the data directory.
 pub const TOKENS_FILE: &str = "tokens.json";
@@ -60,15 +59,80 @@ impl fmt::Display for Role {
 }
 
 impl FromStr for Role {
-    type Err = anyhow::Error;
+    type Err = TokenFileError;
 
-    fn from_str(name: &str) -> anyhow::Result<Role> {
+    fn from_str(name: &str) -> Result<Role, TokenFileError> {
         match name {
             "admin" => Ok(Role::Admin),
             "issuer" => Ok(Role::Issuer),
             "auditor" => Ok(Role::Auditor),
-            other => bail!("unknown role {other:?} (admin, issuer, auditor)"),
+            other => Err(TokenFileError::UnknownRole(other.to_owned())),
         }
+    }
+}
+
+/// Why `registry-node token …` could not create, revoke or list tokens. The file is left
+/// as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenFileError {
+    /// A role name that is none of `admin`, `issuer`, `auditor`.
+    #[error("unknown role {0:?} (admin, issuer, auditor)")]
+    UnknownRole(String),
+    /// `--issuer` is not a did:key.
+    #[error("--issuer {did:?}: {error}")]
+    BadIssuer {
+        /// What was given.
+        did: String,
+        /// Why it is not a did:key.
+        #[source]
+        error: DidError,
+    },
+    /// An `issuer` token without `--issuer`.
+    #[error("an issuer token needs --issuer <did:key>")]
+    IssuerMissing,
+    /// `--issuer` for a role that acts for no issuer.
+    #[error("only issuer tokens are bound to an issuer DID")]
+    IssuerNotAllowed,
+    /// `--name` is empty or blank.
+    #[error("--name must not be empty")]
+    EmptyName,
+    /// No token has this id.
+    #[error("no token {id:?} in {}", path.display())]
+    NoSuchToken {
+        /// The id asked for.
+        id: String,
+        /// The token file.
+        path: PathBuf,
+    },
+    /// The token file is not the JSON this module writes.
+    #[error("{} is not a valid token file: {error}", path.display())]
+    Corrupt {
+        /// The token file.
+        path: PathBuf,
+        /// Why it does not parse.
+        #[source]
+        error: serde_json::Error,
+    },
+    /// Reading or writing a file failed.
+    #[error("{action} {}: {error}", path.display())]
+    Io {
+        /// What was being done (`reading`, `writing`, …).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: std::io::Error,
+    },
+}
+
+/// The [`TokenFileError::Io`] of `action` on `path`.
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> TokenFileError {
+    let path = path.to_path_buf();
+    move |error| TokenFileError::Io {
+        action,
+        path,
+        error,
     }
 }
 
@@ -149,16 +213,18 @@ fn secret_hash(secret: &str) -> String {
         .collect()
 }
 
-fn read_file(path: &Path) -> anyhow::Result<TokenFile> {
+fn read_file(path: &Path) -> Result<TokenFile, TokenFileError> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a valid token file", path.display())),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| TokenFileError::Corrupt {
+            path: path.to_path_buf(),
+            error,
+        }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+        Err(error) => Err(io_error("reading", path)(error)),
     }
 }
 
-fn write_file(path: &Path, file: &TokenFile) -> anyhow::Result<()> {
+fn write_file(path: &Path, file: &TokenFile) -> Result<(), TokenFileError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let temporary = path.with_extension("json.tmp");
@@ -168,11 +234,13 @@ fn write_file(path: &Path, file: &TokenFile) -> anyhow::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(&temporary)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    out.write_all(&serde_json::to_vec_pretty(file)?)?;
-    out.sync_all()?;
-    std::fs::rename(&temporary, path).with_context(|| format!("replacing {}", path.display()))?;
-    Ok(())
+        .map_err(io_error("writing", &temporary))?;
+    let json = serde_json::to_vec_pretty(file)
+        .map_err(|error| io_error("encoding", path)(std::io::Error::other(error)))?;
+    out.write_all(&json)
+        .and_then(|()| out.sync_all())
+        .map_err(io_error("writing", &temporary))?;
+    std::fs::rename(&temporary, path).map_err(io_error("replacing", path))
 }
 
 /// Creates a token in `data_dir`; returns its record and the token itself (shown once).
@@ -185,22 +253,24 @@ pub fn create(
     role: Role,
     issuer: Option<&str>,
     name: &str,
-) -> anyhow::Result<(TokenRecord, String)> {
+) -> Result<(TokenRecord, String), TokenFileError> {
     let issuer = match (role, issuer) {
         (Role::Issuer, Some(did)) => Some(
             did.parse::<DidKey>()
-                .map_err(|error| anyhow::anyhow!("--issuer {did:?}: {error}"))?
+                .map_err(|error| TokenFileError::BadIssuer {
+                    did: did.to_owned(),
+                    error,
+                })?
                 .to_string(),
         ),
-        (Role::Issuer, None) => bail!("an issuer token needs --issuer <did:key>"),
-        (_, Some(_)) => bail!("only issuer tokens are bound to an issuer DID"),
+        (Role::Issuer, None) => return Err(TokenFileError::IssuerMissing),
+        (_, Some(_)) => return Err(TokenFileError::IssuerNotAllowed),
         (_, None) => None,
     };
     if name.trim().is_empty() {
-        bail!("--name must not be empty");
+        return Err(TokenFileError::EmptyName);
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir).map_err(io_error("creating", data_dir))?;
     let path = data_dir.join(TOKENS_FILE);
     let mut file = read_file(&path)?;
     let mut random = [0u8; 40];
@@ -225,11 +295,14 @@ pub fn create(
 ///
 /// # Errors
 /// No such token, or the file cannot be read or written.
-pub fn revoke(data_dir: &Path, id: &str) -> anyhow::Result<TokenRecord> {
+pub fn revoke(data_dir: &Path, id: &str) -> Result<TokenRecord, TokenFileError> {
     let path = data_dir.join(TOKENS_FILE);
     let mut file = read_file(&path)?;
     let Some(record) = file.tokens.iter_mut().find(|record| record.id == id) else {
-        bail!("no token {id:?} in {}", path.display());
+        return Err(TokenFileError::NoSuchToken {
+            id: id.to_owned(),
+            path,
+        });
     };
     if record.revoked.is_none() {
         record.revoked = Some(talent_core::credential::format_datetime(chrono::Utc::now()));
@@ -243,7 +316,7 @@ pub fn revoke(data_dir: &Path, id: &str) -> anyhow::Result<TokenRecord> {
 ///
 /// # Errors
 /// The file cannot be read.
-pub fn list(data_dir: &Path) -> anyhow::Result<Vec<TokenRecord>> {
+pub fn list(data_dir: &Path) -> Result<Vec<TokenRecord>, TokenFileError> {
     Ok(read_file(&data_dir.join(TOKENS_FILE))?.tokens)
 }
 

@@ -189,6 +189,16 @@ fn console_forms_need_their_csrf_token_and_staff_pages_a_live_session() {
     assert_eq!(issued.status(), StatusCode::SEE_OTHER);
     assert_ne!(log_size(&node), before);
 
+    // The accreditations page lists none on a node that has accredited no issuer.
+    let accreditations = client.get(node.at("/console/accreditations"));
+    assert_eq!(accreditations.status(), StatusCode::OK);
+    assert!(
+        accreditations
+            .text()
+            .expect("html")
+            .contains("id=\"no-accreditations\"")
+    );
+
     // Revoking the token ends the session at the next request.
     let token_id = node
         .admin_token

@@ -8,6 +8,8 @@
 //! - [`tile`]: C2SP `tlog-tiles` paths (`tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`);
 //! - [`bundle`]: the entry bundle codec (uint16-length-prefixed entries);
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` checkpoints as `signed-note`s;
+//! - [`sm2_note`]: an optional second checkpoint signature by an SM2 key (a local
+//!   signed-note extension that C2SP verifiers ignore);
 //! - [`cosignature`]: C2SP `tlog-cosignature` `cosignature/v1` (Ed25519) witness cosignatures;
 //! - [`witness`]: the C2SP `tlog-witness` `add-checkpoint` request and the cosigning decision.
 //!
@@ -20,6 +22,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod merkle;
+pub mod sm2_note;
 pub mod tile;
 pub mod witness;
 

@@ -22,7 +22,8 @@ use talent_core::issuers::IssuerRegistry;
 use talent_core::log_audit::{self, AuditError, AuditState};
 use talent_core::schema::SchemaSet;
 use talent_core::verify::{
-    IssuerContext, LogContext, LogEvidence, Verdict, Verification, VerifyOptions, verify,
+    IssuerContext, LogContext, LogEvidence, LogIdentity, Verdict, Verification, VerifyOptions,
+    verify,
 };
 use talent_integrity::did::DidKey;
 
@@ -460,18 +461,16 @@ fn verify_with_node(
         node.log_proof(id)?
     };
     let log = match (&found, &own_keys) {
-        (Some(found), Some(keys)) => LogContext::Evidence(LogEvidence {
-            // The node's own log.
-            member: &member.id,
-            origin: &keys.origin,
-            log_vkey: &keys.vkey,
-            checkpoint: &found.checkpoint,
-            proof: &found.proof,
-            // The node's own log: witnesses are pinned with trust bundles (issue 6).
-            cosigners: &[],
-            quorum: 0,
-            confirmed_at: None,
-        }),
+        // The node's own log; its witnesses are pinned with trust bundles, not here.
+        (Some(found), Some(keys)) => LogContext::Evidence(LogEvidence::new(
+            LogIdentity {
+                member: &member.id,
+                origin: &keys.origin,
+                vkey: &keys.vkey,
+            },
+            &found.checkpoint,
+            &found.proof,
+        )),
         (Some(_), None) => LogContext::Missing(format!(
             "{url} (member {}) is not a member of the pinned federation",
             member.id

@@ -176,7 +176,7 @@ pub(super) fn check_inclusion(
     now: DateTime<Utc>,
     memo: &mut CheckpointMemo,
 ) -> (Check, Option<LogStatus>) {
-    let checkpoint = match memo.open(evidence.checkpoint, evidence.origin, evidence.log_vkey) {
+    let checkpoint = match memo.open(evidence.checkpoint, evidence.log.origin, evidence.log.vkey) {
         Ok(checkpoint) => checkpoint,
         Err(error) => {
             return (
@@ -195,7 +195,7 @@ pub(super) fn check_inclusion(
         }
     };
     let status = LogStatus {
-        origin: evidence.origin.to_owned(),
+        origin: evidence.log.origin.to_owned(),
         tree_size: checkpoint.size(),
         cosigners,
         quorum: evidence.quorum,
@@ -216,14 +216,14 @@ pub(super) fn check_inclusion(
     if let Err(error) = proof.verify(canonical, checkpoint.root()) {
         let detail = format!(
             "not entry {} of {}: {error}",
-            proof.leaf_index, evidence.origin
+            proof.leaf_index, evidence.log.origin
         );
         return (Check::fail(CheckName::Inclusion, detail), Some(status));
     }
     let mut detail = format!(
         "entry {} of {} (checkpoint size {}, signed by the log key",
         proof.leaf_index,
-        evidence.origin,
+        evidence.log.origin,
         checkpoint.size()
     );
     if !evidence.cosigners.is_empty() {

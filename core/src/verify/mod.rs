@@ -12,7 +12,7 @@ mod pipeline;
 mod report;
 
 pub use memo::CheckpointMemo;
-pub use options::{IssuerContext, LogContext, LogEvidence, StatusFact, VerifyOptions};
+pub use options::{IssuerContext, LogContext, LogEvidence, LogIdentity, StatusFact, VerifyOptions};
 pub use pipeline::{
     LeafText, PreparedCredential, Verification, check_signatures, prepare_credential, verify,
     verify_credential, verify_credentials,

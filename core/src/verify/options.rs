@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::federation::Member;
 use crate::issuers::IssuerRegistry;
 use crate::schema::SchemaSet;
 use crate::status::CredentialStatus;
@@ -68,24 +69,82 @@ pub enum LogContext<'a> {
     Evidence(LogEvidence<'a>),
 }
 
-/// A checkpoint and inclusion proof for the credential, and the log key to trust.
+/// A member's log as a verifier names it: whose log it is, its origin and the signed-note key
+/// its checkpoints must carry.
 #[derive(Debug, Clone, Copy)]
-pub struct LogEvidence<'a> {
-    /// The member whose log this is: the member that issued the credential when the
-    /// evidence holds (see [`crate::credential::VerifiedCredential::member`]).
+pub struct LogIdentity<'a> {
+    /// The member whose log this is.
     pub member: &'a str,
     /// The log's origin.
     pub origin: &'a str,
     /// The log's signed-note verifier key.
-    pub log_vkey: &'a str,
-    /// The signed checkpoint.
-    pub checkpoint: &'a [u8],
-    /// The credential's inclusion proof under that checkpoint.
-    pub proof: &'a InclusionProof,
+    pub vkey: &'a str,
+}
+
+impl<'a> From<&'a Member> for LogIdentity<'a> {
+    fn from(member: &'a Member) -> LogIdentity<'a> {
+        LogIdentity {
+            member: member.id.as_str(),
+            origin: &member.log_origin,
+            vkey: &member.log_vkey,
+        }
+    }
+}
+
+/// A checkpoint and inclusion proof for the credential, and the log key to trust. Built with
+/// [`LogEvidence::new`]: no witness counts and the checkpoint is not known to be the newest
+/// unless [`LogEvidence::witnessed`] and [`LogEvidence::confirmed_at`] say so.
+#[derive(Debug, Clone, Copy)]
+pub struct LogEvidence<'a> {
+    pub(super) log: LogIdentity<'a>,
+    pub(super) checkpoint: &'a [u8],
+    pub(super) proof: &'a InclusionProof,
     /// Trusted witnesses (`cosignature/v1` keys) whose cosignatures count.
-    pub cosigners: &'a [CosignerKey],
+    pub(super) cosigners: &'a [CosignerKey],
     /// How many of them must have cosigned the checkpoint (0: report only).
-    pub quorum: usize,
+    pub(super) quorum: usize,
     /// When the checkpoint was last confirmed as the log's newest (a mirror's copy).
-    pub confirmed_at: Option<DateTime<Utc>>,
+    pub(super) confirmed_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> LogEvidence<'a> {
+    /// The inclusion `proof` of the credential under `checkpoint` (a signed note) of `log`.
+    pub fn new(
+        log: LogIdentity<'a>,
+        checkpoint: &'a [u8],
+        proof: &'a InclusionProof,
+    ) -> LogEvidence<'a> {
+        LogEvidence {
+            log,
+            checkpoint,
+            proof,
+            cosigners: &[],
+            quorum: 0,
+            confirmed_at: None,
+        }
+    }
+
+    /// Counts the cosignatures of `cosigners` on the checkpoint, and requires `quorum` of
+    /// them (0: they are reported, not required).
+    pub fn witnessed(self, cosigners: &'a [CosignerKey], quorum: usize) -> LogEvidence<'a> {
+        LogEvidence {
+            cosigners,
+            quorum,
+            ..self
+        }
+    }
+
+    /// Says when the checkpoint was last confirmed as the log's newest (a mirror's copy).
+    pub fn confirmed_at(self, at: Option<DateTime<Utc>>) -> LogEvidence<'a> {
+        LogEvidence {
+            confirmed_at: at,
+            ..self
+        }
+    }
+
+    /// The member whose log this is: the member that issued the credential when the
+    /// evidence holds (see [`crate::credential::VerifiedCredential::member`]).
+    pub fn member(&self) -> &'a str {
+        self.log.member
+    }
 }

@@ -274,7 +274,7 @@ impl PreparedCredential<'_> {
                 let (check, status) = check_inclusion(&canonical, evidence, options.now, memo);
                 checks.push(check);
                 log = status;
-                logged = Some((evidence.member, canonical));
+                logged = Some((evidence.member(), canonical));
             }
         }
         let verdict = Verdict {

@@ -124,7 +124,7 @@ pub enum ApiError {
     IdHeldByMember(String),
     /// A storage or other internal failure; the cause is logged, not sent.
     #[error("internal error")]
-    Internal(#[source] anyhow::Error),
+    Internal(#[source] crate::InternalError),
 }
 
 impl ApiError {
@@ -247,7 +247,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = format!("{cause:#}"), "internal error");
+            tracing::error!(error = %with_sources(cause.as_ref()), "internal error");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
         if matches!(self, ApiError::Token(_)) {
@@ -464,4 +464,16 @@ impl<T: Serialize> IntoResponse for AppJson<T> {
     fn into_response(self) -> Response {
         Json(self.0).into_response()
     }
+}
+
+/// `error: source: source …`, the whole chain, for the log.
+fn with_sources(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -106,7 +106,7 @@ async fn add_checkpoint(State(state): State<AppState>, body: Bytes) -> Response 
             plain(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
         }
         Err(WitnessRequestError::Internal(error)) => {
-            ApiError::Internal(anyhow::anyhow!(error)).into_response()
+            ApiError::Internal(error.into()).into_response()
         }
     }
 }

@@ -36,10 +36,10 @@ use super::session::{Staff, Visitor};
 use super::{page, trusted_svg};
 use crate::api::error::ApiError;
 use crate::issuers::Issuers;
+use crate::services::accreditations::{self, AccreditationStanding};
 use crate::services::search::{self, Criteria, Found, IdSearch, IdSearchError, OwnCredential};
 use crate::services::{HeldLogs, bundles};
 use crate::state::AppState;
-use crate::store::LogSpace;
 use crate::tokens::Operator;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -150,7 +150,7 @@ async fn search_posted(
         }
         Ok(Ok(IdSearch::RateLimited(wait))) => rate_limited(&visitor, &query, wait),
         Ok(Err(IdSearchError::NotAudited(error))) => {
-            tracing::error!(error = format!("{error:#}"), "ID-number search not audited");
+            tracing::error!(%error, "ID-number search not audited");
             super::error_page(
                 &visitor,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -673,15 +673,30 @@ async fn download_bundle(
 
 async fn accreditations(Staff { visitor, .. }: Staff, State(state): State<AppState>) -> Response {
     let t = |zh, en| visitor.lang.pick(zh, en);
-    let registry = state.issuers.own();
-    let size = state.log.head().size;
+    let (logs, issuers) = (state.held_logs(), Arc::clone(&state.issuers));
     let now = chrono::Utc::now();
+    let standings = match tokio::task::spawn_blocking(move || {
+        accreditations::own(&logs, &issuers, now)
+    })
+    .await
+    {
+        Ok(Ok(standings)) => standings,
+        Ok(Err(error)) => return api_error_page(&visitor, &ApiError::from(error)),
+        Err(_) => {
+            return super::error_page(
+                &visitor,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+            );
+        }
+    };
     let mut rows = Vec::new();
-    for accreditation in registry.accreditations() {
-        let status = match state.store.status(LogSpace::Own, accreditation.id, size) {
-            Ok(found) => found.map_or(CredentialStatus::Valid, |(_, status)| status),
-            Err(error) => return api_error_page(&visitor, &ApiError::from(error)),
-        };
+    for AccreditationStanding {
+        accreditation,
+        status,
+        in_force,
+    } in standings
+    {
         let scope = &accreditation.scope;
         let mut parts: Vec<String> = vec![
             scope
@@ -705,10 +720,8 @@ async fn accreditations(Staff { visitor, .. }: Staff, State(state): State<AppSta
                 .map(china_date)
                 .unwrap_or_default()
         );
-        let in_force = status.is_valid()
-            && accreditation.valid_from <= now
-            && accreditation.valid_until.is_none_or(|until| now < until);
-        rows.push((accreditation, parts.join(" · "), window, status, in_force));
+        let scope = parts.join(" · ");
+        rows.push((accreditation, scope, window, status, in_force));
     }
     let body = html! {
         h1 { (t("授权管理", "Accreditations")) }

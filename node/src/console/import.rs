@@ -376,7 +376,7 @@ async fn run(
     let total = requests.len();
     let mut issued = Vec::with_capacity(total);
     let mut error = None;
-    for chunk in requests.chunks(crate::import::DEFAULT_BATCH) {
+    for chunk in requests.chunks(crate::issuance::IMPORT_BATCH) {
         let first_row = chunk.first().map_or(0, |(row, _)| *row);
         // The operator as its token stands now: revoked, or no longer allowed to issue,
         // stops the job before this batch.

@@ -176,7 +176,7 @@ pub enum IssueError {
     Log(SequenceError),
     /// Signing or the store failed (an internal invariant broke); nothing was stored.
     #[error(transparent)]
-    Internal(anyhow::Error),
+    Internal(crate::InternalError),
 }
 
 impl From<StoreError> for IssueError {

@@ -46,6 +46,9 @@ use crate::tokens::{Operator, Tokens};
 
 /// Most credentials one batch request may carry.
 pub const MAX_BATCH_CREDENTIALS: usize = 1000;
+/// Credentials per durable batch of a CSV import (`registry-node import` unless told
+/// otherwise, and the console's imports).
+pub const IMPORT_BATCH: usize = 250;
 /// How far a submitted object's `proof.created` may be from the node's clock, in seconds:
 /// the log's order and the signing times must agree for withdrawals and rotations to be
 /// judged the same way everywhere.

@@ -20,6 +20,7 @@ struct Fixture {
     service: IssuanceService,
     store: Arc<Store>,
     log: Arc<Log>,
+    issuers: Arc<Issuers>,
 }
 
 impl Fixture {
@@ -56,7 +57,7 @@ impl Fixture {
                 ),
                 store: Arc::clone(&store),
                 log: Arc::clone(&log),
-                issuers,
+                issuers: Arc::clone(&issuers),
                 data_dir: dir.path().to_path_buf(),
                 status_lists,
                 tokens: Arc::new(Tokens::open(dir.path())),
@@ -70,6 +71,7 @@ impl Fixture {
             service,
             store,
             log,
+            issuers,
         }
     }
 
@@ -86,9 +88,14 @@ impl Fixture {
 }
 
 fn request() -> Value {
+    example("ProfessionalTitleCredential")
+}
+
+/// The request body of `docs/examples/{name}.json`.
+fn example(name: &str) -> Value {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
-    let text = std::fs::read_to_string(examples.join("ProfessionalTitleCredential.json"))
-        .expect("example request");
+    let text =
+        std::fs::read_to_string(examples.join(format!("{name}.json"))).expect("example request");
     serde_json::from_str(&text).expect("json")
 }
 
@@ -187,4 +194,52 @@ async fn a_logged_id_cannot_be_claimed_again() {
     ));
     drop(claim);
     assert!(fixture.service.claim_id(fresh).is_ok());
+}
+
+#[tokio::test]
+async fn an_accreditation_stands_as_its_status_and_window_say() {
+    use crate::member::MemberIdentity;
+    use crate::services::{HeldLogs, accreditations};
+    use talent_core::status::CredentialStatus;
+
+    let fixture = Fixture::new();
+    let (admin, _) = fixture.operator(Role::Admin);
+    let logs = HeldLogs {
+        store: Arc::clone(&fixture.store),
+        log: Arc::clone(&fixture.log),
+        member: Arc::new(MemberIdentity::development(
+            fixture.service.current_authority().did.clone(),
+            String::new(),
+        )),
+        federation: None,
+    };
+    let standings = |at| accreditations::own(&logs, &fixture.issuers, at).expect("reads");
+    assert!(standings(chrono::Utc::now()).is_empty());
+
+    let issued = fixture
+        .service
+        .issue(&admin, &example("IssuerAccreditationCredential"))
+        .await
+        .expect("issues the accreditation");
+    let now = chrono::Utc::now();
+    let found = standings(now);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].accreditation.id, issued.id);
+    assert_eq!(found[0].status, CredentialStatus::Valid);
+    assert!(found[0].in_force, "valid and within its window");
+    let after_window = "2028-01-01T00:00:00Z".parse().expect("time");
+    assert!(!standings(after_window)[0].in_force, "its window has ended");
+
+    fixture
+        .service
+        .change_status(
+            &admin,
+            issued.id,
+            &json!({"status": "03", "reason": "企业申请撤销"}),
+        )
+        .await
+        .expect("withdraws");
+    let found = standings(chrono::Utc::now());
+    assert_eq!(found[0].status.code(), "03");
+    assert!(!found[0].in_force, "withdrawn");
 }

@@ -60,9 +60,9 @@ impl IssuanceService {
             .iter()
             .all(|item| item.credential_type.is_some_and(CredentialType::is_talent));
         if !talent_only && !gate.exclusive {
-            return Err(IssueError::Internal(anyhow::anyhow!(
-                "a history-changing entry reached the log without the exclusive gate"
-            )));
+            return Err(IssueError::Internal(
+                "a history-changing entry reached the log without the exclusive gate".into(),
+            ));
         }
         let own = self.issuers.own();
         let first = self.log.head().size;
@@ -204,5 +204,5 @@ impl IssuanceService {
 pub(super) fn single(mut issued: Vec<IssuedCredential>) -> Result<IssuedCredential, IssueError> {
     issued
         .pop()
-        .ok_or_else(|| IssueError::Internal(anyhow::anyhow!("the log acknowledged no entry")))
+        .ok_or_else(|| IssueError::Internal("the log acknowledged no entry".into()))
 }

@@ -3,6 +3,7 @@
 //! schemas, …), never the HTTP state, and returns its own error; `api` and `console` parse
 //! a request, call a service and map its answer (or error) to their response.
 //!
+//! - [`accreditations`]: the own delegated issuers' accreditations and their standing.
 //! - [`verification`]: the verdict on a presented credential (evidence lookup, the batch
 //!   scheduler, the checkpoint memo) and, when asked, its recognition in a region.
 //! - [`bundles`]: the offline proof bundle of an own credential.
@@ -11,6 +12,7 @@
 //! - [`read_access`]: which credentials an operator's token may read.
 //! - [`statistics`]: the current credential counts and recognition flows.
 
+pub mod accreditations;
 pub mod bundles;
 pub mod held_logs;
 pub mod issuer_history;

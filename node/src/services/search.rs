@@ -18,7 +18,7 @@ use talent_core::status::CredentialStatus;
 
 use super::HeldLogs;
 use super::read_access::{may_read, may_read_issued_by};
-use crate::audit::{IdSearchAudit, Outcome};
+use crate::audit::{AuditError, IdSearchAudit, Outcome};
 use crate::issuers::Issuers;
 use crate::rate_limit::RateLimiter;
 use crate::store::{LogSpace, StoreError};
@@ -322,7 +322,7 @@ pub enum IdSearchError {
     Search(#[from] StoreError),
     /// The audit log could not be written: no answer without its record.
     #[error("the ID-number search could not be audited")]
-    NotAudited(#[source] anyhow::Error),
+    NotAudited(#[source] AuditError),
 }
 
 /// The rate-limited, audited search for the credentials of `full_id` (which `criteria`'s

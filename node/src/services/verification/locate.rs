@@ -7,7 +7,7 @@ use serde_json::Value;
 use talent_core::credential::CredentialView;
 use talent_core::identifiers::CredentialId;
 use talent_core::status::CredentialStatus;
-use talent_core::verify::{LogContext, LogEvidence, StatusFact};
+use talent_core::verify::{LogContext, LogEvidence, LogIdentity, StatusFact};
 use talent_tlog::cosignature::CosignerKey;
 use talent_tlog::merkle::InclusionProof;
 
@@ -26,21 +26,24 @@ impl Evidence {
     /// What the verification pipeline is told about the credential's log.
     pub(super) fn context(&self) -> LogContext<'_> {
         match self {
-            Evidence::Found(found) => LogContext::Evidence(LogEvidence {
-                member: &found.member,
-                origin: &found.origin,
-                log_vkey: &found.log_vkey,
-                checkpoint: &found.checkpoint,
-                proof: &found.proof,
-                cosigners: &found.cosigners,
-                quorum: found.quorum,
-                confirmed_at: found.confirmed_at,
-            }),
+            Evidence::Found(found) => {
+                let log = LogIdentity {
+                    member: &found.member,
+                    origin: &found.origin,
+                    vkey: &found.log_vkey,
+                };
+                LogContext::Evidence(
+                    LogEvidence::new(log, &found.checkpoint, &found.proof)
+                        .witnessed(&found.cosigners, found.quorum)
+                        .confirmed_at(found.confirmed_at),
+                )
+            }
             Evidence::Missing(reason) => LogContext::Missing(reason.clone()),
         }
     }
 }
 
+/// What the node found, owned, to lend to a [`LogEvidence`].
 pub(super) struct FoundEvidence {
     /// The member whose log this is.
     member: String,

@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use talent_core::schema::SchemaSet;
 use talent_forms::bulk::{self, BulkPlan};
 
-/// Credentials per durable batch unless told otherwise (the console's imports too).
-pub const DEFAULT_BATCH: usize = 250;
+pub use registry_node::issuance::IMPORT_BATCH as DEFAULT_BATCH;
 
 /// How an import ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

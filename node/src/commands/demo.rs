@@ -12,10 +12,6 @@
 //! a word (SIGKILL, a crash), each member sees its standard input, a pipe whose other end
 //! only the demo held, close, and stops as on SIGTERM (`serve --stop-when-stdin-closes`,
 //! [`stop_when_stdin_closes`]).
-//!
-//! Errors here are `anyhow`'s, as in `main.rs`: this module is a command-line command whose
-//! every error ends as a message to the person running it, with the context of what it was
-//! doing; no caller matches on them.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -31,31 +27,31 @@ use talent_core::federation::{Federation, Member};
 const SAMPLES: [(&str, &str); 7] = [
     (
         "GoldenPhoenixTalentCredential",
-        include_str!("../../docs/examples/GoldenPhoenixTalentCredential.json"),
+        include_str!("../../../docs/examples/GoldenPhoenixTalentCredential.json"),
     ),
     (
         "ProfessionalTitleCredential",
-        include_str!("../../docs/examples/ProfessionalTitleCredential.json"),
+        include_str!("../../../docs/examples/ProfessionalTitleCredential.json"),
     ),
     (
         "SkillLevelCredential",
-        include_str!("../../docs/examples/SkillLevelCredential.json"),
+        include_str!("../../../docs/examples/SkillLevelCredential.json"),
     ),
     (
         "ProfessionalQualificationCredential",
-        include_str!("../../docs/examples/ProfessionalQualificationCredential.json"),
+        include_str!("../../../docs/examples/ProfessionalQualificationCredential.json"),
     ),
     (
         "TalentServiceCardCredential",
-        include_str!("../../docs/examples/TalentServiceCardCredential.json"),
+        include_str!("../../../docs/examples/TalentServiceCardCredential.json"),
     ),
     (
         "IssuerAccreditationCredential",
-        include_str!("../../docs/examples/IssuerAccreditationCredential.json"),
+        include_str!("../../../docs/examples/IssuerAccreditationCredential.json"),
     ),
     (
         "RecognitionAgreementCredential",
-        include_str!("../../docs/examples/RecognitionAgreementCredential.json"),
+        include_str!("../../../docs/examples/RecognitionAgreementCredential.json"),
     ),
 ];
 
@@ -166,7 +162,7 @@ pub fn stop_when_stdin_closes() -> anyhow::Result<()> {
 /// not converge in time.
 pub async fn run(config: &Path, data: &Path) -> anyhow::Result<()> {
     let stop = stop_signal()?;
-    let federation = crate::node::load_federation(config)?;
+    let federation = registry_node::node::load_federation(config)?;
     let keys_root = config
         .parent()
         .unwrap_or_else(|| Path::new("."))
@@ -220,9 +216,9 @@ async fn bring_up(
 ) -> anyhow::Result<()> {
     let mut tokens = std::collections::HashMap::new();
     for member in federation.members() {
-        let (_, token) = crate::tokens::create(
+        let (_, token) = registry_node::tokens::create(
             &data.join(member.id.as_str()),
-            crate::tokens::Role::Admin,
+            registry_node::tokens::Role::Admin,
             None,
             "demo operator",
         )?;
