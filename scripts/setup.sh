@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs what building and testing the registry needs on a fresh Debian machine with the
-# Rust toolchain: libclang (bindgen, for the rocksdb crate), a C++ compiler, and for the web
-# console's browser tests Debian's Chromium (/usr/bin/chromium, driven headless by the
-# tests) with CJK fonts so Chinese text renders in their screenshots. Idempotent: does
-# nothing when everything is present. Sourced by run-node.sh and test.sh.
+# Rust toolchain: libclang (bindgen, for the rocksdb crate), a C++ compiler, OpenSSL 3's
+# command line (the independent check of the SM2 test vector, integrity/tests/sm2_openssl.rs),
+# and for the web console's browser tests Debian's Chromium (/usr/bin/chromium, driven
+# headless by the tests) with CJK fonts so Chinese text renders in their screenshots.
+# Idempotent: does nothing when everything is present. Sourced by run-node.sh and test.sh.
 set -euo pipefail
 
 need=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # A test may point $CHROMIUM at another binary; the package is still what CI installs.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)

@@ -3,11 +3,13 @@
 //! W3C Data Integrity as the talent registry uses it, with nothing of the registry's domain:
 //!
 //! - [`jcs`]: RFC 8785 JSON canonicalisation, the bytes every proof and log entry is over;
-//! - [`multibase`]: base58btc multibase and the Ed25519 multikey encodings;
-//! - [`did`]: `did:key` identifiers of Ed25519 keys and a cache of parsed keys;
-//! - [`proof`]: `DataIntegrityProof`s with the `eddsa-jcs-2022` cryptosuite, one at a time
-//!   or verified in batches. [`proof::Cryptosuite`] names the suite, so a second one
-//!   (SM2/SM3) plugs in beside it without changing the proof format.
+//! - [`multibase`]: base58btc multibase and the Ed25519 and SM2 multikey encodings;
+//! - [`did`]: `did:key` identifiers of Ed25519 and SM2 keys and a cache of parsed keys;
+//! - [`keys`]: the private keys proofs are signed with ([`keys::IssuerKey`]: Ed25519 or
+//!   SM2) and the SM2 distinguishing ID;
+//! - [`proof`]: `DataIntegrityProof`s with the `eddsa-jcs-2022` cryptosuite (Ed25519,
+//!   SHA-256) or this project's `sm2-jcs-2025` (SM2, SM3; `docs/sm2-jcs-2025.md`), one at a
+//!   time or, for Ed25519, verified in batches.
 //!
 //! Nothing here performs I/O or reads the clock.
 
@@ -16,5 +18,6 @@
 
 pub mod did;
 pub mod jcs;
+pub mod keys;
 pub mod multibase;
 pub mod proof;

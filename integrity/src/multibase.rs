@@ -1,4 +1,4 @@
-//! Multibase `base58btc` (prefix `z`) and Ed25519 multikey encodings.
+//! Multibase `base58btc` (prefix `z`) and the Ed25519 and SM2 multikey encodings.
 //!
 //! Data Integrity proofs carry their signature as multibase base58btc, and did:key /
 //! `Multikey` carry keys as multibase base58btc over a multicodec-prefixed key
@@ -10,10 +10,13 @@ use thiserror::Error;
 pub const ED25519_PUB_PREFIX: [u8; 2] = [0xed, 0x01];
 /// Multicodec varint prefix of an Ed25519 secret key seed (`ed25519-priv`, 0x1300).
 pub const ED25519_PRIV_PREFIX: [u8; 2] = [0x80, 0x26];
+/// Multicodec varint prefix of an SM2 public key (`sm2-pub`, 0x1206), followed by the
+/// 33-byte compressed SEC1 point.
+pub const SM2_PUB_PREFIX: [u8; 2] = [0x86, 0x24];
 /// Multibase prefix character of base58btc.
 pub const BASE58BTC_PREFIX: char = 'z';
 /// Longest base58btc text (after the `z`) that is decoded. The longest value the registry
-/// encodes is a 64-byte Ed25519 signature, at most 88 characters (a multikey is 48). Decoding
+/// encodes is a 64-byte signature, at most 88 characters (a multikey is 48). Decoding
 /// base58 is quadratic in the length — 64,000 characters took 0.8 s of CPU, and a
 /// presented credential carries two such values (`proofValue`, `verificationMethod`) — so
 /// longer text is refused before it is decoded.
@@ -40,6 +43,15 @@ pub enum MultibaseError {
         found: Vec<u8>,
         /// The prefix this key kind requires.
         expected: [u8; 2],
+    },
+    /// The decoded multikey starts with the prefix of no public key kind a did:key may hold
+    /// (`ed25519-pub` or `sm2-pub`).
+    #[error(
+        "multikey has multicodec prefix {found:02x?}, expected ed25519-pub {ED25519_PUB_PREFIX:02x?} or sm2-pub {SM2_PUB_PREFIX:02x?}"
+    )]
+    UnsupportedKeyCodec {
+        /// The first two bytes found (fewer when the key was shorter).
+        found: Vec<u8>,
     },
     /// The key material after the prefix has the wrong length.
     #[error("key material is {found} bytes, expected {expected}")]
@@ -81,7 +93,7 @@ pub fn decode_base58btc(value: &str) -> Result<Vec<u8>, MultibaseError> {
 }
 
 /// Decodes a multibase base58btc string that must hold exactly 64 bytes (an Ed25519
-/// signature): the same answer as [`decode_base58btc`] followed by a length check, with
+/// signature, or an SM2 signature's `r ‖ s`): the same answer as [`decode_base58btc`] followed by a length check, with
 /// `Err(Ok(n))` for a valid encoding of `n ≠ 64` bytes.
 ///
 /// Every proof verification decodes one, and the general decoder is quadratic in the
@@ -134,14 +146,61 @@ pub fn decode_ed25519_secret(value: &str) -> Result<[u8; 32], MultibaseError> {
     decode_prefixed(ED25519_PRIV_PREFIX, value)
 }
 
-fn encode_prefixed(prefix: [u8; 2], key: &[u8; 32]) -> String {
-    let mut bytes = Vec::with_capacity(34);
+/// Encodes a 33-byte compressed SEC1 SM2 point as a multikey (`zEP…`, multicodec
+/// `sm2-pub`).
+pub fn encode_sm2_public(point: &[u8; 33]) -> String {
+    encode_prefixed(SM2_PUB_PREFIX, point)
+}
+
+/// Decodes an SM2 public multikey into its 33 bytes (not checked to be a point).
+///
+/// # Errors
+/// Any [`decode_base58btc`] error, [`MultibaseError::WrongMulticodec`] when the prefix is not
+/// `0x8624`, [`MultibaseError::WrongLength`] when the key is not 33 bytes.
+pub fn decode_sm2_public(value: &str) -> Result<[u8; 33], MultibaseError> {
+    decode_prefixed(SM2_PUB_PREFIX, value)
+}
+
+/// The key bytes of a public multikey of either kind a did:key may hold, not yet checked to
+/// be a valid key of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicMultikey {
+    /// `ed25519-pub`: a 32-byte Ed25519 public key.
+    Ed25519([u8; 32]),
+    /// `sm2-pub`: a 33-byte compressed SEC1 SM2 point.
+    Sm2([u8; 33]),
+}
+
+/// Decodes a public multikey of either kind, told apart by its multicodec prefix.
+///
+/// # Errors
+/// Any [`decode_base58btc`] error, [`MultibaseError::UnsupportedKeyCodec`] for another
+/// prefix, [`MultibaseError::WrongLength`] when the key after the prefix has the wrong length
+/// for its kind.
+pub fn decode_public_multikey(value: &str) -> Result<PublicMultikey, MultibaseError> {
+    let bytes = decode_base58btc(value)?;
+    if let Some(key) = bytes.strip_prefix(&ED25519_PUB_PREFIX) {
+        return exact(key).map(PublicMultikey::Ed25519);
+    }
+    if let Some(key) = bytes.strip_prefix(&SM2_PUB_PREFIX) {
+        return exact(key).map(PublicMultikey::Sm2);
+    }
+    Err(MultibaseError::UnsupportedKeyCodec {
+        found: bytes.iter().take(2).copied().collect(),
+    })
+}
+
+fn encode_prefixed<const N: usize>(prefix: [u8; 2], key: &[u8; N]) -> String {
+    let mut bytes = Vec::with_capacity(2 + N);
     bytes.extend_from_slice(&prefix);
     bytes.extend_from_slice(key);
     encode_base58btc(&bytes)
 }
 
-fn decode_prefixed(prefix: [u8; 2], value: &str) -> Result<[u8; 32], MultibaseError> {
+fn decode_prefixed<const N: usize>(
+    prefix: [u8; 2],
+    value: &str,
+) -> Result<[u8; N], MultibaseError> {
     let bytes = decode_base58btc(value)?;
     let Some(key) = bytes.strip_prefix(&prefix) else {
         return Err(MultibaseError::WrongMulticodec {
@@ -149,9 +208,14 @@ fn decode_prefixed(prefix: [u8; 2], value: &str) -> Result<[u8; 32], MultibaseEr
             expected: prefix,
         });
     };
+    exact(key)
+}
+
+/// `key` as exactly `N` bytes.
+fn exact<const N: usize>(key: &[u8]) -> Result<[u8; N], MultibaseError> {
     key.try_into().map_err(|_| MultibaseError::WrongLength {
         found: key.len(),
-        expected: 32,
+        expected: N,
     })
 }
 
@@ -248,6 +312,47 @@ mod tests {
             decode_base58btc(&format!("z{}", "2".repeat(MAX_BASE58_CHARS + 1))),
             Err(MultibaseError::TooLong(MAX_BASE58_CHARS + 1))
         );
+    }
+
+    #[test]
+    fn round_trips_sm2_public_key_and_tells_the_kinds_apart() {
+        let mut point = [0x5a; 33];
+        point[0] = 0x02;
+        let encoded = encode_sm2_public(&point);
+        assert!(encoded.starts_with("zEP"), "{encoded}");
+        assert_eq!(decode_sm2_public(&encoded), Ok(point));
+        assert_eq!(
+            decode_public_multikey(&encoded),
+            Ok(PublicMultikey::Sm2(point))
+        );
+        assert_eq!(
+            decode_public_multikey(&encode_ed25519_public(&[7; 32])),
+            Ok(PublicMultikey::Ed25519([7; 32]))
+        );
+        assert!(matches!(
+            decode_sm2_public(&encode_ed25519_public(&[7; 32])),
+            Err(MultibaseError::WrongMulticodec { .. })
+        ));
+        // A 32-byte SM2 key and a 33-byte Ed25519 key are the wrong length for their kind.
+        for (prefix, length, expected) in [(SM2_PUB_PREFIX, 32, 33), (ED25519_PUB_PREFIX, 33, 32)] {
+            let mut bytes = prefix.to_vec();
+            bytes.extend(std::iter::repeat_n(2, length));
+            assert_eq!(
+                decode_public_multikey(&encode_base58btc(&bytes)),
+                Err(MultibaseError::WrongLength {
+                    found: length,
+                    expected
+                })
+            );
+        }
+        for bytes in [&[0xec, 0x01, 9][..], &[0x86][..], &[0x24, 0x86][..]] {
+            assert_eq!(
+                decode_public_multikey(&encode_base58btc(bytes)),
+                Err(MultibaseError::UnsupportedKeyCodec {
+                    found: bytes.iter().take(2).copied().collect()
+                })
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::identifiers::RegionId;
-use talent_integrity::did::DidKey;
+use talent_integrity::did::{DidError, DidKey};
+use talent_integrity::multibase::{ED25519_PUB_PREFIX, MultibaseError, SM2_PUB_PREFIX};
 
 use super::config::Federation;
 use super::error::{ConfigError, ConfigErrorKind};
@@ -221,12 +222,19 @@ impl<'t> Parser<'t> {
         let authority: DidKey = authority
             .parse()
             .map_err(|e| self.error(authority_span.clone(), ConfigErrorKind::BadDid(e)))?;
-        self.unique_key(
-            seen,
-            authority.verifying_key(),
-            "authority",
-            &authority_span,
-        )?;
+        // Authorities stay Ed25519 until a member can name its cryptosuite here: an SM2
+        // did:key is refused with the error it had before did:key took SM2 keys.
+        let Some(authority_key) = authority.ed25519() else {
+            let not_ed25519 = MultibaseError::WrongMulticodec {
+                found: SM2_PUB_PREFIX.to_vec(),
+                expected: ED25519_PUB_PREFIX,
+            };
+            return Err(self.error(
+                authority_span,
+                ConfigErrorKind::BadDid(DidError::Multikey(not_ed25519)),
+            ));
+        };
+        self.unique_key(seen, authority_key, "authority", &authority_span)?;
 
         let (log_origin, origin_span) = self.string(table, span, "log_origin")?;
         if log_origin.is_empty() {

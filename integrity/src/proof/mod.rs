@@ -1,30 +1,35 @@
-//! Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite
-//! ([vc-di-eddsa §3.3](https://www.w3.org/TR/vc-di-eddsa/#eddsa-jcs-2022)).
+//! Data Integrity proofs with the JCS cryptosuites: `eddsa-jcs-2022`
+//! ([vc-di-eddsa §3.3](https://www.w3.org/TR/vc-di-eddsa/#eddsa-jcs-2022)) and this
+//! project's `sm2-jcs-2025` (`docs/sm2-jcs-2025.md`).
 //!
-//! The signed bytes are `SHA-256(JCS(proof configuration)) ‖ SHA-256(JCS(document))`, where
-//! the proof configuration is the proof without `proofValue`, carrying the document's
-//! `@context`. The signature is Ed25519, encoded as multibase base58btc in `proofValue`.
+//! Both sign `H(JCS(proof configuration)) ‖ H(JCS(document))`, where the proof
+//! configuration is the proof without `proofValue`, carrying the document's `@context`, and
+//! encode the 64-byte signature as multibase base58btc in `proofValue`. They differ in the
+//! hash `H` and the signature: SHA-256 and Ed25519 (module `eddsa_jcs`), SM3 and SM2
+//! (module `sm2_jcs`). The proof configuration is handled once for both (module `config`);
+//! the key named by `verificationMethod` must be of the suite's kind.
 //!
-//! Only this one cryptosuite exists today; [`Cryptosuite`] names it so a second one (SM2/SM3
-//! for government e-seals) can be added without changing the proof format.
-//!
-//! Why one file: creating, signing canonically and verifying one cryptosuite's proofs share
-//! its proof configuration and hashing; a second cryptosuite is where this splits into one
-//! module per suite (batch verification already has its own module).
+//! Many Ed25519 proofs verify at once in a batch ([`verify_batch`]); SM2 proofs verify one
+//! by one.
 
 mod batch;
+mod config;
+mod eddsa_jcs;
+mod signing;
+mod sm2_jcs;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use std::fmt;
+
+use serde_json::Value;
 use thiserror::Error;
 
-use crate::did::{DidError, DidKey, KeyCache};
+use crate::did::{DidError, DidKey, KeyCache, KeyKind, PublicKey};
 use crate::jcs;
-use crate::multibase::{self, MultibaseError};
+use crate::multibase::MultibaseError;
+use config::{BorrowedProof, ProofMembers};
 
 pub use batch::{batch_verifies, verify_batch};
+pub use signing::{ProofKey, ProofSigner, SignedDocument, create_proof, sign};
 
 /// `type` of every proof this module makes and accepts.
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
@@ -32,11 +37,13 @@ pub const PROOF_TYPE: &str = "DataIntegrityProof";
 pub const ASSERTION_METHOD: &str = "assertionMethod";
 
 /// A cryptosuite this project implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Cryptosuite {
-    /// Ed25519 over RFC 8785 JCS and SHA-256.
+    /// Ed25519 over RFC 8785 JCS and SHA-256 (W3C vc-di-eddsa).
     EddsaJcs2022,
+    /// SM2 over RFC 8785 JCS and SM3 (this project's suite, `docs/sm2-jcs-2025.md`).
+    Sm2Jcs2025,
 }
 
 impl Cryptosuite {
@@ -44,11 +51,48 @@ impl Cryptosuite {
     pub fn as_str(self) -> &'static str {
         match self {
             Cryptosuite::EddsaJcs2022 => "eddsa-jcs-2022",
+            Cryptosuite::Sm2Jcs2025 => "sm2-jcs-2025",
         }
     }
 
-    fn from_name(name: &str) -> Option<Cryptosuite> {
-        (name == "eddsa-jcs-2022").then_some(Cryptosuite::EddsaJcs2022)
+    /// The suite a `cryptosuite` value names, if this project implements it.
+    pub fn from_name(name: &str) -> Option<Cryptosuite> {
+        match name {
+            "eddsa-jcs-2022" => Some(Cryptosuite::EddsaJcs2022),
+            "sm2-jcs-2025" => Some(Cryptosuite::Sm2Jcs2025),
+            _ => None,
+        }
+    }
+
+    /// The kind of key the suite's proofs are signed with.
+    pub fn key_kind(self) -> KeyKind {
+        match self {
+            Cryptosuite::EddsaJcs2022 => KeyKind::Ed25519,
+            Cryptosuite::Sm2Jcs2025 => KeyKind::Sm2,
+        }
+    }
+
+    /// hashData: `H(JCS(proof config)) ‖ H(JCS(document))`, the 64 bytes that are signed,
+    /// with the suite's hash `H` (SHA-256 or SM3).
+    pub fn hash_data(self, proof_config: &Value, unsecured_document: &Value) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&self.digest(&[&jcs::canonicalize(proof_config)]));
+        out[32..].copy_from_slice(&self.digest(&[&jcs::canonicalize(unsecured_document)]));
+        out
+    }
+
+    /// The suite's hash of the concatenated `parts`.
+    fn digest(self, parts: &[&[u8]]) -> [u8; 32] {
+        match self {
+            Cryptosuite::EddsaJcs2022 => eddsa_jcs::digest(parts),
+            Cryptosuite::Sm2Jcs2025 => sm2_jcs::digest(parts),
+        }
+    }
+}
+
+impl fmt::Display for Cryptosuite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -72,7 +116,7 @@ pub enum ProofError {
     #[error("proof type {0:?} is not DataIntegrityProof")]
     WrongProofType(String),
     /// `proof.cryptosuite` is not one this project implements.
-    #[error("cryptosuite {0:?} is not supported (expected eddsa-jcs-2022)")]
+    #[error("cryptosuite {0:?} is not supported (expected eddsa-jcs-2022 or sm2-jcs-2025)")]
     UnsupportedCryptosuite(String),
     /// `proof.proofPurpose` is not the purpose the verifier asked for.
     #[error("proof purpose {found:?} is not {expected:?}")]
@@ -88,15 +132,35 @@ pub enum ProofError {
     /// `proof.created` is present but not an XML Schema dateTime.
     #[error("proof created {0:?} is not a valid dateTime")]
     InvalidCreated(String),
-    /// The verification method is not a usable Ed25519 did:key.
+    /// The verification method is not a usable did:key.
     #[error("verification method: {0}")]
     VerificationMethod(#[from] DidError),
+    /// The verification method's key is not the kind the cryptosuite signs with (an SM2
+    /// did:key in an `eddsa-jcs-2022` proof, or an Ed25519 one in an `sm2-jcs-2025` proof).
+    #[error(
+        "cryptosuite {cryptosuite} is signed with {} keys, but the verification method holds an {key} key",
+        .cryptosuite.key_kind()
+    )]
+    KeySuiteMismatch {
+        /// The proof's cryptosuite.
+        cryptosuite: Cryptosuite,
+        /// The kind of key the verification method holds.
+        key: KeyKind,
+    },
     /// `proofValue` is not valid multibase base58btc.
     #[error("proofValue: {0}")]
     ProofValueEncoding(MultibaseError),
-    /// `proofValue` does not decode to a 64-byte Ed25519 signature.
-    #[error("proofValue is {0} bytes, expected a 64-byte Ed25519 signature")]
+    /// `proofValue` does not decode to 64 bytes (an Ed25519 signature, or SM2's `r ‖ s`).
+    #[error("proofValue is {0} bytes, expected a 64-byte signature")]
     ProofValueLength(usize),
+    /// An `sm2-jcs-2025` `proofValue` whose `r` or `s` is zero or not below the group order
+    /// `n`: no SM2 signature.
+    #[error("proofValue is not an SM2 signature: r and s must be in [1, n-1]")]
+    InvalidSm2Signature,
+    /// The SM2 signer met the case in which the standard draws another nonce (`r = 0` or
+    /// `r + k = n`), which a deterministic nonce cannot (probability about 2⁻²⁵⁶).
+    #[error("SM2 signing found no signature for this key and message (r = 0 or r + k = n)")]
+    SigningFailed,
     /// The signature does not match the document and key.
     #[error("signature does not match the document (verification method {verification_method})")]
     SignatureMismatch {
@@ -127,177 +191,45 @@ pub struct VerifiedProof {
     pub cryptosuite: Cryptosuite,
 }
 
-/// `SHA-256(JCS(proof config)) ‖ SHA-256(JCS(document))`: the bytes that are signed.
+/// `SHA-256(JCS(proof config)) ‖ SHA-256(JCS(document))`: the bytes an `eddsa-jcs-2022`
+/// proof signs ([`Cryptosuite::hash_data`] for either suite).
 pub fn hash_data(proof_config: &Value, unsecured_document: &Value) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    out[..32].copy_from_slice(&Sha256::digest(jcs::canonicalize(proof_config)));
-    out[32..].copy_from_slice(&Sha256::digest(jcs::canonicalize(unsecured_document)));
-    out
+    Cryptosuite::EddsaJcs2022.hash_data(proof_config, unsecured_document)
 }
 
-/// Signs `unsecured` and returns the proof object (with `proofValue`).
-///
-/// # Errors
-/// [`ProofError::NotAnObject`], [`ProofError::AlreadySigned`].
-pub fn create_proof(
-    unsecured: &Value,
-    key: &SigningKey,
-    options: &ProofOptions,
-) -> Result<Value, ProofError> {
-    let document = unsecured.as_object().ok_or(ProofError::NotAnObject)?;
-    if document.contains_key("proof") {
-        return Err(ProofError::AlreadySigned);
-    }
-    let did = DidKey::from_verifying_key(&key.verifying_key());
-    let mut config = proof_config(document, &did.verification_method(), options);
-    let signature = key.sign(&hash_data(&config, unsecured));
-    if let Value::Object(map) = &mut config {
-        map.insert(
-            "proofValue".into(),
-            multibase::encode_base58btc(&signature.to_bytes()).into(),
-        );
-    }
-    Ok(config)
-}
-
-/// Signs `unsecured` and returns the secured document with its `proof`.
-///
-/// # Errors
-/// As [`create_proof`].
-pub fn sign(
-    unsecured: &Value,
-    key: &SigningKey,
-    options: &ProofOptions,
-) -> Result<Value, ProofError> {
-    let proof = create_proof(unsecured, key, options)?;
-    let mut secured = unsecured.clone();
-    if let Value::Object(map) = &mut secured {
-        map.insert("proof".into(), proof);
-    }
-    Ok(secured)
-}
-
-/// A signing key with its verification method, formatted once for all the proofs it
-/// makes (formatting a did:key is a base58 encoding).
+/// A proof's signature, parsed for its cryptosuite.
 #[derive(Debug, Clone)]
-pub struct ProofSigner {
-    key: SigningKey,
-    verification_method: String,
+pub(crate) enum SuiteSignature {
+    /// `eddsa-jcs-2022`.
+    Ed25519(ed25519_dalek::Signature),
+    /// `sm2-jcs-2025`.
+    Sm2(sm2::dsa::Signature),
 }
 
-/// A document signed by [`ProofSigner::sign_canonical`]: the secured document and its JCS
-/// bytes.
-#[derive(Debug, Clone)]
-pub struct SignedDocument {
-    /// The document with its `proof`.
-    pub document: Value,
-    /// `JCS(document)`, made from the canonical bytes the signature was computed over.
-    pub canonical: Vec<u8>,
-}
-
-impl ProofSigner {
-    /// A signer with `key`.
-    pub fn new(key: SigningKey) -> ProofSigner {
-        let verification_method =
-            DidKey::from_verifying_key(&key.verifying_key()).verification_method();
-        ProofSigner {
-            key,
-            verification_method,
-        }
-    }
-
-    /// The signing key.
-    pub fn key(&self) -> &SigningKey {
-        &self.key
-    }
-
-    /// Signs `unsecured` as [`sign`] does, canonicalising the document once: the bytes
-    /// hashed for the signature become, with the proof's canonical bytes put among them
-    /// in name order, the JCS of the secured document (what a log entry stores).
+impl SuiteSignature {
+    /// The `suite` signature whose `proofValue` bytes are `bytes`.
     ///
     /// # Errors
-    /// [`ProofError::NotAnObject`], [`ProofError::AlreadySigned`].
-    pub fn sign_canonical(
-        &self,
-        mut unsecured: Value,
-        options: &ProofOptions,
-    ) -> Result<SignedDocument, ProofError> {
-        let document = unsecured.as_object_mut().ok_or(ProofError::NotAnObject)?;
-        if document.contains_key("proof") {
-            return Err(ProofError::AlreadySigned);
-        }
-        let (document_bytes, spans) = jcs::canonicalize_object_members(document);
-        let mut config = proof_config(document, &self.verification_method, options);
-        let mut message = [0u8; 64];
-        message[..32].copy_from_slice(&Sha256::digest(jcs::canonicalize(&config)));
-        message[32..].copy_from_slice(&Sha256::digest(&document_bytes));
-        let signature = self.key.sign(&message);
-        if let Value::Object(map) = &mut config {
-            map.insert(
-                "proofValue".into(),
-                multibase::encode_base58btc(&signature.to_bytes()).into(),
-            );
-        }
-        // `proof` goes after every member whose name sorts before it (RFC 8785 order).
-        let before = document
-            .keys()
-            .filter(|name| jcs::compare_utf16(name, "proof").is_lt())
-            .count();
-        let proof_bytes = jcs::canonicalize(&config);
-        let mut canonical = Vec::with_capacity(document_bytes.len() + proof_bytes.len() + 10);
-        let at = match before {
-            0 => 1,
-            count => spans[count - 1].value.end,
-        };
-        canonical.extend_from_slice(&document_bytes[..at]);
-        if before > 0 {
-            canonical.push(b',');
-        }
-        canonical.extend_from_slice(b"\"proof\":");
-        canonical.extend_from_slice(&proof_bytes);
-        if before == 0 && !spans.is_empty() {
-            canonical.push(b',');
-        }
-        canonical.extend_from_slice(&document_bytes[at..]);
-        document.insert("proof".into(), config);
-        Ok(SignedDocument {
-            document: unsecured,
-            canonical,
+    /// [`ProofError::InvalidSm2Signature`].
+    fn from_bytes(suite: Cryptosuite, bytes: &[u8; 64]) -> Result<SuiteSignature, ProofError> {
+        Ok(match suite {
+            Cryptosuite::EddsaJcs2022 => {
+                SuiteSignature::Ed25519(ed25519_dalek::Signature::from_bytes(bytes))
+            }
+            Cryptosuite::Sm2Jcs2025 => SuiteSignature::Sm2(sm2_jcs::signature(bytes)?),
         })
     }
 }
 
-/// The proof configuration of a new proof of `document` by `verification_method`: the
-/// proof without its `proofValue`.
-fn proof_config(
-    document: &Map<String, Value>,
-    verification_method: &str,
-    options: &ProofOptions,
-) -> Value {
-    let mut config = Map::new();
-    config.insert("type".into(), PROOF_TYPE.into());
-    config.insert(
-        "cryptosuite".into(),
-        Cryptosuite::EddsaJcs2022.as_str().into(),
-    );
-    config.insert("created".into(), options.created.clone().into());
-    config.insert("verificationMethod".into(), verification_method.into());
-    config.insert("proofPurpose".into(), options.proof_purpose.into());
-    if let Some(context) = document.get("@context") {
-        config.insert("@context".into(), context.clone());
-    }
-    Value::Object(config)
-}
-
-/// A proof whose every part but the Ed25519 signature itself has been checked: what
+/// A proof whose every part but the signature itself has been checked: what
 /// [`verify_batch`] checks many of at once.
 #[derive(Debug, Clone)]
 pub struct PreparedProof {
     /// The proof's facts, valid once the signature verifies.
     pub proof: VerifiedProof,
-    /// The signed message: proof-options hash ‖ document hash.
+    /// The signed message (hashData): proof-options hash ‖ document hash.
     message: [u8; 64],
-    signature: Signature,
+    signature: SuiteSignature,
 }
 
 impl PreparedProof {
@@ -316,13 +248,23 @@ impl PreparedProof {
     /// # Errors
     /// [`ProofError::SignatureMismatch`].
     pub fn verify_signature(&self) -> Result<(), ProofError> {
-        self.proof
-            .controller
-            .verifying_key()
-            .verify(&self.message, &self.signature)
-            .map_err(|_| ProofError::SignatureMismatch {
+        let verifies = match (&self.signature, self.proof.controller.public_key()) {
+            (SuiteSignature::Ed25519(signature), PublicKey::Ed25519(key)) => {
+                eddsa_jcs::verifies(key, &self.message, signature)
+            }
+            (SuiteSignature::Sm2(signature), PublicKey::Sm2(key)) => {
+                sm2_jcs::verifies(key, &self.message, signature)
+            }
+            // Preparing refuses a key of the other kind (ProofError::KeySuiteMismatch).
+            _ => false,
+        };
+        if verifies {
+            Ok(())
+        } else {
+            Err(ProofError::SignatureMismatch {
                 verification_method: self.proof.verification_method.clone(),
             })
+        }
     }
 
     /// The proof's facts, valid only once the signature verifies.
@@ -337,13 +279,15 @@ impl PreparedProof {
     }
 }
 
-/// Verifies the `eddsa-jcs-2022` proof of a secured document, requiring `expected_purpose`.
+/// Verifies the `eddsa-jcs-2022` or `sm2-jcs-2025` proof of a secured document, requiring
+/// `expected_purpose`.
 ///
 /// This checks the proof only; binding the signer to the document's `issuer` is the caller's
 /// (the registry's verification does it).
 ///
 /// # Errors
-/// Every [`ProofError`] variant but `AlreadySigned` names a way the proof can be wrong.
+/// Every [`ProofError`] variant but `AlreadySigned` and `SigningFailed` names a way the
+/// proof can be wrong.
 pub fn verify(
     secured: &Value,
     expected_purpose: &'static str,
@@ -378,7 +322,7 @@ pub fn prepare_with(
         .and_then(Value::as_object)
         .ok_or(ProofError::MissingProof)?;
     let text = |name: &'static str| proof.get(name).and_then(Value::as_str);
-    let (facts, signature) = check_members(
+    let (facts, signature) = config::check_members(
         &ProofMembers {
             proof_type: text("type"),
             cryptosuite: text("cryptosuite"),
@@ -396,14 +340,15 @@ pub fn prepare_with(
 
     let proof_context = proof.get("@context");
     if let Some(proof_context) = proof_context
-        && !context_is_prefix(proof_context, document.get("@context"))
+        && !config::context_is_prefix(proof_context, document.get("@context"))
     {
         return Err(ProofError::ContextMismatch);
     }
+    let suite = facts.cryptosuite;
     let mut config_bytes = Vec::with_capacity(512);
     jcs::canonicalize_object_with(proof, "proofValue", None, &mut config_bytes);
     let mut message = [0u8; 64];
-    message[..32].copy_from_slice(&Sha256::digest(&config_bytes));
+    message[..32].copy_from_slice(&suite.digest(&[&config_bytes]));
     // The unsecured document: without its proof, with the proof's @context (which the
     // check above makes a prefix of the document's; usually the same).
     let mut unsecured = Vec::with_capacity(2048);
@@ -413,117 +358,12 @@ pub fn prepare_with(
         proof_context.map(|context| ("@context", context)),
         &mut unsecured,
     );
-    let document_hash: [u8; 32] = Sha256::digest(&unsecured).into();
-    message[32..].copy_from_slice(&document_hash);
+    message[32..].copy_from_slice(&suite.digest(&[&unsecured]));
     Ok(PreparedProof {
         proof: facts,
         message,
         signature,
     })
-}
-
-/// The proof members [`check_members`] reads: `None` for one that is missing or not a
-/// string (`created` keeps a non-string, written as JSON, for its error).
-struct ProofMembers<'a> {
-    proof_type: Option<&'a str>,
-    cryptosuite: Option<&'a str>,
-    purpose: Option<&'a str>,
-    created: Option<Result<&'a str, String>>,
-    verification_method: Option<&'a str>,
-    proof_value: Option<&'a str>,
-}
-
-/// The checks of a proof's own members, in the order their errors are reported: type,
-/// cryptosuite, purpose, created, verification method, proof value. Both ways of preparing
-/// a proof ([`prepare_with`], [`prepare_canonical`]) make them here.
-fn check_members(
-    members: &ProofMembers<'_>,
-    expected_purpose: &'static str,
-    keys: &mut KeyCache,
-) -> Result<(VerifiedProof, Signature), ProofError> {
-    let proof_type = members
-        .proof_type
-        .ok_or(ProofError::MissingProperty("type"))?;
-    if proof_type != PROOF_TYPE {
-        return Err(ProofError::WrongProofType(proof_type.to_owned()));
-    }
-    let suite_name = members
-        .cryptosuite
-        .ok_or(ProofError::MissingProperty("cryptosuite"))?;
-    let cryptosuite = Cryptosuite::from_name(suite_name)
-        .ok_or_else(|| ProofError::UnsupportedCryptosuite(suite_name.to_owned()))?;
-    let purpose = members
-        .purpose
-        .ok_or(ProofError::MissingProperty("proofPurpose"))?;
-    if purpose != expected_purpose {
-        return Err(ProofError::WrongProofPurpose {
-            found: purpose.to_owned(),
-            expected: expected_purpose,
-        });
-    }
-    let created = match &members.created {
-        None => None,
-        Some(Ok(created)) if chrono::DateTime::parse_from_rfc3339(created).is_ok() => {
-            Some((*created).to_owned())
-        }
-        Some(Ok(created)) => {
-            return Err(ProofError::InvalidCreated(
-                Value::from(*created).to_string(),
-            ));
-        }
-        Some(Err(other)) => return Err(ProofError::InvalidCreated(other.clone())),
-    };
-    let verification_method = members
-        .verification_method
-        .ok_or(ProofError::MissingProperty("verificationMethod"))?;
-    let controller = keys.controller(verification_method)?;
-    let proof_value = members
-        .proof_value
-        .ok_or(ProofError::MissingProperty("proofValue"))?;
-    let signature_bytes =
-        multibase::decode_signature(proof_value).map_err(|error| match error {
-            Ok(length) => ProofError::ProofValueLength(length),
-            Err(error) => ProofError::ProofValueEncoding(error),
-        })?;
-    Ok((
-        VerifiedProof {
-            controller,
-            verification_method: verification_method.to_owned(),
-            created,
-            cryptosuite,
-        },
-        Signature::from_bytes(&signature_bytes),
-    ))
-}
-
-/// A proof's members borrowed from canonical bytes (see [`prepare_canonical`]). A member
-/// that is not a string without escapes fails to parse, which sends the object to
-/// [`prepare_with`]. `@context` and `created` are optional, and a `null` one is not a
-/// missing one ([`prepare_with`] refuses both), so they are kept as written.
-#[derive(serde::Deserialize)]
-struct BorrowedProof<'a> {
-    #[serde(rename = "@context", default, borrow, deserialize_with = "present")]
-    context: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    created: Option<&'a RawValue>,
-    #[serde(borrow)]
-    cryptosuite: Option<&'a str>,
-    #[serde(rename = "proofPurpose", borrow)]
-    purpose: Option<&'a str>,
-    #[serde(rename = "proofValue", borrow)]
-    proof_value: Option<&'a str>,
-    #[serde(rename = "type", borrow)]
-    proof_type: Option<&'a str>,
-    #[serde(rename = "verificationMethod", borrow)]
-    verification_method: Option<&'a str>,
-}
-
-/// An optional member that is present, whatever its value (`null` included, which serde
-/// would otherwise read as absent).
-fn present<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<&'de RawValue>, D::Error> {
-    serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
 /// [`prepare_with`] for an object known only as its canonical JCS text `document` (a log
@@ -556,7 +396,7 @@ pub fn prepare_canonical(
         Some(created) => Some(serde_json::from_str::<&str>(created.get()).ok()?),
         None => None,
     };
-    let (facts, signature) = check_members(
+    let (facts, signature) = config::check_members(
         &ProofMembers {
             proof_type: members.proof_type,
             cryptosuite: members.cryptosuite,
@@ -570,11 +410,12 @@ pub fn prepare_canonical(
     )
     .ok()?;
     let proof_value = members.proof_value?;
-    let config = cut_member(proof_text, "proofValue", proof_value, 1)?;
-    let unsecured = cut_member(document, "proof", proof_text, 0)?;
+    let config = config::cut_member(proof_text, "proofValue", proof_value, 1)?;
+    let unsecured = config::cut_member(document, "proof", proof_text, 0)?;
+    let suite = facts.cryptosuite;
     let mut message = [0u8; 64];
-    message[..32].copy_from_slice(&digest_parts(config));
-    message[32..].copy_from_slice(&digest_parts(unsecured));
+    message[..32].copy_from_slice(&suite.digest(&config));
+    message[32..].copy_from_slice(&suite.digest(&unsecured));
     Some(PreparedProof {
         proof: facts,
         message,
@@ -582,67 +423,14 @@ pub fn prepare_canonical(
     })
 }
 
-/// The canonical object text `object` without its member `"name":value`, as the text
-/// before and after it, where `value` is the member's value (borrowed from `object`, so its
-/// place is known) and `quoted` is 1 when `value` is the inside of a string. `None` when
-/// `value` is not where such a member's value would be.
-fn cut_member<'t>(
-    object: &'t str,
-    name: &str,
-    value: &str,
-    quoted: usize,
-) -> Option<[&'t [u8]; 2]> {
-    let bytes = object.as_bytes();
-    let value_at = (value.as_ptr() as usize).checked_sub(object.as_ptr() as usize)?;
-    let value_end = value_at.checked_add(value.len() + quoted)?;
-    let name_at = value_at.checked_sub(name.len() + 3 + quoted)?;
-    // `"name":` then the value (with its opening quote for a string).
-    let head = bytes.get(name_at..value_at)?;
-    if head.first() != Some(&b'"')
-        || head.get(1..=name.len()) != Some(name.as_bytes())
-        || head.get(name.len() + 1..name.len() + 3) != Some(b"\":".as_slice())
-        || (quoted == 1 && head.last() != Some(&b'"'))
-        || (quoted == 1 && bytes.get(value_end - 1) != Some(&b'"'))
-    {
-        return None;
-    }
-    // Members are separated by commas: take the one before the member, or else the one
-    // after it.
-    let (cut_from, cut_to) = match (bytes.get(name_at.checked_sub(1)?), bytes.get(value_end)) {
-        (Some(b','), _) => (name_at - 1, value_end),
-        (Some(b'{'), Some(b',')) => (name_at, value_end + 1),
-        (Some(b'{'), Some(b'}')) => (name_at, value_end),
-        _ => return None,
-    };
-    Some([&bytes[..cut_from], bytes.get(cut_to..)?])
-}
-
-fn digest_parts(parts: [&[u8]; 2]) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(parts[0]);
-    hasher.update(parts[1]);
-    hasher.finalize().into()
-}
-
-/// Whether every value of the proof's `@context` starts the document's `@context`, in order.
-fn context_is_prefix(proof_context: &Value, document_context: Option<&Value>) -> bool {
-    let as_list = |value: &Value| match value {
-        Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    };
-    let Some(document_context) = document_context else {
-        return false;
-    };
-    let proof_items = as_list(proof_context);
-    let document_items = as_list(document_context);
-    proof_items.len() <= document_items.len()
-        && proof_items.iter().zip(&document_items).all(|(a, b)| a == b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::{IssuerKey, Sm2SigningKey};
+    use crate::multibase;
+    use ed25519_dalek::SigningKey;
     use serde_json::json;
+    use serde_json::value::RawValue;
 
     fn key() -> SigningKey {
         SigningKey::from_bytes(&[42u8; 32])
@@ -654,29 +442,34 @@ mod tests {
             created: "2026-11-26T03:00:00Z".into(),
             proof_purpose: ASSERTION_METHOD,
         };
-        let signer = ProofSigner::new(key());
-        for document in [
-            json!({}),
-            json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:x", "type": ["A"]}),
-            json!({"aaa": 1, "pro": true, "proofs": [1.5, "x"], "zzz": {"b": null, "a": "\u{1}"}}),
-            json!({"q": 1, "𠀋": 2, "Ａ": 3}),
-        ] {
-            let signed = signer
-                .sign_canonical(document.clone(), &options)
-                .expect("signs");
-            let expected = sign(&document, &key(), &options).expect("signs");
-            assert_eq!(signed.document, expected);
-            assert_eq!(signed.canonical, jcs::canonicalize(&expected));
-            assert!(verify(&signed.document, ASSERTION_METHOD).is_ok());
+        let sm2_key = Sm2SigningKey::from_bytes(&[42u8; 32]).expect("an SM2 key");
+        for issuer in [IssuerKey::from(key()), IssuerKey::from(sm2_key)] {
+            let signer = ProofSigner::new(issuer.clone());
+            for document in [
+                json!({}),
+                json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:x", "type": ["A"]}),
+                json!({"aaa": 1, "pro": true, "proofs": [1.5, "x"], "zzz": {"b": null, "a": "\u{1}"}}),
+                json!({"q": 1, "𠀋": 2, "Ａ": 3}),
+            ] {
+                let signed = signer
+                    .sign_canonical(document.clone(), &options)
+                    .expect("signs");
+                let expected = sign(&document, &issuer, &options).expect("signs");
+                assert_eq!(signed.document, expected);
+                assert_eq!(signed.canonical, jcs::canonicalize(&expected));
+                let verified = verify(&signed.document, ASSERTION_METHOD).expect("verifies");
+                assert_eq!(verified.cryptosuite, issuer.cryptosuite());
+                assert_eq!(verified.controller, issuer.did());
+            }
+            assert_eq!(
+                signer.sign_canonical(json!([1]), &options).err(),
+                Some(ProofError::NotAnObject)
+            );
+            assert_eq!(
+                signer.sign_canonical(json!({"proof": {}}), &options).err(),
+                Some(ProofError::AlreadySigned)
+            );
         }
-        assert_eq!(
-            signer.sign_canonical(json!([1]), &options).err(),
-            Some(ProofError::NotAnObject)
-        );
-        assert_eq!(
-            signer.sign_canonical(json!({"proof": {}}), &options).err(),
-            Some(ProofError::AlreadySigned)
-        );
     }
 
     fn options() -> ProofOptions {
