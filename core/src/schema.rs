@@ -414,6 +414,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn did_keys_of_both_key_kinds_are_accepted_and_others_refused() {
+        let schemas = SchemaSet::new();
+        let request = |did: &str| {
+            serde_json::json!({
+                "type": "IssuerAccreditationCredential",
+                "credentialSubject": {
+                    "id": did,
+                    "name": "重庆某智能装备有限公司",
+                    "creditCode": "91500000MA5U1234XH",
+                    "scope": {"types": ["GoldenPhoenixTalentCredential"]}
+                }
+            })
+        };
+        let valid = |did: &str| {
+            schemas
+                .validate(SchemaKind::IssueRequest, &request(did))
+                .is_ok()
+        };
+        assert!(valid(
+            "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+        ));
+        // The SM2 key of the sm2-jcs-2025 vector (integrity/tests/vectors).
+        assert!(valid(
+            "did:key:zEPJcGHUVYyrGAXXGQhLF39KAny4ojC9RPmA777H2iVztKwBd"
+        ));
+        assert!(!valid(
+            "did:key:zEPJcGHUVYyrGAXXGQhLF39KAny4ojC9RPmA777H2iVztKwB"
+        ));
+        assert!(!valid(
+            "did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc"
+        ));
+    }
+
+    #[test]
     fn embedded_schemas_compile() {
         let set = SchemaSet::new();
         assert_eq!(set.credentials.len(), CredentialType::ALL.len());
