@@ -50,6 +50,25 @@ fn dev_key(member: &str, role: &str) -> SigningKey {
     SigningKey::from_bytes(&seed)
 }
 
+/// The did:key of a member's dev authority key: Ed25519, or SM2 (`sm2-priv`) for a member on
+/// `sm2-jcs-2025`.
+fn dev_authority(member: &str) -> DidKey {
+    let path = config_dir().join(format!("dev-keys/{member}/authority.key"));
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let secret = text
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("{} must end with a newline", path.display()));
+    match multibase::decode_sm2_secret(secret) {
+        Ok(scalar) => {
+            assert_eq!(multibase::encode_sm2_secret(&scalar), secret);
+            Sm2SigningKey::from_bytes(&scalar)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .did()
+        }
+        Err(_) => DidKey::from_verifying_key(&dev_key(member, "authority").verifying_key()),
+    }
+}
+
 #[test]
 fn shipped_config_parses() {
     let federation = Federation::parse(&shipped()).expect("shipped config parses");
@@ -132,11 +151,15 @@ fn dev_keys_match_the_public_values() {
 
     for member in federation.members() {
         let id = member.id.as_str();
-        let authority = dev_key(id, "authority").verifying_key();
         assert_eq!(
-            DidKey::from_verifying_key(&authority).to_string(),
+            dev_authority(id).to_string(),
             member.authority.to_string(),
             "{id} authority"
+        );
+        assert_eq!(
+            member.authority.kind(),
+            member.cryptosuite.key_kind(),
+            "{id} suite"
         );
         let log = dev_key(id, "log");
         assert_eq!(
@@ -640,16 +663,30 @@ fn an_sm2_member_is_read_and_written_back() {
     assert_eq!(member.cryptosuite, Cryptosuite::Sm2Jcs2025);
     assert_eq!(member.authority, sm2);
     assert_eq!(federation.member_by_authority(&sm2), Some(member));
+    // Only the SM2 members' suite is written: an Ed25519 member's lines are as they were.
     let written = federation.to_toml();
-    assert_eq!(written.matches("cryptosuite = ").count(), 1, "{written}");
+    let sm2_members = federation
+        .members()
+        .iter()
+        .filter(|m| m.cryptosuite == Cryptosuite::Sm2Jcs2025)
+        .count();
+    assert_eq!(
+        written.matches("cryptosuite = ").count(),
+        sm2_members,
+        "{written}"
+    );
     assert_eq!(Federation::parse(&written), Ok(federation));
-    for other in Federation::parse(&good).expect("parses").members() {
-        assert_eq!(
-            other.cryptosuite,
-            Cryptosuite::EddsaJcs2022,
-            "default suite"
-        );
-    }
+    // A member without the field is on eddsa-jcs-2022.
+    let shipped = Federation::parse(&good).expect("parses");
+    assert_eq!(
+        shipped.member("cq-sc").map(|m| m.cryptosuite),
+        Some(Cryptosuite::EddsaJcs2022)
+    );
+    assert_eq!(
+        shipped.member("cq-hrss").map(|m| m.cryptosuite),
+        Some(Cryptosuite::Sm2Jcs2025),
+        "the demo's SM2 member"
+    );
 }
 
 #[test]

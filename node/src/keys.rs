@@ -97,16 +97,11 @@ fn decode_secret(text: &str, path: &Path) -> Result<SigningKey, KeyError> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
-/// Multicodec varint prefix of an SM2 secret key (`sm2-priv`, 0x1306), followed by the
-/// 32-byte big-endian scalar. 0x1306 is the multicodec table's *draft* entry for SM2 private
-/// keys (beside `sm2-pub`, 0x1206): no registry fixes it yet, so the file is ours to read.
-pub const SM2_PRIV_PREFIX: [u8; 2] = [0x86, 0x26];
-
-/// An SM2 secret key as a base58btc multikey: `z` + base58(0x8626 ‖ scalar).
+/// An SM2 secret key as its secret multikey: `z` + base58(0x8626 ‖ scalar), multicodec
+/// `sm2-priv` 0x1306 — the multicodec table's draft entry, see
+/// [`multibase::SM2_PRIV_PREFIX`].
 pub fn encode_sm2_secret(key: &Sm2SigningKey) -> String {
-    let mut bytes = SM2_PRIV_PREFIX.to_vec();
-    bytes.extend_from_slice(&key.to_bytes());
-    multibase::encode_base58btc(&bytes)
+    multibase::encode_sm2_secret(&key.to_bytes())
 }
 
 /// The authority key in `text` (read from `path`): an Ed25519 or SM2 secret multikey.
@@ -117,11 +112,10 @@ fn decode_authority_secret(text: &str, path: &Path) -> Result<IssuerKey, KeyErro
         reason,
     };
     let bytes = multibase::decode_base58btc(text).map_err(|error| refused(error.to_string()))?;
-    if let Some(scalar) = bytes.strip_prefix(&SM2_PRIV_PREFIX) {
-        let scalar: &[u8; 32] = scalar
-            .try_into()
-            .map_err(|_| refused(format!("an SM2 key of {} bytes, not 32", scalar.len())))?;
-        let key = Sm2SigningKey::from_bytes(scalar).map_err(|error| refused(error.to_string()))?;
+    if bytes.starts_with(&multibase::SM2_PRIV_PREFIX) {
+        let scalar = multibase::decode_sm2_secret(text)
+            .map_err(|error| refused(format!("an SM2 key: {error}")))?;
+        let key = Sm2SigningKey::from_bytes(&scalar).map_err(|error| refused(error.to_string()))?;
         return Ok(IssuerKey::Sm2(key));
     }
     match multibase::decode_ed25519_secret(text) {
@@ -478,7 +472,7 @@ mod tests {
         let text = fs::read_to_string(dir.path().join("keys/authority.key")).expect("written");
         let bytes = multibase::decode_base58btc(text.trim()).expect("base58btc");
         assert_eq!(bytes.len(), 34);
-        assert_eq!(bytes[..2], SM2_PRIV_PREFIX);
+        assert_eq!(bytes[..2], multibase::SM2_PRIV_PREFIX);
         // Whatever kind is asked for, an existing file is read as it is.
         let second =
             MemberKeys::load_or_generate(dir.path(), false, KeyKind::Ed25519).expect("loads");
@@ -497,7 +491,7 @@ mod tests {
         MemberKeys::load_or_generate(dir.path(), true, KeyKind::Sm2).expect("generates");
         let path = dir.path().join("keys/authority.key");
         // The scalar 0 is no SM2 secret key.
-        let mut zero = SM2_PRIV_PREFIX.to_vec();
+        let mut zero = multibase::SM2_PRIV_PREFIX.to_vec();
         zero.extend_from_slice(&[0; 32]);
         fs::write(&path, multibase::encode_base58btc(&zero)).expect("write");
         let error =
@@ -506,12 +500,12 @@ mod tests {
             matches!(error, KeyError::NotAnAuthorityKey { .. }),
             "{error}"
         );
-        let mut short = SM2_PRIV_PREFIX.to_vec();
+        let mut short = multibase::SM2_PRIV_PREFIX.to_vec();
         short.extend_from_slice(&[1; 31]);
         fs::write(&path, multibase::encode_base58btc(&short)).expect("write");
         let error =
             MemberKeys::load_or_generate(dir.path(), false, KeyKind::Sm2).expect_err("refused");
-        assert!(error.to_string().contains("31 bytes"), "{error}");
+        assert!(error.to_string().contains("31"), "{error}");
     }
 
     #[test]
