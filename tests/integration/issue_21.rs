@@ -270,7 +270,7 @@ fn a_key_file_of_the_other_kind_is_refused_at_start() {
     std::fs::copy(dev.join("cq-sc/authority.key"), keys.join("authority.key")).expect("copy");
     let config = federation.config.to_string_lossy().into_owned();
     let keys = keys.to_string_lossy().into_owned();
-    let error = Node::start_with(
+    let Err(error) = Node::start_with(
         &federation.data_dir(SM2_MEMBER),
         &[
             "--config",
@@ -280,9 +280,9 @@ fn a_key_file_of_the_other_kind_is_refused_at_start() {
             "--keys-from",
             &keys,
         ],
-    )
-    .err()
-    .expect("refused");
+    ) else {
+        panic!("a key file of the other kind must be refused");
+    };
     let text = format!("{error:#}");
     assert!(
         text.contains("holds an Ed25519 key") && text.contains("SM2"),
