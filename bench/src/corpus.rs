@@ -1,6 +1,6 @@
 //! The benchmark's inputs: issuance request bodies from `docs/examples/`, and signed
-//! credentials made from them with a key from a fixed seed, so every run verifies the same
-//! documents.
+//! credentials made from them with a key from a fixed seed (Ed25519 or SM2, as the
+//! [`Suite`] asked for), so every run verifies the same documents.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +11,7 @@ use serde_json::Value;
 use talent_core::credential::{self, CredentialType, IssueRequest};
 use talent_core::identifiers::{CredentialId, RegionId};
 use talent_integrity::did::DidKey;
+use talent_integrity::keys::{IssuerKey, Sm2SigningKey};
 use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
 /// Seed of the issuer key of generated credentials (32 bytes).
@@ -77,23 +78,49 @@ pub fn load_examples(dir: &Path) -> anyhow::Result<Vec<Example>> {
     Ok(examples)
 }
 
+/// The cryptosuite generated credentials are signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    /// Ed25519 over SHA-256 hashes.
+    #[value(name = "eddsa-jcs-2022")]
+    EddsaJcs2022,
+    /// SM2 over SM3 hashes.
+    #[value(name = "sm2-jcs-2025")]
+    Sm2Jcs2025,
+}
+
+impl Suite {
+    /// The suite's name, as proofs carry it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::EddsaJcs2022 => "eddsa-jcs-2022",
+            Suite::Sm2Jcs2025 => "sm2-jcs-2025",
+        }
+    }
+}
+
 /// Makes signed credentials the way a node issues them, from a fixed key and time.
 #[derive(Debug)]
 pub struct Issuer {
-    key: SigningKey,
+    key: IssuerKey,
     did: DidKey,
     region: RegionId,
     issued_at: DateTime<Utc>,
 }
 
 impl Issuer {
-    /// The issuer of every generated credential.
+    /// The issuer of every generated credential signed with `suite`.
     ///
     /// # Errors
     /// Never in practice: the region and time are constants checked here.
-    pub fn fixed() -> anyhow::Result<Issuer> {
-        let key = SigningKey::from_bytes(&ISSUER_SEED);
-        let did = DidKey::from_verifying_key(&key.verifying_key());
+    pub fn fixed(suite: Suite) -> anyhow::Result<Issuer> {
+        let key: IssuerKey = match suite {
+            Suite::EddsaJcs2022 => SigningKey::from_bytes(&ISSUER_SEED).into(),
+            Suite::Sm2Jcs2025 => Sm2SigningKey::from_bytes(&ISSUER_SEED)
+                .context("the benchmark seed as an SM2 key")?
+                .into(),
+        };
+        let did: DidKey = key.did();
         Ok(Issuer {
             key,
             did,
@@ -126,14 +153,19 @@ impl Issuer {
     }
 }
 
-/// Writes `count` signed credentials into `dir`, one `*.json` each, cycling through
+/// Writes `count` credentials signed with `suite` into `dir`, one `*.json` each, cycling through
 /// `examples`; returns the first one (to measure with).
 ///
 /// # Errors
 /// A credential could not be made or written.
-pub fn write_credentials(dir: &Path, count: u64, examples: &[Example]) -> anyhow::Result<Value> {
+pub fn write_credentials(
+    dir: &Path,
+    count: u64,
+    examples: &[Example],
+    suite: Suite,
+) -> anyhow::Result<Value> {
     ensure!(!examples.is_empty(), "no example to make credentials from");
-    let issuer = Issuer::fixed()?;
+    let issuer = Issuer::fixed(suite)?;
     let mut first = None;
     for (serial, example) in (0..count).zip(examples.iter().cycle()) {
         let credential = issuer
