@@ -171,7 +171,7 @@ pub fn encode_sm2_secret(scalar: &[u8; 32]) -> String {
 }
 
 /// Decodes an SM2 secret multikey into its 32-byte scalar (not checked to be a valid
-/// secret key: [`crate::keys::Sm2SigningKey::from_bytes`] does that).
+/// secret key: `Sm2SigningKey::from_bytes` does that).
 ///
 /// # Errors
 /// As [`decode_ed25519_public`], with the prefix `0x8626`.
