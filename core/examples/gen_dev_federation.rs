@@ -2,8 +2,11 @@
 //!
 //! ```text
 //! cargo run -p talent-core --example gen_dev_federation -- \
-//!     federation-config/chengdu-chongqing/dev-keys cq-sc cd-hz cq-hrss sc-hrss bj-zgc
+//!     federation-config/chengdu-chongqing/dev-keys cq-sc cd-hz cq-hrss:sm2 sc-hrss bj-zgc
 //! ```
+//!
+//! A member written `<id>:sm2` gets an SM2 authority key (`sm2-jcs-2025`: a random valid
+//! scalar as an `sm2-priv` secret multikey) and a `cryptosuite` line.
 //!
 //! For each member id it writes `<dir>/<id>/{authority,log,witness}.key` — a fresh random
 //! Ed25519 seed as a secret multikey and a newline, the format `registry-node` reads — unless
@@ -20,6 +23,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use talent_integrity::did::DidKey;
+use talent_integrity::keys::Sm2SigningKey;
 use talent_integrity::multibase;
 use talent_tlog::checkpoint::verifier_key;
 
@@ -31,18 +35,22 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     for id in args {
         let id = id.into_string().map_err(|_| "member id is not UTF-8")?;
+        let (id, sm2) = match id.strip_suffix(":sm2") {
+            Some(id) => (id.to_owned(), true),
+            None => (id, false),
+        };
         let member_dir = dir.join(&id);
         fs::create_dir_all(&member_dir)?;
-        let authority = load_or_generate(&member_dir.join("authority.key"))?;
+        let authority = load_or_generate_authority(&member_dir.join("authority.key"), sm2)?;
         let log = load_or_generate(&member_dir.join("log.key"))?;
         let witness = load_or_generate(&member_dir.join("witness.key"))?;
         let origin = format!("registry.{id}.example/log");
         let witness_name = format!("witness.{id}.example");
         println!("# {id}");
-        println!(
-            "authority = \"{}\"",
-            DidKey::from_verifying_key(&authority.verifying_key())
-        );
+        if sm2 {
+            println!("cryptosuite = \"sm2-jcs-2025\"");
+        }
+        println!("authority = \"{authority}\"");
         println!("log_origin = \"{origin}\"");
         println!(
             "log_vkey = \"{}\"",
@@ -54,6 +62,35 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     Ok(())
+}
+
+/// The did:key of the authority key in `path`, generated first (SM2 when `sm2`) if absent.
+fn load_or_generate_authority(path: &Path, sm2: bool) -> Result<DidKey, Box<dyn Error>> {
+    if !sm2 || path.exists() && !is_sm2_secret(&fs::read_to_string(path)?) {
+        return Ok(DidKey::from_verifying_key(
+            &load_or_generate(path)?.verifying_key(),
+        ));
+    }
+    if path.exists() {
+        let scalar = multibase::decode_sm2_secret(fs::read_to_string(path)?.trim())?;
+        return Ok(Sm2SigningKey::from_bytes(&scalar)?.did());
+    }
+    let key = loop {
+        let mut scalar = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut scalar);
+        if let Ok(key) = Sm2SigningKey::from_bytes(&scalar) {
+            break key;
+        }
+    };
+    fs::write(
+        path,
+        format!("{}\n", multibase::encode_sm2_secret(&key.to_bytes())),
+    )?;
+    Ok(key.did())
+}
+
+fn is_sm2_secret(text: &str) -> bool {
+    multibase::decode_sm2_secret(text.trim()).is_ok()
 }
 
 fn load_or_generate(path: &Path) -> Result<SigningKey, Box<dyn Error>> {

@@ -10,8 +10,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use talent_core::federation::{ConfigErrorKind, Federation, MemberClass, VkeyError};
 use talent_core::identifiers::{IdentifierError, RegionId};
-use talent_integrity::did::{DidError, DidKey};
+use talent_integrity::did::{DidError, DidKey, KeyKind};
+use talent_integrity::keys::Sm2SigningKey;
 use talent_integrity::multibase;
+use talent_integrity::proof::Cryptosuite;
 use talent_tlog::Hash;
 use talent_tlog::checkpoint::{open_checkpoint, sign_checkpoint, verifier_key};
 
@@ -46,6 +48,25 @@ fn dev_key(member: &str, role: &str) -> SigningKey {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(multibase::encode_ed25519_secret(&seed), secret);
     SigningKey::from_bytes(&seed)
+}
+
+/// The did:key of a member's dev authority key: Ed25519, or SM2 (`sm2-priv`) for a member on
+/// `sm2-jcs-2025`.
+fn dev_authority(member: &str) -> DidKey {
+    let path = config_dir().join(format!("dev-keys/{member}/authority.key"));
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let secret = text
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("{} must end with a newline", path.display()));
+    match multibase::decode_sm2_secret(secret) {
+        Ok(scalar) => {
+            assert_eq!(multibase::encode_sm2_secret(&scalar), secret);
+            Sm2SigningKey::from_bytes(&scalar)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .did()
+        }
+        Err(_) => DidKey::from_verifying_key(&dev_key(member, "authority").verifying_key()),
+    }
 }
 
 #[test]
@@ -130,11 +151,15 @@ fn dev_keys_match_the_public_values() {
 
     for member in federation.members() {
         let id = member.id.as_str();
-        let authority = dev_key(id, "authority").verifying_key();
         assert_eq!(
-            DidKey::from_verifying_key(&authority).to_string(),
+            dev_authority(id).to_string(),
             member.authority.to_string(),
             "{id} authority"
+        );
+        assert_eq!(
+            member.authority.kind(),
+            member.cryptosuite.key_kind(),
+            "{id} suite"
         );
         let log = dev_key(id, "log");
         assert_eq!(
@@ -515,6 +540,81 @@ fn broken_configs() -> Vec<Case> {
     // Members and quorum.
     let text = good[..first_member].to_owned();
     case("no members", text, header_line, ConfigErrorKind::NoMembers);
+    // Cryptosuite: an unknown name, and an authority of the other kind than the suite.
+    let text = insert_after(
+        &good,
+        r#"class = "science-city""#,
+        r#"cryptosuite = "ecdsa-jcs-2019""#,
+    );
+    let line = line_of(&text, "cryptosuite = ", 0);
+    case(
+        "unknown cryptosuite",
+        text,
+        line,
+        ConfigErrorKind::BadCryptosuite("ecdsa-jcs-2019".into()),
+    );
+    let text = insert_after(&good, r#"class = "science-city""#, "cryptosuite = 7");
+    let line = line_of(&text, "cryptosuite = ", 0);
+    case(
+        "cryptosuite not a string",
+        text,
+        line,
+        ConfigErrorKind::WrongType {
+            field: "cryptosuite",
+            expected: "a string",
+        },
+    );
+    let text = insert_after(
+        &good,
+        r#"class = "science-city""#,
+        r#"cryptosuite = "sm2-jcs-2025""#,
+    );
+    let line = line_of(&text, &cq_sc.authority.to_string(), 0);
+    case(
+        "sm2 suite with an Ed25519 authority",
+        text,
+        line,
+        ConfigErrorKind::AuthorityNotOfSuite {
+            key: KeyKind::Ed25519,
+            cryptosuite: Cryptosuite::Sm2Jcs2025,
+        },
+    );
+    let sm2 = sm2_authority(1);
+    let text = replace_line(
+        &good,
+        &format!("authority = \"{}\"", cq_sc.authority),
+        &format!("authority = \"{sm2}\""),
+    );
+    let line = line_of(&text, &sm2.to_string(), 0);
+    case(
+        "SM2 authority without its cryptosuite",
+        text,
+        line,
+        ConfigErrorKind::AuthorityNotOfSuite {
+            key: KeyKind::Sm2,
+            cryptosuite: Cryptosuite::EddsaJcs2022,
+        },
+    );
+    let text = sm2_member(
+        &sm2_member(&good, &cq_sc.authority, &sm2),
+        &cd_hz.authority,
+        &sm2,
+    );
+    let line = line_of(&text, &sm2.to_string(), 1);
+    case(
+        "SM2 authority repeated",
+        text,
+        line,
+        ConfigErrorKind::DuplicateKey {
+            field: "authority",
+            first_line: line_of(
+                &sm2_member(&good, &cq_sc.authority, &sm2),
+                &sm2.to_string(),
+                0,
+            ),
+        },
+    );
+
     let text = replace_line(&good, "witness_quorum = 3", "witness_quorum = 0");
     let line = line_of(&text, "witness_quorum = 0", 0);
     case("quorum 0", text, line, ConfigErrorKind::QuorumZero);
@@ -533,6 +633,60 @@ fn broken_configs() -> Vec<Case> {
         );
     }
     cases
+}
+
+/// The did:key of the SM2 key with every scalar byte `seed`.
+fn sm2_authority(seed: u8) -> DidKey {
+    Sm2SigningKey::from_bytes(&[seed; 32])
+        .expect("a valid scalar")
+        .did()
+}
+
+/// `text` with the member whose authority is `old` signing with SM2 under `new`.
+fn sm2_member(text: &str, old: &DidKey, new: &DidKey) -> String {
+    replace_line(
+        text,
+        &format!("authority = \"{old}\""),
+        &format!("cryptosuite = \"sm2-jcs-2025\"\nauthority = \"{new}\""),
+    )
+}
+
+#[test]
+fn an_sm2_member_is_read_and_written_back() {
+    let good = shipped();
+    let federation = Federation::parse(&good).expect("shipped config parses");
+    let cd_hz = federation.member("cd-hz").expect("cd-hz");
+    let sm2 = sm2_authority(2);
+    let text = sm2_member(&good, &cd_hz.authority, &sm2);
+    let federation = Federation::parse(&text).expect("an SM2 member parses");
+    let member = federation.member("cd-hz").expect("cd-hz");
+    assert_eq!(member.cryptosuite, Cryptosuite::Sm2Jcs2025);
+    assert_eq!(member.authority, sm2);
+    assert_eq!(federation.member_by_authority(&sm2), Some(member));
+    // Only the SM2 members' suite is written: an Ed25519 member's lines are as they were.
+    let written = federation.to_toml();
+    let sm2_members = federation
+        .members()
+        .iter()
+        .filter(|m| m.cryptosuite == Cryptosuite::Sm2Jcs2025)
+        .count();
+    assert_eq!(
+        written.matches("cryptosuite = ").count(),
+        sm2_members,
+        "{written}"
+    );
+    assert_eq!(Federation::parse(&written), Ok(federation));
+    // A member without the field is on eddsa-jcs-2022.
+    let shipped = Federation::parse(&good).expect("parses");
+    assert_eq!(
+        shipped.member("cq-sc").map(|m| m.cryptosuite),
+        Some(Cryptosuite::EddsaJcs2022)
+    );
+    assert_eq!(
+        shipped.member("cq-hrss").map(|m| m.cryptosuite),
+        Some(Cryptosuite::Sm2Jcs2025),
+        "the demo's SM2 member"
+    );
 }
 
 #[test]

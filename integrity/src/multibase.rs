@@ -13,6 +13,10 @@ pub const ED25519_PRIV_PREFIX: [u8; 2] = [0x80, 0x26];
 /// Multicodec varint prefix of an SM2 public key (`sm2-pub`, 0x1206), followed by the
 /// 33-byte compressed SEC1 point.
 pub const SM2_PUB_PREFIX: [u8; 2] = [0x86, 0x24];
+/// Multicodec varint prefix of an SM2 secret key (`sm2-priv`, 0x1306), followed by the
+/// 32-byte big-endian scalar. 0x1306 is the multicodec table's *draft* entry for SM2
+/// private keys (beside `sm2-pub`, 0x1206): only this project's key files use it.
+pub const SM2_PRIV_PREFIX: [u8; 2] = [0x86, 0x26];
 /// Multibase prefix character of base58btc.
 pub const BASE58BTC_PREFIX: char = 'z';
 /// Longest base58btc text (after the `z`) that is decoded. The longest value the registry
@@ -161,6 +165,20 @@ pub fn decode_sm2_public(value: &str) -> Result<[u8; 33], MultibaseError> {
     decode_prefixed(SM2_PUB_PREFIX, value)
 }
 
+/// Encodes a 32-byte SM2 secret scalar as a secret multikey (`sm2-priv`, [`SM2_PRIV_PREFIX`]).
+pub fn encode_sm2_secret(scalar: &[u8; 32]) -> String {
+    encode_prefixed(SM2_PRIV_PREFIX, scalar)
+}
+
+/// Decodes an SM2 secret multikey into its 32-byte scalar (not checked to be a valid
+/// secret key: `Sm2SigningKey::from_bytes` does that).
+///
+/// # Errors
+/// As [`decode_ed25519_public`], with the prefix `0x8626`.
+pub fn decode_sm2_secret(value: &str) -> Result<[u8; 32], MultibaseError> {
+    decode_prefixed(SM2_PRIV_PREFIX, value)
+}
+
 /// The key bytes of a public multikey of either kind a did:key may hold, not yet checked to
 /// be a valid key of that kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +240,20 @@ fn exact<const N: usize>(key: &[u8]) -> Result<[u8; N], MultibaseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_trips_sm2_secret_key() {
+        let encoded = encode_sm2_secret(&[7u8; 32]);
+        assert_eq!(decode_sm2_secret(&encoded), Ok([7u8; 32]));
+        assert_eq!(
+            decode_base58btc(&encoded).expect("base58")[..2],
+            [0x86, 0x26]
+        );
+        assert!(matches!(
+            decode_sm2_secret(&encode_ed25519_secret(&[7u8; 32])),
+            Err(MultibaseError::WrongMulticodec { .. })
+        ));
+    }
 
     #[test]
     fn round_trips_public_key() {

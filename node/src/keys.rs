@@ -1,7 +1,9 @@
 //! The member's secret keys: loaded from the data directory, generated on first start.
 //!
 //! Each key is a file `<data>/keys/<role>.key` holding the Ed25519 seed as a secret multikey
-//! (`z3u2…`), mode 0600. Keys are written atomically (temporary file, fsync, rename), so a
+//! (`z3u2…`), mode 0600. The authority key may instead be an SM2 key (a member whose
+//! cryptosuite is `sm2-jcs-2025`): its 32-byte scalar as a secret multikey `sm2-priv`
+//! ([`encode_sm2_secret`]). Keys are written atomically (temporary file, fsync, rename), so a
 //! crash during first start never leaves a half-written key behind.
 //!
 //! Beside them, the two symmetric keys of personal data ([`load_or_generate_personal`]):
@@ -15,7 +17,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
-use talent_integrity::did::DidKey;
+use talent_integrity::did::{DidKey, KeyKind};
+use talent_integrity::keys::{IssuerKey, Sm2SigningKey};
 use talent_integrity::multibase::{self, MultibaseError};
 
 use crate::store::PersonalKeys;
@@ -42,6 +45,18 @@ pub enum KeyError {
         /// Why.
         #[source]
         error: MultibaseError,
+    },
+    /// The authority key file holds neither an Ed25519 nor an SM2 secret multikey, or an
+    /// SM2 scalar that is not a valid SM2 secret key.
+    #[error(
+        "{} is not an Ed25519 (z3u2…) or SM2 (sm2-priv) secret multikey: {reason}",
+        path.display()
+    )]
+    NotAnAuthorityKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
     },
     /// A symmetric key file does not hold 64 hex digits.
     #[error("{} is not a key of 64 hex digits: {reason}", path.display())]
@@ -82,6 +97,63 @@ fn decode_secret(text: &str, path: &Path) -> Result<SigningKey, KeyError> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
+/// An SM2 secret key as its secret multikey: `z` + base58(0x8626 ‖ scalar), multicodec
+/// `sm2-priv` 0x1306 — the multicodec table's draft entry, see
+/// [`multibase::SM2_PRIV_PREFIX`].
+pub fn encode_sm2_secret(key: &Sm2SigningKey) -> String {
+    multibase::encode_sm2_secret(&key.to_bytes())
+}
+
+/// The authority key in `text` (read from `path`): an Ed25519 or SM2 secret multikey.
+fn decode_authority_secret(text: &str, path: &Path) -> Result<IssuerKey, KeyError> {
+    let text = text.trim();
+    let refused = |reason: String| KeyError::NotAnAuthorityKey {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = multibase::decode_base58btc(text).map_err(|error| refused(error.to_string()))?;
+    if bytes.starts_with(&multibase::SM2_PRIV_PREFIX) {
+        let scalar = multibase::decode_sm2_secret(text)
+            .map_err(|error| refused(format!("an SM2 key: {error}")))?;
+        let key = Sm2SigningKey::from_bytes(&scalar).map_err(|error| refused(error.to_string()))?;
+        return Ok(IssuerKey::Sm2(key));
+    }
+    match multibase::decode_ed25519_secret(text) {
+        Ok(seed) => Ok(IssuerKey::Ed25519(SigningKey::from_bytes(&seed))),
+        Err(error) => Err(refused(error.to_string())),
+    }
+}
+
+/// A fresh authority key of `kind`.
+pub fn generate_authority_key(kind: KeyKind) -> IssuerKey {
+    match kind {
+        KeyKind::Sm2 => loop {
+            // A random 32 bytes is a valid scalar unless it is 0 or not below n − 1: about
+            // one draw in 2^32 is retried.
+            let mut scalar = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut scalar);
+            if let Ok(key) = Sm2SigningKey::from_bytes(&scalar) {
+                return IssuerKey::Sm2(key);
+            }
+        },
+        _ => IssuerKey::Ed25519(SigningKey::generate(&mut rand::rngs::OsRng)),
+    }
+}
+
+/// Writes the authority key `key` to `path` as its secret multikey.
+fn write_authority_key(path: &Path, key: &IssuerKey) -> Result<(), KeyError> {
+    if let Some(key) = key.sm2() {
+        write_secret(path, &encode_sm2_secret(key))
+    } else if let Some(key) = key.ed25519() {
+        write_key(path, key)
+    } else {
+        Err(KeyError::NotAnAuthorityKey {
+            path: path.to_path_buf(),
+            reason: format!("no file format for {} keys", key.kind()),
+        })
+    }
+}
+
 /// What a key is used for; also its file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyRole {
@@ -106,8 +178,8 @@ impl KeyRole {
 /// The member's three signing keys.
 #[derive(Debug)]
 pub struct MemberKeys {
-    /// Authority (credential signing) key.
-    pub authority: SigningKey,
+    /// Authority (credential signing) key: Ed25519 or SM2.
+    pub authority: IssuerKey,
     /// Log (checkpoint signing) key.
     pub log: SigningKey,
     /// Witness (cosigning) key.
@@ -116,19 +188,20 @@ pub struct MemberKeys {
 
 impl MemberKeys {
     /// Loads the keys from `<data>/keys`, generating any that do not exist yet when
-    /// `generate_missing` is set.
+    /// `generate_missing` is set (an authority key of `authority_kind`).
     ///
     /// # Errors
     /// A key file that cannot be read, is not a secret multikey, or is readable by others.
     pub fn load_or_generate(
         data_dir: &Path,
         generate_missing: bool,
+        authority_kind: KeyKind,
     ) -> Result<MemberKeys, KeyError> {
         let dir = data_dir.join("keys");
         fs::create_dir_all(&dir).map_err(io_error("creating", &dir))?;
         let load = |role| load_or_generate_one(&dir, role, generate_missing);
         Ok(MemberKeys {
-            authority: load(KeyRole::Authority)?,
+            authority: load_or_generate_authority(&dir, generate_missing, authority_kind)?,
             log: load(KeyRole::Log)?,
             witness: load(KeyRole::Witness)?,
         })
@@ -144,7 +217,7 @@ impl MemberKeys {
 
     /// The authority DID.
     pub fn authority_did(&self) -> DidKey {
-        DidKey::from_verifying_key(&self.authority.verifying_key())
+        self.authority.did()
     }
 }
 
@@ -163,7 +236,13 @@ impl MemberKeys {
         for role in [KeyRole::Authority, KeyRole::Log, KeyRole::Witness] {
             let from = key_path(source, role);
             let text = fs::read_to_string(&from).map_err(io_error("reading", &from))?;
-            write_key(&key_path(&dir, role), &decode_secret(&text, &from)?)?;
+            let to = key_path(&dir, role);
+            match role {
+                KeyRole::Authority => {
+                    write_authority_key(&to, &decode_authority_secret(&text, &from)?)?;
+                }
+                _ => write_key(&to, &decode_secret(&text, &from)?)?,
+            }
         }
         Ok(())
     }
@@ -179,21 +258,21 @@ impl MemberKeys {
     ///
     /// # Errors
     /// The file cannot be written.
-    pub fn stage_authority_successor(data_dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
-        write_key(&data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE), key)
+    pub fn stage_authority_successor(data_dir: &Path, key: &IssuerKey) -> Result<(), KeyError> {
+        write_authority_key(&data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE), key)
     }
 
     /// The staged successor, if a rotation was interrupted.
     ///
     /// # Errors
     /// The file exists but cannot be read or is not a key.
-    pub fn staged_authority_successor(data_dir: &Path) -> Result<Option<SigningKey>, KeyError> {
+    pub fn staged_authority_successor(data_dir: &Path) -> Result<Option<IssuerKey>, KeyError> {
         let path = data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE);
         if !path.exists() {
             return Ok(None);
         }
         let text = fs::read_to_string(&path).map_err(io_error("reading", &path))?;
-        decode_secret(&text, &path).map(Some)
+        decode_authority_secret(&text, &path).map(Some)
     }
 
     /// Makes the staged successor `authority.key`, keeping the previous key as
@@ -317,6 +396,27 @@ fn load_or_generate_one(dir: &Path, role: KeyRole, generate: bool) -> Result<Sig
     }
 }
 
+fn load_or_generate_authority(
+    dir: &Path,
+    generate: bool,
+    kind: KeyKind,
+) -> Result<IssuerKey, KeyError> {
+    let path = key_path(dir, KeyRole::Authority);
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            refuse_readable_by_others(&path)?;
+            decode_authority_secret(&text, &path)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && generate => {
+            let key = generate_authority_key(kind);
+            write_authority_key(&path, &key)?;
+            tracing::info!(path = %path.display(), "generated a new {kind} authority key");
+            Ok(key)
+        }
+        Err(error) => Err(io_error("reading", &path)(error)),
+    }
+}
+
 fn write_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     write_secret(path, &multibase::encode_ed25519_secret(key.as_bytes()))
 }
@@ -354,19 +454,68 @@ mod tests {
     #[test]
     fn generated_keys_are_kept() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let first = MemberKeys::load_or_generate(dir.path(), true).expect("generates");
-        let second = MemberKeys::load_or_generate(dir.path(), false).expect("loads");
+        let first =
+            MemberKeys::load_or_generate(dir.path(), true, KeyKind::Ed25519).expect("generates");
+        let second =
+            MemberKeys::load_or_generate(dir.path(), false, KeyKind::Ed25519).expect("loads");
         assert_eq!(first.authority_did(), second.authority_did());
-        assert_ne!(first.authority.as_bytes(), first.log.as_bytes());
+        let authority = first.authority.ed25519().expect("an Ed25519 authority");
+        assert_ne!(authority.as_bytes(), first.log.as_bytes());
+    }
+
+    #[test]
+    fn an_sm2_authority_key_is_generated_kept_and_staged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first =
+            MemberKeys::load_or_generate(dir.path(), true, KeyKind::Sm2).expect("generates");
+        assert_eq!(first.authority.kind(), KeyKind::Sm2);
+        let text = fs::read_to_string(dir.path().join("keys/authority.key")).expect("written");
+        let bytes = multibase::decode_base58btc(text.trim()).expect("base58btc");
+        assert_eq!(bytes.len(), 34);
+        assert_eq!(bytes[..2], multibase::SM2_PRIV_PREFIX);
+        // Whatever kind is asked for, an existing file is read as it is.
+        let second =
+            MemberKeys::load_or_generate(dir.path(), false, KeyKind::Ed25519).expect("loads");
+        assert_eq!(first.authority_did(), second.authority_did());
+        assert_eq!(first.authority.kind(), KeyKind::Sm2);
+        // An Ed25519 successor of an SM2 key, and back.
+        let next = generate_authority_key(KeyKind::Ed25519);
+        MemberKeys::stage_authority_successor(dir.path(), &next).expect("staged");
+        let staged = MemberKeys::staged_authority_successor(dir.path()).expect("read");
+        assert_eq!(staged.map(|key| key.did()), Some(next.did()));
+    }
+
+    #[test]
+    fn a_bad_sm2_authority_key_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        MemberKeys::load_or_generate(dir.path(), true, KeyKind::Sm2).expect("generates");
+        let path = dir.path().join("keys/authority.key");
+        // The scalar 0 is no SM2 secret key.
+        let mut zero = multibase::SM2_PRIV_PREFIX.to_vec();
+        zero.extend_from_slice(&[0; 32]);
+        fs::write(&path, multibase::encode_base58btc(&zero)).expect("write");
+        let error =
+            MemberKeys::load_or_generate(dir.path(), false, KeyKind::Sm2).expect_err("refused");
+        assert!(
+            matches!(error, KeyError::NotAnAuthorityKey { .. }),
+            "{error}"
+        );
+        let mut short = multibase::SM2_PRIV_PREFIX.to_vec();
+        short.extend_from_slice(&[1; 31]);
+        fs::write(&path, multibase::encode_base58btc(&short)).expect("write");
+        let error =
+            MemberKeys::load_or_generate(dir.path(), false, KeyKind::Sm2).expect_err("refused");
+        assert!(error.to_string().contains("31"), "{error}");
     }
 
     #[test]
     fn refuses_world_readable_key() {
         let dir = tempfile::tempdir().expect("temp dir");
-        MemberKeys::load_or_generate(dir.path(), true).expect("generates");
+        MemberKeys::load_or_generate(dir.path(), true, KeyKind::Ed25519).expect("generates");
         let path = dir.path().join("keys/authority.key");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
-        let error = MemberKeys::load_or_generate(dir.path(), false).expect_err("refused");
+        let error =
+            MemberKeys::load_or_generate(dir.path(), false, KeyKind::Ed25519).expect_err("refused");
         assert!(
             error.to_string().contains("readable by other users"),
             "{error}"
@@ -401,6 +550,6 @@ mod tests {
     #[test]
     fn missing_key_is_an_error_without_generation() {
         let dir = tempfile::tempdir().expect("temp dir");
-        assert!(MemberKeys::load_or_generate(dir.path(), false).is_err());
+        assert!(MemberKeys::load_or_generate(dir.path(), false, KeyKind::Ed25519).is_err());
     }
 }

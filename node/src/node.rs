@@ -31,6 +31,7 @@ use crate::status_lists::StatusLists;
 use crate::store::{META_AUTHORITY_DID, META_MEMBER_ID, Store, StoreError};
 use crate::tokens::Tokens;
 use crate::worker::{BackoffPolicy, DRAIN_DEADLINE, Stopped, Workers};
+use talent_integrity::did::KeyKind;
 
 /// Why a federation configuration file was not loaded.
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +180,23 @@ pub enum OpenError {
         latest: String,
         /// The authority's first key.
         root: String,
+    },
+    /// `keys/authority.key` holds a key of another kind than the authority's (the configured
+    /// did:key, or the key it was last rotated to): an SM2 member with an Ed25519 file, or
+    /// the reverse.
+    #[error(
+        "{}/authority.key holds an {kind} key, but the member's authority key is an {expected} key ({latest}); the member's cryptosuite in federation.toml and the key file must agree",
+        keys_dir.display()
+    )]
+    AuthorityKeyKind {
+        /// The keys directory.
+        keys_dir: PathBuf,
+        /// Kind of the key in the file.
+        kind: KeyKind,
+        /// Kind of the authority's current key.
+        expected: KeyKind,
+        /// The authority's current key.
+        latest: String,
     },
     /// The log on disk is damaged or not this member's.
     #[error("refusing to serve the log in {}: {error}", path.display())]
@@ -336,7 +354,17 @@ pub fn open(
         });
     }
     let generate = fresh && matches!(role, Role::Development);
-    let keys = MemberKeys::load_or_generate(data_dir, generate).map_err(keys_error("member"))?;
+    // A generated authority key is of the kind the member's cryptosuite names.
+    let authority_kind = match &role {
+        Role::Member {
+            federation, member, ..
+        } => federation
+            .member(member)
+            .map_or(KeyKind::Ed25519, |m| m.cryptosuite.key_kind()),
+        Role::Development => KeyKind::Ed25519,
+    };
+    let keys = MemberKeys::load_or_generate(data_dir, generate, authority_kind)
+        .map_err(keys_error("member"))?;
     let (member, federation) = match &role {
         Role::Development => {
             let log_vkey =
@@ -576,8 +604,7 @@ fn reconcile_authority_key(
     };
     let latest = registry.latest_authority_key();
     if let Some(successor) = MemberKeys::staged_authority_successor(data_dir).map_err(keys_error)? {
-        let successor_did =
-            talent_integrity::did::DidKey::from_verifying_key(&successor.verifying_key());
+        let successor_did = successor.did();
         if successor_did == latest && keys.authority_did() != latest {
             MemberKeys::promote_authority_successor(data_dir).map_err(keys_error)?;
             keys.authority = successor;
@@ -587,6 +614,14 @@ fn reconcile_authority_key(
         }
     }
     let authority = keys.authority_did();
+    if authority.kind() != latest.kind() {
+        return Err(OpenError::AuthorityKeyKind {
+            keys_dir: data_dir.join("keys"),
+            kind: authority.kind(),
+            expected: latest.kind(),
+            latest: latest.to_string(),
+        });
+    }
     if authority != latest {
         return Err(OpenError::AuthorityKey {
             keys_dir: data_dir.join("keys"),

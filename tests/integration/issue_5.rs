@@ -18,18 +18,21 @@ use talent_core::credential::{self, IssueRequest, format_datetime};
 use talent_core::identifiers::CredentialId;
 use talent_core::statement::KeyRotation;
 use talent_integrity::did::DidKey;
+use talent_integrity::keys::IssuerKey;
 use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 
 const ISSUER_REGION: &str = "cq-sc";
 
-/// A delegated issuer holding its own key; it reserves status-list slots at `node`.
-struct Enterprise {
-    key: SigningKey,
-    did: DidKey,
+/// A delegated issuer holding its own key (Ed25519 or SM2); it reserves status-list slots at
+/// `node` and issues in its member's region.
+pub(crate) struct Enterprise {
+    key: IssuerKey,
+    pub(crate) did: DidKey,
+    region: String,
     /// An admin client and the node's slot reservation URL.
     slots: (reqwest::blocking::Client, String),
     /// The end of its accreditation: what it signs is valid no longer (issue 19).
-    valid_until: Option<chrono::DateTime<Utc>>,
+    pub(crate) valid_until: Option<chrono::DateTime<Utc>>,
 }
 
 impl Enterprise {
@@ -38,10 +41,17 @@ impl Enterprise {
     }
 
     fn new_from(key: SigningKey, node: &Node) -> Enterprise {
-        let did = DidKey::from_verifying_key(&key.verifying_key());
+        Enterprise::of_member(key, node, ISSUER_REGION)
+    }
+
+    /// An issuer with `key`, accredited (by the test) at `node`, the member `region`.
+    pub(crate) fn of_member(key: impl Into<IssuerKey>, node: &Node, region: &str) -> Enterprise {
+        let key = key.into();
+        let did = key.did();
         Enterprise {
             key,
             did,
+            region: region.to_owned(),
             slots: (node.client(), node.at("/api/v1/status-lists:allocate")),
             valid_until: None,
         }
@@ -89,7 +99,7 @@ impl Enterprise {
         let prepared = credential::prepare(
             request,
             &self.did,
-            &ISSUER_REGION.parse().expect("region"),
+            &self.region.parse().expect("region"),
             CredentialId::from_uuid(uuid::Uuid::now_v7()),
             Utc::now(),
         )
@@ -104,7 +114,7 @@ impl Enterprise {
         self.sign(&document, None)
     }
 
-    fn title(&self, level: &str, district: &str) -> Value {
+    pub(crate) fn title(&self, level: &str, district: &str) -> Value {
         self.credential(
             "ProfessionalTitleCredential",
             json!({
@@ -116,13 +126,21 @@ impl Enterprise {
     }
 }
 
-fn post(http: &reqwest::blocking::Client, url: String, body: &Value) -> (StatusCode, Value) {
+pub(crate) fn post(
+    http: &reqwest::blocking::Client,
+    url: String,
+    body: &Value,
+) -> (StatusCode, Value) {
     let response = http.post(url).json(body).send().expect("POST");
     let status = response.status();
     (status, response.json().unwrap_or(Value::Null))
 }
 
-fn accreditation(did: &DidKey, scope: Value, valid_until: chrono::DateTime<Utc>) -> Value {
+pub(crate) fn accreditation(
+    did: &DidKey,
+    scope: Value,
+    valid_until: chrono::DateTime<Utc>,
+) -> Value {
     json!({
         "type": "IssuerAccreditationCredential",
         "credentialSubject": {

@@ -12,7 +12,7 @@ use federation_tests::{Federation, Node, client, talent_verify, workspace_root};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn seeds(member: &str) -> Vec<PathBuf> {
+pub(crate) fn seeds(member: &str) -> Vec<PathBuf> {
     let dir = workspace_root()
         .join("federation-config/chengdu-chongqing/recognition")
         .join(member);
@@ -43,7 +43,7 @@ fn publish(node: &Node, member: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn title(level: &str, conferred: &str) -> Value {
+pub(crate) fn title(level: &str, conferred: &str) -> Value {
     json!({"type": "ProfessionalTitleCredential", "credentialSubject": {
         "name": "李明华", "idNumberMasked": "5001**********123X", "series": "工程",
         "level": level, "titleName": format!("{level}工程师"),
@@ -63,7 +63,7 @@ fn qualification(name: &str) -> Value {
 }
 
 /// The node's answer: POST /api/v1/verify with asRegion at that region's node.
-fn ask_node(node: &Node, credential: &Value, region: &str) -> Value {
+pub(crate) fn ask_node(node: &Node, credential: &Value, region: &str) -> Value {
     let response = client()
         .post(node.at("/api/v1/verify"))
         .json(&json!({"credential": credential, "asRegion": region}))
@@ -75,7 +75,7 @@ fn ask_node(node: &Node, credential: &Value, region: &str) -> Value {
 }
 
 /// The offline answer: a bundle carrying the region's history, verified by talent-verify.
-fn ask_offline(
+pub(crate) fn ask_offline(
     issuer: &Node,
     credential: &Value,
     region: &str,

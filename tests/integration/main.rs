@@ -5,6 +5,7 @@
 
 mod adversarial;
 mod issue_2;
+mod issue_21;
 mod issue_3;
 mod issue_4;
 mod issue_4_byzantine;

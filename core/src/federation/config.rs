@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::identifiers::RegionId;
 use talent_integrity::did::DidKey;
+use talent_integrity::proof::Cryptosuite;
 use talent_tlog::cosignature::CosignerKey;
 
 use super::member::{Member, MemberClass};
@@ -85,6 +86,9 @@ impl Federation {
             name_en: &'a str,
             class: MemberClass,
             endpoint: &'a str,
+            // Written only when not the default, so an Ed25519 federation's TOML is unchanged.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            cryptosuite: Option<&'static str>,
             authority: String,
             log_origin: &'a str,
             log_vkey: &'a str,
@@ -111,6 +115,8 @@ impl Federation {
                     name_en: &m.name_en,
                     class: m.class,
                     endpoint: &m.endpoint,
+                    cryptosuite: (m.cryptosuite != Cryptosuite::EddsaJcs2022)
+                        .then(|| m.cryptosuite.as_str()),
                     authority: m.authority.to_string(),
                     log_origin: &m.log_origin,
                     log_vkey: &m.log_vkey,

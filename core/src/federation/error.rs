@@ -3,7 +3,8 @@
 use thiserror::Error;
 
 use crate::identifiers::IdentifierError;
-use talent_integrity::did::DidError;
+use talent_integrity::did::{DidError, KeyKind};
+use talent_integrity::proof::Cryptosuite;
 
 use super::vkey::VkeyError;
 
@@ -77,9 +78,20 @@ pub enum ConfigErrorKind {
         /// Which rule the endpoint breaks.
         reason: &'static str,
     },
-    /// The authority is not an Ed25519 did:key.
+    /// The cryptosuite is neither `eddsa-jcs-2022` nor `sm2-jcs-2025`.
+    #[error("unknown cryptosuite {0:?} (expected eddsa-jcs-2022 or sm2-jcs-2025)")]
+    BadCryptosuite(String),
+    /// The authority is not a did:key (Ed25519 or SM2).
     #[error("authority: {0}")]
     BadDid(DidError),
+    /// The authority's key is not of the kind the member's cryptosuite signs with.
+    #[error("authority is an {key} did:key but the member's cryptosuite is {cryptosuite}")]
+    AuthorityNotOfSuite {
+        /// Kind of the authority's key.
+        key: KeyKind,
+        /// The member's cryptosuite.
+        cryptosuite: Cryptosuite,
+    },
     /// The log vkey is not a signed-note Ed25519 verifier key.
     #[error("log_vkey: {0}")]
     BadLogVkey(VkeyError),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::identifiers::RegionId;
 use talent_integrity::did::DidKey;
+use talent_integrity::proof::Cryptosuite;
 
 /// One member of the federation: a region with its own node, log and keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,9 @@ pub struct Member {
     pub class: MemberClass,
     /// Base URL of the member's node: `http(s)://host[:port]`, no path, no trailing slash.
     pub endpoint: String,
+    /// The suite the member's authority signs with (`cryptosuite`, default
+    /// `eddsa-jcs-2022`); [`Member::authority`] is a key of its kind.
+    pub cryptosuite: Cryptosuite,
     /// The authority DID that roots the member's credentials and accreditations.
     pub authority: DidKey,
     /// Origin of the member's log, which is also the key name of its log key.

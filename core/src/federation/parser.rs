@@ -5,13 +5,12 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::str::FromStr;
 
-use ed25519_dalek::VerifyingKey;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::identifiers::RegionId;
-use talent_integrity::did::{DidError, DidKey};
-use talent_integrity::multibase::{ED25519_PUB_PREFIX, MultibaseError, SM2_PUB_PREFIX};
+use talent_integrity::did::DidKey;
+use talent_integrity::proof::Cryptosuite;
 
 use super::config::Federation;
 use super::error::{ConfigError, ConfigErrorKind};
@@ -29,7 +28,8 @@ impl Federation {
     /// A [`ConfigError`] at the first problem found: [`ConfigErrorKind::TooLarge`],
     /// [`ConfigErrorKind::Syntax`] for text that is not TOML, `UnknownField`, `MissingField`,
     /// `WrongType` and `EmptyField` for the shape, then the checks of each value
-    /// (`BadFederationId`, `BadMemberId`, `BadClass`, `BadEndpoint`, `BadDid`, `BadLogVkey`,
+    /// (`BadFederationId`, `BadMemberId`, `BadClass`, `BadEndpoint`, `BadCryptosuite`,
+    /// `BadDid`, `AuthorityNotOfSuite`, `BadLogVkey`,
     /// `LogVkeyNameNotOrigin`, `BadWitnessVkey`), repetitions across members
     /// (`DuplicateMemberId`, `DuplicateKey`, `DuplicateName`) and the quorum (`NoMembers`,
     /// `QuorumZero`, `QuorumTooLarge`).
@@ -66,6 +66,7 @@ const MEMBER_FIELDS: &[&str] = &[
     "name_en",
     "class",
     "endpoint",
+    "cryptosuite",
     "authority",
     "log_origin",
     "log_vkey",
@@ -218,23 +219,26 @@ impl<'t> Parser<'t> {
         check_endpoint(endpoint)
             .map_err(|reason| self.error(endpoint_span, ConfigErrorKind::BadEndpoint { reason }))?;
 
+        let cryptosuite = self.cryptosuite(table, span)?;
+
         let (authority, authority_span) = self.string(table, span, "authority")?;
         let authority: DidKey = authority
             .parse()
             .map_err(|e| self.error(authority_span.clone(), ConfigErrorKind::BadDid(e)))?;
-        // Authorities stay Ed25519 until a member can name its cryptosuite here: an SM2
-        // did:key is refused with the error it had before did:key took SM2 keys.
-        let Some(authority_key) = authority.ed25519() else {
-            let not_ed25519 = MultibaseError::WrongMulticodec {
-                found: SM2_PUB_PREFIX.to_vec(),
-                expected: ED25519_PUB_PREFIX,
-            };
+        if authority.kind() != cryptosuite.key_kind() {
             return Err(self.error(
                 authority_span,
-                ConfigErrorKind::BadDid(DidError::Multikey(not_ed25519)),
+                ConfigErrorKind::AuthorityNotOfSuite {
+                    key: authority.kind(),
+                    cryptosuite,
+                },
             ));
+        }
+        let authority_key = match authority.ed25519() {
+            Some(key) => key.as_bytes().to_vec(),
+            None => authority.multikey().as_bytes().to_vec(),
         };
-        self.unique_key(seen, authority_key, "authority", &authority_span)?;
+        self.unique_key(seen, &authority_key, "authority", &authority_span)?;
 
         let (log_origin, origin_span) = self.string(table, span, "log_origin")?;
         if log_origin.is_empty() {
@@ -253,13 +257,13 @@ impl<'t> Parser<'t> {
             ));
         }
         self.unique_name(seen, log_origin, &origin_span)?;
-        self.unique_key(seen, &log_key, "log_vkey", &log_span)?;
+        self.unique_key(seen, log_key.as_bytes(), "log_vkey", &log_span)?;
 
         let (witness_vkey, witness_span) = self.string(table, span, "witness_vkey")?;
         let (witness_name, witness_key) = parse_vkey(witness_vkey, ALG_COSIGNATURE_V1)
             .map_err(|e| self.error(witness_span.clone(), ConfigErrorKind::BadWitnessVkey(e)))?;
         self.unique_name(seen, witness_name, &witness_span)?;
-        self.unique_key(seen, &witness_key, "witness_vkey", &witness_span)?;
+        self.unique_key(seen, witness_key.as_bytes(), "witness_vkey", &witness_span)?;
 
         Ok(Member {
             id: region,
@@ -267,6 +271,7 @@ impl<'t> Parser<'t> {
             name_en,
             class,
             endpoint: endpoint.to_owned(),
+            cryptosuite,
             authority,
             log_origin: log_origin.to_owned(),
             log_vkey: log_vkey.to_owned(),
@@ -280,17 +285,17 @@ impl<'t> Parser<'t> {
     fn unique_key(
         &self,
         seen: &mut Seen,
-        key: &VerifyingKey,
+        key: &[u8],
         field: &'static str,
         span: &Range<usize>,
     ) -> Result<(), ConfigError> {
-        if let Some(&first_line) = seen.keys.get(key.as_bytes()) {
+        if let Some(&first_line) = seen.keys.get(key) {
             return Err(self.error(
                 span.clone(),
                 ConfigErrorKind::DuplicateKey { field, first_line },
             ));
         }
-        seen.keys.insert(*key.as_bytes(), self.line(span));
+        seen.keys.insert(key.to_vec(), self.line(span));
         Ok(())
     }
 
@@ -377,6 +382,21 @@ impl<'t> Parser<'t> {
         }
     }
 
+    /// The optional `cryptosuite`: `eddsa-jcs-2022` when absent, so that configurations
+    /// written before the field existed mean what they meant.
+    fn cryptosuite(
+        &self,
+        table: &DeTable<'_>,
+        table_span: &Range<usize>,
+    ) -> Result<Cryptosuite, ConfigError> {
+        if table.get("cryptosuite").is_none() {
+            return Ok(Cryptosuite::EddsaJcs2022);
+        }
+        let (name, span) = self.string(table, table_span, "cryptosuite")?;
+        Cryptosuite::from_name(name)
+            .ok_or_else(|| self.error(span, ConfigErrorKind::BadCryptosuite(name.to_owned())))
+    }
+
     /// A display name: a non-empty string.
     fn name(
         &self,
@@ -421,7 +441,9 @@ impl<'t> Parser<'t> {
 #[derive(Default)]
 struct Seen {
     ids: HashMap<String, usize>,
-    keys: HashMap<[u8; 32], usize>,
+    /// Public keys by their bytes: 32 for Ed25519, the SM2 multikey text for SM2 (the two
+    /// cannot collide).
+    keys: HashMap<Vec<u8>, usize>,
     names: HashMap<String, usize>,
 }
 

@@ -636,3 +636,99 @@ fn authority_rotation_moves_the_authority() {
         "accredited"
     );
 }
+
+/// The SM2 key with every scalar byte `seed`.
+fn sm2_key(seed: u8) -> talent_integrity::keys::Sm2SigningKey {
+    talent_integrity::keys::Sm2SigningKey::from_bytes(&[seed; 32]).expect("a valid scalar")
+}
+
+fn sign_sm2(object: Value, seed: u8, at: &str) -> Value {
+    proof::sign(
+        &object,
+        &sm2_key(seed),
+        &ProofOptions {
+            created: at.to_owned(),
+            proof_purpose: ASSERTION_METHOD,
+        },
+    )
+    .expect("signs")
+}
+
+#[test]
+fn an_sm2_authority_accredits_with_sm2_and_its_issuers_sign_with_either_suite() {
+    let authority = sm2_key(1).did();
+    let mut r = IssuerRegistry::new(MEMBER, authority.clone());
+    let accreditation = sign_sm2(
+        json!({
+            "id": id(1).to_string(),
+            "type": ["VerifiableCredential", "IssuerAccreditationCredential"],
+            "issuer": authority.to_string(),
+            "validFrom": "2026-01-01T00:00:00Z",
+            "validUntil": "2027-01-01T00:00:00Z",
+            "credentialSubject": {
+                "id": did(2).to_string(),
+                "name": "重庆某某科技有限公司",
+                "region": MEMBER,
+                "scope": {"types": ["ProfessionalTitleCredential"], "levels": ["中级"]},
+            },
+        }),
+        1,
+        "2026-01-01T00:00:00Z",
+    );
+    assert!(r.apply(&accreditation, 0));
+    let mut own = title(2, "正高级");
+    own["issuer"] = json!(authority.to_string());
+    assert_eq!(
+        code(r.authorise_credential(&own, &authority, at(5, "2026-06-01T00:00:00Z"))),
+        "authority"
+    );
+    assert_eq!(
+        code(r.authorise_credential(&title(2, "中级"), &did(2), at(5, "2026-06-01T00:00:00Z"))),
+        "accredited"
+    );
+}
+
+#[test]
+fn a_rotation_from_ed25519_to_sm2_keeps_what_the_old_key_signed() {
+    let mut r = registry();
+    let next = sm2_key(6).did();
+    let rotation = KeyRotation {
+        id: id(5),
+        previous_key: did(1),
+        next_key: next.clone(),
+        effective: time("2026-08-01T00:00:00Z"),
+        issuer: did(1),
+    };
+    assert!(r.apply(&sign(rotation.to_unsigned(), 1, "2026-08-01T00:00:00Z"), 30));
+    assert_eq!(r.latest_authority_key(), next);
+    assert_eq!(r.authority_key(time("2026-07-01T00:00:00Z")), did(1));
+    assert!(r.same_issuer(&did(1), &next));
+    let mut own = title(1, "正高级");
+    own["issuer"] = json!(next.to_string());
+    assert_eq!(
+        code(r.authorise_credential(&own, &next, at(31, "2026-09-01T00:00:00Z"))),
+        "authority"
+    );
+    // What the Ed25519 key signed before the rotation stands, and so does its accreditation.
+    assert_eq!(
+        code(r.authorise_credential(&title(1, "正高级"), &did(1), at(20, "2026-07-01T00:00:00Z"))),
+        "authority"
+    );
+    assert_eq!(
+        code(r.authorise_credential(&title(2, "中级"), &did(2), at(31, "2026-09-01T00:00:00Z"))),
+        "accredited"
+    );
+    // A further rotation signed by the SM2 key is the authority's.
+    let onward = KeyRotation {
+        id: id(6),
+        previous_key: next.clone(),
+        next_key: did(7),
+        effective: time("2026-10-01T00:00:00Z"),
+        issuer: next.clone(),
+    };
+    assert!(r.apply(
+        &sign_sm2(onward.to_unsigned(), 6, "2026-10-01T00:00:00Z"),
+        40
+    ));
+    assert_eq!(r.latest_authority_key(), did(7));
+}

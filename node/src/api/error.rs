@@ -42,6 +42,9 @@ pub enum ApiError {
         /// The route's limit.
         limit_bytes: usize,
     },
+    /// A request names a cryptosuite the registry does not implement.
+    #[error("unknown cryptosuite {0:?} (expected eddsa-jcs-2022 or sm2-jcs-2025)")]
+    UnknownCryptosuite(String),
     /// The body does not match its JSON Schema.
     #[error("request does not match its schema: {0}")]
     SchemaViolation(SchemaError),
@@ -131,7 +134,9 @@ impl ApiError {
     /// HTTP status of the error.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson(_) | ApiError::InvalidCredentialId(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidJson(_)
+            | ApiError::UnknownCryptosuite(_)
+            | ApiError::InvalidCredentialId(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::SchemaViolation(_)
@@ -168,6 +173,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::UnknownCryptosuite(_) => "unknown_cryptosuite",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::BodyTooLarge { .. } => "body_too_large",
             ApiError::SchemaViolation(_) => "schema_violation",

@@ -4,13 +4,13 @@
 use std::sync::{Arc, PoisonError};
 
 use chrono::{DateTime, Utc};
-use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use talent_core::credential::{self, IssueRequest};
 use talent_core::identifiers::CredentialId;
 use talent_core::log_entry::EntryError;
 use talent_core::schema::SchemaKind;
-use talent_integrity::did::DidKey;
+use talent_integrity::did::{DidKey, KeyKind};
+use talent_integrity::keys::IssuerKey;
 use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions, ProofSigner};
 use talent_tlog::bundle::MAX_ENTRY_BYTES;
 use uuid::Uuid;
@@ -34,8 +34,8 @@ pub(super) struct Authority {
 
 impl Authority {
     /// The authority that signs with `key`.
-    pub(super) fn new(key: SigningKey) -> Authority {
-        let did = DidKey::from_verifying_key(&key.verifying_key());
+    pub(super) fn new(key: IssuerKey) -> Authority {
+        let did = key.did();
         Authority {
             signer: ProofSigner::new(key),
             did,
@@ -235,7 +235,8 @@ impl IssuanceService {
         })
     }
 
-    /// Rotates the authority's key (admin only): a new key is staged on disk, the
+    /// Rotates the authority's key (admin only) to a new key of `kind` (the current key's
+    /// kind when `None`: an Ed25519 member may move to SM2 and back): a new key is staged on disk, the
     /// `IssuerKeyRotation` signed by the current key is logged, then the new key becomes
     /// `keys/authority.key` and signs everything after. What the old key signed stays valid.
     /// A crash between the log and the key file is finished at the next start.
@@ -245,6 +246,7 @@ impl IssuanceService {
     pub async fn rotate_authority(
         &self,
         operator: &Operator,
+        kind: Option<KeyKind>,
     ) -> Result<IssuedCredential, IssueError> {
         let operator = &self.current_operator(operator)?;
         if operator.role != Role::Admin {
@@ -255,8 +257,9 @@ impl IssuanceService {
         }
         let gate = self.enter(true).await;
         self.current_operator(operator)?;
-        let next = SigningKey::generate(&mut rand::rngs::OsRng);
-        let next_did = DidKey::from_verifying_key(&next.verifying_key());
+        let kind = kind.unwrap_or_else(|| self.current_authority().did.kind());
+        let next = crate::keys::generate_authority_key(kind);
+        let next_did = next.did();
         crate::keys::MemberKeys::stage_authority_successor(&self.data_dir, &next)
             .map_err(|error| IssueError::Internal(error.into()))?;
         let now = Utc::now();

@@ -26,12 +26,12 @@ mod writer;
 use std::sync::{Arc, PoisonError};
 
 use chrono::Utc;
-use ed25519_dalek::SigningKey;
 use serde_json::Value;
 use talent_core::identifiers::{CredentialId, RegionId};
 use talent_core::schema::SchemaSet;
 use talent_core::status_list::StatusSlot;
 use talent_integrity::did::DidKey;
+use talent_integrity::keys::IssuerKey;
 
 use self::authority::Authority;
 use self::claims::InFlight;
@@ -120,7 +120,7 @@ impl IssuanceService {
     pub fn new(
         schemas: Arc<SchemaSet>,
         writer: LogWriter,
-        authority_key: SigningKey,
+        authority_key: IssuerKey,
         member: RegionId,
     ) -> IssuanceService {
         IssuanceService {

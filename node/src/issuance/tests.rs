@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use talent_core::identifiers::RegionId;
 use talent_core::log_entry;
@@ -63,7 +64,7 @@ impl Fixture {
                 tokens: Arc::new(Tokens::open(dir.path())),
                 max_reserved_slots: 10,
             },
-            authority,
+            authority.into(),
             MEMBER.parse::<RegionId>().expect("region"),
         );
         Fixture {

@@ -1,0 +1,291 @@
+//! Issue 21: a member that signs with SM2 (`sm2-jcs-2025`) in a federation of Ed25519
+//! members. The shipped demo configuration has `cq-hrss` on SM2: its credentials verify at
+//! the other members after sync and offline from their bundles, one changed byte fails,
+//! recognition answers for them equal those for an Ed25519 member's credential under the
+//! same agreement, delegated issuers sign with either suite, and an Ed25519 authority
+//! rotated to SM2 keeps what it signed before valid.
+
+use std::time::Duration;
+
+use federation_tests::{
+    Federation, Node, client_with_token, create_token, talent_verify, verify_at,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use talent_integrity::keys::Sm2SigningKey;
+
+use crate::issue_5::{Enterprise, accreditation, post};
+use crate::issue_7::{ask_node, ask_offline, seeds, title};
+
+const SM2_MEMBER: &str = "cq-hrss";
+const MIRRORED: Duration = Duration::from_secs(90);
+
+/// The suite of a credential's proof.
+fn suite(credential: &Value) -> &str {
+    credential["proof"]["cryptosuite"].as_str().unwrap_or("")
+}
+
+/// Waits until `at` mirrors everything `member` has logged so far.
+fn mirror(at: &Node, member: &str, of: &Node) {
+    at.wait_mirrored(member, of.checkpoint_size(), MIRRORED)
+        .unwrap_or_else(|e| panic!("{member} mirrored: {e}"));
+}
+
+/// `credential` as a bundle from `issuer`, with the histories of `region`.
+fn bundle(issuer: &Node, credential: &Value, region: &str) -> Vec<u8> {
+    let id = credential["id"].as_str().expect("id");
+    let response = issuer
+        .client()
+        .get(issuer.at(&format!(
+            "/api/v1/credentials/{id}/bundle?asRegion={region}"
+        )))
+        .send()
+        .expect("bundle");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.bytes().expect("bytes").to_vec()
+}
+
+#[test]
+fn an_sm2_members_credentials_verify_everywhere_and_are_recognised_alike() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("config");
+    let config = federation.config.to_string_lossy().into_owned();
+    let cq_sc = federation.start("cq-sc").expect("cq-sc starts");
+    let cq_hrss = federation.start(SM2_MEMBER).expect("cq-hrss starts on SM2");
+    let sc_hrss = federation.start("sc-hrss").expect("sc-hrss starts");
+
+    // Only the senior-titles agreement: it names a member class, so it takes the SM2
+    // member's and the Ed25519 member's titles alike.
+    let senior = seeds("cq-sc")
+        .into_iter()
+        .find(|file| file.ends_with("01-senior-titles.json"))
+        .expect("the senior-titles seed");
+    let body: Value =
+        serde_json::from_str(&std::fs::read_to_string(senior).expect("seed")).expect("JSON");
+    cq_sc.issue(&body);
+
+    let sm2 = cq_hrss.issue(&title("正高级", "2024-12-30"));
+    let ed25519 = sc_hrss.issue(&title("正高级", "2024-12-30"));
+    let at_cq_sc = cq_sc.issue(&title("副高级", "2024-12-30"));
+    assert_eq!(suite(&sm2), "sm2-jcs-2025", "{sm2}");
+    assert!(
+        sm2["issuer"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("did:key:zEP"))
+    );
+    assert_eq!(suite(&ed25519), "eddsa-jcs-2022");
+    assert_eq!(suite(&at_cq_sc), "eddsa-jcs-2022");
+
+    for (at, others) in [
+        (&cq_sc, [(SM2_MEMBER, &cq_hrss), ("sc-hrss", &sc_hrss)]),
+        (&cq_hrss, [("cq-sc", &cq_sc), ("sc-hrss", &sc_hrss)]),
+        (&sc_hrss, [("cq-sc", &cq_sc), (SM2_MEMBER, &cq_hrss)]),
+    ] {
+        for (member, node) in others {
+            mirror(at, member, node);
+        }
+    }
+
+    // The SM2 credential verifies at the Ed25519 members, from their mirrors.
+    for verifier in [&cq_sc, &sc_hrss] {
+        let verdict = verify_at(&verifier.url, &sm2, false);
+        assert_eq!(verdict["verified"], true, "{verdict}");
+    }
+    // An Ed25519 member's credential verifies at the SM2 member.
+    let verdict = verify_at(&cq_hrss.url, &at_cq_sc, false);
+    assert_eq!(verdict["verified"], true, "{verdict}");
+    // One byte changed in the signed subject: refused.
+    let mut tampered = sm2.clone();
+    tampered["credentialSubject"]["level"] = json!("副高级");
+    let verdict = verify_at(&cq_sc.url, &tampered, false);
+    assert_eq!(verdict["verified"], false, "{verdict}");
+
+    // Offline, from its bundle; and the bundle with one byte of the signature changed fails.
+    let bytes = bundle(&cq_hrss, &sm2, "cq-sc");
+    let args = ["verify", "-", "--json", "--no-quorum", "--trust", &config];
+    let output = talent_verify(&args, Some(&bytes)).expect("talent-verify runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let proof_value = sm2["proof"]["proofValue"].as_str().expect("proofValue");
+    let mut changed = proof_value.to_owned().into_bytes();
+    let last = changed.len() - 2;
+    changed[last] = if changed[last] == b'2' { b'3' } else { b'2' };
+    let changed = String::from_utf8(changed).expect("base58");
+    let text = String::from_utf8(bytes.clone()).expect("JSON text");
+    assert!(text.contains(proof_value));
+    let forged = text.replace(proof_value, &changed);
+    let output = talent_verify(&args, Some(forged.as_bytes())).expect("talent-verify runs");
+    assert_ne!(
+        output.status.code(),
+        Some(0),
+        "a changed signature byte must fail"
+    );
+
+    // Recognition at cq-sc: the same answer for the SM2 member's title as for the Ed25519
+    // member's, at the node and offline.
+    let from_sm2 = ask_node(&cq_sc, &sm2, "cq-sc");
+    let from_ed25519 = ask_node(&cq_sc, &ed25519, "cq-sc");
+    assert_eq!(from_sm2["recognized"], true, "{from_sm2}");
+    assert_eq!(from_sm2["rule"], "senior-titles", "{from_sm2}");
+    for field in [
+        "recognized",
+        "rule",
+        "outcome",
+        "agreement",
+        "equivalent",
+        "illustrative",
+    ] {
+        assert_eq!(from_sm2[field], from_ed25519[field], "{field}");
+    }
+    let (code_sm2, offline_sm2) = ask_offline(&cq_hrss, &sm2, "cq-sc", &config);
+    let (code_ed25519, offline_ed25519) = ask_offline(&sc_hrss, &ed25519, "cq-sc", &config);
+    assert_eq!(code_sm2, Some(0));
+    assert_eq!(code_sm2, code_ed25519);
+    for field in ["recognized", "rule", "outcome", "agreement", "equivalent"] {
+        assert_eq!(
+            offline_sm2[field], offline_ed25519[field],
+            "offline {field}"
+        );
+        assert_eq!(
+            offline_sm2[field], from_sm2[field],
+            "offline and node {field}"
+        );
+    }
+}
+
+#[test]
+fn delegated_issuers_sign_with_either_suite_and_an_authority_rotates_to_sm2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("config");
+    let cq_sc = federation.start("cq-sc").expect("cq-sc starts");
+    let cq_hrss = federation.start(SM2_MEMBER).expect("cq-hrss starts");
+    let until = chrono::Utc::now() + chrono::Duration::days(365);
+
+    // An SM2 issuer accredited by an Ed25519 authority, an Ed25519 issuer by the SM2 one.
+    let mut sm2_issuer = Enterprise::of_member(
+        Sm2SigningKey::from_bytes(&[0x61; 32]).expect("scalar"),
+        &cq_sc,
+        "cq-sc",
+    );
+    let mut ed25519_issuer = Enterprise::of_member(
+        ed25519_dalek::SigningKey::from_bytes(&[0x62; 32]),
+        &cq_hrss,
+        SM2_MEMBER,
+    );
+    sm2_issuer.valid_until = Some(until);
+    ed25519_issuer.valid_until = Some(until);
+    let scope = json!({"types": ["ProfessionalTitleCredential"], "levels": ["中级"]});
+    let mut delegated = Vec::new();
+    for (node, member, issuer) in [
+        (&cq_sc, "cq-sc", &sm2_issuer),
+        (&cq_hrss, SM2_MEMBER, &ed25519_issuer),
+    ] {
+        let (status, answer) = post(
+            &node.client(),
+            node.at("/api/v1/credentials"),
+            &accreditation(&issuer.did, scope.clone(), until),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let token = create_token(
+            &federation.data_dir(member),
+            "issuer",
+            Some(&issuer.did.to_string()),
+            "delegated",
+        )
+        .expect("token");
+        let credential = issuer.title("中级", "沙坪坝区");
+        let (status, answer) = post(
+            &client_with_token(&token),
+            node.at("/api/v1/credentials:submit"),
+            &credential,
+        );
+        assert_eq!(status, StatusCode::CREATED, "{member}: {answer}");
+        delegated.push((member, credential));
+    }
+    assert_eq!(suite(&delegated[0].1), "sm2-jcs-2025");
+    assert_eq!(suite(&delegated[1].1), "eddsa-jcs-2022");
+
+    // cq-sc's authority: an unknown suite is refused, then Ed25519 → SM2.
+    let before = cq_sc.issue(&title("正高级", "2024-12-30"));
+    assert_eq!(suite(&before), "eddsa-jcs-2022");
+    let rotate = cq_sc.at("/api/v1/member/authority-key:rotate");
+    let (status, answer) = post(
+        &cq_sc.client(),
+        rotate.clone(),
+        &json!({"cryptosuite": "rsa"}),
+    );
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unknown_cryptosuite")),
+        "{answer}"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, answer) = post(
+        &cq_sc.client(),
+        rotate,
+        &json!({"cryptosuite": "sm2-jcs-2025"}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let new_key = answer["authorityKey"].as_str().expect("key").to_owned();
+    assert!(new_key.starts_with("did:key:zEP"), "{new_key}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let after = cq_sc.issue(&title("正高级", "2024-12-30"));
+    assert_eq!(suite(&after), "sm2-jcs-2025");
+    assert_eq!(after["issuer"], new_key);
+
+    // A restart reads the SM2 key file; then everything verifies at both members: the
+    // credential the Ed25519 key signed before the rotation, the SM2 one after, and the
+    // delegated issuers' credentials.
+    cq_sc.stop().expect("stops");
+    let cq_sc = federation
+        .start("cq-sc")
+        .expect("cq-sc restarts with its SM2 key");
+    mirror(&cq_hrss, "cq-sc", &cq_sc);
+    mirror(&cq_sc, SM2_MEMBER, &cq_hrss);
+    for credential in [&before, &after, &delegated[0].1, &delegated[1].1] {
+        for verifier in [&cq_sc, &cq_hrss] {
+            let verdict = verify_at(&verifier.url, credential, false);
+            assert_eq!(verdict["verified"], true, "{verdict}");
+        }
+    }
+}
+
+#[test]
+fn a_key_file_of_the_other_kind_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("config");
+    // cq-hrss's dev keys with an Ed25519 authority key in place of its SM2 one.
+    let keys = dir.path().join("wrong-keys");
+    std::fs::create_dir_all(&keys).expect("dir");
+    let dev =
+        federation_tests::workspace_root().join("federation-config/chengdu-chongqing/dev-keys");
+    for file in ["log.key", "witness.key"] {
+        std::fs::copy(dev.join(SM2_MEMBER).join(file), keys.join(file)).expect("copy");
+    }
+    std::fs::copy(dev.join("cq-sc/authority.key"), keys.join("authority.key")).expect("copy");
+    let config = federation.config.to_string_lossy().into_owned();
+    let keys = keys.to_string_lossy().into_owned();
+    let Err(error) = Node::start_with(
+        &federation.data_dir(SM2_MEMBER),
+        &[
+            "--config",
+            &config,
+            "--member",
+            SM2_MEMBER,
+            "--keys-from",
+            &keys,
+        ],
+    ) else {
+        panic!("a key file of the other kind must be refused");
+    };
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("holds an Ed25519 key") && text.contains("SM2"),
+        "{text}"
+    );
+}
