@@ -15,7 +15,10 @@ use talent_integrity::keys::Sm2SigningKey;
 use talent_integrity::multibase;
 use talent_integrity::proof::Cryptosuite;
 use talent_tlog::Hash;
-use talent_tlog::checkpoint::{open_checkpoint, sign_checkpoint, verifier_key};
+use talent_tlog::checkpoint::{
+    open_checkpoint, open_checkpoint_with_sm2, sign_checkpoint, sign_checkpoint_with_sm2,
+    verifier_key,
+};
 use talent_tlog::sm2_note::{Sm2NoteError, sm2_verifier_key};
 
 fn config_dir() -> PathBuf {
@@ -182,7 +185,38 @@ fn dev_keys_match_the_public_values() {
         let checkpoint =
             open_checkpoint(&note, &member.log_origin, &member.log_vkey).expect("opens");
         assert_eq!(checkpoint.size(), 3);
+
+        // A member with an SM2 checkpoint key holds it as dev-keys/<id>/log-sm2.key; it
+        // signs the second line that receivers then require.
+        let sm2_path = config_dir().join(format!("dev-keys/{id}/log-sm2.key"));
+        let Some(sm2_vkey) = &member.log_sm2_vkey else {
+            assert!(
+                !sm2_path.exists(),
+                "{id} has log-sm2.key but no log_sm2_vkey"
+            );
+            continue;
+        };
+        let text = fs::read_to_string(&sm2_path).expect("log-sm2.key");
+        let scalar = multibase::decode_sm2_secret(text.strip_suffix('\n').expect("newline"))
+            .expect("an SM2 secret multikey");
+        let sm2 = Sm2SigningKey::from_bytes(&scalar).expect("a valid scalar");
+        assert_eq!(
+            &sm2_verifier_key(&member.log_origin, sm2.verifying_key()).expect("vkey"),
+            sm2_vkey,
+            "{id} log_sm2_vkey"
+        );
+        let note =
+            sign_checkpoint_with_sm2(&member.log_origin, 3, Hash([7; 32]), &log, sm2.as_sm2())
+                .expect("signs");
+        open_checkpoint_with_sm2(&note, &member.log_origin, &member.log_vkey, Some(sm2_vkey))
+            .expect("opens with both lines");
     }
+    assert!(
+        federation
+            .member("cq-hrss")
+            .is_some_and(|m| m.log_sm2_vkey.is_some()),
+        "the demo's SM2 member signs checkpoints with SM2 too"
+    );
 }
 
 /// Whether a line holds `needle` outside a comment (the file's comments quote field names).
@@ -723,8 +757,8 @@ fn with_sm2_log_vkey(text: &str, origin: &str, log_vkey: &str, seed: u8) -> Stri
 fn an_sm2_log_vkey_is_read_and_written_back() {
     let good = shipped();
     let federation = Federation::parse(&good).expect("shipped config parses");
-    // Written back only when present: a federation without one writes none.
-    assert!(!federation.to_toml().contains("log_sm2_vkey"));
+    // Written back only when present: the shipped file has one, cq-hrss's.
+    assert_eq!(federation.to_toml().matches("log_sm2_vkey = ").count(), 1);
     let cq_sc = federation.member("cq-sc").expect("cq-sc");
     let vkey = sm2_log_vkey(&cq_sc.log_origin, 5);
     let text = with_sm2_log_vkey(&good, &cq_sc.log_origin, &cq_sc.log_vkey, 5);
@@ -735,7 +769,7 @@ fn an_sm2_log_vkey_is_read_and_written_back() {
         .filter(|m| m.log_sm2_vkey.is_some())
         .map(|m| m.id.as_str())
         .collect();
-    assert_eq!(with_sm2, ["cq-sc"]);
+    assert_eq!(with_sm2, ["cq-sc", "cq-hrss"]);
     assert_eq!(
         federation
             .member("cq-sc")
@@ -743,7 +777,7 @@ fn an_sm2_log_vkey_is_read_and_written_back() {
         Some(vkey.as_str())
     );
     let written = federation.to_toml();
-    assert_eq!(written.matches("log_sm2_vkey = ").count(), 1, "{written}");
+    assert_eq!(written.matches("log_sm2_vkey = ").count(), 2, "{written}");
     assert_eq!(Federation::parse(&written), Ok(federation));
 }
 
