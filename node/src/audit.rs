@@ -19,6 +19,7 @@ use serde::Serialize;
 use sha2::Sha256;
 use talent_core::identifiers::ResidentIdNumber;
 
+use crate::file_error::FileError;
 use crate::tokens::Operator;
 
 /// The audit directory inside the data directory.
@@ -33,32 +34,14 @@ const ID_SEARCH_KEY: &str = "id-search.key";
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// A file or directory operation failed.
-    #[error("{action} {}: {error}", path.display())]
-    Io {
-        /// What was being done (`creating`, `writing`, …).
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        error: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// The hash key file does not hold 64 hex digits.
     #[error("{} is not 64 hex digits", path.display())]
     BadKey {
         /// The key file.
         path: PathBuf,
     },
-}
-
-/// The [`AuditError::Io`] of `action` on `path`.
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> AuditError {
-    let path = path.to_path_buf();
-    move |error| AuditError::Io {
-        action,
-        path,
-        error,
-    }
 }
 
 /// What became of a search by full ID number.
@@ -106,9 +89,9 @@ impl IdSearchAudit {
             .recursive(true)
             .mode(0o700)
             .create(&dir)
-            .map_err(io_error("creating", &dir))?;
+            .map_err(FileError::of("creating", &dir))?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(io_error("restricting", &dir))?;
+            .map_err(FileError::of("restricting", &dir))?;
         let key = load_or_create_key(&dir.join(ID_SEARCH_KEY))?;
         Ok(IdSearchAudit {
             path: dir.join(ID_SEARCH_LOG),
@@ -147,7 +130,7 @@ impl IdSearchAudit {
             count,
         };
         let mut line = serde_json::to_vec(&record)
-            .map_err(|error| io_error("encoding", &self.path)(std::io::Error::other(error)))?;
+            .map_err(|error| FileError::of("encoding", &self.path)(std::io::Error::other(error)))?;
         line.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         let open = match &mut *file {
@@ -158,7 +141,7 @@ impl IdSearchAudit {
                     .create(true)
                     .mode(0o600)
                     .open(&self.path)
-                    .map_err(io_error("opening", &self.path))?,
+                    .map_err(FileError::of("opening", &self.path))?,
             ),
         };
         // One write of the whole line: appends never interleave inside a line.
@@ -166,7 +149,7 @@ impl IdSearchAudit {
         if let Err(error) = written {
             // Reopen next time rather than keep a handle that failed.
             *file = None;
-            return Err(io_error("writing", &self.path)(error));
+            return Err(FileError::of("writing", &self.path)(error).into());
         }
         Ok(())
     }
@@ -187,14 +170,14 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], AuditError> {
                 .truncate(true)
                 .mode(0o600)
                 .open(&temporary)
-                .map_err(io_error("writing", &temporary))?;
+                .map_err(FileError::of("writing", &temporary))?;
             out.write_all(hex(&key).as_bytes())
                 .and_then(|()| out.sync_all())
-                .map_err(io_error("writing", &temporary))?;
-            std::fs::rename(&temporary, path).map_err(io_error("creating", path))?;
+                .map_err(FileError::of("writing", &temporary))?;
+            std::fs::rename(&temporary, path).map_err(FileError::of("creating", path))?;
             Ok(key)
         }
-        Err(error) => Err(io_error("reading", path)(error)),
+        Err(error) => Err(FileError::of("reading", path)(error).into()),
     }
 }
 

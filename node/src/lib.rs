@@ -16,6 +16,7 @@ pub mod audit;
 pub mod connections;
 pub mod console;
 pub mod federation;
+pub mod file_error;
 pub mod file_modes;
 pub mod issuance;
 pub mod issuers;

@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use talent_integrity::did::{DidError, DidKey};
 
+use crate::file_error::FileError;
+
 /// File name of the token store inside the data directory.
 pub const TOKENS_FILE: &str = "tokens.json";
 /// Prefix of every token (lets secret scanners recognise one).
@@ -114,26 +116,8 @@ pub enum TokenFileError {
         error: serde_json::Error,
     },
     /// Reading or writing a file failed.
-    #[error("{action} {}: {error}", path.display())]
-    Io {
-        /// What was being done (`reading`, `writing`, …).
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        error: std::io::Error,
-    },
-}
-
-/// The [`TokenFileError::Io`] of `action` on `path`.
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> TokenFileError {
-    let path = path.to_path_buf();
-    move |error| TokenFileError::Io {
-        action,
-        path,
-        error,
-    }
+    #[error(transparent)]
+    Io(#[from] FileError),
 }
 
 /// One stored token.
@@ -220,7 +204,7 @@ fn read_file(path: &Path) -> Result<TokenFile, TokenFileError> {
             error,
         }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),
-        Err(error) => Err(io_error("reading", path)(error)),
+        Err(error) => Err(FileError::of("reading", path)(error).into()),
     }
 }
 
@@ -234,13 +218,14 @@ fn write_file(path: &Path, file: &TokenFile) -> Result<(), TokenFileError> {
         .truncate(true)
         .mode(0o600)
         .open(&temporary)
-        .map_err(io_error("writing", &temporary))?;
+        .map_err(FileError::of("writing", &temporary))?;
     let json = serde_json::to_vec_pretty(file)
-        .map_err(|error| io_error("encoding", path)(std::io::Error::other(error)))?;
+        .map_err(|error| FileError::of("encoding", path)(std::io::Error::other(error)))?;
     out.write_all(&json)
         .and_then(|()| out.sync_all())
-        .map_err(io_error("writing", &temporary))?;
-    std::fs::rename(&temporary, path).map_err(io_error("replacing", path))
+        .map_err(FileError::of("writing", &temporary))?;
+    std::fs::rename(&temporary, path).map_err(FileError::of("replacing", path))?;
+    Ok(())
 }
 
 /// Creates a token in `data_dir`; returns its record and the token itself (shown once).
@@ -270,7 +255,7 @@ pub fn create(
     if name.trim().is_empty() {
         return Err(TokenFileError::EmptyName);
     }
-    std::fs::create_dir_all(data_dir).map_err(io_error("creating", data_dir))?;
+    std::fs::create_dir_all(data_dir).map_err(FileError::of("creating", data_dir))?;
     let path = data_dir.join(TOKENS_FILE);
     let mut file = read_file(&path)?;
     let mut random = [0u8; 40];
