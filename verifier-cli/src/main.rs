@@ -371,8 +371,7 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
 struct LogKeys {
     origin: String,
     vkey: String,
-    /// The SM2 verifier key of a pinned member with one; a node's own announcement names
-    /// none, so without `--trust` the SM2 line is not required.
+    /// A pinned member's SM2 log key; a node announces none (no `--trust`: not required).
     sm2_vkey: Option<String>,
     authority: DidKey,
 }
@@ -439,14 +438,9 @@ fn fetch_issuer_registry(
             "the node holds no issuer history of {region:?}"
         )));
     };
+    let (origin, sm2) = (&keys.origin, keys.sm2_vkey.as_deref());
     Ok(history
-        .verify_with_sm2(
-            region,
-            &keys.origin,
-            &keys.vkey,
-            keys.sm2_vkey.as_deref(),
-            &keys.authority,
-        )
+        .verify_with_sm2(region, origin, &keys.vkey, sm2, &keys.authority)
         .map(|(registry, _)| registry)
         .map_err(|error| {
             format!("the issuer history of {region} served by the node does not verify: {error}")
