@@ -6,7 +6,8 @@
 //! ```
 //!
 //! A member written `<id>:sm2` gets an SM2 authority key (`sm2-jcs-2025`: a random valid
-//! scalar as an `sm2-priv` secret multikey) and a `cryptosuite` line.
+//! scalar as an `sm2-priv` secret multikey) and a `cryptosuite` line, and an SM2 checkpoint
+//! key `log-sm2.key` (same format) with its `log_sm2_vkey` line.
 //!
 //! For each member id it writes `<dir>/<id>/{authority,log,witness}.key` — a fresh random
 //! Ed25519 seed as a secret multikey and a newline, the format `registry-node` reads — unless
@@ -26,6 +27,7 @@ use talent_integrity::did::DidKey;
 use talent_integrity::keys::Sm2SigningKey;
 use talent_integrity::multibase;
 use talent_tlog::checkpoint::verifier_key;
+use talent_tlog::sm2_note::sm2_verifier_key;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args_os().skip(1);
@@ -56,6 +58,13 @@ fn main() -> Result<(), Box<dyn Error>> {
             "log_vkey = \"{}\"",
             verifier_key(&origin, &log.verifying_key())
         );
+        if sm2 {
+            let log_sm2 = load_or_generate_sm2(&member_dir.join("log-sm2.key"))?;
+            println!(
+                "log_sm2_vkey = \"{}\"",
+                sm2_verifier_key(&origin, log_sm2.verifying_key())?
+            );
+        }
         println!(
             "witness_vkey = \"{}\"",
             cosignature_vkey(&witness_name, &witness.verifying_key())
@@ -71,9 +80,14 @@ fn load_or_generate_authority(path: &Path, sm2: bool) -> Result<DidKey, Box<dyn 
             &load_or_generate(path)?.verifying_key(),
         ));
     }
+    Ok(load_or_generate_sm2(path)?.did())
+}
+
+/// The SM2 key in `path` (an `sm2-priv` secret multikey), generated first if absent.
+fn load_or_generate_sm2(path: &Path) -> Result<Sm2SigningKey, Box<dyn Error>> {
     if path.exists() {
         let scalar = multibase::decode_sm2_secret(fs::read_to_string(path)?.trim())?;
-        return Ok(Sm2SigningKey::from_bytes(&scalar)?.did());
+        return Ok(Sm2SigningKey::from_bytes(&scalar)?);
     }
     let key = loop {
         let mut scalar = [0u8; 32];
@@ -86,7 +100,7 @@ fn load_or_generate_authority(path: &Path, sm2: bool) -> Result<DidKey, Box<dyn 
         path,
         format!("{}\n", multibase::encode_sm2_secret(&key.to_bytes())),
     )?;
-    Ok(key.did())
+    Ok(key)
 }
 
 fn is_sm2_secret(text: &str) -> bool {

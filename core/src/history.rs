@@ -109,10 +109,11 @@ impl IssuerHistory {
         &self,
         member: &crate::federation::Member,
     ) -> Result<(IssuerRegistry, u64), HistoryError> {
-        self.verify(
+        self.verify_with_sm2(
             member.id.as_str(),
             &member.log_origin,
             &member.log_vkey,
+            member.log_sm2_vkey.as_deref(),
             &member.authority,
         )
     }
@@ -129,13 +130,34 @@ impl IssuerHistory {
         log_vkey: &str,
         authority: &DidKey,
     ) -> Result<(IssuerRegistry, u64), HistoryError> {
+        self.verify_with_sm2(member, origin, log_vkey, None, authority)
+    }
+
+    /// [`IssuerHistory::verify`], also requiring the checkpoint's SM2 line by `sm2_vkey`
+    /// when the member's log has an SM2 key.
+    ///
+    /// # Errors
+    /// [`HistoryError`] for the first problem.
+    pub fn verify_with_sm2(
+        &self,
+        member: &str,
+        origin: &str,
+        log_vkey: &str,
+        sm2_vkey: Option<&str>,
+        authority: &DidKey,
+    ) -> Result<(IssuerRegistry, u64), HistoryError> {
         if self.member != member {
             return Err(HistoryError::WrongMember {
                 expected: member.to_owned(),
                 found: self.member.clone(),
             });
         }
-        let checkpoint = checkpoint::open_checkpoint(self.checkpoint.as_bytes(), origin, log_vkey)?;
+        let checkpoint = checkpoint::open_checkpoint_with_sm2(
+            self.checkpoint.as_bytes(),
+            origin,
+            log_vkey,
+            sm2_vkey,
+        )?;
         let size = checkpoint.size();
         let mut registry = IssuerRegistry::new(member, authority.clone());
         let mut accreditations = StatusTargets::new();

@@ -308,10 +308,11 @@ impl ProofBundle {
             max_age_seconds: options.max_status_age,
             problem,
         };
-        let Ok(root) = checkpoint::open_checkpoint(
+        let Ok(root) = checkpoint::open_checkpoint_with_sm2(
             self.issuer_history.checkpoint.as_bytes(),
             &member.log_origin,
             &member.log_vkey,
+            member.log_sm2_vkey.as_deref(),
         )
         .map(|checkpoint| *checkpoint.root()) else {
             return fact(

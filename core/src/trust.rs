@@ -205,8 +205,13 @@ fn open_head(
     let member = pinned
         .member(member_id)
         .ok_or_else(|| failed("not a member of the pinned federation".into()))?;
-    let opened = checkpoint::open_checkpoint(note.as_bytes(), &member.log_origin, &member.log_vkey)
-        .map_err(|error| failed(error.to_string()))?;
+    let opened = checkpoint::open_checkpoint_with_sm2(
+        note.as_bytes(),
+        &member.log_origin,
+        &member.log_vkey,
+        member.log_sm2_vkey.as_deref(),
+    )
+    .map_err(|error| failed(error.to_string()))?;
     let cosigners =
         cosignature::verify_cosignatures(note.as_bytes(), &pinned.cosigners_of(member_id))
             .map_err(|error| failed(format!("cosignatures: {error}")))?

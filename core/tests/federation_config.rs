@@ -15,7 +15,11 @@ use talent_integrity::keys::Sm2SigningKey;
 use talent_integrity::multibase;
 use talent_integrity::proof::Cryptosuite;
 use talent_tlog::Hash;
-use talent_tlog::checkpoint::{open_checkpoint, sign_checkpoint, verifier_key};
+use talent_tlog::checkpoint::{
+    open_checkpoint, open_checkpoint_with_sm2, sign_checkpoint, sign_checkpoint_with_sm2,
+    verifier_key,
+};
+use talent_tlog::sm2_note::{Sm2NoteError, sm2_verifier_key};
 
 fn config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../federation-config/chengdu-chongqing")
@@ -181,7 +185,38 @@ fn dev_keys_match_the_public_values() {
         let checkpoint =
             open_checkpoint(&note, &member.log_origin, &member.log_vkey).expect("opens");
         assert_eq!(checkpoint.size(), 3);
+
+        // A member with an SM2 checkpoint key holds it as dev-keys/<id>/log-sm2.key; it
+        // signs the second line that receivers then require.
+        let sm2_path = config_dir().join(format!("dev-keys/{id}/log-sm2.key"));
+        let Some(sm2_vkey) = &member.log_sm2_vkey else {
+            assert!(
+                !sm2_path.exists(),
+                "{id} has log-sm2.key but no log_sm2_vkey"
+            );
+            continue;
+        };
+        let text = fs::read_to_string(&sm2_path).expect("log-sm2.key");
+        let scalar = multibase::decode_sm2_secret(text.strip_suffix('\n').expect("newline"))
+            .expect("an SM2 secret multikey");
+        let sm2 = Sm2SigningKey::from_bytes(&scalar).expect("a valid scalar");
+        assert_eq!(
+            &sm2_verifier_key(&member.log_origin, sm2.verifying_key()).expect("vkey"),
+            sm2_vkey,
+            "{id} log_sm2_vkey"
+        );
+        let note =
+            sign_checkpoint_with_sm2(&member.log_origin, 3, Hash([7; 32]), &log, sm2.as_sm2())
+                .expect("signs");
+        open_checkpoint_with_sm2(&note, &member.log_origin, &member.log_vkey, Some(sm2_vkey))
+            .expect("opens with both lines");
     }
+    assert!(
+        federation
+            .member("cq-hrss")
+            .is_some_and(|m| m.log_sm2_vkey.is_some()),
+        "the demo's SM2 member signs checkpoints with SM2 too"
+    );
 }
 
 /// Whether a line holds `needle` outside a comment (the file's comments quote field names).
@@ -615,6 +650,58 @@ fn broken_configs() -> Vec<Case> {
         },
     );
 
+    // The optional SM2 log key.
+    let cases_sm2: [(&str, String, ConfigErrorKind); 4] = [
+        (
+            "log_sm2_vkey malformed",
+            "\"registry.cq-sc.example/log+0000+AAAA\"".into(),
+            ConfigErrorKind::BadLogSm2Vkey(Sm2NoteError::MalformedVerifierKey),
+        ),
+        (
+            "log_sm2_vkey is an Ed25519 key",
+            format!("\"{}\"", cq_sc.log_vkey),
+            ConfigErrorKind::BadLogSm2Vkey(Sm2NoteError::NotSm2),
+        ),
+        (
+            "log_sm2_vkey named by another origin",
+            format!("\"{}\"", sm2_log_vkey("registry.cd-hz.example/log", 3)),
+            ConfigErrorKind::LogSm2VkeyNameNotOrigin {
+                key_name: "registry.cd-hz.example/log".into(),
+                origin: cq_sc.log_origin.clone(),
+            },
+        ),
+        (
+            "log_sm2_vkey not a string",
+            "7".into(),
+            ConfigErrorKind::WrongType {
+                field: "log_sm2_vkey",
+                expected: "a string",
+            },
+        ),
+    ];
+    for (name, value, kind) in cases_sm2 {
+        let text = insert_after(
+            &good,
+            &format!("log_vkey = \"{}\"", cq_sc.log_vkey),
+            &format!("log_sm2_vkey = {value}"),
+        );
+        let line = line_of(&text, "log_sm2_vkey = ", 0);
+        case(name, text, line, kind);
+    }
+    // The same SM2 point under each member's own name is one key in two roles.
+    let once = with_sm2_log_vkey(&good, &cq_sc.log_origin, &cq_sc.log_vkey, 4);
+    let text = with_sm2_log_vkey(&once, &cd_hz.log_origin, &cd_hz.log_vkey, 4);
+    let line = line_of(&text, "log_sm2_vkey = ", 1);
+    case(
+        "log_sm2_vkey repeated under another origin",
+        text,
+        line,
+        ConfigErrorKind::DuplicateKey {
+            field: "log_sm2_vkey",
+            first_line: line_of(&once, "log_sm2_vkey = ", 0),
+        },
+    );
+
     let text = replace_line(&good, "witness_quorum = 3", "witness_quorum = 0");
     let line = line_of(&text, "witness_quorum = 0", 0);
     case("quorum 0", text, line, ConfigErrorKind::QuorumZero);
@@ -649,6 +736,49 @@ fn sm2_member(text: &str, old: &DidKey, new: &DidKey) -> String {
         &format!("authority = \"{old}\""),
         &format!("cryptosuite = \"sm2-jcs-2025\"\nauthority = \"{new}\""),
     )
+}
+
+/// The SM2 signed-note verifier key, named `origin`, of the key with every scalar byte `seed`.
+fn sm2_log_vkey(origin: &str, seed: u8) -> String {
+    let key = Sm2SigningKey::from_bytes(&[seed; 32]).expect("a valid scalar");
+    sm2_verifier_key(origin, key.verifying_key()).expect("a key name")
+}
+
+/// `text` with the member of `origin` (log vkey `log_vkey`) given an SM2 log key of `seed`.
+fn with_sm2_log_vkey(text: &str, origin: &str, log_vkey: &str, seed: u8) -> String {
+    insert_after(
+        text,
+        &format!("log_vkey = \"{log_vkey}\""),
+        &format!("log_sm2_vkey = \"{}\"", sm2_log_vkey(origin, seed)),
+    )
+}
+
+#[test]
+fn an_sm2_log_vkey_is_read_and_written_back() {
+    let good = shipped();
+    let federation = Federation::parse(&good).expect("shipped config parses");
+    // Written back only when present: the shipped file has one, cq-hrss's.
+    assert_eq!(federation.to_toml().matches("log_sm2_vkey = ").count(), 1);
+    let cq_sc = federation.member("cq-sc").expect("cq-sc");
+    let vkey = sm2_log_vkey(&cq_sc.log_origin, 5);
+    let text = with_sm2_log_vkey(&good, &cq_sc.log_origin, &cq_sc.log_vkey, 5);
+    let federation = Federation::parse(&text).expect("an SM2 log key parses");
+    let with_sm2: Vec<_> = federation
+        .members()
+        .iter()
+        .filter(|m| m.log_sm2_vkey.is_some())
+        .map(|m| m.id.as_str())
+        .collect();
+    assert_eq!(with_sm2, ["cq-sc", "cq-hrss"]);
+    assert_eq!(
+        federation
+            .member("cq-sc")
+            .and_then(|m| m.log_sm2_vkey.as_deref()),
+        Some(vkey.as_str())
+    );
+    let written = federation.to_toml();
+    assert_eq!(written.matches("log_sm2_vkey = ").count(), 2, "{written}");
+    assert_eq!(Federation::parse(&written), Ok(federation));
 }
 
 #[test]

@@ -71,6 +71,7 @@ fn witness_decides(body: &[u8]) -> Result<WitnessOutcome, WitnessError> {
     let logs = [WitnessedLog {
         origin: member.log_origin.clone(),
         log_vkey: member.log_vkey.clone(),
+        log_sm2_vkey: None,
     }];
     let previous = WitnessRecord {
         size: 3,

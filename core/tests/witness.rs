@@ -23,6 +23,7 @@ fn logs() -> Vec<WitnessedLog> {
     vec![WitnessedLog {
         origin: ORIGIN.to_owned(),
         log_vkey: verifier_key(ORIGIN, &log_key().verifying_key()),
+        log_sm2_vkey: None,
     }]
 }
 
@@ -283,6 +284,7 @@ fn rotated_log_keys_are_both_accepted() {
     trusted.push(WitnessedLog {
         origin: ORIGIN.to_owned(),
         log_vkey: verifier_key(ORIGIN, &new_key.verifying_key()),
+        log_sm2_vkey: None,
     });
     let by_new_key = AddCheckpointRequest {
         old_size: 0,
@@ -298,6 +300,7 @@ fn rotated_log_keys_are_both_accepted() {
     let broken = vec![WitnessedLog {
         origin: ORIGIN.to_owned(),
         log_vkey: "not a vkey".to_owned(),
+        log_sm2_vkey: None,
     }];
     let error = add_checkpoint(&by_new_key, &broken, None, &cosigner(), NOW).expect_err("config");
     assert_eq!(error.http_status(), 500);

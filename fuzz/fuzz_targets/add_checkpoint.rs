@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let logs = [WitnessedLog {
         origin: member.log_origin.clone(),
         log_vkey: member.log_vkey.clone(),
+        log_sm2_vkey: None,
     }];
     let previous = WitnessRecord {
         size: 3,

@@ -54,6 +54,12 @@ impl Sm2SigningKey {
         self.key.to_bytes().into()
     }
 
+    /// The `sm2` crate's signing key (for signers outside this crate, such as the SM2
+    /// checkpoint signature line of `talent_tlog::sm2_note`).
+    pub fn as_sm2(&self) -> &sm2::dsa::SigningKey {
+        &self.key
+    }
+
     /// The public key, with the registry's distinguishing ID.
     pub fn verifying_key(&self) -> &sm2::dsa::VerifyingKey {
         self.key.verifying_key()

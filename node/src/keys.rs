@@ -58,6 +58,14 @@ pub enum KeyError {
         /// Why.
         reason: String,
     },
+    /// The SM2 checkpoint key file does not hold a valid SM2 secret multikey (`sm2-priv`).
+    #[error("{} is not an SM2 (sm2-priv) secret multikey: {reason}", path.display())]
+    NotAnSm2Key {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A symmetric key file does not hold 64 hex digits.
     #[error("{} is not a key of 64 hex digits: {reason}", path.display())]
     NotHex {
@@ -124,6 +132,35 @@ fn decode_authority_secret(text: &str, path: &Path) -> Result<IssuerKey, KeyErro
     }
 }
 
+/// The SM2 secret key in `text` (read from `path`), in the format of an SM2 authority key.
+fn decode_sm2_key(text: &str, path: &Path) -> Result<Sm2SigningKey, KeyError> {
+    let refused = |reason: String| KeyError::NotAnSm2Key {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let scalar =
+        multibase::decode_sm2_secret(text.trim()).map_err(|error| refused(error.to_string()))?;
+    Sm2SigningKey::from_bytes(&scalar).map_err(|error| refused(error.to_string()))
+}
+
+/// File of the optional SM2 checkpoint key (`log_sm2_vkey` in federation.toml). Never
+/// generated: a member names its SM2 key in the configuration first, so the key comes with
+/// `--keys-from` or is put there by its operator.
+pub const LOG_SM2_KEY_FILE: &str = "log-sm2.key";
+
+/// Loads `<dir>/log-sm2.key` when it exists.
+fn load_log_sm2(dir: &Path) -> Result<Option<Sm2SigningKey>, KeyError> {
+    let path = dir.join(LOG_SM2_KEY_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            refuse_readable_by_others(&path)?;
+            decode_sm2_key(&text, &path).map(Some)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(io_error("reading", &path)(error)),
+    }
+}
+
 /// A fresh authority key of `kind`.
 pub fn generate_authority_key(kind: KeyKind) -> IssuerKey {
     match kind {
@@ -182,6 +219,9 @@ pub struct MemberKeys {
     pub authority: IssuerKey,
     /// Log (checkpoint signing) key.
     pub log: SigningKey,
+    /// The optional SM2 checkpoint key (`keys/log-sm2.key`), which signs a second line on
+    /// each checkpoint when the configuration names it (`log_sm2_vkey`).
+    pub log_sm2: Option<Sm2SigningKey>,
     /// Witness (cosigning) key.
     pub witness: SigningKey,
 }
@@ -203,6 +243,7 @@ impl MemberKeys {
         Ok(MemberKeys {
             authority: load_or_generate_authority(&dir, generate_missing, authority_kind)?,
             log: load(KeyRole::Log)?,
+            log_sm2: load_log_sm2(&dir)?,
             witness: load(KeyRole::Witness)?,
         })
     }
@@ -222,8 +263,9 @@ impl MemberKeys {
 }
 
 impl MemberKeys {
-    /// Copies the three key files from `source` (e.g. the dev-only keys of the demo
-    /// federation) into `<data>/keys`, mode 0600, unless keys are already there.
+    /// Copies the three key files, and `log-sm2.key` when `source` has one, from `source`
+    /// (e.g. the dev-only keys of the demo federation) into `<data>/keys`, mode 0600, unless
+    /// keys are already there.
     ///
     /// # Errors
     /// A source key is missing or malformed, or the copy cannot be written.
@@ -243,6 +285,15 @@ impl MemberKeys {
                 }
                 _ => write_key(&to, &decode_secret(&text, &from)?)?,
             }
+        }
+        let from = source.join(LOG_SM2_KEY_FILE);
+        match fs::read_to_string(&from) {
+            Ok(text) => write_secret(
+                &dir.join(LOG_SM2_KEY_FILE),
+                &encode_sm2_secret(&decode_sm2_key(&text, &from)?),
+            )?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(io_error("reading", &from)(error)),
         }
         Ok(())
     }

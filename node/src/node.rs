@@ -120,14 +120,23 @@ pub enum OpenError {
         /// The members configured, comma-separated.
         known: String,
     },
+    /// The configuration names an SM2 checkpoint key (`log_sm2_vkey`) but the data
+    /// directory has no `keys/log-sm2.key`.
+    #[error("member {member} has a log_sm2_vkey but {} does not exist", path.display())]
+    LogSm2KeyMissing {
+        /// The missing key file.
+        path: PathBuf,
+        /// The member.
+        member: String,
+    },
     /// A key in the data directory is not the one the configuration lists.
     #[error("{}/{file} does not match {field} {configured} of member {member}", keys_dir.display())]
     KeyMismatch {
         /// The keys directory.
         keys_dir: PathBuf,
-        /// `log.key` or `witness.key`.
+        /// `log.key`, `log-sm2.key` or `witness.key`.
         file: &'static str,
-        /// `log_vkey` or `witness_vkey`.
+        /// `log_vkey`, `log_sm2_vkey` or `witness_vkey`.
         field: &'static str,
         /// The configured verifier key.
         configured: String,
@@ -428,12 +437,21 @@ pub fn open(
         }
     }
     let store = Arc::new(store);
+    // The SM2 line is signed only for a member whose configuration names its key.
+    let log_sm2 = federation
+        .as_ref()
+        .filter(|config| config.log_sm2_vkey.is_some())
+        .and_then(|_| keys.log_sm2.clone());
     let log = Arc::new(
-        Log::open(Arc::clone(&store), &member.log_origin, keys.log.clone()).map_err(|error| {
-            OpenError::Log {
-                path: data_dir.join("db"),
-                error,
-            }
+        Log::open_with_sm2(
+            Arc::clone(&store),
+            &member.log_origin,
+            keys.log.clone(),
+            log_sm2,
+        )
+        .map_err(|error| OpenError::Log {
+            path: data_dir.join("db"),
+            error,
         })?,
     );
     let loading = |what| {
@@ -572,6 +590,23 @@ fn check_keys_match(
     };
     if keys.log.verifying_key() != config.log_key {
         return Err(mismatch("log.key", "log_vkey", &config.log_vkey));
+    }
+    if let Some(configured) = &config.log_sm2_vkey {
+        let Some(key) = &keys.log_sm2 else {
+            return Err(OpenError::LogSm2KeyMissing {
+                path: data_dir.join("keys").join(crate::keys::LOG_SM2_KEY_FILE),
+                member: config.id.to_string(),
+            });
+        };
+        let held =
+            talent_tlog::sm2_note::sm2_verifier_key(&config.log_origin, key.verifying_key()).ok();
+        if held.as_deref() != Some(configured.as_str()) {
+            return Err(mismatch(
+                crate::keys::LOG_SM2_KEY_FILE,
+                "log_sm2_vkey",
+                configured,
+            ));
+        }
     }
     let witness = Cosigner::new(&config.witness_name, keys.witness.clone()).map_err(|error| {
         OpenError::WitnessName {

@@ -264,7 +264,7 @@ fn a_key_file_of_the_other_kind_is_refused_at_start() {
     std::fs::create_dir_all(&keys).expect("dir");
     let dev =
         federation_tests::workspace_root().join("federation-config/chengdu-chongqing/dev-keys");
-    for file in ["log.key", "witness.key"] {
+    for file in ["log.key", "log-sm2.key", "witness.key"] {
         std::fs::copy(dev.join(SM2_MEMBER).join(file), keys.join(file)).expect("copy");
     }
     std::fs::copy(dev.join("cq-sc/authority.key"), keys.join("authority.key")).expect("copy");
@@ -286,6 +286,176 @@ fn a_key_file_of_the_other_kind_is_refused_at_start() {
     let text = format!("{error:#}");
     assert!(
         text.contains("holds an Ed25519 key") && text.contains("SM2"),
+        "{text}"
+    );
+}
+
+/// `note` without the signature lines of the log `origin` that are not its Ed25519 line
+/// (`log_vkey`): the SM2 line of an SM2 member's checkpoint.
+fn strip_sm2_line(note: &str, origin: &str, log_vkey: &str) -> String {
+    let prefix = format!("\u{2014} {origin} ");
+    let mut stripped = note.to_owned();
+    for line in note.lines().filter(|line| line.starts_with(&prefix)) {
+        let without = note.replacen(&format!("{line}\n"), "", 1);
+        if talent_tlog::checkpoint::open_checkpoint(without.as_bytes(), origin, log_vkey).is_ok() {
+            stripped = stripped.replacen(&format!("{line}\n"), "", 1);
+        }
+    }
+    stripped
+}
+
+/// `note` with one signature character of its SM2 line changed (key ID kept).
+fn forge_sm2_line(note: &str, origin: &str, log_vkey: &str) -> String {
+    let stripped = strip_sm2_line(note, origin, log_vkey);
+    let Some(line) = note
+        .lines()
+        .find(|line| !stripped.lines().any(|kept| kept == *line))
+    else {
+        return note.to_owned();
+    };
+    let mut forged = line.to_owned().into_bytes();
+    let at = forged.len() - 5;
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    note.replacen(line, &String::from_utf8(forged).expect("ASCII"), 1)
+}
+
+/// Every string in `value` that holds a checkpoint of `origin`, changed by `change`.
+fn change_checkpoints(value: &mut Value, change: &dyn Fn(&str) -> String) {
+    match value {
+        Value::String(text) if text.contains("\n\n\u{2014} ") => *text = change(text),
+        Value::Array(items) => items.iter_mut().for_each(|v| change_checkpoints(v, change)),
+        Value::Object(map) => map.values_mut().for_each(|v| change_checkpoints(v, change)),
+        _ => {}
+    }
+}
+
+#[test]
+fn an_sm2_members_checkpoints_carry_both_lines_and_peers_require_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("config");
+    let config = federation.config.to_string_lossy().into_owned();
+    let pinned = talent_core::federation::Federation::parse(
+        &std::fs::read_to_string(&federation.config).expect("config text"),
+    )
+    .expect("config parses");
+    let member = pinned.member(SM2_MEMBER).expect("cq-hrss");
+    let sm2_vkey = member
+        .log_sm2_vkey
+        .as_deref()
+        .expect("cq-hrss has an SM2 log key");
+    let (origin, log_vkey) = (member.log_origin.as_str(), member.log_vkey.as_str());
+    let cq_sc = federation.start("cq-sc").expect("cq-sc starts");
+    let cq_hrss = federation.start(SM2_MEMBER).expect("cq-hrss starts");
+
+    let credential = cq_hrss.issue(&title("正高级", "2024-12-30"));
+    // Its checkpoint: two lines under the origin, both verify.
+    let note = cq_hrss
+        .client()
+        .get(cq_hrss.at("/log/checkpoint"))
+        .send()
+        .expect("checkpoint")
+        .text()
+        .expect("text");
+    let lines = note
+        .lines()
+        .filter(|line| line.starts_with(&format!("\u{2014} {origin} ")))
+        .count();
+    assert_eq!(lines, 2, "{note}");
+    talent_tlog::checkpoint::open_checkpoint_with_sm2(
+        note.as_bytes(),
+        origin,
+        log_vkey,
+        Some(sm2_vkey),
+    )
+    .expect("both lines verify");
+    // A peer mirrors it (each mirrored checkpoint opened with both keys).
+    mirror(&cq_sc, SM2_MEMBER, &cq_hrss);
+
+    // A peer's witness refuses it without its SM2 line or with a forged one: 403.
+    for (what, changed) in [
+        ("stripped", strip_sm2_line(&note, origin, log_vkey)),
+        ("forged", forge_sm2_line(&note, origin, log_vkey)),
+    ] {
+        assert_ne!(changed, note, "{what}");
+        let response = federation_tests::client()
+            .post(cq_sc.at("/log/add-checkpoint"))
+            .body(format!("old 0\n\n{changed}"))
+            .send()
+            .expect("add-checkpoint");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+    }
+
+    // Offline: the bundle passes with the pinned config, and fails with its checkpoints'
+    // SM2 lines stripped or forged.
+    let bytes = bundle(&cq_hrss, &credential, "cq-sc");
+    let args = ["verify", "-", "--json", "--no-quorum", "--trust", &config];
+    let output = talent_verify(&args, Some(&bytes)).expect("talent-verify runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let strip = |text: &str| strip_sm2_line(text, origin, log_vkey);
+    let forge = |text: &str| forge_sm2_line(text, origin, log_vkey);
+    for (what, change) in [
+        ("stripped", &strip as &dyn Fn(&str) -> String),
+        ("forged", &forge),
+    ] {
+        let mut value: Value = serde_json::from_slice(&bytes).expect("bundle JSON");
+        change_checkpoints(&mut value, change);
+        let changed = serde_json::to_vec(&value).expect("JSON");
+        assert_ne!(
+            changed,
+            serde_json::to_vec(&serde_json::from_slice::<Value>(&bytes).expect("JSON"))
+                .expect("JSON"),
+            "{what}"
+        );
+        let output = talent_verify(&args, Some(&changed)).expect("talent-verify runs");
+        assert_ne!(
+            output.status.code(),
+            Some(0),
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+}
+
+#[test]
+fn an_sm2_log_key_that_is_not_the_configured_one_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("config");
+    let keys = dir.path().join("wrong-keys");
+    std::fs::create_dir_all(&keys).expect("dir");
+    let dev =
+        federation_tests::workspace_root().join("federation-config/chengdu-chongqing/dev-keys");
+    for file in ["authority.key", "log.key", "witness.key"] {
+        std::fs::copy(dev.join(SM2_MEMBER).join(file), keys.join(file)).expect("copy");
+    }
+    // An SM2 key of the right format, but not the one log_sm2_vkey names.
+    std::fs::copy(
+        dev.join(SM2_MEMBER).join("authority.key"),
+        keys.join("log-sm2.key"),
+    )
+    .expect("copy");
+    let config = federation.config.to_string_lossy().into_owned();
+    let keys = keys.to_string_lossy().into_owned();
+    let Err(error) = Node::start_with(
+        &federation.data_dir(SM2_MEMBER),
+        &[
+            "--config",
+            &config,
+            "--member",
+            SM2_MEMBER,
+            "--keys-from",
+            &keys,
+        ],
+    ) else {
+        panic!("another SM2 log key must be refused");
+    };
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("log-sm2.key does not match log_sm2_vkey"),
         "{text}"
     );
 }

@@ -40,7 +40,7 @@ use thiserror::Error;
 use tlog_tiles::Checkpoint;
 
 use crate::Hash;
-use crate::checkpoint::{CheckpointError, VerifiedCheckpoint, open_checkpoint};
+use crate::checkpoint::{CheckpointError, VerifiedCheckpoint, open_checkpoint_with_sm2};
 use crate::cosignature::{CosignatureError, Cosigner};
 use crate::merkle::{format_hash, verify_consistency};
 
@@ -296,6 +296,9 @@ pub struct WitnessedLog {
     pub origin: String,
     /// The log's verifier key.
     pub log_vkey: String,
+    /// The log's SM2 verifier key ([`crate::sm2_note`]), when its checkpoints must carry a
+    /// second signature line by it.
+    pub log_sm2_vkey: Option<String>,
 }
 
 /// What the witness cosigned last for one origin; the caller persists it per origin and
@@ -507,9 +510,9 @@ fn open_with_trusted_keys(
     let mut known = false;
     for log in logs.iter().filter(|log| log.origin == origin) {
         known = true;
-        match open_checkpoint(bytes, origin, &log.log_vkey) {
+        match open_checkpoint_with_sm2(bytes, origin, &log.log_vkey, log.log_sm2_vkey.as_deref()) {
             Ok(verified) => return Ok(verified),
-            Err(CheckpointError::BadVerifierKey) => {
+            Err(CheckpointError::BadVerifierKey | CheckpointError::Sm2Key(_)) => {
                 return Err(WitnessError::BadLogKey {
                     origin: origin.to_owned(),
                 });
@@ -564,6 +567,7 @@ mod tests {
         let logs = [WitnessedLog {
             origin: ORIGIN.to_owned(),
             log_vkey: verifier_key(ORIGIN, &log_key.verifying_key()),
+            log_sm2_vkey: None,
         }];
         let cosigner =
             Cosigner::new("witness.test.example", SigningKey::from_bytes(&[4; 32])).expect("key");
@@ -606,6 +610,7 @@ mod tests {
         let foreign = [WitnessedLog {
             origin: ORIGIN.to_owned(),
             log_vkey: verifier_key(ORIGIN, &SigningKey::from_bytes(&[5; 32]).verifying_key()),
+            log_sm2_vkey: None,
         }];
         let unsigned = CheckpointSubmission::parse(&body).expect("parses");
         assert_eq!(

@@ -371,6 +371,8 @@ fn verify_many(args: &VerifyArgs, inputs: &[Input]) -> anyhow::Result<Outcome> {
 struct LogKeys {
     origin: String,
     vkey: String,
+    /// A pinned member's SM2 log key; a node announces none (no `--trust`: not required).
+    sm2_vkey: Option<String>,
     authority: DidKey,
 }
 
@@ -385,6 +387,7 @@ fn log_keys(
             .map(|member| LogKeys {
                 origin: member.log_origin.clone(),
                 vkey: member.log_vkey.clone(),
+                sm2_vkey: member.log_sm2_vkey.clone(),
                 authority: member.authority.clone(),
             })
             .ok_or_else(|| {
@@ -396,6 +399,7 @@ fn log_keys(
         None if region == node_member.id => Ok(LogKeys {
             origin: node_member.log_origin.clone(),
             vkey: node_member.log_vkey.clone(),
+            sm2_vkey: None,
             authority: node_member
                 .authority_did
                 .parse()
@@ -434,8 +438,9 @@ fn fetch_issuer_registry(
             "the node holds no issuer history of {region:?}"
         )));
     };
+    let (origin, sm2) = (&keys.origin, keys.sm2_vkey.as_deref());
     Ok(history
-        .verify(region, &keys.origin, &keys.vkey, &keys.authority)
+        .verify_with_sm2(region, origin, &keys.vkey, sm2, &keys.authority)
         .map(|(registry, _)| registry)
         .map_err(|error| {
             format!("the issuer history of {region} served by the node does not verify: {error}")
@@ -467,6 +472,7 @@ fn verify_with_node(
                 member: &member.id,
                 origin: &keys.origin,
                 vkey: &keys.vkey,
+                sm2_vkey: keys.sm2_vkey.as_deref(),
             },
             &found.checkpoint,
             &found.proof,

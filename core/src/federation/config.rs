@@ -92,6 +92,9 @@ impl Federation {
             authority: String,
             log_origin: &'a str,
             log_vkey: &'a str,
+            // Written only when present, so an Ed25519-only member's TOML is unchanged.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            log_sm2_vkey: Option<&'a str>,
             witness_vkey: &'a str,
         }
         #[derive(Serialize)]
@@ -120,6 +123,7 @@ impl Federation {
                     authority: m.authority.to_string(),
                     log_origin: &m.log_origin,
                     log_vkey: &m.log_vkey,
+                    log_sm2_vkey: m.log_sm2_vkey.as_deref(),
                     witness_vkey: &m.witness_vkey,
                 })
                 .collect(),

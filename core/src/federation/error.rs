@@ -7,6 +7,7 @@ use talent_integrity::did::{DidError, KeyKind};
 use talent_integrity::proof::Cryptosuite;
 
 use super::vkey::VkeyError;
+use talent_tlog::sm2_note::Sm2NoteError;
 
 /// A configuration that was refused, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -98,6 +99,19 @@ pub enum ConfigErrorKind {
     /// The log vkey's key name is not the log origin.
     #[error("log_vkey key name {key_name:?} is not the log origin {origin:?}")]
     LogVkeyNameNotOrigin {
+        /// Key name in the vkey.
+        key_name: String,
+        /// The `log_origin` field.
+        origin: String,
+    },
+    /// The optional `log_sm2_vkey` is not an SM2 signed-note verifier key
+    /// (`talent_tlog::sm2_note`).
+    #[error("log_sm2_vkey: {0}")]
+    BadLogSm2Vkey(Sm2NoteError),
+    /// The `log_sm2_vkey`'s key name is not the log origin: both checkpoint signature lines
+    /// are under the origin's name.
+    #[error("log_sm2_vkey key name {key_name:?} is not the log origin {origin:?}")]
+    LogSm2VkeyNameNotOrigin {
         /// Key name in the vkey.
         key_name: String,
         /// The `log_origin` field.

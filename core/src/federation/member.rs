@@ -34,6 +34,10 @@ pub struct Member {
     pub log_vkey: String,
     /// The log's public key, decoded from [`Member::log_vkey`].
     pub log_key: VerifyingKey,
+    /// The log's optional SM2 signed-note verifier key (`log_sm2_vkey`, key name
+    /// [`Member::log_origin`]): when present, the member's checkpoints carry a second
+    /// signature line by it, and whoever opens them requires that line.
+    pub log_sm2_vkey: Option<String>,
     /// Key name of the member's witness key.
     pub witness_name: String,
     /// The witness's `cosignature/v1` verifier key, as written in the configuration.

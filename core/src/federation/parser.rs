@@ -11,6 +11,7 @@ use toml::de::{DeTable, DeValue};
 use crate::identifiers::RegionId;
 use talent_integrity::did::DidKey;
 use talent_integrity::proof::Cryptosuite;
+use talent_tlog::sm2_note::Sm2NoteVerifier;
 
 use super::config::Federation;
 use super::error::{ConfigError, ConfigErrorKind};
@@ -30,7 +31,7 @@ impl Federation {
     /// `WrongType` and `EmptyField` for the shape, then the checks of each value
     /// (`BadFederationId`, `BadMemberId`, `BadClass`, `BadEndpoint`, `BadCryptosuite`,
     /// `BadDid`, `AuthorityNotOfSuite`, `BadLogVkey`,
-    /// `LogVkeyNameNotOrigin`, `BadWitnessVkey`), repetitions across members
+    /// `LogVkeyNameNotOrigin`, `BadLogSm2Vkey`, `LogSm2VkeyNameNotOrigin`, `BadWitnessVkey`), repetitions across members
     /// (`DuplicateMemberId`, `DuplicateKey`, `DuplicateName`) and the quorum (`NoMembers`,
     /// `QuorumZero`, `QuorumTooLarge`).
     pub fn parse(text: &str) -> Result<Federation, ConfigError> {
@@ -70,6 +71,7 @@ const MEMBER_FIELDS: &[&str] = &[
     "authority",
     "log_origin",
     "log_vkey",
+    "log_sm2_vkey",
     "witness_vkey",
 ];
 
@@ -258,6 +260,7 @@ impl<'t> Parser<'t> {
         }
         self.unique_name(seen, log_origin, &origin_span)?;
         self.unique_key(seen, log_key.as_bytes(), "log_vkey", &log_span)?;
+        let log_sm2_vkey = self.log_sm2_vkey(table, span, log_origin, seen)?;
 
         let (witness_vkey, witness_span) = self.string(table, span, "witness_vkey")?;
         let (witness_name, witness_key) = parse_vkey(witness_vkey, ALG_COSIGNATURE_V1)
@@ -276,6 +279,7 @@ impl<'t> Parser<'t> {
             log_origin: log_origin.to_owned(),
             log_vkey: log_vkey.to_owned(),
             log_key,
+            log_sm2_vkey,
             witness_name: witness_name.to_owned(),
             witness_vkey: witness_vkey.to_owned(),
             witness_key,
@@ -395,6 +399,37 @@ impl<'t> Parser<'t> {
         let (name, span) = self.string(table, table_span, "cryptosuite")?;
         Cryptosuite::from_name(name)
             .ok_or_else(|| self.error(span, ConfigErrorKind::BadCryptosuite(name.to_owned())))
+    }
+
+    /// The optional `log_sm2_vkey`: an SM2 signed-note verifier key named by the log origin.
+    fn log_sm2_vkey(
+        &self,
+        table: &DeTable<'_>,
+        table_span: &Range<usize>,
+        log_origin: &str,
+        seen: &mut Seen,
+    ) -> Result<Option<String>, ConfigError> {
+        use signed_note::Verifier as _;
+        if table.get("log_sm2_vkey").is_none() {
+            return Ok(None);
+        }
+        let (vkey, span) = self.string(table, table_span, "log_sm2_vkey")?;
+        let verifier = Sm2NoteVerifier::new(vkey)
+            .map_err(|e| self.error(span.clone(), ConfigErrorKind::BadLogSm2Vkey(e)))?;
+        if verifier.name() != log_origin {
+            return Err(self.error(
+                span,
+                ConfigErrorKind::LogSm2VkeyNameNotOrigin {
+                    key_name: verifier.name().to_owned(),
+                    origin: log_origin.to_owned(),
+                },
+            ));
+        }
+        // The encoded key (after `<name>+<id>+`) does not depend on the name: the same SM2
+        // point under two origins is one key in two roles, which is refused.
+        let encoded_key = vkey.splitn(3, '+').nth(2).unwrap_or(vkey);
+        self.unique_key(seen, encoded_key.as_bytes(), "log_sm2_vkey", &span)?;
+        Ok(Some(vkey.to_owned()))
     }
 
     /// A display name: a non-empty string.

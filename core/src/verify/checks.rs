@@ -176,7 +176,8 @@ pub(super) fn check_inclusion(
     now: DateTime<Utc>,
     memo: &mut CheckpointMemo,
 ) -> (Check, Option<LogStatus>) {
-    let checkpoint = match memo.open(evidence.checkpoint, evidence.log.origin, evidence.log.vkey) {
+    let log = &evidence.log;
+    let checkpoint = match memo.open(evidence.checkpoint, log.origin, log.vkey, log.sm2_vkey) {
         Ok(checkpoint) => checkpoint,
         Err(error) => {
             return (

@@ -19,6 +19,7 @@ struct Opened {
     bytes: Vec<u8>,
     origin: String,
     log_vkey: String,
+    sm2_vkey: Option<String>,
     result: Result<VerifiedCheckpoint, CheckpointError>,
 }
 
@@ -39,19 +40,23 @@ impl CheckpointMemo {
         CheckpointMemo::default()
     }
 
-    /// [`checkpoint::open_checkpoint`], remembered.
+    /// [`checkpoint::open_checkpoint_with_sm2`], remembered.
     pub(super) fn open(
         &mut self,
         bytes: &[u8],
         origin: &str,
         log_vkey: &str,
+        sm2_vkey: Option<&str>,
     ) -> Result<VerifiedCheckpoint, CheckpointError> {
         if let Some(opened) = self.opened.iter().find(|opened| {
-            opened.bytes == bytes && opened.origin == origin && opened.log_vkey == log_vkey
+            opened.bytes == bytes
+                && opened.origin == origin
+                && opened.log_vkey == log_vkey
+                && opened.sm2_vkey.as_deref() == sm2_vkey
         }) {
             return opened.result.clone();
         }
-        let result = checkpoint::open_checkpoint(bytes, origin, log_vkey);
+        let result = checkpoint::open_checkpoint_with_sm2(bytes, origin, log_vkey, sm2_vkey);
         if self.opened.len() >= CheckpointMemo::CAPACITY {
             self.opened.clear();
         }
@@ -59,6 +64,7 @@ impl CheckpointMemo {
             bytes: bytes.to_vec(),
             origin: origin.to_owned(),
             log_vkey: log_vkey.to_owned(),
+            sm2_vkey: sm2_vkey.map(str::to_owned),
             result: result.clone(),
         });
         result

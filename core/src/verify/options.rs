@@ -79,6 +79,9 @@ pub struct LogIdentity<'a> {
     pub origin: &'a str,
     /// The log's signed-note verifier key.
     pub vkey: &'a str,
+    /// The log's SM2 verifier key when its checkpoints must carry that second signature
+    /// line too (`log_sm2_vkey` in federation.toml).
+    pub sm2_vkey: Option<&'a str>,
 }
 
 impl<'a> From<&'a Member> for LogIdentity<'a> {
@@ -87,6 +90,7 @@ impl<'a> From<&'a Member> for LogIdentity<'a> {
             member: member.id.as_str(),
             origin: &member.log_origin,
             vkey: &member.log_vkey,
+            sm2_vkey: member.log_sm2_vkey.as_deref(),
         }
     }
 }

@@ -303,10 +303,11 @@ fn load_mirror(
     quorum: usize,
 ) -> Result<MirrorHead, MirrorOpenError> {
     let id = member.id.as_str();
-    let verified = checkpoint::open_checkpoint(
+    let verified = checkpoint::open_checkpoint_with_sm2(
         state.checkpoint.as_bytes(),
         &member.log_origin,
         &member.log_vkey,
+        member.log_sm2_vkey.as_deref(),
     )
     .map_err(|error| MirrorOpenError::Checkpoint {
         member: id.to_owned(),
@@ -321,15 +322,7 @@ fn load_mirror(
     let witnessed = state
         .witnessed
         .as_deref()
-        .map(|note| {
-            Witnessed::open(
-                note.as_bytes(),
-                &member.log_origin,
-                &member.log_vkey,
-                trusted,
-                quorum,
-            )
-        })
+        .map(|note| Witnessed::open(note.as_bytes(), member, trusted, quorum))
         .transpose()
         .map_err(|error| MirrorOpenError::Witnessed {
             member: id.to_owned(),

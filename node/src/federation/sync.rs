@@ -299,12 +299,16 @@ pub async fn sync_once(
         Some(verified) => verified,
         None => {
             let note = client.checkpoint(&peer.endpoint).await?;
-            checkpoint::open_checkpoint(&note, &peer.log_origin, &peer.log_vkey).map_err(
-                |error| Unavailable::BadCheckpoint {
-                    member: id.to_owned(),
-                    error,
-                },
-            )?
+            checkpoint::open_checkpoint_with_sm2(
+                &note,
+                &peer.log_origin,
+                &peer.log_vkey,
+                peer.log_sm2_vkey.as_deref(),
+            )
+            .map_err(|error| Unavailable::BadCheckpoint {
+                member: id.to_owned(),
+                error,
+            })?
         }
     };
     let note = served.note().to_vec();

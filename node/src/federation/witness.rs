@@ -60,6 +60,7 @@ impl Witness {
             .map(|member| WitnessedLog {
                 origin: member.log_origin.clone(),
                 log_vkey: member.log_vkey.clone(),
+                log_sm2_vkey: member.log_sm2_vkey.clone(),
             })
             .collect();
         Witness {
@@ -122,13 +123,16 @@ impl Witness {
             .ok_or_else(|| WitnessError::UnknownOrigin {
                 origin: origin.to_owned(),
             })?;
-        let verified =
-            checkpoint::open_checkpoint(&note, origin, &log.log_vkey).map_err(|error| {
-                StoreError::Corrupt {
-                    key: format!("witness/{origin}"),
-                    reason: error.to_string(),
-                }
-            })?;
+        let verified = checkpoint::open_checkpoint_with_sm2(
+            &note,
+            origin,
+            &log.log_vkey,
+            log.log_sm2_vkey.as_deref(),
+        )
+        .map_err(|error| StoreError::Corrupt {
+            key: format!("witness/{origin}"),
+            reason: error.to_string(),
+        })?;
         Ok(Some(WitnessRecord {
             size: verified.size(),
             root: *verified.root(),
@@ -284,8 +288,7 @@ impl Collector {
             None => None,
             Some(note) => Some(Witnessed::open(
                 note.as_bytes(),
-                &member.log_origin,
-                &member.log_vkey,
+                member,
                 &federation.cosigners_of(me),
                 federation.witness_quorum,
             )?),

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use talent_core::federation::Member;
 use talent_tlog::checkpoint;
 use talent_tlog::cosignature::{self, CosignerKey};
 
@@ -44,19 +45,24 @@ pub enum WitnessedError {
 }
 
 impl Witnessed {
-    /// Opens a stored witnessed checkpoint of the log `origin` (verifier key `log_vkey`),
-    /// counting the cosignatures of `trusted` witnesses; it must meet `quorum`.
+    /// Opens a stored witnessed checkpoint of `member`'s log (both of its signature lines
+    /// when it has an SM2 log key), counting the cosignatures of `trusted` witnesses; it must
+    /// meet `quorum`.
     ///
     /// # Errors
     /// [`WitnessedError`].
     pub fn open(
         note: &[u8],
-        origin: &str,
-        log_vkey: &str,
+        member: &Member,
         trusted: &[CosignerKey],
         quorum: usize,
     ) -> Result<Witnessed, WitnessedError> {
-        let verified = checkpoint::open_checkpoint(note, origin, log_vkey)?;
+        let verified = checkpoint::open_checkpoint_with_sm2(
+            note,
+            &member.log_origin,
+            &member.log_vkey,
+            member.log_sm2_vkey.as_deref(),
+        )?;
         let cosigners = cosignature::verify_cosignatures(note, trusted)?.len();
         if cosigners < quorum {
             return Err(WitnessedError::BelowQuorum {

@@ -11,9 +11,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use ed25519_dalek::SigningKey;
+use talent_integrity::keys::Sm2SigningKey;
 use talent_tlog::Hash;
 use talent_tlog::checkpoint::{self, CheckpointError, VerifiedCheckpoint};
 use talent_tlog::merkle::{self, HashReader, InclusionProof, ProofError, TlogError};
+use talent_tlog::sm2_note;
 use talent_tlog::tile::{TILE_WIDTH, TilePath};
 use talent_tlog::{bundle, merkle::frontier_indexes};
 
@@ -31,6 +33,20 @@ pub enum LogOpenError {
     /// Entries, hashes and checkpoint disagree: the data directory is damaged.
     #[error("log data is corrupt: {0}")]
     Corrupt(String),
+}
+
+/// A checkpoint note of `origin` signed by `key`, and by `sm2` on a second line.
+fn sign_note(
+    origin: &str,
+    key: &SigningKey,
+    sm2: Option<&Sm2SigningKey>,
+    size: u64,
+    root: Hash,
+) -> Result<Vec<u8>, CheckpointError> {
+    match sm2 {
+        Some(sm2) => checkpoint::sign_checkpoint_with_sm2(origin, size, root, key, sm2.as_sm2()),
+        None => checkpoint::sign_checkpoint(origin, size, root, key),
+    }
 }
 
 /// The current head of the log.
@@ -54,6 +70,9 @@ pub struct Log {
     origin: String,
     key: SigningKey,
     vkey: String,
+    /// The optional SM2 key of a second signature line on every checkpoint, with its
+    /// verifier key.
+    sm2: Option<(Sm2SigningKey, String)>,
     head: RwLock<LogHead>,
     /// Signalled after every head change (the cosignature collector waits on it).
     head_changed: tokio::sync::Notify,
@@ -68,7 +87,31 @@ impl Log {
     /// [`LogOpenError::Corrupt`] or [`LogOpenError::Checkpoint`] for a damaged or foreign
     /// data directory; [`LogOpenError::Store`].
     pub fn open(store: Arc<Store>, origin: &str, key: SigningKey) -> Result<Log, LogOpenError> {
+        Log::open_with_sm2(store, origin, key, None)
+    }
+
+    /// Opens the log like [`Log::open`]; with `sm2`, every checkpoint it signs carries a
+    /// second signature line by that key (`talent_tlog::sm2_note`). A stored head without
+    /// that line (signed before the member named its SM2 key) is signed again, both lines,
+    /// at the same size and root.
+    ///
+    /// # Errors
+    /// As [`Log::open`].
+    pub fn open_with_sm2(
+        store: Arc<Store>,
+        origin: &str,
+        key: SigningKey,
+        sm2: Option<Sm2SigningKey>,
+    ) -> Result<Log, LogOpenError> {
         let vkey = checkpoint::verifier_key(origin, &key.verifying_key());
+        let sm2 = sm2
+            .map(|sm2| {
+                let vkey = sm2_note::sm2_verifier_key(origin, sm2.verifying_key())
+                    .map_err(CheckpointError::Sm2Key)?;
+                Ok::<_, CheckpointError>((sm2, vkey))
+            })
+            .transpose()?;
+        let sign = |size, root| sign_note(origin, &key, sm2.as_ref().map(|(k, _)| k), size, root);
         let head = match store.checkpoint()? {
             None => {
                 if store.entry(LogSpace::Own, 0)?.is_some() {
@@ -78,7 +121,7 @@ impl Log {
                 }
                 let root = merkle::root_from(0, &merkle::MapHashReader::default())
                     .map_err(|error| LogOpenError::Corrupt(error.to_string()))?;
-                let note = checkpoint::sign_checkpoint(origin, 0, root, &key)?;
+                let note = sign(0, root)?;
                 store.set_checkpoint(&note)?;
                 LogHead {
                     size: 0,
@@ -89,8 +132,16 @@ impl Log {
             }
             Some(note) => {
                 let verified = checkpoint::open_checkpoint(&note, origin, &vkey)?;
-                let head = load_head(&store, LogSpace::Own, &verified)?;
+                let mut head = load_head(&store, LogSpace::Own, &verified)?;
                 check_entries_end(&store, LogSpace::Own, head.size)?;
+                let sm2_vkey = sm2.as_ref().map(|(_, vkey)| vkey.as_str());
+                if sm2_vkey.is_some()
+                    && checkpoint::open_checkpoint_with_sm2(&note, origin, &vkey, sm2_vkey).is_err()
+                {
+                    let note = sign(head.size, head.root)?;
+                    store.set_checkpoint(&note)?;
+                    head.checkpoint = Arc::new(note);
+                }
                 head
             }
         };
@@ -99,6 +150,7 @@ impl Log {
             origin: origin.to_owned(),
             key,
             vkey,
+            sm2,
             head: RwLock::new(head),
             head_changed: tokio::sync::Notify::new(),
         })
@@ -112,6 +164,21 @@ impl Log {
     /// The signed-note verifier key of the log.
     pub fn verifier_key(&self) -> &str {
         &self.vkey
+    }
+
+    /// The SM2 verifier key of the checkpoints' second signature line, if the log signs one.
+    pub fn sm2_verifier_key(&self) -> Option<&str> {
+        self.sm2.as_ref().map(|(_, vkey)| vkey.as_str())
+    }
+
+    /// Signs the checkpoint of `size` leaves with `root`: the Ed25519 line, and the SM2
+    /// line when the log has an SM2 key.
+    ///
+    /// # Errors
+    /// [`CheckpointError`] when the origin is not a key name.
+    pub fn sign_checkpoint(&self, size: u64, root: Hash) -> Result<Vec<u8>, CheckpointError> {
+        let sm2 = self.sm2.as_ref().map(|(key, _)| key);
+        sign_note(&self.origin, &self.key, sm2, size, root)
     }
 
     /// A snapshot of the current head.

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use talent_core::identifiers::{CredentialId, ResidentIdNumber};
-use talent_tlog::checkpoint;
 use talent_tlog::merkle::{InclusionProof, ProofError, TreeExtension};
 use tokio::sync::{mpsc, oneshot};
 
@@ -215,7 +214,8 @@ fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, Sequen
     }
     let size = tree.size();
     let root = tree.root().map_err(|error| failed(&error))?;
-    let note = checkpoint::sign_checkpoint(&log.origin, size, root, &log.key)
+    let note = log
+        .sign_checkpoint(size, root)
         .map_err(|error| failed(&error))?;
 
     // Proofs and the new frontier come from memory, so they are computed before the write:
@@ -328,5 +328,51 @@ mod tests {
         )
         .expect("reopens");
         assert_eq!(reopened.head().size, 20);
+    }
+
+    /// A log with an SM2 key signs both lines on every checkpoint; a head stored before the
+    /// key was named gains the line when the log is reopened with it; an Ed25519-only log's
+    /// checkpoints have one line.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_sm2_log_signs_every_checkpoint_twice() {
+        use talent_integrity::keys::Sm2SigningKey;
+        use talent_tlog::checkpoint::{open_checkpoint_with_sm2, sign_checkpoint};
+        const ORIGIN: &str = "registry.test.example/log";
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open(dir.path(), PersonalKeys::for_tests()).expect("store"));
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let plain = Log::open(Arc::clone(&store), ORIGIN, key.clone()).expect("log");
+        let head = plain.head();
+        assert_eq!(
+            *head.checkpoint,
+            sign_checkpoint(ORIGIN, 0, head.root, &key).expect("signs"),
+            "Ed25519-only: the checkpoint is the one-line note"
+        );
+        drop(plain);
+
+        let sm2 = Sm2SigningKey::from_bytes(&[9; 32]).expect("an SM2 key");
+        let log = Arc::new(
+            Log::open_with_sm2(Arc::clone(&store), ORIGIN, key.clone(), Some(sm2))
+                .expect("reopens with SM2"),
+        );
+        let vkey = log.verifier_key().to_owned();
+        let sm2_vkey = log.sm2_verifier_key().expect("an SM2 vkey").to_owned();
+        let opens = |note: &[u8]| open_checkpoint_with_sm2(note, ORIGIN, &vkey, Some(&sm2_vkey));
+        opens(&log.head().checkpoint).expect("the stored head gained the SM2 line");
+        let mut workers = Workers::new(BackoffPolicy::NODE);
+        let sequencer = Sequencer::start(Arc::clone(&log), BatchConfig::default(), &mut workers);
+        let appended = sequencer
+            .append(vec![entry(0), entry(1)])
+            .await
+            .expect("appended");
+        let verified = opens(&appended[0].checkpoint).expect("both lines");
+        assert_eq!(verified.size(), 2);
+        let text = String::from_utf8(appended[0].checkpoint.to_vec()).expect("UTF-8");
+        assert_eq!(
+            text.matches(&format!("\u{2014} {ORIGIN} ")).count(),
+            2,
+            "{text}"
+        );
+        workers.stop(Duration::from_secs(30)).await;
     }
 }

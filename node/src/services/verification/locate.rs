@@ -31,6 +31,7 @@ impl Evidence {
                     member: &found.member,
                     origin: &found.origin,
                     vkey: &found.log_vkey,
+                    sm2_vkey: found.log_sm2_vkey.as_deref(),
                 };
                 LogContext::Evidence(
                     LogEvidence::new(log, &found.checkpoint, &found.proof)
@@ -49,6 +50,8 @@ pub(super) struct FoundEvidence {
     member: String,
     origin: String,
     log_vkey: String,
+    /// The log's SM2 verifier key, when its checkpoints carry that line.
+    log_sm2_vkey: Option<String>,
     checkpoint: Vec<u8>,
     proof: InclusionProof,
     cosigners: Vec<CosignerKey>,
@@ -270,6 +273,7 @@ pub(super) fn locate(
                     member: logs.member.id.as_str().to_owned(),
                     origin: logs.member.log_origin.clone(),
                     log_vkey: logs.member.log_vkey.clone(),
+                    log_sm2_vkey: logs.log.sm2_verifier_key().map(str::to_owned),
                     checkpoint,
                     proof,
                     cosigners,
@@ -306,6 +310,7 @@ pub(super) fn locate(
                     member: member.id.as_str().to_owned(),
                     origin: member.log_origin.clone(),
                     log_vkey: member.log_vkey.clone(),
+                    log_sm2_vkey: member.log_sm2_vkey.clone(),
                     checkpoint: found.checkpoint.as_ref().clone(),
                     proof: found.proof,
                     cosigners: federation.cosigners_for(member.id.as_str()),
