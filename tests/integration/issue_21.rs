@@ -12,6 +12,7 @@ use federation_tests::{
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use talent_core::status_list::StatusEntry;
 use talent_integrity::keys::Sm2SigningKey;
 
 use crate::issue_5::{Enterprise, accreditation, post};
@@ -91,6 +92,24 @@ fn an_sm2_members_credentials_verify_everywhere_and_are_recognised_alike() {
         let verdict = verify_at(&verifier.url, &sm2, false);
         assert_eq!(verdict["verified"], true, "{verdict}");
     }
+    // Its status lists are signed with SM2 too, and verify as any W3C verifier checks them.
+    let entries = StatusEntry::all_of(&sm2).expect("credentialStatus");
+    assert!(!entries.is_empty());
+    for entry in entries {
+        let list: Value = reqwest::blocking::get(&entry.list_credential)
+            .and_then(|response| response.json())
+            .expect("the status list credential");
+        assert_eq!(suite(&list), "sm2-jcs-2025", "{list}");
+        let proof =
+            talent_integrity::proof::verify(&list, talent_integrity::proof::ASSERTION_METHOD)
+                .expect("the status list's SM2 proof verifies");
+        assert_eq!(
+            Some(proof.controller.to_string().as_str()),
+            sm2["issuer"].as_str(),
+            "signed by the member's authority"
+        );
+    }
+
     // An Ed25519 member's credential verifies at the SM2 member.
     let verdict = verify_at(&cq_hrss.url, &at_cq_sc, false);
     assert_eq!(verdict["verified"], true, "{verdict}");
