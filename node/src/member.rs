@@ -24,6 +24,10 @@ pub struct MemberIdentity {
     pub log_origin: String,
     /// signed-note verifier key of the log (`<origin>+<id>+<base64>`).
     pub log_vkey: String,
+    /// The verifier key of the log's SM2 checkpoint line (a member whose configuration
+    /// names `log_sm2_vkey`): its checkpoints carry both lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_sm2_vkey: Option<String>,
     /// `cosignature/v1` verifier key of the member's witness (federation members only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub witness_vkey: Option<String>,
@@ -44,6 +48,7 @@ impl MemberIdentity {
             authority_did,
             log_origin: DEV_LOG_ORIGIN.into(),
             log_vkey,
+            log_sm2_vkey: None,
             witness_vkey: None,
             federation: None,
         }
@@ -58,6 +63,7 @@ impl MemberIdentity {
             authority_did: member.authority.clone(),
             log_origin: member.log_origin.clone(),
             log_vkey: member.log_vkey.clone(),
+            log_sm2_vkey: member.log_sm2_vkey.clone(),
             witness_vkey: Some(member.witness_vkey.clone()),
             federation: Some(federation.to_owned()),
         }

@@ -390,6 +390,37 @@ fn an_sm2_members_checkpoints_carry_both_lines_and_peers_require_them() {
     // A peer mirrors it (each mirrored checkpoint opened with both keys).
     mirror(&cq_sc, SM2_MEMBER, &cq_hrss);
 
+    // The node announces its SM2 log key, and talent-verify against the node (no --trust)
+    // requires the line with it; cq-sc announces none.
+    let announced: Value = cq_hrss
+        .client()
+        .get(cq_hrss.at("/api/v1/member"))
+        .send()
+        .and_then(|response| response.json())
+        .expect("member");
+    assert_eq!(
+        announced["logSm2Vkey"].as_str(),
+        Some(sm2_vkey),
+        "{announced}"
+    );
+    let announced: Value = cq_sc
+        .client()
+        .get(cq_sc.at("/api/v1/member"))
+        .send()
+        .and_then(|response| response.json())
+        .expect("member");
+    assert!(announced.get("logSm2Vkey").is_none(), "{announced}");
+    let online = serde_json::to_vec(&credential).expect("JSON");
+    let output = talent_verify(&["verify", "--node", &cq_hrss.url, "-"], Some(&online))
+        .expect("talent-verify runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
     // A peer's witness refuses it without its SM2 line or with a forged one: 403.
     for (what, changed) in [
         ("stripped", strip_sm2_line(&note, origin, log_vkey)),

@@ -399,7 +399,8 @@ fn log_keys(
         None if region == node_member.id => Ok(LogKeys {
             origin: node_member.log_origin.clone(),
             vkey: node_member.log_vkey.clone(),
-            sm2_vkey: None,
+            // As the node announces it: its checkpoints must then carry the SM2 line too.
+            sm2_vkey: node_member.log_sm2_vkey.clone(),
             authority: node_member
                 .authority_did
                 .parse()

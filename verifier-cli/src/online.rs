@@ -26,6 +26,8 @@ pub struct Member {
     pub log_origin: String,
     /// Log verifier key.
     pub log_vkey: String,
+    /// Verifier key of the log's SM2 checkpoint line, when the node announces one.
+    pub log_sm2_vkey: Option<String>,
 }
 
 /// A credential's place in the log (`GET /api/v1/credentials/{id}/proof`).
@@ -130,6 +132,7 @@ impl Node {
             authority_did: field("authorityDid")?,
             log_origin: field("logOrigin")?,
             log_vkey: field("logVkey")?,
+            log_sm2_vkey: body["logSm2Vkey"].as_str().map(str::to_owned),
         })
     }
 
