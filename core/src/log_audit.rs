@@ -127,7 +127,8 @@ pub enum AuditError {
     Proof(#[from] ProofError),
 }
 
-/// Audits the log `origin` whose checkpoints `log_vkey` signs, reading it through `fetch`.
+/// Audits the log `origin` whose checkpoints `log_vkey` signs (and `log_sm2_vkey` too, when
+/// the member has an SM2 checkpoint key), reading it through `fetch`.
 /// Every entry must be admitted, in order, by the member's issuer history `issuers` (an
 /// empty registry rooted at the member's authority; it holds the whole history after).
 ///
@@ -136,6 +137,7 @@ pub enum AuditError {
 pub fn audit<F>(
     origin: &str,
     log_vkey: &str,
+    log_sm2_vkey: Option<&str>,
     issuers: &mut IssuerRegistry,
     previous: Option<&AuditState>,
     mut fetch: F,
@@ -156,7 +158,7 @@ where
         })
     };
     let note = get("checkpoint")?;
-    let checkpoint = checkpoint::open_checkpoint(&note, origin, log_vkey)?;
+    let checkpoint = checkpoint::open_checkpoint_with_sm2(&note, origin, log_vkey, log_sm2_vkey)?;
     let size = checkpoint.size();
     if let Some(state) = previous.filter(|state| size < state.size) {
         return Err(AuditError::Rollback {

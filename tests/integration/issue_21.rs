@@ -410,6 +410,25 @@ fn an_sm2_members_checkpoints_carry_both_lines_and_peers_require_them() {
         .and_then(|response| response.json())
         .expect("member");
     assert!(announced.get("logSm2Vkey").is_none(), "{announced}");
+    // An auditor (here cq-sc, signing its reads) audits the SM2 member's log, its
+    // checkpoint opened with both announced keys.
+    let key = federation.data_dir("cq-sc").join("keys/witness.key");
+    let key = key.to_string_lossy().into_owned();
+    let audit = talent_verify(
+        &[
+            "log",
+            "audit",
+            "--node",
+            &cq_hrss.url,
+            "--member",
+            "cq-sc",
+            "--key",
+            &key,
+        ],
+        None,
+    )
+    .expect("talent-verify runs");
+    assert_eq!(audit.status.code(), Some(0), "{audit:?}");
     let online = serde_json::to_vec(&credential).expect("JSON");
     let output = talent_verify(&["verify", "--node", &cq_hrss.url, "-"], Some(&online))
         .expect("talent-verify runs");

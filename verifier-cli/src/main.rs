@@ -542,6 +542,7 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<Outcome> {
     let result = log_audit::audit(
         &member.log_origin,
         &member.log_vkey,
+        member.log_sm2_vkey.as_deref(),
         &mut issuers,
         previous.as_ref(),
         |path| {
