@@ -16,7 +16,7 @@ use talent_core::status_list::StatusEntry;
 use talent_integrity::keys::Sm2SigningKey;
 
 use crate::issue_5::{Enterprise, accreditation, post};
-use crate::issue_7::{ask_node, ask_offline, seeds, title};
+use crate::issue_7::{ask_node, ask_offline, bundle, seeds, title};
 
 const SM2_MEMBER: &str = "cq-hrss";
 const MIRRORED: Duration = Duration::from_secs(90);
@@ -30,20 +30,6 @@ fn suite(credential: &Value) -> &str {
 fn mirror(at: &Node, member: &str, of: &Node) {
     at.wait_mirrored(member, of.checkpoint_size(), MIRRORED)
         .unwrap_or_else(|e| panic!("{member} mirrored: {e}"));
-}
-
-/// `credential` as a bundle from `issuer`, with the histories of `region`.
-fn bundle(issuer: &Node, credential: &Value, region: &str) -> Vec<u8> {
-    let id = credential["id"].as_str().expect("id");
-    let response = issuer
-        .client()
-        .get(issuer.at(&format!(
-            "/api/v1/credentials/{id}/bundle?asRegion={region}"
-        )))
-        .send()
-        .expect("bundle");
-    assert_eq!(response.status(), StatusCode::OK);
-    response.bytes().expect("bytes").to_vec()
 }
 
 #[test]
@@ -274,19 +260,21 @@ fn delegated_issuers_sign_with_either_suite_and_an_authority_rotates_to_sm2() {
     }
 }
 
-#[test]
-fn a_key_file_of_the_other_kind_is_refused_at_start() {
+/// Starts the SM2 member with its dev keys, each file of `replaced` taken from another
+/// dev key file (`(file, "member/file")`); returns the error the start must end in.
+fn start_refused_with(replaced: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let federation = Federation::prepare(dir.path()).expect("config");
-    // cq-hrss's dev keys with an Ed25519 authority key in place of its SM2 one.
     let keys = dir.path().join("wrong-keys");
     std::fs::create_dir_all(&keys).expect("dir");
     let dev =
         federation_tests::workspace_root().join("federation-config/chengdu-chongqing/dev-keys");
-    for file in ["log.key", "log-sm2.key", "witness.key"] {
+    for file in ["authority.key", "log.key", "log-sm2.key", "witness.key"] {
         std::fs::copy(dev.join(SM2_MEMBER).join(file), keys.join(file)).expect("copy");
     }
-    std::fs::copy(dev.join("cq-sc/authority.key"), keys.join("authority.key")).expect("copy");
+    for (file, from) in replaced {
+        std::fs::copy(dev.join(from), keys.join(file)).expect("copy");
+    }
     let config = federation.config.to_string_lossy().into_owned();
     let keys = keys.to_string_lossy().into_owned();
     let Err(error) = Node::start_with(
@@ -300,9 +288,15 @@ fn a_key_file_of_the_other_kind_is_refused_at_start() {
             &keys,
         ],
     ) else {
-        panic!("a key file of the other kind must be refused");
+        panic!("keys {replaced:?} must be refused at start");
     };
-    let text = format!("{error:#}");
+    format!("{error:#}")
+}
+
+#[test]
+fn a_key_file_of_the_other_kind_is_refused_at_start() {
+    // cq-hrss's dev keys with an Ed25519 authority key in place of its SM2 one.
+    let text = start_refused_with(&[("authority.key", "cq-sc/authority.key")]);
     assert!(
         text.contains("holds an Ed25519 key") && text.contains("SM2"),
         "{text}"
@@ -492,37 +486,8 @@ fn an_sm2_members_checkpoints_carry_both_lines_and_peers_require_them() {
 
 #[test]
 fn an_sm2_log_key_that_is_not_the_configured_one_is_refused_at_start() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let federation = Federation::prepare(dir.path()).expect("config");
-    let keys = dir.path().join("wrong-keys");
-    std::fs::create_dir_all(&keys).expect("dir");
-    let dev =
-        federation_tests::workspace_root().join("federation-config/chengdu-chongqing/dev-keys");
-    for file in ["authority.key", "log.key", "witness.key"] {
-        std::fs::copy(dev.join(SM2_MEMBER).join(file), keys.join(file)).expect("copy");
-    }
     // An SM2 key of the right format, but not the one log_sm2_vkey names.
-    std::fs::copy(
-        dev.join(SM2_MEMBER).join("authority.key"),
-        keys.join("log-sm2.key"),
-    )
-    .expect("copy");
-    let config = federation.config.to_string_lossy().into_owned();
-    let keys = keys.to_string_lossy().into_owned();
-    let Err(error) = Node::start_with(
-        &federation.data_dir(SM2_MEMBER),
-        &[
-            "--config",
-            &config,
-            "--member",
-            SM2_MEMBER,
-            "--keys-from",
-            &keys,
-        ],
-    ) else {
-        panic!("another SM2 log key must be refused");
-    };
-    let text = format!("{error:#}");
+    let text = start_refused_with(&[("log-sm2.key", "cq-hrss/authority.key")]);
     assert!(
         text.contains("log-sm2.key does not match log_sm2_vkey"),
         "{text}"

@@ -74,13 +74,8 @@ pub(crate) fn ask_node(node: &Node, credential: &Value, region: &str) -> Value {
     body["recognition"].clone()
 }
 
-/// The offline answer: a bundle carrying the region's history, verified by talent-verify.
-pub(crate) fn ask_offline(
-    issuer: &Node,
-    credential: &Value,
-    region: &str,
-    config: &str,
-) -> (Option<i32>, Value) {
+/// `credential` as a proof bundle from `issuer`, with the issuer histories `region` needs.
+pub(crate) fn bundle(issuer: &Node, credential: &Value, region: &str) -> Vec<u8> {
     let id = credential["id"].as_str().expect("id");
     let response = issuer
         .client()
@@ -90,7 +85,17 @@ pub(crate) fn ask_offline(
         .send()
         .expect("bundle");
     assert_eq!(response.status(), StatusCode::OK);
-    let bundle = response.bytes().expect("bytes");
+    response.bytes().expect("bytes").to_vec()
+}
+
+/// The offline answer: a bundle carrying the region's history, verified by talent-verify.
+pub(crate) fn ask_offline(
+    issuer: &Node,
+    credential: &Value,
+    region: &str,
+    config: &str,
+) -> (Option<i32>, Value) {
+    let bundle = bundle(issuer, credential, region);
     let output = talent_verify(
         &[
             "verify",
