@@ -217,7 +217,7 @@ fn sm2_message() -> [u8; 64] {
 /// The SM2 key of the limits, with GB/T 32918's default distinguishing ID (what
 /// `sm2-jcs-2025` keys use).
 fn sm2_key() -> anyhow::Result<sm2::dsa::SigningKey> {
-    sm2::dsa::SigningKey::from_slice("1234567812345678", &LIMIT_SEED)
+    sm2::dsa::SigningKey::from_slice(talent_integrity::did::SM2_DISTINGUISHING_ID, &LIMIT_SEED)
         .map_err(|_| anyhow::anyhow!("the SM2 limit key is not a valid scalar"))
 }
 

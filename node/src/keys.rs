@@ -21,22 +21,15 @@ use talent_integrity::did::{DidKey, KeyKind};
 use talent_integrity::keys::{IssuerKey, Sm2SigningKey};
 use talent_integrity::multibase::{self, MultibaseError};
 
+use crate::file_error::FileError;
 use crate::store::PersonalKeys;
 
 /// Why a key file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// A file or directory operation failed.
-    #[error("{action} {}: {error}", path.display())]
-    Io {
-        /// What was being done (`reading`, `creating`, …).
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        error: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// A signing key file does not hold an Ed25519 secret multikey.
     #[error("{} is not an Ed25519 secret multikey: {error}", path.display())]
     NotASecretMultikey {
@@ -84,16 +77,6 @@ pub enum KeyError {
     },
 }
 
-/// The [`KeyError::Io`] of `action` on `path`.
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> KeyError {
-    let path = path.to_path_buf();
-    move |error| KeyError::Io {
-        action,
-        path,
-        error,
-    }
-}
-
 /// The secret multikey in `text`, read from `path`.
 fn decode_secret(text: &str, path: &Path) -> Result<SigningKey, KeyError> {
     let seed = multibase::decode_ed25519_secret(text.trim()).map_err(|error| {
@@ -121,10 +104,9 @@ fn decode_authority_secret(text: &str, path: &Path) -> Result<IssuerKey, KeyErro
     };
     let bytes = multibase::decode_base58btc(text).map_err(|error| refused(error.to_string()))?;
     if bytes.starts_with(&multibase::SM2_PRIV_PREFIX) {
-        let scalar = multibase::decode_sm2_secret(text)
-            .map_err(|error| refused(format!("an SM2 key: {error}")))?;
-        let key = Sm2SigningKey::from_bytes(&scalar).map_err(|error| refused(error.to_string()))?;
-        return Ok(IssuerKey::Sm2(key));
+        return sm2_secret(text)
+            .map(IssuerKey::Sm2)
+            .map_err(|reason| refused(format!("an SM2 key: {reason}")));
     }
     match multibase::decode_ed25519_secret(text) {
         Ok(seed) => Ok(IssuerKey::Ed25519(SigningKey::from_bytes(&seed))),
@@ -138,9 +120,13 @@ fn decode_sm2_key(text: &str, path: &Path) -> Result<Sm2SigningKey, KeyError> {
         path: path.to_path_buf(),
         reason,
     };
-    let scalar =
-        multibase::decode_sm2_secret(text.trim()).map_err(|error| refused(error.to_string()))?;
-    Sm2SigningKey::from_bytes(&scalar).map_err(|error| refused(error.to_string()))
+    sm2_secret(text).map_err(refused)
+}
+
+/// The SM2 secret multikey in `text`, or why it is none.
+fn sm2_secret(text: &str) -> Result<Sm2SigningKey, String> {
+    let scalar = multibase::decode_sm2_secret(text.trim()).map_err(|error| error.to_string())?;
+    Sm2SigningKey::from_bytes(&scalar).map_err(|error| error.to_string())
 }
 
 /// File of the optional SM2 checkpoint key (`log_sm2_vkey` in federation.toml). Never
@@ -157,7 +143,7 @@ fn load_log_sm2(dir: &Path) -> Result<Option<Sm2SigningKey>, KeyError> {
             decode_sm2_key(&text, &path).map(Some)
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(io_error("reading", &path)(error)),
+        Err(error) => Err(FileError::of("reading", &path)(error).into()),
     }
 }
 
@@ -238,7 +224,7 @@ impl MemberKeys {
         authority_kind: KeyKind,
     ) -> Result<MemberKeys, KeyError> {
         let dir = data_dir.join("keys");
-        fs::create_dir_all(&dir).map_err(io_error("creating", &dir))?;
+        fs::create_dir_all(&dir).map_err(FileError::of("creating", &dir))?;
         let load = |role| load_or_generate_one(&dir, role, generate_missing);
         Ok(MemberKeys {
             authority: load_or_generate_authority(&dir, generate_missing, authority_kind)?,
@@ -274,10 +260,10 @@ impl MemberKeys {
             return Ok(());
         }
         let dir = data_dir.join("keys");
-        fs::create_dir_all(&dir).map_err(io_error("creating", &dir))?;
+        fs::create_dir_all(&dir).map_err(FileError::of("creating", &dir))?;
         for role in [KeyRole::Authority, KeyRole::Log, KeyRole::Witness] {
             let from = key_path(source, role);
-            let text = fs::read_to_string(&from).map_err(io_error("reading", &from))?;
+            let text = fs::read_to_string(&from).map_err(FileError::of("reading", &from))?;
             let to = key_path(&dir, role);
             match role {
                 KeyRole::Authority => {
@@ -293,7 +279,7 @@ impl MemberKeys {
                 &encode_sm2_secret(&decode_sm2_key(&text, &from)?),
             )?,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(io_error("reading", &from)(error)),
+            Err(error) => return Err(FileError::of("reading", &from)(error).into()),
         }
         Ok(())
     }
@@ -322,7 +308,7 @@ impl MemberKeys {
         if !path.exists() {
             return Ok(None);
         }
-        let text = fs::read_to_string(&path).map_err(io_error("reading", &path))?;
+        let text = fs::read_to_string(&path).map_err(FileError::of("reading", &path))?;
         decode_authority_secret(&text, &path).map(Some)
     }
 
@@ -338,9 +324,9 @@ impl MemberKeys {
             chrono::Utc::now().timestamp()
         ));
         fs::rename(key_path(&dir, KeyRole::Authority), &retired)
-            .map_err(io_error("retiring the authority key to", &retired))?;
+            .map_err(FileError::of("retiring the authority key to", &retired))?;
         let successor = dir.join(AUTHORITY_SUCCESSOR_FILE);
-        fs::rename(&successor, key_path(&dir, KeyRole::Authority)).map_err(io_error(
+        fs::rename(&successor, key_path(&dir, KeyRole::Authority)).map_err(FileError::of(
             "promoting the successor authority key",
             &successor,
         ))?;
@@ -353,7 +339,8 @@ impl MemberKeys {
     /// The file cannot be removed.
     pub fn discard_authority_successor(data_dir: &Path) -> Result<(), KeyError> {
         let path = data_dir.join("keys").join(AUTHORITY_SUCCESSOR_FILE);
-        fs::remove_file(&path).map_err(io_error("removing", &path))
+        fs::remove_file(&path).map_err(FileError::of("removing", &path))?;
+        Ok(())
     }
 }
 
@@ -371,7 +358,7 @@ const PERSONAL_INDEX_FILE: &str = "personal-index.key";
 /// others.
 pub fn load_or_generate_personal(data_dir: &Path) -> Result<PersonalKeys, KeyError> {
     let dir = data_dir.join("keys");
-    fs::create_dir_all(&dir).map_err(io_error("creating", &dir))?;
+    fs::create_dir_all(&dir).map_err(FileError::of("creating", &dir))?;
     let (fresh_data, fresh_index) = PersonalKeys::generate();
     let data = load_or_store_symmetric(&dir.join(PERSONAL_DATA_FILE), fresh_data)?;
     let index = load_or_store_symmetric(&dir.join(PERSONAL_INDEX_FILE), fresh_index)?;
@@ -394,7 +381,7 @@ fn load_or_store_symmetric(path: &Path, fresh: [u8; 32]) -> Result<[u8; 32], Key
             tracing::info!(path = %path.display(), "generated a new personal key");
             Ok(fresh)
         }
-        Err(error) => Err(io_error("reading", path)(error)),
+        Err(error) => Err(FileError::of("reading", path)(error).into()),
     }
 }
 
@@ -414,7 +401,7 @@ fn parse_hex_key(text: &str) -> Result<[u8; 32], String> {
 
 fn refuse_readable_by_others(path: &Path) -> Result<(), KeyError> {
     let mode = fs::metadata(path)
-        .map_err(io_error("reading the mode of", path))?
+        .map_err(FileError::of("reading the mode of", path))?
         .permissions()
         .mode();
     if mode & 0o077 != 0 {
@@ -443,7 +430,7 @@ fn load_or_generate_one(dir: &Path, role: KeyRole, generate: bool) -> Result<Sig
             tracing::info!(path = %path.display(), "generated a new {:?} key", role);
             Ok(key)
         }
-        Err(error) => Err(io_error("reading", &path)(error)),
+        Err(error) => Err(FileError::of("reading", &path)(error).into()),
     }
 }
 
@@ -464,7 +451,7 @@ fn load_or_generate_authority(
             tracing::info!(path = %path.display(), "generated a new {kind} authority key");
             Ok(key)
         }
-        Err(error) => Err(io_error("reading", &path)(error)),
+        Err(error) => Err(FileError::of("reading", &path)(error).into()),
     }
 }
 
@@ -481,10 +468,11 @@ fn write_secret(path: &Path, text: &str) -> Result<(), KeyError> {
         .truncate(true)
         .mode(0o600)
         .open(&temporary)
-        .map_err(io_error("creating", &temporary))?;
-    writeln!(file, "{text}").map_err(io_error("writing", &temporary))?;
-    file.sync_all().map_err(io_error("syncing", &temporary))?;
-    fs::rename(&temporary, path).map_err(io_error("renaming into", path))?;
+        .map_err(FileError::of("creating", &temporary))?;
+    writeln!(file, "{text}").map_err(FileError::of("writing", &temporary))?;
+    file.sync_all()
+        .map_err(FileError::of("syncing", &temporary))?;
+    fs::rename(&temporary, path).map_err(FileError::of("renaming into", path))?;
     match path.parent() {
         Some(parent) => sync_directory(parent),
         None => Ok(()),
@@ -495,7 +483,8 @@ fn write_secret(path: &Path, text: &str) -> Result<(), KeyError> {
 fn sync_directory(dir: &Path) -> Result<(), KeyError> {
     fs::File::open(dir)
         .and_then(|file| file.sync_all())
-        .map_err(io_error("syncing", dir))
+        .map_err(FileError::of("syncing", dir))?;
+    Ok(())
 }
 
 #[cfg(test)]
