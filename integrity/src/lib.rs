@@ -21,3 +21,4 @@ pub mod jcs;
 pub mod keys;
 pub mod multibase;
 pub mod proof;
+pub mod rdfc;

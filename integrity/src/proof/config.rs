@@ -1,4 +1,4 @@
-//! The proof configuration, which every JCS cryptosuite handles alike: making one for a new
+//! The proof configuration, which every cryptosuite handles alike: making one for a new
 //! proof, checking a proof's members, cutting a proof out of canonical text, and putting
 //! a proof's canonical bytes into the document's.
 
@@ -72,10 +72,13 @@ pub(super) struct ProofMembers<'a> {
 /// cryptosuite, purpose, created, verification method, the method's key kind against the
 /// cryptosuite, proof value. Both ways of preparing a proof
 /// ([`super::prepare_with`], [`super::prepare_canonical`]) make them here.
+/// `suite_named` tells which `cryptosuite` values the caller accepts
+/// ([`Cryptosuite::from_name`] for the JCS suites).
 pub(super) fn check_members(
     members: &ProofMembers<'_>,
     expected_purpose: &'static str,
     keys: &mut KeyCache,
+    suite_named: fn(&str) -> Option<Cryptosuite>,
 ) -> Result<(VerifiedProof, SuiteSignature), ProofError> {
     let proof_type = members
         .proof_type
@@ -86,7 +89,7 @@ pub(super) fn check_members(
     let suite_name = members
         .cryptosuite
         .ok_or(ProofError::MissingProperty("cryptosuite"))?;
-    let cryptosuite = Cryptosuite::from_name(suite_name)
+    let cryptosuite = suite_named(suite_name)
         .ok_or_else(|| ProofError::UnsupportedCryptosuite(suite_name.to_owned()))?;
     let purpose = members
         .purpose
