@@ -13,7 +13,11 @@
 //! and a base IRI, and any sentinel IRI in the dataset names a term
 //! ([`RdfcError::UndefinedTerm`]) or a relative IRI ([`RdfcError::RelativeIri`]) the
 //! document used. A dataset without a sentinel is exactly the one plain processing gives,
-//! since both sentinels only ever complete what would otherwise be dropped.
+//! since both sentinels only ever complete what would otherwise be dropped. The parser runs
+//! in its lenient mode, which leaves terms unchecked instead of dropping invalid ones, and
+//! every term is checked here: an invalid IRI ([`RdfcError::InvalidIri`]), language tag
+//! ([`RdfcError::InvalidLanguageTag`]) or blank node identifier, and a base direction,
+//! which RDF 1.1 cannot hold ([`RdfcError::BaseDirection`]), are refused.
 
 mod loader;
 
@@ -59,6 +63,17 @@ pub enum RdfcError {
     /// A relative IRI, which JSON-LD to RDF would drop.
     #[error("relative IRI reference {0:?} (its data would be dropped)")]
     RelativeIri(String),
+    /// A term expanded to something that is not an absolute IRI (a space in a member name
+    /// under a vocabulary mapping, say), which JSON-LD to RDF would drop.
+    #[error("{0:?} is not a valid IRI (its data would be dropped)")]
+    InvalidIri(String),
+    /// A language tag that is not BCP 47, which JSON-LD to RDF would drop.
+    #[error("{0:?} is not a valid language tag (its data would be dropped)")]
+    InvalidLanguageTag(String),
+    /// A string with a base direction (`@direction`), which RDF 1.1 literals cannot hold:
+    /// JSON-LD to RDF would drop the direction.
+    #[error("string {0:?} has a base direction, which canonical N-Quads would drop")]
+    BaseDirection(String),
     /// The document is not valid JSON-LD.
     #[error("invalid JSON-LD: {0}")]
     JsonLd(String),
@@ -101,6 +116,7 @@ fn to_rdf(document: &Value, contexts: &ContextLoader) -> Result<Vec<oxrdf_canon:
     let loader = contexts.clone();
     let missing = Arc::clone(&unknown_context);
     let parser = JsonLdParser::new()
+        .lenient()
         .with_base_iri(RELATIVE_IRI_BASE)
         .map_err(|error| RdfcError::JsonLd(error.to_string()))?;
     let quads = parser
@@ -146,7 +162,7 @@ mod convert {
             term(quad.object)?,
             match quad.graph_name {
                 GraphName::NamedNode(node) => canon::GraphName::NamedNode(named(node)?),
-                GraphName::BlankNode(node) => canon::GraphName::BlankNode(blank(node)),
+                GraphName::BlankNode(node) => canon::GraphName::BlankNode(blank(node)?),
                 GraphName::DefaultGraph => canon::GraphName::DefaultGraph,
             },
         ))
@@ -155,19 +171,23 @@ mod convert {
     fn subject(subject: NamedOrBlankNode) -> Result<canon::Subject, RdfcError> {
         Ok(match subject {
             NamedOrBlankNode::NamedNode(node) => canon::Subject::NamedNode(named(node)?),
-            NamedOrBlankNode::BlankNode(node) => canon::Subject::BlankNode(blank(node)),
+            NamedOrBlankNode::BlankNode(node) => canon::Subject::BlankNode(blank(node)?),
         })
     }
 
     fn term(term: Term) -> Result<canon::Term, RdfcError> {
         Ok(match term {
             Term::NamedNode(node) => canon::Term::NamedNode(named(node)?),
-            Term::BlankNode(node) => canon::Term::BlankNode(blank(node)),
+            Term::BlankNode(node) => canon::Term::BlankNode(blank(node)?),
             Term::Literal(literal) => {
-                let (value, datatype, language) = literal.destruct();
+                let (value, datatype, language, direction) = literal.destruct();
+                if direction.is_some() {
+                    return Err(RdfcError::BaseDirection(value));
+                }
                 canon::Term::Literal(match (datatype, language) {
                     (_, Some(language)) => {
-                        canon::Literal::new_language_tagged_literal_unchecked(value, language)
+                        canon::Literal::new_language_tagged_literal(value, &language)
+                            .map_err(|_| RdfcError::InvalidLanguageTag(language))?
                     }
                     (Some(datatype), None) => {
                         canon::Literal::new_typed_literal(value, named(datatype)?)
@@ -175,11 +195,19 @@ mod convert {
                     (None, None) => canon::Literal::new_simple_literal(value),
                 })
             }
+            // JSON-LD 1.1 makes no triple terms; refused should a later parser make one.
+            Term::Triple(triple) => {
+                return Err(RdfcError::JsonLd(format!(
+                    "a triple term ({triple}) is not RDF 1.1"
+                )));
+            }
         })
     }
 
-    fn blank(node: oxrdf::BlankNode) -> canon::BlankNode {
-        canon::BlankNode::new_unchecked(node.into_string())
+    fn blank(node: oxrdf::BlankNode) -> Result<canon::BlankNode, RdfcError> {
+        let id = node.into_string();
+        canon::BlankNode::new(&id)
+            .map_err(|_| RdfcError::JsonLd(format!("invalid blank node identifier _:{id}")))
     }
 
     fn named(node: NamedNode) -> Result<canon::NamedNode, RdfcError> {
@@ -190,7 +218,7 @@ mod convert {
         if let Some(reference) = iri.strip_prefix(RELATIVE_IRI_BASE) {
             return Err(RdfcError::RelativeIri(reference.to_owned()));
         }
-        Ok(canon::NamedNode::new_unchecked(iri))
+        canon::NamedNode::new(&iri).map_err(|_| RdfcError::InvalidIri(iri))
     }
 }
 
@@ -286,6 +314,43 @@ mod tests {
             canonical_nquads(&v2(json!({"id": "relative/7"})), &ContextLoader::new()),
             Err(RdfcError::RelativeIri("relative/7".into()))
         );
+    }
+
+    #[test]
+    fn what_rdf_cannot_hold_is_refused_not_dropped() {
+        let loader = ContextLoader::new();
+        for (subject, expected) in [
+            (
+                json!({"name with space": "x"}),
+                RdfcError::InvalidIri(
+                    "https://www.w3.org/ns/credentials/examples#name with space".into(),
+                ),
+            ),
+            (
+                json!({"id": "did:example:a b"}),
+                RdfcError::InvalidIri("did:example:a b".into()),
+            ),
+            (
+                json!({"alumniOf": {"@value": "x", "@language": "not a tag"}}),
+                RdfcError::InvalidLanguageTag("not a tag".into()),
+            ),
+            (
+                json!({"alumniOf": {"@value": "大学", "@language": "zh", "@direction": "ltr"}}),
+                RdfcError::BaseDirection("大学".into()),
+            ),
+        ] {
+            assert_eq!(
+                canonical_nquads(&v2(json!({ "credentialSubject": subject })), &loader),
+                Err(expected),
+                "{subject}"
+            );
+        }
+        let tagged = canonical_nquads(
+            &v2(json!({"credentialSubject": {"alumniOf": {"@value": "大学", "@language": "zh"}}})),
+            &loader,
+        )
+        .expect("canonical");
+        assert!(tagged.contains("\"大学\"@zh"));
     }
 
     #[test]
