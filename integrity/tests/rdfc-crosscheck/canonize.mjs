@@ -1,6 +1,6 @@
 // Canonical N-Quads by jsonld.js (RDFC-1.0, safe mode) of a JSON array of documents read
-// on standard input: a JSON array of {"nquads": ...} or {"error": ...}, as the
-// talent-integrity example rdfc_nquads writes. Contexts come only from the files named as
+// on standard input: a JSON array of {"nquads": ...} or {"error": ...}, for the cross-check
+// of integrity/tests/rdfc_crosscheck.rs. Contexts come only from the files named as
 // URL=FILE arguments; any other context is an error, as in talent-integrity.
 import fs from 'node:fs';
 import jsonld from 'jsonld';
