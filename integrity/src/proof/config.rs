@@ -70,8 +70,8 @@ pub(super) struct ProofMembers<'a> {
 
 /// The checks of a proof's own members, in the order their errors are reported: type,
 /// cryptosuite, purpose, created, verification method, the method's key kind against the
-/// cryptosuite, proof value. Both ways of preparing a proof
-/// ([`super::prepare_with`], [`super::prepare_canonical`]) make them here.
+/// cryptosuite, proof value. Every way of preparing a proof ([`super::prepare_with`],
+/// [`super::prepare_canonical`], and `eddsa-rdfc-2022`'s) makes them here.
 /// `suite_named` tells which `cryptosuite` values the caller accepts
 /// ([`Cryptosuite::from_name`] for the JCS suites).
 pub(super) fn check_members(

@@ -18,6 +18,12 @@
 //! every term is checked here: an invalid IRI ([`RdfcError::InvalidIri`]), language tag
 //! ([`RdfcError::InvalidLanguageTag`]) or blank node identifier, and a base direction,
 //! which RDF 1.1 cannot hold ([`RdfcError::BaseDirection`]), are refused.
+//!
+//! Where this differs from jsonld.js (the W3C suites' processor): a JSON integer beyond
+//! 2⁵³ keeps its digits as JCS writes them (jsonld.js reads it as a double first), and an
+//! explicit `{"@value": null}` is dropped as JSON-LD says (jsonld.js's safe mode refuses it).
+//! oxjsonld names the blank nodes it makes at random; RDFC-1.0 relabels every blank node, so
+//! the canonical N-Quads are the same on every run.
 
 mod loader;
 
