@@ -6,9 +6,10 @@
 //! - The transformation: for every document of `tests/rdfc-crosscheck/corpus.json`, both
 //!   give the same canonical N-Quads, or both refuse it (undefined terms, relative and
 //!   invalid IRIs, base directions, unknown contexts, protected terms redefined).
-//! - Proofs: each side verifies what the other signs (the W3C vector credential and a
-//!   registry credential, with the vector's key as a did:key) and refuses it once a value
-//!   is changed; both sign the same `proofValue`, Ed25519 being deterministic.
+//! - Proofs: each side verifies what the other signs (the W3C vector credential, a registry
+//!   credential and a VC 1.1 credential, which both give the Data Integrity context, with
+//!   the vector's key as a did:key) and refuses it once a value is changed; both sign the
+//!   same `proofValue`, Ed25519 being deterministic.
 //!
 //! Both sides get the contexts embedded in this crate and the registry's own, nothing else.
 //! Without node and npm the test fails (`scripts/setup.sh` installs them).
@@ -204,7 +205,7 @@ fn theirs(mode: &str, document: &Value) -> Value {
 
 fn changed(signed: &Value) -> Value {
     let mut changed = signed.clone();
-    changed["validFrom"] = "2001-01-01T00:00:00Z".into();
+    changed["id"] = "urn:uuid:00000000-0000-4000-8000-000000000000".into();
     changed
 }
 
@@ -220,6 +221,7 @@ fn each_side_verifies_what_the_other_signs_and_refuses_a_changed_value() {
     for name in [
         "vector credential",
         "talent credential (ProfessionalTitleCredential)",
+        "VC 1.1 credential without the Data Integrity context",
     ] {
         let (_, unsigned) = cases
             .iter()
@@ -244,6 +246,10 @@ fn each_side_verifies_what_the_other_signs_and_refuses_a_changed_value() {
         assert!(
             verify_with_contexts(&changed(&signed_by_them), ASSERTION_METHOD, &contexts).is_err(),
             "{name}"
+        );
+        assert_eq!(
+            signed_by_them["@context"], ours["@context"],
+            "{name}: the same contexts injected"
         );
         assert_eq!(
             signed_by_them["proof"]["proofValue"], ours["proof"]["proofValue"],

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::{Cryptosuite, PreparedProof, ProofError, ProofKey, ProofMembers, ProofOptions, config};
 use crate::did::{KeyCache, KeyKind};
 use crate::multibase;
-use crate::rdfc::{ContextLoader, canonical_nquads};
+use crate::rdfc::{CREDENTIALS_V2_URL, ContextLoader, DATA_INTEGRITY_V2_URL, canonical_nquads};
 
 /// What an `eddsa-rdfc-2022` signature covers, with the canonical forms it was hashed from
 /// (for test vectors and for telling why two implementations disagree).
@@ -91,6 +91,11 @@ pub fn create_proof_rdfc<K: ProofKey + ?Sized>(
 
 /// Signs `unsecured` as [`create_proof_rdfc`] does and returns the secured document.
 ///
+/// A document whose `@context` names neither the VC 2.0 context nor the Data Integrity
+/// context, which define the proof's terms, gets the Data Integrity context appended first
+/// (vc-data-integrity §2.1 "context injection", as Digital Bazaar's signer does): a VC 1.1
+/// credential is then signed and secured with it.
+///
 /// # Errors
 /// As [`create_proof_rdfc`].
 pub fn sign_rdfc<K: ProofKey + ?Sized>(
@@ -99,12 +104,35 @@ pub fn sign_rdfc<K: ProofKey + ?Sized>(
     options: &ProofOptions,
     contexts: &ContextLoader,
 ) -> Result<Value, ProofError> {
-    let proof = create_proof_rdfc(unsecured, key, options, contexts)?;
     let mut secured = unsecured.clone();
+    if let Value::Object(document) = &mut secured {
+        inject_data_integrity_context(document);
+    }
+    let proof = create_proof_rdfc(&secured, key, options, contexts)?;
     if let Value::Object(map) = &mut secured {
         map.insert("proof".into(), proof);
     }
     Ok(secured)
+}
+
+/// Appends the Data Integrity context to `document`'s `@context` unless that names it or
+/// the VC 2.0 context (which includes its terms).
+fn inject_data_integrity_context(document: &mut Map<String, Value>) {
+    let names = |url: &str| match document.get("@context") {
+        Some(Value::Array(items)) => items.iter().any(|item| item.as_str() == Some(url)),
+        Some(Value::String(single)) => single == url,
+        _ => false,
+    };
+    if names(CREDENTIALS_V2_URL) || names(DATA_INTEGRITY_V2_URL) {
+        return;
+    }
+    let mut context = match document.remove("@context") {
+        Some(Value::Array(items)) => items,
+        Some(other) => vec![other],
+        None => Vec::new(),
+    };
+    context.push(DATA_INTEGRITY_V2_URL.into());
+    document.insert("@context".into(), Value::Array(context));
 }
 
 /// Checks everything of an `eddsa-rdfc-2022` proof but the signature, and computes the
@@ -184,7 +212,7 @@ mod tests {
     use crate::proof::{
         ASSERTION_METHOD, prepare_with_contexts, sign, verify, verify_batch, verify_with_contexts,
     };
-    use crate::rdfc::{CREDENTIALS_V2_URL, RdfcError};
+    use crate::rdfc::RdfcError;
 
     fn key() -> SigningKey {
         SigningKey::from_bytes(&[7u8; 32])
@@ -297,6 +325,39 @@ mod tests {
             verify_with_contexts(&proof_term, ASSERTION_METHOD, &ContextLoader::new()),
             Err(ProofError::Canonicalization(RdfcError::UndefinedTerm(_)))
         ));
+    }
+
+    #[test]
+    fn a_vc_1_1_credential_gets_the_data_integrity_context() {
+        let v1 = json!({
+            "@context": "https://www.w3.org/2018/credentials/v1",
+            "id": "urn:uuid:86294362-4254-4f36-854f-3952fe42555d",
+            "type": ["VerifiableCredential"],
+            "issuer": key().did().to_string(),
+            "issuanceDate": "2020-03-16T22:37:26.544Z",
+            "credentialSubject": {"id": "did:example:subject"},
+        });
+        let contexts = ContextLoader::new();
+        let signed = sign_rdfc(&v1, &key(), &options(), &contexts).expect("signs");
+        let with_integrity = json!([
+            "https://www.w3.org/2018/credentials/v1",
+            DATA_INTEGRITY_V2_URL
+        ]);
+        assert_eq!(signed["@context"], with_integrity);
+        assert_eq!(signed["proof"]["@context"], with_integrity);
+        verify_with_contexts(&signed, ASSERTION_METHOD, &contexts).expect("verifies");
+        // Without the context the proof's own terms are undefined.
+        assert!(matches!(
+            create_proof_rdfc(&v1, &key(), &options(), &contexts),
+            Err(ProofError::Canonicalization(RdfcError::UndefinedTerm(_)))
+        ));
+        // A VC 2.0 credential is left as it is.
+        assert_eq!(signed_context(&credential()), json!([CREDENTIALS_V2_URL]));
+    }
+
+    fn signed_context(document: &Value) -> Value {
+        sign_rdfc(document, &key(), &options(), &ContextLoader::new()).expect("signs")["@context"]
+            .clone()
     }
 
     #[test]
