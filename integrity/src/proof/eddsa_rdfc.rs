@@ -360,6 +360,48 @@ mod tests {
             .clone()
     }
 
+    /// A presentation's proof: purpose `authentication` with a challenge and a domain, which
+    /// are part of the signed proof configuration (checking their values is the caller's).
+    #[test]
+    fn a_presentation_proof_with_challenge_and_domain_verifies() {
+        let presentation = json!({
+            "@context": [CREDENTIALS_V2_URL],
+            "type": ["VerifiablePresentation"],
+            "holder": key().did().to_string(),
+            "verifiableCredential": [signed()],
+        });
+        let mut proof = json!({
+            "@context": [CREDENTIALS_V2_URL],
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": "2026-12-07T00:00:00Z",
+            "verificationMethod": key().did().verification_method(),
+            "proofPurpose": "authentication",
+            "challenge": "1235abcd6789",
+            "domain": "https://verifier.example",
+        });
+        let contexts = ContextLoader::new();
+        let hashed = rdfc_hash_data(&proof, &presentation, &contexts).expect("hashes");
+        proof["proofValue"] =
+            multibase::encode_base58btc(&key().sign_hash_data(&hashed.hash_data).expect("signs"))
+                .into();
+        let mut secured = presentation;
+        secured["proof"] = proof;
+        let verified =
+            verify_with_contexts(&secured, "authentication", &contexts).expect("verifies");
+        assert_eq!(verified.controller, key().did());
+        let mut other_challenge = secured.clone();
+        other_challenge["proof"]["challenge"] = "other".into();
+        assert!(matches!(
+            verify_with_contexts(&other_challenge, "authentication", &contexts),
+            Err(ProofError::SignatureMismatch { .. })
+        ));
+        assert!(matches!(
+            verify_with_contexts(&secured, ASSERTION_METHOD, &contexts),
+            Err(ProofError::WrongProofPurpose { .. })
+        ));
+    }
+
     #[test]
     fn an_unknown_context_is_an_error() {
         let mut unknown = credential();
