@@ -68,6 +68,40 @@ pub(super) struct ProofMembers<'a> {
     pub(super) proof_value: Option<&'a str>,
 }
 
+impl<'a> ProofMembers<'a> {
+    /// The members of the parsed `proof` object.
+    pub(super) fn of(proof: &'a Map<String, Value>) -> ProofMembers<'a> {
+        let text = |name: &'static str| proof.get(name).and_then(Value::as_str);
+        ProofMembers {
+            proof_type: text("type"),
+            cryptosuite: text("cryptosuite"),
+            purpose: text("proofPurpose"),
+            created: proof.get("created").map(|created| match created {
+                Value::String(created) => Ok(created.as_str()),
+                other => Err(other.to_string()),
+            }),
+            verification_method: text("verificationMethod"),
+            proof_value: text("proofValue"),
+        }
+    }
+}
+
+/// A JSON object's members.
+type Object = Map<String, Value>;
+
+/// A secured document as an object, and its `proof`, which must be a single object.
+///
+/// # Errors
+/// [`ProofError::NotAnObject`], [`ProofError::MissingProof`].
+pub(super) fn document_and_proof(secured: &Value) -> Result<(&Object, &Object), ProofError> {
+    let document = secured.as_object().ok_or(ProofError::NotAnObject)?;
+    let proof = document
+        .get("proof")
+        .and_then(Value::as_object)
+        .ok_or(ProofError::MissingProof)?;
+    Ok((document, proof))
+}
+
 /// The checks of a proof's own members, in the order their errors are reported: type,
 /// cryptosuite, purpose, created, verification method, the method's key kind against the
 /// cryptosuite, proof value. Every way of preparing a proof ([`super::prepare_with`],

@@ -143,30 +143,11 @@ pub(super) fn prepare(
     contexts: &ContextLoader,
     keys: &mut KeyCache,
 ) -> Result<PreparedProof, ProofError> {
-    let document = secured.as_object().ok_or(ProofError::NotAnObject)?;
-    let proof = document
-        .get("proof")
-        .and_then(Value::as_object)
-        .ok_or(ProofError::MissingProof)?;
-    let text = |name: &'static str| proof.get(name).and_then(Value::as_str);
-    let (facts, signature) = config::check_members(
-        &ProofMembers {
-            proof_type: text("type"),
-            cryptosuite: text("cryptosuite"),
-            purpose: text("proofPurpose"),
-            created: proof.get("created").map(|created| match created {
-                Value::String(created) => Ok(created.as_str()),
-                other => Err(other.to_string()),
-            }),
-            verification_method: text("verificationMethod"),
-            proof_value: text("proofValue"),
-        },
-        expected_purpose,
-        keys,
-        |name| {
+    let (document, proof) = config::document_and_proof(secured)?;
+    let (facts, signature) =
+        config::check_members(&ProofMembers::of(proof), expected_purpose, keys, |name| {
             Cryptosuite::from_any_name(name).filter(|suite| *suite == Cryptosuite::EddsaRdfc2022)
-        },
-    )?;
+        })?;
 
     // The unsecured document: without its proof, with the proof's @context when it has one
     // (a prefix of the document's); the proof configuration: the proof without its value,

@@ -345,24 +345,9 @@ pub fn prepare_with(
     expected_purpose: &'static str,
     keys: &mut KeyCache,
 ) -> Result<PreparedProof, ProofError> {
-    let document = secured.as_object().ok_or(ProofError::NotAnObject)?;
-    let proof = document
-        .get("proof")
-        .and_then(Value::as_object)
-        .ok_or(ProofError::MissingProof)?;
-    let text = |name: &'static str| proof.get(name).and_then(Value::as_str);
+    let (document, proof) = config::document_and_proof(secured)?;
     let (facts, signature) = config::check_members(
-        &ProofMembers {
-            proof_type: text("type"),
-            cryptosuite: text("cryptosuite"),
-            purpose: text("proofPurpose"),
-            created: proof.get("created").map(|created| match created {
-                Value::String(created) => Ok(created.as_str()),
-                other => Err(other.to_string()),
-            }),
-            verification_method: text("verificationMethod"),
-            proof_value: text("proofValue"),
-        },
+        &ProofMembers::of(proof),
         expected_purpose,
         keys,
         Cryptosuite::from_name,
