@@ -9,8 +9,8 @@
 //! would hold however the dropped members are changed. This module refuses such a document
 //! instead ("safe mode", vc-data-integrity §2.4.1 *securing data losslessly*): the document
 //! is processed with two sentinels that no real document uses, a vocabulary mapping
-//! prepended to its `@context` (which its own contexts override where they define one)
-//! and a base IRI, and any sentinel IRI in the dataset names a term
+//! prepended to its `@context` and to every nested one (which its own contexts override
+//! where they define one; see [`guard_contexts`]) and a base IRI, and any sentinel IRI in the dataset names a term
 //! ([`RdfcError::UndefinedTerm`]) or a relative IRI ([`RdfcError::RelativeIri`]) the
 //! document used. A dataset without a sentinel is exactly the one plain processing gives,
 //! since both sentinels only ever complete what would otherwise be dropped. The parser runs
@@ -105,18 +105,14 @@ pub fn canonical_nquads(document: &Value, contexts: &ContextLoader) -> Result<St
 
 /// The RDF dataset of `document` (JSON-LD toRdf), in safe mode (see the module's doc).
 fn to_rdf(document: &Value, contexts: &ContextLoader) -> Result<Vec<oxrdf_canon::Quad>, RdfcError> {
-    let object = document.as_object().ok_or(RdfcError::NotAnObject)?;
-    let mut guarded = object.clone();
-    let mut context = vec![serde_json::json!({ "@vocab": UNDEFINED_TERM_VOCAB })];
-    match object.get("@context") {
-        Some(Value::Array(items)) => context.extend(items.iter().cloned()),
-        Some(other) => context.push(other.clone()),
-        None => {}
+    if !document.is_object() {
+        return Err(RdfcError::NotAnObject);
     }
-    guarded.insert("@context".into(), Value::Array(context));
+    let mut guarded = document.clone();
+    guard_contexts(&mut guarded, true);
     // JCS writes numbers as JavaScript does (1.0 as 1), so that a number's RDF literal is
     // the one a JavaScript processor (the W3C suites') makes.
-    let input = jcs::canonicalize(&Value::Object(guarded));
+    let input = jcs::canonicalize(&guarded);
 
     let unknown_context = Arc::new(Mutex::new(None::<String>));
     let loader = contexts.clone();
@@ -152,6 +148,45 @@ fn to_rdf(document: &Value, contexts: &ContextLoader) -> Result<Vec<oxrdf_canon:
         converted.push(convert::quad(quad)?);
     }
     Ok(converted)
+}
+
+/// Puts the undefined-term sentinel into the `@context` of the top-level object (which
+/// gets one if it has none) and of every nested node object that has one, after the last
+/// `null` (which would reset it): a nested context is where a context reset (the VC 2.0
+/// context's for `verifiableCredential`, which holds whole credentials) is followed by new
+/// contexts. Context definitions themselves are left as they are.
+fn guard_contexts(value: &mut Value, top_level: bool) {
+    match value {
+        Value::Object(object) => {
+            if top_level || object.contains_key("@context") {
+                let mut context = match object.remove("@context") {
+                    Some(Value::Array(items)) => items,
+                    Some(other) => vec![other],
+                    None => Vec::new(),
+                };
+                let after_reset = context
+                    .iter()
+                    .rposition(Value::is_null)
+                    .map_or(0, |null| null + 1);
+                context.insert(
+                    after_reset,
+                    serde_json::json!({ "@vocab": UNDEFINED_TERM_VOCAB }),
+                );
+                object.insert("@context".into(), Value::Array(context));
+            }
+            for (name, member) in object.iter_mut() {
+                if name != "@context" {
+                    guard_contexts(member, false);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                guard_contexts(item, false);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// oxjsonld's terms (oxrdf 0.3) as rdf-canon's (oxrdf 0.2), refusing the sentinels.
@@ -311,6 +346,35 @@ mod tests {
         assert_eq!(
             canonical_nquads(&undefined_type, &ContextLoader::new()),
             Err(RdfcError::UndefinedTerm("UndefinedType".into()))
+        );
+    }
+
+    #[test]
+    fn undefined_terms_after_a_context_reset_are_refused() {
+        let credential = json!({
+            "@context": [CREDENTIALS_V2_URL],
+            "type": ["VerifiableCredential"],
+            "issuer": "did:example:i",
+            "credentialSubject": {"id": "did:example:s", "undefinedInside": 1},
+        });
+        // The VC 2.0 context resets the context for `verifiableCredential`.
+        let presentation = json!({
+            "@context": [CREDENTIALS_V2_URL],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [credential],
+        });
+        assert_eq!(
+            canonical_nquads(&presentation, &ContextLoader::new()),
+            Err(RdfcError::UndefinedTerm("undefinedInside".into()))
+        );
+        let reset = json!({
+            "@context": [CREDENTIALS_V2_URL, null, {"a": "https://vocab.example/a"}],
+            "a": 1,
+            "b": 2,
+        });
+        assert_eq!(
+            canonical_nquads(&reset, &ContextLoader::new()),
+            Err(RdfcError::UndefinedTerm("b".into()))
         );
     }
 
