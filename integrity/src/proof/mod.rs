@@ -22,6 +22,7 @@ mod batch;
 mod config;
 mod eddsa_jcs;
 mod eddsa_rdfc;
+mod sets;
 mod signing;
 mod sm2_jcs;
 
@@ -38,6 +39,7 @@ use config::{BorrowedProof, ProofMembers};
 
 pub use batch::{batch_verifies, verify_batch};
 pub use eddsa_rdfc::{RdfcHashData, create_proof_rdfc, rdfc_hash_data, sign_rdfc};
+pub use sets::verify_proof_set;
 pub use signing::{ProofKey, ProofSigner, SignedDocument, create_proof, sign};
 
 /// `type` of every proof this module makes and accepts.
@@ -190,6 +192,9 @@ pub enum ProofError {
     /// `r + k = n`), which a deterministic nonce cannot (probability about 2⁻²⁵⁶).
     #[error("SM2 signing found no signature for this key and message (r = 0 or r + k = n)")]
     SigningFailed,
+    /// A `previousProof` names no proof of the document's proof set (or is not ids).
+    #[error("previousProof {0:?} names no proof of the set")]
+    PreviousProof(String),
     /// The signature does not match the document and key.
     #[error("signature does not match the document (verification method {verification_method})")]
     SignatureMismatch {

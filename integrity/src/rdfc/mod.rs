@@ -159,11 +159,27 @@ fn guard_contexts(value: &mut Value, top_level: bool) {
     match value {
         Value::Object(object) => {
             if top_level || object.contains_key("@context") {
-                let mut context = match object.remove("@context") {
+                let context = match object.remove("@context") {
                     Some(Value::Array(items)) => items,
                     Some(other) => vec![other],
                     None => Vec::new(),
                 };
+                // A context item that is itself `{"@context": …}` (a context document
+                // written inline) stands for its `@context`, as jsonld.js reads it; the W3C
+                // suites' fixtures write contexts so.
+                let mut context: Vec<Value> = context
+                    .into_iter()
+                    .flat_map(|item| match item {
+                        Value::Object(mut wrapper) if wrapper.contains_key("@context") => {
+                            match wrapper.remove("@context") {
+                                Some(Value::Array(items)) => items,
+                                Some(inner) => vec![inner],
+                                None => Vec::new(),
+                            }
+                        }
+                        other => vec![other],
+                    })
+                    .collect();
                 let after_reset = context
                     .iter()
                     .rposition(Value::is_null)
