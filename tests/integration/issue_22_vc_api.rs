@@ -275,6 +275,35 @@ fn the_open_issuer_signs_general_credentials_that_never_pass_as_registry_ones() 
     let (status, _) = verify(&node, &credential, json!({"checks": ["proof", "issuer"]}));
     assert_eq!(status, StatusCode::OK);
 
+    // eddsa-rdfc-2022 on request: verified over canonical N-Quads, a changed claim fails;
+    // a term no context defines is refused before anything is signed.
+    let (status, issued) = post(
+        &node,
+        "/credentials/issue",
+        &json!({"credential": general_credential(), "options": {"cryptosuite": "eddsa-rdfc-2022"}}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let rdfc = issued["verifiableCredential"].clone();
+    assert_eq!(rdfc["proof"]["cryptosuite"], "eddsa-rdfc-2022");
+    let (status, result) = verify(&node, &rdfc, json!({"checks": ["proof", "issuer"]}));
+    assert_eq!(status, StatusCode::OK, "{result}");
+    let mut changed = rdfc.clone();
+    changed["credentialSubject"]["name"] = json!("OtherClaim");
+    let (status, result) = verify(&node, &changed, json!({"checks": ["proof"]}));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_titles(&result), ["proof"]);
+    let mut undefined = general_credential();
+    undefined["statusEntry"] = json!({"type": "BitstringStatusListEntry"});
+    let (status, error) = post(
+        &node,
+        "/credentials/issue",
+        &json!({"credential": undefined}),
+    );
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("json_ld"))
+    );
+
     // Refusals: a broken data model, another issuer, an index never handed out, a
     // non-admin token.
     let mut broken = general_credential();

@@ -284,6 +284,28 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn a_context_item_wrapped_in_its_own_context_key_reads_as_the_context() {
+        let document = |context: Value| {
+            json!({
+                "@context": [CREDENTIALS_V2_URL, context],
+                "type": ["VerifiableCredential", "AlumniCredential"],
+                "issuer": "did:example:issuer",
+                "credentialSubject": {"alumniOf": "The School of Examples"}
+            })
+        };
+        let terms = json!({
+            "AlumniCredential": "https://www.example.org/AlumniCredential",
+            "alumniOf": "https://www.example.org/alumniOf"
+        });
+        let contexts = ContextLoader::new();
+        let plain = canonical_nquads(&document(terms.clone()), &contexts).expect("plain");
+        let wrapped =
+            canonical_nquads(&document(json!({"@context": terms})), &contexts).expect("wrapped");
+        assert_eq!(plain, wrapped);
+        assert!(plain.contains("https://www.example.org/alumniOf"));
+    }
+
     fn v2(members: Value) -> Value {
         let mut document = json!({
             "@context": [CREDENTIALS_V2_URL, CREDENTIALS_EXAMPLES_V2_URL],
