@@ -801,10 +801,26 @@ fn context_defines_every_type_and_field() {
     context_terms(context, &mut terms);
     let mut defined = BTreeSet::new();
     for (term, iri) in terms {
-        // Inside a rule, `id` is the rule's name, not a node IRI: the rules' scoped context
-        // overrides the protected `id` of the VC context (allowed for property-scoped contexts).
-        if term == "id" {
-            assert_eq!(iri, "https://talent-registry.example/ns#ruleId");
+        // `id` and `type` are the JSON-LD keywords, as the VC contexts define them (a
+        // statement carries only this context). Inside a rule, `id` is the rule's name, not
+        // a node IRI: the rules' scoped context overrides the protected `id` (allowed for
+        // property-scoped contexts).
+        if term == "id" || term == "type" {
+            assert!(
+                iri == format!("@{term}") || iri == "https://talent-registry.example/ns#ruleId",
+                "{term}: {iri}"
+            );
+            continue;
+        }
+        // A statement's issuer and proof, and its proof's terms, mean what they mean in a
+        // verifiable credential: the W3C IRIs.
+        if let Some(w3c) = W3C_TERMS.iter().find(|(name, _)| *name == term) {
+            assert_eq!(iri, w3c.1, "{term}");
+            continue;
+        }
+        if iri.starts_with("https://w3id.org/security#")
+            || iri.starts_with("http://purl.org/dc/terms/")
+        {
             continue;
         }
         assert_eq!(iri, format!("https://talent-registry.example/ns#{term}"));
@@ -822,8 +838,37 @@ fn context_defines_every_type_and_field() {
         }
     }
     used.retain(|name| !NOT_OURS.contains(&name.as_str()));
-    assert_eq!(defined, used, "context terms vs schema properties");
+    used.extend(STATEMENT_TERMS.iter().map(|term| (*term).to_owned()));
+    assert_eq!(
+        defined, used,
+        "context terms vs schema properties and statement fields"
+    );
 }
+
+/// Terms the registry's context gives their W3C meaning (for statements, which carry only
+/// this context).
+const W3C_TERMS: [(&str, &str); 3] = [
+    ("issuer", "https://www.w3.org/2018/credentials#issuer"),
+    ("proof", "https://w3id.org/security#proof"),
+    (
+        "DataIntegrityProof",
+        "https://w3id.org/security#DataIntegrityProof",
+    ),
+];
+
+/// The types and fields of the signed statements (`talent_core::statement`, whose strict
+/// parsing admits no other).
+const STATEMENT_TERMS: [&str; 9] = [
+    "CredentialStatusChange",
+    "IssuerKeyRotation",
+    "credentialId",
+    "status",
+    "reason",
+    "effective",
+    "successor",
+    "previousKey",
+    "nextKey",
+];
 
 /// Every sample credential has canonical N-Quads under the registry's context: its context
 /// defines every term a credential uses (an undefined one would make `eddsa-rdfc-2022`
@@ -848,5 +893,63 @@ fn every_credential_type_signs_and_verifies_as_eddsa_rdfc_2022() {
         let verified = proof::verify_with_contexts(&signed, ASSERTION_METHOD, &contexts)
             .unwrap_or_else(|error| panic!("{ty:?}: {error}"));
         assert_eq!(verified.cryptosuite, Cryptosuite::EddsaRdfc2022);
+    }
+}
+
+/// The signed statements a log holds (status changes, key rotations) are sound JSON-LD
+/// under the registry's context alone, as logged (with their `eddsa-jcs-2022` proof): no
+/// term is dropped, so a JSON-LD processor reads what the issuer signed.
+#[test]
+fn every_statement_kind_is_sound_json_ld_under_the_registry_context() {
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+    use talent_core::schema::{CONTEXT_V1_URL, json_ld_contexts};
+    use talent_core::statement::Statement;
+    use talent_integrity::did::DidKey;
+    use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
+    use talent_integrity::rdfc::{RdfcError, canonical_nquads};
+
+    let key = SigningKey::from_bytes(&[4u8; 32]);
+    let issuer = DidKey::from_verifying_key(&key.verifying_key()).to_string();
+    let next = DidKey::from_verifying_key(&SigningKey::from_bytes(&[5u8; 32]).verifying_key());
+    let statements = [
+        json!({"@context": [CONTEXT_V1_URL], "type": ["CredentialStatusChange"],
+               "id": "urn:uuid:01a24ef4-e740-76d3-b64e-e01618d2a8d1",
+               "credentialId": "urn:uuid:01a24ef4-deec-7151-abad-026cac9f0ace",
+               "status": "06", "reason": "调出 transferred",
+               "successor": "urn:uuid:01a24ef4-deec-7151-abad-026cac9f0acf",
+               "effective": "2026-12-07T05:23:22Z", "issuer": issuer}),
+        json!({"@context": [CONTEXT_V1_URL], "type": ["IssuerKeyRotation"],
+               "id": "urn:uuid:01a24ef4-e740-76d3-b64e-e01618d2a8d2",
+               "previousKey": issuer, "nextKey": next.to_string(),
+               "effective": "2026-12-07T05:23:22Z", "issuer": issuer}),
+    ];
+    let options = ProofOptions {
+        created: "2026-12-07T05:23:22Z".into(),
+        proof_purpose: ASSERTION_METHOD,
+    };
+    let contexts = json_ld_contexts();
+    for unsigned in statements {
+        let signed = proof::sign(&unsigned, &key, &options).expect("signs");
+        Statement::from_json(&signed).expect("a statement the log takes");
+        let quads = canonical_nquads(&signed, &contexts)
+            .unwrap_or_else(|error| panic!("{}: {error}", unsigned["type"]));
+        for member in unsigned.as_object().expect("object").keys() {
+            if !member.starts_with('@') && member != "id" && member != "type" {
+                assert!(
+                    quads.contains(&format!("#{member}>")),
+                    "{member} of {} is in the RDF: {quads}",
+                    unsigned["type"]
+                );
+            }
+        }
+        assert!(quads.contains("https://w3id.org/security#proofValue"));
+        // A member the context does not define is refused, not dropped.
+        let mut undefined = signed.clone();
+        undefined["comment"] = json!("not in the context");
+        assert!(matches!(
+            canonical_nquads(&undefined, &contexts),
+            Err(RdfcError::UndefinedTerm(_))
+        ));
     }
 }
