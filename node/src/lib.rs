@@ -18,6 +18,7 @@ pub mod console;
 pub mod federation;
 pub mod file_error;
 pub mod file_modes;
+pub mod holders;
 pub mod issuance;
 pub mod issuers;
 pub mod keys;

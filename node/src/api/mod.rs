@@ -4,6 +4,7 @@ pub mod auth;
 pub mod credentials;
 pub mod error;
 pub mod federation;
+pub mod holders;
 pub mod issuers;
 pub mod log;
 pub mod meta;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(issuers::routes())
         .merge(status_lists::routes())
         .merge(statistics::routes())
+        .merge(holders::routes())
 }
 
 /// What a path no route matches gets: 404 `route_not_found`.
