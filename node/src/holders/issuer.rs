@@ -17,7 +17,8 @@ use talent_sdjwt::{key_proof, vc};
 
 use super::pending::hashed;
 use super::{
-    HolderError, Holders, IAT_WINDOW_SECONDS, TX_CODE_ATTEMPTS, epoch_seconds, salt, secret, vct,
+    HolderError, Holders, IAT_WINDOW_SECONDS, TX_CODE_ATTEMPTS, epoch_seconds, query_value, salt,
+    secret, vct,
 };
 use crate::issuance::IssuanceService;
 use crate::issuers::Issuers;
@@ -174,11 +175,7 @@ pub fn create_offer(
             }
         }
     });
-    let encoded: String = percent_encoding::utf8_percent_encode(
-        &object.to_string(),
-        percent_encoding::NON_ALPHANUMERIC,
-    )
-    .collect();
+    let encoded = query_value(&object.to_string());
     Ok(MadeOffer {
         uri: format!("openid-credential-offer://?credential_offer={encoded}"),
         offer: object,

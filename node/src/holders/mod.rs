@@ -83,6 +83,18 @@ pub fn salt() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// What a URI query value keeps unescaped: RFC 3986's unreserved characters.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `text` percent-encoded as one query parameter value.
+pub fn query_value(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).collect()
+}
+
 /// The `vct` of credential type `type_name` at the node reached at `public_url`.
 pub fn vct(public_url: &str, type_name: &str) -> String {
     format!("{public_url}/vct/{type_name}")

@@ -19,7 +19,7 @@ use talent_sdjwt::jws::{self, ALG_EDDSA};
 use talent_sdjwt::{SdJwtError, key_binding, vc};
 
 use super::pending::hashed;
-use super::{HolderError, Holders, IAT_WINDOW_SECONDS, secret, vct};
+use super::{HolderError, Holders, IAT_WINDOW_SECONDS, query_value, secret, vct};
 use crate::issuance::IssuanceService;
 use crate::services::verification::{self, Batcher, Sources};
 
@@ -174,15 +174,12 @@ pub fn create_request(context: &VerifierContext<'_>, ask: Ask) -> Result<MadeReq
         },
         instant,
     )?;
-    let encode = |text: &str| -> String {
-        percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).collect()
-    };
     let request_uri = format!("{}/oid4vp/requests/{id}", context.public_url);
     Ok(MadeRequest {
         uri: format!(
             "openid4vp://?client_id={}&request_uri={}",
-            encode(&client_id),
-            encode(&request_uri)
+            query_value(&client_id),
+            query_value(&request_uri)
         ),
         result_token,
         expires_in: holders.requests.lifetime().as_secs(),
