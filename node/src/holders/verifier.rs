@@ -277,7 +277,7 @@ async fn verify_response(
     })?;
     let disclosed = vc::verify_presentation(
         presentation,
-        |iss, kid| issuer_key(iss, kid),
+        issuer_key,
         vc::Expected {
             key_binding: key_binding::Expected {
                 audience: &request.client_id,
