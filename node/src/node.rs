@@ -561,7 +561,7 @@ pub fn open(
             policy.id_search_per_hour,
         )),
         id_search_audit,
-        holders: Arc::default(),
+        wallets: Arc::default(),
         background,
     };
     Ok(Node {

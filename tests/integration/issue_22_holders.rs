@@ -81,7 +81,8 @@ fn ask(node: &Node, claims: &[&str], region: &str) -> (String, String) {
     let (status, made) = post_json(
         &client(),
         &node.at("/api/v1/presentation-requests"),
-        &json!({"purpose": "入职核验 / onboarding check", "claims": claims, "region": region}),
+        &json!({"purpose": "入职核验 / onboarding check", "claims": claims, "region": region,
+                "verifier": "重庆某智能装备有限公司"}),
     );
     assert_eq!(status, StatusCode::CREATED, "{made}");
     let uri = made["requestUri"].as_str().expect("requestUri").to_owned();
@@ -107,7 +108,14 @@ fn a_wallet_receives_a_credential_by_offer_and_discloses_only_what_the_employer_
     let wallet_dir = wallet_dir();
     let dir = tempfile::tempdir().expect("temp dir");
     let node = Node::start(&dir.path().join("node")).expect("node starts");
-    let credential = node.issue(&golden_phoenix());
+    let (status, issued) = post_json(
+        &node.client(),
+        &node.at("/api/v1/credentials"),
+        &golden_phoenix(),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let credential = issued["credential"].clone();
+    let access_code = issued["holderAccessCode"].as_str().expect("access code");
     let id = credential["id"].as_str().expect("id");
     let region = credential["credentialSubject"]["region"]
         .as_str()
@@ -234,6 +242,30 @@ fn a_wallet_receives_a_credential_by_offer_and_discloses_only_what_the_employer_
     for personal in ["陈思远", "002X", "1101", "employer", "creditCode"] {
         assert!(!text.contains(personal), "{personal} in {text}");
     }
+
+    // The talent sees who asked and why in their query log.
+    let (status, log) = post_json(
+        &client(),
+        &node.at("/api/v1/holder/queries"),
+        &json!({"credentialId": id, "accessCode": access_code}),
+    );
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let queries = log["queries"].as_array().expect("queries");
+    assert_eq!(queries.len(), 1, "{log}");
+    assert_eq!(
+        (
+            queries[0]["channel"].as_str(),
+            queries[0]["verifier"].as_str(),
+            queries[0]["purpose"].as_str(),
+            queries[0]["verified"].as_bool()
+        ),
+        (
+            Some("wallet"),
+            Some("重庆某智能装备有限公司"),
+            Some("入职核验 / onboarding check"),
+            Some(true)
+        )
+    );
 
     // The same answer again: the request is answered once.
     let vp_token = presented["vpToken"].as_str().expect("vpToken");

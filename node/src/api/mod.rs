@@ -4,7 +4,7 @@ pub mod auth;
 pub mod credentials;
 pub mod error;
 pub mod federation;
-pub mod holders;
+pub mod holder;
 pub mod issuers;
 pub mod log;
 pub mod meta;
@@ -12,6 +12,7 @@ pub mod statistics;
 pub mod status_lists;
 pub mod vc_api;
 pub mod verify;
+pub mod wallets;
 
 use axum::Router;
 use axum::http::Uri;
@@ -26,12 +27,13 @@ pub fn routes() -> Router<AppState> {
         .merge(credentials::routes())
         .merge(verify::routes())
         .merge(vc_api::routes())
+        .merge(holder::routes())
         .merge(log::routes())
         .merge(federation::routes())
         .merge(issuers::routes())
         .merge(status_lists::routes())
         .merge(statistics::routes())
-        .merge(holders::routes())
+        .merge(wallets::routes())
 }
 
 /// What a path no route matches gets: 404 `route_not_found`.

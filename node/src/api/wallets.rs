@@ -16,11 +16,11 @@ use talent_core::credential::CredentialType;
 use talent_core::identifiers::CredentialId;
 
 use super::error::{ApiError, AppJson};
-use crate::holders::issuer::{self, IssuerContext};
-use crate::holders::verifier::{self, Ask, VerifierContext};
-use crate::holders::{HolderError, vct};
 use crate::state::AppState;
 use crate::tokens::Operator;
+use crate::wallets::issuer::{self, IssuerContext};
+use crate::wallets::verifier::{self, Ask, VerifierContext};
+use crate::wallets::{HolderError, vct};
 
 /// The holders' routes.
 pub fn routes() -> Router<AppState> {
@@ -90,7 +90,7 @@ async fn token(
         .pre_authorized_code
         .ok_or_else(|| HolderError::InvalidRequest("pre-authorized_code is required".into()))?;
     let answer = issuer::token(
-        &state.holders,
+        &state.wallets,
         &request.grant_type,
         &code,
         request.tx_code.as_deref(),
@@ -99,7 +99,7 @@ async fn token(
 }
 
 async fn nonce(State(state): State<AppState>) -> Result<Response, HolderError> {
-    Ok((no_store(), Json(issuer::nonce(&state.holders)?)).into_response())
+    Ok((no_store(), Json(issuer::nonce(&state.wallets)?)).into_response())
 }
 
 async fn credential(
@@ -117,7 +117,7 @@ async fn credential(
         .map_err(|_| HolderError::InvalidRequest("the body is not JSON".into()))?;
     let logs = state.held_logs();
     let context = IssuerContext {
-        holders: &state.holders,
+        holders: &state.wallets,
         issuance: &state.issuance,
         logs: &logs,
         issuers: &state.issuers,
@@ -160,7 +160,7 @@ async fn create_offer(
         .map_err(|error| ApiError::from(error).into_response())?;
     let logs = state.held_logs();
     let context = IssuerContext {
-        holders: &state.holders,
+        holders: &state.wallets,
         issuance: &state.issuance,
         logs: &logs,
         issuers: &state.issuers,
@@ -179,7 +179,7 @@ async fn create_offer(
 
 fn verifier_context(state: &AppState) -> VerifierContext<'_> {
     VerifierContext {
-        holders: &state.holders,
+        holders: &state.wallets,
         issuance: &state.issuance,
         batcher: &state.verifier,
         sources: state.verification_sources(),
@@ -214,7 +214,7 @@ async fn request_result(
     State(state): State<AppState>,
     AppJson(query): AppJson<ResultQuery>,
 ) -> Result<Response, HolderError> {
-    let result = verifier::result(&state.holders, &query.result_token)?;
+    let result = verifier::result(&state.wallets, &query.result_token)?;
     Ok((no_store(), Json(result)).into_response())
 }
 
@@ -222,7 +222,7 @@ async fn request_object(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, HolderError> {
-    let object = verifier::request_object(&state.holders, &id)?;
+    let object = verifier::request_object(&state.wallets, &id)?;
     Ok((
         [(header::CONTENT_TYPE, "application/oauth-authz-req+jwt")],
         object,

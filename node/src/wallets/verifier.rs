@@ -21,6 +21,7 @@ use talent_sdjwt::{SdJwtError, key_binding, vc};
 use super::pending::hashed;
 use super::{HolderError, Holders, IAT_WINDOW_SECONDS, query_value, secret, vct};
 use crate::issuance::IssuanceService;
+use crate::services::query_log::{Channel, Inquiry};
 use crate::services::verification::{self, Batcher, Sources};
 
 /// The DCQL credential query id of the one credential asked for.
@@ -44,6 +45,10 @@ pub struct Ask {
     /// The credential type asked for; any talent type when absent.
     #[serde(default, rename = "type")]
     pub credential_type: Option<String>,
+    /// Who asks, as the employer names itself: recorded with the purpose in the holder's
+    /// query log.
+    #[serde(default)]
+    pub verifier: Option<String>,
 }
 
 /// An open request.
@@ -55,6 +60,7 @@ pub struct PresentationRequest {
     claims: Vec<String>,
     region: Option<String>,
     purpose: String,
+    inquiry: Inquiry,
     result_key: [u8; 32],
 }
 
@@ -100,6 +106,8 @@ pub struct VerifierContext<'a> {
 /// [`HolderError::Full`].
 pub fn create_request(context: &VerifierContext<'_>, ask: Ask) -> Result<MadeRequest, HolderError> {
     check_ask(&ask)?;
+    let inquiry = Inquiry::new(ask.verifier.as_deref(), Some(&ask.purpose), Channel::Wallet)
+        .map_err(|error| HolderError::InvalidRequest(error.to_string()))?;
     let types: Vec<String> = match &ask.credential_type {
         Some(name) => {
             let parsed: CredentialType = name
@@ -170,6 +178,7 @@ pub fn create_request(context: &VerifierContext<'_>, ask: Ask) -> Result<MadeReq
             claims: ask.claims,
             region: ask.region,
             purpose: ask.purpose,
+            inquiry,
             result_key: hashed(&result_token),
         },
         instant,
@@ -302,6 +311,7 @@ async fn verify_response(
         logged,
         false,
         request.region.clone(),
+        &request.inquiry,
     )
     .await
     .map_err(|error| match error {
