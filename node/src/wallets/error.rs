@@ -96,10 +96,7 @@ impl HolderError {
             HolderError::UnknownConfiguration(_) => "unknown_credential_configuration",
             HolderError::Full(_) => "temporarily_unavailable",
             HolderError::Internal(_) => "server_error",
-            HolderError::Presentation(_)
-            | HolderError::NotLogged
-            | HolderError::ClaimsDiffer(_)
-            | HolderError::MissingRequestedClaim(_) => "invalid_request",
+            // The rest, presentations included (OpenID4VP §8.5 has no finer code).
             _ => "invalid_request",
         }
     }

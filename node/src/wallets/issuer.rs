@@ -301,7 +301,7 @@ pub fn credential(
         .issuance
         .with_authority_jws_key(|did, sign| {
             let kid = did.verification_method();
-            vc::issue::<std::convert::Infallible>(
+            vc::issue(
                 vc::Issuance {
                     credential: &logged,
                     vct: &vct,
@@ -314,12 +314,11 @@ pub fn credential(
                     expires: epoch_seconds(logged["validUntil"].as_str()),
                 },
                 salt,
-                |input| Ok(sign(input.as_bytes())),
+                |input| sign(input.as_bytes()),
             )
         })
         .ok_or(HolderError::RequiresEd25519)?
-        .map_err(|error| HolderError::Internal(error.into()))?
-        .unwrap_or_else(|never| match never {});
+        .map_err(|error| HolderError::Internal(error.into()))?;
     context.holders.access.take(access_token, now);
     Ok(json!({"credentials": [{"credential": sd_jwt}]}))
 }
