@@ -7,7 +7,7 @@
 //   node wallet.mjs receive WALLET_FILE OFFER_URI TX_CODE
 //       receives the offered credential (pre-authorized code, key proof), verifies it with
 //       @sd-jwt/sd-jwt-vc and stores it; prints {claims, credential}
-//   node wallet.mjs present WALLET_FILE REQUEST_URI [--aud AUD] [--no-submit]
+//   node wallet.mjs present WALLET_FILE REQUEST_URI [--aud AUD] [--extra CLAIM] [--no-submit]
 //       resolves the signed request (by reference), discloses only the claims its DCQL
 //       query asks for, binds them to its nonce and audience and posts them (direct_post);
 //       prints {status, body, vpToken, state, disclosed}
@@ -139,6 +139,8 @@ async function present(walletFile, requestUri, options) {
   // Disclose exactly the claims the query names (paths under credentialSubject).
   const frame = { credentialSubject: {} };
   for (const claim of query.claims ?? []) frame.credentialSubject[claim.path[1]] = true;
+  // A careless wallet that discloses more than asked (the tests' --extra NAME).
+  for (const name of options.extra) frame.credentialSubject[name] = true;
   const presentation = await sdJwtVc(holderJwk, issuerJwkOf(credential)).present(credential, frame, {
     kb: {
       payload: {
@@ -178,7 +180,11 @@ try {
   let out;
   if (command === "receive") out = await receive(walletFile, rest[0], rest[1]);
   else if (command === "present")
-    out = await present(walletFile, rest[0], { aud: flag("--aud"), noSubmit: rest.includes("--no-submit") });
+    out = await present(walletFile, rest[0], {
+      aud: flag("--aud"),
+      noSubmit: rest.includes("--no-submit"),
+      extra: flag("--extra") ? [flag("--extra")] : [],
+    });
   else throw new Error(`unknown command ${command}`);
   process.stdout.write(JSON.stringify(out));
 } catch (error) {

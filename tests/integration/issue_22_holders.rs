@@ -267,6 +267,19 @@ fn a_wallet_receives_a_credential_by_offer_and_discloses_only_what_the_employer_
         )
     );
 
+    // A wallet that discloses the name unasked: checked, but not kept for the employer.
+    let (extra_uri, extra_token) = ask(&node, &["category"], region);
+    let careless = wallet(
+        &wallet_dir,
+        &["present", wallet_path, &extra_uri, "--extra", "name"],
+    )
+    .unwrap_or_else(|error| panic!("the wallet presents: {error}"));
+    assert_eq!(careless["status"], json!(200), "{careless}");
+    let answer = result(&node, &extra_token);
+    assert_eq!(answer["verified"], json!(true), "{answer}");
+    assert_eq!(answer["disclosed"], json!({"category": "领军人才"}));
+    assert!(!answer.to_string().contains("陈思远"), "{answer}");
+
     // The same answer again: the request is answered once.
     let vp_token = presented["vpToken"].as_str().expect("vpToken");
     let state = presented["state"].as_str().expect("state");

@@ -322,11 +322,19 @@ async fn verify_response(
     })?;
     let verdict = &answer.verdict;
     let summary = &verdict.credential;
+    // A wallet that discloses more than asked is checked on all of it, but the employer
+    // keeps only what it asked for.
+    let asked: Map<String, Value> = disclosed
+        .subject
+        .iter()
+        .filter(|(name, _)| request.claims.contains(name))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     Ok(json!({
         "status": "answered",
         "verified": verdict.verified,
         "purpose": request.purpose,
-        "disclosed": disclosed.subject,
+        "disclosed": asked,
         "credential": {
             "id": summary.id,
             "type": summary.credential_type,
