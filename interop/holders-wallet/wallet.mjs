@@ -7,6 +7,9 @@
 //   node wallet.mjs receive WALLET_FILE OFFER_URI TX_CODE
 //       receives the offered credential (pre-authorized code, key proof), verifies it with
 //       @sd-jwt/sd-jwt-vc and stores it; prints {claims, credential}
+//   node wallet.mjs verify - SD_JWT
+//       verifies an SD-JWT VC with @sd-jwt/sd-jwt-vc alone (issuer signature from its kid's
+//       did:key, every disclosure's digest); prints its claims, or fails
 //   node wallet.mjs present WALLET_FILE REQUEST_URI [--aud AUD] [--extra CLAIM] [--no-submit]
 //       resolves the signed request (by reference), discloses only the claims its DCQL
 //       query asks for, binds them to its nonce and audience and posts them (direct_post);
@@ -179,7 +182,11 @@ const flag = (name) => {
 try {
   let out;
   if (command === "receive") out = await receive(walletFile, rest[0], rest[1]);
-  else if (command === "present")
+  else if (command === "verify") {
+    const { privateKey } = crypto.generateKeyPairSync("ed25519");
+    const verified = await sdJwtVc(privateKey.export({ format: "jwk" }), issuerJwkOf(rest[0])).verify(rest[0]);
+    out = { claims: verified.payload };
+  } else if (command === "present")
     out = await present(walletFile, rest[0], {
       aud: flag("--aud"),
       noSubmit: rest.includes("--no-submit"),

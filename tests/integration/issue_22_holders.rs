@@ -202,6 +202,24 @@ fn a_wallet_receives_a_credential_by_offer_and_discloses_only_what_the_employer_
         );
     }
 
+    // The library on its own never takes a changed disclosure's value. (It drops a
+    // disclosure the issuer did not sign where RFC 9901 §7.1 says to reject the whole;
+    // the node rejects it: `bad_disclosure` in talent-sdjwt's tests.)
+    wallet(&wallet_dir, &["verify", "-", sd_jwt])
+        .unwrap_or_else(|error| panic!("the library verifies the credential: {error}"));
+    let mut parts: Vec<&str> = sd_jwt.split('~').collect();
+    let forged = base64_url(r#"["c2FsdHNhbHRzYWx0c2FsdA","category","顶尖人才"]"#);
+    parts[1] = &forged;
+    let changed = parts.join("~");
+    match wallet(&wallet_dir, &["verify", "-", &changed]) {
+        Err(_) => {}
+        Ok(read) => {
+            let subject = &read["claims"]["credentialSubject"];
+            assert_ne!(subject["category"], json!("顶尖人才"), "{read}");
+            assert_eq!(subject["category"], Value::Null, "{read}");
+        }
+    }
+
     // The offer and the access token are spent.
     let (status, error) = post_form(
         &token_url,
