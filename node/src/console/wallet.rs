@@ -115,7 +115,7 @@ async fn create_request(
     let body = html! {
         h1 { (t("请人才扫码出示", "Let the talent scan this")) }
         (qr(&made.uri))
-        p.uri { code #request-uri { (made.uri) } }
+        pre #request-uri { (made.uri) }
         p { (t("有效期 5 分钟。人才出示后点击下面的按钮查看结果。", "Open for 5 minutes. Once the talent has presented, show the result.")) }
         (result_form(&visitor, &made.result_token))
     };
