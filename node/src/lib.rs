@@ -36,4 +36,5 @@ pub mod statistics;
 pub mod status_lists;
 pub mod store;
 pub mod tokens;
+pub mod wallets;
 pub mod worker;

@@ -561,6 +561,7 @@ pub fn open(
             policy.id_search_per_hour,
         )),
         id_search_audit,
+        wallets: Arc::default(),
         background,
     };
     Ok(Node {

@@ -48,6 +48,8 @@ pub struct AppState {
     pub id_searches: Arc<crate::rate_limit::RateLimiter>,
     /// The audit log of searches by full ID number.
     pub id_search_audit: Arc<crate::audit::IdSearchAudit>,
+    /// Open credential offers and presentation requests (OpenID4VCI, OpenID4VP).
+    pub wallets: Arc<crate::wallets::Holders>,
     /// The node's main runtime, for work that outlives the request that starts it (the
     /// console's import jobs): not the server thread's loop, whose connections it would
     /// hold up (see the `server` module).

@@ -12,6 +12,7 @@ pub mod statistics;
 pub mod status_lists;
 pub mod vc_api;
 pub mod verify;
+pub mod wallets;
 
 use axum::Router;
 use axum::http::Uri;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(issuers::routes())
         .merge(status_lists::routes())
         .merge(statistics::routes())
+        .merge(wallets::routes())
 }
 
 /// What a path no route matches gets: 404 `route_not_found`.

@@ -340,7 +340,8 @@ fn verify_link(state: &AppState, id: CredentialId) -> String {
     )
 }
 
-fn qr_svg(link: &str) -> Option<String> {
+/// `link` as an SVG QR code (error correction M), or `None` when it is too long for one.
+pub(super) fn qr_svg(link: &str) -> Option<String> {
     let code =
         qrcode::QrCode::with_error_correction_level(link.as_bytes(), qrcode::EcLevel::M).ok()?;
     Some(

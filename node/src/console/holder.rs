@@ -80,6 +80,7 @@ fn render(visitor: &Visitor, status: StatusCode, lookup: Option<Lookup>) -> Resp
         Channel::Api => "API",
         Channel::VcApi => "VC-API",
         Channel::Console => t("核验页面", "verification page"),
+        Channel::Wallet => t("数字钱包出示", "wallet presentation"),
     };
     let body = html! {
         h1 { (t("我的证书被谁核验过", "Who verified my credential")) }

@@ -19,6 +19,7 @@ mod issue;
 pub mod qr;
 mod session;
 mod statistics;
+mod wallet;
 
 use std::sync::Arc;
 
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(import::routes())
         .merge(employer::routes())
         .merge(holder::routes())
+        .merge(wallet::routes())
         .merge(federation::routes())
         .merge(statistics::routes())
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))

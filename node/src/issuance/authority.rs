@@ -71,6 +71,20 @@ fn proof_options(now: DateTime<Utc>) -> ProofOptions {
 }
 
 impl IssuanceService {
+    /// Runs `sign` with the authority's current key when it is Ed25519, giving it the
+    /// authority's DID and a function that signs bytes with that key: the compact JWS of
+    /// the holders' SD-JWT VCs and presentation requests (docs/holders.md). `None` for an
+    /// SM2 authority: JOSE registers no SM2 algorithm, so such a member makes none.
+    pub fn with_authority_jws_key<T>(
+        &self,
+        sign: impl FnOnce(&DidKey, &dyn Fn(&[u8]) -> [u8; 64]) -> T,
+    ) -> Option<T> {
+        use ed25519_dalek::Signer;
+        let authority = self.current_authority();
+        let key = authority.signer.key().ed25519()?;
+        Some(sign(&authority.did, &|bytes| key.sign(bytes).to_bytes()))
+    }
+
     /// Validates, signs and durably logs one credential as the authority.
     ///
     /// # Errors

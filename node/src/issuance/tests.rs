@@ -26,6 +26,11 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
+        Fixture::with_authority(SigningKey::from_bytes(&[2; 32]).into())
+    }
+
+    /// A fixture whose authority signs with `authority` (Ed25519 or SM2).
+    fn with_authority(authority: IssuerKey) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(
             Store::open(&dir.path().join("db"), PersonalKeys::for_tests()).expect("store"),
@@ -38,10 +43,9 @@ impl Fixture {
             )
             .expect("log"),
         );
-        let authority = SigningKey::from_bytes(&[2; 32]);
         let own = LogToLoad {
             member: MEMBER.into(),
-            authority: DidKey::from_verifying_key(&authority.verifying_key()),
+            authority: authority.did(),
             verified: u64::MAX,
         };
         let issuers = Arc::new(Issuers::load(&store, &own, &[]).expect("issuers"));
@@ -64,7 +68,7 @@ impl Fixture {
                 tokens: Arc::new(Tokens::open(dir.path())),
                 max_reserved_slots: 10,
             },
-            authority.into(),
+            authority,
             MEMBER.parse::<RegionId>().expect("region"),
         );
         Fixture {
@@ -243,4 +247,29 @@ async fn an_accreditation_stands_as_its_status_and_window_say() {
     let found = standings(chrono::Utc::now());
     assert_eq!(found[0].status.code(), "03");
     assert!(!found[0].in_force, "withdrawn");
+}
+
+#[tokio::test]
+async fn only_an_ed25519_authority_signs_jws() {
+    use ed25519_dalek::Verifier;
+    let ed25519 = Fixture::new();
+    let (did, signature) = ed25519
+        .service
+        .with_authority_jws_key(|did, sign| (did.clone(), sign(b"header.payload")))
+        .expect("an Ed25519 authority signs");
+    let key = did.ed25519().expect("an Ed25519 DID");
+    key.verify(
+        b"header.payload",
+        &ed25519_dalek::Signature::from_bytes(&signature),
+    )
+    .expect("the signature verifies under the authority's DID");
+    let sm2 = Fixture::with_authority(
+        talent_integrity::keys::Sm2SigningKey::from_bytes(&[3; 32])
+            .expect("an SM2 key")
+            .into(),
+    );
+    assert!(
+        sm2.service.with_authority_jws_key(|_, _| ()).is_none(),
+        "JOSE has no SM2 algorithm: an SM2 member makes no SD-JWT VC"
+    );
 }

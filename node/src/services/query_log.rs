@@ -30,6 +30,8 @@ pub enum Channel {
     VcApi,
     /// The console's employer page.
     Console,
+    /// A holder's wallet answering an OpenID4VP presentation request (`wallets::verifier`).
+    Wallet,
 }
 
 /// Who asks, and why: what the query log records of a verification.
