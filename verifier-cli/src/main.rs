@@ -5,6 +5,7 @@ mod args;
 mod batch;
 mod input;
 mod online;
+mod public_audit;
 mod recognition;
 mod report;
 mod trust;
@@ -79,6 +80,7 @@ fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Command::Verify(verify) => run_verify(&verify),
         Command::Log(LogCommand::Audit(audit)) => run_audit(&audit),
+        Command::Log(LogCommand::PublicAudit(audit)) => public_audit::run(&audit).map(outcome),
         Command::Explain(explain) => run_explain(&explain),
         Command::Trust(TrustCommand::Update(update)) => {
             trust::update(&update)?;
