@@ -37,3 +37,4 @@ pub mod status;
 pub mod status_list;
 pub mod trust;
 pub mod verify;
+pub mod w3c;

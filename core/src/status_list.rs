@@ -325,6 +325,13 @@ impl Bitstring {
         }
     }
 
+    /// Clears bit `index`; an index outside the list is ignored, as by [`Bitstring::set`].
+    pub fn clear(&mut self, index: u32) {
+        if let Some(byte) = self.bytes.get_mut((index / 8) as usize) {
+            *byte &= !(0x80 >> (index % 8));
+        }
+    }
+
     /// Bit `index`.
     ///
     /// # Errors

@@ -186,6 +186,9 @@ pub enum KeyRole {
     Log,
     /// Cosigns other members' checkpoints.
     Witness,
+    /// Signs general W3C credentials for the VC-API when the operator enables the open
+    /// issuer (never the authority; see `open_issuer`).
+    OpenIssuer,
 }
 
 impl KeyRole {
@@ -194,6 +197,7 @@ impl KeyRole {
             KeyRole::Authority => "authority.key",
             KeyRole::Log => "log.key",
             KeyRole::Witness => "witness.key",
+            KeyRole::OpenIssuer => "open-issuer.key",
         }
     }
 }
@@ -411,6 +415,17 @@ fn refuse_readable_by_others(path: &Path) -> Result<(), KeyError> {
         });
     }
     Ok(())
+}
+
+/// The open issuer's key (`<data>/keys/open-issuer.key`), generated on first use.
+///
+/// # Errors
+/// A key file that cannot be read or written, is not a secret multikey, or is readable by
+/// others.
+pub fn load_or_generate_open_issuer(data_dir: &Path) -> Result<SigningKey, KeyError> {
+    let dir = data_dir.join("keys");
+    fs::create_dir_all(&dir).map_err(FileError::of("creating", &dir))?;
+    load_or_generate_one(&dir, KeyRole::OpenIssuer, true)
 }
 
 fn key_path(dir: &Path, role: KeyRole) -> PathBuf {

@@ -24,6 +24,7 @@ pub mod keys;
 pub mod log;
 pub mod member;
 pub mod node;
+pub mod open_issuer;
 pub mod policy;
 pub mod rate_limit;
 pub mod recognition;

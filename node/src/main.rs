@@ -72,6 +72,11 @@ enum Command {
         stop_when_stdin_closes: bool,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Let the VC-API's open issuer sign general W3C credentials (types that are not the
+        /// registry's) with its own key, `keys/open-issuer.key`: for W3C interoperability
+        /// tests. The authority never signs them, and they are not logged.
+        #[arg(long)]
+        open_issuer: bool,
         /// Console searches by full ID number one operator may make in a row.
         #[arg(long, default_value_t = registry_node::policy::DEFAULT_ID_SEARCH_BURST)]
         id_search_burst: u32,
@@ -305,6 +310,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             id_search_burst,
             id_search_per_hour,
             max_reserved_slots,
+            open_issuer,
         } => runtime()?.block_on(async {
             if stop_when_stdin_closes {
                 commands::demo::stop_when_stdin_closes()?;
@@ -315,6 +321,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 id_search_burst,
                 id_search_per_hour,
                 max_reserved_slots,
+                open_issuer,
             };
             let batching = BatchConfig {
                 max_batch_entries: batch_max_entries.max(1),

@@ -532,7 +532,19 @@ pub fn open(
         )
         .map_err(loading("loading the statistics"))?,
     );
+    let open_issuer = if policy.open_issuer {
+        let key = crate::keys::load_or_generate_open_issuer(data_dir)
+            .map_err(keys_error("open issuer"))?;
+        Some(Arc::new(crate::open_issuer::OpenIssuer::new(
+            key,
+            Arc::clone(&store),
+            public_url,
+        )))
+    } else {
+        None
+    };
     let state = AppState {
+        open_issuer,
         store,
         schemas,
         member: Arc::new(member),

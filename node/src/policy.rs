@@ -18,6 +18,9 @@ pub struct PolicyConfig {
     pub id_search_per_hour: u32,
     /// Unused reserved status-list slots one issuer may hold.
     pub max_reserved_slots: u64,
+    /// Whether the VC-API's open issuer signs general W3C credentials (see
+    /// [`crate::open_issuer`]); off by default.
+    pub open_issuer: bool,
 }
 
 impl Default for PolicyConfig {
@@ -26,6 +29,7 @@ impl Default for PolicyConfig {
             id_search_burst: DEFAULT_ID_SEARCH_BURST,
             id_search_per_hour: DEFAULT_ID_SEARCH_PER_HOUR,
             max_reserved_slots: DEFAULT_MAX_RESERVED_SLOTS,
+            open_issuer: false,
         }
     }
 }

@@ -19,6 +19,8 @@ use crate::tokens::Tokens;
 /// Cloneable handles to everything a handler may need.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The VC-API's open issuer, when the operator enabled it (`serve --open-issuer`).
+    pub open_issuer: Option<Arc<crate::open_issuer::OpenIssuer>>,
     /// The RocksDB store.
     pub store: Arc<Store>,
     /// Compiled JSON Schemas.

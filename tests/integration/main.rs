@@ -7,6 +7,7 @@ mod adversarial;
 mod issue_2;
 mod issue_21;
 mod issue_22_public_audit;
+mod issue_22_vc_api;
 mod issue_3;
 mod issue_4;
 mod issue_4_byzantine;

@@ -10,6 +10,9 @@ use crate::credential::{CredentialType, CredentialView};
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum CheckName {
+    /// The document follows the W3C VC Data Model's rules (the general verifier's first
+    /// check; registry credentials are held to their JSON Schema instead).
+    DataModel,
     /// The document matches its type's JSON Schema.
     Schema,
     /// The `eddsa-jcs-2022` proof verifies.
@@ -32,6 +35,7 @@ impl CheckName {
     /// Machine name, as in the JSON verdict.
     pub fn as_str(self) -> &'static str {
         match self {
+            CheckName::DataModel => "dataModel",
             CheckName::Schema => "schema",
             CheckName::Proof => "proof",
             CheckName::Issuer => "issuer",
@@ -45,6 +49,7 @@ impl CheckName {
     /// Chinese label for reports.
     pub fn label_zh(self) -> &'static str {
         match self {
+            CheckName::DataModel => "数据模型",
             CheckName::Schema => "数据格式",
             CheckName::Proof => "数字签名",
             CheckName::Issuer => "签发机构",
@@ -58,6 +63,7 @@ impl CheckName {
     /// English label for reports.
     pub fn label_en(self) -> &'static str {
         match self {
+            CheckName::DataModel => "Data model",
             CheckName::Schema => "Schema",
             CheckName::Proof => "Signature",
             CheckName::Issuer => "Issuer",
@@ -84,7 +90,8 @@ pub struct Check {
 }
 
 impl Check {
-    pub(super) fn pass(name: CheckName, detail: impl Into<String>) -> Check {
+    /// A check that passed.
+    pub fn pass(name: CheckName, detail: impl Into<String>) -> Check {
         Check {
             name,
             ok: true,
@@ -93,7 +100,8 @@ impl Check {
         }
     }
 
-    pub(super) fn fail(name: CheckName, detail: impl Into<String>) -> Check {
+    /// A check that failed.
+    pub fn fail(name: CheckName, detail: impl Into<String>) -> Check {
         Check {
             name,
             ok: false,
@@ -102,7 +110,8 @@ impl Check {
         }
     }
 
-    pub(super) fn skip(name: CheckName, detail: impl Into<String>) -> Check {
+    /// A check an earlier failure made impossible to run (not ok).
+    pub fn skip(name: CheckName, detail: impl Into<String>) -> Check {
         Check {
             name,
             ok: false,

@@ -18,10 +18,12 @@ use talent_core::schema::{SchemaError, Violation};
 
 use crate::issuance::{AccessError, IssueError};
 use crate::log::sequencer::SequenceError;
+use crate::open_issuer::OpenIssuerError;
 use crate::services::bundles::BundleError;
 use crate::services::issuer_history::HistoryError;
 use crate::services::search::ReadError;
 use crate::services::statistics::StatisticsError;
+use crate::services::vc_api::VcApiError;
 use crate::services::verification::VerificationError;
 use crate::store::StoreError;
 use crate::tokens::TokenError;
@@ -137,6 +139,9 @@ pub enum ApiError {
     #[error("{0}")]
     IdHeldByMember(String),
     /// A storage or other internal failure; the cause is logged, not sent.
+    /// A VC-API request refused (`crate::services::vc_api`).
+    #[error(transparent)]
+    VcApi(crate::services::vc_api::VcApiError),
     #[error("internal error")]
     Internal(#[source] crate::InternalError),
 }
@@ -178,6 +183,10 @@ impl ApiError {
             },
             ApiError::InvalidSubmission { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Duplicate(_) | ApiError::IdHeldByMember(_) => StatusCode::CONFLICT,
+            ApiError::VcApi(error) => match error {
+                VcApiError::Shape(_) | VcApiError::UnknownCheck(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -219,6 +228,7 @@ impl ApiError {
             ApiError::InvalidSubmission { code, .. } => code,
             ApiError::Duplicate(_) => "duplicate_id",
             ApiError::IdHeldByMember(_) => "id_held_by_member",
+            ApiError::VcApi(error) => error.code(),
             ApiError::Internal(_) => "internal",
         }
     }
@@ -307,6 +317,15 @@ impl From<JsonRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> ApiError {
         ApiError::InvalidCredentialId(rejection.body_text())
+    }
+}
+
+impl From<VcApiError> for ApiError {
+    fn from(error: VcApiError) -> ApiError {
+        match error {
+            VcApiError::OpenIssuer(OpenIssuerError::Store(error)) => ApiError::from(error),
+            error => ApiError::VcApi(error),
+        }
     }
 }
 

@@ -41,6 +41,9 @@ async fn health(State(state): State<AppState>) -> Result<AppJson<Value>, ApiErro
 async fn member(State(state): State<AppState>) -> AppJson<Value> {
     let mut identity = json!(state.member.as_ref());
     identity["authorityKey"] = json!(state.issuance.authority_did().to_string());
+    if let Some(open) = &state.open_issuer {
+        identity["openIssuer"] = json!(open.did().to_string());
+    }
     AppJson(identity)
 }
 

@@ -9,6 +9,7 @@ pub mod log;
 pub mod meta;
 pub mod statistics;
 pub mod status_lists;
+pub mod vc_api;
 pub mod verify;
 
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .merge(meta::routes())
         .merge(credentials::routes())
         .merge(verify::routes())
+        .merge(vc_api::routes())
         .merge(log::routes())
         .merge(federation::routes())
         .merge(issuers::routes())

@@ -19,6 +19,7 @@ pub mod issuer_history;
 pub mod read_access;
 pub mod search;
 pub mod statistics;
+pub mod vc_api;
 pub mod verification;
 
 pub use held_logs::HeldLogs;

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Runs the three W3C interoperability suites (interop/w3c-suites: vc-di-eddsa,
+# vc-bitstring-status-list, vc-data-model-2.0) against a fresh local node over HTTPS and
+# prints their counts. Needs Node.js and npm (the npm registry only).
+#
+#   scripts/w3c-suites.sh [--failures] [SUITE…]
+#
+# Environment: W3C_WORK (default target/w3c-suites), W3C_NODE_PORT (7351), W3C_TLS_PORT (7352).
+# Exit status: 0 when every suite ran (whatever its counts), 2 when one could not run.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=${W3C_WORK:-$root/target/w3c-suites}
+node_port=${W3C_NODE_PORT:-7351}
+tls_port=${W3C_TLS_PORT:-7352}
+failures=""
+suites=()
+for argument in "$@"; do
+  case "$argument" in
+    --failures) failures="--failures" ;;
+    *) suites+=("$argument") ;;
+  esac
+done
+if [ ${#suites[@]} -eq 0 ]; then
+  suites=(vc-di-eddsa-test-suite vc-bitstring-status-list-test-suite vc-data-model-2.0-test-suite)
+fi
+command -v node >/dev/null && command -v npm >/dev/null || {
+  echo "w3c-suites: Node.js and npm are needed (scripts/setup.sh installs them)" >&2
+  exit 2
+}
+
+# The suites, copied beside their two local dependencies; node_modules are kept between
+# runs and installed again only when a package.json changed.
+mkdir -p "$work"
+for folder in "$root"/interop/w3c-suites/*/; do
+  name=$(basename "$folder")
+  mkdir -p "$work/$name"
+  (cd "$folder" && tar --exclude=node_modules -cf - .) | (cd "$work/$name" && tar -xf -)
+done
+for suite in "${suites[@]}"; do
+  stamp="$work/$suite/node_modules/.installed-from"
+  if [ ! -f "$stamp" ] || ! cmp -s "$stamp" "$work/$suite/package.json"; then
+    echo "w3c-suites: npm install in $suite" >&2
+    (cd "$work/$suite" && npm install --install-links --no-audit --no-fund --loglevel=error >&2)
+    cp "$work/$suite/package.json" "$stamp"
+  fi
+done
+
+# A fresh node with the open issuer, reached over TLS at https://localhost:$tls_port.
+cargo build --quiet -p registry-node
+binary="$root/target/debug/registry-node"
+data="$work/node-data"
+rm -rf "$data"
+token=$("$binary" token create --role admin --name w3c-suites --data "$data" 2>/dev/null | tail -n 1)
+openssl req -x509 -newkey ed25519 -nodes -days 2 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+"$binary" serve --listen "127.0.0.1:$node_port" --data "$data" --open-issuer \
+  --public-url "https://localhost:$tls_port" >"$work/node.log" 2>&1 &
+pids+=($!)
+node "$root/interop/tls-proxy.mjs" "$work/tls.crt" "$work/tls.key" "$tls_port" "$node_port" \
+  >"$work/tls-proxy.log" 2>&1 &
+pids+=($!)
+base="https://localhost:$tls_port"
+for _ in $(seq 1 100); do
+  curl -skf "$base/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+issuer=$(curl -skf "$base/api/v1/member" | node -e \
+  'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).openIssuer))')
+[ -n "$issuer" ] && [ "$issuer" != undefined ] || { echo "w3c-suites: the node did not start" >&2; exit 2; }
+
+# One local implementation, with the tags each suite selects on.
+config() {
+  local tags=$1
+  cat <<CONFIG
+module.exports = {
+  settings: {enableInteropTests: false, testAllImplementations: false},
+  implementations: [{
+    name: 'talent-registry',
+    implementation: 'talent-registry node (local)',
+    issuers: [{
+      id: '$issuer',
+      endpoint: '$base/credentials/issue',
+      headers: {authorization: 'Bearer $token'},
+      supports: {vc: ['1.1', '2.0']},
+      tags: [$tags]
+    }],
+    verifiers: [{id: '$issuer', endpoint: '$base/credentials/verify', tags: [$tags]}],
+    vpVerifiers: [{id: '$issuer', endpoint: '$base/presentations/verify', tags: [$tags]}]
+  }]
+};
+CONFIG
+}
+status=0
+for suite in "${suites[@]}"; do
+  case "$suite" in
+    vc-di-eddsa-test-suite) tags="'eddsa-jcs-2022', 'eddsa-rdfc-2022'" ;;
+    vc-bitstring-status-list-test-suite) tags="'BitstringStatusList'" ;;
+    vc-data-model-2.0-test-suite) tags="'vc2.0'" ;;
+    *) echo "w3c-suites: unknown suite $suite" >&2; exit 2 ;;
+  esac
+  config "$tags" >"$work/$suite/localConfig.cjs"
+  report="$work/$suite-report.json"
+  (cd "$work/$suite" && NODE_TLS_REJECT_UNAUTHORIZED=0 npx mocha tests/ --timeout 15000 \
+    --preserve-symlinks --reporter json --reporter-option "output=$report" \
+    >"$work/$suite.log" 2>&1) || true
+  if [ -s "$report" ]; then
+    node "$root/interop/count-results.mjs" "$suite" "$report" $failures
+  else
+    echo "$suite: did not run (see $work/$suite.log)"
+    status=2
+  fi
+done
+exit $status
