@@ -3,7 +3,7 @@
 # Rust toolchain: libclang (bindgen, for the rocksdb crate), a C++ compiler, OpenSSL 3's
 # command line (the independent check of the SM2 test vector, integrity/tests/sm2_openssl.rs),
 # Go with its x/mod sources (Go's signed-note opening our checkpoints,
-# tlog/tests/go_note_interop.rs), and for the web console's browser tests Debian's Chromium (/usr/bin/chromium, driven
+# tlog/tests/go_note_interop.rs), Node.js and npm (the W3C suites), and for the web console's browser tests Debian's Chromium (/usr/bin/chromium, driven
 # headless by the tests) with CJK fonts so Chinese text renders in their screenshots.
 # Idempotent: does nothing when everything is present. Sourced by run-node.sh and test.sh.
 set -euo pipefail
@@ -20,6 +20,10 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 # golang.org/x/mod/sumdb/note (tlog/tests/go_note_interop.rs).
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-dev)
+# Node.js and npm: the W3C interoperability suites (scripts/w3c-suites.sh) are mocha test
+# suites; npm installs their packages from the npm registry.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2

@@ -3,10 +3,13 @@
 # vc-bitstring-status-list, vc-data-model-2.0) against a fresh local node over HTTPS and
 # prints their counts. Needs Node.js and npm (the npm registry only).
 #
-#   scripts/w3c-suites.sh [--failures] [SUITE…]
+#   scripts/w3c-suites.sh [--failures] [--check FILE] [SUITE…]
 #
+# With --check, FILE lists `SUITE MIN_PASSED` lines (interop/w3c-expected.txt): a suite that
+# passes fewer tests fails the run (exit 1), so a regression is caught in CI.
 # Environment: W3C_WORK (default target/w3c-suites), W3C_NODE_PORT (7351), W3C_TLS_PORT (7352).
-# Exit status: 0 when every suite ran (whatever its counts), 2 when one could not run.
+# Exit status: 0 when every suite ran (and met its floor), 1 below a floor, 2 when one could
+# not run.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,12 +17,15 @@ work=${W3C_WORK:-$root/target/w3c-suites}
 node_port=${W3C_NODE_PORT:-7351}
 tls_port=${W3C_TLS_PORT:-7352}
 failures=""
+check=""
 suites=()
-for argument in "$@"; do
-  case "$argument" in
+while [ $# -gt 0 ]; do
+  case "$1" in
     --failures) failures="--failures" ;;
-    *) suites+=("$argument") ;;
+    --check) check=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift ;;
+    *) suites+=("$1") ;;
   esac
+  shift
 done
 if [ ${#suites[@]} -eq 0 ]; then
   suites=(vc-di-eddsa-test-suite vc-bitstring-status-list-test-suite vc-data-model-2.0-test-suite)
@@ -110,6 +116,14 @@ for suite in "${suites[@]}"; do
     >"$work/$suite.log" 2>&1) || true
   if [ -s "$report" ]; then
     node "$root/interop/count-results.mjs" "$suite" "$report" $failures
+    if [ -n "$check" ]; then
+      floor=$(awk -v suite="$suite" '$1 == suite { print $2 }' "$check")
+      passed=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).stats.passes)' "$report")
+      if [ -n "$floor" ] && [ "$passed" -lt "$floor" ]; then
+        echo "$suite: $passed passed, fewer than the $floor of $check" >&2
+        [ $status -eq 0 ] && status=1
+      fi
+    fi
   else
     echo "$suite: did not run (see $work/$suite.log)"
     status=2

@@ -38,10 +38,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/credentials/{id}/bundle", get(bundle))
 }
 
-/// The JSON of an issued credential, `{"authorisation", "credential", "id", "log":
-/// {"checkpoint", "inclusionProof", "index", "origin"}}`, appended to `out`. The credential
-/// is written as its log entry's bytes (JCS, so JSON already): serialised once, at signing.
-fn write_issued_json(state: &AppState, issued: &IssuedCredential, out: &mut Vec<u8>) {
+/// The JSON of an issued credential, `{"authorisation", "credential", "holderAccessCode"?,
+/// "id", "log": {"checkpoint", "inclusionProof", "index", "origin"}}`, appended to `out`.
+/// The credential is written as its log entry's bytes (JCS, so JSON already): serialised
+/// once, at signing. A credential (not a status change) carries the code that opens its
+/// query log, for the office to hand to the talent.
+fn write_issued_json(
+    state: &AppState,
+    issued: &IssuedCredential,
+    holder_code: bool,
+    out: &mut Vec<u8>,
+) {
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]
     struct LogPosition<'a> {
@@ -54,6 +61,10 @@ fn write_issued_json(state: &AppState, issued: &IssuedCredential, out: &mut Vec<
     append_json(out, &issued.authorisation);
     out.extend_from_slice(b",\"credential\":");
     out.extend_from_slice(&issued.entry);
+    if holder_code {
+        out.extend_from_slice(b",\"holderAccessCode\":");
+        append_json(out, &state.store.holder_code(issued.id));
+    }
     out.extend_from_slice(b",\"id\":");
     append_json(out, &issued.id);
     out.extend_from_slice(b",\"log\":");
@@ -96,7 +107,7 @@ async fn issue(
     let issued = state.issuance.issue(&operator, &body).await?;
     let location = format!("/api/v1/credentials/{}", issued.id.uuid());
     let mut out = Vec::with_capacity(issued.entry.len() + 1024);
-    write_issued_json(&state, &issued, &mut out);
+    write_issued_json(&state, &issued, true, &mut out);
     let mut response = created_json(out);
     if let Ok(location) = header::HeaderValue::try_from(location) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -129,7 +140,7 @@ async fn issue_batch(
             if position > 0 {
                 out.push(b',');
             }
-            write_issued_json(&state, item, &mut out);
+            write_issued_json(&state, item, true, &mut out);
         }
         out.extend_from_slice(b"]}");
         created_json(out)
@@ -148,7 +159,11 @@ async fn submit(
 ) -> Result<Response, ApiError> {
     let issued = state.issuance.submit(&operator, &body).await?;
     let mut out = Vec::with_capacity(issued.entry.len() + 1024);
-    write_issued_json(&state, &issued, &mut out);
+    // A submitted statement (status change, rotation) has no holder.
+    let credential =
+        talent_core::credential::CredentialType::from_type_array(&issued.credential["type"])
+            .is_some();
+    write_issued_json(&state, &issued, credential, &mut out);
     Ok(created_json(out))
 }
 
@@ -163,7 +178,7 @@ async fn change_status(
     let id = parse_id(id)?;
     let issued = state.issuance.change_status(&operator, id, &body).await?;
     let mut out = Vec::with_capacity(issued.entry.len() + 1024);
-    write_issued_json(&state, &issued, &mut out);
+    write_issued_json(&state, &issued, false, &mut out);
     Ok(created_json(out))
 }
 

@@ -21,6 +21,7 @@ use crate::log::sequencer::SequenceError;
 use crate::open_issuer::OpenIssuerError;
 use crate::services::bundles::BundleError;
 use crate::services::issuer_history::HistoryError;
+use crate::services::query_log::QueryLogError;
 use crate::services::search::ReadError;
 use crate::services::statistics::StatisticsError;
 use crate::services::vc_api::VcApiError;
@@ -139,6 +140,9 @@ pub enum ApiError {
     #[error("{0}")]
     IdHeldByMember(String),
     /// A storage or other internal failure; the cause is logged, not sent.
+    /// A verifier's inquiry too long, or a holder's access code that does not match.
+    #[error(transparent)]
+    QueryLog(crate::services::query_log::QueryLogError),
     /// A VC-API request refused (`crate::services::vc_api`).
     #[error(transparent)]
     VcApi(crate::services::vc_api::VcApiError),
@@ -183,6 +187,11 @@ impl ApiError {
             },
             ApiError::InvalidSubmission { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Duplicate(_) | ApiError::IdHeldByMember(_) => StatusCode::CONFLICT,
+            ApiError::QueryLog(error) => match error {
+                QueryLogError::TooLong { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                QueryLogError::CodeMismatch => StatusCode::FORBIDDEN,
+                QueryLogError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
             ApiError::VcApi(error) => match error {
                 VcApiError::Shape(_) | VcApiError::UnknownCheck(_) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -228,6 +237,11 @@ impl ApiError {
             ApiError::InvalidSubmission { code, .. } => code,
             ApiError::Duplicate(_) => "duplicate_id",
             ApiError::IdHeldByMember(_) => "id_held_by_member",
+            ApiError::QueryLog(error) => match error {
+                QueryLogError::TooLong { .. } => "field_too_long",
+                QueryLogError::CodeMismatch => "holder_code_mismatch",
+                QueryLogError::Store(_) => "internal",
+            },
             ApiError::VcApi(error) => error.code(),
             ApiError::Internal(_) => "internal",
         }
@@ -320,10 +334,25 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+impl From<QueryLogError> for ApiError {
+    fn from(error: QueryLogError) -> ApiError {
+        match error {
+            QueryLogError::Store(error) => ApiError::from(error),
+            error => ApiError::QueryLog(error),
+        }
+    }
+}
+
 impl From<VcApiError> for ApiError {
     fn from(error: VcApiError) -> ApiError {
         match error {
             VcApiError::OpenIssuer(OpenIssuerError::Store(error)) => ApiError::from(error),
+            VcApiError::Access(error) => ApiError::Access(error),
+            VcApiError::Issue(error) => ApiError::from(error),
+            VcApiError::Verification(error) => ApiError::from(error),
+            VcApiError::Inquiry(error) => ApiError::from(error),
+            VcApiError::InvalidCredentialId(id) => ApiError::InvalidCredentialId(id),
+            VcApiError::Task(error) => ApiError::Internal(error.into()),
             error => ApiError::VcApi(error),
         }
     }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod credentials;
 pub mod error;
 pub mod federation;
+pub mod holder;
 pub mod issuers;
 pub mod log;
 pub mod meta;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(credentials::routes())
         .merge(verify::routes())
         .merge(vc_api::routes())
+        .merge(holder::routes())
         .merge(log::routes())
         .merge(federation::routes())
         .merge(issuers::routes())

@@ -10,6 +10,7 @@ use talent_core::schema::SchemaKind;
 use talent_core::verify::Verdict;
 
 use super::error::{ApiError, AppJson};
+use crate::services::query_log::{Channel, Inquiry};
 use crate::services::verification::{self, Answer};
 use crate::state::AppState;
 
@@ -19,9 +20,10 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/verify", post(verify))
 }
 
-/// `POST /api/v1/verify` with `{"credential": …, "asRegion"?: ID}`: 200 with the verdict,
-/// whatever it says; with `asRegion`, the verdict also answers whether the credential is
-/// recognised in that region (`recognition`).
+/// `POST /api/v1/verify` with `{"credential": …, "asRegion"?: ID, "verifier"?: name,
+/// "purpose"?: text}`: 200 with the verdict, whatever it says; with `asRegion`, the verdict
+/// also answers whether the credential is recognised in that region (`recognition`). The
+/// verifier and purpose go to the credential's query log, which its holder reads.
 async fn verify(
     State(state): State<AppState>,
     AppJson(mut body): AppJson<Value>,
@@ -36,6 +38,11 @@ async fn verify(
         .map(Value::take)
         .unwrap_or_default();
     let region = body["asRegion"].as_str().map(str::to_owned);
+    let inquiry = Inquiry::new(
+        body["verifier"].as_str(),
+        body["purpose"].as_str(),
+        Channel::Api,
+    )?;
     let Answer {
         verdict,
         recognition,
@@ -45,6 +52,7 @@ async fn verify(
         credential,
         require_quorum,
         region,
+        &inquiry,
     )
     .await?;
     Ok(AppJson(VerifyAnswer {

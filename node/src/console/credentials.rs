@@ -455,6 +455,8 @@ fn detail_markup(
                     }
                     dt { (t("日志位置", "Log index")) }
                     dd #log-index { (logged.index) }
+                    dt { (t("持证人查询码", "Holder access code")) }
+                    dd.mono #holder-code title=(t("随证书交给持证人：凭它在 /holder 查看谁核验过此证书", "Hand it to the talent with the credential: it opens /holder, who verified this credential")) { (state.store.holder_code(logged.id)) }
                 }
                 p.actions {
                     a #download-credential href={ "/console/credentials/" (uuid) "/credential.json" } download { (t("下载证书 JSON", "Download credential JSON")) }

@@ -23,6 +23,7 @@ use talent_core::verify::{CheckName, Verdict};
 use super::session::Visitor;
 use super::{Lang, page, qr};
 use crate::api::error::ApiError;
+use crate::services::query_log::{Channel, Inquiry};
 use crate::services::verification::{self, Answer};
 use crate::state::AppState;
 
@@ -48,6 +49,8 @@ struct Presented {
     file: Option<Vec<u8>>,
     qr: Option<Vec<u8>>,
     region: Option<String>,
+    verifier: Option<String>,
+    purpose: Option<String>,
 }
 
 async fn verify_page(
@@ -59,7 +62,9 @@ async fn verify_page(
     let outcome = match query.credential.as_deref() {
         Some(id) => {
             let member = query.member.as_deref().filter(|member| !member.is_empty());
-            Some(by_id(&state, &visitor, id, member, region.clone()).await)
+            let inquiry = Inquiry::new(None, None, Channel::Console)
+                .unwrap_or_else(|_| unreachable!("an inquiry without fields is within its bounds"));
+            Some(by_id(&state, &visitor, id, member, region.clone(), &inquiry).await)
         }
         None => None,
     };
@@ -81,14 +86,30 @@ async fn verify_upload(
         return render(&visitor, &state, None, Some(Err(message)));
     }
     let region = presented.region.clone().filter(|region| !region.is_empty());
+    let inquiry = match Inquiry::new(
+        presented.verifier.as_deref(),
+        presented.purpose.as_deref(),
+        Channel::Console,
+    ) {
+        Ok(inquiry) => inquiry,
+        Err(error) => return render(&visitor, &state, None, Some(Err(error.to_string()))),
+    };
     let outcome = if let Some(image) = presented.qr {
         match qr::decode(image).await {
             Ok(text) => match id_in(&text) {
                 Some((id, member)) => {
-                    by_id(&state, &visitor, &id, member.as_deref(), region.clone()).await
+                    by_id(
+                        &state,
+                        &visitor,
+                        &id,
+                        member.as_deref(),
+                        region.clone(),
+                        &inquiry,
+                    )
+                    .await
                 }
                 None => match serde_json::from_str::<Value>(&text) {
-                    Ok(document) => by_document(&state, document, region.clone()).await,
+                    Ok(document) => by_document(&state, document, region.clone(), &inquiry).await,
                     Err(_) => Err(t(
                         "二维码中没有证书编号。",
                         "The QR code holds no credential id.",
@@ -116,10 +137,18 @@ async fn verify_upload(
             )
             .to_owned()),
             Ok(text) => match serde_json::from_str::<Value>(&text) {
-                Ok(document) => by_document(&state, document, region.clone()).await,
+                Ok(document) => by_document(&state, document, region.clone(), &inquiry).await,
                 Err(error) => match id_in(text.trim()) {
                     Some((id, member)) => {
-                        by_id(&state, &visitor, &id, member.as_deref(), region.clone()).await
+                        by_id(
+                            &state,
+                            &visitor,
+                            &id,
+                            member.as_deref(),
+                            region.clone(),
+                            &inquiry,
+                        )
+                        .await
                     }
                     None => Err(format!(
                         "{} ({error})",
@@ -142,6 +171,8 @@ async fn read_form(multipart: Multipart) -> Result<Presented, String> {
             "csrf" => presented.csrf = Some(text()),
             "document" => presented.document = Some(text()),
             "asRegion" => presented.region = Some(text()),
+            "verifier" => presented.verifier = Some(text()),
+            "purpose" => presented.purpose = Some(text()),
             "file" if !part.bytes.is_empty() => presented.file = Some(part.bytes.to_vec()),
             "qr" if !part.bytes.is_empty() => presented.qr = Some(part.bytes.to_vec()),
             _ => {}
@@ -198,7 +229,12 @@ fn id_in(text: &str) -> Option<(String, Option<String>)> {
 /// The result shown: the verdict and recognition, or why nothing could be verified.
 type Outcome = Result<Answer, String>;
 
-async fn by_document(state: &AppState, document: Value, region: Option<String>) -> Outcome {
+async fn by_document(
+    state: &AppState,
+    document: Value,
+    region: Option<String>,
+    inquiry: &Inquiry,
+) -> Outcome {
     let credential = if is_bundle(&document) {
         document.get("credential").cloned().unwrap_or_default()
     } else {
@@ -213,6 +249,7 @@ async fn by_document(state: &AppState, document: Value, region: Option<String>) 
         credential,
         false,
         region,
+        inquiry,
     )
     .await
     // Shown as the API would say it.
@@ -228,6 +265,7 @@ async fn by_id(
     id: &str,
     member: Option<&str>,
     region: Option<String>,
+    inquiry: &Inquiry,
 ) -> Outcome {
     let t = |zh, en| visitor.lang.pick(zh, en);
     let Ok(id) = CredentialId::parse_lenient(id) else {
@@ -270,7 +308,7 @@ async fn by_id(
         }
     };
     match serde_json::from_slice::<Value>(&bytes) {
-        Ok(credential) => by_document(state, credential, region).await,
+        Ok(credential) => by_document(state, credential, region, inquiry).await,
         Err(_) => Err("the logged entry is not JSON".to_owned()),
     }
 }
@@ -338,6 +376,16 @@ fn render(
                             option value=(id) selected[Some(id.as_str()) == region] { (name) " (" (id) ")" }
                         }
                     }
+                }
+            }
+            div.row {
+                div.field {
+                    label for="verifier" { (t("核验单位（记入持证人可见的查询记录）", "Who you are (shown to the holder in their query log)")) }
+                    input #verifier type="text" name="verifier" maxlength="100";
+                }
+                div.field {
+                    label for="purpose" { (t("核验目的", "Purpose of this check")) }
+                    input #purpose type="text" name="purpose" maxlength="200";
                 }
             }
             button #verify-submit type="submit" { (t("核验", "Verify")) }

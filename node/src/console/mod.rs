@@ -13,6 +13,7 @@ pub mod charts;
 mod credentials;
 mod employer;
 mod federation;
+mod holder;
 mod import;
 mod issue;
 pub mod qr;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(credentials::routes())
         .merge(import::routes())
         .merge(employer::routes())
+        .merge(holder::routes())
         .merge(federation::routes())
         .merge(statistics::routes())
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
@@ -139,6 +141,7 @@ fn page(visitor: &Visitor, status: StatusCode, title: &str, body: Markup) -> Res
                                 li { a href="/console/import" { (t("批量认定", "Bulk import")) } }
                                 li { a href="/console/accreditations" { (t("授权管理", "Accreditations")) } }
                             }
+                            li { a href="/holder" { (t("我的核验记录", "My query log")) } }
                             li { a href="/federation" { (t("联邦", "Federation")) } }
                             li { a href="/statistics" { (t("人才大数据", "Statistics")) } }
                         }

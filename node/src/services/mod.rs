@@ -16,6 +16,7 @@ pub mod accreditations;
 pub mod bundles;
 pub mod held_logs;
 pub mod issuer_history;
+pub mod query_log;
 pub mod read_access;
 pub mod search;
 pub mod statistics;

@@ -10,10 +10,10 @@ use talent_core::status_list::StatusEntry;
 use talent_core::verify::{Check, CheckName, Verdict};
 use talent_core::w3c::verify::{self as w3c, PresentationOptions};
 
-use crate::api::error::ApiError;
-use crate::issuance::AccessError;
+use crate::issuance::{AccessError, IssueError};
 use crate::open_issuer::OpenIssuerError;
-use crate::services::verification;
+use crate::services::query_log::{Channel, Inquiry, QueryLogError};
+use crate::services::verification::{self, VerificationError};
 use crate::state::AppState;
 use crate::tokens::{Operator, Role};
 
@@ -37,6 +37,24 @@ pub enum VcApiError {
     /// The open issuer refused.
     #[error(transparent)]
     OpenIssuer(#[from] OpenIssuerError),
+    /// The operator's role may not do this.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The registry's issuance or status change refused, or failed.
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+    /// The registry's verification could not answer.
+    #[error(transparent)]
+    Verification(#[from] VerificationError),
+    /// The verifier's inquiry is out of bounds.
+    #[error(transparent)]
+    Inquiry(#[from] QueryLogError),
+    /// `credentialId` is not a credential id.
+    #[error("{0:?} is not a credential id (urn:uuid:<uuid> or <uuid>)")]
+    InvalidCredentialId(String),
+    /// A blocking task of the request failed.
+    #[error("a blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl VcApiError {
@@ -55,6 +73,13 @@ impl VcApiError {
                 OpenIssuerError::UnknownIndex(_) => "unknown_status_index",
                 OpenIssuerError::Store(_) => "internal",
             },
+            // Answered with the codes of the errors they carry (`ApiError`).
+            VcApiError::Access(_)
+            | VcApiError::Issue(_)
+            | VcApiError::Verification(_)
+            | VcApiError::Inquiry(_)
+            | VcApiError::InvalidCredentialId(_)
+            | VcApiError::Task(_) => "see_cause",
         }
     }
 }
@@ -75,7 +100,11 @@ const REGISTRY_REQUEST_MEMBERS: [&str; 6] = [
 ///
 /// # Errors
 /// [`VcApiError`] and the registry's issuance errors.
-pub async fn issue(state: &AppState, operator: &Operator, body: &Value) -> Result<Value, ApiError> {
+pub async fn issue(
+    state: &AppState,
+    operator: &Operator,
+    body: &Value,
+) -> Result<Value, VcApiError> {
     let credential = body
         .get("credential")
         .and_then(Value::as_object)
@@ -100,7 +129,7 @@ pub async fn issue(state: &AppState, operator: &Operator, body: &Value) -> Resul
                 )
             })?;
             if operator.role != Role::Admin {
-                return Err(ApiError::Access(AccessError::Role {
+                return Err(VcApiError::Access(AccessError::Role {
                     role: operator.role,
                     action: "issue through the open issuer (admin)",
                 }));
@@ -108,9 +137,8 @@ pub async fn issue(state: &AppState, operator: &Operator, body: &Value) -> Resul
             let open = std::sync::Arc::clone(open);
             let credential = Value::Object(credential.clone());
             tokio::task::spawn_blocking(move || open.issue(credential))
-                .await
-                .map_err(|error| ApiError::Internal(error.into()))?
-                .map_err(|error| ApiError::from(VcApiError::from(error)))
+                .await?
+                .map_err(VcApiError::from)
         }
     }
 }
@@ -120,12 +148,12 @@ async fn issue_registry(
     operator: &Operator,
     credential: &Map<String, Value>,
     credential_type: CredentialType,
-) -> Result<Value, ApiError> {
+) -> Result<Value, VcApiError> {
     if let Some(member) = credential
         .keys()
         .find(|member| !REGISTRY_REQUEST_MEMBERS.contains(&member.as_str()))
     {
-        return Err(VcApiError::UnexpectedMember(member.clone()).into());
+        return Err(VcApiError::UnexpectedMember(member.clone()));
     }
     let authority = state.member.authority_did.to_string();
     let issuer = match credential.get("issuer") {
@@ -134,7 +162,7 @@ async fn issue_registry(
         None => Some(authority.as_str()),
     };
     if issuer != Some(authority.as_str()) {
-        return Err(VcApiError::UnexpectedMember("issuer".into()).into());
+        return Err(VcApiError::UnexpectedMember("issuer".into()));
     }
     let mut request = json!({
         "type": credential_type.as_str(),
@@ -228,8 +256,9 @@ fn requested_checks(options: &Value) -> Result<Option<Vec<CheckName>>, VcApiErro
 pub async fn verify_credential(
     state: &AppState,
     body: &mut Value,
-) -> Result<VerificationResult, ApiError> {
+) -> Result<VerificationResult, VcApiError> {
     let requested = requested_checks(&body["options"])?;
+    let inquiry = inquiry(&body["options"])?;
     let credential = body
         .get_mut("verifiableCredential")
         .filter(|credential| credential.is_object())
@@ -237,7 +266,16 @@ pub async fn verify_credential(
         .ok_or(VcApiError::Shape(
             "body must be {\"verifiableCredential\": {…}, \"options\"?: {…}}",
         ))?;
-    credential_result(state, credential, requested.as_deref()).await
+    credential_result(state, credential, requested.as_deref(), &inquiry).await
+}
+
+/// `options.verifier` and `options.purpose`, for the holder-visible query log.
+fn inquiry(options: &Value) -> Result<Inquiry, VcApiError> {
+    Ok(Inquiry::new(
+        options["verifier"].as_str(),
+        options["purpose"].as_str(),
+        Channel::VcApi,
+    )?)
 }
 
 /// The general checks of `credential`, its status where this node keeps its list, and the
@@ -247,7 +285,8 @@ async fn credential_result(
     state: &AppState,
     credential: Value,
     requested: Option<&[CheckName]>,
-) -> Result<VerificationResult, ApiError> {
+    inquiry: &Inquiry,
+) -> Result<VerificationResult, VcApiError> {
     let mut results = w3c::verify_credential(&credential, chrono::Utc::now());
     let mut warnings = Vec::new();
     let registry = if CredentialType::from_type_array(&credential["type"]).is_some() {
@@ -256,6 +295,7 @@ async fn credential_result(
             state.verification_sources(),
             credential,
             false,
+            inquiry,
         )
         .await?;
         for check in &verdict.checks {
@@ -360,8 +400,9 @@ fn judge(
 pub async fn verify_presentation(
     state: &AppState,
     body: &mut Value,
-) -> Result<VerificationResult, ApiError> {
+) -> Result<VerificationResult, VcApiError> {
     let requested = requested_checks(&body["options"])?;
+    let inquiry = inquiry(&body["options"])?;
     let text = |name: &str| body["options"][name].as_str().map(str::to_owned);
     let options = PresentationOptions {
         challenge: text("challenge"),
@@ -389,7 +430,13 @@ pub async fn verify_presentation(
         let item = if enveloped {
             judge(general, Vec::new(), None, None)
         } else {
-            Box::pin(credential_result(state, credential, requested.as_deref())).await?
+            Box::pin(credential_result(
+                state,
+                credential,
+                requested.as_deref(),
+                &inquiry,
+            ))
+            .await?
         };
         result.verified &= item.verified;
         result.credentials.push(item);
@@ -409,14 +456,14 @@ pub async fn update_status(
     state: &AppState,
     operator: &Operator,
     body: &Value,
-) -> Result<Value, ApiError> {
+) -> Result<Value, VcApiError> {
     let status_entry = match &body["credentialStatus"] {
         Value::Array(items) if items.len() == 1 => &items[0],
         entry @ Value::Object(_) => entry,
         _ => {
-            return Err(
-                VcApiError::Shape("credentialStatus must be one status entry object").into(),
-            );
+            return Err(VcApiError::Shape(
+                "credentialStatus must be one status entry object",
+            ));
         }
     };
     let purpose = status_entry["statusPurpose"]
@@ -431,13 +478,15 @@ pub async fn update_status(
     ) && list == open.list_url()
     {
         if operator.role != Role::Admin {
-            return Err(ApiError::Access(AccessError::Role {
+            return Err(VcApiError::Access(AccessError::Role {
                 role: operator.role,
                 action: "change an open issuer credential's status (admin)",
             }));
         }
         if purpose != "revocation" {
-            return Err(VcApiError::Shape("the open issuer's list is a revocation list").into());
+            return Err(VcApiError::Shape(
+                "the open issuer's list is a revocation list",
+            ));
         }
         let index = status_entry["statusListIndex"]
             .as_str()
@@ -446,26 +495,25 @@ pub async fn update_status(
                 "statusListIndex must be a decimal string",
             ))?;
         let open = std::sync::Arc::clone(open);
-        tokio::task::spawn_blocking(move || open.set_revoked(index, set))
-            .await
-            .map_err(|error| ApiError::Internal(error.into()))?
-            .map_err(VcApiError::from)?;
+        tokio::task::spawn_blocking(move || open.set_revoked(index, set)).await??;
         return Ok(json!({"credentialStatus": status_entry, "status": set}));
     }
     let id = body["credentialId"]
         .as_str()
         .ok_or(VcApiError::Shape("credentialId is required"))?;
     let id = talent_core::identifiers::CredentialId::parse_lenient(id)
-        .map_err(|_| ApiError::InvalidCredentialId(id.to_owned()))?;
+        .map_err(|_| VcApiError::InvalidCredentialId(id.to_owned()))?;
     let code = match (purpose, set) {
         ("revocation", true) => "04",
         ("suspension", true) => "02",
         ("suspension", false) => "01",
         ("revocation", false) => {
-            return Err(VcApiError::Shape("a revocation cannot be undone").into());
+            return Err(VcApiError::Shape("a revocation cannot be undone"));
         }
         _ => {
-            return Err(VcApiError::Shape("statusPurpose must be revocation or suspension").into());
+            return Err(VcApiError::Shape(
+                "statusPurpose must be revocation or suspension",
+            ));
         }
     };
     let reason = body["reason"].as_str().unwrap_or("VC-API status update");

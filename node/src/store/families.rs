@@ -23,7 +23,10 @@ pub(super) const CF_STATUS_SLOTS: &str = "status_slots";
 pub(super) const CF_STATUS_BITS: &str = "status_bits";
 /// Recognition answers counted per (from region, to region, type, outcome): aggregates only.
 pub(super) const CF_RECOGNITION_FLOWS: &str = "recognition_flows";
-pub(super) const COLUMN_FAMILIES: [&str; 17] = [
+/// The holder-visible query log: who verified an own credential at this node, and why,
+/// sealed under the personal-data key; keyed by credential UUID ‖ time ‖ random.
+pub(super) const CF_QUERIES: &str = "queries";
+pub(super) const COLUMN_FAMILIES: [&str; 18] = [
     CF_ENTRIES,
     CF_HASHES,
     CF_CREDENTIALS,
@@ -41,4 +44,5 @@ pub(super) const COLUMN_FAMILIES: [&str; 17] = [
     CF_STATUS_SLOTS,
     CF_STATUS_BITS,
     CF_RECOGNITION_FLOWS,
+    CF_QUERIES,
 ];

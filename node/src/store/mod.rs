@@ -18,6 +18,7 @@
 //! | `evidence` | member id, 0x00, sequence (u64 BE) | JSON evidence of misbehaviour |
 //! | `issuer_events` | space prefix, leaf index (u64 BE) | entry that changed the issuer history |
 //! | `statuses` | space prefix, credential UUID, leaf index (u64 BE) | status code set by that entry |
+//! | `queries` | credential UUID, time (ns, u64 BE), 4 random bytes | a verification of an own credential at this node, sealed ([`personal`]) |
 //!
 //! The space prefix is 0x00 for the own log and `member id, 0x00` for a mirror (member ids
 //! never start with or contain 0x00).
@@ -39,8 +40,8 @@
 //! hashes, the own log's append), `effects` (issuer events and statuses), `slots`
 //! (status-list slots), `credentials` (where a credential id is logged), `mirrors` (peers'
 //! logs and how much of each is verified), `resident_ids` with [`personal`] (full ID
-//! numbers), `meta`, `witness` (cosigned checkpoints, evidence against peers) and `flows`
-//! (recognition counts). This file opens the database and holds what they share.
+//! numbers), `meta`, `witness` (cosigned checkpoints, evidence against peers), `flows`
+//! (recognition counts) and `queries` (the holder-visible query log). This file opens the database and holds what they share.
 
 mod credentials;
 mod effects;
@@ -50,6 +51,7 @@ mod log;
 mod meta;
 mod mirrors;
 pub mod personal;
+mod queries;
 mod resident_ids;
 mod slots;
 mod space;
@@ -68,6 +70,7 @@ pub use log::{AppendBatch, AppendedEntry};
 pub use meta::{META_AUTHORITY_DID, META_MEMBER_ID, META_WITNESSED_CHECKPOINT};
 pub use mirrors::{MirrorAppend, MirrorRecord, MirrorState};
 pub use personal::PersonalKeys;
+pub use queries::MAX_QUERIES_PER_CREDENTIAL;
 pub use slots::SlotHolder;
 pub use space::LogSpace;
 

@@ -30,6 +30,11 @@ const AAD_LABEL: &[u8] = b"talent-registry personal v1\0";
 /// [`PersonalKeys::key_check`]).
 const KEY_CHECK_LABEL: &[u8] = b"talent-registry personal key check v1";
 
+/// Associated data label of a sealed query-log record (see [`PersonalKeys::seal_query`]).
+const QUERY_AAD_LABEL: &[u8] = b"talent-registry query v1\0";
+/// HMAC input label of a holder access code (see [`PersonalKeys::holder_code`]).
+const HOLDER_CODE_LABEL: &[u8] = b"talent-registry holder access code v1\0";
+
 /// Bytes of an HMAC-SHA256 index tag.
 pub const INDEX_TAG_BYTES: usize = 32;
 
@@ -177,6 +182,61 @@ impl PersonalKeys {
 }
 
 /// The associated data of credential `id`'s value.
+impl PersonalKeys {
+    /// A query-log record of credential `id` at key `key`, sealed: who asked and why is
+    /// personal data of the talent and of the verifier. Bound to its key, so a record
+    /// moved to another credential or slot does not open.
+    pub fn seal_query(&self, id: CredentialId, key: &[u8], record: &[u8]) -> Vec<u8> {
+        self.seal_bytes(&query_associated_data(id, key), record)
+    }
+
+    /// The record in a sealed query-log value.
+    ///
+    /// # Errors
+    /// [`NotOpened`] for a value sealed under another key, for another credential or key,
+    /// or altered.
+    pub fn open_query(
+        &self,
+        id: CredentialId,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<Vec<u8>, NotOpened> {
+        self.open_bytes(&query_associated_data(id, key), value)
+    }
+
+    /// The holder access code of credential `id`: what the office hands the talent with the
+    /// credential, and what opens the credential's query log. An HMAC under the index key
+    /// with its own label (no index tag is ever computed over this input), in RFC 4648
+    /// base32 without padding, 26 characters (128 bits).
+    pub fn holder_code(&self, id: CredentialId) -> String {
+        let mut mac = self.index.clone();
+        mac.update(HOLDER_CODE_LABEL);
+        mac.update(&id.uuid().into_bytes());
+        let tag = mac.finalize().into_bytes();
+        data_encoding::BASE32_NOPAD.encode(&tag[..16])
+    }
+
+    /// Whether `code` is credential `id`'s holder access code (case, spaces and dashes
+    /// ignored; compared in constant time).
+    pub fn matches_holder_code(&self, id: CredentialId, code: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let given: String = code
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let expected = self.holder_code(id);
+        given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+    }
+}
+
+fn query_associated_data(id: CredentialId, key: &[u8]) -> Vec<u8> {
+    let mut aad = QUERY_AAD_LABEL.to_vec();
+    aad.extend_from_slice(&id.uuid().into_bytes());
+    aad.extend_from_slice(key);
+    aad
+}
+
 fn associated_data(id: CredentialId) -> Vec<u8> {
     let mut aad = AAD_LABEL.to_vec();
     aad.extend_from_slice(&id.uuid().into_bytes());

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use talent_core::credential::CredentialView;
+use talent_core::identifiers::CredentialId;
 use talent_core::recognition::{Presented, Recognition};
 use talent_core::schema::SchemaSet;
 use talent_core::verify::Verdict;
@@ -19,6 +20,7 @@ use talent_tlog::merkle::ProofError;
 pub use self::batch::Batcher;
 use self::batch::{Checked, Request};
 use super::HeldLogs;
+use super::query_log::{self, Inquiry};
 use crate::issuers::Issuers;
 use crate::recognition::{RecognitionError, recognise};
 use crate::store::StoreError;
@@ -86,14 +88,44 @@ pub async fn verdict(
     sources: Sources,
     credential: Value,
     require_quorum: bool,
+    inquiry: &Inquiry,
 ) -> Result<Verdict, VerificationError> {
+    let asked = Asked::of(&credential, &sources);
     let request = Request {
         sources,
         credential,
         require_quorum,
         keep_verified: false,
     };
-    Ok(batcher.verify(request).await?.verdict)
+    let checked = batcher.verify(request).await?;
+    asked.record(&checked, inquiry);
+    Ok(checked.verdict)
+}
+
+/// What the query log needs of a request, taken before the batch takes the credential.
+struct Asked {
+    id: Option<CredentialId>,
+    store: Arc<crate::store::Store>,
+    own: Arc<str>,
+}
+
+impl Asked {
+    fn of(credential: &Value, sources: &Sources) -> Asked {
+        Asked {
+            id: CredentialView::of(credential).id(),
+            store: Arc::clone(&sources.logs.store),
+            own: Arc::from(sources.logs.member.id.as_str()),
+        }
+    }
+
+    /// Records the inquiry when the credential is exactly an entry of the own log.
+    fn record(&self, checked: &Checked, inquiry: &Inquiry) {
+        if let (Some(id), Some(member)) = (self.id, &checked.log_member)
+            && **member == *self.own
+        {
+            query_log::record(&self.store, id, inquiry, checked.verdict.verified);
+        }
+    }
 }
 
 /// Verifies `credential` at this node (in its thread's next turn, see [`Batcher`]) and,
@@ -108,7 +140,9 @@ pub async fn answer(
     credential: Value,
     require_quorum: bool,
     region: Option<String>,
+    inquiry: &Inquiry,
 ) -> Result<Answer, VerificationError> {
+    let inquired = Asked::of(&credential, &sources);
     // Kept only when recognition is asked: the batch takes the credential.
     let asked = region
         .as_ref()
@@ -119,11 +153,13 @@ pub async fn answer(
         require_quorum,
         keep_verified: region.is_some(),
     };
+    let checked = batcher.verify(request).await?;
+    inquired.record(&checked, inquiry);
     let Checked {
         verdict,
         log_member,
         verified,
-    } = batcher.verify(request).await?;
+    } = checked;
     let recognition = match (region, asked) {
         (Some(region), Some((credential, sources))) => {
             let recognition = tokio::task::spawn_blocking(move || {
