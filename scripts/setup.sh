@@ -3,8 +3,10 @@
 # Rust toolchain: libclang (bindgen, for the rocksdb crate), a C++ compiler, OpenSSL 3's
 # command line (the independent check of the SM2 test vector, integrity/tests/sm2_openssl.rs),
 # Go with its x/mod sources (Go's signed-note opening our checkpoints,
-# tlog/tests/go_note_interop.rs), Node.js and npm (the W3C suites), and for the web console's browser tests Debian's Chromium (/usr/bin/chromium, driven
-# headless by the tests) with CJK fonts so Chinese text renders in their screenshots.
+# tlog/tests/go_note_interop.rs), Node.js and npm (the W3C suites, and the eddsa-rdfc-2022
+# cross-check with jsonld.js, integrity/tests/rdfc_crosscheck.rs), and for the web console's
+# browser tests Debian's Chromium (/usr/bin/chromium, driven headless by the tests) with CJK
+# fonts so Chinese text renders in their screenshots.
 # Idempotent: does nothing when everything is present. Sourced by run-node.sh and test.sh.
 set -euo pipefail
 
@@ -21,7 +23,9 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-dev)
 # Node.js and npm: the W3C interoperability suites (scripts/w3c-suites.sh) are mocha test
-# suites; npm installs their packages from the npm registry.
+# suites, and the eddsa-rdfc-2022 cross-check runs jsonld.js and Digital Bazaar's
+# cryptosuite (integrity/tests/rdfc_crosscheck.rs); npm installs their packages from the npm
+# registry.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 

@@ -79,22 +79,32 @@ issuer=$(curl -skf "$base/api/v1/member" | node -e \
   'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).openIssuer))')
 [ -n "$issuer" ] && [ "$issuer" != undefined ] || { echo "w3c-suites: the node did not start" >&2; exit 2; }
 
-# One local implementation, with the tags each suite selects on.
+# One local implementation, with the tags each suite selects on: an issuer per cryptosuite
+# (the open issuer signs with the one its request's options name), one verifier for all.
+issuer() {
+  local tags=$1 suite=$2
+  cat <<ISSUER
+    {
+      id: '$issuer',
+      endpoint: '$base/credentials/issue',
+      headers: {authorization: 'Bearer $token'},
+      options: {cryptosuite: '$suite'},
+      supports: {vc: ['1.1', '2.0']},
+      tags: [$tags]
+    },
+ISSUER
+}
 config() {
-  local tags=$1
+  local issuers=$1 tags=$2
   cat <<CONFIG
 module.exports = {
   settings: {enableInteropTests: false, testAllImplementations: false},
   implementations: [{
     name: 'talent-registry',
     implementation: 'talent-registry node (local)',
-    issuers: [{
-      id: '$issuer',
-      endpoint: '$base/credentials/issue',
-      headers: {authorization: 'Bearer $token'},
-      supports: {vc: ['1.1', '2.0']},
-      tags: [$tags]
-    }],
+    issuers: [
+$issuers
+    ],
     verifiers: [{id: '$issuer', endpoint: '$base/credentials/verify', tags: [$tags]}],
     vpVerifiers: [{id: '$issuer', endpoint: '$base/presentations/verify', tags: [$tags]}]
   }]
@@ -104,13 +114,18 @@ CONFIG
 status=0
 for suite in "${suites[@]}"; do
   case "$suite" in
-    vc-di-eddsa-test-suite) tags="'eddsa-jcs-2022', 'eddsa-rdfc-2022'" ;;
-    vc-bitstring-status-list-test-suite) tags="'BitstringStatusList'" ;;
-    vc-data-model-2.0-test-suite) tags="'vc2.0'" ;;
+    vc-di-eddsa-test-suite)
+      tags="'eddsa-jcs-2022', 'eddsa-rdfc-2022'"
+      issuers="$(issuer "'eddsa-jcs-2022'" eddsa-jcs-2022)$(issuer "'eddsa-rdfc-2022'" eddsa-rdfc-2022)" ;;
+    vc-bitstring-status-list-test-suite)
+      tags="'BitstringStatusList'"; issuers=$(issuer "$tags" eddsa-jcs-2022) ;;
+    vc-data-model-2.0-test-suite)
+      tags="'vc2.0'"; issuers=$(issuer "$tags" eddsa-jcs-2022) ;;
     *) echo "w3c-suites: unknown suite $suite" >&2; exit 2 ;;
   esac
-  config "$tags" >"$work/$suite/localConfig.cjs"
+  config "$issuers" "$tags" >"$work/$suite/localConfig.cjs"
   report="$work/$suite-report.json"
+  rm -f "$report"
   (cd "$work/$suite" && NODE_TLS_REJECT_UNAUTHORIZED=0 npx mocha tests/ --timeout 15000 \
     --preserve-symlinks --reporter json --reporter-option "output=$report" \
     >"$work/$suite.log" 2>&1) || true

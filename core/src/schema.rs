@@ -27,6 +27,7 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Registry, ValidationError, Validator};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use talent_integrity::rdfc::ContextLoader;
 
 // The context's URL belongs to the credential model, which names it in every `@context`.
 pub use crate::credential::CONTEXT_V1_URL;
@@ -34,6 +35,13 @@ use crate::credential::{CredentialType, SCHEMA_BASE_URL};
 
 /// The JSON-LD context document served at [`CONTEXT_V1_URL`] (`schemas/context/v1.jsonld`).
 pub const CONTEXT_V1: &str = include_str!("../../schemas/context/v1.jsonld");
+
+/// The JSON-LD contexts an `eddsa-rdfc-2022` proof is made and checked with: the W3C
+/// contexts embedded in talent-integrity and this registry's ([`CONTEXT_V1`] at
+/// [`CONTEXT_V1_URL`]).
+pub fn json_ld_contexts() -> ContextLoader {
+    ContextLoader::new().with_context(CONTEXT_V1_URL, CONTEXT_V1)
+}
 
 /// How many violations the [`SchemaError`] display lists before summarising the rest.
 const DISPLAYED_VIOLATIONS: usize = 3;

@@ -824,3 +824,29 @@ fn context_defines_every_type_and_field() {
     used.retain(|name| !NOT_OURS.contains(&name.as_str()));
     assert_eq!(defined, used, "context terms vs schema properties");
 }
+
+/// Every sample credential has canonical N-Quads under the registry's context: its context
+/// defines every term a credential uses (an undefined one would make `eddsa-rdfc-2022`
+/// refuse it), and an `eddsa-rdfc-2022` proof of it verifies.
+#[test]
+fn every_credential_type_signs_and_verifies_as_eddsa_rdfc_2022() {
+    use ed25519_dalek::SigningKey;
+    use talent_core::schema::json_ld_contexts;
+    use talent_integrity::proof::{self, ASSERTION_METHOD, Cryptosuite, ProofOptions};
+
+    let key = SigningKey::from_bytes(&[3u8; 32]);
+    let options = ProofOptions {
+        created: "2025-03-01T00:00:05Z".into(),
+        proof_purpose: ASSERTION_METHOD,
+    };
+    let contexts = json_ld_contexts();
+    for ty in CredentialType::ALL {
+        let mut unsigned = signed_credential(ty);
+        object(&mut unsigned).remove("proof");
+        let signed = proof::sign_rdfc(&unsigned, &key, &options, &contexts)
+            .unwrap_or_else(|error| panic!("{ty:?}: {error}"));
+        let verified = proof::verify_with_contexts(&signed, ASSERTION_METHOD, &contexts)
+            .unwrap_or_else(|error| panic!("{ty:?}: {error}"));
+        assert_eq!(verified.cryptosuite, Cryptosuite::EddsaRdfc2022);
+    }
+}

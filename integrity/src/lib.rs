@@ -9,7 +9,10 @@
 //!   SM2) and the SM2 distinguishing ID;
 //! - [`proof`]: `DataIntegrityProof`s with the `eddsa-jcs-2022` cryptosuite (Ed25519,
 //!   SHA-256) or this project's `sm2-jcs-2025` (SM2, SM3; `docs/sm2-jcs-2025.md`), one at a
-//!   time or, for Ed25519, verified in batches.
+//!   time or, for Ed25519, verified in batches; and, for documents of other issuers, the
+//!   W3C `eddsa-rdfc-2022` (Ed25519 over canonical N-Quads);
+//! - [`rdfc`]: JSON-LD documents as RDFC-1.0 canonical N-Quads, with contexts from a local
+//!   cache embedded in the crate, refusing what JSON-LD would drop.
 //!
 //! Nothing here performs I/O or reads the clock.
 
@@ -21,3 +24,4 @@ pub mod jcs;
 pub mod keys;
 pub mod multibase;
 pub mod proof;
+pub mod rdfc;

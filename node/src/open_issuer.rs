@@ -14,9 +14,10 @@ use chrono::Utc;
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use talent_core::status_list::{Bitstring, StatusListCredential, StatusPurpose};
-use talent_core::w3c::data_model::{self, DataModelError};
+use talent_core::w3c::data_model::{self, DataModelError, Version};
 use talent_integrity::did::DidKey;
-use talent_integrity::proof::{self, ASSERTION_METHOD, ProofError, ProofOptions};
+use talent_integrity::proof::{self, ASSERTION_METHOD, Cryptosuite, ProofError, ProofOptions};
+use talent_integrity::rdfc::{self, ContextLoader, RdfcError};
 
 use crate::store::{Store, StoreError};
 
@@ -37,9 +38,17 @@ pub enum OpenIssuerError {
     /// The credential names another issuer than this one.
     #[error("the credential's issuer must be this node's open issuer {0}")]
     IssuerMismatch(String),
-    /// The credential already carries a proof.
+    /// The credential already carries a proof, or could not be signed.
     #[error("the credential must be unsigned: {0}")]
     Proof(#[from] ProofError),
+    /// Read as JSON-LD, the credential loses or breaks something: a term no context defines,
+    /// a relative or invalid IRI, an unknown context (what `eddsa-rdfc-2022` calls a data
+    /// loss; checked for every suite, so no credential means less than it says).
+    #[error("the credential is not sound JSON-LD: {0}")]
+    JsonLd(#[from] RdfcError),
+    /// A cryptosuite the open issuer does not sign with.
+    #[error("the open issuer signs with eddsa-jcs-2022 or eddsa-rdfc-2022, not {0:?}")]
+    Cryptosuite(String),
     /// Every index of the status list is in use.
     #[error("the open issuer's status list is full ({LIST_BITS} credentials)")]
     ListFull,
@@ -58,6 +67,7 @@ pub struct OpenIssuer {
     did: DidKey,
     store: Arc<Store>,
     list_url: String,
+    contexts: ContextLoader,
     /// Serialises index hand-outs and revocations (read, change, write the meta value).
     writes: Mutex<()>,
 }
@@ -74,6 +84,7 @@ impl OpenIssuer {
                 "{}/credentials/status-lists/open/0",
                 public_url.trim_end_matches('/')
             ),
+            contexts: talent_core::schema::json_ld_contexts(),
             writes: Mutex::new(()),
         }
     }
@@ -88,13 +99,25 @@ impl OpenIssuer {
         &self.list_url
     }
 
-    /// Signs `credential` (`eddsa-jcs-2022`) after checking it against the data model,
-    /// filling in `issuer` when absent and attaching a revocation entry when it has no
+    /// Signs `credential` with `cryptosuite` (`eddsa-jcs-2022` when `None`, or
+    /// `eddsa-rdfc-2022`) after checking it against the data model and as JSON-LD, filling
+    /// in `issuer` when absent and attaching a revocation entry when it has no
     /// `credentialStatus`.
     ///
     /// # Errors
     /// Every [`OpenIssuerError`] but `UnknownIndex`.
-    pub fn issue(&self, mut credential: Value) -> Result<Value, OpenIssuerError> {
+    pub fn issue(
+        &self,
+        mut credential: Value,
+        cryptosuite: Option<&str>,
+    ) -> Result<Value, OpenIssuerError> {
+        let suite = match cryptosuite {
+            None => Cryptosuite::EddsaJcs2022,
+            Some(name) => match Cryptosuite::from_any_name(name) {
+                Some(suite @ (Cryptosuite::EddsaJcs2022 | Cryptosuite::EddsaRdfc2022)) => suite,
+                _ => return Err(OpenIssuerError::Cryptosuite(name.to_owned())),
+            },
+        };
         let object = credential
             .as_object_mut()
             .ok_or(DataModelError::NotAnObject)?;
@@ -114,8 +137,10 @@ impl OpenIssuer {
             Some(named) if named == did => {}
             _ => return Err(OpenIssuerError::IssuerMismatch(did)),
         }
-        data_model::check_credential(&credential)?;
-        if credential.get("credentialStatus").is_none() {
+        let version = data_model::check_credential(&credential)?;
+        // The status list's terms are defined by the VC 2.0 context only: a VC 1.1
+        // credential gets no status entry.
+        if version == Version::V2_0 && credential.get("credentialStatus").is_none() {
             let index = self.next_index()?;
             credential["credentialStatus"] = json!({
                 "id": format!("{}#{index}", self.list_url),
@@ -125,11 +150,23 @@ impl OpenIssuer {
                 "statusListCredential": self.list_url,
             });
         }
+        match rdfc::canonical_nquads(&credential, &self.contexts) {
+            // A JCS proof signs the JSON, where a base direction stays; only canonical
+            // N-Quads would lose it.
+            Err(RdfcError::BaseDirection(_)) if suite != Cryptosuite::EddsaRdfc2022 => {}
+            Err(error) => return Err(error.into()),
+            Ok(_) => {}
+        }
         let options = ProofOptions {
             created: talent_core::credential::format_datetime(Utc::now()),
             proof_purpose: ASSERTION_METHOD,
         };
-        Ok(proof::sign(&credential, &self.key, &options)?)
+        Ok(match suite {
+            Cryptosuite::EddsaRdfc2022 => {
+                proof::sign_rdfc(&credential, &self.key, &options, &self.contexts)?
+            }
+            _ => proof::sign(&credential, &self.key, &options)?,
+        })
     }
 
     /// Sets (or clears) the revocation bit at `index`.
@@ -240,8 +277,8 @@ mod tests {
     fn it_signs_general_credentials_with_a_status_entry_of_its_own_list() {
         let dir = tempfile::tempdir().expect("temp dir");
         let issuer = issuer(dir.path());
-        let first = issuer.issue(unsigned()).expect("issues");
-        let second = issuer.issue(unsigned()).expect("issues");
+        let first = issuer.issue(unsigned(), None).expect("issues");
+        let second = issuer.issue(unsigned(), None).expect("issues");
         assert_eq!(first["issuer"], issuer.did().to_string());
         assert_eq!(first["credentialStatus"]["statusListIndex"], "0");
         assert_eq!(second["credentialStatus"]["statusListIndex"], "1");
@@ -271,18 +308,33 @@ mod tests {
         let mut other = unsigned();
         other["issuer"] = json!("did:example:someone-else");
         assert!(matches!(
-            issuer.issue(other),
+            issuer.issue(other, None),
             Err(OpenIssuerError::IssuerMismatch(_))
         ));
-        let signed = issuer.issue(unsigned()).expect("issues");
+        let signed = issuer.issue(unsigned(), None).expect("issues");
         assert!(matches!(
-            issuer.issue(signed),
+            issuer.issue(signed, None),
             Err(OpenIssuerError::Proof(ProofError::AlreadySigned))
         ));
+        let mut undefined = unsigned();
+        undefined["statusEntry"] = json!({"type": "BitstringStatusListEntry"});
+        assert!(matches!(
+            issuer.issue(undefined, None),
+            Err(OpenIssuerError::JsonLd(_))
+        ));
+        assert!(matches!(
+            issuer.issue(unsigned(), Some("sm2-jcs-2025")),
+            Err(OpenIssuerError::Cryptosuite(_))
+        ));
+        let rdfc = issuer
+            .issue(unsigned(), Some("eddsa-rdfc-2022"))
+            .expect("signs");
+        assert_eq!(rdfc["proof"]["cryptosuite"], "eddsa-rdfc-2022");
+        assert!(verify_credential(&rdfc, Utc::now()).iter().all(|c| c.ok));
         let mut broken = unsigned();
         broken["validFrom"] = json!("yesterday");
         assert!(matches!(
-            issuer.issue(broken),
+            issuer.issue(broken, None),
             Err(OpenIssuerError::DataModel(DataModelError::DateTime(_)))
         ));
     }

@@ -2,16 +2,40 @@
 //! proof this project verifies, whoever issued it. The registry's own checks (schema,
 //! authority, log inclusion, logged status) come on top, for the credentials they apply to.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use talent_integrity::did::DidKey;
-use talent_integrity::proof::{self, ASSERTION_METHOD};
+use talent_integrity::proof::{self, ASSERTION_METHOD, ProofError, VerifiedProof};
+use talent_integrity::rdfc::ContextLoader;
 
 use super::data_model::{self, parse_date_time_stamp};
 use crate::verify::{Check, CheckName};
 
 /// `proofPurpose` of a presentation's proof.
 pub const AUTHENTICATION: &str = "authentication";
+
+/// The JSON-LD contexts an `eddsa-rdfc-2022` proof is canonicalised with: the W3C contexts
+/// and the registry's, from memory; any other is refused, never fetched.
+static CONTEXTS: LazyLock<ContextLoader> = LazyLock::new(crate::schema::json_ld_contexts);
+
+/// Every proof of a document (one, or a set or chain): all must verify.
+fn verify_proofs(
+    document: &Value,
+    purpose: &'static str,
+) -> Result<Vec<VerifiedProof>, ProofError> {
+    proof::verify_proof_set(document, purpose, &CONTEXTS)
+}
+
+/// The detail of a passed proof check: each proof's suite and signer.
+fn proofs_detail(proofs: &[VerifiedProof]) -> String {
+    proofs
+        .iter()
+        .map(|proof| format!("{} proof by {}", proof.cryptosuite, proof.controller))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 /// What a presentation's proof must answer: the verifier's challenge and domain, when it
 /// set them.
@@ -60,13 +84,10 @@ pub fn verify_credential(document: &Value, now: DateTime<Utc>) -> Vec<Check> {
     let object = document
         .as_object()
         .expect("the data model checked an object");
-    match proof::verify(document, ASSERTION_METHOD) {
+    match verify_proofs(document, ASSERTION_METHOD) {
         Ok(verified) => {
-            checks.push(Check::pass(
-                CheckName::Proof,
-                format!("{} proof by {}", verified.cryptosuite, verified.controller),
-            ));
-            checks.push(issuer_check(object, &verified.controller));
+            checks.push(Check::pass(CheckName::Proof, proofs_detail(&verified)));
+            checks.push(issuer_check(object, &verified));
         }
         Err(error) => {
             checks.push(Check::fail(CheckName::Proof, error.to_string()));
@@ -130,35 +151,50 @@ pub fn verify_presentation(
     checks
 }
 
-/// A presentation's proof: `authentication`, with the challenge and domain asked for.
+/// A presentation's proof (or each of its proofs): `authentication`, with the challenge and
+/// domain asked for, one of them by the holder when the holder is a did:key.
 fn presentation_proof(document: &Value, options: &PresentationOptions) -> Check {
-    let proof = &document["proof"];
-    for (name, expected) in [
-        ("challenge", &options.challenge),
-        ("domain", &options.domain),
-    ] {
-        if let Some(expected) = expected
-            && proof[name].as_str() != Some(expected.as_str())
-        {
-            return Check::fail(
-                CheckName::Proof,
-                format!("the proof's {name} is not the one asked for"),
-            );
+    let proofs = match &document["proof"] {
+        Value::Array(proofs) => proofs.iter().collect(),
+        proof => vec![proof],
+    };
+    for proof in proofs {
+        for (name, expected) in [
+            ("challenge", &options.challenge),
+            ("domain", &options.domain),
+        ] {
+            let Some(expected) = expected else {
+                continue;
+            };
+            // `domain` may be one string or a set of them.
+            let answers = match &proof[name] {
+                Value::Array(values) => values.iter().any(|v| v.as_str() == Some(expected)),
+                value => value.as_str() == Some(expected.as_str()),
+            };
+            if !answers {
+                return Check::fail(
+                    CheckName::Proof,
+                    format!("the proof's {name} is not the one asked for"),
+                );
+            }
         }
     }
-    match proof::verify(document, AUTHENTICATION) {
+    match verify_proofs(document, AUTHENTICATION) {
         Ok(verified) => match document.get("holder").map(holder_id) {
-            Some(Some(holder)) if holder != verified.controller.to_string() => Check::fail(
-                CheckName::Proof,
-                format!(
-                    "signed by {}, not by the holder {holder}",
-                    verified.controller
-                ),
-            ),
-            _ => Check::pass(
-                CheckName::Proof,
-                format!("{} proof by {}", verified.cryptosuite, verified.controller),
-            ),
+            Some(Some(holder))
+                if !verified
+                    .iter()
+                    .any(|proof| proof.controller.to_string() == holder) =>
+            {
+                Check::fail(
+                    CheckName::Proof,
+                    format!(
+                        "not signed by the holder {holder} ({})",
+                        proofs_detail(&verified)
+                    ),
+                )
+            }
+            _ => Check::pass(CheckName::Proof, proofs_detail(&verified)),
         },
         Err(error) => Check::fail(CheckName::Proof, error.to_string()),
     }
@@ -174,19 +210,24 @@ fn holder_id(holder: &Value) -> Option<String> {
     .filter(|id| id.starts_with("did:key:"))
 }
 
-/// The issuer is the proof's signer when it is a did:key; another kind of issuer id cannot
-/// be bound to the key here, and fails.
-fn issuer_check(object: &Map<String, Value>, signer: &DidKey) -> Check {
+/// The issuer signed one of the proofs, when it is a did:key; another kind of issuer id
+/// cannot be bound to a key here, and fails.
+fn issuer_check(object: &Map<String, Value>, proofs: &[VerifiedProof]) -> Check {
     let issuer = match object.get("issuer") {
         Some(Value::String(id)) => id.as_str(),
         Some(Value::Object(issuer)) => issuer.get("id").and_then(Value::as_str).unwrap_or(""),
         _ => "",
     };
     match issuer.parse::<DidKey>() {
-        Ok(issuer) if &issuer == signer => Check::pass(CheckName::Issuer, issuer.to_string()),
+        Ok(issuer) if proofs.iter().any(|proof| proof.controller == issuer) => {
+            Check::pass(CheckName::Issuer, issuer.to_string())
+        }
         Ok(issuer) => Check::fail(
             CheckName::Issuer,
-            format!("signed by {signer}, not by the issuer {issuer}"),
+            format!(
+                "not signed by the issuer {issuer} ({})",
+                proofs_detail(proofs)
+            ),
         ),
         Err(_) => Check::fail(
             CheckName::Issuer,

@@ -1,4 +1,4 @@
-//! The proof configuration, which every JCS cryptosuite handles alike: making one for a new
+//! The proof configuration, which every cryptosuite handles alike: making one for a new
 //! proof, checking a proof's members, cutting a proof out of canonical text, and putting
 //! a proof's canonical bytes into the document's.
 
@@ -68,14 +68,51 @@ pub(super) struct ProofMembers<'a> {
     pub(super) proof_value: Option<&'a str>,
 }
 
+impl<'a> ProofMembers<'a> {
+    /// The members of the parsed `proof` object.
+    pub(super) fn of(proof: &'a Map<String, Value>) -> ProofMembers<'a> {
+        let text = |name: &'static str| proof.get(name).and_then(Value::as_str);
+        ProofMembers {
+            proof_type: text("type"),
+            cryptosuite: text("cryptosuite"),
+            purpose: text("proofPurpose"),
+            created: proof.get("created").map(|created| match created {
+                Value::String(created) => Ok(created.as_str()),
+                other => Err(other.to_string()),
+            }),
+            verification_method: text("verificationMethod"),
+            proof_value: text("proofValue"),
+        }
+    }
+}
+
+/// A JSON object's members.
+type Object = Map<String, Value>;
+
+/// A secured document as an object, and its `proof`, which must be a single object.
+///
+/// # Errors
+/// [`ProofError::NotAnObject`], [`ProofError::MissingProof`].
+pub(super) fn document_and_proof(secured: &Value) -> Result<(&Object, &Object), ProofError> {
+    let document = secured.as_object().ok_or(ProofError::NotAnObject)?;
+    let proof = document
+        .get("proof")
+        .and_then(Value::as_object)
+        .ok_or(ProofError::MissingProof)?;
+    Ok((document, proof))
+}
+
 /// The checks of a proof's own members, in the order their errors are reported: type,
 /// cryptosuite, purpose, created, verification method, the method's key kind against the
-/// cryptosuite, proof value. Both ways of preparing a proof
-/// ([`super::prepare_with`], [`super::prepare_canonical`]) make them here.
+/// cryptosuite, proof value. Every way of preparing a proof ([`super::prepare_with`],
+/// [`super::prepare_canonical`], and `eddsa-rdfc-2022`'s) makes them here.
+/// `suite_named` tells which `cryptosuite` values the caller accepts
+/// ([`Cryptosuite::from_name`] for the JCS suites).
 pub(super) fn check_members(
     members: &ProofMembers<'_>,
     expected_purpose: &'static str,
     keys: &mut KeyCache,
+    suite_named: fn(&str) -> Option<Cryptosuite>,
 ) -> Result<(VerifiedProof, SuiteSignature), ProofError> {
     let proof_type = members
         .proof_type
@@ -86,7 +123,7 @@ pub(super) fn check_members(
     let suite_name = members
         .cryptosuite
         .ok_or(ProofError::MissingProperty("cryptosuite"))?;
-    let cryptosuite = Cryptosuite::from_name(suite_name)
+    let cryptosuite = suite_named(suite_name)
         .ok_or_else(|| ProofError::UnsupportedCryptosuite(suite_name.to_owned()))?;
     let purpose = members
         .purpose

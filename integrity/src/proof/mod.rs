@@ -11,10 +11,18 @@
 //!
 //! Many Ed25519 proofs verify at once in a batch ([`verify_batch`]); SM2 proofs verify one
 //! by one.
+//!
+//! The W3C `eddsa-rdfc-2022` suite (module `eddsa_rdfc`) signs the same way as
+//! `eddsa-jcs-2022` over RDFC-1.0 canonical N-Quads in place of JCS, which needs JSON-LD
+//! contexts ([`ContextLoader`]): its functions take one ([`verify_with_contexts`],
+//! [`sign_rdfc`], …), and those without one ([`verify`], [`prepare`], [`sign`]) keep to the
+//! JCS suites and refuse it as an unsupported cryptosuite.
 
 mod batch;
 mod config;
 mod eddsa_jcs;
+mod eddsa_rdfc;
+mod sets;
 mod signing;
 mod sm2_jcs;
 
@@ -26,9 +34,12 @@ use thiserror::Error;
 use crate::did::{DidError, DidKey, KeyCache, KeyKind, PublicKey};
 use crate::jcs;
 use crate::multibase::MultibaseError;
+use crate::rdfc::{ContextLoader, RdfcError};
 use config::{BorrowedProof, ProofMembers};
 
 pub use batch::{batch_verifies, verify_batch};
+pub use eddsa_rdfc::{RdfcHashData, create_proof_rdfc, rdfc_hash_data, sign_rdfc};
+pub use sets::verify_proof_set;
 pub use signing::{ProofKey, ProofSigner, SignedDocument, create_proof, sign};
 
 /// `type` of every proof this module makes and accepts.
@@ -44,6 +55,9 @@ pub enum Cryptosuite {
     EddsaJcs2022,
     /// SM2 over RFC 8785 JCS and SM3 (this project's suite, `docs/sm2-jcs-2025.md`).
     Sm2Jcs2025,
+    /// Ed25519 over RDFC-1.0 canonical N-Quads and SHA-256 (W3C vc-di-eddsa §3.3): for
+    /// documents of other issuers, verified and signed with JSON-LD contexts.
+    EddsaRdfc2022,
 }
 
 impl Cryptosuite {
@@ -52,10 +66,13 @@ impl Cryptosuite {
         match self {
             Cryptosuite::EddsaJcs2022 => "eddsa-jcs-2022",
             Cryptosuite::Sm2Jcs2025 => "sm2-jcs-2025",
+            Cryptosuite::EddsaRdfc2022 => "eddsa-rdfc-2022",
         }
     }
 
-    /// The suite a `cryptosuite` value names, if this project implements it.
+    /// The JCS suite a `cryptosuite` value names, if this project implements it: the suites
+    /// a registry member signs with and [`verify`] checks. `eddsa-rdfc-2022`, which needs
+    /// JSON-LD contexts, is not one ([`Cryptosuite::from_any_name`]).
     pub fn from_name(name: &str) -> Option<Cryptosuite> {
         match name {
             "eddsa-jcs-2022" => Some(Cryptosuite::EddsaJcs2022),
@@ -64,16 +81,26 @@ impl Cryptosuite {
         }
     }
 
+    /// Any suite a `cryptosuite` value names, `eddsa-rdfc-2022` included.
+    pub fn from_any_name(name: &str) -> Option<Cryptosuite> {
+        match name {
+            "eddsa-rdfc-2022" => Some(Cryptosuite::EddsaRdfc2022),
+            other => Cryptosuite::from_name(other),
+        }
+    }
+
     /// The kind of key the suite's proofs are signed with.
     pub fn key_kind(self) -> KeyKind {
         match self {
-            Cryptosuite::EddsaJcs2022 => KeyKind::Ed25519,
+            Cryptosuite::EddsaJcs2022 | Cryptosuite::EddsaRdfc2022 => KeyKind::Ed25519,
             Cryptosuite::Sm2Jcs2025 => KeyKind::Sm2,
         }
     }
 
-    /// hashData: `H(JCS(proof config)) ‖ H(JCS(document))`, the 64 bytes that are signed,
-    /// with the suite's hash `H` (SHA-256 or SM3).
+    /// hashData of the JCS suites: `H(JCS(proof config)) ‖ H(JCS(document))`, the 64 bytes
+    /// that are signed, with the suite's hash `H` (SHA-256 or SM3). `eddsa-rdfc-2022`
+    /// hashes canonical N-Quads instead ([`rdfc_hash_data`]); for it this gives the
+    /// `eddsa-jcs-2022` bytes.
     pub fn hash_data(self, proof_config: &Value, unsecured_document: &Value) -> [u8; 64] {
         let mut out = [0u8; 64];
         out[..32].copy_from_slice(&self.digest(&[&jcs::canonicalize(proof_config)]));
@@ -84,7 +111,7 @@ impl Cryptosuite {
     /// The suite's hash of the concatenated `parts`.
     fn digest(self, parts: &[&[u8]]) -> [u8; 32] {
         match self {
-            Cryptosuite::EddsaJcs2022 => eddsa_jcs::digest(parts),
+            Cryptosuite::EddsaJcs2022 | Cryptosuite::EddsaRdfc2022 => eddsa_jcs::digest(parts),
             Cryptosuite::Sm2Jcs2025 => sm2_jcs::digest(parts),
         }
     }
@@ -147,6 +174,10 @@ pub enum ProofError {
         /// The kind of key the verification method holds.
         key: KeyKind,
     },
+    /// The `eddsa-rdfc-2022` transformation found no canonical N-Quads for the document or
+    /// the proof configuration (an unknown context, an undefined term, …).
+    #[error("eddsa-rdfc-2022 transformation: {0}")]
+    Canonicalization(#[from] RdfcError),
     /// `proofValue` is not valid multibase base58btc.
     #[error("proofValue: {0}")]
     ProofValueEncoding(MultibaseError),
@@ -161,6 +192,9 @@ pub enum ProofError {
     /// `r + k = n`), which a deterministic nonce cannot (probability about 2⁻²⁵⁶).
     #[error("SM2 signing found no signature for this key and message (r = 0 or r + k = n)")]
     SigningFailed,
+    /// A `previousProof` names no proof of the document's proof set (or is not ids).
+    #[error("previousProof {0:?} names no proof of the set")]
+    PreviousProof(String),
     /// The signature does not match the document and key.
     #[error("signature does not match the document (verification method {verification_method})")]
     SignatureMismatch {
@@ -200,7 +234,7 @@ pub fn hash_data(proof_config: &Value, unsecured_document: &Value) -> [u8; 64] {
 /// A proof's signature, parsed for its cryptosuite.
 #[derive(Debug, Clone)]
 pub(crate) enum SuiteSignature {
-    /// `eddsa-jcs-2022`.
+    /// `eddsa-jcs-2022` or `eddsa-rdfc-2022`.
     Ed25519(ed25519_dalek::Signature),
     /// `sm2-jcs-2025`.
     Sm2(sm2::dsa::Signature),
@@ -213,7 +247,7 @@ impl SuiteSignature {
     /// [`ProofError::InvalidSm2Signature`].
     fn from_bytes(suite: Cryptosuite, bytes: &[u8; 64]) -> Result<SuiteSignature, ProofError> {
         Ok(match suite {
-            Cryptosuite::EddsaJcs2022 => {
+            Cryptosuite::EddsaJcs2022 | Cryptosuite::EddsaRdfc2022 => {
                 SuiteSignature::Ed25519(ed25519_dalek::Signature::from_bytes(bytes))
             }
             Cryptosuite::Sm2Jcs2025 => SuiteSignature::Sm2(sm2_jcs::signature(bytes)?),
@@ -316,26 +350,12 @@ pub fn prepare_with(
     expected_purpose: &'static str,
     keys: &mut KeyCache,
 ) -> Result<PreparedProof, ProofError> {
-    let document = secured.as_object().ok_or(ProofError::NotAnObject)?;
-    let proof = document
-        .get("proof")
-        .and_then(Value::as_object)
-        .ok_or(ProofError::MissingProof)?;
-    let text = |name: &'static str| proof.get(name).and_then(Value::as_str);
+    let (document, proof) = config::document_and_proof(secured)?;
     let (facts, signature) = config::check_members(
-        &ProofMembers {
-            proof_type: text("type"),
-            cryptosuite: text("cryptosuite"),
-            purpose: text("proofPurpose"),
-            created: proof.get("created").map(|created| match created {
-                Value::String(created) => Ok(created.as_str()),
-                other => Err(other.to_string()),
-            }),
-            verification_method: text("verificationMethod"),
-            proof_value: text("proofValue"),
-        },
+        &ProofMembers::of(proof),
         expected_purpose,
         keys,
+        Cryptosuite::from_name,
     )?;
 
     let proof_context = proof.get("@context");
@@ -364,6 +384,44 @@ pub fn prepare_with(
         message,
         signature,
     })
+}
+
+/// Verifies the proof of a secured document with any suite this crate implements,
+/// `eddsa-rdfc-2022` included, whose JSON-LD contexts come from `contexts`.
+///
+/// # Errors
+/// As [`verify`], and [`ProofError::Canonicalization`] for an `eddsa-rdfc-2022` document
+/// without canonical N-Quads.
+pub fn verify_with_contexts(
+    secured: &Value,
+    expected_purpose: &'static str,
+    contexts: &ContextLoader,
+) -> Result<VerifiedProof, ProofError> {
+    prepare_with_contexts(secured, expected_purpose, contexts, &mut KeyCache::new())?.verify()
+}
+
+/// [`prepare_with`] for any suite this crate implements: an `eddsa-rdfc-2022` proof is
+/// prepared over canonical N-Quads with contexts from `contexts`, any other as
+/// [`prepare_with`] does.
+///
+/// # Errors
+/// As [`verify_with_contexts`], but never [`ProofError::SignatureMismatch`].
+pub fn prepare_with_contexts(
+    secured: &Value,
+    expected_purpose: &'static str,
+    contexts: &ContextLoader,
+    keys: &mut KeyCache,
+) -> Result<PreparedProof, ProofError> {
+    let rdfc = secured
+        .get("proof")
+        .and_then(|proof| proof.get("cryptosuite"))
+        .and_then(Value::as_str)
+        == Some(Cryptosuite::EddsaRdfc2022.as_str());
+    if rdfc {
+        eddsa_rdfc::prepare(secured, expected_purpose, contexts, keys)
+    } else {
+        prepare_with(secured, expected_purpose, keys)
+    }
 }
 
 /// [`prepare_with`] for an object known only as its canonical JCS text `document` (a log
@@ -407,6 +465,7 @@ pub fn prepare_canonical(
         },
         expected_purpose,
         keys,
+        Cryptosuite::from_name,
     )
     .ok()?;
     let proof_value = members.proof_value?;

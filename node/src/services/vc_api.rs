@@ -69,6 +69,8 @@ impl VcApiError {
                 OpenIssuerError::DataModel(_) => "data_model",
                 OpenIssuerError::IssuerMismatch(_) => "issuer_mismatch",
                 OpenIssuerError::Proof(_) => "already_signed",
+                OpenIssuerError::JsonLd(_) => "json_ld",
+                OpenIssuerError::Cryptosuite(_) => "unknown_cryptosuite",
                 OpenIssuerError::ListFull => "status_list_full",
                 OpenIssuerError::UnknownIndex(_) => "unknown_status_index",
                 OpenIssuerError::Store(_) => "internal",
@@ -136,7 +138,8 @@ pub async fn issue(
             }
             let open = std::sync::Arc::clone(open);
             let credential = Value::Object(credential.clone());
-            tokio::task::spawn_blocking(move || open.issue(credential))
+            let suite = body["options"]["cryptosuite"].as_str().map(str::to_owned);
+            tokio::task::spawn_blocking(move || open.issue(credential, suite.as_deref()))
                 .await?
                 .map_err(VcApiError::from)
         }
