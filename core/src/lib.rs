@@ -27,6 +27,7 @@ pub mod issuers;
 pub mod log_audit;
 pub mod log_entry;
 pub mod proof_bundle;
+pub mod public_audit;
 pub mod recognition;
 pub mod request_auth;
 pub mod schema;

@@ -1,8 +1,9 @@
 //! Authenticated federation requests: members sign the HTTP requests they make to each other.
 //!
-//! Log tiles and entry bundles carry personal data (names, masked ID numbers), so reads of
-//! `/log/checkpoint`, `/log/tile/…` and `/log/tile/entries/…`, and the federation sync calls
-//! (`add-checkpoint`, push hints), are served only to federation members. A member proves
+//! Entry bundles carry personal data (names, masked ID numbers), so reads of
+//! `/log/tile/entries/…` are served only to federation members (checkpoints and hash tiles
+//! are public: they hide the entries; docs/federation-protocol.md §12.6). Members sign every
+//! request they make to each other anyway, sync calls included. A member proves
 //! who it is by signing each request with its **witness key** — the Ed25519 key it cosigns
 //! with, which is its federation identity for transport — and the serving node checks the
 //! signature against the key the federation configuration lists for that member.

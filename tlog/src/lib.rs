@@ -6,6 +6,8 @@
 //!
 //! - [`merkle`]: hashes, inclusion and consistency proofs (RFC 6962 §2.1, via `tlog_tiles`);
 //! - [`tile`]: C2SP `tlog-tiles` paths (`tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`);
+//! - [`served_tiles`]: consistency and inclusion proofs from a log's served hash tiles,
+//!   authenticated against a checkpoint's root (what an outside auditor can prove);
 //! - [`bundle`]: the entry bundle codec (uint16-length-prefixed entries);
 //! - [`checkpoint`]: C2SP `tlog-checkpoint` checkpoints as `signed-note`s;
 //! - [`sm2_note`]: an optional second checkpoint signature by an SM2 key (a local
@@ -22,6 +24,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod merkle;
+pub mod served_tiles;
 pub mod sm2_note;
 pub mod tile;
 pub mod witness;

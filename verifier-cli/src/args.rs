@@ -61,6 +61,35 @@ pub enum LogCommand {
     /// Fetch a member's checkpoint and every tile, rebuild the tree, verify every entry and
     /// the checkpoint signature; with --state, prove the log only grew since the last audit.
     Audit(AuditArgs),
+    /// Audit members' logs from outside, with no token and no member key: check every
+    /// checkpoint of a log that its node and the other nodes hold (signatures, witness
+    /// cosignatures) and prove them one append-only log from the public hash tiles; with
+    /// --state, also consistent with the last run. Exit 0 consistent, 1 inconsistent (split
+    /// view, rollback, fork, bad signature), 2 unreadable.
+    PublicAudit(PublicAuditArgs),
+}
+
+/// `talent-verify log public-audit`.
+#[derive(Debug, clap::Args)]
+pub struct PublicAuditArgs {
+    /// The pinned federation: a configuration (federation.toml) or stored trust anchors.
+    /// Pins every member's log keys, witnesses and node endpoint.
+    #[arg(long, value_name = "FILE")]
+    pub trust: PathBuf,
+    /// Directory of audit states, one `<member>.json` per member: read to prove the log
+    /// only grew since the last run, then updated.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Audit only this member (default: every member).
+    #[arg(long, value_name = "ID")]
+    pub member: Option<String>,
+    /// Nodes whose held checkpoints to compare (repeatable; default: every member's
+    /// endpoint).
+    #[arg(long, value_name = "URL")]
+    pub node: Vec<String>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `talent-verify log audit`.

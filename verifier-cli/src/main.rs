@@ -2,9 +2,11 @@
 //! verification (or a node's) → report. Exit 0 valid, 1 not valid, 2 bad input or usage.
 
 mod args;
+mod audit;
 mod batch;
 mod input;
 mod online;
+mod public_audit;
 mod recognition;
 mod report;
 mod trust;
@@ -19,7 +21,6 @@ use serde_json::{Value, json};
 use talent_core::credential::CredentialView;
 use talent_core::federation::Federation;
 use talent_core::issuers::IssuerRegistry;
-use talent_core::log_audit::{self, AuditError, AuditState};
 use talent_core::schema::SchemaSet;
 use talent_core::verify::{
     IssuerContext, LogContext, LogEvidence, LogIdentity, Verdict, Verification, VerifyOptions,
@@ -27,7 +28,7 @@ use talent_core::verify::{
 };
 use talent_integrity::did::DidKey;
 
-use crate::args::{Args, AuditArgs, Command, ExplainArgs, LogCommand, TrustCommand, VerifyArgs};
+use crate::args::{Args, Command, ExplainArgs, LogCommand, TrustCommand, VerifyArgs};
 use crate::input::{Document, Input};
 use talent_core::proof_bundle::BundleOptions;
 use talent_core::verify::CheckName;
@@ -78,7 +79,8 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Command::Verify(verify) => run_verify(&verify),
-        Command::Log(LogCommand::Audit(audit)) => run_audit(&audit),
+        Command::Log(LogCommand::Audit(args)) => audit::run(&args).map(outcome),
+        Command::Log(LogCommand::PublicAudit(audit)) => public_audit::run(&audit).map(outcome),
         Command::Explain(explain) => run_explain(&explain),
         Command::Trust(TrustCommand::Update(update)) => {
             trust::update(&update)?;
@@ -509,91 +511,4 @@ fn verify_with_node(
             log,
         },
     ))
-}
-
-/// `talent-verify log audit`: exit 0 when the log checks out (and the state file is
-/// updated), 1 when it served something inconsistent, 2 when it could not be read.
-fn run_audit(args: &AuditArgs) -> anyhow::Result<Outcome> {
-    let mut node = online::Node::new(&args.node)?;
-    if let (Some(member), Some(key)) = (&args.member, &args.key) {
-        let text =
-            std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
-        let seed = talent_integrity::multibase::decode_ed25519_secret(text.trim())
-            .with_context(|| format!("{} is not an Ed25519 secret multikey", key.display()))?;
-        node = node.sign_as(member, ed25519_dalek::SigningKey::from_bytes(&seed));
-    }
-    let member = node.member()?;
-    let issuer: DidKey = member
-        .authority_did
-        .parse()
-        .with_context(|| format!("{} announces an invalid authority DID", args.node))?;
-    let previous: Option<AuditState> = match &args.state {
-        Some(path) if path.exists() => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Some(
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not an audit state file", path.display()))?,
-            )
-        }
-        _ => None,
-    };
-    let mut issuers = talent_core::issuers::IssuerRegistry::new(member.id.clone(), issuer);
-    let result = log_audit::audit(
-        &member.log_origin,
-        &member.log_vkey,
-        member.log_sm2_vkey.as_deref(),
-        &mut issuers,
-        previous.as_ref(),
-        |path| {
-            node.bytes(&format!("/log/{path}"))
-                .map_err(|error| format!("{error:#}"))
-        },
-    );
-    let mut stdout = std::io::stdout().lock();
-    match result {
-        Ok(report) => {
-            if let Some(path) = &args.state {
-                let temporary = path.with_extension("tmp");
-                std::fs::write(&temporary, serde_json::to_vec_pretty(&report.state)?)
-                    .with_context(|| format!("writing {}", temporary.display()))?;
-                std::fs::rename(&temporary, path)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-            if args.json {
-                serde_json::to_writer_pretty(&mut stdout, &json!({"ok": true, "report": report}))?;
-                writeln!(stdout)?;
-            } else {
-                writeln!(
-                    stdout,
-                    "✔ 审计通过 AUDIT OK  {}: {} entries, {} tiles verified, root {}",
-                    report.state.origin, report.entries, report.tiles, report.state.root
-                )?;
-                if let Some(previous) = report.previous_size {
-                    writeln!(
-                        stdout,
-                        "  consistent with the previous audit at size {previous} (no rollback, no fork)"
-                    )?;
-                }
-            }
-            Ok(Outcome::Valid)
-        }
-        Err(error @ AuditError::Fetch { .. }) => Err(error.into()),
-        Err(error) => {
-            if args.json {
-                serde_json::to_writer_pretty(
-                    &mut stdout,
-                    &json!({"ok": false, "error": error.to_string()}),
-                )?;
-                writeln!(stdout)?;
-            } else {
-                writeln!(
-                    stdout,
-                    "✘ 审计失败 AUDIT FAILED  {}: {error}",
-                    member.log_origin
-                )?;
-            }
-            Ok(Outcome::NotValid)
-        }
-    }
 }

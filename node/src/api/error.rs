@@ -84,6 +84,17 @@ pub enum ApiError {
     /// No such tile or entry bundle in the current tree.
     #[error("no such tile in the current tree: {0}")]
     TileNotFound(String),
+    /// A consistency-proof query without two sizes 1 ≤ from ≤ to. 400.
+    #[error("invalid consistency proof range: {0}")]
+    InvalidProofRange(String),
+    /// A proof asked for a tree larger than the log. 404.
+    #[error("the log has {current} entries, not {size}")]
+    SizeNotInLog {
+        /// The size asked for.
+        size: u64,
+        /// The current size.
+        current: u64,
+    },
     /// The log's queue is full or it is shutting down: retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -145,7 +156,8 @@ impl ApiError {
         match self {
             ApiError::InvalidJson(_)
             | ApiError::UnknownCryptosuite(_)
-            | ApiError::InvalidCredentialId(_) => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidCredentialId(_)
+            | ApiError::InvalidProofRange(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::SchemaViolation(_)
@@ -157,7 +169,8 @@ impl ApiError {
             | ApiError::StatusListNotFound(_)
             | ApiError::MemberNotFound(_)
             | ApiError::RouteNotFound(_)
-            | ApiError::TileNotFound(_) => StatusCode::NOT_FOUND,
+            | ApiError::TileNotFound(_)
+            | ApiError::SizeNotInLog { .. } => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::LimitReached { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -206,6 +219,8 @@ impl ApiError {
             ApiError::BatchInvalid(_) => "batch_invalid",
             ApiError::BatchSize(_) => "batch_size",
             ApiError::TileNotFound(_) => "tile_not_found",
+            ApiError::InvalidProofRange(_) => "invalid_proof_range",
+            ApiError::SizeNotInLog { .. } => "size_not_in_log",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::LimitReached { code, .. } => code,
             ApiError::InvalidCredentialId(_) => "invalid_credential_id",

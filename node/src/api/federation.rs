@@ -1,6 +1,6 @@
 //! Federation endpoints: the C2SP `tlog-witness` `POST /log/add-checkpoint` (this member
 //! cosigning a peer's checkpoint), `GET /api/v1/federation/status`, and [`require_member`],
-//! the check that members-only reads (tiles, entry bundles) carry a member's signature.
+//! the check that members-only reads (entry bundles) carry a member's signature.
 
 use axum::Router;
 use axum::body::Bytes;

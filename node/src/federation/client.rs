@@ -1,5 +1,5 @@
 //! HTTP client for talking to peer members: every request is signed with this member's
-//! witness key (`talent_core::request_auth`), so peers serve their tiles only to members.
+//! witness key (`talent_core::request_auth`): peers serve entry bundles only to members.
 
 use std::time::Duration;
 
