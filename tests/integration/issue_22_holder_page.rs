@@ -1,27 +1,14 @@
 //! Issue 22, item 6, in a real browser: an employer verifies on `/verify` saying who they are
 //! and why; the talent opens `/holder` with the credential's access code and sees it.
 
+use federation_tests::Node;
 use federation_tests::browser::Browser;
-use federation_tests::{Node, example_requests};
-use reqwest::StatusCode;
-use serde_json::Value;
 
 #[test]
 fn the_holder_page_shows_who_verified_on_the_employer_page() {
     let dir = tempfile::tempdir().expect("temp dir");
     let node = Node::start(&dir.path().join("node")).expect("node starts");
-    let (_, request) = example_requests()
-        .into_iter()
-        .find(|(name, _)| name == "GoldenPhoenixTalentCredential")
-        .expect("example");
-    let response = node
-        .client()
-        .post(node.at("/api/v1/credentials"))
-        .json(&request)
-        .send()
-        .expect("issue");
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let issued: Value = response.json().expect("JSON");
+    let issued = super::issue_22_query_log::issue(&node, "GoldenPhoenixTalentCredential");
     let id = issued["id"].as_str().expect("id");
     let code = issued["holderAccessCode"].as_str().expect("code");
 

@@ -6,7 +6,8 @@ use federation_tests::{Node, client, example_requests};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn issue(node: &Node, type_name: &str) -> Value {
+/// Issues the example request of `type_name` with the node's admin token: the answer.
+pub(crate) fn issue(node: &Node, type_name: &str) -> Value {
     let (_, request) = example_requests()
         .into_iter()
         .find(|(name, _)| name == type_name)

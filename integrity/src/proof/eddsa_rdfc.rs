@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Cryptosuite, PreparedProof, ProofError, ProofKey, ProofMembers, ProofOptions, config};
+use super::{Cryptosuite, PreparedProof, ProofError, ProofKey, ProofOptions, config};
 use crate::did::{KeyCache, KeyKind};
 use crate::multibase;
 use crate::rdfc::{CREDENTIALS_V2_URL, ContextLoader, DATA_INTEGRITY_V2_URL, canonical_nquads};
@@ -144,43 +144,18 @@ pub(super) fn prepare(
     keys: &mut KeyCache,
 ) -> Result<PreparedProof, ProofError> {
     let (document, proof) = config::document_and_proof(secured)?;
-    let (facts, signature) =
-        config::check_members(&ProofMembers::of(proof), expected_purpose, keys, |name| {
-            Cryptosuite::from_any_name(name).filter(|suite| *suite == Cryptosuite::EddsaRdfc2022)
-        })?;
-
-    // The unsecured document: without its proof, with the proof's @context when it has one
-    // (a prefix of the document's); the proof configuration: the proof without its value,
-    // with the unsecured document's @context.
-    let mut unsecured: Map<String, Value> = document
-        .iter()
-        .filter(|(name, _)| *name != "proof")
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
-    if let Some(proof_context) = proof.get("@context") {
-        if !config::context_is_prefix(proof_context, document.get("@context")) {
-            return Err(ProofError::ContextMismatch);
-        }
-        unsecured.insert("@context".into(), proof_context.clone());
-    }
-    let mut proof_config: Map<String, Value> = proof
-        .iter()
-        .filter(|(name, _)| *name != "proofValue")
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
-    if let Some(context) = unsecured.get("@context") {
-        proof_config.insert("@context".into(), context.clone());
-    }
-    let hashed = rdfc_hash_data(
-        &Value::Object(proof_config),
-        &Value::Object(unsecured),
+    let mut unsecured = document.clone();
+    unsecured.remove("proof");
+    super::prepare_over(
+        &unsecured,
+        proof,
+        expected_purpose,
         contexts,
-    )?;
-    Ok(PreparedProof {
-        proof: facts,
-        message: hashed.hash_data,
-        signature,
-    })
+        keys,
+        |name| {
+            Cryptosuite::from_any_name(name).filter(|suite| *suite == Cryptosuite::EddsaRdfc2022)
+        },
+    )
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ mod sm2_jcs;
 
 use std::fmt;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::did::{DidError, DidKey, KeyCache, KeyKind, PublicKey};
@@ -476,6 +476,63 @@ pub fn prepare_canonical(
     message[..32].copy_from_slice(&suite.digest(&config));
     message[32..].copy_from_slice(&suite.digest(&unsecured));
     Some(PreparedProof {
+        proof: facts,
+        message,
+        signature,
+    })
+}
+
+/// Checks `proof`'s members (its `cryptosuite` one `suite_named` accepts) and computes the
+/// message it signs over the explicit unsecured document `over` (which may carry previous
+/// proofs as its `proof`): the unsecured document with the proof's `@context` when it has
+/// one (a prefix of the document's); the proof configuration, the proof without its value
+/// (for `eddsa-rdfc-2022` with the unsecured document's `@context`).
+fn prepare_over(
+    over: &Map<String, Value>,
+    proof: &Map<String, Value>,
+    expected_purpose: &'static str,
+    contexts: &ContextLoader,
+    keys: &mut KeyCache,
+    suite_named: fn(&str) -> Option<Cryptosuite>,
+) -> Result<PreparedProof, ProofError> {
+    let (facts, signature) = config::check_members(
+        &ProofMembers::of(proof),
+        expected_purpose,
+        keys,
+        suite_named,
+    )?;
+    let mut unsecured = over.clone();
+    if let Some(proof_context) = proof.get("@context") {
+        if !config::context_is_prefix(proof_context, over.get("@context")) {
+            return Err(ProofError::ContextMismatch);
+        }
+        unsecured.insert("@context".into(), proof_context.clone());
+    }
+    let mut proof_config: Map<String, Value> = proof
+        .iter()
+        .filter(|(name, _)| *name != "proofValue")
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let suite = facts.cryptosuite;
+    let message = if suite == Cryptosuite::EddsaRdfc2022 {
+        if let Some(context) = unsecured.get("@context") {
+            proof_config.insert("@context".into(), context.clone());
+        }
+        rdfc_hash_data(
+            &Value::Object(proof_config),
+            &Value::Object(unsecured),
+            contexts,
+        )?
+        .hash_data
+    } else {
+        let mut message = [0u8; 64];
+        message[..32]
+            .copy_from_slice(&suite.digest(&[&jcs::canonicalize(&Value::Object(proof_config))]));
+        message[32..]
+            .copy_from_slice(&suite.digest(&[&jcs::canonicalize(&Value::Object(unsecured))]));
+        message
+    };
+    Ok(PreparedProof {
         proof: facts,
         message,
         signature,

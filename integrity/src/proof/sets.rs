@@ -4,11 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use super::config::{self, ProofMembers};
-use super::eddsa_rdfc;
-use super::{Cryptosuite, PreparedProof, ProofError, VerifiedProof};
+use super::{Cryptosuite, ProofError, VerifiedProof};
 use crate::did::KeyCache;
-use crate::jcs;
 use crate::rdfc::ContextLoader;
 
 /// Verifies every proof of `secured` (one proof object, or a non-empty array of them),
@@ -53,7 +50,15 @@ pub fn verify_proof_set(
                     );
                 }
             }
-            prepare_over(&over, proof, expected_purpose, contexts, &mut keys)?.verify()
+            super::prepare_over(
+                &over,
+                proof,
+                expected_purpose,
+                contexts,
+                &mut keys,
+                Cryptosuite::from_any_name,
+            )?
+            .verify()
         })
         .collect()
 }
@@ -86,59 +91,6 @@ fn previous_proofs<'a>(
                 .ok_or_else(|| ProofError::PreviousProof(name.to_owned()))
         })
         .collect()
-}
-
-/// Checks `proof`'s members and computes the message it signs over the explicit unsecured
-/// document `over` (which may carry previous proofs as its `proof`).
-fn prepare_over(
-    over: &Map<String, Value>,
-    proof: &Map<String, Value>,
-    expected_purpose: &'static str,
-    contexts: &ContextLoader,
-    keys: &mut KeyCache,
-) -> Result<PreparedProof, ProofError> {
-    let (facts, signature) = config::check_members(
-        &ProofMembers::of(proof),
-        expected_purpose,
-        keys,
-        Cryptosuite::from_any_name,
-    )?;
-    let mut unsecured = over.clone();
-    if let Some(proof_context) = proof.get("@context") {
-        if !config::context_is_prefix(proof_context, over.get("@context")) {
-            return Err(ProofError::ContextMismatch);
-        }
-        unsecured.insert("@context".into(), proof_context.clone());
-    }
-    let mut proof_config: Map<String, Value> = proof
-        .iter()
-        .filter(|(name, _)| *name != "proofValue")
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
-    let suite = facts.cryptosuite;
-    let message = if suite == Cryptosuite::EddsaRdfc2022 {
-        if let Some(context) = unsecured.get("@context") {
-            proof_config.insert("@context".into(), context.clone());
-        }
-        eddsa_rdfc::rdfc_hash_data(
-            &Value::Object(proof_config),
-            &Value::Object(unsecured),
-            contexts,
-        )?
-        .hash_data
-    } else {
-        let mut message = [0u8; 64];
-        message[..32]
-            .copy_from_slice(&suite.digest(&[&jcs::canonicalize(&Value::Object(proof_config))]));
-        message[32..]
-            .copy_from_slice(&suite.digest(&[&jcs::canonicalize(&Value::Object(unsecured))]));
-        message
-    };
-    Ok(PreparedProof {
-        proof: facts,
-        message,
-        signature,
-    })
 }
 
 #[cfg(test)]
