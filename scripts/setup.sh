@@ -26,6 +26,9 @@ dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-de
 # suites, and the eddsa-rdfc-2022 cross-check runs jsonld.js and Digital Bazaar's
 # cryptosuite (integrity/tests/rdfc_crosscheck.rs); npm installs their packages from the npm
 # registry.
+# systemd-analyze: the packaging test verifies the shipped unit
+# (tests/integration/issue_23_packaging.rs).
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 

@@ -7,14 +7,13 @@
 #
 # With --check, FILE lists `SUITE MIN_PASSED` lines (interop/w3c-expected.txt): a suite that
 # passes fewer tests fails the run (exit 1), so a regression is caught in CI.
-# Environment: W3C_WORK (default target/w3c-suites), W3C_NODE_PORT (7351), W3C_TLS_PORT (7352).
+# Environment: W3C_WORK (default target/w3c-suites), W3C_TLS_PORT (7352): the node's HTTPS port.
 # Exit status: 0 when every suite ran (and met its floor), 1 below a floor, 2 when one could
 # not run.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${W3C_WORK:-$root/target/w3c-suites}
-node_port=${W3C_NODE_PORT:-7351}
 tls_port=${W3C_TLS_PORT:-7352}
 failures=""
 check=""
@@ -52,30 +51,33 @@ for suite in "${suites[@]}"; do
   fi
 done
 
-# A fresh node with the open issuer, reached over TLS at https://localhost:$tls_port.
+# A fresh node with the open issuer, serving HTTPS itself at https://localhost:$tls_port.
 cargo build --quiet -p registry-node
 binary="$root/target/debug/registry-node"
 data="$work/node-data"
 rm -rf "$data"
 token=$("$binary" token create --role admin --name w3c-suites --data "$data" 2>/dev/null | tail -n 1)
-openssl req -x509 -newkey ed25519 -nodes -days 2 -subj /CN=localhost \
-  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+# A throwaway certificate authority and the node's certificate from it; mocha trusts the CA.
+openssl req -x509 -newkey ed25519 -nodes -days 2 -subj "/CN=w3c-suites CA" \
+  -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
+openssl req -newkey ed25519 -nodes -subj /CN=localhost \
+  -keyout "$work/tls.key" -out "$work/tls.csr" 2>/dev/null
+printf 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$work/tls.ext"
+openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" \
+  -CAcreateserial -days 2 -extfile "$work/tls.ext" -out "$work/tls.crt" 2>/dev/null
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
-"$binary" serve --listen "127.0.0.1:$node_port" --data "$data" --open-issuer \
+"$binary" serve --listen "127.0.0.1:$tls_port" --data "$data" --open-issuer \
+  --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" \
   --public-url "https://localhost:$tls_port" >"$work/node.log" 2>&1 &
-pids+=($!)
-node "$root/interop/tls-proxy.mjs" "$work/tls.crt" "$work/tls.key" "$tls_port" "$node_port" \
-  >"$work/tls-proxy.log" 2>&1 &
 pids+=($!)
 base="https://localhost:$tls_port"
 for _ in $(seq 1 100); do
-  curl -skf "$base/healthz" >/dev/null 2>&1 && break
+  curl -sf --cacert "$work/ca.crt" "$base/healthz" >/dev/null 2>&1 && break
   sleep 0.2
 done
-issuer=$(curl -skf "$base/api/v1/member" | node -e \
+issuer=$(curl -sf --cacert "$work/ca.crt" "$base/api/v1/member" | node -e \
   'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).openIssuer))')
 [ -n "$issuer" ] && [ "$issuer" != undefined ] || { echo "w3c-suites: the node did not start" >&2; exit 2; }
 
@@ -126,7 +128,7 @@ for suite in "${suites[@]}"; do
   config "$issuers" "$tags" >"$work/$suite/localConfig.cjs"
   report="$work/$suite-report.json"
   rm -f "$report"
-  (cd "$work/$suite" && NODE_TLS_REJECT_UNAUTHORIZED=0 npx mocha tests/ --timeout 15000 \
+  (cd "$work/$suite" && NODE_EXTRA_CA_CERTS="$work/ca.crt" npx mocha tests/ --timeout 15000 \
     --preserve-symlinks --reporter json --reporter-option "output=$report" \
     >"$work/$suite.log" 2>&1) || true
   if [ -s "$report" ]; then

@@ -192,7 +192,8 @@ pub enum KeyRole {
 }
 
 impl KeyRole {
-    fn file_name(self) -> &'static str {
+    /// The file of this key in `<data>/keys`.
+    pub fn file_name(self) -> &'static str {
         match self {
             KeyRole::Authority => "authority.key",
             KeyRole::Log => "log.key",

@@ -35,6 +35,7 @@ pub mod state;
 pub mod statistics;
 pub mod status_lists;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 pub mod wallets;
 pub mod worker;

@@ -2,18 +2,11 @@
 //! node itself is the `registry_node` library.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use std::time::Duration;
-
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use registry_node::connections::ServerLimits;
-use registry_node::log::sequencer::BatchConfig;
-use registry_node::node::Role;
-use std::sync::Arc;
+use clap::{CommandFactory, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 mod commands;
@@ -33,61 +26,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a node. Without a federation config: one development member.
-    Serve {
-        /// Address to listen on (port 0 picks a free port; the chosen address is printed).
-        /// Default: the member's endpoint with --config, else 127.0.0.1:8080.
-        #[arg(long)]
-        listen: Option<SocketAddr>,
-        /// The URL clients reach this node at, written into credentials' status-list
-        /// entries. Default: the member's endpoint with --config, else http://<listen address>.
-        #[arg(long)]
-        public_url: Option<String>,
-        /// Federation configuration (federation.toml); needs --member.
-        #[arg(long, requires = "member")]
-        config: Option<PathBuf>,
-        /// Which member of the federation this node is.
-        #[arg(long, requires = "config")]
-        member: Option<String>,
-        /// On first start, copy the member's keys from this directory (the dev-only demo
-        /// keys); otherwise they must already be in <data>/keys.
-        #[arg(long, requires = "config")]
-        keys_from: Option<PathBuf>,
-        /// Data directory (RocksDB store and keys); created on first start.
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
-        /// Most log entries one durable batch commits.
-        #[arg(long, default_value_t = 4096)]
-        batch_max_entries: usize,
-        /// How long the sequencer waits for more entries before committing (0: commit what
-        /// is queued at once; batches still grow under load).
-        #[arg(long, default_value_t = 0)]
-        batch_max_delay_ms: u64,
-        /// Submissions that may wait for the log; beyond, requests get 503 + Retry-After.
-        #[arg(long, default_value_t = 1024)]
-        queue_capacity: usize,
-        /// Stop as on SIGTERM when standard input closes: how `registry-node demo` makes
-        /// its members stop when it dies, however it dies.
-        #[arg(long)]
-        stop_when_stdin_closes: bool,
-        #[command(flatten)]
-        limits: LimitArgs,
-        /// Let the VC-API's open issuer sign general W3C credentials (types that are not the
-        /// registry's) with its own key, `keys/open-issuer.key`: for W3C interoperability
-        /// tests. The authority never signs them, and they are not logged.
-        #[arg(long)]
-        open_issuer: bool,
-        /// Console searches by full ID number one operator may make in a row.
-        #[arg(long, default_value_t = registry_node::policy::DEFAULT_ID_SEARCH_BURST)]
-        id_search_burst: u32,
-        /// Console searches by full ID number an operator regains per hour (0: none).
-        #[arg(long, default_value_t = registry_node::policy::DEFAULT_ID_SEARCH_PER_HOUR)]
-        id_search_per_hour: u32,
-        /// Status-list slots one issuer may hold reserved and unused
-        /// (POST /api/v1/status-lists:allocate).
-        #[arg(long, default_value_t = registry_node::reservations::DEFAULT_MAX_RESERVED_SLOTS)]
-        max_reserved_slots: u64,
-    },
+    /// Run a node. Without a federation config: one development member. Every option can
+    /// also be set in a node configuration file (--node-config); options given here win.
+    #[command(args_override_self = true)]
+    Serve(commands::serve::ServeArgs),
+    /// Check a node's configuration as `serve` would read it (the node configuration file,
+    /// the federation configuration, the TLS files, the limits, the data directory and its
+    /// keys) without starting it: exit 0 and a summary, or exit 2 and what is wrong.
+    #[command(args_override_self = true)]
+    CheckConfig(commands::serve::ServeArgs),
     /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
     /// also while the node runs).
     Token {
@@ -130,59 +77,6 @@ enum Command {
         #[arg(long, default_value = "./data/demo")]
         data: PathBuf,
     },
-}
-
-/// The connection limits of `serve` (docs/security.md, "Connections").
-#[derive(Debug, clap::Args)]
-struct LimitArgs {
-    /// Seconds a new connection may take to send its first whole request head; then it
-    /// is closed.
-    #[arg(long, default_value_t = ServerLimits::DEFAULT_HEADER_READ_TIMEOUT_SECS)]
-    header_read_timeout_secs: u64,
-    /// Seconds a kept-alive connection may wait for its next request after a response;
-    /// then it is closed.
-    #[arg(long, default_value_t = ServerLimits::DEFAULT_IDLE_TIMEOUT_SECS)]
-    idle_timeout_secs: u64,
-    /// Most connections the node holds; when full, the longest-idle connection without a
-    /// request in flight makes room for a new one. Needs this many file descriptors plus
-    /// 576 (the node raises its soft RLIMIT_NOFILE to the hard limit at start).
-    /// [default: 4096, or what the descriptor limit holds]
-    #[arg(long)]
-    max_connections: Option<usize>,
-    /// Most connections one client address (an IPv6 /64) holds; beyond, 429.
-    #[arg(long, default_value_t = ServerLimits::DEFAULT_MAX_CONNECTIONS_PER_IP)]
-    max_connections_per_ip: usize,
-}
-
-impl LimitArgs {
-    /// The limits, checked against the process's descriptor limit (raised first). Without
-    /// --max-connections, the default is lowered to what the descriptors hold.
-    fn limits(&self) -> anyhow::Result<ServerLimits> {
-        let descriptors = registry_node::connections::raise_descriptor_limit()
-            .context("reading the open-file limit")?;
-        let mut limits = ServerLimits {
-            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
-            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
-            max_connections: self
-                .max_connections
-                .unwrap_or(ServerLimits::DEFAULT_MAX_CONNECTIONS),
-            max_connections_per_ip: self.max_connections_per_ip,
-        };
-        if self.max_connections.is_none() && limits.check_descriptors(descriptors).is_err() {
-            let within = ServerLimits::max_connections_within(descriptors);
-            if within > 0 {
-                tracing::warn!(
-                    descriptors,
-                    max_connections = within,
-                    "the open-file limit holds fewer connections than the default; raise it (ulimit -Hn, systemd LimitNOFILE=) to hold more"
-                );
-                limits.max_connections = within;
-            }
-        }
-        limits.check()?;
-        limits.check_descriptors(descriptors)?;
-        Ok(limits)
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,7 +122,15 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let arguments =
+        match commands::node_config::expand(std::env::args_os().collect(), &Cli::command()) {
+            Ok(arguments) => arguments,
+            Err(error) => {
+                eprintln!("registry-node: {error:#}");
+                return ExitCode::from(2);
+            }
+        };
+    let cli = Cli::parse_from(arguments);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -295,87 +197,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .context("starting the async runtime")
     };
     match cli.command {
-        Command::Serve {
-            listen,
-            public_url,
-            config,
-            member,
-            keys_from,
-            data,
-            batch_max_entries,
-            batch_max_delay_ms,
-            queue_capacity,
-            stop_when_stdin_closes,
-            limits,
-            id_search_burst,
-            id_search_per_hour,
-            max_reserved_slots,
-            open_issuer,
-        } => runtime()?.block_on(async {
-            if stop_when_stdin_closes {
-                commands::demo::stop_when_stdin_closes()?;
-            }
-            // Before anything opens a file: the limits decide how many the node may need.
-            let limits = limits.limits()?;
-            let policy = registry_node::policy::PolicyConfig {
-                id_search_burst,
-                id_search_per_hour,
-                max_reserved_slots,
-                open_issuer,
-            };
-            let batching = BatchConfig {
-                max_batch_entries: batch_max_entries.max(1),
-                max_batch_delay: Duration::from_millis(batch_max_delay_ms),
-                queue_capacity: queue_capacity.max(1),
-            };
-            let (role, endpoint): (Role, Option<String>) = match (config, member) {
-                (Some(config), Some(member)) => {
-                    let federation = Arc::new(registry_node::node::load_federation(&config)?);
-                    let endpoint = federation
-                        .member(&member)
-                        .map(|config| config.endpoint.clone());
-                    (
-                        Role::Member {
-                            federation,
-                            member,
-                            keys_from,
-                        },
-                        endpoint,
-                    )
-                }
-                _ => (Role::Development, None),
-            };
-            let listen = match (listen, &endpoint) {
-                (Some(listen), _) => listen,
-                (None, Some(endpoint)) => listen_address(endpoint)?,
-                (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            };
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("listening on {listen}"))?;
-            let address = listener.local_addr()?;
-            let public_url = public_url
-                .or(endpoint)
-                .unwrap_or_else(|| format!("http://{address}"));
-            let mut node = registry_node::node::open(&data, batching, role, &public_url, policy)?;
-            let member = &node.state.member;
-            let mut stdout = std::io::stdout();
-            writeln!(
-                stdout,
-                "registry-node: member {} ({}), authority {}\nregistry-node: data in {}\nregistry-node: listening on http://{address}",
-                member.id,
-                member.name_zh,
-                member.authority_did,
-                data.display()
-            )?;
-            stdout.flush()?;
-            node.start_federation();
-            node.serve(listener, limits).await?;
+        Command::Serve(args) => runtime()?.block_on(commands::serve::run(args)),
+        Command::CheckConfig(args) => {
+            let summary = commands::serve::check(args)?;
+            print!("{summary}");
             Ok(())
-        }),
-        Command::Demo { config, data } => {
-            runtime()?.block_on(commands::demo::run(&config, &data))
         }
+        Command::Demo { config, data } => runtime()?.block_on(commands::demo::run(&config, &data)),
         Command::Token { command } => run_token(command),
         Command::Import {
             file,
@@ -393,9 +221,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 batch,
                 progress: !quiet,
             };
-            match run(&file, &options, &mut std::io::stdout(), &mut std::io::stderr())? {
+            match run(
+                &file,
+                &options,
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            )? {
                 ImportOutcome::Issued(count) => {
-                    eprintln!("registry-node: issued {count} credentials from {}", file.display());
+                    eprintln!(
+                        "registry-node: issued {count} credentials from {}",
+                        file.display()
+                    );
                     Ok(())
                 }
                 ImportOutcome::Refused(rows) => {
@@ -404,16 +240,4 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
-}
-
-/// The socket address of an `http://host:port` endpoint (the host must be an IP address).
-fn listen_address(endpoint: &str) -> anyhow::Result<SocketAddr> {
-    let authority = endpoint
-        .split_once("://")
-        .map_or(endpoint, |(_, rest)| rest);
-    authority.parse().with_context(|| {
-        format!(
-            "the member endpoint {endpoint} has no IP address and port to listen on; pass --listen"
-        )
-    })
 }

@@ -17,9 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connections::ServerLimits;
 use crate::federation::{FederationError, FederationNode};
+use crate::file_error::FileError;
 use crate::issuance::{IssuanceService, LogWriter};
 use crate::issuers::{Issuers, LogToLoad};
-use crate::keys::{KeyError, MemberKeys};
+use crate::keys::{KeyError, KeyRole, MemberKeys};
 use crate::log::sequencer::{BatchConfig, Sequencer};
 use crate::log::{Log, LogOpenError};
 use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
@@ -29,6 +30,7 @@ use crate::state::AppState;
 use crate::statistics::CredentialStatistics;
 use crate::status_lists::StatusLists;
 use crate::store::{META_AUTHORITY_DID, META_MEMBER_ID, Store, StoreError};
+use crate::tls::ServerTls;
 use crate::tokens::Tokens;
 use crate::worker::{BackoffPolicy, DRAIN_DEADLINE, Stopped, Workers};
 use talent_integrity::did::KeyKind;
@@ -277,6 +279,9 @@ pub enum Role {
         member: String,
         /// Copy the keys from this directory on first start (dev-only demo keys).
         keys_from: Option<PathBuf>,
+        /// Trust anchors for peers' HTTPS endpoints beside the public web roots
+        /// (`--peer-ca`: a federation's own certificate authority).
+        peer_roots: Vec<reqwest::Certificate>,
     },
 }
 
@@ -482,13 +487,21 @@ pub fn open(
     );
     let keys = reconcile_authority_key(data_dir, keys, &issuers.own())?;
     let federation = match (&role, federation) {
-        (Role::Member { federation, .. }, Some(me)) => Some(Arc::new(
+        (
+            Role::Member {
+                federation,
+                peer_roots,
+                ..
+            },
+            Some(me),
+        ) => Some(Arc::new(
             FederationNode::new(
                 Arc::clone(federation),
                 me,
                 Arc::clone(&store),
                 Arc::clone(&issuers),
                 keys.witness.clone(),
+                peer_roots,
             )
             .map_err(|error| OpenError::Federation {
                 data_dir: data_dir.to_path_buf(),
@@ -587,6 +600,52 @@ pub fn open_development(
         public_url,
         PolicyConfig::default(),
     )
+}
+
+/// What `registry-node check-config` learns of a member's keys without opening its store
+/// or writing anything: the member is configured, and the keys in `<data_dir>/keys` load
+/// and are the ones the configuration lists (before the first start: `keys_from`, or
+/// `<data_dir>/keys`, holds the three key files).
+///
+/// # Errors
+/// The member is unknown, a key cannot be read, or a key is not the configured one.
+pub fn check_member_keys(
+    data_dir: &Path,
+    federation: &Federation,
+    member: &str,
+    keys_from: Option<&Path>,
+) -> Result<(), OpenError> {
+    let Some(config) = federation.member(member) else {
+        let known: Vec<&str> = federation.members().iter().map(|m| m.id.as_str()).collect();
+        return Err(OpenError::UnknownMember {
+            member: member.to_owned(),
+            known: known.join(", "),
+        });
+    };
+    if !MemberKeys::exist(data_dir) {
+        // Before the first start: the keys will be copied from `keys_from`.
+        let source = keys_from.unwrap_or(&data_dir.join("keys")).to_path_buf();
+        for role in [KeyRole::Authority, KeyRole::Log, KeyRole::Witness] {
+            let path = source.join(role.file_name());
+            if !path.is_file() {
+                return Err(OpenError::Keys {
+                    what: "member",
+                    path: source,
+                    error: KeyError::Io(FileError::of("reading", &path)(std::io::Error::from(
+                        std::io::ErrorKind::NotFound,
+                    ))),
+                });
+            }
+        }
+        return Ok(());
+    }
+    let keys = MemberKeys::load_or_generate(data_dir, false, config.cryptosuite.key_kind())
+        .map_err(|error| OpenError::Keys {
+            what: "member",
+            path: data_dir.join("keys"),
+            error,
+        })?;
+    check_keys_match(&keys, config, data_dir)
 }
 
 fn check_keys_match(
@@ -697,10 +756,10 @@ impl Node {
         }
     }
 
-    /// Serves the API on `listener` within `limits` until SIGINT or SIGTERM, then stops:
-    /// the listener closes and the federation's workers are asked to stop at once; the
-    /// requests in flight are finished, each issuance answered once durable; then the
-    /// sequencer answers whatever is still queued and stops. Workers get [`DRAIN_DEADLINE`]
+    /// Serves the API on `listener` within `limits` (over HTTPS with `tls`) until SIGINT or
+    /// SIGTERM, then stops: the listener closes and the federation's workers are asked to
+    /// stop at once; the requests in flight are finished, each issuance answered once
+    /// durable; then the sequencer answers whatever is still queued and stops. Workers get [`DRAIN_DEADLINE`]
     /// from their stop signal; those still running then are aborted (see
     /// [`crate::worker`]).
     ///
@@ -711,10 +770,12 @@ impl Node {
         self,
         listener: TcpListener,
         limits: ServerLimits,
+        tls: Option<ServerTls>,
     ) -> Result<Shutdown, ServeError> {
         self.serve_until(
             listener,
             limits,
+            tls,
             crate::server::shutdown_signal(),
             DRAIN_DEADLINE,
         )
@@ -730,6 +791,7 @@ impl Node {
         self,
         listener: TcpListener,
         limits: ServerLimits,
+        tls: Option<ServerTls>,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
         deadline: Duration,
     ) -> Result<Shutdown, ServeError> {
@@ -753,9 +815,14 @@ impl Node {
             federation_signal.cancelled().await;
             federation_workers.stop(deadline).await
         });
-        let served =
-            crate::server::serve(state, listener, limits, signalled.clone().cancelled_owned())
-                .await;
+        let served = crate::server::serve(
+            state,
+            listener,
+            limits,
+            tls,
+            signalled.clone().cancelled_owned(),
+        )
+        .await;
         // Also when the server failed: the workers stop either way.
         signalled.cancel();
         let _ = watcher.await;

@@ -49,6 +49,7 @@ use crate::connections::{
     Activity, Admission, Deadline, Epoch, InFlight, Refusal, ServerLimits, Ticket,
 };
 use crate::state::AppState;
+use crate::tls::ServerTls;
 
 /// How long a stopping server thread waits for blocking work its handlers started.
 const BLOCKING_GRACE: Duration = Duration::from_secs(5);
@@ -88,6 +89,7 @@ pub async fn serve(
     state: AppState,
     mut listener: TcpListener,
     limits: ServerLimits,
+    tls: Option<ServerTls>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let count = std::thread::available_parallelism().map_or(1, usize::from);
@@ -101,6 +103,7 @@ pub async fn serve(
             index,
             app.clone(),
             Arc::clone(&admission),
+            tls.clone(),
             stopping.clone(),
             done.clone(),
         )?);
@@ -237,6 +240,7 @@ impl ServerThread {
         index: usize,
         app: Router,
         admission: Arc<Admission>,
+        tls: Option<ServerTls>,
         stopping: watch::Receiver<bool>,
         done: mpsc::UnboundedSender<(usize, Result<(), ServeError>)>,
     ) -> Result<ServerThread, ServeError> {
@@ -251,6 +255,7 @@ impl ServerThread {
             open: Arc::clone(&open),
             app,
             admission,
+            tls,
             stopping,
         };
         let handle = std::thread::Builder::new()
@@ -312,6 +317,8 @@ struct Thread {
     open: Arc<AtomicUsize>,
     app: Router,
     admission: Arc<Admission>,
+    /// With HTTPS, what each connection's handshake is made with.
+    tls: Option<ServerTls>,
     stopping: watch::Receiver<bool>,
 }
 
@@ -348,17 +355,16 @@ impl Thread {
                 activity: Arc::clone(&activity),
                 epoch: self.admission.epoch(),
             };
-            let connection = http.serve_connection(
-                TokioIo::new(Connection {
-                    stream,
-                    _open: open,
-                    _ticket: ticket,
-                }),
-                service,
-            );
+            let connection = Connection {
+                stream,
+                _open: open,
+                _ticket: ticket,
+            };
             let (ended, end) = oneshot::channel();
             let task = tokio::spawn(serve_connection(
                 connection,
+                self.tls.clone(),
+                (http.clone(), service),
                 self.stopping.clone(),
                 (closed.clone(), ended),
             ));
@@ -376,13 +382,43 @@ impl Thread {
     }
 }
 
-/// Serves one connection until it closes; at the server's stop, finishes the request in
-/// flight and closes. `_held` is dropped when the task ends (also when it is aborted).
+/// Serves one connection until it closes, after its TLS handshake when the node serves
+/// HTTPS; at the server's stop, finishes the request in flight and closes. `_held` is
+/// dropped when the task ends (also when the watchdog aborts it: a handshake, like a
+/// request head, must be done within the header-read timeout).
 async fn serve_connection(
-    connection: http1::Connection<TokioIo<Connection>, Served>,
+    connection: Connection,
+    tls: Option<ServerTls>,
+    (http, service): (http1::Builder, Served),
     mut stopping: watch::Receiver<bool>,
     _held: (watch::Receiver<()>, oneshot::Sender<()>),
 ) {
+    let Some(tls) = tls else {
+        let connection = http.serve_connection(TokioIo::new(connection), service);
+        return serve_http(connection, stopping).await;
+    };
+    let stream = tokio::select! {
+        accepted = tls.acceptor().accept(connection) => match accepted {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::trace!(%error, "TLS handshake failed");
+                return;
+            }
+        },
+        _ = stopping.wait_for(|stop| *stop) => return,
+    };
+    let connection = http.serve_connection(TokioIo::new(stream), service);
+    serve_http(connection, stopping).await;
+}
+
+/// Drives one connection's HTTP exchanges until it closes, or the server stops and its
+/// request in flight is answered.
+async fn serve_http<I>(
+    connection: http1::Connection<TokioIo<I>, Served>,
+    mut stopping: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
     tokio::pin!(connection);
     let mut closing = false;
     loop {
@@ -616,6 +652,7 @@ mod tests {
                     index,
                     app.clone(),
                     Arc::clone(&admission),
+                    None,
                     stopping.clone(),
                     done.clone(),
                 )
@@ -679,8 +716,15 @@ mod tests {
         let (stop, stopping) = watch::channel(false);
         let (done, mut finished) = mpsc::unbounded_channel();
         let admission = Admission::new(ServerLimits::default());
-        let thread = ServerThread::start(0, Router::new(), Arc::clone(&admission), stopping, done)
-            .expect("a server thread");
+        let thread = ServerThread::start(
+            0,
+            Router::new(),
+            Arc::clone(&admission),
+            None,
+            stopping,
+            done,
+        )
+        .expect("a server thread");
         let _ = stop.send(true);
         let (index, result) = finished.recv().await.expect("the thread reports");
         assert_eq!(index, 0);
@@ -721,6 +765,7 @@ mod tests {
                     index,
                     app.clone(),
                     Arc::clone(&admission),
+                    None,
                     stopping.clone(),
                     done.clone(),
                 )

@@ -13,6 +13,10 @@ pub struct Args {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Trust the certificates of this PEM file for nodes' HTTPS, beside the public web
+    /// roots (a federation's own certificate authority).
+    #[arg(long, global = true, value_name = "FILE", env = "TALENT_VERIFY_CA")]
+    pub ca: Option<PathBuf>,
 }
 
 /// Subcommands.

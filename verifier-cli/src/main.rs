@@ -77,6 +77,9 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 fn run(args: Args) -> anyhow::Result<Outcome> {
+    if let Some(ca) = &args.ca {
+        online::trust_roots(ca)?;
+    }
     match args.command {
         Command::Verify(verify) => run_verify(&verify),
         Command::Log(LogCommand::Audit(args)) => audit::run(&args).map(outcome),

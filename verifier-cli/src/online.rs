@@ -38,17 +38,40 @@ pub struct LogProof {
     pub proof: InclusionProof,
 }
 
+/// Certificates trusted for nodes' HTTPS beside the public web roots (`--ca`), set once
+/// before any client is built.
+static EXTRA_ROOTS: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+
+/// Trusts the certificates of the PEM file at `path` for every node this run talks to.
+///
+/// # Errors
+/// The file cannot be read, holds no certificate, or roots were already set.
+pub fn trust_roots(path: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem)
+        .with_context(|| format!("{} is not a PEM certificate bundle", path.display()))?;
+    if roots.is_empty() {
+        anyhow::bail!("{} holds no PEM certificate", path.display());
+    }
+    EXTRA_ROOTS
+        .set(roots)
+        .map_err(|_| anyhow::anyhow!("the trusted certificates were already set"))
+}
+
 impl Node {
     /// A client for the node at `base`.
     ///
     /// # Errors
     /// The HTTP client cannot be built.
     pub fn new(base: &str) -> anyhow::Result<Node> {
+        let mut client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30));
+        for root in EXTRA_ROOTS.get().into_iter().flatten() {
+            client = client.add_root_certificate(root.clone());
+        }
         Ok(Node {
             base: base.trim_end_matches('/').to_owned(),
-            client: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()?,
+            client: client.build()?,
             signer: None,
         })
     }

@@ -69,16 +69,23 @@ pub struct PeerClient {
 }
 
 impl PeerClient {
-    /// A client for member `member` signing with its witness `key`.
+    /// A client for member `member` signing with its witness `key`, trusting `roots` for
+    /// peers' HTTPS endpoints beside the public web roots.
     ///
     /// # Errors
     /// The HTTP client cannot be built (TLS backend).
-    pub fn new(member: &str, key: SigningKey) -> Result<PeerClient, ClientError> {
-        let http = reqwest::Client::builder()
+    pub fn new(
+        member: &str,
+        key: SigningKey,
+        roots: &[reqwest::Certificate],
+    ) -> Result<PeerClient, ClientError> {
+        let mut http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(ClientError::Build)?;
+            .connect_timeout(Duration::from_secs(5));
+        for root in roots {
+            http = http.add_root_certificate(root.clone());
+        }
+        let http = http.build().map_err(ClientError::Build)?;
         Ok(PeerClient {
             http,
             member: member.to_owned(),

@@ -135,19 +135,21 @@ impl FederationNode {
     ///
     /// # Errors
     /// A stored mirror does not verify, or the HTTP client cannot be built.
+    /// `peer_roots` are trusted for peers' HTTPS endpoints beside the public web roots.
     pub fn new(
         config: Arc<Federation>,
         me: Member,
         store: Arc<Store>,
         issuers: Arc<crate::issuers::Issuers>,
         witness_key: ed25519_dalek::SigningKey,
+        peer_roots: &[reqwest::Certificate],
     ) -> Result<FederationNode, FederationError> {
         let id = me.id.as_str().to_owned();
         let mirrors = Mirrors::open(Arc::clone(&store), &config, &id)?;
         let cosigner = cosignature::Cosigner::new(&me.witness_name, witness_key.clone())?;
         let witness = Witness::new(cosigner, &config, &id, Arc::clone(&store));
         let collector = Collector::new(&config, &id, Arc::clone(&store))?;
-        let client = PeerClient::new(&id, witness_key)?;
+        let client = PeerClient::new(&id, witness_key, peer_roots)?;
         let wake = config
             .peers_of(&me.id)
             .map(|peer| (peer.id.as_str().to_owned(), Arc::new(Notify::new())))
