@@ -87,6 +87,46 @@ enum Command {
         /// (POST /api/v1/status-lists:allocate).
         #[arg(long, default_value_t = registry_node::reservations::DEFAULT_MAX_RESERVED_SLOTS)]
         max_reserved_slots: u64,
+        /// Let admins write online backups (POST /api/v1/admin/backup, `registry-node backup
+        /// --node`) into this directory or one under it; without it the node writes none.
+        #[arg(long)]
+        backup_dir: Option<PathBuf>,
+    },
+    /// Write a verified backup (RocksDB checkpoint, keys, tokens, audit log, manifest) into
+    /// a new directory: through the running node (--node, admin token; the directory is on
+    /// the node's machine, inside its --backup-dir) or from a stopped node's --data.
+    Backup {
+        /// The new backup directory (absent or empty).
+        #[arg(long)]
+        to: PathBuf,
+        /// The running node's URL.
+        #[arg(
+            long,
+            conflicts_with = "data",
+            required_unless_present = "data",
+            requires = "token"
+        )]
+        node: Option<String>,
+        /// An admin token of that node (or set REGISTRY_TOKEN).
+        #[arg(long, env = "REGISTRY_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// The stopped node's data directory.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Verify a backup and restore it into a data directory whose node is stopped. The node
+    /// then checks its log against its peers before it appends again.
+    Restore {
+        /// The backup directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// The data directory to restore into.
+        #[arg(long)]
+        data: PathBuf,
+        /// Restore even when the data directory holds something: it is moved to
+        /// <data>.before-restore-<time>, never deleted.
+        #[arg(long)]
+        force: bool,
     },
     /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
     /// also while the node runs).
@@ -311,6 +351,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             id_search_per_hour,
             max_reserved_slots,
             open_issuer,
+            backup_dir,
         } => runtime()?.block_on(async {
             if stop_when_stdin_closes {
                 commands::demo::stop_when_stdin_closes()?;
@@ -358,15 +399,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .or(endpoint)
                 .unwrap_or_else(|| format!("http://{address}"));
             let mut node = registry_node::node::open(&data, batching, role, &public_url, policy)?;
+            if let Some(dir) = backup_dir {
+                node = node.with_backup_dir(&data, dir);
+            }
             let member = &node.state.member;
             let mut stdout = std::io::stdout();
             writeln!(
                 stdout,
-                "registry-node: member {} ({}), authority {}\nregistry-node: data in {}\nregistry-node: listening on http://{address}",
+                "registry-node: member {} ({}), authority {}\nregistry-node: data in {} (on-disk format version {})\nregistry-node: listening on http://{address}",
                 member.id,
                 member.name_zh,
                 member.authority_did,
-                data.display()
+                data.display(),
+                node.state.store.format_version()?.unwrap_or(registry_node::store::FORMAT_VERSION)
             )?;
             stdout.flush()?;
             node.start_federation();
@@ -377,6 +422,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime()?.block_on(commands::demo::run(&config, &data))
         }
         Command::Token { command } => run_token(command),
+        Command::Backup {
+            to,
+            node,
+            token,
+            data,
+        } => {
+            use commands::backup::{BackupFrom, back_up};
+            let from = match (&node, &token, &data) {
+                (Some(url), Some(token), _) => BackupFrom::Node { url, token },
+                (_, _, Some(data)) => BackupFrom::Data(data),
+                _ => anyhow::bail!("give --node with --token, or --data"),
+            };
+            back_up(&from, &to, &mut std::io::stdout())
+        }
+        Command::Restore { from, data, force } => {
+            commands::backup::restore(&from, &data, force, &mut std::io::stdout())
+        }
         Command::Import {
             file,
             node,
