@@ -11,7 +11,7 @@
 //! - one larger than the local log, or of a size the local log has with another root,
 //!   holds the log ([`Log::hold`]): every append is refused (issuance answers 503
 //!   `log_held`) and `/healthz` says why, until the peers' view changes;
-//! - a restored data directory ([`crate::backup::RESTORED_MARKER`]) starts held, and is
+//! - a restored data directory (its `RESTORED` marker, written by a restore) starts held, and is
 //!   released (the marker removed) only once every peer has answered without holding more.
 //!
 //! The check runs as the worker `rollback-check`, retrying with the node's backoff until
@@ -206,4 +206,45 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{PersonalKeys, Store};
+    use ed25519_dalek::SigningKey;
+    use talent_tlog::Hash;
+
+    const ORIGIN: &str = "rollback.test.example/log";
+
+    #[test]
+    fn only_checkpoints_signed_by_the_own_log_key_count() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open(dir.path(), PersonalKeys::for_tests()).expect("store"));
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let log = Log::open(store, ORIGIN, key.clone()).expect("log");
+        let empty = log.head().root;
+        let sign = |key: &SigningKey, size, root| {
+            checkpoint::sign_checkpoint(ORIGIN, size, root, key).expect("signs")
+        };
+        // A hostile peer claims a bigger tree: it cannot sign one with this log's key.
+        let other = SigningKey::from_bytes(&[8; 32]);
+        assert_eq!(
+            judge(&log, &sign(&other, 5, Hash([1; 32]))),
+            Finding::Nothing
+        );
+        assert_eq!(judge(&log, b"not a checkpoint"), Finding::Nothing);
+        assert_eq!(
+            judge(&log, &sign(&key, 5, Hash([1; 32]))),
+            Finding::Ahead { size: 5 }
+        );
+        assert_eq!(
+            judge(&log, &sign(&key, 0, empty)),
+            Finding::Consistent { size: 0 }
+        );
+        assert_eq!(
+            judge(&log, &sign(&key, 0, Hash([2; 32]))),
+            Finding::Forked { size: 0 }
+        );
+    }
 }

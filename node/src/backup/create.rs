@@ -51,10 +51,11 @@ pub fn create(source: &BackupSource<'_>, target: &Path) -> Result<Manifest, Back
         files::rename_into_place(&temporary, target)?;
         Ok(verified)
     });
-    if written.is_err() && temporary.exists() {
-        if let Err(error) = fs::remove_dir_all(&temporary) {
-            tracing::warn!(path = %temporary.display(), %error, "could not remove a failed backup");
-        }
+    if written.is_err()
+        && temporary.exists()
+        && let Err(error) = fs::remove_dir_all(&temporary)
+    {
+        tracing::warn!(path = %temporary.display(), %error, "could not remove a failed backup");
     }
     written
 }

@@ -11,7 +11,7 @@
 //! leaves a directory that looks complete. [`restore`] verifies a backup before it touches
 //! the data directory, never deletes an existing one (it is moved aside), and leaves the
 //! [`RESTORED_MARKER`] that makes the node check with its peers before it appends again
-//! (`crate::rollback`).
+//! (the rollback check at start).
 //!
 //! Modules: `manifest` (the manifest and file digests), `files` (copying and listing),
 //! `create`, `verify`, `restore`, `service` (online backups of the running node).

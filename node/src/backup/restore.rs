@@ -13,7 +13,7 @@ use super::{BackupError, files, verify};
 use crate::file_error::FileError;
 
 /// The file a restore leaves in the data directory: the node checks with its peers before
-/// it appends to a restored log (`crate::rollback`), and removes the marker once none holds
+/// it appends to a restored log (the rollback check at start), and removes the marker once none holds
 /// more of it.
 pub const RESTORED_MARKER: &str = "RESTORED";
 

@@ -105,3 +105,52 @@ impl BackupService {
         Ok(parent.join(name))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::PersonalKeys;
+
+    fn service(data: &Path, backups: Option<PathBuf>) -> BackupService {
+        let store = Store::open(&data.join("db"), PersonalKeys::for_tests()).expect("store");
+        BackupService::new(Arc::new(store), data, "test/log", backups)
+    }
+
+    #[test]
+    fn one_backup_at_a_time_and_only_inside_the_backup_directory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let backups = dir.path().join("backups");
+        std::fs::create_dir(&backups).expect("dir");
+        let service = service(&dir.path().join("data"), Some(backups.clone()));
+        {
+            let _running = service.running.lock().expect("lock");
+            assert!(matches!(
+                service.back_up(&backups.join("one")),
+                Err(BackupRequestError::InProgress)
+            ));
+        }
+        for refused in [
+            PathBuf::from("relative/one"),
+            backups.join("../escape"),
+            dir.path().join("beside"),
+            backups.join("missing-parent/one"),
+            PathBuf::from("/"),
+        ] {
+            assert!(
+                matches!(
+                    service.allowed(&refused),
+                    Err(BackupRequestError::Target(_))
+                ),
+                "{}",
+                refused.display()
+            );
+        }
+        let inside = service.allowed(&backups.join("one")).expect("allowed");
+        assert_eq!(inside, backups.canonicalize().expect("real").join("one"));
+        let none = self::service(&dir.path().join("other"), None);
+        assert!(matches!(
+            none.allowed(&backups.join("one")),
+            Err(BackupRequestError::Target(_))
+        ));
+    }
+}

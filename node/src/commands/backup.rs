@@ -4,7 +4,7 @@
 //! opened here (`--data`).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -130,12 +130,7 @@ fn offline(data: &Path, to: &Path) -> anyhow::Result<Manifest> {
 /// # Errors
 /// The backup does not verify, `data` is not empty without `force`, or a file operation
 /// failed.
-pub fn restore(
-    from: &Path,
-    data: &PathBuf,
-    force: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
+pub fn restore(from: &Path, data: &Path, force: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     let outcome = backup::restore(from, data, force)?;
     if let Some(aside) = &outcome.moved_aside {
         writeln!(

@@ -75,7 +75,7 @@ pub struct Log {
     sm2: Option<(Sm2SigningKey, String)>,
     head: RwLock<LogHead>,
     /// Why the log refuses to append, while it does: a peer holds more of it than this
-    /// node (a restore to an older state, `crate::rollback`). Reads are served as usual.
+    /// node (a restore to an older state, found by the rollback check at start). Reads are served as usual.
     held: RwLock<Option<String>>,
     /// Signalled after every head change (the cosignature collector waits on it).
     head_changed: tokio::sync::Notify,
@@ -200,7 +200,7 @@ impl Log {
                 tree_size: head.size,
             });
         }
-        Ok(merkle::root_from(size, &self.reader(&head))?)
+        merkle::root_from(size, &self.reader(&head))
     }
 
     /// Log origin (also the checkpoint key name).

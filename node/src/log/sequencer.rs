@@ -81,7 +81,7 @@ pub enum SequenceError {
     /// The sequencer has stopped (shutdown).
     #[error("the log is shutting down")]
     Stopped,
-    /// The log refuses new entries (`crate::rollback`): a peer holds more of it than this
+    /// The log refuses new entries (the rollback check at start): a peer holds more of it than this
     /// node, or the peers have not confirmed a restored log yet.
     #[error("the log takes no new entries: {0}")]
     Held(String),
