@@ -549,6 +549,7 @@ pub fn open(
     };
     let backups = Arc::new(crate::backup::BackupService::new(
         Arc::clone(&store),
+        Arc::clone(&issuers),
         data_dir,
         log.origin(),
         None,
@@ -734,6 +735,7 @@ impl Node {
     pub fn with_backup_dir(mut self, data_dir: &Path, dir: PathBuf) -> Node {
         self.state.backups = Arc::new(crate::backup::BackupService::new(
             Arc::clone(&self.state.store),
+            Arc::clone(&self.state.issuers),
             data_dir,
             self.state.log.origin(),
             Some(dir),

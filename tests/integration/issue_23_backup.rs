@@ -188,6 +188,46 @@ fn a_backup_of_a_running_node_restores_to_its_log_at_the_snapshot() {
         .expect("POST");
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
+    // A backup taken while credentials are being issued is consistent all the same.
+    let during = backups.join("during");
+    let issuing = {
+        let (url, token) = (node.url.clone(), node.admin_token.clone());
+        std::thread::spawn(move || {
+            let http = client_with_token(&token);
+            (0..30)
+                .filter(|_| {
+                    http.post(format!("{url}/api/v1/credentials"))
+                        .json(&request("SkillLevelCredential"))
+                        .send()
+                        .is_ok_and(|response| response.status() == StatusCode::CREATED)
+                })
+                .count()
+        })
+    };
+    let output = registry_node(&[
+        "backup",
+        "--node",
+        &node.url,
+        "--token",
+        &node.admin_token,
+        "--to",
+        path(&during),
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        issuing.join().expect("issuing thread"),
+        30,
+        "issuance went on"
+    );
+    let check = registry_node(&[
+        "restore",
+        "--from",
+        path(&during),
+        "--data",
+        path(&dir.path().join("check")),
+    ]);
+    assert!(check.status.success(), "{}", text(&check));
+
     let later: Vec<String> = (0..2).map(|_| issue(&node)).collect();
     assert_ne!(checkpoint(&node), at_backup);
 

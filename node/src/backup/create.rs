@@ -24,6 +24,10 @@ pub struct BackupSource<'a> {
     pub data_dir: &'a Path,
     /// The member's log origin, under which its checkpoints are signed.
     pub log_origin: &'a str,
+    /// The running node's registry gate ([`crate::issuers::Issuers::gate`]), held alone
+    /// while the snapshot is taken and the keys and tokens copied: no append and no
+    /// authority key rotation is half done in the backup. `None` for a stopped node.
+    pub gate: Option<&'a tokio::sync::RwLock<()>>,
 }
 
 /// Writes a verified backup of `source` into `target` (absent or an empty directory)
@@ -64,15 +68,19 @@ pub fn create(source: &BackupSource<'_>, target: &Path) -> Result<Manifest, Back
 fn write(source: &BackupSource<'_>, dir: &Path) -> Result<Manifest, BackupError> {
     files::create_private_dir(dir)?;
     let db = dir.join("db");
+    // Called on a blocking thread (never on the runtime), so waiting here is allowed; the
+    // pause lasts a memtable flush and the copy of a few small files.
+    let paused = source.gate.map(tokio::sync::RwLock::blocking_write);
     source.store.checkpoint_into(&db)?;
-    // The checkpoint hard-links the store's table files when it can: a backup shares no
-    // inode with the live store, so a change to either never reaches the other.
-    break_hard_links(&db)?;
     files::copy_tree(&source.data_dir.join("keys"), &dir.join("keys"))?;
     let tokens = source.data_dir.join(TOKENS_FILE);
     if tokens.is_file() {
         files::copy_file(&tokens, &dir.join(TOKENS_FILE))?;
     }
+    drop(paused);
+    // The checkpoint hard-links the store's table files when it can: a backup shares no
+    // inode with the live store, so a change to either never reaches the other.
+    break_hard_links(&db)?;
     let audit = source.data_dir.join(AUDIT_DIR);
     if audit.is_dir() {
         files::copy_tree(&audit, &dir.join(AUDIT_DIR))?;

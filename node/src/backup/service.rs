@@ -5,6 +5,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, TryLockError};
 
 use super::{BackupError, BackupSource, Manifest, create};
+use crate::issuers::Issuers;
 use crate::store::Store;
 
 /// Why an online backup was not written.
@@ -25,6 +26,8 @@ pub enum BackupRequestError {
 #[derive(Debug)]
 pub struct BackupService {
     store: Arc<Store>,
+    /// Whose gate pauses appends while the snapshot is taken.
+    issuers: Arc<Issuers>,
     data_dir: PathBuf,
     log_origin: String,
     /// Where backups may be written; `None`: no online backups.
@@ -37,12 +40,14 @@ impl BackupService {
     /// Backups of `store` and `data_dir`, into `backup_dir` when given.
     pub fn new(
         store: Arc<Store>,
+        issuers: Arc<Issuers>,
         data_dir: &Path,
         log_origin: &str,
         backup_dir: Option<PathBuf>,
     ) -> BackupService {
         BackupService {
             store,
+            issuers,
             data_dir: data_dir.to_path_buf(),
             log_origin: log_origin.to_owned(),
             backup_dir,
@@ -50,7 +55,8 @@ impl BackupService {
         }
     }
 
-    /// Writes a verified backup into `to` (blocking: call it off the async runtime).
+    /// Writes a verified backup into `to` (blocking: call it off the async runtime). New
+    /// entries wait while the snapshot is taken (a memtable flush).
     ///
     /// # Errors
     /// [`BackupRequestError`].
@@ -66,6 +72,7 @@ impl BackupService {
             store: &self.store,
             data_dir: &self.data_dir,
             log_origin: &self.log_origin,
+            gate: Some(&self.issuers.gate),
         };
         Ok(create(&source, &target)?)
     }
@@ -113,7 +120,21 @@ mod tests {
 
     fn service(data: &Path, backups: Option<PathBuf>) -> BackupService {
         let store = Store::open(&data.join("db"), PersonalKeys::for_tests()).expect("store");
-        BackupService::new(Arc::new(store), data, "test/log", backups)
+        let own = crate::issuers::LogToLoad {
+            member: "dev".into(),
+            authority: "did:key:z6MkgG2M8N3nqTXxHHwdKR2EckccJFdRJrdfmZ1RqpKPRmFT"
+                .parse()
+                .expect("did"),
+            verified: u64::MAX,
+        };
+        let issuers = Issuers::load(&store, &own, &[]).expect("issuers");
+        BackupService::new(
+            Arc::new(store),
+            Arc::new(issuers),
+            data,
+            "test/log",
+            backups,
+        )
     }
 
     #[test]

@@ -121,6 +121,7 @@ fn offline(data: &Path, to: &Path) -> anyhow::Result<Manifest> {
         store: &store,
         data_dir: data,
         log_origin: &origin,
+        gate: None,
     };
     Ok(backup::create(&source, to)?)
 }
