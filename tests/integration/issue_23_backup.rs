@@ -368,6 +368,26 @@ fn a_damaged_backup_is_refused_before_anything_is_touched() {
         text(&refused)
     );
 
+    // A listed file replaced by a symbolic link (to the same bytes).
+    let linked = copy("linked");
+    std::fs::rename(
+        linked.join("tokens.json"),
+        dir.path().join("tokens-outside.json"),
+    )
+    .expect("move");
+    std::os::unix::fs::symlink(
+        dir.path().join("tokens-outside.json"),
+        linked.join("tokens.json"),
+    )
+    .expect("symlink");
+    let refused = restore(&linked, &into);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("not a regular file"),
+        "{}",
+        text(&refused)
+    );
+
     // A backup of a newer format.
     let newer = copy("newer");
     let mut listed = manifest(&newer);

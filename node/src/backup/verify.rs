@@ -86,10 +86,11 @@ fn check_files(dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
     }
     for file in &manifest.files {
         let path = dir.join(manifest::relative(&file.path).unwrap_or_default());
-        if !path.is_file() {
+        // A symbolic link would let a backup name any file of the machine.
+        if !std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_file()) {
             return Err(BackupError::Digest {
                 path,
-                reason: "missing".into(),
+                reason: "missing, or not a regular file".into(),
             });
         }
         let (bytes, sha256) = manifest::digest(&path)?;
