@@ -628,3 +628,95 @@ fn a_member_restored_behind_its_peers_refuses_to_fork() {
     assert_eq!(status["evidence"][0]["kind"], "rollback", "{status}");
     assert_eq!(status["mirroredSize"], later, "{status}");
 }
+
+/// A member restored to what every peer holds: once all of them have answered, the marker
+/// is removed, the log takes entries again and the peers mirror them without evidence.
+#[test]
+fn a_member_restored_to_what_its_peers_hold_resumes_once_they_confirm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("federation");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).expect("backup dir");
+    let member = "cq-sc";
+    let keys = workspace_root()
+        .join("federation-config/chengdu-chongqing/dev-keys")
+        .join(member);
+    let start = || {
+        Node::start_with(
+            &federation.data_dir(member),
+            &[
+                "--config",
+                path(&federation.config),
+                "--member",
+                member,
+                "--keys-from",
+                path(&keys),
+                "--backup-dir",
+                path(&backups),
+            ],
+        )
+        .expect("member starts")
+    };
+    let node = start();
+    let peers: Vec<Node> = federation_tests::MEMBERS
+        .iter()
+        .filter(|id| **id != member)
+        .map(|id| federation.start(id).expect("peer starts"))
+        .collect();
+    issue(&node);
+    let size = node.checkpoint_size();
+    for peer in &peers {
+        peer.wait_mirrored(member, size, STEP).expect("mirrored");
+    }
+    let target = backups.join("now");
+    let output = registry_node(&[
+        "backup",
+        "--node",
+        &node.url,
+        "--token",
+        &node.admin_token,
+        "--to",
+        path(&target),
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    node.stop().expect("stops");
+    let data = federation.data_dir(member);
+    let restored = registry_node(&[
+        "restore",
+        "--from",
+        path(&target),
+        "--data",
+        path(&data),
+        "--force",
+    ]);
+    assert!(restored.status.success(), "{}", text(&restored));
+
+    let node = start();
+    wait_for(
+        STEP,
+        || (!data.join("RESTORED").exists()).then_some(()),
+        || {
+            client()
+                .get(node.at("/healthz"))
+                .send()
+                .and_then(|response| response.text())
+                .unwrap_or_default()
+        },
+    )
+    .expect("every peer confirms the restored log");
+    let health: Value = client()
+        .get(node.at("/healthz"))
+        .send()
+        .expect("GET")
+        .json()
+        .expect("JSON");
+    assert!(health.get("log").is_none(), "not held: {health}");
+    issue(&node);
+    for peer in &peers {
+        peer.wait_mirrored(member, size + 1, STEP)
+            .expect("the peers mirror the new entry");
+        let status = peer_status(&peer.url, member);
+        assert_ne!(status["state"], "halted", "{status}");
+        assert_eq!(status["evidence"], json!([]), "{status}");
+    }
+}
