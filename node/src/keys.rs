@@ -370,6 +370,34 @@ pub fn load_or_generate_personal(data_dir: &Path) -> Result<PersonalKeys, KeyErr
     Ok(PersonalKeys::new(&data, &index))
 }
 
+/// Loads the personal-data keys from `<data>/keys` (a backup's), generating none.
+///
+/// # Errors
+/// A key file that is missing, cannot be read, is not 64 hex digits, or is readable by
+/// others.
+pub fn load_personal(data_dir: &Path) -> Result<PersonalKeys, KeyError> {
+    let dir = data_dir.join("keys");
+    let load = |name: &str| {
+        let path = dir.join(name);
+        let text = fs::read_to_string(&path).map_err(FileError::of("reading", &path))?;
+        refuse_readable_by_others(&path)?;
+        parse_hex_key(text.trim()).map_err(|reason| KeyError::NotHex { path, reason })
+    };
+    Ok(PersonalKeys::new(
+        &load(PERSONAL_DATA_FILE)?,
+        &load(PERSONAL_INDEX_FILE)?,
+    ))
+}
+
+/// Loads the log (checkpoint) key from `<data>/keys` (a backup's), generating none.
+///
+/// # Errors
+/// A key file that is missing, cannot be read, is not a secret multikey, or is readable
+/// by others.
+pub fn load_log_key(data_dir: &Path) -> Result<SigningKey, KeyError> {
+    load_or_generate_one(&data_dir.join("keys"), KeyRole::Log, false)
+}
+
 /// The 32-byte key in `path`, or `fresh` written there when the file does not exist.
 fn load_or_store_symmetric(path: &Path, fresh: [u8; 32]) -> Result<[u8; 32], KeyError> {
     match fs::read_to_string(path) {

@@ -35,6 +35,42 @@ enum Command {
     /// keys) without starting it: exit 0 and a summary, or exit 2 and what is wrong.
     #[command(args_override_self = true)]
     CheckConfig(commands::serve::ServeArgs),
+    /// Write a verified backup (RocksDB checkpoint, keys, tokens, audit log, manifest) into
+    /// a new directory: through the running node (--node, admin token; the directory is on
+    /// the node's machine, inside its --backup-dir) or from a stopped node's --data.
+    Backup {
+        /// The new backup directory (absent or empty).
+        #[arg(long)]
+        to: PathBuf,
+        /// The running node's URL.
+        #[arg(
+            long,
+            conflicts_with = "data",
+            required_unless_present = "data",
+            requires = "token"
+        )]
+        node: Option<String>,
+        /// An admin token of that node (or set REGISTRY_TOKEN).
+        #[arg(long, env = "REGISTRY_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// The stopped node's data directory.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Verify a backup and restore it into a data directory whose node is stopped. The node
+    /// then checks its log against its peers before it appends again.
+    Restore {
+        /// The backup directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// The data directory to restore into.
+        #[arg(long)]
+        data: PathBuf,
+        /// Restore even when the data directory holds something: it is moved to
+        /// <data>.before-restore-<time>, never deleted.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
     /// also while the node runs).
     Token {
@@ -205,6 +241,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { config, data } => runtime()?.block_on(commands::demo::run(&config, &data)),
         Command::Token { command } => run_token(command),
+        Command::Backup {
+            to,
+            node,
+            token,
+            data,
+        } => {
+            use commands::backup::{BackupFrom, back_up};
+            let from = match (&node, &token, &data) {
+                (Some(url), Some(token), _) => BackupFrom::Node { url, token },
+                (_, _, Some(data)) => BackupFrom::Data(data),
+                _ => anyhow::bail!("give --node with --token, or --data"),
+            };
+            back_up(&from, &to, &mut std::io::stdout())
+        }
+        Command::Restore { from, data, force } => {
+            commands::backup::restore(&from, &data, force, &mut std::io::stdout())
+        }
         Command::Import {
             file,
             node,

@@ -25,6 +25,7 @@ use crate::log::sequencer::{BatchConfig, Sequencer};
 use crate::log::{Log, LogOpenError};
 use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
 use crate::policy::PolicyConfig;
+use crate::rollback::RollbackCheck;
 use crate::server::ServeError;
 use crate::state::AppState;
 use crate::statistics::CredentialStatistics;
@@ -255,6 +256,8 @@ pub struct Node {
     log_workers: Workers,
     /// The federation's workers: stopped at the signal.
     federation_workers: Workers,
+    /// The check of the own log against the peers', started with the federation.
+    rollback: Option<RollbackCheck>,
 }
 
 /// How a node's workers stopped ([`Node::serve`]).
@@ -459,6 +462,7 @@ pub fn open(
             error,
         })?,
     );
+    let restored = restore_marker(data_dir, &role, &log);
     let loading = |what| {
         move |error| OpenError::Load {
             what,
@@ -556,6 +560,13 @@ pub fn open(
     } else {
         None
     };
+    let backups = Arc::new(crate::backup::BackupService::new(
+        Arc::clone(&store),
+        Arc::clone(&issuers),
+        data_dir,
+        log.origin(),
+        None,
+    ));
     let state = AppState {
         open_issuer,
         store,
@@ -575,13 +586,49 @@ pub fn open(
         )),
         id_search_audit,
         wallets: Arc::default(),
+        backups,
         background,
     };
+    let rollback = state.federation.as_ref().map(|federation| RollbackCheck {
+        log: Arc::clone(&state.log),
+        member: federation.me.id.to_string(),
+        peers: federation
+            .config
+            .peers_of(&federation.me.id)
+            .map(|peer| (peer.id.to_string(), peer.endpoint.clone()))
+            .collect(),
+        restored,
+    });
     Ok(Node {
         state,
         log_workers,
         federation_workers: Workers::new(BackoffPolicy::NODE),
+        rollback,
     })
+}
+
+/// The restore marker of `data_dir`, when it was restored from a backup: a member's log is
+/// held until its peers confirm it ([`RollbackCheck`]); a development node has no peers to
+/// ask, so its marker is removed with a warning.
+fn restore_marker(data_dir: &Path, role: &Role, log: &Log) -> Option<PathBuf> {
+    let marker = data_dir.join(crate::backup::RESTORED_MARKER);
+    let restored = crate::backup::Restored::read(data_dir)?;
+    let from = restored.map_or_else(|error| format!("(unreadable marker: {error})"), |r| r.from);
+    match role {
+        Role::Development => {
+            tracing::warn!(%from, "restored from a backup; a development node has no peers to confirm its log");
+            if let Err(error) = std::fs::remove_file(&marker) {
+                tracing::warn!(path = %marker.display(), %error, "could not remove the restore marker");
+            }
+            None
+        }
+        Role::Member { .. } => {
+            log.hold(format!(
+                "restored from the backup {from}; waiting for the peers to confirm the log"
+            ));
+            Some(marker)
+        }
+    }
 }
 
 /// Opens the single development member (see [`open`]).
@@ -741,12 +788,30 @@ fn reconcile_authority_key(
 }
 
 impl Node {
+    /// Lets the node write online backups (`POST /api/v1/admin/backup`) into `dir` or a
+    /// directory under it (`serve --backup-dir`).
+    #[must_use]
+    pub fn with_backup_dir(mut self, data_dir: &Path, dir: PathBuf) -> Node {
+        self.state.backups = Arc::new(crate::backup::BackupService::new(
+            Arc::clone(&self.state.store),
+            Arc::clone(&self.state.issuers),
+            data_dir,
+            self.state.log.origin(),
+            Some(dir),
+        ));
+        self
+    }
+
     /// Starts the federation workers (sync from each peer, cosignature collection) of a
     /// member node; a development node has none.
     ///
     /// # Panics
     /// Outside a Tokio runtime.
     pub fn start_federation(&mut self) {
+        if let Some(check) = self.rollback.take() {
+            self.federation_workers
+                .spawn("rollback-check", |worker| check.run(worker));
+        }
         if let Some(federation) = &self.state.federation {
             federation.start(
                 Arc::clone(&self.state.log),
@@ -799,6 +864,7 @@ impl Node {
             state,
             log_workers,
             federation_workers,
+            rollback: _,
         } = self;
         let signalled = CancellationToken::new();
         let watching = signalled.clone();

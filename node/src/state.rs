@@ -50,6 +50,8 @@ pub struct AppState {
     pub id_search_audit: Arc<crate::audit::IdSearchAudit>,
     /// Open credential offers and presentation requests (OpenID4VCI, OpenID4VP).
     pub wallets: Arc<crate::wallets::Holders>,
+    /// Online backups (`POST /api/v1/admin/backup`).
+    pub backups: Arc<crate::backup::BackupService>,
     /// The node's main runtime, for work that outlives the request that starts it (the
     /// console's import jobs): not the server thread's loop, whose connections it would
     /// hold up (see the `server` module).

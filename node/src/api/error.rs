@@ -98,6 +98,19 @@ pub enum ApiError {
     /// The log's queue is full or it is shutting down: retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// The log takes no new entries until the peers confirm it (`crate::rollback`). 503.
+    #[error("{0}")]
+    LogHeld(String),
+    /// A backup is being written already. 409.
+    #[error("a backup is being written already; wait for it to finish")]
+    BackupInProgress,
+    /// The backup was refused or failed (`crate::backup`). 409 for a target in use or
+    /// outside the backup directory, 500 otherwise.
+    #[error(transparent)]
+    Backup(crate::backup::BackupError),
+    /// A backup target outside the node's backup directory, or without one. 403.
+    #[error("{0}")]
+    BackupTarget(String),
     /// The caller holds as much of a bounded resource as allowed (reserved status-list
     /// slots). 429.
     #[error("{message}")]
@@ -171,7 +184,14 @@ impl ApiError {
             | ApiError::RouteNotFound(_)
             | ApiError::TileNotFound(_)
             | ApiError::SizeNotInLog { .. } => StatusCode::NOT_FOUND,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::LogHeld(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BackupInProgress => StatusCode::CONFLICT,
+            ApiError::Backup(error) => match error {
+                crate::backup::BackupError::TargetNotEmpty(_)
+                | crate::backup::BackupError::NoParent(_) => StatusCode::CONFLICT,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::BackupTarget(_) => StatusCode::FORBIDDEN,
             ApiError::LimitReached { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::AuthenticationRequired(_) => StatusCode::UNAUTHORIZED,
@@ -222,6 +242,14 @@ impl ApiError {
             ApiError::InvalidProofRange(_) => "invalid_proof_range",
             ApiError::SizeNotInLog { .. } => "size_not_in_log",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::LogHeld(_) => "log_held",
+            ApiError::BackupInProgress => "backup_in_progress",
+            ApiError::Backup(error) => match error {
+                crate::backup::BackupError::TargetNotEmpty(_) => "backup_target_not_empty",
+                crate::backup::BackupError::NoParent(_) => "backup_target_parent_missing",
+                _ => "backup_failed",
+            },
+            ApiError::BackupTarget(_) => "backup_target_refused",
             ApiError::LimitReached { code, .. } => code,
             ApiError::InvalidCredentialId(_) => "invalid_credential_id",
             ApiError::CredentialNotFound(_) => "credential_not_found",
@@ -474,6 +502,7 @@ impl From<IssueError> for ApiError {
                     .collect(),
             ),
             error @ IssueError::BatchSize(_) => ApiError::BatchSize(error.to_string()),
+            IssueError::Log(SequenceError::Held(reason)) => ApiError::LogHeld(reason),
             IssueError::Log(error @ (SequenceError::Busy | SequenceError::Stopped)) => {
                 ApiError::Unavailable(error.to_string())
             }

@@ -29,11 +29,17 @@ pub fn routes() -> Router<AppState> {
         .route("/ns/v1", get(context))
 }
 
-/// `GET /healthz`: the node is up and its store answers.
+/// `GET /healthz`: the node is up and its store answers; `log.held` with its `reason` when
+/// the log takes no new entries.
 async fn health(State(state): State<AppState>) -> Result<AppJson<Value>, ApiError> {
     // A read proves the store is open and answering, not merely that the process runs.
     state.store.meta(crate::store::META_MEMBER_ID)?;
-    Ok(AppJson(json!({"status": "ok", "member": state.member.id})))
+    let mut health = json!({"status": "ok", "member": state.member.id});
+    // Reads are served either way; a held log takes no new entries (`crate::rollback`).
+    if let Some(reason) = state.log.held() {
+        health["log"] = json!({"held": true, "reason": reason});
+    }
+    Ok(AppJson(health))
 }
 
 /// `GET /api/v1/member`: the identity (the authority DID is its first key) and the key

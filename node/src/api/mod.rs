@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, each with `fn routes() -> Router<AppState>`.
 
+pub mod admin;
 pub mod auth;
 pub mod credentials;
 pub mod error;
@@ -24,6 +25,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(meta::routes())
+        .merge(admin::routes())
         .merge(credentials::routes())
         .merge(verify::routes())
         .merge(vc_api::routes())

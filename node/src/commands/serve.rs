@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// tests. The authority never signs them, and they are not logged.
     #[arg(long)]
     open_issuer: bool,
+    /// Let admins write online backups (POST /api/v1/admin/backup, `registry-node backup
+    /// --node`) into this directory or one under it; without it the node writes none.
+    #[arg(long)]
+    backup_dir: Option<PathBuf>,
     /// Console searches by full ID number one operator may make in a row.
     #[arg(long, default_value_t = registry_node::policy::DEFAULT_ID_SEARCH_BURST)]
     id_search_burst: u32,
@@ -155,6 +159,7 @@ struct Checked {
     listen: SocketAddr,
     public_url: Option<String>,
     data: PathBuf,
+    backup_dir: Option<PathBuf>,
 }
 
 /// Reads and checks every option that can be checked without binding the port or opening
@@ -218,6 +223,7 @@ fn checked(args: ServeArgs) -> anyhow::Result<Checked> {
         listen,
         public_url: args.public_url,
         data: args.data,
+        backup_dir: args.backup_dir,
     })
 }
 
@@ -263,15 +269,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         &public_url,
         checked.policy,
     )?;
+    if let Some(dir) = checked.backup_dir {
+        node = node.with_backup_dir(&data, dir);
+    }
     let member = &node.state.member;
     let mut stdout = std::io::stdout();
     writeln!(
         stdout,
-        "registry-node: member {} ({}), authority {}\nregistry-node: data in {}\nregistry-node: listening on {scheme}://{address}",
+        "registry-node: member {} ({}), authority {}\nregistry-node: data in {} (on-disk format version {})\nregistry-node: listening on {scheme}://{address}",
         member.id,
         member.name_zh,
         member.authority_did,
-        data.display()
+        data.display(),
+        node.state
+            .store
+            .format_version()?
+            .unwrap_or(registry_node::store::FORMAT_VERSION)
     )?;
     stdout.flush()?;
     node.start_federation();

@@ -74,6 +74,9 @@ pub struct Log {
     /// verifier key.
     sm2: Option<(Sm2SigningKey, String)>,
     head: RwLock<LogHead>,
+    /// Why the log refuses to append, while it does: a peer holds more of it than this
+    /// node (a restore to an older state, found by the rollback check at start). Reads are served as usual.
+    held: RwLock<Option<String>>,
     /// Signalled after every head change (the cosignature collector waits on it).
     head_changed: tokio::sync::Notify,
 }
@@ -152,8 +155,52 @@ impl Log {
             vkey,
             sm2,
             head: RwLock::new(head),
+            held: RwLock::new(None),
             head_changed: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Refuses every append from now on, for `reason`, until [`Log::release`].
+    pub fn hold(&self, reason: String) {
+        tracing::warn!(%reason, "the log refuses new entries");
+        *self
+            .held
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+    }
+
+    /// Lets appends through again.
+    pub fn release(&self) {
+        let mut held = self
+            .held
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.take().is_some() {
+            tracing::info!("the log takes new entries again");
+        }
+    }
+
+    /// Why the log refuses appends, if it does.
+    pub fn held(&self) -> Option<String> {
+        self.held
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The root of the current tree's first `size` leaves.
+    ///
+    /// # Errors
+    /// [`ProofError::IndexOutOfRange`] beyond the current size; the store failing.
+    pub fn root_at(&self, size: u64) -> Result<Hash, ProofError> {
+        let head = self.head();
+        if size > head.size {
+            return Err(ProofError::IndexOutOfRange {
+                index: size,
+                tree_size: head.size,
+            });
+        }
+        merkle::root_from(size, &self.reader(&head))
     }
 
     /// Log origin (also the checkpoint key name).

@@ -81,6 +81,10 @@ pub enum SequenceError {
     /// The sequencer has stopped (shutdown).
     #[error("the log is shutting down")]
     Stopped,
+    /// The log refuses new entries (the rollback check at start): a peer holds more of it than this
+    /// node, or the peers have not confirmed a restored log yet.
+    #[error("the log takes no new entries: {0}")]
+    Held(String),
     /// The batch could not be committed; the log was reloaded from disk.
     #[error("appending to the log failed: {0}")]
     Failed(String),
@@ -95,6 +99,8 @@ struct Submission {
 #[derive(Debug, Clone)]
 pub struct Sequencer {
     sender: mpsc::Sender<Submission>,
+    /// The log, for its hold ([`Log::held`]).
+    log: Arc<Log>,
 }
 
 impl std::fmt::Debug for Submission {
@@ -112,18 +118,23 @@ impl Sequencer {
     /// Outside a Tokio runtime.
     pub fn start(log: Arc<Log>, config: BatchConfig, workers: &mut Workers) -> Sequencer {
         let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
+        let held = Arc::clone(&log);
         workers.spawn("sequencer", move |worker| {
             run(log, config, receiver, worker)
         });
-        Sequencer { sender }
+        Sequencer { sender, log: held }
     }
 
     /// Appends `entries` as one unit and waits until they are durable.
     ///
     /// # Errors
     /// [`SequenceError::Busy`] when the queue is full, [`SequenceError::Stopped`],
-    /// [`SequenceError::Failed`] when the commit failed (nothing was appended).
+    /// [`SequenceError::Failed`] when the commit failed (nothing was appended),
+    /// [`SequenceError::Held`] while the log refuses new entries.
     pub async fn append(&self, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, SequenceError> {
+        if let Some(reason) = self.log.held() {
+            return Err(SequenceError::Held(reason));
+        }
         let (reply, receive) = oneshot::channel();
         self.sender
             .try_send(Submission { entries, reply })
@@ -206,6 +217,10 @@ async fn run(
 
 /// Appends one batch durably and returns where each entry landed.
 fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, SequenceError> {
+    // Held after these were queued: they wait no longer than the hold.
+    if let Some(reason) = log.held() {
+        return Err(SequenceError::Held(reason));
+    }
     let head = log.head();
     let failed = |error: &dyn std::fmt::Display| SequenceError::Failed(error.to_string());
     let mut tree = TreeExtension::new(head.size, &head.frontier).map_err(|error| failed(&error))?;

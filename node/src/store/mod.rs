@@ -36,7 +36,8 @@
 //! migrated by [`Store::open`], which also rewrites the files that held the plaintext.
 //!
 //! Each concern is a module with its own `impl Store` block over the families it owns:
-//! `families` (the names), `space` (the keys of a log space), `log` (entries, stored
+//! `families` (the names), `format` (the on-disk format version and its migrations),
+//! `snapshot` (read-only opens and RocksDB checkpoints, for backups), `space` (the keys of a log space), `log` (entries, stored
 //! hashes, the own log's append), `effects` (issuer events and statuses), `slots`
 //! (status-list slots), `credentials` (where a credential id is logged), `mirrors` (peers'
 //! logs and how much of each is verified), `resident_ids` with [`personal`] (full ID
@@ -47,6 +48,7 @@ mod credentials;
 mod effects;
 mod families;
 mod flows;
+pub mod format;
 mod log;
 mod meta;
 mod mirrors;
@@ -54,6 +56,7 @@ pub mod personal;
 mod queries;
 mod resident_ids;
 mod slots;
+mod snapshot;
 mod space;
 mod witness;
 
@@ -66,6 +69,7 @@ use thiserror::Error;
 pub use credentials::CredentialLocations;
 pub use effects::EntryEffects;
 use families::COLUMN_FAMILIES;
+pub use format::{FORMAT_VERSION, META_FORMAT_VERSION};
 pub use log::{AppendBatch, AppendedEntry};
 pub use meta::{META_AUTHORITY_DID, META_MEMBER_ID, META_WITNESSED_CHECKPOINT};
 pub use mirrors::{MirrorAppend, MirrorRecord, MirrorState};
@@ -97,6 +101,16 @@ pub enum StoreError {
         "the personal data in this store was sealed under other personal-data keys than the ones loaded; restore this member's keys/personal-*.key"
     )]
     PersonalKeysMismatch,
+    /// The store was written by a newer release, in a format this binary does not know.
+    #[error(
+        "the store is in on-disk format version {found}, newer than this binary's {supported}: run the release that wrote it (or a later one)"
+    )]
+    FormatTooNew {
+        /// The store's version.
+        found: u32,
+        /// The newest version this binary reads and writes.
+        supported: u32,
+    },
 }
 
 /// The node's RocksDB store.
@@ -139,11 +153,32 @@ impl Store {
     /// [`StoreError::Engine`] when RocksDB cannot open the directory (locked by another
     /// process, corrupt, permission denied); [`StoreError::PersonalKeysMismatch`] when the
     /// store's personal data was sealed under other keys; [`StoreError::Corrupt`] for a
-    /// plaintext value that is not an ID number.
+    /// plaintext value that is not an ID number; [`StoreError::FormatTooNew`] for a store
+    /// of a newer release. An older format is migrated first ([`format`]).
     pub fn open(path: &Path, personal: PersonalKeys) -> Result<Store, StoreError> {
-        let mut options = Options::default();
+        let mut options = Self::options();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
+        let db = DB::open_cf_descriptors(&options, path, Self::descriptors(path))?;
+        let store = Store {
+            db,
+            counters: std::sync::Mutex::new(()),
+            hash_cache: HashCache::new(HASH_CACHE_ENTRIES),
+            personal,
+        };
+        // First, before anything is written: a newer format is refused untouched.
+        let format = store.migrate()?;
+        if format.found != format.now {
+            tracing::info!(from = format.found, to = format.now, "store migrated");
+        }
+        store.check_personal_keys()?;
+        store.seal_plaintext_personal_data()?;
+        Ok(store)
+    }
+
+    /// The database options every open uses.
+    fn options() -> Options {
+        let mut options = Options::default();
         // Detect corruption on open rather than serving bad data later. A torn last WAL
         // record can only be a batch that was never acknowledged (every acknowledged batch
         // was synced whole), so it is dropped; corruption anywhere else refuses to open.
@@ -153,28 +188,38 @@ impl Store {
         // million entries): all memtables together and one block cache shared by every
         // column family, instead of RocksDB's per-family defaults (64 MiB memtables each).
         options.set_db_write_buffer_size(MEMTABLE_BUDGET);
+        options
+    }
+
+    /// The column families to open in `path`: this version's, and any other the directory
+    /// holds (a newer release's), so that its format version can be read and refused.
+    fn descriptors(path: &Path) -> Vec<ColumnFamilyDescriptor> {
+        let mut names: Vec<String> = COLUMN_FAMILIES
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect();
+        if let Ok(existing) = DB::list_cf(&Options::default(), path) {
+            for name in existing {
+                if name != rocksdb::DEFAULT_COLUMN_FAMILY_NAME && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
         let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
-        let descriptors = COLUMN_FAMILIES.iter().map(|name| {
-            let mut family = Options::default();
-            family.set_write_buffer_size(MEMTABLE_BUDGET / 4);
-            let mut table = BlockBasedOptions::default();
-            table.set_block_cache(&cache);
-            // Index and filter blocks count against the cache instead of growing beside it.
-            table.set_cache_index_and_filter_blocks(true);
-            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
-            family.set_block_based_table_factory(&table);
-            ColumnFamilyDescriptor::new(*name, family)
-        });
-        let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-        let store = Store {
-            db,
-            counters: std::sync::Mutex::new(()),
-            hash_cache: HashCache::new(HASH_CACHE_ENTRIES),
-            personal,
-        };
-        store.check_personal_keys()?;
-        store.seal_plaintext_personal_data()?;
-        Ok(store)
+        names
+            .into_iter()
+            .map(|name| {
+                let mut family = Options::default();
+                family.set_write_buffer_size(MEMTABLE_BUDGET / 4);
+                let mut table = BlockBasedOptions::default();
+                table.set_block_cache(&cache);
+                // Index and filter blocks count against the cache instead of growing beside it.
+                table.set_cache_index_and_filter_blocks(true);
+                table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+                family.set_block_based_table_factory(&table);
+                ColumnFamilyDescriptor::new(name, family)
+            })
+            .collect()
     }
 
     fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {

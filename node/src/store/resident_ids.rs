@@ -12,6 +12,17 @@ use super::personal::{INDEX_TAG_BYTES, PersonalKeys, Stored};
 use super::{Store, StoreError, hex};
 
 impl Store {
+    /// Refuses keys that did not seal this store's personal data, writing nothing (a
+    /// read-only open of a backup).
+    pub(super) fn verify_personal_keys(&self) -> Result<(), StoreError> {
+        match self.db.get_cf(self.cf(CF_META)?, META_PERSONAL_KEY_CHECK)? {
+            Some(check) if !self.personal.matches_key_check(&check) => {
+                Err(StoreError::PersonalKeysMismatch)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses keys that did not seal this store's personal data; records them in a store
     /// that has no record yet (a new store, or one from before encryption).
     pub(super) fn check_personal_keys(&self) -> Result<(), StoreError> {

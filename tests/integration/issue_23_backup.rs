@@ -1,0 +1,722 @@
+//! Issue 23, backup and restore, upgrades: online backups of a running node, restores that
+//! verify first and never delete, a restored member that refuses to fork what its peers
+//! mirrored, and the on-disk format version (a previous release's data directory opens and
+//! is migrated; a newer one is refused).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use federation_tests::{
+    Federation, Node, binary, client, client_with_token, example_requests, peer_status, verify_at,
+    wait_for, workspace_root,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// How long a federation step may take (sync, the rollback check).
+const STEP: Duration = Duration::from_secs(60);
+
+fn request(name: &str) -> Value {
+    example_requests()
+        .into_iter()
+        .find(|(example, _)| example == name)
+        .expect("example")
+        .1
+}
+
+/// Issues one credential; returns its id.
+fn issue(node: &Node) -> String {
+    node.issue(&request("SkillLevelCredential"))["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+/// `registry-node <args>`.
+fn registry_node(args: &[&str]) -> Output {
+    Command::new(binary("registry-node"))
+        .args(args)
+        .output()
+        .expect("registry-node runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+/// The node's checkpoint note.
+fn checkpoint(node: &Node) -> String {
+    client()
+        .get(node.at("/log/checkpoint"))
+        .send()
+        .expect("GET checkpoint")
+        .text()
+        .expect("text")
+}
+
+/// Size and root lines of a checkpoint note.
+fn size_and_root(note: &str) -> (String, String) {
+    let mut lines = note.lines().skip(1);
+    (
+        lines.next().unwrap_or_default().to_owned(),
+        lines.next().unwrap_or_default().to_owned(),
+    )
+}
+
+fn fetch_status(node: &Node, id: &str) -> StatusCode {
+    node.client()
+        .get(node.at(&format!("/api/v1/credentials/{id}")))
+        .send()
+        .expect("GET credential")
+        .status()
+}
+
+fn manifest(backup: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).expect("manifest"))
+        .expect("manifest JSON")
+}
+
+/// Back up a running node, issue more, restore, compare: the log is the one backed up, the
+/// later credentials are gone, the node issues again; the old data directory was kept.
+#[test]
+fn a_backup_of_a_running_node_restores_to_its_log_at_the_snapshot() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("node");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).expect("backup dir");
+    let node = Node::start_with(
+        &data,
+        &["--listen", "127.0.0.1:0", "--backup-dir", path(&backups)],
+    )
+    .expect("starts");
+    let kept: Vec<String> = (0..3).map(|_| issue(&node)).collect();
+    let at_backup = checkpoint(&node);
+
+    // Through the node (it holds the store's lock), with the CLI.
+    let target = backups.join("first");
+    let output = registry_node(&[
+        "backup",
+        "--node",
+        &node.url,
+        "--token",
+        &node.admin_token,
+        "--to",
+        path(&target),
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("verified"), "{}", text(&output));
+    let written = manifest(&target);
+    assert_eq!(written["type"], "talent-registry-backup");
+    assert_eq!(written["formatVersion"], 2);
+    assert_eq!(written["member"], "dev");
+    let (size, root) = size_and_root(&at_backup);
+    assert_eq!(written["log"]["size"].to_string(), size);
+    assert_eq!(written["log"]["root"], root);
+    assert_eq!(written["log"]["checkpoint"], at_backup);
+    let files: Vec<&str> = written["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|file| file["path"].as_str().expect("path"))
+        .collect();
+    for expected in [
+        "keys/log.key",
+        "keys/authority.key",
+        "tokens.json",
+        "db/CURRENT",
+    ] {
+        assert!(files.contains(&expected), "{expected} in {files:?}");
+    }
+    for key in ["keys/log.key", "keys/personal-data.key"] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(target.join(key))
+                .expect("key")
+                .permissions(),
+        );
+        assert_eq!(mode & 0o077, 0, "{key} is for its owner only: {mode:o}");
+    }
+    // No half-written backup is left beside it.
+    let names: Vec<String> = std::fs::read_dir(&backups)
+        .expect("list")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, ["first"]);
+
+    // The same target again, a target outside --backup-dir, a non-admin: refused.
+    let again = node
+        .client()
+        .post(node.at("/api/v1/admin/backup"))
+        .json(&json!({"to": target}))
+        .send()
+        .expect("POST");
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        again.json::<Value>().expect("JSON")["code"],
+        "backup_target_not_empty"
+    );
+    let outside = node
+        .client()
+        .post(node.at("/api/v1/admin/backup"))
+        .json(&json!({"to": dir.path().join("elsewhere")}))
+        .send()
+        .expect("POST");
+    assert_eq!(outside.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        outside.json::<Value>().expect("JSON")["code"],
+        "backup_target_refused"
+    );
+    let auditor = federation_tests::create_token(&data, "auditor", None, "audit").expect("token");
+    let refused = client_with_token(&auditor)
+        .post(node.at("/api/v1/admin/backup"))
+        .json(&json!({"to": backups.join("second")}))
+        .send()
+        .expect("POST");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // A backup taken while credentials are being issued is consistent all the same.
+    let during = backups.join("during");
+    let issuing = {
+        let (url, token) = (node.url.clone(), node.admin_token.clone());
+        std::thread::spawn(move || {
+            let http = client_with_token(&token);
+            (0..30)
+                .filter(|_| {
+                    http.post(format!("{url}/api/v1/credentials"))
+                        .json(&request("SkillLevelCredential"))
+                        .send()
+                        .is_ok_and(|response| response.status() == StatusCode::CREATED)
+                })
+                .count()
+        })
+    };
+    let output = registry_node(&[
+        "backup",
+        "--node",
+        &node.url,
+        "--token",
+        &node.admin_token,
+        "--to",
+        path(&during),
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        issuing.join().expect("issuing thread"),
+        30,
+        "issuance went on"
+    );
+    let check = registry_node(&[
+        "restore",
+        "--from",
+        path(&during),
+        "--data",
+        path(&dir.path().join("check")),
+    ]);
+    assert!(check.status.success(), "{}", text(&check));
+
+    let later: Vec<String> = (0..2).map(|_| issue(&node)).collect();
+    assert_ne!(checkpoint(&node), at_backup);
+
+    // The node runs: restore refuses to pull its directory away.
+    let running = registry_node(&[
+        "restore",
+        "--from",
+        path(&target),
+        "--data",
+        path(&data),
+        "--force",
+    ]);
+    assert_eq!(running.status.code(), Some(2), "{}", text(&running));
+    assert!(text(&running).contains("running"), "{}", text(&running));
+    node.stop().expect("stops");
+
+    // Without --force a data directory that holds something is refused.
+    let occupied = registry_node(&["restore", "--from", path(&target), "--data", path(&data)]);
+    assert_eq!(occupied.status.code(), Some(2), "{}", text(&occupied));
+    assert!(text(&occupied).contains("--force"), "{}", text(&occupied));
+    let restored = registry_node(&[
+        "restore",
+        "--from",
+        path(&target),
+        "--data",
+        path(&data),
+        "--force",
+    ]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    let aside: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.to_string_lossy().contains("node.before-restore-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the old data directory is kept: {aside:?}");
+    assert!(aside[0].join("db/CURRENT").is_file());
+    assert!(data.join("RESTORED").is_file());
+
+    let node = Node::start(&data).expect("the restored node starts");
+    assert_eq!(checkpoint(&node), at_backup, "the log is the one backed up");
+    for id in &kept {
+        assert_eq!(fetch_status(&node, id), StatusCode::OK, "{id} kept");
+    }
+    for id in &later {
+        assert_eq!(fetch_status(&node, id), StatusCode::NOT_FOUND, "{id} gone");
+    }
+    // A development member has no peers to ask: it appends again at once.
+    assert!(!data.join("RESTORED").exists());
+    issue(&node);
+    let (size, _) = size_and_root(&checkpoint(&node));
+    assert_eq!(size, (kept.len() + 1).to_string());
+    node.stop().expect("stops");
+}
+
+/// A backup of a stopped node; a changed byte, an unlisted file, a newer format or a
+/// non-empty target are refused (exit 2) and nothing is restored.
+#[test]
+fn a_damaged_backup_is_refused_before_anything_is_touched() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("node");
+    let node = Node::start(&data).expect("starts");
+    issue(&node);
+    node.stop().expect("stops");
+
+    let backup = dir.path().join("backup");
+    let output = registry_node(&["backup", "--data", path(&data), "--to", path(&backup)]);
+    assert!(output.status.success(), "{}", text(&output));
+    let again = registry_node(&["backup", "--data", path(&data), "--to", path(&backup)]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(
+        text(&again).contains("not an empty directory"),
+        "{}",
+        text(&again)
+    );
+
+    let restore = |from: &Path, into: &Path| {
+        registry_node(&["restore", "--from", path(from), "--data", path(into)])
+    };
+    // The untouched backup restores into a new directory.
+    let fresh = dir.path().join("fresh");
+    let ok = restore(&backup, &fresh);
+    assert!(ok.status.success(), "{}", text(&ok));
+
+    let copy = |name: &str| {
+        let target = dir.path().join(name);
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&backup)
+            .arg(&target)
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        target
+    };
+    // One byte changed in the largest table file.
+    let damaged = copy("damaged");
+    let table = std::fs::read_dir(damaged.join("db"))
+        .expect("list")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sst"))
+        .max_by_key(|path| std::fs::metadata(path).map_or(0, |meta| meta.len()))
+        .expect("a table file");
+    let mut bytes = std::fs::read(&table).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&table, bytes).expect("write");
+    let into = dir.path().join("from-damaged");
+    let refused = restore(&damaged, &into);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("does not match the manifest"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!into.exists(), "nothing restored");
+
+    // A file the manifest does not list.
+    let extra = copy("extra");
+    std::fs::write(extra.join("keys/extra.key"), "x").expect("write");
+    let refused = restore(&extra, &into);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("not in its manifest"),
+        "{}",
+        text(&refused)
+    );
+
+    // A manifest naming a file outside the backup.
+    let escaping = copy("escaping");
+    let mut listed = manifest(&escaping);
+    listed["files"][0]["path"] = json!("../backup/tokens.json");
+    std::fs::write(escaping.join("manifest.json"), listed.to_string()).expect("write");
+    let refused = restore(&escaping, &into);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("not a relative path"),
+        "{}",
+        text(&refused)
+    );
+
+    // A listed file replaced by a symbolic link (to the same bytes).
+    let linked = copy("linked");
+    std::fs::rename(
+        linked.join("tokens.json"),
+        dir.path().join("tokens-outside.json"),
+    )
+    .expect("move");
+    std::os::unix::fs::symlink(
+        dir.path().join("tokens-outside.json"),
+        linked.join("tokens.json"),
+    )
+    .expect("symlink");
+    let refused = restore(&linked, &into);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("not a regular file"),
+        "{}",
+        text(&refused)
+    );
+
+    // A backup of a newer format.
+    let newer = copy("newer");
+    let mut listed = manifest(&newer);
+    listed["formatVersion"] = json!(3);
+    std::fs::write(newer.join("manifest.json"), listed.to_string()).expect("write");
+    let refused = restore(&newer, &into);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("newer"), "{}", text(&refused));
+    assert!(!into.exists(), "nothing restored");
+}
+
+/// A data directory of a newer on-disk format than the binary knows is refused at start
+/// (exit 2, untouched) and by an offline backup.
+#[test]
+fn a_data_directory_of_a_newer_format_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("node");
+    let node = Node::start(&data).expect("starts");
+    issue(&node);
+    node.stop().expect("stops");
+    {
+        let personal = registry_node::keys::load_personal(&data).expect("keys");
+        let store = registry_node::store::Store::open(&data.join("db"), personal).expect("opens");
+        store
+            .set_meta(&[(registry_node::store::META_FORMAT_VERSION, "3")])
+            .expect("writes");
+    }
+    let output = registry_node(&["serve", "--listen", "127.0.0.1:0", "--data", path(&data)]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("format version 3, newer than this binary's 2"),
+        "{}",
+        text(&output)
+    );
+    let backup = registry_node(&[
+        "backup",
+        "--data",
+        path(&data),
+        "--to",
+        path(&dir.path().join("backup")),
+    ]);
+    assert_eq!(backup.status.code(), Some(2), "{}", text(&backup));
+    let personal = registry_node::keys::load_personal(&data).expect("keys");
+    let store = registry_node::store::Store::open_read_only(&data.join("db"), personal)
+        .expect("opens read only");
+    assert_eq!(
+        store
+            .meta(registry_node::store::META_FORMAT_VERSION)
+            .expect("reads")
+            .as_deref(),
+        Some("3"),
+        "left as it was"
+    );
+}
+
+/// The previous release's data directory (tests/fixtures/format-1-data.tar.gz, commit
+/// 4392973): the new binary opens it, migrates it to the current format, and everything
+/// is there and works.
+#[test]
+fn the_previous_releases_data_directory_is_migrated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let archive = workspace_root().join("tests/fixtures/format-1-data.tar.gz");
+    let status = Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    let data = dir.path().join("data");
+    let fixture = dir.path().join("fixture");
+    let token = std::fs::read_to_string(fixture.join("token")).expect("token");
+    let issued: Vec<Value> = [
+        "ProfessionalQualificationCredential",
+        "SkillLevelCredential",
+        "ProfessionalTitleCredential",
+    ]
+    .iter()
+    .map(|name| {
+        serde_json::from_slice(
+            &std::fs::read(fixture.join(format!("{name}.issued.json"))).expect("issued"),
+        )
+        .expect("JSON")
+    })
+    .collect();
+
+    let node = Node::start(&data).expect("the new binary opens the old directory");
+    let (size, _) = size_and_root(&checkpoint(&node));
+    assert_eq!(size, "3", "the log holds the three credentials");
+    let old = client_with_token(token.trim());
+    for answer in &issued {
+        let credential = &answer["credential"];
+        let verdict = verify_at(&node.url, credential, false);
+        assert_eq!(verdict["verified"], true, "{verdict:#}");
+        let id = answer["id"].as_str().expect("id");
+        let fetched = old
+            .get(node.at(&format!("/api/v1/credentials/{id}")))
+            .send()
+            .expect("GET");
+        assert_eq!(
+            fetched.status(),
+            StatusCode::OK,
+            "the old token still works"
+        );
+    }
+    let response = old
+        .post(node.at("/api/v1/credentials"))
+        .json(&request("ProfessionalTitleCredential"))
+        .send()
+        .expect("issue");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let consistency = client()
+        .get(node.at("/log/proof/consistency?from=3&to=4"))
+        .send()
+        .expect("consistency");
+    assert_eq!(
+        consistency.status(),
+        StatusCode::OK,
+        "the old log is a prefix"
+    );
+    node.stop().expect("stops");
+
+    // The store now says it is of the current format (the backup reports it).
+    let backup = dir.path().join("backup");
+    let output = registry_node(&["backup", "--data", path(&data), "--to", path(&backup)]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(manifest(&backup)["formatVersion"], 2);
+    assert_eq!(manifest(&backup)["log"]["size"], 4);
+}
+
+/// A member restored to a state older than what its peer mirrored holds its log (503
+/// `log_held`, `/healthz` says why) instead of forking it; the peer, served the older
+/// checkpoint, halts the member with the evidence of a rollback.
+#[test]
+fn a_member_restored_behind_its_peers_refuses_to_fork() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("federation");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).expect("backup dir");
+    let member = "cq-sc";
+    let keys = workspace_root()
+        .join("federation-config/chengdu-chongqing/dev-keys")
+        .join(member);
+    let start = |federation: &Federation| {
+        Node::start_with(
+            &federation.data_dir(member),
+            &[
+                "--config",
+                path(&federation.config),
+                "--member",
+                member,
+                "--keys-from",
+                path(&keys),
+                "--backup-dir",
+                path(&backups),
+            ],
+        )
+        .expect("member starts")
+    };
+    let node = start(&federation);
+    let peer = federation.start("cd-hz").expect("peer starts");
+    issue(&node);
+    let backed_up = node.checkpoint_size();
+    let target = backups.join("before");
+    let output = registry_node(&[
+        "backup",
+        "--node",
+        &node.url,
+        "--token",
+        &node.admin_token,
+        "--to",
+        path(&target),
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    issue(&node);
+    issue(&node);
+    let later = node.checkpoint_size();
+    peer.wait_mirrored(member, later, STEP)
+        .expect("the peer mirrors the later entries");
+    node.stop().expect("stops");
+
+    let data = federation.data_dir(member);
+    let restored = registry_node(&[
+        "restore",
+        "--from",
+        path(&target),
+        "--data",
+        path(&data),
+        "--force",
+    ]);
+    assert!(restored.status.success(), "{}", text(&restored));
+    let node = start(&federation);
+    assert_eq!(node.checkpoint_size(), backed_up);
+    let health = wait_for(
+        STEP,
+        || {
+            let health: Value = client().get(node.at("/healthz")).send().ok()?.json().ok()?;
+            health["log"]["reason"]
+                .as_str()
+                .is_some_and(|reason| reason.contains("peer cd-hz holds"))
+                .then_some(health)
+        },
+        || "the restored member learns what cd-hz holds".into(),
+    )
+    .expect("the node says why it holds its log");
+    assert_eq!(health["log"]["held"], true, "{health}");
+    let reason = health["log"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("signed at {later} entries")),
+        "{reason}"
+    );
+    let response = node
+        .client()
+        .post(node.at("/api/v1/credentials"))
+        .json(&request("SkillLevelCredential"))
+        .send()
+        .expect("issue");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.json::<Value>().expect("JSON")["code"], "log_held");
+    assert_eq!(
+        node.checkpoint_size(),
+        backed_up,
+        "nothing appended: no fork"
+    );
+    assert!(data.join("RESTORED").exists(), "not confirmed");
+
+    // The peer, served the older checkpoint, halts the member and keeps the evidence.
+    let status = wait_for(
+        STEP,
+        || {
+            let status = peer_status(&peer.url, member);
+            (status["state"] == "halted").then_some(status)
+        },
+        || format!("{}", peer_status(&peer.url, member)),
+    )
+    .expect("the peer halts the rolled-back member");
+    assert_eq!(status["evidence"][0]["kind"], "rollback", "{status}");
+    assert_eq!(status["mirroredSize"], later, "{status}");
+}
+
+/// A member restored to what every peer holds: once all of them have answered, the marker
+/// is removed, the log takes entries again and the peers mirror them without evidence.
+#[test]
+fn a_member_restored_to_what_its_peers_hold_resumes_once_they_confirm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let federation = Federation::prepare(dir.path()).expect("federation");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).expect("backup dir");
+    let member = "cq-sc";
+    let keys = workspace_root()
+        .join("federation-config/chengdu-chongqing/dev-keys")
+        .join(member);
+    let start = || {
+        Node::start_with(
+            &federation.data_dir(member),
+            &[
+                "--config",
+                path(&federation.config),
+                "--member",
+                member,
+                "--keys-from",
+                path(&keys),
+                "--backup-dir",
+                path(&backups),
+            ],
+        )
+        .expect("member starts")
+    };
+    let node = start();
+    let peers: Vec<Node> = federation_tests::MEMBERS
+        .iter()
+        .filter(|id| **id != member)
+        .map(|id| federation.start(id).expect("peer starts"))
+        .collect();
+    issue(&node);
+    let size = node.checkpoint_size();
+    for peer in &peers {
+        peer.wait_mirrored(member, size, STEP).expect("mirrored");
+    }
+    let target = backups.join("now");
+    let output = registry_node(&[
+        "backup",
+        "--node",
+        &node.url,
+        "--token",
+        &node.admin_token,
+        "--to",
+        path(&target),
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    node.stop().expect("stops");
+    let data = federation.data_dir(member);
+    let restored = registry_node(&[
+        "restore",
+        "--from",
+        path(&target),
+        "--data",
+        path(&data),
+        "--force",
+    ]);
+    assert!(restored.status.success(), "{}", text(&restored));
+
+    let node = start();
+    wait_for(
+        STEP,
+        || (!data.join("RESTORED").exists()).then_some(()),
+        || {
+            client()
+                .get(node.at("/healthz"))
+                .send()
+                .and_then(|response| response.text())
+                .unwrap_or_default()
+        },
+    )
+    .expect("every peer confirms the restored log");
+    let health: Value = client()
+        .get(node.at("/healthz"))
+        .send()
+        .expect("GET")
+        .json()
+        .expect("JSON");
+    assert!(health.get("log").is_none(), "not held: {health}");
+    issue(&node);
+    for peer in &peers {
+        peer.wait_mirrored(member, size + 1, STEP)
+            .expect("the peers mirror the new entry");
+        let status = peer_status(&peer.url, member);
+        assert_ne!(status["state"], "halted", "{status}");
+        assert_eq!(status["evidence"], json!([]), "{status}");
+    }
+}
