@@ -837,14 +837,8 @@ impl Node {
         limits: ServerLimits,
         tls: Option<ServerTls>,
     ) -> Result<Shutdown, ServeError> {
-        self.serve_until(
-            listener,
-            limits,
-            tls,
-            crate::server::shutdown_signal(),
-            DRAIN_DEADLINE,
-        )
-        .await
+        self.serve_until(listener, limits, tls, shutdown_signal(), DRAIN_DEADLINE)
+            .await
     }
 
     /// [`Node::serve`], stopping when `stop` resolves, each group of workers within
@@ -912,4 +906,26 @@ impl Node {
         }
         served.map(|()| shutdown)
     }
+}
+
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
 }

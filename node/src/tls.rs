@@ -5,7 +5,7 @@
 //! credentials' context, status lists and VC-API over HTTPS. TLS 1.2 and 1.3 with rustls'
 //! safe defaults (the `ring` provider the HTTP client already uses), HTTP/1.1 only (the
 //! server speaks nothing else). The handshake happens on the server thread that serves the
-//! connection, within the connection's header-read timeout (`crate::server`).
+//! connection, within the connection's header-read timeout (see the server module).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -61,7 +61,7 @@ pub enum TlsError {
     },
 }
 
-/// The TLS side of a listening node: what `crate::server` wraps each connection in.
+/// The TLS side of a listening node: what the server wraps each connection in.
 #[derive(Clone)]
 pub struct ServerTls {
     acceptor: tokio_rustls::TlsAcceptor,

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use federation_tests::{Federation, Node, binary, example_requests, talent_verify, wait_for};
+use federation_tests::cli::example_request;
+use federation_tests::{Federation, Node, binary, talent_verify, wait_for};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -153,10 +154,7 @@ fn a_node_serves_https_and_clients_verify_over_it() {
     // Issue over HTTPS; the status list the credential names is under the HTTPS URL.
     let ca = authority(dir.path());
     let admin = trusting(&ca, Some(&node.admin_token));
-    let (_, request) = example_requests()
-        .into_iter()
-        .find(|(name, _)| name == "ProfessionalTitleCredential")
-        .expect("example");
+    let request = example_request("ProfessionalTitleCredential");
     let response = admin
         .post(node.at("/api/v1/credentials"))
         .json(&request)
@@ -318,10 +316,7 @@ fn members_mirror_each_other_over_https() {
     let cq_sc = start("cq-sc");
     let cd_hz = start("cd-hz");
     assert!(cd_hz.url.starts_with("https://"), "{}", cd_hz.url);
-    let (_, request) = example_requests()
-        .into_iter()
-        .find(|(name, _)| name == "SkillLevelCredential")
-        .expect("example");
+    let request = example_request("SkillLevelCredential");
     let response = trusting(&ca, Some(&cd_hz.admin_token))
         .post(cd_hz.at("/api/v1/credentials"))
         .json(&request)

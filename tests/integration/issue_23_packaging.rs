@@ -3,27 +3,11 @@
 //! naming every option of `serve`, and the systemd unit checked by `systemd-analyze`.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use federation_tests::{Federation, Node, binary, client, example_requests, workspace_root};
-use reqwest::StatusCode;
+use federation_tests::cli::{example_request, registry_node, said};
+use federation_tests::{Federation, Node, binary, client, workspace_root};
 use serde_json::Value;
-
-fn registry_node(args: &[&str]) -> Output {
-    Command::new(binary("registry-node"))
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("registry-node runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn path(path: &Path) -> String {
     path.to_string_lossy().into_owned()
@@ -32,7 +16,7 @@ fn path(path: &Path) -> String {
 /// The long options of `registry-node serve`, from its `--help`.
 fn serve_options() -> Vec<String> {
     let help = registry_node(&["serve", "--help"]);
-    assert!(help.status.success(), "{}", text(&help));
+    assert!(help.status.success(), "{}", said(&help));
     let mut options: Vec<String> = String::from_utf8_lossy(&help.stdout)
         .lines()
         .filter_map(|line| {
@@ -86,11 +70,11 @@ fn the_shipped_node_configuration_names_every_option_and_checks() {
         "--data",
         &path(&data),
     ]);
-    assert!(output.status.success(), "{}", text(&output));
+    assert!(output.status.success(), "{}", said(&output));
     assert!(
-        text(&output).contains("configuration ok"),
+        said(&output).contains("configuration ok"),
         "{}",
-        text(&output)
+        said(&output)
     );
     assert!(!data.exists(), "check-config created the data directory");
 }
@@ -115,8 +99,8 @@ fn check_config_refuses_what_serve_would_refuse() {
         "--keys-from",
         &path(&dev_keys.join("cd-hz")),
     ]);
-    assert!(good.status.success(), "{}", text(&good));
-    assert!(text(&good).contains("member: cd-hz"), "{}", text(&good));
+    assert!(good.status.success(), "{}", said(&good));
+    assert!(said(&good).contains("member: cd-hz"), "{}", said(&good));
 
     // Another member's keys in the data directory: refused, naming the file.
     let keys = data.join("keys");
@@ -181,8 +165,8 @@ fn check_config_refuses_what_serve_would_refuse() {
         let mut line = vec!["check-config"];
         line.extend(args.iter().map(String::as_str));
         let output = registry_node(&line);
-        assert_eq!(output.status.code(), Some(2), "{line:?}: {}", text(&output));
-        assert!(text(&output).contains(says), "{line:?}: {}", text(&output));
+        assert_eq!(output.status.code(), Some(2), "{line:?}: {}", said(&output));
+        assert!(said(&output).contains(says), "{line:?}: {}", said(&output));
     }
 
     // A file setting an option serve has not, or a value of the wrong kind.
@@ -198,9 +182,9 @@ fn check_config_refuses_what_serve_would_refuse() {
                 output.status.code(),
                 Some(2),
                 "{contents}: {}",
-                text(&output)
+                said(&output)
             );
-            assert!(text(&output).contains(says), "{}", text(&output));
+            assert!(said(&output).contains(says), "{}", said(&output));
         }
     }
 }
@@ -234,18 +218,7 @@ fn serve_reads_the_file_and_the_command_line_wins() {
         member["openIssuer"].is_string(),
         "open_issuer from the file: {member}"
     );
-    let (_, request) = example_requests()
-        .into_iter()
-        .find(|(name, _)| name == "ProfessionalTitleCredential")
-        .expect("an example request");
-    let response = node
-        .client()
-        .post(node.at("/api/v1/credentials"))
-        .json(&request)
-        .send()
-        .expect("issue");
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let credential = response.json::<Value>().expect("JSON")["credential"].clone();
+    let credential = node.issue(&example_request("ProfessionalTitleCredential"));
     let list = credential["credentialStatus"][0]["statusListCredential"]
         .as_str()
         .unwrap_or_default()
@@ -275,7 +248,7 @@ fn the_systemd_unit_verifies() {
         .env("SYSTEMD_LOG_LEVEL", "warning")
         .output()
         .expect("systemd-analyze runs (scripts/setup.sh installs systemd)");
-    let said = text(&output);
+    let said = said(&output);
     assert!(output.status.success(), "{said}");
     // Warnings about this unit (an unknown directive, a bad value) are failures too;
     // warnings about the host's own units are not ours.

@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 
 pub mod browser;
 pub mod byzantine;
+pub mod cli;
 
 /// How long a node may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
