@@ -2,6 +2,7 @@
 //! router, with the limits every request shares. Apart from both so that neither names the
 //! other (the console draws pages from the API's errors).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -28,5 +29,10 @@ pub fn app(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so timeouts and refused bodies are counted and carry the request id.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.metrics.http.clone()),
+            crate::observe::observe,
+        ))
         .with_state(state)
 }

@@ -87,6 +87,14 @@ enum Command {
         /// (POST /api/v1/status-lists:allocate).
         #[arg(long, default_value_t = registry_node::reservations::DEFAULT_MAX_RESERVED_SLOTS)]
         max_reserved_slots: u64,
+        /// Free space (MiB) on the data directory's filesystem below which GET /healthz
+        /// answers 503 with `disk_low`.
+        #[arg(long, default_value_t = registry_node::health::DEFAULT_MIN_FREE_DISK_BYTES >> 20)]
+        min_free_disk_mb: u64,
+        /// How log lines are written to standard error: `text` for people, `json` (one
+        /// object per line, with the request's span) for a log collector.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
     },
     /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
     /// also while the node runs).
@@ -185,6 +193,33 @@ impl LimitArgs {
     }
 }
 
+/// The format of the node's log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `fields` (with `message`),
+    /// `target`, and `span` (a request's `id`, `method`, `route`).
+    Json,
+}
+
+/// Starts the log: lines on standard error in `format`, filtered by `RUST_LOG` (default
+/// `info`).
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
     /// Create a token and print it (it is shown only once).
@@ -222,13 +257,11 @@ fn main() -> ExitCode {
     // Before anything is written: the data directory is for this user only (full ID
     // numbers, keys, token hashes), RocksDB's files included.
     registry_node::file_modes::restrict_new_files();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(match &cli.command {
+        Command::Serve { log_format, .. } => *log_format,
+        _ => LogFormat::Text,
+    });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -311,6 +344,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             id_search_per_hour,
             max_reserved_slots,
             open_issuer,
+            min_free_disk_mb,
+            log_format: _,
         } => runtime()?.block_on(async {
             if stop_when_stdin_closes {
                 commands::demo::stop_when_stdin_closes()?;
@@ -322,6 +357,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 id_search_per_hour,
                 max_reserved_slots,
                 open_issuer,
+                min_free_disk_bytes: min_free_disk_mb.saturating_mul(1 << 20),
             };
             let batching = BatchConfig {
                 max_batch_entries: batch_max_entries.max(1),

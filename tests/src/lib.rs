@@ -105,12 +105,37 @@ impl Node {
         Node::launch(command, data_dir, args)
     }
 
+    /// Starts `registry-node serve --data <data_dir> <args…>` logging what `RUST_LOG=filter`
+    /// lets through, and waits until it listens.
+    ///
+    /// # Errors
+    /// As [`Node::start`].
+    pub fn start_with_log_filter<S: AsRef<std::ffi::OsStr>>(
+        data_dir: &Path,
+        args: &[S],
+        filter: &str,
+    ) -> anyhow::Result<Node> {
+        let mut command = Command::new(binary("registry-node"));
+        command.arg("serve");
+        Node::launch_logging(command, data_dir, args, filter)
+    }
+
     /// Runs `command` (which starts a node) with `args` and `--data <data_dir>`, and waits
     /// until it listens.
     fn launch<S: AsRef<std::ffi::OsStr>>(
+        command: Command,
+        data_dir: &Path,
+        args: &[S],
+    ) -> anyhow::Result<Node> {
+        Node::launch_logging(command, data_dir, args, "info")
+    }
+
+    /// [`Node::launch`] with `RUST_LOG=filter`.
+    fn launch_logging<S: AsRef<std::ffi::OsStr>>(
         mut command: Command,
         data_dir: &Path,
         args: &[S],
+        filter: &str,
     ) -> anyhow::Result<Node> {
         let admin_token = create_token(data_dir, "admin", None, "tests")?;
         let log_path = data_dir.with_extension("log");
@@ -122,7 +147,7 @@ impl Node {
             .args(args)
             .arg("--data")
             .arg(data_dir)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

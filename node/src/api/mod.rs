@@ -8,6 +8,7 @@ pub mod holder;
 pub mod issuers;
 pub mod log;
 pub mod meta;
+pub mod monitoring;
 pub mod statistics;
 pub mod status_lists;
 pub mod vc_api;
@@ -24,6 +25,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(meta::routes())
+        .merge(monitoring::routes())
         .merge(credentials::routes())
         .merge(verify::routes())
         .merge(vc_api::routes())
