@@ -117,6 +117,14 @@ impl Health {
         }
     }
 
+    /// The last round's problems when it is younger than [`CHECK_INTERVAL`] and no round
+    /// is running now: what most `/healthz` requests get, without a blocking thread.
+    pub fn fresh(&self) -> Option<Arc<Vec<Problem>>> {
+        let last = self.last.try_lock().ok()?;
+        let (at, problems) = last.as_ref()?;
+        (at.elapsed() < CHECK_INTERVAL).then(|| Arc::clone(problems))
+    }
+
     /// The problems now: those of the last round when it is younger than
     /// [`CHECK_INTERVAL`], else a new round with `observe`'s state.
     pub fn problems(&self, observe: impl FnOnce() -> Observed) -> Arc<Vec<Problem>> {
@@ -274,7 +282,9 @@ mod tests {
             health.problems(stopped).is_empty(),
             "within the interval the last round answers"
         );
+        assert!(health.fresh().is_some_and(|problems| problems.is_empty()));
         *health.last.lock().expect("lock") = None;
+        assert!(health.fresh().is_none(), "no round yet");
         assert_eq!(health.problems(stopped)[0], Problem::SequencerStopped);
     }
 }
