@@ -80,7 +80,7 @@ impl Node {
     ) -> anyhow::Result<Node> {
         let mut command = Command::new(binary("registry-node"));
         command.arg("serve");
-        Node::launch(command, data_dir, args)
+        Node::launch(command, data_dir, args, "info")
     }
 
     /// Starts `registry-node serve --data <data_dir> <args…>` allowed `soft` open files,
@@ -102,7 +102,7 @@ impl Node {
             .arg(hard.to_string())
             .arg(binary("registry-node"))
             .arg("serve");
-        Node::launch(command, data_dir, args)
+        Node::launch(command, data_dir, args, "info")
     }
 
     /// Starts `registry-node serve --data <data_dir> <args…>` logging what `RUST_LOG=filter`
@@ -117,21 +117,12 @@ impl Node {
     ) -> anyhow::Result<Node> {
         let mut command = Command::new(binary("registry-node"));
         command.arg("serve");
-        Node::launch_logging(command, data_dir, args, filter)
+        Node::launch(command, data_dir, args, filter)
     }
 
-    /// Runs `command` (which starts a node) with `args` and `--data <data_dir>`, and waits
-    /// until it listens.
+    /// Runs `command` (which starts a node) with `args`, `--data <data_dir>` and
+    /// `RUST_LOG=filter`, and waits until it listens.
     fn launch<S: AsRef<std::ffi::OsStr>>(
-        command: Command,
-        data_dir: &Path,
-        args: &[S],
-    ) -> anyhow::Result<Node> {
-        Node::launch_logging(command, data_dir, args, "info")
-    }
-
-    /// [`Node::launch`] with `RUST_LOG=filter`.
-    fn launch_logging<S: AsRef<std::ffi::OsStr>>(
         mut command: Command,
         data_dir: &Path,
         args: &[S],
