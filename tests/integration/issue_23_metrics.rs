@@ -139,6 +139,18 @@ fn a_node_counts_what_it_does_and_debians_prometheus_scrapes_it() {
         "text/plain; version=0.0.4; charset=utf-8"
     );
     let before = response.text().expect("body");
+    // An issuer token acts for one issuer; the node's state is not its business.
+    let member: Value = client()
+        .get(node.at("/api/v1/member"))
+        .send()
+        .expect("GET member")
+        .json()
+        .expect("member JSON");
+    let did = member["authorityDid"].as_str().expect("authority DID");
+    let issuer_token = create_token(&data, "issuer", Some(did), "office").expect("issuer token");
+    let (status, body) = metrics(&node, Some(&issuer_token));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("role_forbidden"), "{body}");
     let issued = r#"registry_credentials_issued_total{signer="authority"}"#;
     assert_eq!(sample(&before, issued), Some(0.0), "{before}");
 
@@ -189,7 +201,7 @@ fn a_node_counts_what_it_does_and_debians_prometheus_scrapes_it() {
         ),
         (
             r#"registry_http_responses_total{class="4xx",group="metrics"}"#,
-            1.0,
+            2.0,
         ),
     ];
     for (series, value) in expect {
@@ -267,6 +279,7 @@ fn a_node_counts_what_it_does_and_debians_prometheus_scrapes_it() {
     let log = lines.join("\n");
     assert!(!log.contains(&node.admin_token), "a token reached the log");
     assert!(!log.contains(&auditor), "a token reached the log");
+    assert!(!log.contains(&issuer_token), "a token reached the log");
     assert!(
         !log.contains("credentialSubject"),
         "a request body reached the log"
