@@ -6,7 +6,8 @@
 # tlog/tests/go_note_interop.rs), Node.js and npm (the W3C suites, and the eddsa-rdfc-2022
 # cross-check with jsonld.js, integrity/tests/rdfc_crosscheck.rs), and for the web console's
 # browser tests Debian's Chromium (/usr/bin/chromium, driven headless by the tests) with CJK
-# fonts so Chinese text renders in their screenshots.
+# fonts so Chinese text renders in their screenshots, and Debian's prometheus (the
+# observability test scrapes a node with it).
 # Idempotent: does nothing when everything is present. Sourced by run-node.sh and test.sh.
 set -euo pipefail
 
@@ -31,6 +32,9 @@ dpkg -s golang-golang-x-mod-dev >/dev/null 2>&1 || need+=(golang-golang-x-mod-de
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# Debian's Prometheus server: the observability test scrapes a real node's /metrics with it
+# and queries its HTTP API (tests/integration/issue_23_metrics.rs).
+[ -x /usr/bin/prometheus ] || need+=(prometheus)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2

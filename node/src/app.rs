@@ -2,6 +2,7 @@
 //! router, with the limits every request shares. Apart from both so that neither names the
 //! other (the console draws pages from the API's errors).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -27,6 +28,17 @@ pub fn app(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(TraceLayer::new_for_http())
+        // tower-http's events (its access lines at debug, `response failed` for a 5xx at
+        // error) in `observe`'s request span; its own span is dropped, as it would log the
+        // path and query as sent.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|_: &axum::http::Request<axum::body::Body>| tracing::Span::none()),
+        )
+        // Outermost, so timeouts and refused bodies are counted and carry the request id.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.metrics.http.clone()),
+            crate::observe::observe,
+        ))
         .with_state(state)
 }

@@ -479,6 +479,44 @@ impl Drop for Ticket {
     }
 }
 
+/// Refused connections are logged at most once per this interval, with their counts.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Counts refused connections and logs them at most once per [`REFUSAL_LOG_INTERVAL`], so
+/// a flood of refusals cannot flood the log.
+#[derive(Debug, Default)]
+pub struct RefusalLog {
+    by_address: u64,
+    node_full: u64,
+    logged: Option<Instant>,
+}
+
+impl RefusalLog {
+    /// Counts `refusal` of `peer`, and logs the counts when the interval has passed.
+    pub fn note(&mut self, refusal: Refusal, peer: SocketAddr) {
+        match refusal {
+            Refusal::AddressLimit => self.by_address += 1,
+            Refusal::NodeFull => self.node_full += 1,
+        }
+        if self
+            .logged
+            .is_some_and(|logged| logged.elapsed() < REFUSAL_LOG_INTERVAL)
+        {
+            return;
+        }
+        tracing::warn!(
+            %peer,
+            code = refusal.code(),
+            per_address_limit = self.by_address,
+            node_limit = self.node_full,
+            "refused connections at the connection limits (counts since the last report)"
+        );
+        self.logged = Some(Instant::now());
+        self.by_address = 0;
+        self.node_full = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -349,6 +349,18 @@ impl MemberKeys {
     }
 }
 
+/// The key files a node may hold in `<data>/keys` and reads at start (the health check
+/// reads those present again: `GET /healthz`'s `key_unreadable`).
+pub const KEY_FILES: [&str; 7] = [
+    "authority.key",
+    "log.key",
+    "witness.key",
+    LOG_SM2_KEY_FILE,
+    "open-issuer.key",
+    PERSONAL_DATA_FILE,
+    PERSONAL_INDEX_FILE,
+];
+
 /// File of the key that seals full ID numbers in the store.
 const PERSONAL_DATA_FILE: &str = "personal-data.key";
 /// File of the key of the ID numbers' look-up hashes.

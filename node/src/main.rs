@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
+use commands::serve::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 mod commands;
@@ -115,6 +116,23 @@ enum Command {
     },
 }
 
+/// Starts the log: lines on standard error in `format`, filtered by `RUST_LOG` (default
+/// `info`).
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
     /// Create a token and print it (it is shown only once).
@@ -152,12 +170,6 @@ fn main() -> ExitCode {
     // Before anything is written: the data directory is for this user only (full ID
     // numbers, keys, token hashes), RocksDB's files included.
     registry_node::file_modes::restrict_new_files();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let arguments =
         match commands::node_config::expand(std::env::args_os().collect(), &Cli::command()) {
             Ok(arguments) => arguments,
@@ -167,6 +179,10 @@ fn main() -> ExitCode {
             }
         };
     let cli = Cli::parse_from(arguments);
+    init_logging(match &cli.command {
+        Command::Serve(args) => args.log_format(),
+        _ => LogFormat::Text,
+    });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -24,6 +24,7 @@ use crate::keys::{KeyError, KeyRole, MemberKeys};
 use crate::log::sequencer::{BatchConfig, Sequencer};
 use crate::log::{Log, LogOpenError};
 use crate::member::{DEV_LOG_ORIGIN, MemberIdentity};
+use crate::metrics::Metrics;
 use crate::policy::PolicyConfig;
 use crate::rollback::RollbackCheck;
 use crate::server::ServeError;
@@ -242,6 +243,9 @@ pub enum OpenError {
     /// The audit log of ID-number searches cannot be opened.
     #[error("opening the ID-search audit log: {0}")]
     Audit(#[source] crate::audit::AuditError),
+    /// The metrics could not be defined (a bug: their names are fixed).
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     /// [`open`] was called outside a Tokio runtime.
     #[error("a node is opened on the runtime it runs on: {0}")]
     Runtime(#[from] tokio::runtime::TryCurrentError),
@@ -490,6 +494,7 @@ pub fn open(
         Issuers::load(&store, &own, &peers).map_err(loading("loading the issuer history"))?,
     );
     let keys = reconcile_authority_key(data_dir, keys, &issuers.own())?;
+    let metrics = Arc::new(Metrics::new()?);
     let federation = match (&role, federation) {
         (
             Role::Member {
@@ -506,6 +511,7 @@ pub fn open(
                 Arc::clone(&issuers),
                 keys.witness.clone(),
                 peer_roots,
+                metrics.federation.clone(),
             )
             .map_err(|error| OpenError::Federation {
                 data_dir: data_dir.to_path_buf(),
@@ -520,7 +526,12 @@ pub fn open(
     );
     let background = tokio::runtime::Handle::try_current()?;
     let mut log_workers = Workers::new(BackoffPolicy::NODE);
-    let sequencer = Sequencer::start(Arc::clone(&log), batching, &mut log_workers);
+    let sequencer = Sequencer::start(
+        Arc::clone(&log),
+        batching,
+        &mut log_workers,
+        metrics.log.clone(),
+    );
     let schemas = Arc::new(SchemaSet::new());
     let tokens = Arc::new(Tokens::open(data_dir));
     let id_search_audit =
@@ -536,6 +547,7 @@ pub fn open(
             status_lists,
             tokens: Arc::clone(&tokens),
             max_reserved_slots: policy.max_reserved_slots,
+            metrics: metrics.issuance.clone(),
         },
         keys.authority.clone(),
         member.id.clone(),
@@ -578,7 +590,9 @@ pub fn open(
         issuers,
         tokens,
         public_url: Arc::from(public_url.trim_end_matches('/')),
-        verifier: Arc::default(),
+        verifier: Arc::new(crate::services::verification::Batcher::counted(
+            metrics.verification.clone(),
+        )),
         statistics,
         id_searches: Arc::new(crate::rate_limit::RateLimiter::new(
             policy.id_search_burst,
@@ -587,6 +601,11 @@ pub fn open(
         id_search_audit,
         wallets: Arc::default(),
         backups,
+        health: Arc::new(crate::health::Health::new(
+            data_dir,
+            policy.min_free_disk_bytes,
+        )),
+        metrics,
         background,
     };
     let rollback = state.federation.as_ref().map(|federation| RollbackCheck {

@@ -1,6 +1,7 @@
 //! The operator-facing limits a node is started with (`registry-node serve` flags): how
-//! often an operator may search by full ID number, and how many status-list slots an
-//! issuer may hold reserved and unused. Defaults are documented in docs/security.md.
+//! often an operator may search by full ID number, how many status-list slots an
+//! issuer may hold reserved and unused, and the free disk space below which the node calls
+//! itself unhealthy. Defaults are documented in docs/security.md.
 
 use crate::reservations::DEFAULT_MAX_RESERVED_SLOTS;
 
@@ -21,6 +22,9 @@ pub struct PolicyConfig {
     /// Whether the VC-API's open issuer signs general W3C credentials (see
     /// [`crate::open_issuer`]); off by default.
     pub open_issuer: bool,
+    /// Free bytes on the data directory's filesystem below which `GET /healthz` reports
+    /// `disk_low`.
+    pub min_free_disk_bytes: u64,
 }
 
 impl Default for PolicyConfig {
@@ -30,6 +34,7 @@ impl Default for PolicyConfig {
             id_search_per_hour: DEFAULT_ID_SEARCH_PER_HOUR,
             max_reserved_slots: DEFAULT_MAX_RESERVED_SLOTS,
             open_issuer: false,
+            min_free_disk_bytes: crate::health::DEFAULT_MIN_FREE_DISK_BYTES,
         }
     }
 }

@@ -46,8 +46,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
 
 use crate::connections::{
-    Activity, Admission, Deadline, Epoch, InFlight, Refusal, ServerLimits, Ticket,
+    Activity, Admission, Deadline, Epoch, InFlight, Refusal, RefusalLog, ServerLimits, Ticket,
 };
+use crate::metrics::{ConnectionMetrics, OpenConnectionGuard, RefusedBy};
 use crate::state::AppState;
 use crate::tls::ServerTls;
 
@@ -56,9 +57,6 @@ const BLOCKING_GRACE: Duration = Duration::from_secs(5);
 
 /// How often an evicted connection that still has a request in flight is looked at again.
 const EVICTED_RECHECK: Duration = Duration::from_millis(50);
-
-/// Refused connections are logged at most once per this interval, with their counts.
-const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Why the server stopped serving before it was asked to.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +93,7 @@ pub async fn serve(
     let count = std::thread::available_parallelism().map_or(1, usize::from);
     let (stop, stopping) = watch::channel(false);
     let (done, mut finished) = mpsc::unbounded_channel();
+    let counted = state.metrics.connections.clone();
     let app = crate::app::app(state);
     let admission = Admission::new(limits);
     let mut threads = Vec::with_capacity(count);
@@ -118,7 +117,7 @@ pub async fn serve(
                 break Err(result.err().unwrap_or(ServeError::ThreadStopped(index)));
             }
             (stream, peer) = axum::serve::Listener::accept(&mut listener) => {
-                if let Err(error) = place(&admission, &threads, stream, peer, &mut refusals) {
+                if let Err(error) = place(&admission, &threads, (stream, peer), &mut refusals, &counted) {
                     break Err(error);
                 }
             }
@@ -145,16 +144,16 @@ pub async fn serve(
 }
 
 /// Admits an accepted connection and hands it to the least busy server thread, or answers
-/// it with its refusal and closes it.
+/// it with its refusal and closes it; counts either in `counted`.
 ///
 /// # Errors
 /// The server cannot go on: it has no thread, or the chosen one has stopped.
 fn place(
     admission: &Arc<Admission>,
     threads: &[ServerThread],
-    stream: TcpStream,
-    peer: SocketAddr,
+    (stream, peer): (TcpStream, SocketAddr),
     refusals: &mut RefusalLog,
+    counted: &ConnectionMetrics,
 ) -> Result<(), ServeError> {
     let ticket = match admission.admit(peer) {
         Ok(ticket) => ticket,
@@ -162,6 +161,10 @@ fn place(
             // Best effort: the answer fits any empty send buffer; the connection is closed
             // either way.
             let _ = stream.try_write(refusal.response());
+            counted.refused(match refusal {
+                Refusal::AddressLimit => RefusedBy::PerAddress,
+                Refusal::NodeFull => RefusedBy::NodeFull,
+            });
             refusals.note(refusal, peer);
             return Ok(());
         }
@@ -169,7 +172,9 @@ fn place(
     let Some(thread) = least_busy(threads) else {
         return Err(ServeError::NoThread);
     };
-    match thread.hand_over(stream, peer, ticket) {
+    // Open from here until the connection (or a failed hand-over) drops the guard.
+    let open = counted.accepted();
+    match thread.hand_over(stream, peer, ticket, Some(open)) {
         Ok(()) => Ok(()),
         Err(HandOverError::Detach(error)) => {
             tracing::warn!(%peer, %error, "dropped a connection that could not be handed over");
@@ -179,48 +184,20 @@ fn place(
     }
 }
 
-/// Counts refused connections and logs them at most once per [`REFUSAL_LOG_INTERVAL`], so
-/// a flood of refusals cannot flood the log.
-#[derive(Debug, Default)]
-struct RefusalLog {
-    by_address: u64,
-    node_full: u64,
-    logged: Option<Instant>,
-}
-
-impl RefusalLog {
-    fn note(&mut self, refusal: Refusal, peer: SocketAddr) {
-        match refusal {
-            Refusal::AddressLimit => self.by_address += 1,
-            Refusal::NodeFull => self.node_full += 1,
-        }
-        if self
-            .logged
-            .is_some_and(|logged| logged.elapsed() < REFUSAL_LOG_INTERVAL)
-        {
-            return;
-        }
-        tracing::warn!(
-            %peer,
-            code = refusal.code(),
-            per_address_limit = self.by_address,
-            node_limit = self.node_full,
-            "refused connections at the connection limits (counts since the last report)"
-        );
-        self.logged = Some(Instant::now());
-        self.by_address = 0;
-        self.node_full = 0;
-    }
-}
-
 /// The thread a new connection goes to: the one with the fewest open connections, so
 /// long-lived keep-alive connections spread evenly.
 fn least_busy(threads: &[ServerThread]) -> Option<&ServerThread> {
     threads.iter().min_by_key(|thread| thread.open())
 }
 
-/// A connection on its way from the accepting loop to a server thread.
-type HandedOver = (std::net::TcpStream, SocketAddr, Ticket);
+/// A connection on its way from the accepting loop to a server thread, with what counts it
+/// as open in the metrics.
+type HandedOver = (
+    std::net::TcpStream,
+    SocketAddr,
+    Ticket,
+    Option<OpenConnectionGuard>,
+);
 
 /// One server thread, as the accepting loop sees it.
 struct ServerThread {
@@ -290,13 +267,16 @@ impl ServerThread {
         stream: TcpStream,
         peer: SocketAddr,
         ticket: Ticket,
+        counted: Option<OpenConnectionGuard>,
     ) -> Result<(), HandOverError> {
         let stream = stream.into_std().map_err(HandOverError::Detach)?;
         self.open.fetch_add(1, Ordering::Relaxed);
-        self.connections.send((stream, peer, ticket)).map_err(|_| {
-            self.open.fetch_sub(1, Ordering::Relaxed);
-            HandOverError::Stopped
-        })
+        self.connections
+            .send((stream, peer, ticket, counted))
+            .map_err(|_| {
+                self.open.fetch_sub(1, Ordering::Relaxed);
+                HandOverError::Stopped
+            })
     }
 }
 
@@ -336,7 +316,7 @@ impl Thread {
                 _ = self.stopping.wait_for(|stop| *stop) => break,
                 handed = self.handed_over.recv() => handed,
             };
-            let Some((stream, peer, ticket)) = handed else {
+            let Some((stream, peer, ticket, counted)) = handed else {
                 // The accepting loop has stopped; the signal follows.
                 let _ = self.stopping.wait_for(|stop| *stop).await;
                 break;
@@ -359,6 +339,7 @@ impl Thread {
                 stream,
                 _open: open,
                 _ticket: ticket,
+                _counted: counted,
             };
             let (ended, end) = oneshot::channel();
             let task = tokio::spawn(serve_connection(
@@ -544,6 +525,7 @@ struct Connection {
     stream: TcpStream,
     _open: OpenConnection,
     _ticket: Ticket,
+    _counted: Option<OpenConnectionGuard>,
 }
 
 impl AsyncRead for Connection {
@@ -646,7 +628,7 @@ mod tests {
             let ticket = admission.admit(peer).expect("admitted");
             least_busy(&threads)
                 .expect("a thread")
-                .hand_over(stream, peer, ticket)
+                .hand_over(stream, peer, ticket, None)
                 .expect("handed over");
             clients.push(client);
         }
@@ -711,7 +693,7 @@ mod tests {
         let _client = TcpStream::connect(address).await.expect("connect");
         let (stream, peer) = listener.accept().await.expect("accept");
         let ticket = admission.admit(peer).expect("admitted");
-        let refused = thread.hand_over(stream, peer, ticket);
+        let refused = thread.hand_over(stream, peer, ticket, None);
         assert!(
             matches!(refused, Err(HandOverError::Stopped)),
             "{refused:?}"
@@ -751,6 +733,7 @@ mod tests {
             })
             .collect();
         let accepting = Arc::clone(&admission);
+        let counted = crate::metrics::Metrics::new().expect("metrics").connections;
         tokio::spawn(async move {
             let admission = accepting;
             let _finished = _finished;
@@ -759,7 +742,14 @@ mod tests {
                 let Ok((stream, peer)) = listener.accept().await else {
                     continue;
                 };
-                place(&admission, &threads, stream, peer, &mut refusals).expect("placed");
+                place(
+                    &admission,
+                    &threads,
+                    (stream, peer),
+                    &mut refusals,
+                    &counted,
+                )
+                .expect("placed");
             }
         });
         (address, admission, stop)

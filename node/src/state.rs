@@ -52,6 +52,10 @@ pub struct AppState {
     pub wallets: Arc<crate::wallets::Holders>,
     /// Online backups (`POST /api/v1/admin/backup`).
     pub backups: Arc<crate::backup::BackupService>,
+    /// The node's Prometheus metrics (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// What `GET /healthz` checks and how often.
+    pub health: Arc<crate::health::Health>,
     /// The node's main runtime, for work that outlives the request that starts it (the
     /// console's import jobs): not the server thread's loop, whose connections it would
     /// hold up (see the `server` module).

@@ -189,12 +189,24 @@ fn a_node_serves_https_and_clients_verify_over_it() {
     assert_eq!(untrusted.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&untrusted.stderr);
     assert!(stderr.contains(&node.url), "{stderr}");
+    // From a file: talent-verify refuses the --ca before it would read standard input.
+    let file = dir.path().join("credential.json");
+    std::fs::write(&file, &bytes).expect("write");
     let not_pem = talent_verify(
-        &["verify", "--ca", "/etc/hostname", "--node", &node.url, "-"],
-        Some(&bytes),
+        &[
+            "verify",
+            "--ca",
+            "/etc/hostname",
+            "--node",
+            &node.url,
+            &path(&file),
+        ],
+        None,
     )
     .expect("runs");
     assert_eq!(not_pem.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&not_pem.stderr);
+    assert!(stderr.contains("/etc/hostname"), "{stderr}");
 
     // Plain HTTP on the HTTPS port gets no HTTP answer.
     let address = node.url.trim_start_matches("https://").to_owned();

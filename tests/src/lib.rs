@@ -81,7 +81,7 @@ impl Node {
     ) -> anyhow::Result<Node> {
         let mut command = Command::new(binary("registry-node"));
         command.arg("serve");
-        Node::launch(command, data_dir, args)
+        Node::launch(command, data_dir, args, "info")
     }
 
     /// Starts `registry-node serve --data <data_dir> <args…>` allowed `soft` open files,
@@ -103,15 +103,31 @@ impl Node {
             .arg(hard.to_string())
             .arg(binary("registry-node"))
             .arg("serve");
-        Node::launch(command, data_dir, args)
+        Node::launch(command, data_dir, args, "info")
     }
 
-    /// Runs `command` (which starts a node) with `args` and `--data <data_dir>`, and waits
-    /// until it listens.
+    /// Starts `registry-node serve --data <data_dir> <args…>` logging what `RUST_LOG=filter`
+    /// lets through, and waits until it listens.
+    ///
+    /// # Errors
+    /// As [`Node::start`].
+    pub fn start_with_log_filter<S: AsRef<std::ffi::OsStr>>(
+        data_dir: &Path,
+        args: &[S],
+        filter: &str,
+    ) -> anyhow::Result<Node> {
+        let mut command = Command::new(binary("registry-node"));
+        command.arg("serve");
+        Node::launch(command, data_dir, args, filter)
+    }
+
+    /// Runs `command` (which starts a node) with `args`, `--data <data_dir>` and
+    /// `RUST_LOG=filter`, and waits until it listens.
     fn launch<S: AsRef<std::ffi::OsStr>>(
         mut command: Command,
         data_dir: &Path,
         args: &[S],
+        filter: &str,
     ) -> anyhow::Result<Node> {
         let admin_token = create_token(data_dir, "admin", None, "tests")?;
         let log_path = data_dir.with_extension("log");
@@ -123,7 +139,7 @@ impl Node {
             .args(args)
             .arg("--data")
             .arg(data_dir)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

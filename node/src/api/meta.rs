@@ -1,5 +1,5 @@
-//! Who the node is and what it speaks: health, member identity, JSON Schemas and the
-//! JSON-LD context.
+//! Who the node is and what it speaks: member identity, JSON Schemas and the JSON-LD
+//! context. (Health and metrics: [`super::monitoring`].)
 
 use axum::Router;
 use axum::body::Bytes;
@@ -19,7 +19,6 @@ use crate::tokens::Operator;
 /// Routes of this resource.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(health))
         .route("/api/v1/member", get(member))
         .route(
             "/api/v1/member/authority-key:rotate",
@@ -27,19 +26,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/schemas/{*path}", get(schema_document))
         .route("/ns/v1", get(context))
-}
-
-/// `GET /healthz`: the node is up and its store answers; `log.held` with its `reason` when
-/// the log takes no new entries.
-async fn health(State(state): State<AppState>) -> Result<AppJson<Value>, ApiError> {
-    // A read proves the store is open and answering, not merely that the process runs.
-    state.store.meta(crate::store::META_MEMBER_ID)?;
-    let mut health = json!({"status": "ok", "member": state.member.id});
-    // Reads are served either way; a held log takes no new entries (`crate::rollback`).
-    if let Some(reason) = state.log.held() {
-        health["log"] = json!({"held": true, "reason": reason});
-    }
-    Ok(AppJson(health))
 }
 
 /// `GET /api/v1/member`: the identity (the authority DID is its first key) and the key

@@ -9,6 +9,7 @@ pub mod holder;
 pub mod issuers;
 pub mod log;
 pub mod meta;
+pub mod monitoring;
 pub mod statistics;
 pub mod status_lists;
 pub mod vc_api;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(meta::routes())
         .merge(admin::routes())
+        .merge(monitoring::routes())
         .merge(credentials::routes())
         .merge(verify::routes())
         .merge(vc_api::routes())

@@ -78,6 +78,14 @@ pub struct ServeArgs {
     /// tests. The authority never signs them, and they are not logged.
     #[arg(long)]
     open_issuer: bool,
+    /// Free space (MiB) on the data directory's filesystem below which GET /healthz
+    /// answers 503 with `disk_low`.
+    #[arg(long, default_value_t = registry_node::health::DEFAULT_MIN_FREE_DISK_BYTES >> 20)]
+    min_free_disk_mb: u64,
+    /// How log lines are written to standard error: `text` for people, `json` (one
+    /// object per line, with the request's span) for a log collector.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Let admins write online backups (POST /api/v1/admin/backup, `registry-node backup
     /// --node`) into this directory or one under it; without it the node writes none.
     #[arg(long)]
@@ -92,6 +100,23 @@ pub struct ServeArgs {
     /// (POST /api/v1/status-lists:allocate).
     #[arg(long, default_value_t = registry_node::reservations::DEFAULT_MAX_RESERVED_SLOTS)]
     max_reserved_slots: u64,
+}
+
+impl ServeArgs {
+    /// How the node's log lines are written.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+}
+
+/// The format of the node's log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `fields` (with `message`),
+    /// `target`, and `span` (a request's `id`, `method`, `route`).
+    Json,
 }
 
 /// The connection limits of `serve` (docs/security.md, "Connections").
@@ -172,6 +197,7 @@ fn checked(args: ServeArgs) -> anyhow::Result<Checked> {
         id_search_per_hour: args.id_search_per_hour,
         max_reserved_slots: args.max_reserved_slots,
         open_issuer: args.open_issuer,
+        min_free_disk_bytes: args.min_free_disk_mb.saturating_mul(1 << 20),
     };
     let batching = BatchConfig {
         max_batch_entries: args.batch_max_entries.max(1),

@@ -34,6 +34,7 @@ use self::mirror::{MirrorOpenError, Mirrors};
 use self::sync::{EvidenceKind, SyncError, Unavailable, sync_once};
 use self::witness::{AddCheckpointError, Collector, CollectorError, Witness};
 use crate::log::Log;
+use crate::metrics::{FederationMetrics, PeerSample};
 use crate::store::{Store, StoreError};
 use crate::worker::{Pause, Worker, WorkerHealth, Workers};
 
@@ -94,6 +95,18 @@ pub enum PeerState {
     Halted,
 }
 
+impl PeerState {
+    /// The state's name, as the status endpoint and the metrics show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerState::Syncing => "syncing",
+            PeerState::InSync => "in-sync",
+            PeerState::Unreachable => "unreachable",
+            PeerState::Halted => "halted",
+        }
+    }
+}
+
 /// What this member knows of one peer right now.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -128,6 +141,8 @@ pub struct FederationNode {
     status: Mutex<HashMap<String, PeerStatus>>,
     /// The node's workers, for the status endpoint (set when they start).
     workers: OnceLock<Vec<Arc<WorkerHealth>>>,
+    /// Counts the cosignatures collected.
+    metrics: FederationMetrics,
 }
 
 impl FederationNode {
@@ -143,6 +158,7 @@ impl FederationNode {
         issuers: Arc<crate::issuers::Issuers>,
         witness_key: ed25519_dalek::SigningKey,
         peer_roots: &[reqwest::Certificate],
+        metrics: FederationMetrics,
     ) -> Result<FederationNode, FederationError> {
         let id = me.id.as_str().to_owned();
         let mirrors = Mirrors::open(Arc::clone(&store), &config, &id)?;
@@ -189,6 +205,7 @@ impl FederationNode {
             sync_locks,
             status: Mutex::new(status),
             workers: OnceLock::new(),
+            metrics,
         })
     }
 
@@ -577,6 +594,10 @@ impl FederationNode {
                 () = worker.stopped() => return,
                 round = self.collector.collect(&log, &self.client) => round,
             };
+            self.metrics.collected(
+                round.cosigners.saturating_sub(round.before),
+                round.refused.len(),
+            );
             // New cosignatures on an unchanged checkpoint: send it round once more at once,
             // so every witness's mirror holds the cosigned copy without waiting for a poll.
             if round.cosigners > round.before {
@@ -601,6 +622,50 @@ impl FederationNode {
                 return;
             }
         }
+    }
+
+    /// The peers whose sync is halted on evidence.
+    pub fn halted_peers(&self) -> Vec<String> {
+        let status = self
+            .status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut halted: Vec<String> = status
+            .iter()
+            .filter(|(_, status)| status.state == PeerState::Halted)
+            .map(|(peer, _)| peer.clone())
+            .collect();
+        halted.sort();
+        halted
+    }
+
+    /// Each peer's mirror as the metrics show it. Blocking: the evidence is read from the
+    /// store (an unreadable record counts; a store failure counts none).
+    pub fn peer_samples(&self) -> Vec<PeerSample> {
+        let now = chrono::Utc::now().timestamp();
+        self.config
+            .peers_of(&self.me.id)
+            .map(|peer| {
+                let id = peer.id.as_str();
+                let mirror = self.mirrors.head(id);
+                PeerSample {
+                    peer: id.to_owned(),
+                    state: self
+                        .status_of(id)
+                        .map_or(PeerState::Syncing, |status| status.state)
+                        .as_str(),
+                    mirrored_entries: mirror.as_ref().map_or(0, |mirror| mirror.size),
+                    age_seconds: mirror
+                        .as_ref()
+                        .filter(|mirror| mirror.confirmed_at > 0)
+                        .map(|mirror| now - mirror.confirmed_at),
+                    evidence: self
+                        .store
+                        .evidence(id)
+                        .map_or(0, |records| records.len() as u64),
+                }
+            })
+            .collect()
     }
 
     /// The federation status: this member's log and cosigners, and every peer's mirror.
@@ -723,6 +788,7 @@ mod tests {
         ];
         for (state, text) in states {
             assert_eq!(serde_json::json!(state), text);
+            assert_eq!(state.as_str(), text);
         }
         let kinds = [
             (EvidenceKind::Rollback, "rollback"),

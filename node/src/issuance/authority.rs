@@ -2,6 +2,7 @@
 //! statements the node signs itself, and the rotation of the authority's key.
 
 use std::sync::{Arc, PoisonError};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -19,6 +20,7 @@ use super::checks::{check_agreement, check_batch_size};
 use super::error::AccessError;
 use super::writer::{Signed, single};
 use super::{IssuanceService, IssueError, IssuedCredential};
+use crate::metrics::Signer;
 use crate::tokens::{Operator, Role};
 
 /// Requests of a batch validated and signed before its task lets the server thread serve
@@ -96,14 +98,33 @@ impl IssuanceService {
         operator: &Operator,
         body: &Value,
     ) -> Result<IssuedCredential, IssueError> {
+        let started = Instant::now();
         let issued = self
             .issue_batch_inner(operator, std::slice::from_ref(body))
             .await
             .map_err(|error| match error {
                 IssueError::Batch(mut items) if items.len() == 1 => items.remove(0).1,
                 other => other,
-            })?;
-        single(issued)
+            });
+        self.count_issued(Signer::Authority, started, issued.as_ref().map(Vec::len));
+        single(issued?)
+    }
+
+    /// Counts an issuance request that began at `started` in the metrics: `issued`
+    /// credentials, or refused.
+    pub(super) fn count_issued<E>(
+        &self,
+        signer: Signer,
+        started: Instant,
+        issued: Result<usize, E>,
+    ) {
+        match issued {
+            Ok(count) => {
+                self.metrics
+                    .issued(signer, count, started.elapsed().as_secs_f64());
+            }
+            Err(_) => self.metrics.refused(),
+        }
     }
 
     /// Validates every request first, then signs and logs all of them as one durable
@@ -117,8 +138,13 @@ impl IssuanceService {
         operator: &Operator,
         bodies: &[Value],
     ) -> Result<Vec<IssuedCredential>, IssueError> {
-        check_batch_size(bodies.len())?;
-        self.issue_batch_inner(operator, bodies).await
+        let started = Instant::now();
+        let issued = match check_batch_size(bodies.len()) {
+            Ok(()) => self.issue_batch_inner(operator, bodies).await,
+            Err(error) => Err(error),
+        };
+        self.count_issued(Signer::Authority, started, issued.as_ref().map(Vec::len));
+        issued
     }
 
     async fn issue_batch_inner(

@@ -39,6 +39,7 @@ pub use self::error::{AccessError, IssueError};
 use crate::issuers::Issuers;
 use crate::log::Log;
 use crate::log::sequencer::{Appended, Sequencer};
+use crate::metrics::IssuanceMetrics;
 use crate::reservations::Reservations;
 use crate::status_lists::StatusLists;
 use crate::store::Store;
@@ -92,6 +93,8 @@ pub struct IssuanceService {
     tokens: Arc<Tokens>,
     /// Unused reserved status-list slots per issuer, bounded.
     reservations: Reservations,
+    /// Counts what is issued and how long it takes.
+    metrics: IssuanceMetrics,
 }
 
 /// The parts of the node the service writes through.
@@ -113,6 +116,8 @@ pub struct LogWriter {
     pub tokens: Arc<Tokens>,
     /// Most unused reserved status-list slots one issuer may hold.
     pub max_reserved_slots: u64,
+    /// Where issuance is counted.
+    pub metrics: IssuanceMetrics,
 }
 
 impl IssuanceService {
@@ -137,6 +142,7 @@ impl IssuanceService {
             status_lists: writer.status_lists,
             tokens: writer.tokens,
             reservations: Reservations::new(writer.max_reserved_slots),
+            metrics: writer.metrics,
         }
     }
 
@@ -156,6 +162,11 @@ impl IssuanceService {
     /// [`IssueError::Token`], [`IssueError::Access`].
     pub fn check_may_issue(&self, operator: &Operator) -> Result<(), IssueError> {
         self.may_issue(&self.current_operator(operator)?, None)
+    }
+
+    /// Whether the log still takes entries (the sequencer runs).
+    pub fn sequencer_running(&self) -> bool {
+        self.sequencer.is_running()
     }
 
     /// The member's status lists.

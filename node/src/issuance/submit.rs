@@ -30,6 +30,22 @@ impl IssuanceService {
         operator: &Operator,
         object: &Value,
     ) -> Result<IssuedCredential, IssueError> {
+        let started = std::time::Instant::now();
+        let submitted = self.submit_checked(operator, object).await;
+        self.count_issued(
+            crate::metrics::Signer::Submitted,
+            started,
+            submitted.as_ref().map(|_| 1),
+        );
+        submitted
+    }
+
+    /// [`Self::submit`], uncounted.
+    async fn submit_checked(
+        &self,
+        operator: &Operator,
+        object: &Value,
+    ) -> Result<IssuedCredential, IssueError> {
         let operator = &self.current_operator(operator)?;
         let verified = proof::verify(object, ASSERTION_METHOD).map_err(IssueError::Proof)?;
         let issuer = object["issuer"].as_str().unwrap_or_default();

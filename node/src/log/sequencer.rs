@@ -21,6 +21,7 @@ use talent_tlog::merkle::{InclusionProof, ProofError, TreeExtension};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Log, LogHead};
+use crate::metrics::LogMetrics;
 use crate::store::{AppendBatch, AppendedEntry};
 use crate::worker::{Worker, Workers};
 
@@ -112,17 +113,29 @@ impl std::fmt::Debug for Submission {
 }
 
 impl Sequencer {
-    /// Starts the sequencer of `log` as the worker `sequencer` of `workers`.
+    /// Starts the sequencer of `log` as the worker `sequencer` of `workers`, counting its
+    /// batches in `metrics`.
     ///
     /// # Panics
     /// Outside a Tokio runtime.
-    pub fn start(log: Arc<Log>, config: BatchConfig, workers: &mut Workers) -> Sequencer {
+    pub fn start(
+        log: Arc<Log>,
+        config: BatchConfig,
+        workers: &mut Workers,
+        metrics: LogMetrics,
+    ) -> Sequencer {
         let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
         let held = Arc::clone(&log);
         workers.spawn("sequencer", move |worker| {
-            run(log, config, receiver, worker)
+            run(log, config, receiver, worker, metrics)
         });
         Sequencer { sender, log: held }
+    }
+
+    /// Whether the sequencer still takes submissions (it stops only at the node's stop, or
+    /// when its task died).
+    pub fn is_running(&self) -> bool {
+        !self.sender.is_closed()
     }
 
     /// Appends `entries` as one unit and waits until they are durable.
@@ -153,6 +166,7 @@ async fn run(
     config: BatchConfig,
     mut receiver: mpsc::Receiver<Submission>,
     mut worker: Worker,
+    metrics: LogMetrics,
 ) {
     let mut closed = false;
     loop {
@@ -191,7 +205,8 @@ async fn run(
         let sizes: Vec<usize> = entries.iter().map(Vec::len).collect();
         let flat: Vec<PendingEntry> = entries.into_iter().flatten().collect();
         let committing = Arc::clone(&log);
-        let result = tokio::task::spawn_blocking(move || commit(&committing, flat))
+        let committed = metrics.clone();
+        let result = tokio::task::spawn_blocking(move || commit(&committing, flat, &committed))
             .await
             .unwrap_or_else(|error| Err(SequenceError::Failed(error.to_string())));
         match result {
@@ -207,6 +222,7 @@ async fn run(
                 // Not retried: each submitter has its answer and may submit again. The
                 // delay is not waited for either.
                 let _ = worker.failed(&error);
+                metrics.failed();
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));
                 }
@@ -215,8 +231,13 @@ async fn run(
     }
 }
 
-/// Appends one batch durably and returns where each entry landed.
-fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, SequenceError> {
+/// Appends one batch durably and returns where each entry landed; counts the batch and
+/// the time of its synced write in `metrics`.
+fn commit(
+    log: &Log,
+    entries: Vec<PendingEntry>,
+    metrics: &LogMetrics,
+) -> Result<Vec<Appended>, SequenceError> {
     // Held after these were queued: they wait no longer than the hold.
     if let Some(reason) = log.held() {
         return Err(SequenceError::Held(reason));
@@ -265,7 +286,9 @@ fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, Sequen
     };
     // Crash before this returns: none of the batch is on disk and nobody was acknowledged.
     // Crash after: all of it is, and the head is reloaded from disk at the next start.
+    let writing = std::time::Instant::now();
     log.store.append(&batch).map_err(|error| failed(&error))?;
+    metrics.committed(entries.len(), writing.elapsed().as_secs_f64());
     log.set_head(LogHead {
         size,
         root,
@@ -306,7 +329,9 @@ mod tests {
             max_batch_entries: 3,
             ..BatchConfig::default()
         };
-        let sequencer = Sequencer::start(Arc::clone(&log), config, &mut workers);
+        let metrics = crate::metrics::Metrics::new().expect("metrics");
+        let sequencer =
+            Sequencer::start(Arc::clone(&log), config, &mut workers, metrics.log.clone());
         let submitted: Vec<_> = (0..20)
             .map(|index| {
                 let sequencer = sequencer.clone();
@@ -375,7 +400,12 @@ mod tests {
         let opens = |note: &[u8]| open_checkpoint_with_sm2(note, ORIGIN, &vkey, Some(&sm2_vkey));
         opens(&log.head().checkpoint).expect("the stored head gained the SM2 line");
         let mut workers = Workers::new(BackoffPolicy::NODE);
-        let sequencer = Sequencer::start(Arc::clone(&log), BatchConfig::default(), &mut workers);
+        let sequencer = Sequencer::start(
+            Arc::clone(&log),
+            BatchConfig::default(),
+            &mut workers,
+            crate::metrics::Metrics::new().expect("metrics").log,
+        );
         let appended = sequencer
             .append(vec![entry(0), entry(1)])
             .await

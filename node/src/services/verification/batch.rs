@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 
 use super::locate::{Holders, Located, locate};
 use super::{Sources, VerificationError};
+use crate::metrics::{Outcome, VerificationMetrics};
 
 /// How many requests one Ed25519 batch takes at most: enough to amortise the batch, few
 /// enough that the requests answered first are not held long behind the rest of a turn.
@@ -61,6 +62,8 @@ pub(super) struct Request {
 #[derive(Default)]
 pub struct Batcher {
     turns: ThreadLocal<Arc<Turn>>,
+    /// Where verdicts are counted by outcome (none in tests that build a bare batcher).
+    metrics: Option<VerificationMetrics>,
 }
 
 // Not derived: the waiting requests are not worth printing.
@@ -71,6 +74,14 @@ impl std::fmt::Debug for Batcher {
 }
 
 impl Batcher {
+    /// A batcher that counts every verdict in `metrics`.
+    pub fn counted(metrics: VerificationMetrics) -> Batcher {
+        Batcher {
+            turns: ThreadLocal::new(),
+            metrics: Some(metrics),
+        }
+    }
+
     /// The verdict for one request, verified in its thread's next turn.
     pub(super) async fn verify(&self, request: Request) -> Result<Checked, VerificationError> {
         let (reply, answer) = oneshot::channel();
@@ -78,7 +89,15 @@ impl Batcher {
         if turn.add((request, reply)) {
             tokio::spawn(verify_turn(ScheduledTurn(Some(Arc::clone(turn)))));
         }
-        answer.await.map_err(|_| VerificationError::BatchFailed)?
+        let checked = answer.await.unwrap_or(Err(VerificationError::BatchFailed));
+        if let Some(metrics) = &self.metrics {
+            metrics.count(match &checked {
+                Ok(checked) if checked.verdict.verified => Outcome::Verified,
+                Ok(_) => Outcome::NotVerified,
+                Err(_) => Outcome::Error,
+            });
+        }
+        checked
     }
 }
 

@@ -406,6 +406,7 @@ mod tests {
             Arc::clone(&logs.log),
             BatchConfig::default(),
             &mut crate::worker::Workers::new(crate::worker::BackoffPolicy::NODE),
+            crate::metrics::Metrics::new().expect("metrics").log,
         );
         let appended = sequencer
             .append(vec![PendingEntry {
