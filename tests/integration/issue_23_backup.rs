@@ -1,6 +1,6 @@
 //! Issue 23, backup and restore, upgrades: online backups of a running node, restores that
-//! verify first and never delete, a restored member that refuses to fork what its peers
-//! mirrored, and the on-disk format version (a previous release's data directory opens and
+//! verify first and never delete, a restored member that never forks what its peers
+//! mirrored but catches up from their mirrors, and the on-disk format version (a previous release's data directory opens and
 //! is migrated; a newer one is refused).
 
 use std::path::{Path, PathBuf};
@@ -519,11 +519,30 @@ fn the_previous_releases_data_directory_is_migrated() {
     assert_eq!(manifest(&backup)["log"]["size"], 4);
 }
 
-/// A member restored to a state older than what its peer mirrored holds its log (503
-/// `log_held`, `/healthz` says why) instead of forking it; the peer, served the older
-/// checkpoint, halts the member with the evidence of a rollback.
+/// `GET <peer>/api/v1/federation/mirrors/<log>/entries?start=0&count=1` signed as
+/// `reader` with its witness key from `keys`.
+fn mirrored_entries_as(peer: &Node, log: &str, reader: &str, keys: &Path) -> StatusCode {
+    let secret = std::fs::read_to_string(keys.join("witness.key")).expect("witness key");
+    let seed = talent_integrity::multibase::decode_ed25519_secret(secret.trim()).expect("key");
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let path = format!("/api/v1/federation/mirrors/{log}/entries?start=0&count=1");
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let mut request = client().get(peer.at(&path));
+    for (name, value) in
+        talent_core::request_auth::sign_request(reader, &key, "GET", &path, now, &[])
+    {
+        request = request.header(name, value);
+    }
+    request.send().expect("GET").status()
+}
+
+/// A member restored from a backup older than what its peers mirrored catches up by itself:
+/// while held it publishes no checkpoint (so no peer takes it for a rollback), fetches the
+/// missing entries from a peer's mirror, checks them against the checkpoint of its own log
+/// the peer holds and appends them; then every peer confirms, the credentials issued after
+/// the backup verify at it again, it issues again, and no peer kept evidence or halted it.
 #[test]
-fn a_member_restored_behind_its_peers_refuses_to_fork() {
+fn a_member_restored_behind_its_peers_catches_up_from_their_mirrors() {
     let dir = tempfile::tempdir().expect("temp dir");
     let federation = Federation::prepare(dir.path()).expect("federation");
     let backups = dir.path().join("backups");
@@ -549,7 +568,11 @@ fn a_member_restored_behind_its_peers_refuses_to_fork() {
         .expect("member starts")
     };
     let node = start(&federation);
-    let peer = federation.start("cd-hz").expect("peer starts");
+    let peers: Vec<Node> = federation_tests::MEMBERS
+        .iter()
+        .filter(|id| **id != member)
+        .map(|id| federation.start(id).expect("peer starts"))
+        .collect();
     issue(&node);
     let backed_up = node.checkpoint_size();
     let target = backups.join("before");
@@ -563,12 +586,35 @@ fn a_member_restored_behind_its_peers_refuses_to_fork() {
         path(&target),
     ]);
     assert!(output.status.success(), "{}", text(&output));
-    issue(&node);
-    issue(&node);
+    let after_backup: Vec<Value> = (0..3)
+        .map(|_| node.issue(&request("SkillLevelCredential")))
+        .collect();
     let later = node.checkpoint_size();
-    peer.wait_mirrored(member, later, STEP)
-        .expect("the peer mirrors the later entries");
+    let signed = size_and_root(&checkpoint(&node));
+    for peer in &peers {
+        peer.wait_mirrored(member, later, STEP)
+            .expect("the peers mirror the later entries");
+    }
     node.stop().expect("stops");
+
+    // The mirrored entries are for the log's own member only: unsigned 401, another
+    // member 403 `not_the_log_member`, the member itself 200.
+    let unsigned = client()
+        .get(peers[0].at(&format!(
+            "/api/v1/federation/mirrors/{member}/entries?start=0&count=1"
+        )))
+        .send()
+        .expect("GET");
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+    let other = federation.data_dir("cq-hrss").join("keys");
+    assert_eq!(
+        mirrored_entries_as(&peers[0], member, "cq-hrss", &other),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        mirrored_entries_as(&peers[0], member, member, &keys),
+        StatusCode::OK
+    );
 
     let data = federation.data_dir(member);
     let restored = registry_node(&[
@@ -581,52 +627,59 @@ fn a_member_restored_behind_its_peers_refuses_to_fork() {
     ]);
     assert!(restored.status.success(), "{}", text(&restored));
     let node = start(&federation);
-    assert_eq!(node.checkpoint_size(), backed_up);
-    let health = wait_for(
+    wait_for(
         STEP,
+        || (!data.join("RESTORED").exists()).then_some(()),
         || {
-            let health: Value = client().get(node.at("/healthz")).send().ok()?.json().ok()?;
-            health["log"]["reason"]
-                .as_str()
-                .is_some_and(|reason| reason.contains("peer cd-hz holds"))
-                .then_some(health)
+            client()
+                .get(node.at("/healthz"))
+                .send()
+                .and_then(|response| response.text())
+                .unwrap_or_default()
         },
-        || "the restored member learns what cd-hz holds".into(),
     )
-    .expect("the node says why it holds its log");
-    assert_eq!(health["log"]["held"], true, "{health}");
-    let reason = health["log"]["reason"].as_str().unwrap_or_default();
-    assert!(
-        reason.contains(&format!("signed at {later} entries")),
-        "{reason}"
-    );
-    let response = node
-        .client()
-        .post(node.at("/api/v1/credentials"))
-        .json(&request("SkillLevelCredential"))
-        .send()
-        .expect("issue");
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(response.json::<Value>().expect("JSON")["code"], "log_held");
+    .expect("the restored member catches up and every peer confirms");
+    assert!(backed_up < later);
+    assert_eq!(node.checkpoint_size(), later, "caught up");
     assert_eq!(
-        node.checkpoint_size(),
-        backed_up,
-        "nothing appended: no fork"
+        size_and_root(&checkpoint(&node)),
+        signed,
+        "the very tree it had signed"
     );
-    assert!(data.join("RESTORED").exists(), "not confirmed");
+    for peer in &peers {
+        let trust: Value = client()
+            .get(peer.at("/api/v1/federation/trust"))
+            .send()
+            .expect("GET trust")
+            .json()
+            .expect("JSON");
+        let held = trust["checkpoints"][member].as_str().expect("a checkpoint");
+        assert_eq!(size_and_root(held), signed, "what {} holds", peer.url);
+    }
+    let health: Value = client()
+        .get(node.at("/healthz"))
+        .send()
+        .expect("GET")
+        .json()
+        .expect("JSON");
+    assert!(health.get("log").is_none(), "not held: {health}");
+    for credential in &after_backup {
+        let verdict = verify_at(&node.url, credential, false);
+        assert_eq!(verdict["verified"], true, "{verdict:#}");
+        let id = credential["id"].as_str().expect("id");
+        assert_eq!(fetch_status(&node, id), StatusCode::OK, "{id} is back");
+    }
 
-    // The peer, served the older checkpoint, halts the member and keeps the evidence.
-    let status = wait_for(
-        STEP,
-        || {
-            let status = peer_status(&peer.url, member);
-            (status["state"] == "halted").then_some(status)
-        },
-        || format!("{}", peer_status(&peer.url, member)),
-    )
-    .expect("the peer halts the rolled-back member");
-    assert_eq!(status["evidence"][0]["kind"], "rollback", "{status}");
-    assert_eq!(status["mirroredSize"], later, "{status}");
+    let fresh = node.issue(&request("SkillLevelCredential"));
+    assert_eq!(node.checkpoint_size(), later + 1);
+    assert_eq!(verify_at(&node.url, &fresh, false)["verified"], true);
+    for peer in &peers {
+        peer.wait_mirrored(member, later + 1, STEP)
+            .expect("the peers mirror the new entry");
+        let status = peer_status(&peer.url, member);
+        assert_ne!(status["state"], "halted", "{status}");
+        assert_eq!(status["evidence"], json!([]), "{status}");
+    }
 }
 
 /// A member restored to what every peer holds: once all of them have answered, the marker

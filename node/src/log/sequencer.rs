@@ -217,6 +217,10 @@ async fn run(
 
 /// Appends one batch durably and returns where each entry landed.
 fn commit(log: &Log, entries: Vec<PendingEntry>) -> Result<Vec<Appended>, SequenceError> {
+    let _appending = log
+        .appending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Held after these were queued: they wait no longer than the hold.
     if let Some(reason) = log.held() {
         return Err(SequenceError::Held(reason));
