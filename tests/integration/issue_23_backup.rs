@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 /// How long a federation step may take (sync, the rollback check).
 const STEP: Duration = Duration::from_secs(60);
 
+/// Credentials per batch issued after the backup in the catch-up test (two batches).
+const AFTER_BACKUP_BATCH: usize = 600;
+
 fn request(name: &str) -> Value {
     example_requests()
         .into_iter()
@@ -586,10 +589,32 @@ fn a_member_restored_behind_its_peers_catches_up_from_their_mirrors() {
         path(&target),
     ]);
     assert!(output.status.success(), "{}", text(&output));
-    let after_backup: Vec<Value> = (0..3)
-        .map(|_| node.issue(&request("SkillLevelCredential")))
-        .collect();
+    // More than a status-list lease (1,024 slots) after the backup: the restored node leases
+    // again from the backup's counter, into slots the recovered credentials hold; and more
+    // than one request (256 entries) of catch-up.
+    let mut after_backup: Vec<Value> = vec![node.issue(&request("SkillLevelCredential"))];
+    for _ in 0..2 {
+        let requests: Vec<Value> = (0..AFTER_BACKUP_BATCH)
+            .map(|_| request("SkillLevelCredential"))
+            .collect();
+        let response = node
+            .client()
+            .post(node.at("/api/v1/credentials:batch"))
+            .json(&json!({ "credentials": requests }))
+            .send()
+            .expect("batch");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let batch: Value = response.json().expect("JSON");
+        after_backup.extend(
+            batch["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(|result| result["credential"].clone()),
+        );
+    }
     let later = node.checkpoint_size();
+    assert_eq!(later, backed_up + after_backup.len() as u64);
     let signed = size_and_root(&checkpoint(&node));
     for peer in &peers {
         peer.wait_mirrored(member, later, STEP)
@@ -626,6 +651,7 @@ fn a_member_restored_behind_its_peers_catches_up_from_their_mirrors() {
         "--force",
     ]);
     assert!(restored.status.success(), "{}", text(&restored));
+    let started = std::time::Instant::now();
     let node = start(&federation);
     wait_for(
         STEP,
@@ -639,7 +665,12 @@ fn a_member_restored_behind_its_peers_catches_up_from_their_mirrors() {
         },
     )
     .expect("the restored member catches up and every peer confirms");
-    assert!(backed_up < later);
+    eprintln!(
+        "caught up {} entries and confirmed by {} peers {:?} after the start",
+        later - backed_up,
+        peers.len(),
+        started.elapsed()
+    );
     assert_eq!(node.checkpoint_size(), later, "caught up");
     assert_eq!(
         size_and_root(&checkpoint(&node)),
@@ -663,16 +694,69 @@ fn a_member_restored_behind_its_peers_catches_up_from_their_mirrors() {
         .json()
         .expect("JSON");
     assert!(health.get("log").is_none(), "not held: {health}");
-    for credential in &after_backup {
+    // The first, one in the second lease and the last credential after the backup.
+    let samples = [
+        &after_backup[0],
+        &after_backup[1100],
+        after_backup.last().expect("credentials"),
+    ];
+    for credential in samples {
         let verdict = verify_at(&node.url, credential, false);
         assert_eq!(verdict["verified"], true, "{verdict:#}");
         let id = credential["id"].as_str().expect("id");
         assert_eq!(fetch_status(&node, id), StatusCode::OK, "{id} is back");
     }
 
+    // The node says what it did, and what it could not recover.
+    let log = std::fs::read_to_string(data.with_extension("log")).expect("node log");
+    let caught_up = log
+        .lines()
+        .find(|line| line.contains("caught up the log from a peer's mirror"))
+        .unwrap_or_else(|| panic!("no catch-up line in {log}"));
+    assert!(
+        caught_up.contains("full ID numbers") && caught_up.contains("cannot be recovered"),
+        "{caught_up}"
+    );
+
     let fresh = node.issue(&request("SkillLevelCredential"));
     assert_eq!(node.checkpoint_size(), later + 1);
     assert_eq!(verify_at(&node.url, &fresh, false)["verified"], true);
+    // The restored lease counter hands slots out again from the backup's: the slots the
+    // recovered credentials hold are skipped, so no two credentials share a status bit.
+    let slot = |credential: &Value| {
+        let status = &credential["credentialStatus"][0];
+        (
+            status["statusListCredential"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            status["statusListIndex"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    assert!(!slot(&fresh).1.is_empty(), "{fresh}");
+    for credential in &after_backup {
+        assert_ne!(
+            slot(credential),
+            slot(&fresh),
+            "a status slot handed out twice"
+        );
+    }
+    // A recovered credential's status changes through its own slot only.
+    let revoked = samples[1]["id"].as_str().expect("id");
+    let response = node
+        .client()
+        .post(node.at(&format!("/api/v1/credentials/{revoked}/status")))
+        .json(&json!({"status": "03", "reason": "issued in error"}))
+        .send()
+        .expect("revoke");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(verify_at(&node.url, samples[1], false)["verified"], false);
+    assert_eq!(verify_at(&node.url, &fresh, false)["verified"], true);
+    assert_eq!(verify_at(&node.url, samples[2], false)["verified"], true);
+    let later = later + 1;
     for peer in &peers {
         peer.wait_mirrored(member, later + 1, STEP)
             .expect("the peers mirror the new entry");
