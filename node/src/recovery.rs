@@ -328,3 +328,50 @@ fn verify(from: u64, entries: &[Vec<u8>]) -> Result<Vec<log_entry::MirrorEntry>,
             reason: error.to_string(),
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::PersonalKeys;
+    use ed25519_dalek::SigningKey;
+
+    /// Entries a peer serves must make exactly the signed tree (not reordered, not short)
+    /// and be entries this log can hold (signed objects), or nothing is appended.
+    #[test]
+    fn entries_that_do_not_make_the_signed_tree_or_do_not_verify_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open(dir.path(), PersonalKeys::for_tests()).expect("store"));
+        let log = Log::open(
+            store,
+            "recovery.test.example/log",
+            SigningKey::from_bytes(&[7; 32]),
+        )
+        .expect("log");
+        let entries = vec![b"{\"a\":1}".to_vec(), b"{\"a\":2}".to_vec()];
+        let mut signed = TreeExtension::new(0, &HashMap::new()).expect("tree");
+        for entry in &entries {
+            signed.push(entry).expect("push");
+        }
+        let root = signed.root().expect("root");
+        reproduces(&log, &entries, 2, root).expect("the signed entries make the tree");
+        let swapped = vec![entries[1].clone(), entries[0].clone()];
+        for (what, served) in [("reordered", &swapped[..]), ("short", &entries[..1])] {
+            assert!(
+                matches!(
+                    reproduces(&log, served, 2, root),
+                    Err(RecoveryError::Append(RecoverAppendError::RootMismatch {
+                        size: 2,
+                        ..
+                    }))
+                ),
+                "{what}"
+            );
+        }
+        // They make the tree but are no signed objects: refused, naming the entry.
+        assert!(matches!(
+            verify(5, &entries),
+            Err(RecoveryError::BadEntry { index: 5, .. })
+        ));
+        assert_eq!(log.head().size, 0, "nothing appended");
+    }
+}
