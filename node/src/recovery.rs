@@ -354,7 +354,7 @@ mod tests {
         }
         let root = signed.root().expect("root");
         reproduces(&log, &entries, 2, root).expect("the signed entries make the tree");
-        let swapped = vec![entries[1].clone(), entries[0].clone()];
+        let swapped = [entries[1].clone(), entries[0].clone()];
         for (what, served) in [("reordered", &swapped[..]), ("short", &entries[..1])] {
             assert!(
                 matches!(
