@@ -32,6 +32,7 @@ pub mod open_issuer;
 pub mod policy;
 pub mod rate_limit;
 pub mod recognition;
+pub mod recovery;
 pub mod reservations;
 pub mod rollback;
 pub mod server;

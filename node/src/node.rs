@@ -524,6 +524,7 @@ pub fn open(
         StatusLists::open(Arc::clone(&store), public_url)
             .map_err(loading("opening the status lists"))?,
     );
+    let recovery_lists = Arc::clone(&status_lists);
     let background = tokio::runtime::Handle::try_current()?;
     let mut log_workers = Workers::new(BackoffPolicy::NODE);
     let sequencer = Sequencer::start(
@@ -617,6 +618,12 @@ pub fn open(
             .map(|peer| (peer.id.to_string(), peer.endpoint.clone()))
             .collect(),
         restored,
+        recovery: Some(crate::recovery::Recovery {
+            store: Arc::clone(&state.store),
+            issuers: Arc::clone(&state.issuers),
+            status_lists: Arc::clone(&recovery_lists),
+            client: federation.client().clone(),
+        }),
     });
     Ok(Node {
         state,

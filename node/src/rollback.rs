@@ -14,18 +14,25 @@
 //! - a restored data directory (its `RESTORED` marker, written by a restore) starts held, and is
 //!   released (the marker removed) only once every peer has answered without holding more.
 //!
+//! A peer holding more (a restore from an older backup) is caught up from: the entries in
+//! between are fetched from that peer's mirror, checked against the signed checkpoint and
+//! appended ([`crate::recovery`]); the peers are then asked again, and the log is released
+//! once they all agree. A peer whose entries do not reproduce the signed root is refused
+//! (logged; the next peer holding more is tried, else the log stays held).
+//!
 //! The check runs as the worker `rollback-check`, retrying with the node's backoff until
-//! every peer has answered once with nothing against the log. Fetching the missing
-//! entries from the peers' mirrors is not done: the operator restores a newer backup.
+//! every peer has answered once with nothing against the log.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use talent_tlog::Hash;
 use talent_tlog::checkpoint;
 use talent_tlog::merkle;
 
 use crate::log::Log;
+use crate::recovery::Recovery;
 use crate::worker::{Pause, Worker};
 
 /// How long a peer may take to answer.
@@ -35,12 +42,14 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_TRUST_BYTES: usize = 1 << 20;
 
 /// What one peer holds of this member's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Finding {
     /// A checkpoint signed by this member's log key of more entries than the local log.
     Ahead {
         /// Its size.
         size: u64,
+        /// Its root.
+        root: Hash,
     },
     /// A checkpoint signed by this member's log key whose root differs from the local
     /// log's at that size.
@@ -66,7 +75,10 @@ pub fn judge(log: &Log, note: &[u8]) -> Finding {
     };
     let size = verified.size();
     match log.root_at(size) {
-        Err(_) => Finding::Ahead { size },
+        Err(_) => Finding::Ahead {
+            size,
+            root: *verified.root(),
+        },
         Ok(root) if root == *verified.root() => Finding::Consistent { size },
         Ok(_) => Finding::Forked { size },
     }
@@ -83,6 +95,8 @@ pub struct RollbackCheck {
     pub peers: Vec<(String, String)>,
     /// The restore marker, if the data directory was restored.
     pub restored: Option<PathBuf>,
+    /// How to catch up from a peer holding more; `None` only holds the log.
+    pub recovery: Option<Recovery>,
 }
 
 impl RollbackCheck {
@@ -105,11 +119,22 @@ impl RollbackCheck {
     /// One round: asks every peer, holds or releases the log. `true` when the check is
     /// complete (every peer answered, none holds more).
     pub async fn round(&self, http: &reqwest::Client) -> Result<bool, String> {
+        let mut findings = Vec::with_capacity(self.peers.len());
+        for (peer, endpoint) in &self.peers {
+            findings.push((peer, endpoint, self.ask(http, endpoint).await));
+        }
+        if self.catch_up(&findings).await {
+            // The log grew: what the peers hold is judged again against it.
+            findings.clear();
+            for (peer, endpoint) in &self.peers {
+                findings.push((peer, endpoint, self.ask(http, endpoint).await));
+            }
+        }
         let mut against = Vec::new();
         let mut silent = Vec::new();
-        for (peer, endpoint) in &self.peers {
-            match self.ask(http, endpoint).await {
-                Finding::Ahead { size } => against.push(format!(
+        for (peer, _, finding) in findings {
+            match finding {
+                Finding::Ahead { size, .. } => against.push(format!(
                     "peer {peer} holds a checkpoint of this log signed at {size} entries, more than the {} here (restored from an older backup?)",
                     self.log.head().size
                 )),
@@ -156,6 +181,56 @@ impl RollbackCheck {
         }
         self.log.release();
         Ok(true)
+    }
+
+    /// Catches up from the peers holding more of this log, largest first, until one
+    /// recovery succeeds; `true` if one did. Not when a peer holds another root at a size
+    /// the log has (a fork is for the operator) or without [`RollbackCheck::recovery`].
+    async fn catch_up(&self, findings: &[(&String, &String, Finding)]) -> bool {
+        let Some(recovery) = &self.recovery else {
+            return false;
+        };
+        if findings
+            .iter()
+            .any(|(_, _, finding)| matches!(finding, Finding::Forked { .. }))
+        {
+            return false;
+        }
+        let mut ahead: Vec<(&String, &String, u64, Hash)> = findings
+            .iter()
+            .filter_map(|(peer, endpoint, finding)| match finding {
+                Finding::Ahead { size, root } => Some((*peer, *endpoint, *size, *root)),
+                _ => None,
+            })
+            .collect();
+        ahead.sort_by_key(|found| std::cmp::Reverse(found.2));
+        for (peer, endpoint, size, root) in ahead {
+            let from = self.log.head().size;
+            self.log.hold(format!(
+                "catching up entries {from}..{size} of this log from the mirror of peer {peer}"
+            ));
+            match recovery.recover(&self.log, endpoint, size, root).await {
+                Ok(count) => {
+                    tracing::warn!(
+                        peer = %peer,
+                        from,
+                        to = size,
+                        entries = count,
+                        root = %merkle::format_hash(&root),
+                        "caught up the log from a peer's mirror; the full ID numbers of the credentials among these entries are not in the log and cannot be recovered (those credentials still verify)"
+                    );
+                    return true;
+                }
+                Err(error) => tracing::error!(
+                    peer = %peer,
+                    from,
+                    to = size,
+                    %error,
+                    "refused to catch up the log from this peer's mirror"
+                ),
+            }
+        }
+        false
     }
 
     /// The worker: rounds until complete, with the node's backoff between them.
@@ -213,7 +288,6 @@ mod tests {
     use super::*;
     use crate::store::{PersonalKeys, Store};
     use ed25519_dalek::SigningKey;
-    use talent_tlog::Hash;
 
     const ORIGIN: &str = "rollback.test.example/log";
 
@@ -236,7 +310,10 @@ mod tests {
         assert_eq!(judge(&log, b"not a checkpoint"), Finding::Nothing);
         assert_eq!(
             judge(&log, &sign(&key, 5, Hash([1; 32]))),
-            Finding::Ahead { size: 5 }
+            Finding::Ahead {
+                size: 5,
+                root: Hash([1; 32])
+            }
         );
         assert_eq!(
             judge(&log, &sign(&key, 0, empty)),

@@ -124,15 +124,23 @@ impl StatusLists {
     /// [`StoreError`] when a new lease cannot be stored.
     pub fn allocate(&self) -> Result<StatusSlot, StoreError> {
         let mut lease = self.counter.lock().unwrap_or_else(PoisonError::into_inner);
-        if lease.next >= lease.end {
-            let end = lease.next + LEASE_BLOCK;
-            self.store
-                .set_meta(&[(META_SLOT_LEASE_END, &end.to_string())])?;
-            lease.end = end;
+        loop {
+            if lease.next >= lease.end {
+                let end = lease.next + LEASE_BLOCK;
+                self.store
+                    .set_meta(&[(META_SLOT_LEASE_END, &end.to_string())])?;
+                lease.end = end;
+            }
+            let sequence = lease.next;
+            lease.next += 1;
+            let slot = self.permutation.slot(sequence);
+            // A restored data directory leases again from an older counter: slots handed
+            // out after the backup are held by the credentials recovered from the peers'
+            // mirrors (the `recovery` module) and are skipped.
+            if self.store.status_slot_holder(slot)?.is_none() {
+                return Ok(slot);
+            }
         }
-        let sequence = lease.next;
-        lease.next += 1;
-        Ok(self.permutation.slot(sequence))
     }
 
     /// Lists in use: 0 up to the list of the last slot handed out (or leased).

@@ -1,6 +1,6 @@
 //! Issue 23, backup and restore, upgrades: online backups of a running node, restores that
-//! verify first and never delete, a restored member that refuses to fork what its peers
-//! mirrored, and the on-disk format version (a previous release's data directory opens and
+//! verify first and never delete, a restored member that never forks what its peers
+//! mirrored but catches up from their mirrors, and the on-disk format version (a previous release's data directory opens and
 //! is migrated; a newer one is refused).
 
 use std::path::{Path, PathBuf};
@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 
 /// How long a federation step may take (sync, the rollback check).
 const STEP: Duration = Duration::from_secs(60);
+
+/// Credentials per batch issued after the backup in the catch-up test (two batches).
+const AFTER_BACKUP_BATCH: usize = 600;
 
 fn request(name: &str) -> Value {
     example_requests()
@@ -519,11 +522,30 @@ fn the_previous_releases_data_directory_is_migrated() {
     assert_eq!(manifest(&backup)["log"]["size"], 4);
 }
 
-/// A member restored to a state older than what its peer mirrored holds its log (503
-/// `log_held`, `/healthz` says why) instead of forking it; the peer, served the older
-/// checkpoint, halts the member with the evidence of a rollback.
+/// `GET <peer>/api/v1/federation/mirrors/<log>/entries?start=0&count=1` signed as
+/// `reader` with its witness key from `keys`.
+fn mirrored_entries_as(peer: &Node, log: &str, reader: &str, keys: &Path) -> StatusCode {
+    let secret = std::fs::read_to_string(keys.join("witness.key")).expect("witness key");
+    let seed = talent_integrity::multibase::decode_ed25519_secret(secret.trim()).expect("key");
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let path = format!("/api/v1/federation/mirrors/{log}/entries?start=0&count=1");
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let mut request = client().get(peer.at(&path));
+    for (name, value) in
+        talent_core::request_auth::sign_request(reader, &key, "GET", &path, now, &[])
+    {
+        request = request.header(name, value);
+    }
+    request.send().expect("GET").status()
+}
+
+/// A member restored from a backup older than what its peers mirrored catches up by itself:
+/// while held it publishes no checkpoint (so no peer takes it for a rollback), fetches the
+/// missing entries from a peer's mirror, checks them against the checkpoint of its own log
+/// the peer holds and appends them; then every peer confirms, the credentials issued after
+/// the backup verify at it again, it issues again, and no peer kept evidence or halted it.
 #[test]
-fn a_member_restored_behind_its_peers_refuses_to_fork() {
+fn a_member_restored_behind_its_peers_catches_up_from_their_mirrors() {
     let dir = tempfile::tempdir().expect("temp dir");
     let federation = Federation::prepare(dir.path()).expect("federation");
     let backups = dir.path().join("backups");
@@ -549,7 +571,11 @@ fn a_member_restored_behind_its_peers_refuses_to_fork() {
         .expect("member starts")
     };
     let node = start(&federation);
-    let peer = federation.start("cd-hz").expect("peer starts");
+    let peers: Vec<Node> = federation_tests::MEMBERS
+        .iter()
+        .filter(|id| **id != member)
+        .map(|id| federation.start(id).expect("peer starts"))
+        .collect();
     issue(&node);
     let backed_up = node.checkpoint_size();
     let target = backups.join("before");
@@ -563,12 +589,57 @@ fn a_member_restored_behind_its_peers_refuses_to_fork() {
         path(&target),
     ]);
     assert!(output.status.success(), "{}", text(&output));
-    issue(&node);
-    issue(&node);
+    // More than a status-list lease (1,024 slots) after the backup: the restored node leases
+    // again from the backup's counter, into slots the recovered credentials hold; and more
+    // than one request (256 entries) of catch-up.
+    let mut after_backup: Vec<Value> = vec![node.issue(&request("SkillLevelCredential"))];
+    for _ in 0..2 {
+        let requests: Vec<Value> = (0..AFTER_BACKUP_BATCH)
+            .map(|_| request("SkillLevelCredential"))
+            .collect();
+        let response = node
+            .client()
+            .post(node.at("/api/v1/credentials:batch"))
+            .json(&json!({ "credentials": requests }))
+            .send()
+            .expect("batch");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let batch: Value = response.json().expect("JSON");
+        after_backup.extend(
+            batch["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(|result| result["credential"].clone()),
+        );
+    }
     let later = node.checkpoint_size();
-    peer.wait_mirrored(member, later, STEP)
-        .expect("the peer mirrors the later entries");
+    assert_eq!(later, backed_up + after_backup.len() as u64);
+    let signed = size_and_root(&checkpoint(&node));
+    for peer in &peers {
+        peer.wait_mirrored(member, later, STEP)
+            .expect("the peers mirror the later entries");
+    }
     node.stop().expect("stops");
+
+    // The mirrored entries are for the log's own member only: unsigned 401, another
+    // member 403 `not_the_log_member`, the member itself 200.
+    let unsigned = client()
+        .get(peers[0].at(&format!(
+            "/api/v1/federation/mirrors/{member}/entries?start=0&count=1"
+        )))
+        .send()
+        .expect("GET");
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+    let other = federation.data_dir("cq-hrss").join("keys");
+    assert_eq!(
+        mirrored_entries_as(&peers[0], member, "cq-hrss", &other),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        mirrored_entries_as(&peers[0], member, member, &keys),
+        StatusCode::OK
+    );
 
     let data = federation.data_dir(member);
     let restored = registry_node(&[
@@ -580,57 +651,119 @@ fn a_member_restored_behind_its_peers_refuses_to_fork() {
         "--force",
     ]);
     assert!(restored.status.success(), "{}", text(&restored));
+    let started = std::time::Instant::now();
     let node = start(&federation);
-    assert_eq!(node.checkpoint_size(), backed_up);
-    let health = wait_for(
+    wait_for(
         STEP,
+        || (!data.join("RESTORED").exists()).then_some(()),
         || {
-            let health: Value = client().get(node.at("/healthz")).send().ok()?.json().ok()?;
-            let held = health["problems"]
-                .as_array()?
-                .iter()
-                .find(|problem| problem["code"] == "log_held")?
-                .clone();
-            held["reason"]
-                .as_str()
-                .is_some_and(|reason| reason.contains("peer cd-hz holds"))
-                .then_some(held)
+            client()
+                .get(node.at("/healthz"))
+                .send()
+                .and_then(|response| response.text())
+                .unwrap_or_default()
         },
-        || "the restored member learns what cd-hz holds".into(),
     )
-    .expect("the node says why it holds its log");
-    let reason = health["reason"].as_str().unwrap_or_default();
-    assert!(
-        reason.contains(&format!("signed at {later} entries")),
-        "{reason}"
+    .expect("the restored member catches up and every peer confirms");
+    eprintln!(
+        "caught up {} entries and confirmed by {} peers {:?} after the start",
+        later - backed_up,
+        peers.len(),
+        started.elapsed()
     );
+    assert_eq!(node.checkpoint_size(), later, "caught up");
+    assert_eq!(
+        size_and_root(&checkpoint(&node)),
+        signed,
+        "the very tree it had signed"
+    );
+    for peer in &peers {
+        let trust: Value = client()
+            .get(peer.at("/api/v1/federation/trust"))
+            .send()
+            .expect("GET trust")
+            .json()
+            .expect("JSON");
+        let held = trust["checkpoints"][member].as_str().expect("a checkpoint");
+        assert_eq!(size_and_root(held), signed, "what {} holds", peer.url);
+    }
+    let health: Value = client()
+        .get(node.at("/healthz"))
+        .send()
+        .expect("GET")
+        .json()
+        .expect("JSON");
+    assert!(health.get("log").is_none(), "not held: {health}");
+    // The first, one in the second lease and the last credential after the backup.
+    let samples = [
+        &after_backup[0],
+        &after_backup[1100],
+        after_backup.last().expect("credentials"),
+    ];
+    for credential in samples {
+        let verdict = verify_at(&node.url, credential, false);
+        assert_eq!(verdict["verified"], true, "{verdict:#}");
+        let id = credential["id"].as_str().expect("id");
+        assert_eq!(fetch_status(&node, id), StatusCode::OK, "{id} is back");
+    }
+
+    // The node says what it did, and what it could not recover.
+    let log = std::fs::read_to_string(data.with_extension("log")).expect("node log");
+    let caught_up = log
+        .lines()
+        .find(|line| line.contains("caught up the log from a peer's mirror"))
+        .unwrap_or_else(|| panic!("no catch-up line in {log}"));
+    assert!(
+        caught_up.contains("full ID numbers") && caught_up.contains("cannot be recovered"),
+        "{caught_up}"
+    );
+
+    let fresh = node.issue(&request("SkillLevelCredential"));
+    assert_eq!(node.checkpoint_size(), later + 1);
+    assert_eq!(verify_at(&node.url, &fresh, false)["verified"], true);
+    // The restored lease counter hands slots out again from the backup's: the slots the
+    // recovered credentials hold are skipped, so no two credentials share a status bit.
+    let slot = |credential: &Value| {
+        let status = &credential["credentialStatus"][0];
+        (
+            status["statusListCredential"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            status["statusListIndex"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    assert!(!slot(&fresh).1.is_empty(), "{fresh}");
+    for credential in &after_backup {
+        assert_ne!(
+            slot(credential),
+            slot(&fresh),
+            "a status slot handed out twice"
+        );
+    }
+    // A recovered credential's status changes through its own slot only.
+    let revoked = samples[1]["id"].as_str().expect("id");
     let response = node
         .client()
-        .post(node.at("/api/v1/credentials"))
-        .json(&request("SkillLevelCredential"))
+        .post(node.at(&format!("/api/v1/credentials/{revoked}/status")))
+        .json(&json!({"status": "03", "reason": "issued in error"}))
         .send()
-        .expect("issue");
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(response.json::<Value>().expect("JSON")["code"], "log_held");
-    assert_eq!(
-        node.checkpoint_size(),
-        backed_up,
-        "nothing appended: no fork"
-    );
-    assert!(data.join("RESTORED").exists(), "not confirmed");
-
-    // The peer, served the older checkpoint, halts the member and keeps the evidence.
-    let status = wait_for(
-        STEP,
-        || {
-            let status = peer_status(&peer.url, member);
-            (status["state"] == "halted").then_some(status)
-        },
-        || format!("{}", peer_status(&peer.url, member)),
-    )
-    .expect("the peer halts the rolled-back member");
-    assert_eq!(status["evidence"][0]["kind"], "rollback", "{status}");
-    assert_eq!(status["mirroredSize"], later, "{status}");
+        .expect("revoke");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(verify_at(&node.url, samples[1], false)["verified"], false);
+    assert_eq!(verify_at(&node.url, &fresh, false)["verified"], true);
+    assert_eq!(verify_at(&node.url, samples[2], false)["verified"], true);
+    let later = later + 1;
+    for peer in &peers {
+        peer.wait_mirrored(member, later + 1, STEP)
+            .expect("the peers mirror the new entry");
+        let status = peer_status(&peer.url, member);
+        assert_ne!(status["state"], "halted", "{status}");
+        assert_eq!(status["evidence"], json!([]), "{status}");
+    }
 }
 
 /// A member restored to what every peer holds: once all of them have answered, the marker

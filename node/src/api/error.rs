@@ -95,6 +95,21 @@ pub enum ApiError {
         /// The current size.
         current: u64,
     },
+    /// A mirrored-entries query without `0 ≤ start`, `1 ≤ count ≤` the cap. 400.
+    #[error("invalid entry range: {0}")]
+    InvalidEntryRange(String),
+    /// Entries of a log this node does not mirror, or beyond its verified mirror. 404.
+    #[error("{0}")]
+    EntriesNotMirrored(String),
+    /// A member asked for the mirrored entries of another member's log: only the log's
+    /// own member reads them (its recovery after a restore). 403.
+    #[error("only {log} may read the mirror of its log here, not {reader}")]
+    NotTheLogMember {
+        /// The member whose log it is.
+        log: String,
+        /// The member that signed the request.
+        reader: String,
+    },
     /// The log's queue is full or it is shutting down: retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -170,7 +185,8 @@ impl ApiError {
             ApiError::InvalidJson(_)
             | ApiError::UnknownCryptosuite(_)
             | ApiError::InvalidCredentialId(_)
-            | ApiError::InvalidProofRange(_) => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidProofRange(_)
+            | ApiError::InvalidEntryRange(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::SchemaViolation(_)
@@ -183,7 +199,9 @@ impl ApiError {
             | ApiError::MemberNotFound(_)
             | ApiError::RouteNotFound(_)
             | ApiError::TileNotFound(_)
-            | ApiError::SizeNotInLog { .. } => StatusCode::NOT_FOUND,
+            | ApiError::SizeNotInLog { .. }
+            | ApiError::EntriesNotMirrored(_) => StatusCode::NOT_FOUND,
+            ApiError::NotTheLogMember { .. } => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) | ApiError::LogHeld(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BackupInProgress => StatusCode::CONFLICT,
             ApiError::Backup(error) => match error {
@@ -241,6 +259,9 @@ impl ApiError {
             ApiError::TileNotFound(_) => "tile_not_found",
             ApiError::InvalidProofRange(_) => "invalid_proof_range",
             ApiError::SizeNotInLog { .. } => "size_not_in_log",
+            ApiError::InvalidEntryRange(_) => "invalid_entry_range",
+            ApiError::EntriesNotMirrored(_) => "entries_not_mirrored",
+            ApiError::NotTheLogMember { .. } => "not_the_log_member",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::LogHeld(_) => "log_held",
             ApiError::BackupInProgress => "backup_in_progress",

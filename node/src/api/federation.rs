@@ -4,7 +4,8 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +18,7 @@ use talent_tlog::witness::{self, WitnessError};
 
 use super::error::{ApiError, AppJson};
 use crate::federation::WitnessRequestError;
+use crate::federation::client::MAX_MIRRORED_ENTRIES;
 use crate::federation::witness::AddCheckpointError;
 use crate::state::AppState;
 
@@ -29,6 +31,75 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/federation/status", get(status))
         .route("/api/v1/federation/trust", get(trust))
+        .route(
+            "/api/v1/federation/mirrors/{member}/entries",
+            get(mirrored_entries),
+        )
+}
+
+/// The query of `GET /api/v1/federation/mirrors/{member}/entries`.
+#[derive(Debug, serde::Deserialize)]
+struct EntryRange {
+    start: u64,
+    count: u64,
+}
+
+/// `GET /api/v1/federation/mirrors/{member}/entries?start=N&count=M`: entries
+/// `[N, N+M)` of `member`'s log as this node mirrored and verified them, as an entry bundle
+/// (C2SP `tlog-tiles`), at most [`MAX_MIRRORED_ENTRIES`] at once. What a member restored
+/// from an older backup catches up from (`crate::recovery`). Entries carry personal data:
+/// the request must be signed by `member` itself; every other member reads that log from
+/// its own node, so nobody else needs another member's entries from here.
+async fn mirrored_entries(
+    State(state): State<AppState>,
+    Path(member): Path<String>,
+    range: Result<Query<EntryRange>, QueryRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(federation) = state.federation.clone() else {
+        return Err(ApiError::NotFederated);
+    };
+    let reader = require_member(&state, "GET", &uri, &headers, &[])?.unwrap_or_default();
+    if reader != member {
+        return Err(ApiError::NotTheLogMember {
+            log: member,
+            reader,
+        });
+    }
+    let Query(EntryRange { start, count }) =
+        range.map_err(|rejection| ApiError::InvalidEntryRange(rejection.body_text()))?;
+    if count == 0 || count > MAX_MIRRORED_ENTRIES {
+        return Err(ApiError::InvalidEntryRange(format!(
+            "count must be 1 to {MAX_MIRRORED_ENTRIES} (count={count})"
+        )));
+    }
+    let end = start.checked_add(count).ok_or_else(|| {
+        ApiError::InvalidEntryRange(format!("start + count overflows (start={start})"))
+    })?;
+    let bundle = tokio::task::spawn_blocking(move || {
+        let entries = federation.mirrors.entries(&member, start..end)?.ok_or_else(|| {
+            ApiError::EntriesNotMirrored(format!(
+                "entries {start}..{end} of {member}'s log are not in this node's verified mirror"
+            ))
+        })?;
+        let mut bundle = Vec::with_capacity(entries.iter().map(|entry| entry.len() + 2).sum());
+        for entry in &entries {
+            talent_tlog::bundle::push_entry(&mut bundle, entry)
+                .map_err(|error| ApiError::Internal(error.into()))?;
+        }
+        Ok::<_, ApiError>(bundle)
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))??;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bundle,
+    )
+        .into_response())
 }
 
 /// Checks that a request is signed by a federation member (any member: every member

@@ -28,16 +28,22 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `GET /log/checkpoint`: the latest signed checkpoint (a signed note, text/plain) with the
-/// cosignatures federation members have given it so far.
-async fn checkpoint(State(state): State<AppState>) -> impl IntoResponse {
+/// cosignatures federation members have given it so far. While the log is held (a restored
+/// member not yet confirmed or caught up, see `crate::rollback`) it answers 503 `log_held`:
+/// its checkpoint may be older than one it signed before, which peers would rightly take for
+/// a rollback.
+async fn checkpoint(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    if let Some(reason) = state.log.held() {
+        return Err(ApiError::LogHeld(reason));
+    }
     let note = state.held_logs().own_checkpoint(&state.log.head());
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
         ],
         note,
-    )
+    ))
 }
 
 /// `GET /log/tile/…`: a hash tile (public) or an entry bundle. Full tiles never change

@@ -6,11 +6,16 @@ use std::time::Duration;
 use ed25519_dalek::SigningKey;
 use reqwest::StatusCode;
 use talent_core::request_auth;
+use talent_tlog::bundle;
 use talent_tlog::tile::TilePath;
 use talent_tlog::witness::{self, AddCheckpointRequest};
 
 /// How long one request to a peer may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Most entries one `GET /api/v1/federation/mirrors/{member}/entries` serves: an entry
+/// bundle's worth.
+pub const MAX_MIRRORED_ENTRIES: u64 = talent_tlog::tile::TILE_WIDTH;
 
 /// Why a request to a peer got no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +45,14 @@ pub enum ClientError {
         status: StatusCode,
         /// The start of its body.
         body: String,
+    },
+    /// The peer's answer is larger than the request can need.
+    #[error("GET {url}: the answer is larger than {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The most it may be.
+        limit: usize,
     },
     /// The peer has no checkpoint to serve.
     #[error("{endpoint} has no /log/checkpoint")]
@@ -159,6 +172,59 @@ impl PeerClient {
         tile: TilePath,
     ) -> Result<Option<Vec<u8>>, ClientError> {
         self.get(endpoint, &format!("/log/{tile}")).await
+    }
+
+    /// Entries `start..start + count` (`count` at most [`MAX_MIRRORED_ENTRIES`]) of this
+    /// member's own log as the peer at `endpoint` mirrored them, as an entry bundle; `None`
+    /// when its verified mirror does not hold them all.
+    ///
+    /// # Errors
+    /// The peer is unreachable or answers an error.
+    pub async fn mirrored_entries(
+        &self,
+        endpoint: &str,
+        start: u64,
+        count: u64,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        let path = format!(
+            "/api/v1/federation/mirrors/{}/entries?start={start}&count={count}",
+            self.member
+        );
+        let url = format!("{endpoint}{path}");
+        let failed = |error| ClientError::Request {
+            method: "GET",
+            url: url.clone(),
+            error,
+        };
+        let mut response = self
+            .signed(reqwest::Method::GET, endpoint, &path, Vec::new())
+            .send()
+            .await
+            .map_err(failed)?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(ClientError::Status {
+                method: "GET",
+                url,
+                status,
+                body: truncate(&body).to_owned(),
+            });
+        }
+        // A bundle of `count` entries of at most MAX_ENTRY_BYTES each, with their length
+        // prefixes: a peer cannot make this node hold more.
+        let limit = count.min(MAX_MIRRORED_ENTRIES) as usize * (bundle::MAX_ENTRY_BYTES + 2);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            if body.len() + chunk.len() > limit {
+                return Err(ClientError::TooLarge { url, limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some(body))
     }
 
     /// Submits one of this member's checkpoints to a peer's witness.

@@ -229,6 +229,27 @@ impl Mirrors {
         Ok(Some((head.checkpoint, proofs)))
     }
 
+    /// Entries `range` of `member`'s verified mirror, for that member's own recovery
+    /// after a restore (`GET /api/v1/federation/mirrors/{member}/entries`); `None` for a
+    /// member this node does not mirror or a range that is not all below the verified size
+    /// (entries a catch-up wrote above it are not verified and never served).
+    ///
+    /// # Errors
+    /// The store failing.
+    pub fn entries(
+        &self,
+        member: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Option<Vec<Vec<u8>>>, crate::store::StoreError> {
+        match self.verified_size(member) {
+            Some(size) if range.end <= size => self
+                .store
+                .entries(LogSpace::Mirror(member), range)
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// This member and the verified size of every mirror: what a catch-up compares a
     /// peer's credential ids with.
     pub fn held_logs(&self) -> MirrorSizes {

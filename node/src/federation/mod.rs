@@ -146,6 +146,11 @@ pub struct FederationNode {
 }
 
 impl FederationNode {
+    /// The client signing this member's requests to its peers.
+    pub fn client(&self) -> &PeerClient {
+        &self.client
+    }
+
     /// Builds the runtime (no tasks yet: see [`FederationNode::start`]).
     ///
     /// # Errors

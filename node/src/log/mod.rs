@@ -5,6 +5,7 @@
 //! written in one synced `WriteBatch` (see [`crate::store::Store::append`]), so after a crash
 //! the log is exactly at some acknowledged-or-later checkpoint, never in between.
 
+pub mod recover;
 pub mod sequencer;
 
 use std::collections::HashMap;
@@ -79,6 +80,9 @@ pub struct Log {
     held: RwLock<Option<String>>,
     /// Signalled after every head change (the cosignature collector waits on it).
     head_changed: tokio::sync::Notify,
+    /// Held by whoever appends (a sequencer batch, a recovery from a peer's mirror), so
+    /// appends never interleave.
+    appending: std::sync::Mutex<()>,
 }
 
 impl Log {
@@ -157,6 +161,7 @@ impl Log {
             head: RwLock::new(head),
             held: RwLock::new(None),
             head_changed: tokio::sync::Notify::new(),
+            appending: std::sync::Mutex::new(()),
         })
     }
 

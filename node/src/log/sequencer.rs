@@ -238,6 +238,10 @@ fn commit(
     entries: Vec<PendingEntry>,
     metrics: &LogMetrics,
 ) -> Result<Vec<Appended>, SequenceError> {
+    let _appending = log
+        .appending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Held after these were queued: they wait no longer than the hold.
     if let Some(reason) = log.held() {
         return Err(SequenceError::Held(reason));
