@@ -609,6 +609,10 @@ pub fn open(
         metrics,
         background,
     };
+    let peer_roots = match &role {
+        Role::Member { peer_roots, .. } => peer_roots.clone(),
+        Role::Development => Vec::new(),
+    };
     let rollback = state.federation.as_ref().map(|federation| RollbackCheck {
         log: Arc::clone(&state.log),
         member: federation.me.id.to_string(),
@@ -624,6 +628,7 @@ pub fn open(
             status_lists: Arc::clone(&recovery_lists),
             client: federation.client().clone(),
         }),
+        peer_roots,
     });
     Ok(Node {
         state,
@@ -834,15 +839,19 @@ impl Node {
     /// # Panics
     /// Outside a Tokio runtime.
     pub fn start_federation(&mut self) {
+        // Listed in the federation status with the log's workers.
+        let mut listed = self.log_workers.health();
         if let Some(check) = self.rollback.take() {
-            self.federation_workers
-                .spawn("rollback-check", |worker| check.run(worker));
+            listed.push(
+                self.federation_workers
+                    .spawn("rollback-check", |worker| check.run(worker)),
+            );
         }
         if let Some(federation) = &self.state.federation {
             federation.start(
                 Arc::clone(&self.state.log),
                 &mut self.federation_workers,
-                self.log_workers.health(),
+                listed,
             );
         }
     }

@@ -97,6 +97,8 @@ pub struct RollbackCheck {
     pub restored: Option<PathBuf>,
     /// How to catch up from a peer holding more; `None` only holds the log.
     pub recovery: Option<Recovery>,
+    /// Trust anchors for peers' HTTPS endpoints beside the public web roots (`--peer-ca`).
+    pub peer_roots: Vec<reqwest::Certificate>,
 }
 
 impl RollbackCheck {
@@ -235,11 +237,13 @@ impl RollbackCheck {
 
     /// The worker: rounds until complete, with the node's backoff between them.
     pub async fn run(self, mut worker: Worker) {
-        let http = match reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(PEER_TIMEOUT)
-            .connect_timeout(PEER_TIMEOUT)
-            .build()
-        {
+            .connect_timeout(PEER_TIMEOUT);
+        for root in &self.peer_roots {
+            http = http.add_root_certificate(root.clone());
+        }
+        let http = match http.build() {
             Ok(http) => http,
             Err(error) => {
                 worker.failed(&error);

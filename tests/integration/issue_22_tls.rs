@@ -288,9 +288,9 @@ fn a_key_that_is_not_the_certificates_stops_the_node_at_start() {
 fn members_mirror_each_other_over_https() {
     let dir = tempfile::tempdir().expect("temp dir");
     let federation = Federation::prepare(dir.path()).expect("federation");
-    // Two members serve HTTPS: their endpoints in the configuration say so.
+    // Every member serves HTTPS: their endpoints in the configuration say so.
     let mut text = std::fs::read_to_string(&federation.config).expect("config");
-    for member in ["cq-sc", "cd-hz"] {
+    for member in federation.endpoints.keys() {
         let endpoint = federation.endpoint(member);
         let https = endpoint.replace("http://", "https://");
         text = text.replace(&format!("\"{endpoint}\""), &format!("\"{https}\""));
@@ -327,6 +327,10 @@ fn members_mirror_each_other_over_https() {
     };
     let cq_sc = start("cq-sc");
     let cd_hz = start("cd-hz");
+    let others: Vec<Node> = ["cq-hrss", "sc-hrss", "bj-zgc"]
+        .into_iter()
+        .map(start)
+        .collect();
     assert!(cd_hz.url.starts_with("https://"), "{}", cd_hz.url);
     let request = example_request("SkillLevelCredential");
     let response = trusting(&ca, Some(&cd_hz.admin_token))
@@ -357,6 +361,31 @@ fn members_mirror_each_other_over_https() {
         || "cq-sc has not mirrored cd-hz over HTTPS".to_owned(),
     )
     .expect("mirrored over HTTPS");
+    // The start-up rollback check asks every peer over HTTPS too (with --peer-ca): once
+    // each has answered, the worker has no error.
+    let rollback_error = |node: &Node| -> Option<Value> {
+        let status: Value = client
+            .get(node.at("/api/v1/federation/status"))
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        let worker = status["workers"]
+            .as_array()?
+            .iter()
+            .find(|worker| worker["name"] == "rollback-check")?
+            .clone();
+        Some(worker["lastError"].clone())
+    };
+    wait_for(
+        Duration::from_secs(60),
+        || rollback_error(&cq_sc).filter(Value::is_null),
+        || format!("cq-sc's rollback check: {:?}", rollback_error(&cq_sc)),
+    )
+    .expect("the rollback check reached every peer over HTTPS");
     cq_sc.stop().expect("stops");
     cd_hz.stop().expect("stops");
+    for node in others {
+        node.stop().expect("stops");
+    }
 }
