@@ -26,6 +26,7 @@ pub mod member;
 pub mod node;
 pub mod open_issuer;
 pub mod policy;
+pub mod publish;
 pub mod rate_limit;
 pub mod recognition;
 pub mod reservations;

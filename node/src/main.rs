@@ -87,6 +87,8 @@ enum Command {
         /// (POST /api/v1/status-lists:allocate).
         #[arg(long, default_value_t = registry_node::reservations::DEFAULT_MAX_RESERVED_SLOTS)]
         max_reserved_slots: u64,
+        #[command(flatten)]
+        publish: PublishArgs,
     },
     /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
     /// also while the node runs).
@@ -182,6 +184,51 @@ impl LimitArgs {
         limits.check()?;
         limits.check_descriptors(descriptors)?;
         Ok(limits)
+    }
+}
+
+/// Publication to S3-compatible object storage (docs/operations.md, "Scaling reads with
+/// object storage"). The credentials are read from AWS_ACCESS_KEY_ID and
+/// AWS_SECRET_ACCESS_KEY, never from the command line.
+#[derive(Debug, clap::Args)]
+struct PublishArgs {
+    /// Publish full hash tiles, the checkpoint and the status lists to this S3 endpoint
+    /// (https://…, or http:// to a loopback address); needs --publish-bucket.
+    #[arg(long, value_name = "URL", requires = "publish_bucket")]
+    publish_s3: Option<String>,
+    /// The bucket to publish to.
+    #[arg(long, value_name = "NAME", requires = "publish_s3")]
+    publish_bucket: Option<String>,
+    /// Key prefix under which the node's paths are published (e.g. registry/cq-sc).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "",
+        requires = "publish_s3"
+    )]
+    publish_prefix: String,
+    /// The region requests to the object store are signed for.
+    #[arg(long, default_value = "us-east-1", requires = "publish_s3")]
+    publish_region: String,
+    /// Milliseconds between two publication rounds.
+    #[arg(long, default_value_t = 1000, requires = "publish_s3")]
+    publish_interval_ms: u64,
+}
+
+impl PublishArgs {
+    /// The checked configuration, when publication is asked for.
+    fn config(&self) -> anyhow::Result<Option<registry_node::publish::PublishConfig>> {
+        let (Some(endpoint), Some(bucket)) = (&self.publish_s3, &self.publish_bucket) else {
+            return Ok(None);
+        };
+        Ok(Some(registry_node::publish::PublishConfig::new(
+            endpoint,
+            bucket,
+            &self.publish_prefix,
+            &self.publish_region,
+            Duration::from_millis(self.publish_interval_ms.max(10)),
+            |name| std::env::var(name).ok(),
+        )?))
     }
 }
 
@@ -311,12 +358,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             id_search_per_hour,
             max_reserved_slots,
             open_issuer,
+            publish,
         } => runtime()?.block_on(async {
             if stop_when_stdin_closes {
                 commands::demo::stop_when_stdin_closes()?;
             }
             // Before anything opens a file: the limits decide how many the node may need.
             let limits = limits.limits()?;
+            let publication = publish.config()?;
             let policy = registry_node::policy::PolicyConfig {
                 id_search_burst,
                 id_search_per_hour,
@@ -370,6 +419,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             stdout.flush()?;
             node.start_federation();
+            if let Some(config) = &publication {
+                node.start_publication(config)?;
+            }
             node.serve(listener, limits).await?;
             Ok(())
         }),
