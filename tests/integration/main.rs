@@ -11,6 +11,7 @@ mod issue_22_holders;
 mod issue_22_public_audit;
 mod issue_22_query_log;
 mod issue_22_vc_api;
+mod issue_23_object_store;
 mod issue_3;
 mod issue_4;
 mod issue_4_byzantine;

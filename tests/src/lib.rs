@@ -83,6 +83,22 @@ impl Node {
         Node::launch(command, data_dir, args)
     }
 
+    /// Starts `registry-node serve --data <data_dir> <args…>` with the environment
+    /// variables `envs` added (secrets a node reads from its environment).
+    ///
+    /// # Errors
+    /// As [`Node::start`].
+    pub fn start_with_env<S: AsRef<std::ffi::OsStr>>(
+        data_dir: &Path,
+        args: &[S],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<Node> {
+        let mut command = Command::new(binary("registry-node"));
+        command.arg("serve");
+        command.envs(envs.iter().copied());
+        Node::launch(command, data_dir, args)
+    }
+
     /// Starts `registry-node serve --data <data_dir> <args…>` allowed `soft` open files,
     /// and at most `hard` (RLIMIT_NOFILE, set by `sh`'s `ulimit` before the node starts).
     ///
