@@ -87,8 +87,9 @@ enum Command {
         /// (POST /api/v1/status-lists:allocate).
         #[arg(long, default_value_t = registry_node::reservations::DEFAULT_MAX_RESERVED_SLOTS)]
         max_reserved_slots: u64,
+        /// Boxed: the variant would otherwise dwarf the other commands.
         #[command(flatten)]
-        publish: PublishArgs,
+        publish: Box<PublishArgs>,
     },
     /// Manage operator tokens (stored hashed in <data>/tokens.json; takes effect at once,
     /// also while the node runs).

@@ -115,7 +115,7 @@ pub fn partial_tiles(size: u64) -> Vec<TilePath> {
             let hashes = hashes_at(size, level);
             let width = hashes % TILE_WIDTH;
             // Invariant: width < 256 fits u16.
-            (width > 0).then(|| TilePath::Hashes {
+            (width > 0).then_some(TilePath::Hashes {
                 level,
                 index: hashes / TILE_WIDTH,
                 width: width as u16,

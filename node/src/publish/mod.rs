@@ -268,6 +268,9 @@ pub struct Sources {
     pub issuance: Arc<IssuanceService>,
 }
 
+/// A status list: its purpose and number.
+type ListKey = (StatusPurpose, u32);
+
 /// The publication worker's state.
 struct Publisher {
     sources: Sources,
@@ -279,7 +282,7 @@ struct Publisher {
     /// SHA-256 of the checkpoint note last put into the bucket.
     published_checkpoint: Option<[u8; 32]>,
     /// SHA-256 of each status list last put into the bucket.
-    published_lists: HashMap<(StatusPurpose, u32), [u8; 32]>,
+    published_lists: HashMap<ListKey, [u8; 32]>,
 }
 
 /// Starts the `publish` worker among `workers`.
@@ -463,7 +466,7 @@ impl Publisher {
             Ok::<_, PublishError>(lists)
         })
         .await??;
-        let changed: Vec<((StatusPurpose, u32), Vec<u8>, [u8; 32])> = lists
+        let changed: Vec<(ListKey, Vec<u8>, [u8; 32])> = lists
             .into_iter()
             .filter_map(|(key, bytes)| {
                 let digest: [u8; 32] = Sha256::digest(&bytes).into();
@@ -473,16 +476,16 @@ impl Publisher {
         let count = changed.len();
         let cache = format!("public, max-age={}", LIST_TTL_MS / 1000);
         let this = &*self;
-        let done: Vec<((StatusPurpose, u32), [u8; 32])> = futures_util::stream::iter(
-            changed.into_iter().map(|((purpose, list), bytes, digest)| {
+        let done: Vec<(ListKey, [u8; 32])> = futures_util::stream::iter(changed.into_iter().map(
+            |((purpose, list), bytes, digest)| {
                 let key = this.layout.status_list(purpose, list);
                 let cache = cache.as_str();
                 async move {
                     this.put(key, bytes, "application/json", cache).await?;
                     Ok::<_, PublishError>(((purpose, list), digest))
                 }
-            }),
-        )
+            },
+        ))
         .buffer_unordered(MAX_IN_FLIGHT)
         .try_collect()
         .await?;
