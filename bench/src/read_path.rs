@@ -200,7 +200,13 @@ pub fn run(args: &ReadPathArgs) -> anyhow::Result<()> {
     )?;
     node::wait_healthy(&on_node.url, Duration::from_secs(30))?;
     println!("issuing for {} s with publication on …", args.seconds);
+    let writer_cpu = || procfs::cpu_seconds(&writer.child.id().to_string());
+    let writer_before = writer_cpu();
     let on = runtime.block_on(issue(&on_node, &bodies, clients, seconds))?;
+    // What the S3 server the node uploads to took of the same cores meanwhile.
+    let writer_cores = writer_before
+        .zip(writer_cpu())
+        .map(|(before, after)| (after - before) / on.elapsed.as_secs_f64().max(1e-9));
 
     // Publication catches up; then the same objects are read from both.
     let size = runtime.block_on(checkpoint_size(&format!("{}/log/checkpoint", on_node.url)))?;
@@ -299,6 +305,11 @@ pub fn run(args: &ReadPathArgs) -> anyhow::Result<()> {
         ]);
     }
     print!("{}", table.render());
+    if let Some(cores) = writer_cores {
+        println!(
+            "the s3s-fs the node uploads to used {cores:.2} cores while it issued with publication on"
+        );
+    }
     println!(
         "publication caught up with the log ({size} entries, {} full tiles) {:.1} s after issuance stopped",
         tiles.len(),
