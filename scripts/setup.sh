@@ -48,3 +48,13 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install the Rust toolchain (rustup)" >&2; exit 1; }
+
+# s3s-fs: a real S3-compatible server over a directory, started by the object-storage
+# publication tests (tests/integration/issue_23_object_store.rs) and `talent-bench
+# read-path`. Built from crates.io, pinned (0.14.1 is the newest that builds with this
+# toolchain); skipped when that version is installed. About 10 minutes on 2 cores.
+S3S_FS_VERSION=0.14.1
+if ! "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" --version 2>/dev/null | grep -qx "s3s-fs $S3S_FS_VERSION"; then
+  echo "setup: installing s3s-fs $S3S_FS_VERSION" >&2
+  cargo install --locked --quiet s3s-fs --version "=$S3S_FS_VERSION" --features binary
+fi

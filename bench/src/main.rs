@@ -16,6 +16,7 @@ mod issue;
 mod limits;
 mod node;
 mod procfs;
+mod read_path;
 mod report;
 mod sync;
 mod verify;
@@ -56,6 +57,9 @@ enum Command {
     /// `POST /api/v1/verify` requests/s and latency of a `registry-node` under concurrent
     /// connections, next to the Ed25519 verify and batch-verify limits.
     VerifyApi(verify_api::VerifyApiArgs),
+    /// Reads of hash tiles and status lists from the node and from the object store it
+    /// publishes to, side by side, and issuance with publication off and on.
+    ReadPath(read_path::ReadPathArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => sync::run(&args),
         Command::VerifyApi(args) => verify_api::run(&args),
         Command::Crypto(args) => crypto::run(&args),
+        Command::ReadPath(args) => read_path::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

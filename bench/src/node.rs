@@ -48,7 +48,28 @@ impl NodeProcess {
             .collect();
         args.push(data_dir.into());
         args.extend(extra.iter().map(OsString::from));
-        NodeProcess::spawn(binary, &args, data_dir, log_path)
+        NodeProcess::spawn(binary, &args, data_dir, log_path, &[])
+    }
+
+    /// [`NodeProcess::start`] with the environment variables `envs` added (the secrets a
+    /// node reads from its environment).
+    ///
+    /// # Errors
+    /// As [`NodeProcess::start`].
+    pub fn start_with_env(
+        binary: &Path,
+        data_dir: &Path,
+        log_path: &Path,
+        extra: &[String],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<NodeProcess> {
+        let mut args: Vec<OsString> = ["serve", "--listen", "127.0.0.1:0", "--data"]
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        args.push(data_dir.into());
+        args.extend(extra.iter().map(OsString::from));
+        NodeProcess::spawn(binary, &args, data_dir, log_path, envs)
     }
 
     /// Starts federation member `member`: `binary serve --config CONFIG --member MEMBER
@@ -77,7 +98,7 @@ impl NodeProcess {
             "--data".into(),
             data_dir.into(),
         ];
-        NodeProcess::spawn(binary, &args, data_dir, log_path)
+        NodeProcess::spawn(binary, &args, data_dir, log_path, &[])
     }
 
     /// Starts `binary ARGS…`, its stderr appended to `log_path`, and waits for the
@@ -87,6 +108,7 @@ impl NodeProcess {
         args: &[OsString],
         data_dir: &Path,
         log_path: &Path,
+        envs: &[(&str, &str)],
     ) -> anyhow::Result<NodeProcess> {
         let created = Command::new(binary)
             .args([
@@ -109,6 +131,7 @@ impl NodeProcess {
             .with_context(|| format!("opening {}", log_path.display()))?;
         let mut child = Command::new(binary)
             .args(args)
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

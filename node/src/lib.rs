@@ -30,6 +30,7 @@ pub mod node;
 pub mod observe;
 pub mod open_issuer;
 pub mod policy;
+pub mod publish;
 pub mod rate_limit;
 pub mod recognition;
 pub mod recovery;

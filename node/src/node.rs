@@ -856,6 +856,28 @@ impl Node {
         }
     }
 
+    /// Starts the `publish` worker, which copies the public log and the status lists to
+    /// the object store `config` names ([`crate::publish`]); it stops at the signal, with
+    /// the federation's workers.
+    ///
+    /// # Errors
+    /// The object-store client cannot be built from `config`.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn start_publication(
+        &mut self,
+        config: &crate::publish::PublishConfig,
+    ) -> Result<(), crate::publish::PublishConfigError> {
+        let sources = crate::publish::Sources {
+            store: Arc::clone(&self.state.store),
+            log: Arc::clone(&self.state.log),
+            logs: self.state.held_logs(),
+            issuance: Arc::clone(&self.state.issuance),
+        };
+        crate::publish::start(config, sources, &mut self.federation_workers)
+    }
+
     /// Serves the API on `listener` within `limits` (over HTTPS with `tls`) until SIGINT or
     /// SIGTERM, then stops: the listener closes and the federation's workers are asked to
     /// stop at once; the requests in flight are finished, each issuance answered once

@@ -14,6 +14,7 @@ mod issue_22_tls;
 mod issue_22_vc_api;
 mod issue_23_backup;
 mod issue_23_metrics;
+mod issue_23_object_store;
 mod issue_23_packaging;
 mod issue_3;
 mod issue_4;

@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -15,6 +15,8 @@ use anyhow::{Context, bail};
 pub mod browser;
 pub mod byzantine;
 pub mod cli;
+
+pub use cli::{talent_verify, talent_verify_with_env};
 
 /// How long a node may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -81,6 +83,22 @@ impl Node {
     ) -> anyhow::Result<Node> {
         let mut command = Command::new(binary("registry-node"));
         command.arg("serve");
+        Node::launch(command, data_dir, args, "info")
+    }
+
+    /// Starts `registry-node serve --data <data_dir> <args…>` with the environment
+    /// variables `envs` added (secrets a node reads from its environment).
+    ///
+    /// # Errors
+    /// As [`Node::start`].
+    pub fn start_with_env<S: AsRef<std::ffi::OsStr>>(
+        data_dir: &Path,
+        args: &[S],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<Node> {
+        let mut command = Command::new(binary("registry-node"));
+        command.arg("serve");
+        command.envs(envs.iter().copied());
         Node::launch(command, data_dir, args, "info")
     }
 
@@ -250,50 +268,6 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Runs `talent-verify` with `args`, feeding `stdin`. Trust anchors stored on this machine
-/// are not used (a test passes --trust or stores its own with [`talent_verify_with_env`]).
-///
-/// # Errors
-/// The binary could not be run.
-pub fn talent_verify(args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<Output> {
-    talent_verify_with_env(
-        args,
-        stdin,
-        &[("TALENT_VERIFY_TRUST", "/nonexistent/trust.json")],
-    )
-}
-
-/// Runs `talent-verify` with `args`, feeding `stdin`, with extra environment variables.
-///
-/// # Errors
-/// The binary could not be run.
-pub fn talent_verify_with_env(
-    args: &[&str],
-    stdin: Option<&[u8]>,
-    env: &[(&str, &str)],
-) -> anyhow::Result<Output> {
-    use std::io::Write;
-    let mut child = Command::new(binary("talent-verify"))
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    if let Some(bytes) = stdin {
-        child
-            .stdin
-            .take()
-            .context("stdin is piped")?
-            .write_all(bytes)?;
-    }
-    Ok(child.wait_with_output()?)
 }
 
 /// Creates an operator token in `data_dir` with `registry-node token create`; returns it.

@@ -91,6 +91,11 @@ pub struct PublicAuditArgs {
     /// endpoint).
     #[arg(long, value_name = "URL")]
     pub node: Vec<String>,
+    /// Read the member's checkpoint and hash tiles from this base URL instead of its node:
+    /// a bucket or CDN the node publishes to (`serve --publish-s3`), holding them at the
+    /// node's paths (`<base>/log/checkpoint`, `<base>/log/tile/…`). Needs --member.
+    #[arg(long, value_name = "URL", requires = "member")]
+    pub log_base: Option<String>,
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,

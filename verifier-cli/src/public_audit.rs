@@ -60,7 +60,13 @@ pub fn run(args: &PublicAuditArgs) -> anyhow::Result<bool> {
     let held: Vec<HeldCheckpoints> = nodes.iter().map(|node| held_checkpoints(node)).collect();
     let mut findings = Vec::new();
     for member in members {
-        let finding = audit_member(&federation, member, &held, args.state.as_deref())?;
+        let finding = audit_member(
+            &federation,
+            member,
+            &held,
+            args.state.as_deref(),
+            args.log_base.as_deref(),
+        )?;
         findings.push((member.id.to_string(), finding));
     }
     print(&findings, args.json)?;
@@ -102,9 +108,13 @@ fn audit_member(
     member: &Member,
     held: &[HeldCheckpoints],
     state_dir: Option<&Path>,
+    log_base: Option<&str>,
 ) -> anyhow::Result<Finding> {
     let id = member.id.as_str();
     let own_node = member.endpoint.trim_end_matches('/');
+    // The checkpoint and tiles may come from a published copy: they are checked against the
+    // pinned keys all the same, so where they come from needs no trust.
+    let log_source = log_base.map_or(own_node, |base| base.trim_end_matches('/'));
     let mut views = Vec::new();
     // Nodes that could not be read: the audit still checks what the others hold, but
     // cannot pass (a hidden view may be the split one).
@@ -125,10 +135,10 @@ fn audit_member(
             });
         }
     }
-    let client = online::Node::new(own_node)?;
+    let client = online::Node::new(log_source)?;
     let own = match client.bytes("/log/checkpoint") {
         Ok(note) => View {
-            source: format!("{own_node}/log/checkpoint"),
+            source: format!("{log_source}/log/checkpoint"),
             note,
         },
         Err(error) => return Ok(Finding::Unreadable(format!("{error:#}"))),

@@ -86,6 +86,9 @@ pub struct ServeArgs {
     /// object per line, with the request's span) for a log collector.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Boxed: the options would otherwise dwarf the other commands.
+    #[command(flatten)]
+    publish: Box<PublishArgs>,
     /// Let admins write online backups (POST /api/v1/admin/backup, `registry-node backup
     /// --node`) into this directory or one under it; without it the node writes none.
     #[arg(long)]
@@ -117,6 +120,51 @@ pub enum LogFormat {
     /// One JSON object per line: `timestamp`, `level`, `fields` (with `message`),
     /// `target`, and `span` (a request's `id`, `method`, `route`).
     Json,
+}
+
+/// Publication to S3-compatible object storage (docs/operations.md, "Scaling reads with
+/// object storage"). The credentials are read from AWS_ACCESS_KEY_ID and
+/// AWS_SECRET_ACCESS_KEY, never from the command line.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// Publish full hash tiles, the checkpoint and the status lists to this S3 endpoint
+    /// (https://…, or http:// to a loopback address); needs --publish-bucket.
+    #[arg(long, value_name = "URL", requires = "publish_bucket")]
+    publish_s3: Option<String>,
+    /// The bucket to publish to.
+    #[arg(long, value_name = "NAME", requires = "publish_s3")]
+    publish_bucket: Option<String>,
+    /// Key prefix under which the node's paths are published (e.g. registry/cq-sc).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "",
+        requires = "publish_s3"
+    )]
+    publish_prefix: String,
+    /// The region requests to the object store are signed for.
+    #[arg(long, default_value = "us-east-1", requires = "publish_s3")]
+    publish_region: String,
+    /// Milliseconds between two publication rounds.
+    #[arg(long, default_value_t = 1000, requires = "publish_s3")]
+    publish_interval_ms: u64,
+}
+
+impl PublishArgs {
+    /// The checked configuration, when publication is asked for.
+    fn config(&self) -> anyhow::Result<Option<registry_node::publish::PublishConfig>> {
+        let (Some(endpoint), Some(bucket)) = (&self.publish_s3, &self.publish_bucket) else {
+            return Ok(None);
+        };
+        Ok(Some(registry_node::publish::PublishConfig::new(
+            endpoint,
+            bucket,
+            &self.publish_prefix,
+            &self.publish_region,
+            Duration::from_millis(self.publish_interval_ms.max(10)),
+            |name| std::env::var(name).ok(),
+        )?))
+    }
 }
 
 /// The connection limits of `serve` (docs/security.md, "Connections").
@@ -185,6 +233,7 @@ struct Checked {
     public_url: Option<String>,
     data: PathBuf,
     backup_dir: Option<PathBuf>,
+    publication: Option<registry_node::publish::PublishConfig>,
 }
 
 /// Reads and checks every option that can be checked without binding the port or opening
@@ -192,6 +241,7 @@ struct Checked {
 fn checked(args: ServeArgs) -> anyhow::Result<Checked> {
     // Before anything opens a file: the limits decide how many the node may need.
     let limits = args.limits.limits()?;
+    let publication = args.publish.config()?;
     let policy = PolicyConfig {
         id_search_burst: args.id_search_burst,
         id_search_per_hour: args.id_search_per_hour,
@@ -250,6 +300,7 @@ fn checked(args: ServeArgs) -> anyhow::Result<Checked> {
         public_url: args.public_url,
         data: args.data,
         backup_dir: args.backup_dir,
+        publication,
     })
 }
 
@@ -314,6 +365,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     stdout.flush()?;
     node.start_federation();
+    if let Some(config) = &checked.publication {
+        node.start_publication(config)?;
+    }
     node.serve(listener, checked.limits, checked.tls).await?;
     Ok(())
 }
@@ -379,6 +433,13 @@ pub fn check(args: ServeArgs) -> anyhow::Result<String> {
         "sequencer: batches of at most {} entries, queue of {}",
         checked.batching.max_batch_entries, checked.batching.queue_capacity
     )?;
+    if let Some(config) = &checked.publication {
+        writeln!(
+            summary,
+            "publication: {} bucket {} (credentials from the environment)",
+            config.endpoint, config.bucket
+        )?;
+    }
     writeln!(summary, "configuration ok")?;
     Ok(summary)
 }
