@@ -10,7 +10,7 @@ use talent_tlog::merkle::{self, TreeExtension};
 
 use super::sequencer::PendingEntry;
 use super::{Log, LogHead};
-use crate::store::{AppendBatch, AppendedEntry};
+use crate::store::AppendBatch;
 
 /// Why recovered entries were not appended. Nothing of them is in the log then.
 #[derive(Debug, thiserror::Error)]
@@ -87,16 +87,7 @@ impl Log {
         let frontier = tree.frontier().map_err(|error| failed(&error))?;
         let batch = AppendBatch {
             first_index: head.size,
-            entries: entries
-                .iter()
-                .map(|pending| AppendedEntry {
-                    entry: &pending.entry,
-                    credential_id: pending.credential_id,
-                    resident_id: pending.resident_id.as_ref(),
-                    status_slot: pending.status_slot,
-                    effects: pending.effects,
-                })
-                .collect(),
+            entries: entries.iter().map(PendingEntry::appended).collect(),
             hashes: tree.added_hashes(),
             checkpoint: &checkpoint,
         };

@@ -62,6 +62,19 @@ pub struct PendingEntry {
     pub effects: crate::store::EntryEffects,
 }
 
+impl PendingEntry {
+    /// The entry as a log batch writes it.
+    pub fn appended(&self) -> AppendedEntry<'_> {
+        AppendedEntry {
+            entry: &self.entry,
+            credential_id: self.credential_id,
+            resident_id: self.resident_id.as_ref(),
+            status_slot: self.status_slot,
+            effects: self.effects,
+        }
+    }
+}
+
 /// Where an entry landed.
 #[derive(Debug, Clone)]
 pub struct Appended {
@@ -275,16 +288,7 @@ fn commit(
 
     let batch = AppendBatch {
         first_index: head.size,
-        entries: entries
-            .iter()
-            .map(|pending| AppendedEntry {
-                entry: &pending.entry,
-                credential_id: pending.credential_id,
-                resident_id: pending.resident_id.as_ref(),
-                status_slot: pending.status_slot,
-                effects: pending.effects,
-            })
-            .collect(),
+        entries: entries.iter().map(PendingEntry::appended).collect(),
         hashes: tree.added_hashes(),
         checkpoint: &checkpoint,
     };
