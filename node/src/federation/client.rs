@@ -124,12 +124,24 @@ impl PeerClient {
     }
 
     async fn get(&self, endpoint: &str, path: &str) -> Result<Option<Vec<u8>>, ClientError> {
+        self.get_within(endpoint, path, None).await
+    }
+
+    /// A signed GET: `None` on 404, the body otherwise; with `limit`, a body larger than
+    /// `limit` bytes is refused while it arrives, so a peer cannot make this node hold more.
+    async fn get_within(
+        &self,
+        endpoint: &str,
+        path: &str,
+        limit: Option<usize>,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        let url = format!("{endpoint}{path}");
         let failed = |error| ClientError::Request {
             method: "GET",
-            url: format!("{endpoint}{path}"),
+            url: url.clone(),
             error,
         };
-        let response = self
+        let mut response = self
             .signed(reqwest::Method::GET, endpoint, path, Vec::new())
             .send()
             .await
@@ -142,12 +154,22 @@ impl PeerClient {
             let body = response.text().await.unwrap_or_default();
             return Err(ClientError::Status {
                 method: "GET",
-                url: format!("{endpoint}{path}"),
+                url,
                 status,
                 body: truncate(&body).to_owned(),
             });
         }
-        Ok(Some(response.bytes().await.map_err(failed)?.to_vec()))
+        let Some(limit) = limit else {
+            return Ok(Some(response.bytes().await.map_err(failed)?.to_vec()));
+        };
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            if body.len() + chunk.len() > limit {
+                return Err(ClientError::TooLarge { url, limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some(body))
     }
 
     /// The peer's latest checkpoint (a signed note, with the cosignatures it collected).
@@ -190,41 +212,10 @@ impl PeerClient {
             "/api/v1/federation/mirrors/{}/entries?start={start}&count={count}",
             self.member
         );
-        let url = format!("{endpoint}{path}");
-        let failed = |error| ClientError::Request {
-            method: "GET",
-            url: url.clone(),
-            error,
-        };
-        let mut response = self
-            .signed(reqwest::Method::GET, endpoint, &path, Vec::new())
-            .send()
-            .await
-            .map_err(failed)?;
-        let status = response.status();
-        if status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(ClientError::Status {
-                method: "GET",
-                url,
-                status,
-                body: truncate(&body).to_owned(),
-            });
-        }
         // A bundle of `count` entries of at most MAX_ENTRY_BYTES each, with their length
-        // prefixes: a peer cannot make this node hold more.
+        // prefixes.
         let limit = count.min(MAX_MIRRORED_ENTRIES) as usize * (bundle::MAX_ENTRY_BYTES + 2);
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
-            if body.len() + chunk.len() > limit {
-                return Err(ClientError::TooLarge { url, limit });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Some(body))
+        self.get_within(endpoint, &path, Some(limit)).await
     }
 
     /// Submits one of this member's checkpoints to a peer's witness.
