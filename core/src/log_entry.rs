@@ -342,6 +342,25 @@ fn prepare_talent_credential(
     })
 }
 
+/// Verifies a run of log entries as a mirror does: each prepared with one key cache
+/// ([`prepare_entry_with`]), then the signatures in Ed25519 batches ([`verify_entries`]).
+///
+/// # Errors
+/// The position of the first entry that does not verify, with the error.
+pub fn verify_all(
+    bytes: &[impl AsRef<[u8]>],
+) -> Result<Vec<MirrorEntry>, (usize, EntryVerifyError)> {
+    let mut keys = talent_integrity::did::KeyCache::new();
+    let prepared = bytes
+        .iter()
+        .enumerate()
+        .map(|(offset, entry)| {
+            prepare_entry_with(entry.as_ref(), &mut keys).map_err(|error| (offset, error))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    verify_entries(prepared, bytes)
+}
+
 /// Verifies the signatures of prepared entries in one Ed25519 batch: a mirror catching up
 /// checks thousands of entries at a time. `bytes` are the entries' bytes, in the same
 /// order, for the one-by-one re-check of a batch that fails.

@@ -314,19 +314,10 @@ fn reproduces(log: &Log, entries: &[Vec<u8>], size: u64, root: Hash) -> Result<(
 
 /// Verifies every entry as the mirrors verify a peer's (canonical, signed by its issuer).
 fn verify(from: u64, entries: &[Vec<u8>]) -> Result<Vec<log_entry::MirrorEntry>, RecoveryError> {
-    let mut keys = talent_integrity::did::KeyCache::new();
-    entries
-        .iter()
-        .enumerate()
-        .map(|(offset, bytes)| {
-            log_entry::prepare_entry_with(bytes, &mut keys).map_err(|error| (offset, error))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .and_then(|prepared| log_entry::verify_entries(prepared, entries))
-        .map_err(|(offset, error)| RecoveryError::BadEntry {
-            index: from + offset as u64,
-            reason: error.to_string(),
-        })
+    log_entry::verify_all(entries).map_err(|(offset, error)| RecoveryError::BadEntry {
+        index: from + offset as u64,
+        reason: error.to_string(),
+    })
 }
 
 #[cfg(test)]

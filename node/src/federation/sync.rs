@@ -927,25 +927,16 @@ fn verify_entries(
     entries: &[Vec<u8>],
     checkpoint_note: &[u8],
 ) -> Result<Vec<log_entry::MirrorEntry>, SyncError> {
-    let mut keys = talent_integrity::did::KeyCache::new();
-    entries
-        .iter()
-        .enumerate()
-        .map(|(offset, bytes)| {
-            log_entry::prepare_entry_with(bytes, &mut keys).map_err(|error| (offset, error))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .and_then(|prepared| log_entry::verify_entries(prepared, entries))
-        .map_err(|(position, error)| {
-            let index = first + position as u64;
-            misbehaviour(
-                EvidenceKind::BadEntry,
-                format!("entry {index} is not acceptable: {error}"),
-                vec![note_text(checkpoint_note)],
-                Some((
-                    index,
-                    String::from_utf8_lossy(&entries[position]).into_owned(),
-                )),
-            )
-        })
+    log_entry::verify_all(entries).map_err(|(position, error)| {
+        let index = first + position as u64;
+        misbehaviour(
+            EvidenceKind::BadEntry,
+            format!("entry {index} is not acceptable: {error}"),
+            vec![note_text(checkpoint_note)],
+            Some((
+                index,
+                String::from_utf8_lossy(&entries[position]).into_owned(),
+            )),
+        )
+    })
 }
