@@ -314,38 +314,26 @@ fn a_damaged_backup_is_refused_before_anything_is_touched() {
     bytes[middle] ^= 0x01;
     std::fs::write(&table, bytes).expect("write");
     let into = dir.path().join("from-damaged");
-    let refused = restore(&damaged, &into);
-    assert_eq!(refused.status.code(), Some(2), "{}", said(&refused));
-    assert!(
-        said(&refused).contains("does not match the manifest"),
-        "{}",
-        said(&refused)
-    );
+    // A restore of `backup` exits 2 and says `says`.
+    let refused = |backup: &Path, says: &str| {
+        let refused = restore(backup, &into);
+        assert_eq!(refused.status.code(), Some(2), "{}", said(&refused));
+        assert!(said(&refused).contains(says), "{}", said(&refused));
+    };
+    refused(&damaged, "does not match the manifest");
     assert!(!into.exists(), "nothing restored");
 
     // A file the manifest does not list.
     let extra = copy("extra");
     std::fs::write(extra.join("keys/extra.key"), "x").expect("write");
-    let refused = restore(&extra, &into);
-    assert_eq!(refused.status.code(), Some(2), "{}", said(&refused));
-    assert!(
-        said(&refused).contains("not in its manifest"),
-        "{}",
-        said(&refused)
-    );
+    refused(&extra, "not in its manifest");
 
     // A manifest naming a file outside the backup.
     let escaping = copy("escaping");
     let mut listed = manifest(&escaping);
     listed["files"][0]["path"] = json!("../backup/tokens.json");
     std::fs::write(escaping.join("manifest.json"), listed.to_string()).expect("write");
-    let refused = restore(&escaping, &into);
-    assert_eq!(refused.status.code(), Some(2), "{}", said(&refused));
-    assert!(
-        said(&refused).contains("not a relative path"),
-        "{}",
-        said(&refused)
-    );
+    refused(&escaping, "not a relative path");
 
     // A listed file replaced by a symbolic link (to the same bytes).
     let linked = copy("linked");
@@ -359,22 +347,14 @@ fn a_damaged_backup_is_refused_before_anything_is_touched() {
         linked.join("tokens.json"),
     )
     .expect("symlink");
-    let refused = restore(&linked, &into);
-    assert_eq!(refused.status.code(), Some(2), "{}", said(&refused));
-    assert!(
-        said(&refused).contains("not a regular file"),
-        "{}",
-        said(&refused)
-    );
+    refused(&linked, "not a regular file");
 
     // A backup of a newer format.
     let newer = copy("newer");
     let mut listed = manifest(&newer);
     listed["formatVersion"] = json!(3);
     std::fs::write(newer.join("manifest.json"), listed.to_string()).expect("write");
-    let refused = restore(&newer, &into);
-    assert_eq!(refused.status.code(), Some(2), "{}", said(&refused));
-    assert!(said(&refused).contains("newer"), "{}", said(&refused));
+    refused(&newer, "newer");
     assert!(!into.exists(), "nothing restored");
 }
 

@@ -2,8 +2,7 @@
 //! appending; the RocksDB checkpoint is the point in time).
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use talent_tlog::merkle;
@@ -109,19 +108,11 @@ fn write(source: &BackupSource<'_>, dir: &Path) -> Result<Manifest, BackupError>
         files: listed,
     };
     let path = dir.join(MANIFEST_FILE);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(FileError::of("creating", &path))?;
     let text = serde_json::to_vec_pretty(&manifest).map_err(|error| BackupError::Manifest {
         path: path.clone(),
         reason: error.to_string(),
     })?;
-    file.write_all(&text)
-        .and_then(|()| file.sync_all())
-        .map_err(FileError::of("writing", &path))?;
+    files::write_new(&path, &text)?;
     files::sync_dir(dir)?;
     Ok(manifest)
 }

@@ -21,6 +21,20 @@ pub(super) fn create_private_dir(path: &Path) -> Result<(), BackupError> {
     Ok(())
 }
 
+/// Writes `bytes` to the new file `path` (mode 0600) and syncs it.
+pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(FileError::of("creating", path))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(FileError::of("writing", path))?;
+    Ok(())
+}
+
 /// Copies the file `from` to the new file `to` (mode 0600) and syncs it.
 pub(super) fn copy_file(from: &Path, to: &Path) -> Result<(), BackupError> {
     let mut source = fs::File::open(from).map_err(FileError::of("reading", from))?;

@@ -2,8 +2,6 @@
 //! result as restored.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -117,17 +115,8 @@ fn copy_backup(from: &Path, to: &Path, manifest: &Manifest) -> Result<(), Backup
         log_size: manifest.log.size,
         log_root: manifest.log.root.clone(),
     };
-    let path = to.join(RESTORED_MARKER);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(FileError::of("creating", &path))?;
     let text = serde_json::to_vec_pretty(&marker).unwrap_or_default();
-    file.write_all(&text)
-        .and_then(|()| file.sync_all())
-        .map_err(FileError::of("writing", &path))?;
+    files::write_new(&to.join(RESTORED_MARKER), &text)?;
     for dir in files::list_dirs(to)? {
         files::sync_dir(&dir)?;
     }
