@@ -42,13 +42,7 @@ impl NodeProcess {
         log_path: &Path,
         extra: &[String],
     ) -> anyhow::Result<NodeProcess> {
-        let mut args: Vec<OsString> = ["serve", "--listen", "127.0.0.1:0", "--data"]
-            .into_iter()
-            .map(OsString::from)
-            .collect();
-        args.push(data_dir.into());
-        args.extend(extra.iter().map(OsString::from));
-        NodeProcess::spawn(binary, &args, data_dir, log_path, &[])
+        NodeProcess::start_with_env(binary, data_dir, log_path, extra, &[])
     }
 
     /// [`NodeProcess::start`] with the environment variables `envs` added (the secrets a

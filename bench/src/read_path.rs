@@ -225,7 +225,14 @@ pub fn run(args: &ReadPathArgs) -> anyhow::Result<()> {
     }
     let caught_up = started.elapsed();
     let tiles: Vec<String> = (0..size / 256)
-        .map(|index| format!("log/tile/0/{}", tile_index(index)))
+        .map(|index| {
+            let tile = talent_tlog::tile::TilePath::Hashes {
+                level: 0,
+                index,
+                width: 256,
+            };
+            format!("log/{tile}")
+        })
         .collect();
     if tiles.is_empty() {
         bail!("only {size} entries were issued: no full tile to read (raise --seconds)");
@@ -332,32 +339,6 @@ pub fn run(args: &ReadPathArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// `1234067` → `x001/x234/067` (C2SP tlog-tiles).
-fn tile_index(index: u64) -> String {
-    let mut groups = Vec::new();
-    let mut rest = index;
-    loop {
-        groups.push(rest % 1000);
-        rest /= 1000;
-        if rest == 0 {
-            break;
-        }
-    }
-    let last = groups.len() - 1;
-    groups
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(position, group)| {
-            if position < last {
-                format!("x{group:03}/")
-            } else {
-                format!("{group:03}")
-            }
-        })
-        .collect()
 }
 
 async fn checkpoint_size(url: &str) -> anyhow::Result<u64> {
@@ -473,17 +454,4 @@ where
     }
     total.elapsed = started.elapsed();
     Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tile_indexes_are_written_as_c2sp_paths() {
-        assert_eq!(tile_index(0), "000");
-        assert_eq!(tile_index(999), "999");
-        assert_eq!(tile_index(1000), "x001/000");
-        assert_eq!(tile_index(1_234_067), "x001/x234/067");
-    }
 }
