@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use federation_tests::byzantine::{FakeMember, ForgedLog, MemberKeys};
+use federation_tests::cli::said;
 use federation_tests::{
     Federation, MEMBERS, Node, client, example_requests, free_port, talent_verify,
 };
@@ -27,14 +28,6 @@ fn public_audit(federation: &Federation, state: &Path, extra: &[&str]) -> Output
     let mut args = vec!["log", "public-audit", "--trust", &config, "--state", &state];
     args.extend_from_slice(extra);
     talent_verify(&args, None).expect("talent-verify runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Issues `count` credentials at `node` and waits until every other node mirrors its log
@@ -146,17 +139,17 @@ fn an_outside_auditor_reads_public_tiles_and_proves_every_view_one_log() {
     // The audit of every member passes and stores a state per member.
     let state = dir.path().join("audit-state");
     let first = public_audit(&federation, &state, &[]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(first.status.code(), Some(0), "{}", said(&first));
     for member in MEMBERS {
         assert!(
-            text(&first).contains(&format!("PUBLIC AUDIT OK  {member} (")),
+            said(&first).contains(&format!("PUBLIC AUDIT OK  {member} (")),
             "{}",
-            text(&first)
+            said(&first)
         );
         assert!(state.join(format!("{member}.json")).exists(), "{member}");
     }
     // Every node's view of cq-sc was compared: its own and the four peers'.
-    let line = text(&first)
+    let line = said(&first)
         .lines()
         .find(|line| line.contains("PUBLIC AUDIT OK  cq-sc ("))
         .map(str::to_owned)
@@ -166,7 +159,7 @@ fn an_outside_auditor_reads_public_tiles_and_proves_every_view_one_log() {
     // More issuance: the next run proves the new log consistent with the saved state.
     issue_and_converge(cq_sc, "cq-sc", &peers, 2);
     let again = public_audit(&federation, &state, &["--member", "cq-sc", "--json"]);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(again.status.code(), Some(0), "{}", said(&again));
     let answer: Value = serde_json::from_slice(&again.stdout).expect("JSON");
     let report = &answer["members"][0]["report"];
     assert_eq!(report["previousSize"].as_u64(), Some(size), "{answer}");
@@ -182,16 +175,16 @@ fn an_outside_auditor_reads_public_tiles_and_proves_every_view_one_log() {
     )));
     std::fs::write(&saved, forked.to_string()).expect("writes");
     let split = public_audit(&federation, &state, &["--member", "cq-sc"]);
-    assert_eq!(split.status.code(), Some(1), "{}", text(&split));
-    assert!(text(&split).contains("split view"), "{}", text(&split));
+    assert_eq!(split.status.code(), Some(1), "{}", said(&split));
+    assert!(said(&split).contains("split view"), "{}", said(&split));
 
     // A saved state larger than the log serves: a rollback (exit 1).
     let mut larger: Value = serde_json::from_str(&genuine).expect("state JSON");
     larger["size"] = json!(size + 10);
     std::fs::write(&saved, larger.to_string()).expect("writes");
     let rollback = public_audit(&federation, &state, &["--member", "cq-sc"]);
-    assert_eq!(rollback.status.code(), Some(1), "{}", text(&rollback));
-    assert!(text(&rollback).contains("rollback"), "{}", text(&rollback));
+    assert_eq!(rollback.status.code(), Some(1), "{}", said(&rollback));
+    assert!(said(&rollback).contains("rollback"), "{}", said(&rollback));
     std::fs::write(&saved, &genuine).expect("restores");
 
     // A node that holds a forked checkpoint of cq-sc (signed with its log key: the dev keys
@@ -211,11 +204,11 @@ fn an_outside_auditor_reads_public_tiles_and_proves_every_view_one_log() {
     let fake_url = fake.url();
     args.push(&fake_url);
     let fork = public_audit(&federation, &dir.path().join("fresh-state"), &args);
-    assert_eq!(fork.status.code(), Some(1), "{}", text(&fork));
+    assert_eq!(fork.status.code(), Some(1), "{}", said(&fork));
     assert!(
-        text(&fork).contains("fork") && text(&fork).contains(&fake_url),
+        said(&fork).contains("fork") && said(&fork).contains(&fake_url),
         "{}",
-        text(&fork)
+        said(&fork)
     );
 
     // A node that cannot be reached: unreadable (exit 2), not a verdict.
@@ -225,7 +218,7 @@ fn an_outside_auditor_reads_public_tiles_and_proves_every_view_one_log() {
         &dir.path().join("fresh-state"),
         &["--member", "cq-sc", "--node", &fake_url],
     );
-    assert_eq!(unreadable.status.code(), Some(2), "{}", text(&unreadable));
+    assert_eq!(unreadable.status.code(), Some(2), "{}", said(&unreadable));
 
     go_reads_the_public_tiles(dir.path(), &federation, cq_sc);
 }
@@ -278,16 +271,16 @@ fn go_reads_the_public_tiles(dir: &Path, federation: &Federation, node: &Node) {
             .expect("runs the Go auditor")
     };
     let passed = run(&older);
-    assert_eq!(passed.status.code(), Some(0), "{}", text(&passed));
+    assert_eq!(passed.status.code(), Some(0), "{}", said(&passed));
     assert!(
         String::from_utf8_lossy(&passed.stdout).contains(&format!("leaf {index} included")),
         "{}",
-        text(&passed)
+        said(&passed)
     );
     let fork = ForgedLog::new(vec![b"another".to_vec(), b"tree".to_vec()]);
     let forked = write("forked", &keys.checkpoint_of(&fork).expect("signs"));
     let refused = run(&forked);
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert_eq!(refused.status.code(), Some(1), "{}", said(&refused));
 }
 
 /// Builds `tests/go/tlog_public_audit` into `dir` (GOPATH mode, offline).

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
+use federation_tests::cli::said;
 use federation_tests::{Federation, Node, client, example_requests, free_port, talent_verify};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -271,14 +272,6 @@ fn public_audit(federation: &Federation, node: &Node, state: &Path, extra: &[&st
     talent_verify(&args, None).expect("talent-verify runs")
 }
 
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 /// The revocation bit of `credential` in the list the bucket holds, the list's proof and
 /// issuer checked on the way.
 fn revoked_in_bucket(bucket: &ObjectStore, credential: &Value) -> bool {
@@ -363,20 +356,20 @@ fn the_public_log_and_status_lists_are_published_verified_from_the_bucket_and_su
     // bucket's checkpoint an extension of what it saw at the node, from the bucket's tiles.
     let state = dir.path().join("audit-state");
     let first = public_audit(&federation, &node, &state, &[]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert_eq!(first.status.code(), Some(0), "{}", said(&first));
     issue(&node, 10);
     bucket.wait_checkpoint(310, &node);
     let from_bucket = public_audit(&federation, &node, &state, &["--log-base", &bucket.base()]);
-    assert_eq!(from_bucket.status.code(), Some(0), "{}", text(&from_bucket));
+    assert_eq!(from_bucket.status.code(), Some(0), "{}", said(&from_bucket));
     assert!(
-        text(&from_bucket).contains("consistent with the previous audit at size 300"),
+        said(&from_bucket).contains("consistent with the previous audit at size 300"),
         "{}",
-        text(&from_bucket)
+        said(&from_bucket)
     );
     assert!(
-        text(&from_bucket).contains(&format!("{}/log/checkpoint", bucket.base())),
+        said(&from_bucket).contains(&format!("{}/log/checkpoint", bucket.base())),
         "{}",
-        text(&from_bucket)
+        said(&from_bucket)
     );
     // A bucket serving a forged checkpoint fails the audit.
     let checkpoint_file = bucket.root.join(BUCKET).join(PREFIX).join("log/checkpoint");
@@ -384,7 +377,7 @@ fn the_public_log_and_status_lists_are_published_verified_from_the_bucket_and_su
     let forged = String::from_utf8_lossy(&genuine).replacen("\n310\n", "\n311\n", 1);
     std::fs::write(&checkpoint_file, forged).expect("forges");
     let refused = public_audit(&federation, &node, &state, &["--log-base", &bucket.base()]);
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert_eq!(refused.status.code(), Some(1), "{}", said(&refused));
     std::fs::write(&checkpoint_file, &genuine).expect("restores");
 
     // A revocation changes the status list in the bucket.
@@ -443,7 +436,7 @@ fn the_public_log_and_status_lists_are_published_verified_from_the_bucket_and_su
     assert!(bucket.object("log/tile/0/001").is_some());
     assert_eq!(bucket.written_at("log/tile/0/000"), tile_written);
     let audit = public_audit(&federation, &node, &state, &["--log-base", &bucket.base()]);
-    assert_eq!(audit.status.code(), Some(0), "{}", text(&audit));
+    assert_eq!(audit.status.code(), Some(0), "{}", said(&audit));
     let log = node_log(&node);
     assert!(!log.contains(SECRET_KEY), "the secret is never logged");
 }
