@@ -18,6 +18,9 @@ use talent_integrity::proof::{self, ASSERTION_METHOD, ProofOptions};
 const ISSUER_SEED: [u8; 32] = *b"talent-bench fixed issuer seed!!";
 /// Region of the issuing member of generated credentials.
 const REGION: &str = "cq-sc";
+/// The public URL of the node the credentials name their context and schema under; files
+/// verified offline never resolve it.
+const PUBLIC_URL: &str = "https://cq-sc.bench.invalid";
 /// Issuance time (`validFrom`, proof `created`) of generated credentials: fixed, and in the
 /// past so they are valid now.
 const ISSUED_AT: &str = "2025-01-01T00:00:00Z";
@@ -144,7 +147,14 @@ impl Issuer {
             uuid::Builder::from_unix_timestamp_millis(millis, &counter).into_uuid(),
         );
         let request = IssueRequest::from_json(&example.body)?;
-        let prepared = credential::prepare(request, &self.did, &self.region, id, self.issued_at)?;
+        let prepared = credential::prepare(
+            request,
+            &self.did,
+            &self.region,
+            &credential::Namespace::at(PUBLIC_URL),
+            id,
+            self.issued_at,
+        )?;
         let options = ProofOptions {
             created: credential::format_datetime(self.issued_at),
             proof_purpose: ASSERTION_METHOD,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::credential::Namespace;
 use crate::issuers::{AdmitError, IssuerRegistry, StatusTargets};
 use crate::log_entry::{self, EntryVerifyError};
 use talent_integrity::did::DidKey;
@@ -99,9 +100,28 @@ pub enum HistoryError {
     },
 }
 
+/// What a member's issuer history is verified against: the trust anchors of its log.
+#[derive(Debug, Clone)]
+pub struct LogAnchors<'a> {
+    /// The member.
+    pub member: &'a str,
+    /// Its log's checkpoint origin.
+    pub origin: &'a str,
+    /// The log's signed-note verifier key.
+    pub log_vkey: &'a str,
+    /// The verifier key of the checkpoints' SM2 line, required when the log has one.
+    pub sm2_vkey: Option<&'a str>,
+    /// The authority's first key.
+    pub authority: &'a DidKey,
+    /// Where the member's credentials name the context and schemas.
+    pub namespace: Namespace,
+    /// Where they did before (a moved node's former endpoints).
+    pub former_namespaces: Vec<Namespace>,
+}
+
 impl IssuerHistory {
     /// Verifies the history of a federation member against its configured log origin, log
-    /// key and first authority key: [`IssuerHistory::verify`] with those.
+    /// key, first authority key and endpoint: [`IssuerHistory::verify`] with those.
     ///
     /// # Errors
     /// [`HistoryError`] for the first problem.
@@ -109,43 +129,35 @@ impl IssuerHistory {
         &self,
         member: &crate::federation::Member,
     ) -> Result<(IssuerRegistry, u64), HistoryError> {
-        self.verify_with_sm2(
-            member.id.as_str(),
-            &member.log_origin,
-            &member.log_vkey,
-            member.log_sm2_vkey.as_deref(),
-            &member.authority,
-        )
+        self.verify(&LogAnchors {
+            member: member.id.as_str(),
+            origin: &member.log_origin,
+            log_vkey: &member.log_vkey,
+            sm2_vkey: member.log_sm2_vkey.as_deref(),
+            authority: &member.authority,
+            namespace: Namespace::at(&member.endpoint),
+            former_namespaces: member
+                .former_endpoints
+                .iter()
+                .map(|e| Namespace::at(e))
+                .collect(),
+        })
     }
 
-    /// Verifies the history of `member` (log `origin` signed by `log_vkey`, authority first
-    /// key `authority`) and returns its registry and the checkpoint's size.
+    /// Verifies the history of `anchors.member` against its log's and authority's keys and
+    /// returns its registry and the checkpoint's size.
     ///
     /// # Errors
     /// [`HistoryError`] for the first problem.
-    pub fn verify(
-        &self,
-        member: &str,
-        origin: &str,
-        log_vkey: &str,
-        authority: &DidKey,
-    ) -> Result<(IssuerRegistry, u64), HistoryError> {
-        self.verify_with_sm2(member, origin, log_vkey, None, authority)
-    }
-
-    /// [`IssuerHistory::verify`], also requiring the checkpoint's SM2 line by `sm2_vkey`
-    /// when the member's log has an SM2 key.
-    ///
-    /// # Errors
-    /// [`HistoryError`] for the first problem.
-    pub fn verify_with_sm2(
-        &self,
-        member: &str,
-        origin: &str,
-        log_vkey: &str,
-        sm2_vkey: Option<&str>,
-        authority: &DidKey,
-    ) -> Result<(IssuerRegistry, u64), HistoryError> {
+    pub fn verify(&self, anchors: &LogAnchors<'_>) -> Result<(IssuerRegistry, u64), HistoryError> {
+        let LogAnchors {
+            member,
+            origin,
+            log_vkey,
+            sm2_vkey,
+            authority,
+            ..
+        } = *anchors;
         if self.member != member {
             return Err(HistoryError::WrongMember {
                 expected: member.to_owned(),
@@ -159,7 +171,9 @@ impl IssuerHistory {
             sm2_vkey,
         )?;
         let size = checkpoint.size();
-        let mut registry = IssuerRegistry::new(member, authority.clone());
+        let mut registry =
+            IssuerRegistry::new(member, authority.clone(), anchors.namespace.clone())
+                .with_former_namespaces(anchors.former_namespaces.iter().cloned());
         let mut accreditations = StatusTargets::new();
         let mut next = 0u64;
         for item in &self.entries {

@@ -31,16 +31,20 @@ use talent_integrity::rdfc::ContextLoader;
 
 // The context's URL belongs to the credential model, which names it in every `@context`.
 pub use crate::credential::CONTEXT_V1_URL;
-use crate::credential::{CredentialType, SCHEMA_BASE_URL};
+use crate::credential::{CredentialType, Namespace, SCHEMA_BASE_URL};
 
 /// The JSON-LD context document served at [`CONTEXT_V1_URL`] (`schemas/context/v1.jsonld`).
 pub const CONTEXT_V1: &str = include_str!("../../schemas/context/v1.jsonld");
 
 /// The JSON-LD contexts an `eddsa-rdfc-2022` proof is made and checked with: the W3C
-/// contexts embedded in talent-integrity and this registry's ([`CONTEXT_V1`] at
-/// [`CONTEXT_V1_URL`]).
-pub fn json_ld_contexts() -> ContextLoader {
-    ContextLoader::new().with_context(CONTEXT_V1_URL, CONTEXT_V1)
+/// contexts embedded in talent-integrity and this registry's ([`CONTEXT_V1`]) at its legacy
+/// URL ([`CONTEXT_V1_URL`]) and under each of `namespaces` (the federation members' nodes),
+/// which all serve the same document.
+pub fn json_ld_contexts<'a>(namespaces: impl IntoIterator<Item = &'a Namespace>) -> ContextLoader {
+    namespaces.into_iter().fold(
+        ContextLoader::new().with_context(CONTEXT_V1_URL, CONTEXT_V1),
+        |loader, namespace| loader.with_context(namespace.context_url(), CONTEXT_V1),
+    )
 }
 
 /// How many violations the [`SchemaError`] display lists before summarising the rest.
@@ -95,6 +99,16 @@ pub fn documents() -> &'static [(&'static str, &'static str)] {
     &DOCUMENTS
 }
 
+/// The document at `path` (as [`documents`] lists it) as the node whose namespace is
+/// `namespace` serves it: a JSON Schema with its `$id` under that node, so that its relative
+/// `$ref`s resolve there too; the context unchanged.
+pub fn served_document(path: &str, namespace: &Namespace) -> Option<String> {
+    let (_, text) = DOCUMENTS.iter().find(|(name, _)| *name == path)?;
+    let legacy_id = format!("\"$id\": \"{SCHEMA_BASE_URL}{path}\"");
+    let own_id = format!("\"$id\": \"{}/schemas/{path}\"", namespace.base_url());
+    Some(text.replacen(&legacy_id, &own_id, 1))
+}
+
 /// Which document a schema describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SchemaKind {
@@ -118,8 +132,8 @@ impl SchemaKind {
     }
 
     /// The schema's `$id`, e.g.
-    /// `https://talent-registry.example/schemas/credentials/SkillLevelCredential.json`: the
-    /// value of a credential's `credentialSchema.id`.
+    /// `https://talent-registry.example/schemas/credentials/SkillLevelCredential.json`: how
+    /// the schemas name each other, and the `credentialSchema.id` of a legacy credential.
     pub fn id(self) -> String {
         format!("{SCHEMA_BASE_URL}{}", self.path())
     }

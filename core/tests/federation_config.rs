@@ -421,6 +421,47 @@ fn broken_configs() -> Vec<Case> {
         let line = line_of(&text, endpoint, 0);
         case(name, text, line, ConfigErrorKind::BadEndpoint { reason });
     }
+    // Former endpoints: each one an endpoint, none twice, none the endpoint itself.
+    for (name, former, reason) in [
+        (
+            "former endpoint with a path",
+            r#"["http://127.0.0.1:7001/talent"]"#,
+            "must not have a path",
+        ),
+        (
+            "former endpoint listed twice",
+            r#"["http://127.0.0.1:7001", "http://127.0.0.1:7001"]"#,
+            "a former endpoint is listed twice or is the endpoint",
+        ),
+        (
+            "former endpoint that is the endpoint",
+            r#"["http://127.0.0.1:7102"]"#,
+            "a former endpoint is listed twice or is the endpoint",
+        ),
+    ] {
+        let text = insert_after(
+            &good,
+            "endpoint = \"http://127.0.0.1:7102\"",
+            &format!("former_endpoints = {former}"),
+        );
+        let line = line_of(&text, "former_endpoints", 0);
+        case(name, text, line, ConfigErrorKind::BadEndpoint { reason });
+    }
+    let text = insert_after(
+        &good,
+        "endpoint = \"http://127.0.0.1:7102\"",
+        "former_endpoints = \"http://127.0.0.1:7001\"",
+    );
+    let line = line_of(&text, "former_endpoints", 0);
+    case(
+        "former endpoints not an array",
+        text,
+        line,
+        ConfigErrorKind::WrongType {
+            field: "former_endpoints",
+            expected: "an array of endpoints",
+        },
+    );
 
     // Authority DIDs.
     let text = replace_line(
@@ -751,6 +792,41 @@ fn with_sm2_log_vkey(text: &str, origin: &str, log_vkey: &str, seed: u8) -> Stri
         &format!("log_vkey = \"{log_vkey}\""),
         &format!("log_sm2_vkey = \"{}\"", sm2_log_vkey(origin, seed)),
     )
+}
+
+#[test]
+fn former_endpoints_are_read_and_written_back() {
+    let good = shipped();
+    assert!(
+        !Federation::parse(&good)
+            .expect("parses")
+            .to_toml()
+            .contains("former_endpoints")
+    );
+    let text = insert_after(
+        &good,
+        "endpoint = \"http://127.0.0.1:7102\"",
+        r#"former_endpoints = ["https://cd-hz.old.example", "http://127.0.0.1:7002"]"#,
+    );
+    let federation = Federation::parse(&text).expect("former endpoints parse");
+    let moved: Vec<_> = federation
+        .members()
+        .iter()
+        .filter(|m| !m.former_endpoints.is_empty())
+        .map(|m| (m.id.as_str(), m.former_endpoints.clone()))
+        .collect();
+    assert_eq!(
+        moved,
+        [(
+            "cd-hz",
+            vec![
+                "https://cd-hz.old.example".to_owned(),
+                "http://127.0.0.1:7002".to_owned()
+            ]
+        )]
+    );
+    let written = federation.to_toml();
+    assert_eq!(Federation::parse(&written), Ok(federation));
 }
 
 #[test]

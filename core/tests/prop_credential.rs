@@ -225,6 +225,7 @@ proptest! {
             issue,
             &DidKey::from_verifying_key(&authority.verifying_key()),
             &fixtures::MEMBER.parse().expect("region"),
+            &fixtures::namespace(),
             fixtures::credential_id(7),
             fixtures::now(),
         )
@@ -270,6 +271,7 @@ proptest! {
             issue,
             &DidKey::from_verifying_key(&authority.verifying_key()),
             &fixtures::MEMBER.parse().expect("region"),
+            &fixtures::namespace(),
             fixtures::credential_id(7),
             fixtures::now(),
         ) {

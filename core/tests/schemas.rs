@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
-use talent_core::credential::CredentialType;
+use talent_core::credential::{CredentialType, Namespace};
 use talent_core::schema::{
     CONTEXT_V1, CONTEXT_V1_URL, SchemaError, SchemaKind, SchemaSet, Violation, documents,
 };
@@ -720,8 +720,66 @@ fn documents_cover_every_schema_and_the_context() {
     );
     assert_eq!(
         SchemaKind::Credential(CredentialType::SkillLevelCredential).id(),
-        CredentialType::SkillLevelCredential.schema_url()
+        Namespace::legacy().schema_url(CredentialType::SkillLevelCredential)
     );
+}
+
+/// A node serves each JSON Schema with its own URL as `$id`, so that a reader who fetched a
+/// credential's `credentialSchema.id` resolves the schema's relative `$ref`s at that node.
+#[test]
+fn served_schemas_name_the_serving_node() {
+    use talent_core::schema::served_document;
+
+    let node = Namespace::at("https://cq-sc.example:8443/");
+    for (path, text) in documents() {
+        let served = served_document(path, &node).expect("served");
+        if path.ends_with(".json") {
+            let schema: Value = serde_json::from_str(&served).expect("JSON");
+            assert_eq!(
+                schema["$id"],
+                format!("https://cq-sc.example:8443/schemas/{path}"),
+                "{path}"
+            );
+            assert!(
+                !served.contains("talent-registry.example/schemas"),
+                "{path}"
+            );
+        } else {
+            assert_eq!(served, *text, "{path}");
+        }
+    }
+    assert_eq!(
+        node.schema_url(CredentialType::SkillLevelCredential),
+        "https://cq-sc.example:8443/schemas/credentials/SkillLevelCredential.json"
+    );
+    assert!(served_document("credentials/Nothing.json", &node).is_none());
+}
+
+/// The context entry is the registry's context under some node or the legacy URL; which
+/// node is the verifier's check against the federation, not the schema's.
+#[test]
+fn the_context_is_the_registry_context_under_a_node() {
+    for good in [
+        CONTEXT_V1_URL,
+        "https://cq-sc.example/ns/v1",
+        "http://127.0.0.1:8080/ns/v1",
+        "https://gov.example/talent/ns/v1",
+    ] {
+        let mut doc = credential(CredentialType::ProfessionalTitleCredential);
+        doc["@context"][1] = json!(good);
+        assert!(check(title(), &doc).is_ok(), "{good}");
+    }
+    for bad in [
+        "https://cq-sc.example/ns/v2",
+        "https://cq-sc.example/ns/v1?x",
+        "ftp://cq-sc.example/ns/v1",
+        "https:///ns/v1",
+        "https://cq-sc.example/ns/v1#term",
+    ] {
+        let mut doc = credential(CredentialType::ProfessionalTitleCredential);
+        doc["@context"][1] = json!(bad);
+        assert_eq!(pointers(title(), &doc), ["/@context/1"], "{bad}");
+    }
 }
 
 /// Terms the W3C VC 2.0 context (or its Data Integrity and status scoped contexts) already
@@ -884,10 +942,16 @@ fn every_credential_type_signs_and_verifies_as_eddsa_rdfc_2022() {
         created: "2025-03-01T00:00:05Z".into(),
         proof_purpose: ASSERTION_METHOD,
     };
-    let contexts = json_ld_contexts();
+    // Under a member's node, whose URL maps to the embedded context; unknown elsewhere.
+    let member = Namespace::at("https://cq-sc.example");
+    let contexts = json_ld_contexts([&member]);
     for ty in CredentialType::ALL {
         let mut unsigned = signed_credential(ty);
         object(&mut unsigned).remove("proof");
+        unsigned["@context"][1] = json!(member.context_url());
+        let mut elsewhere = unsigned.clone();
+        elsewhere["@context"][1] = json!("https://elsewhere.example/ns/v1");
+        assert!(proof::sign_rdfc(&elsewhere, &key, &options, &contexts).is_err());
         let signed = proof::sign_rdfc(&unsigned, &key, &options, &contexts)
             .unwrap_or_else(|error| panic!("{ty:?}: {error}"));
         let verified = proof::verify_with_contexts(&signed, ASSERTION_METHOD, &contexts)
@@ -928,7 +992,7 @@ fn every_statement_kind_is_sound_json_ld_under_the_registry_context() {
         created: "2026-12-07T05:23:22Z".into(),
         proof_purpose: ASSERTION_METHOD,
     };
-    let contexts = json_ld_contexts();
+    let contexts = json_ld_contexts([]);
     for unsigned in statements {
         let signed = proof::sign(&unsigned, &key, &options).expect("signs");
         Statement::from_json(&signed).expect("a statement the log takes");

@@ -47,6 +47,7 @@ fn unsigned_title(key: &SigningKey) -> Value {
         request,
         &issuer,
         &"cq-sc".parse().expect("region"),
+        &credential::Namespace::at("https://cq-sc.example"),
         CredentialId::parse_lenient("0192f1c4-5d6e-7a8b-9c0d-1e2f3a4b5c6d").expect("id"),
         now(),
     )
@@ -231,6 +232,69 @@ fn expired_and_not_yet_valid_fail_validity() {
             .expect("check")
             .detail
             .contains("expired")
+    );
+}
+
+/// A credential names the context and schema under its member's node (as the federation
+/// says it) or the legacy base: one that names another base, even signed by the member's own
+/// authority, fails the authority check and only it.
+#[test]
+fn a_credential_under_another_base_fails_the_authority_check() {
+    use talent_core::credential::Namespace;
+    use talent_core::issuers::IssuerRegistry;
+    use talent_core::verify::IssuerContext;
+
+    let schemas = SchemaSet::new();
+    let own = Namespace::at("https://cq-sc.example");
+    let registry = IssuerRegistry::new(
+        "cq-sc",
+        DidKey::from_verifying_key(&authority().verifying_key()),
+        own.clone(),
+    );
+    let judged = |document: &Value| {
+        verify_credential(
+            document,
+            &VerifyOptions {
+                issuers: IssuerContext::Registry {
+                    registry: &registry,
+                    position: None,
+                },
+                status: None,
+                now: now() + Duration::days(1),
+                schemas: &schemas,
+                log: talent_core::verify::LogContext::NotRequested,
+            },
+        )
+    };
+    let issued = unsigned_title(&authority());
+    let under = |base: &Namespace| {
+        let mut document = issued.clone();
+        document["@context"][1] = json!(base.context_url());
+        document["credentialSchema"]["id"] =
+            json!(base.schema_url(CredentialType::ProfessionalTitleCredential));
+        sign_with(&authority(), &document)
+    };
+    assert_eq!(issued["@context"][1], "https://cq-sc.example/ns/v1");
+    for accepted in [own.clone(), Namespace::legacy()] {
+        let verdict = judged(&under(&accepted));
+        assert!(verdict.verified, "{accepted}: {verdict:#?}");
+    }
+    let elsewhere = Namespace::at("https://cq-sc.example.evil.example");
+    let verdict = judged(&under(&elsewhere));
+    assert_eq!(failed(&verdict), vec![CheckName::Authority]);
+    let detail = &verdict.check(CheckName::Authority).expect("check").detail;
+    assert!(detail.contains("foreign_namespace"), "{detail}");
+    assert!(
+        detail.contains("https://cq-sc.example.evil.example/ns/v1"),
+        "{detail}"
+    );
+    // The member's context with another base's schema is foreign too.
+    let mut mixed = issued.clone();
+    mixed["credentialSchema"]["id"] =
+        json!(elsewhere.schema_url(CredentialType::ProfessionalTitleCredential));
+    assert_eq!(
+        failed(&judged(&sign_with(&authority(), &mixed))),
+        vec![CheckName::Authority]
     );
 }
 

@@ -11,10 +11,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::Value;
+use talent_core::credential::Namespace;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::{IssuerRegistry, StatusTarget};
 use talent_core::status::CredentialStatus;
 use talent_integrity::did::DidKey;
+use talent_integrity::rdfc::ContextLoader;
 
 use crate::store::{LogSpace, Store, StoreError};
 
@@ -38,6 +40,12 @@ pub struct LogToLoad {
     pub authority: DidKey,
     /// Entries below this count.
     pub verified: u64,
+    /// Where its credentials name the context and schemas: its node's public URL (for a
+    /// peer, its endpoint in the configuration).
+    pub namespace: Namespace,
+    /// Where they did before: the public URLs this node served under before (for a peer,
+    /// its `former_endpoints`).
+    pub former_namespaces: Vec<Namespace>,
 }
 
 impl Issuers {
@@ -56,7 +64,12 @@ impl Issuers {
                 .iter()
                 .map(|peer| (peer, LogSpace::Mirror(peer.member.as_str()))),
         ) {
-            let mut registry = IssuerRegistry::new(log.member.clone(), log.authority.clone());
+            let mut registry = IssuerRegistry::new(
+                log.member.clone(),
+                log.authority.clone(),
+                log.namespace.clone(),
+            )
+            .with_former_namespaces(log.former_namespaces.iter().cloned());
             for (index, bytes) in store.issuer_events(space, log.verified)? {
                 let object: Value =
                     serde_json::from_slice(&bytes).map_err(|_| StoreError::Corrupt {
@@ -81,6 +94,17 @@ impl Issuers {
             .unwrap_or_else(PoisonError::into_inner)
             .get(member)
             .cloned()
+    }
+
+    /// The JSON-LD contexts this node canonicalises with: the W3C contexts and the
+    /// registry's, under the legacy URL and under each loaded member's node (this one and
+    /// its peers).
+    pub fn json_ld_contexts(&self) -> ContextLoader {
+        let registries = self
+            .registries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        talent_core::schema::json_ld_contexts(registries.values().flat_map(|r| r.namespaces()))
     }
 
     /// The registry of this member's own log.

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use talent_core::credential::Namespace;
 use talent_core::federation::{ConfigError, Federation};
 use talent_core::schema::SchemaSet;
 use talent_tlog::cosignature::{CosignatureError, Cosigner};
@@ -474,10 +475,19 @@ pub fn open(
             error,
         }
     };
+    let public_urls = store
+        .remember_public_url(public_url.trim_end_matches('/'))
+        .map_err(loading("recording the public URL"))?;
     let own = LogToLoad {
         member: member.id.as_str().to_owned(),
         authority: member.authority_did.clone(),
         verified: u64::MAX,
+        namespace: Namespace::at(public_url),
+        former_namespaces: public_urls
+            .iter()
+            .skip(1)
+            .map(|url| Namespace::at(url))
+            .collect(),
     };
     let mut peers = Vec::new();
     if let Role::Member { federation, .. } = &role {
@@ -487,6 +497,12 @@ pub fn open(
                 member: id.to_owned(),
                 authority: peer.authority.clone(),
                 verified: store.mirror_state(id)?.map_or(0, |state| state.size),
+                namespace: Namespace::at(&peer.endpoint),
+                former_namespaces: peer
+                    .former_endpoints
+                    .iter()
+                    .map(|e| Namespace::at(e))
+                    .collect(),
             });
         }
     }
@@ -569,6 +585,7 @@ pub fn open(
             key,
             Arc::clone(&store),
             public_url,
+            issuers.json_ld_contexts(),
         )))
     } else {
         None
@@ -580,6 +597,7 @@ pub fn open(
         log.origin(),
         None,
     ));
+    let json_ld_contexts = issuers.json_ld_contexts();
     let state = AppState {
         open_issuer,
         store,
@@ -591,6 +609,7 @@ pub fn open(
         issuers,
         tokens,
         public_url: Arc::from(public_url.trim_end_matches('/')),
+        json_ld_contexts,
         verifier: Arc::new(crate::services::verification::Batcher::counted(
             metrics.verification.clone(),
         )),

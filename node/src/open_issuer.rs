@@ -74,8 +74,14 @@ pub struct OpenIssuer {
 
 impl OpenIssuer {
     /// The open issuer with `key`, keeping its state in `store`, its list at
-    /// `<public_url>/credentials/status-lists/open/0`.
-    pub fn new(key: SigningKey, store: Arc<Store>, public_url: &str) -> OpenIssuer {
+    /// `<public_url>/credentials/status-lists/open/0`, signing `eddsa-rdfc-2022` with
+    /// `contexts`.
+    pub fn new(
+        key: SigningKey,
+        store: Arc<Store>,
+        public_url: &str,
+        contexts: ContextLoader,
+    ) -> OpenIssuer {
         OpenIssuer {
             did: DidKey::from_verifying_key(&key.verifying_key()),
             key,
@@ -84,7 +90,7 @@ impl OpenIssuer {
                 "{}/credentials/status-lists/open/0",
                 public_url.trim_end_matches('/')
             ),
-            contexts: talent_core::schema::json_ld_contexts(),
+            contexts,
             writes: Mutex::new(()),
         }
     }
@@ -262,6 +268,7 @@ mod tests {
             SigningKey::from_bytes(&[9; 32]),
             store,
             "https://node.example/",
+            talent_core::schema::json_ld_contexts([]),
         )
     }
 
@@ -286,7 +293,11 @@ mod tests {
             first["credentialStatus"]["statusListCredential"],
             "https://node.example/credentials/status-lists/open/0"
         );
-        assert!(verify_credential(&first, Utc::now()).iter().all(|c| c.ok));
+        assert!(
+            verify_credential(&first, &issuer.contexts, Utc::now())
+                .iter()
+                .all(|c| c.ok)
+        );
 
         issuer.set_revoked(1, true).expect("revokes");
         assert!(issuer.is_revoked(1).expect("reads"));
@@ -330,7 +341,11 @@ mod tests {
             .issue(unsigned(), Some("eddsa-rdfc-2022"))
             .expect("signs");
         assert_eq!(rdfc["proof"]["cryptosuite"], "eddsa-rdfc-2022");
-        assert!(verify_credential(&rdfc, Utc::now()).iter().all(|c| c.ok));
+        assert!(
+            verify_credential(&rdfc, &issuer.contexts, Utc::now())
+                .iter()
+                .all(|c| c.ok)
+        );
         let mut broken = unsigned();
         broken["validFrom"] = json!("yesterday");
         assert!(matches!(

@@ -118,7 +118,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store =
             Store::open(dir.path(), crate::store::PersonalKeys::for_tests()).expect("store");
-        let registry = IssuerRegistry::new("cq-sc", did(1));
+        let registry = IssuerRegistry::new(
+            "cq-sc",
+            did(1),
+            talent_core::credential::Namespace::legacy(),
+        );
         let reservations = Reservations::new(2);
         let mut next = 0u32;
         let mut reserve = |issuer: &DidKey| {

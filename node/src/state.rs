@@ -40,6 +40,9 @@ pub struct AppState {
     /// The URL this node is reached at (`--public-url`): what QR codes and status lists
     /// point to.
     pub public_url: Arc<str>,
+    /// The JSON-LD contexts the VC-API verifier canonicalises with (never fetched): the W3C
+    /// ones and the registry's under the legacy URL and every member's node.
+    pub json_ld_contexts: talent_integrity::rdfc::ContextLoader,
     /// Verifies concurrent requests together, for the API and the console alike.
     pub verifier: Arc<Batcher>,
     /// Credential counts of the own log and every mirror, kept incrementally.

@@ -38,12 +38,7 @@ fn verify_at_node(node: &Node, credential: &Value) -> Value {
 }
 
 fn authority(node: &Node) -> String {
-    let member: Value = client()
-        .get(node.at("/api/v1/member"))
-        .send()
-        .expect("GET member")
-        .json()
-        .expect("member JSON");
+    let member = node.member();
     member["authorityDid"]
         .as_str()
         .expect("authorityDid")

@@ -90,12 +90,7 @@ fn registry_credentials_are_issued_verified_and_suspended_through_the_vc_api() {
     );
     assert_eq!(status, StatusCode::CREATED, "{issued}");
     let credential = issued["verifiableCredential"].clone();
-    let member: Value = client()
-        .get(node.at("/api/v1/member"))
-        .send()
-        .expect("member")
-        .json()
-        .expect("JSON");
+    let member = node.member();
     assert_eq!(credential["issuer"], member["authorityDid"]);
 
     // The general checks and the registry's, with the registry's verdict.
@@ -210,12 +205,7 @@ fn the_open_issuer_signs_general_credentials_that_never_pass_as_registry_ones() 
     let data = dir.path().join("node");
     let node = Node::start_with(&data, &["--listen", "127.0.0.1:0", "--open-issuer"])
         .expect("node starts");
-    let member: Value = client()
-        .get(node.at("/api/v1/member"))
-        .send()
-        .expect("member")
-        .json()
-        .expect("JSON");
+    let member = node.member();
     let open_issuer = member["openIssuer"].as_str().expect("openIssuer announced");
     assert_ne!(member["authorityDid"], json!(open_issuer));
 

@@ -140,12 +140,7 @@ fn a_node_counts_what_it_does_and_debians_prometheus_scrapes_it() {
     );
     let before = response.text().expect("body");
     // An issuer token acts for one issuer; the node's state is not its business.
-    let member: Value = client()
-        .get(node.at("/api/v1/member"))
-        .send()
-        .expect("GET member")
-        .json()
-        .expect("member JSON");
+    let member = node.member();
     let did = member["authorityDid"].as_str().expect("authority DID");
     let issuer_token = create_token(&data, "issuer", Some(did), "office").expect("issuer token");
     let (status, body) = metrics(&node, Some(&issuer_token));

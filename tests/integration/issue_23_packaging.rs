@@ -6,8 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use federation_tests::cli::{example_request, registry_node, said};
-use federation_tests::{Federation, Node, binary, client, workspace_root};
-use serde_json::Value;
+use federation_tests::{Federation, Node, binary, workspace_root};
 
 fn path(path: &Path) -> String {
     path.to_string_lossy().into_owned()
@@ -141,6 +140,22 @@ fn check_config_refuses_what_serve_would_refuse() {
             "xx-nobody",
         ),
         (
+            vec![
+                "--config",
+                &config,
+                "--member",
+                "cd-hz",
+                "--public-url",
+                "https://cd-hz.elsewhere.example",
+                "--data",
+                &path(&data),
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "is not the member's endpoint",
+        ),
+        (
             vec!["--public-url", "ftp://example", "--data", &path(&data)]
                 .into_iter()
                 .map(String::from)
@@ -208,12 +223,7 @@ fn serve_reads_the_file_and_the_command_line_wins() {
         ],
     )
     .expect("node starts");
-    let member: Value = client()
-        .get(node.at("/api/v1/member"))
-        .send()
-        .expect("member")
-        .json()
-        .expect("JSON");
+    let member = node.member();
     assert!(
         member["openIssuer"].is_string(),
         "open_issuer from the file: {member}"

@@ -512,8 +512,13 @@ fn bad_entry_is_detected_after(setup: &Setup, before: usize, bad: Vec<u8>, why: 
 #[test]
 fn an_entry_from_an_unaccredited_issuer_is_detected_and_others_are_unaffected() {
     let setup = setup();
-    let outsider =
-        Issuer::new(SigningKey::from_bytes(&OUTSIDER_SEED), BYZANTINE).expect("outsider");
+    let namespace = talent_core::credential::Namespace::at(&setup.keys.member.endpoint);
+    let outsider = Issuer::new(
+        SigningKey::from_bytes(&OUTSIDER_SEED),
+        BYZANTINE,
+        namespace.clone(),
+    )
+    .expect("outsider");
     assert_ne!(outsider.did(), &setup.keys.member.authority);
     let credential = outsider
         .credentials(1)
@@ -521,8 +526,11 @@ fn an_entry_from_an_unaccredited_issuer_is_detected_and_others_are_unaffected() 
         .remove(0);
     let bytes = encode_entry(&credential).expect("entry");
     let verified = log_entry::verify_entry(&bytes).expect("the outsider's signature is genuine");
-    let mut registry =
-        talent_core::issuers::IssuerRegistry::new(BYZANTINE, setup.keys.member.authority.clone());
+    let mut registry = talent_core::issuers::IssuerRegistry::new(
+        BYZANTINE,
+        setup.keys.member.authority.clone(),
+        namespace,
+    );
     assert_eq!(
         registry
             .admit(&verified.entry.object, &verified.signer, 6, &mut |_| None)

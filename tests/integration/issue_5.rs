@@ -33,6 +33,9 @@ pub(crate) struct Enterprise {
     slots: (reqwest::blocking::Client, String),
     /// The end of its accreditation: what it signs is valid no longer (issue 19).
     pub(crate) valid_until: Option<chrono::DateTime<Utc>>,
+    /// Where its credentials name the context and schemas: the legacy base unless a test
+    /// sets its node's (or another).
+    pub(crate) namespace: credential::Namespace,
 }
 
 impl Enterprise {
@@ -54,6 +57,7 @@ impl Enterprise {
             region: region.to_owned(),
             slots: (node.client(), node.at("/api/v1/status-lists:allocate")),
             valid_until: None,
+            namespace: credential::Namespace::legacy(),
         }
     }
 
@@ -100,6 +104,7 @@ impl Enterprise {
             request,
             &self.did,
             &self.region.parse().expect("region"),
+            &self.namespace,
             CredentialId::from_uuid(uuid::Uuid::now_v7()),
             Utc::now(),
         )
@@ -340,7 +345,7 @@ fn delegated_issuers_scopes_keys_and_roles() {
                 document.as_object_mut().expect("object").remove("proof");
                 document["type"] = json!(["VerifiableCredential", "IssuerAccreditationCredential"]);
                 document["credentialSubject"] = json!({"id": outsider.did.to_string(), "name": "某公司", "region": ISSUER_REGION, "scope": {"types": ["ProfessionalTitleCredential"]}});
-                document["credentialSchema"]["id"] = json!(talent_core::credential::CredentialType::IssuerAccreditationCredential.schema_url());
+                document["credentialSchema"]["id"] = json!(talent_core::credential::Namespace::legacy().schema_url(talent_core::credential::CredentialType::IssuerAccreditationCredential));
                 a.sign(&document, None)
             },
             StatusCode::FORBIDDEN,
@@ -632,12 +637,7 @@ fn the_authority_rotates_its_key() {
     let cq_sc = federation
         .start(ISSUER_REGION)
         .expect("cq-sc restarts with the rotated key");
-    let member: Value = client()
-        .get(cq_sc.at("/api/v1/member"))
-        .send()
-        .expect("member")
-        .json()
-        .expect("JSON");
+    let member = cq_sc.member();
     assert_eq!(member["authorityKey"], new_key);
     assert_eq!(
         member["authorityDid"],

@@ -8,6 +8,7 @@ mod issue_2;
 mod issue_21;
 mod issue_22_holder_page;
 mod issue_22_holders;
+mod issue_22_namespaces;
 mod issue_22_public_audit;
 mod issue_22_query_log;
 mod issue_22_tls;

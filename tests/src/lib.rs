@@ -506,6 +506,19 @@ impl Node {
         )
     }
 
+    /// What the node says about itself (`GET /api/v1/member`).
+    ///
+    /// # Panics
+    /// When the node does not answer with JSON (a test failure).
+    pub fn member(&self) -> serde_json::Value {
+        client()
+            .get(self.at("/api/v1/member"))
+            .send()
+            .expect("GET /api/v1/member")
+            .json()
+            .expect("member JSON")
+    }
+
     /// A client that authenticates as the test's admin operator.
     pub fn client(&self) -> reqwest::blocking::Client {
         client_with_token(&self.admin_token)

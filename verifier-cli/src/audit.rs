@@ -43,7 +43,17 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
         }
         _ => None,
     };
-    let mut issuers = talent_core::issuers::IssuerRegistry::new(member.id.clone(), issuer);
+    let mut issuers = talent_core::issuers::IssuerRegistry::new(
+        member.id.clone(),
+        issuer,
+        talent_core::credential::Namespace::at(&member.public_url),
+    )
+    .with_former_namespaces(
+        member
+            .former_public_urls
+            .iter()
+            .map(|url| talent_core::credential::Namespace::at(url)),
+    );
     let result = log_audit::audit(
         &member.log_origin,
         &member.log_vkey,

@@ -200,6 +200,7 @@ mod tests {
             request,
             &DidKey::from_verifying_key(&key.verifying_key()),
             &"cq-sc".parse().expect("region"),
+            &credential::Namespace::at("https://cq-sc.example"),
             CredentialId::parse_lenient(&id).expect("id"),
             now,
         )

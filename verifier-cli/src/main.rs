@@ -18,8 +18,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Parser;
 use serde_json::{Value, json};
-use talent_core::credential::CredentialView;
+use talent_core::credential::{CredentialView, Namespace};
 use talent_core::federation::Federation;
+use talent_core::history::LogAnchors;
 use talent_core::issuers::IssuerRegistry;
 use talent_core::schema::SchemaSet;
 use talent_core::verify::{
@@ -379,6 +380,16 @@ struct LogKeys {
     /// A pinned member's SM2 log key; a node announces none (no `--trust`: not required).
     sm2_vkey: Option<String>,
     authority: DidKey,
+    /// Where the member's credentials name the context and schemas: its endpoint, or the
+    /// public URL the node announces.
+    namespace: Namespace,
+    /// Where they did before: former endpoints, or former public URLs the node announces.
+    former_namespaces: Vec<Namespace>,
+}
+
+/// The namespaces under each of `urls`.
+fn namespaces(urls: &[String]) -> Vec<Namespace> {
+    urls.iter().map(|url| Namespace::at(url)).collect()
 }
 
 fn log_keys(
@@ -394,6 +405,8 @@ fn log_keys(
                 vkey: member.log_vkey.clone(),
                 sm2_vkey: member.log_sm2_vkey.clone(),
                 authority: member.authority.clone(),
+                namespace: Namespace::at(&member.endpoint),
+                former_namespaces: namespaces(&member.former_endpoints),
             })
             .ok_or_else(|| {
                 format!(
@@ -410,6 +423,8 @@ fn log_keys(
                 .authority_did
                 .parse()
                 .map_err(|error| format!("the node announces an invalid authority DID: {error}"))?,
+            namespace: Namespace::at(&node_member.public_url),
+            former_namespaces: namespaces(&node_member.former_public_urls),
         }),
         None => Err(format!(
             "checking an issuer of region {region:?} at a node of {} needs --trust federation.toml",
@@ -444,9 +459,16 @@ fn fetch_issuer_registry(
             "the node holds no issuer history of {region:?}"
         )));
     };
-    let (origin, sm2) = (&keys.origin, keys.sm2_vkey.as_deref());
     Ok(history
-        .verify_with_sm2(region, origin, &keys.vkey, sm2, &keys.authority)
+        .verify(&LogAnchors {
+            member: region,
+            origin: &keys.origin,
+            log_vkey: &keys.vkey,
+            sm2_vkey: keys.sm2_vkey.as_deref(),
+            authority: &keys.authority,
+            namespace: keys.namespace,
+            former_namespaces: keys.former_namespaces,
+        })
         .map(|(registry, _)| registry)
         .map_err(|error| {
             format!("the issuer history of {region} served by the node does not verify: {error}")

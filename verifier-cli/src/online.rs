@@ -28,6 +28,11 @@ pub struct Member {
     pub log_vkey: String,
     /// Verifier key of the log's SM2 checkpoint line, when the node announces one.
     pub log_sm2_vkey: Option<String>,
+    /// The public URL its credentials name the context and schemas under (a node that does
+    /// not announce one: the URL it was reached at).
+    pub public_url: String,
+    /// The public URLs it served under before, whose credentials name them.
+    pub former_public_urls: Vec<String>,
 }
 
 /// A credential's place in the log (`GET /api/v1/credentials/{id}/proof`).
@@ -156,6 +161,14 @@ impl Node {
             log_origin: field("logOrigin")?,
             log_vkey: field("logVkey")?,
             log_sm2_vkey: body["logSm2Vkey"].as_str().map(str::to_owned),
+            public_url: body["publicUrl"].as_str().unwrap_or(&self.base).to_owned(),
+            former_public_urls: body["formerPublicUrls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
         })
     }
 

@@ -10,8 +10,9 @@ use crate::identifiers::{
 };
 use talent_integrity::did::DidKey;
 
+use super::namespace::Namespace;
 use super::time::{format_datetime, parse_datetime};
-use super::types::{CONTEXT_V1_URL, CredentialType, VC_CONTEXT_V2, VERIFIABLE_CREDENTIAL};
+use super::types::{CredentialType, VC_CONTEXT_V2, VERIFIABLE_CREDENTIAL};
 
 /// Why an issuance request cannot become a credential (beyond its JSON Schema).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -135,7 +136,8 @@ pub struct PreparedCredential {
     pub resident_id: Option<ResidentIdNumber>,
 }
 
-/// Turns a request into an unsigned credential issued by `issuer` for `member`'s region.
+/// Turns a request into an unsigned credential issued by `issuer` for `member`'s region,
+/// naming its context and schema under `namespace` (the member node's public URL).
 ///
 /// `id` and `now` are passed in so the result is deterministic.
 ///
@@ -146,6 +148,7 @@ pub fn prepare(
     request: IssueRequest,
     issuer: &DidKey,
     member: &RegionId,
+    namespace: &Namespace,
     id: CredentialId,
     now: DateTime<Utc>,
 ) -> Result<PreparedCredential, CredentialError> {
@@ -172,13 +175,13 @@ pub fn prepare(
     }
 
     let mut document = json!({
-        "@context": [VC_CONTEXT_V2, CONTEXT_V1_URL],
+        "@context": [VC_CONTEXT_V2, namespace.context_url()],
         "id": id.to_string(),
         "type": [VERIFIABLE_CREDENTIAL, request.credential_type.as_str()],
         "issuer": issuer.to_string(),
         "validFrom": format_datetime(valid_from),
         "credentialSchema": {
-            "id": request.credential_type.schema_url(),
+            "id": namespace.schema_url(request.credential_type),
             "type": "JsonSchema",
         },
         "credentialSubject": subject,
@@ -259,6 +262,7 @@ mod tests {
             request(json!({"name": "李四", "idNumber": "11010519491231002X"})),
             &issuer(),
             &"cq-sc".parse().expect("region"),
+            &Namespace::at("https://cq-sc.example"),
             id(),
             now(),
         )
@@ -270,6 +274,14 @@ mod tests {
         assert!(!prepared.document.to_string().contains("19491231"));
         assert!(prepared.resident_id.is_some());
         assert_eq!(prepared.document["validFrom"], "2026-11-26T03:00:00Z");
+        assert_eq!(
+            prepared.document["@context"][1],
+            "https://cq-sc.example/ns/v1"
+        );
+        assert_eq!(
+            prepared.document["credentialSchema"]["id"],
+            "https://cq-sc.example/schemas/credentials/ProfessionalTitleCredential.json"
+        );
     }
 
     #[test]
@@ -278,6 +290,7 @@ mod tests {
             request(json!({"name": "李四", "idNumber": "110105194912310021"})),
             &issuer(),
             &"cq-sc".parse().expect("region"),
+            &Namespace::at("https://cq-sc.example"),
             id(),
             now(),
         );
@@ -294,6 +307,7 @@ mod tests {
             ),
             &issuer(),
             &"cq-sc".parse().expect("region"),
+            &Namespace::at("https://cq-sc.example"),
             id(),
             now(),
         );
@@ -313,6 +327,7 @@ mod tests {
                 req,
                 &issuer(),
                 &"cq-sc".parse().expect("region"),
+                &Namespace::at("https://cq-sc.example"),
                 id(),
                 now()
             )

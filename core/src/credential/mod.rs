@@ -8,12 +8,14 @@
 //! issuing member supplies, and the order of the validity window.
 
 mod issue;
+mod namespace;
 mod time;
 mod types;
 mod verified;
 mod view;
 
 pub use issue::{CredentialError, IssueRequest, PreparedCredential, prepare};
+pub use namespace::{ForeignNamespace, LEGACY_BASE_URL, Namespace, check_namespace};
 pub use time::{format_datetime, parse_datetime};
 pub use types::{
     CONTEXT_V1_URL, CredentialType, SCHEMA_BASE_URL, UnknownCredentialType, VC_CONTEXT_V2,

@@ -9,9 +9,11 @@ use thiserror::Error;
 
 /// First `@context` of every W3C VC 2.0 credential.
 pub const VC_CONTEXT_V2: &str = "https://www.w3.org/ns/credentials/v2";
-/// URL of the project's JSON-LD context, the second entry of every credential's `@context`.
+/// The legacy URL of the project's JSON-LD context: what statements in the logs name, and
+/// credentials issued before members named their own ([`super::Namespace`]).
 pub const CONTEXT_V1_URL: &str = "https://talent-registry.example/ns/v1";
-/// Where the JSON Schemas of `schemas/` are published (`$id` prefix).
+/// The `$id` prefix of the JSON Schemas of `schemas/`, under the legacy base: how they
+/// name each other. A node serves them with its own URL as `$id`.
 pub const SCHEMA_BASE_URL: &str = "https://talent-registry.example/schemas/";
 /// The base `type` every credential carries before its own.
 pub const VERIFIABLE_CREDENTIAL: &str = "VerifiableCredential";
@@ -83,11 +85,6 @@ impl CredentialType {
             CredentialType::IssuerAccreditationCredential
                 | CredentialType::RecognitionAgreementCredential
         )
-    }
-
-    /// The URL of this type's JSON Schema, as put in `credentialSchema`.
-    pub fn schema_url(self) -> String {
-        format!("{SCHEMA_BASE_URL}credentials/{}.json", self.as_str())
     }
 
     /// The registry type named by a VC `type` array, if exactly one is present.

@@ -86,6 +86,9 @@ impl Federation {
             name_en: &'a str,
             class: MemberClass,
             endpoint: &'a str,
+            // Written only when present, so a member that never moved reads as before.
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            former_endpoints: &'a [String],
             // Written only when not the default, so an Ed25519 federation's TOML is unchanged.
             #[serde(skip_serializing_if = "Option::is_none")]
             cryptosuite: Option<&'static str>,
@@ -118,6 +121,7 @@ impl Federation {
                     name_en: &m.name_en,
                     class: m.class,
                     endpoint: &m.endpoint,
+                    former_endpoints: &m.former_endpoints,
                     cryptosuite: (m.cryptosuite != Cryptosuite::EddsaJcs2022)
                         .then(|| m.cryptosuite.as_str()),
                     authority: m.authority.to_string(),

@@ -22,7 +22,11 @@ pub struct Member {
     /// What kind of body the member is.
     pub class: MemberClass,
     /// Base URL of the member's node: `http(s)://host[:port]`, no path, no trailing slash.
+    /// Its credentials name the registry's context and schemas under it.
     pub endpoint: String,
+    /// Endpoints the member's node had before (`former_endpoints`, optional): credentials
+    /// issued then name their context and schemas under one of them, and still verify.
+    pub former_endpoints: Vec<String>,
     /// The suite the member's authority signs with (`cryptosuite`, default
     /// `eddsa-jcs-2022`); [`Member::authority`] is a key of its kind.
     pub cryptosuite: Cryptosuite,

@@ -67,6 +67,7 @@ const MEMBER_FIELDS: &[&str] = &[
     "name_en",
     "class",
     "endpoint",
+    "former_endpoints",
     "cryptosuite",
     "authority",
     "log_origin",
@@ -221,6 +222,7 @@ impl<'t> Parser<'t> {
         check_endpoint(endpoint)
             .map_err(|reason| self.error(endpoint_span, ConfigErrorKind::BadEndpoint { reason }))?;
 
+        let former_endpoints = self.former_endpoints(table, endpoint)?;
         let cryptosuite = self.cryptosuite(table, span)?;
 
         let (authority, authority_span) = self.string(table, span, "authority")?;
@@ -274,6 +276,7 @@ impl<'t> Parser<'t> {
             name_en,
             class,
             endpoint: endpoint.to_owned(),
+            former_endpoints,
             cryptosuite,
             authority,
             log_origin: log_origin.to_owned(),
@@ -384,6 +387,52 @@ impl<'t> Parser<'t> {
                 },
             )),
         }
+    }
+
+    /// The optional `former_endpoints`: an array of endpoints the member's node had before
+    /// `endpoint`, each checked as `endpoint` is and none of them `endpoint` itself.
+    fn former_endpoints(
+        &self,
+        table: &DeTable<'_>,
+        endpoint: &str,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Some(value) = table.get("former_endpoints") else {
+            return Ok(Vec::new());
+        };
+        let DeValue::Array(items) = value.get_ref() else {
+            return Err(self.error(
+                value.span(),
+                ConfigErrorKind::WrongType {
+                    field: "former_endpoints",
+                    expected: "an array of endpoints",
+                },
+            ));
+        };
+        let mut former = Vec::with_capacity(items.len());
+        for item in items {
+            let DeValue::String(text) = item.get_ref() else {
+                return Err(self.error(
+                    item.span(),
+                    ConfigErrorKind::WrongType {
+                        field: "former_endpoints",
+                        expected: "an array of endpoints",
+                    },
+                ));
+            };
+            check_endpoint(text).map_err(|reason| {
+                self.error(item.span(), ConfigErrorKind::BadEndpoint { reason })
+            })?;
+            if text.as_ref() == endpoint || former.iter().any(|f| f == text.as_ref()) {
+                return Err(self.error(
+                    item.span(),
+                    ConfigErrorKind::BadEndpoint {
+                        reason: "a former endpoint is listed twice or is the endpoint",
+                    },
+                ));
+            }
+            former.push(text.to_string());
+        }
+        Ok(former)
     }
 
     /// The optional `cryptosuite`: `eddsa-jcs-2022` when absent, so that configurations

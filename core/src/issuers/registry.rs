@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::accreditation::Accreditation;
 use crate::agreement::{Agreement, AgreementInForce, in_force};
+use crate::credential::Namespace;
 use crate::identifiers::CredentialId;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;
@@ -52,23 +53,52 @@ pub(super) enum EventKind {
 pub struct IssuerRegistry {
     pub(super) member: String,
     pub(super) authority: DidKey,
+    /// Where the member's node names the context and schemas now, then where it did before.
+    namespaces: Vec<Namespace>,
     pub(super) events: Vec<Event>,
 }
 
 impl IssuerRegistry {
-    /// An empty history for `member`, whose authority's first key is `authority` (the trust
-    /// anchor from the federation configuration).
-    pub fn new(member: impl Into<String>, authority: DidKey) -> IssuerRegistry {
+    /// An empty history for `member`, whose authority's first key is `authority` and whose
+    /// node names the registry's context and schemas under `namespace` (both trust anchors
+    /// from the federation configuration: the key and the member's endpoint).
+    pub fn new(
+        member: impl Into<String>,
+        authority: DidKey,
+        namespace: Namespace,
+    ) -> IssuerRegistry {
         IssuerRegistry {
             member: member.into(),
             authority,
+            namespaces: vec![namespace],
             events: Vec::new(),
         }
+    }
+
+    /// This registry, also accepting credentials named under `former`: the bases the
+    /// member's node had before (the configuration's `former_endpoints`).
+    #[must_use]
+    pub fn with_former_namespaces(mut self, former: impl IntoIterator<Item = Namespace>) -> Self {
+        self.namespaces.extend(former);
+        self
     }
 
     /// The member.
     pub fn member(&self) -> &str {
         &self.member
+    }
+
+    /// Where the member's credentials name the context and schemas now.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespaces[0]
+    }
+
+    /// Where the member's credentials may name the context and schemas (besides the legacy
+    /// base): its node's namespace now, then those it had before. Verification checks it
+    /// ([`crate::credential::check_namespace`]); admission into a log does not, so that no
+    /// mirror refuses an entry over a URL.
+    pub fn namespaces(&self) -> &[Namespace] {
+        &self.namespaces
     }
 
     /// Every accreditation logged so far, in log order.

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::accreditation::SubjectFacts;
-use crate::credential::{CredentialType, parse_datetime};
+use crate::credential::{CredentialType, Namespace, parse_datetime};
 use crate::identifiers::CredentialId;
 use crate::statement::{KeyRotation, StatusChange};
 use crate::status::CredentialStatus;
@@ -46,7 +46,7 @@ fn sign(object: Value, seed: u8, at: &str) -> Value {
 
 /// Authority seed 1; enterprise seed 2 accredited for 中级/副高级 titles in 2026.
 fn registry() -> IssuerRegistry {
-    let mut registry = IssuerRegistry::new(MEMBER, did(1));
+    let mut registry = IssuerRegistry::new(MEMBER, did(1), Namespace::legacy());
     let accreditation = sign(
         json!({
             "id": id(1).to_string(),
@@ -657,7 +657,7 @@ fn sign_sm2(object: Value, seed: u8, at: &str) -> Value {
 #[test]
 fn an_sm2_authority_accredits_with_sm2_and_its_issuers_sign_with_either_suite() {
     let authority = sm2_key(1).did();
-    let mut r = IssuerRegistry::new(MEMBER, authority.clone());
+    let mut r = IssuerRegistry::new(MEMBER, authority.clone(), Namespace::legacy());
     let accreditation = sign_sm2(
         json!({
             "id": id(1).to_string(),

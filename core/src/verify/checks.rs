@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::credential::{CredentialView, format_datetime, parse_datetime};
+use crate::credential::{CredentialView, check_namespace, format_datetime, parse_datetime};
 use crate::issuers::{IssuerRegistry, When};
 use crate::schema::{SchemaKind, SchemaSet};
 use talent_integrity::did::DidKey;
@@ -99,7 +99,8 @@ pub(super) fn check_issuer(
 }
 
 /// Whether the signer could issue the credential when it signed it (`proof.created`, or
-/// `validFrom` for a proof without one), at its place in the log when known.
+/// `validFrom` for a proof without one), at its place in the log when known, and whether
+/// the credential names the context and schema where its member's credentials do.
 pub(super) fn check_authority(
     credential: &CredentialView<'_>,
     proof_result: &Result<VerifiedProof, proof::ProofError>,
@@ -122,7 +123,15 @@ pub(super) fn check_authority(
         admitted: None,
     };
     match registry.authorise_view(credential, &verified.controller, when) {
-        Ok(authorisation) => Check::pass(CheckName::Authority, authorisation.describe()),
+        Ok(authorisation) => {
+            match check_namespace(credential, registry.member(), registry.namespaces()) {
+                Ok(()) => Check::pass(CheckName::Authority, authorisation.describe()),
+                Err(foreign) => Check::fail(
+                    CheckName::Authority,
+                    format!("{foreign} (foreign_namespace)"),
+                ),
+            }
+        }
         Err(error) => Check::fail(
             CheckName::Authority,
             format!("{} ({})", error, error.code()),

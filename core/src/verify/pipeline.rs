@@ -335,6 +335,7 @@ mod batch_tests {
             request,
             &issuer,
             &"cq-sc".parse().expect("region"),
+            &credential::Namespace::at("https://cq-sc.example"),
             CredentialId::parse_lenient(&id).expect("id"),
             now(),
         )

@@ -2,8 +2,6 @@
 //! proof this project verifies, whoever issued it. The registry's own checks (schema,
 //! authority, log inclusion, logged status) come on top, for the credentials they apply to.
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use talent_integrity::did::DidKey;
@@ -16,16 +14,16 @@ use crate::verify::{Check, CheckName};
 /// `proofPurpose` of a presentation's proof.
 pub const AUTHENTICATION: &str = "authentication";
 
-/// The JSON-LD contexts an `eddsa-rdfc-2022` proof is canonicalised with: the W3C contexts
-/// and the registry's, from memory; any other is refused, never fetched.
-static CONTEXTS: LazyLock<ContextLoader> = LazyLock::new(crate::schema::json_ld_contexts);
-
-/// Every proof of a document (one, or a set or chain): all must verify.
+/// Every proof of a document (one, or a set or chain): all must verify. An
+/// `eddsa-rdfc-2022` proof is canonicalised with the contexts of `contexts` (the W3C
+/// contexts and the registry's, from memory: [`crate::schema::json_ld_contexts`]); any other
+/// context is refused, never fetched.
 fn verify_proofs(
     document: &Value,
     purpose: &'static str,
+    contexts: &ContextLoader,
 ) -> Result<Vec<VerifiedProof>, ProofError> {
-    proof::verify_proof_set(document, purpose, &CONTEXTS)
+    proof::verify_proof_set(document, purpose, contexts)
 }
 
 /// The detail of a passed proof check: each proof's suite and signer.
@@ -69,7 +67,12 @@ impl PresentationChecks {
 /// The general checks of a credential at `now`: `dataModel`, `proof` (an
 /// `assertionMethod` proof), `issuer` (the proof's key is the issuer's when the issuer is a
 /// did:key) and `validity`. A check that cannot run after an earlier failure is skipped.
-pub fn verify_credential(document: &Value, now: DateTime<Utc>) -> Vec<Check> {
+/// JSON-LD contexts come from `contexts` only.
+pub fn verify_credential(
+    document: &Value,
+    contexts: &ContextLoader,
+    now: DateTime<Utc>,
+) -> Vec<Check> {
     let mut checks = Vec::with_capacity(4);
     match data_model::check_credential(document) {
         Ok(_) => checks.push(Check::pass(CheckName::DataModel, "conforms")),
@@ -84,7 +87,7 @@ pub fn verify_credential(document: &Value, now: DateTime<Utc>) -> Vec<Check> {
     let object = document
         .as_object()
         .expect("the data model checked an object");
-    match verify_proofs(document, ASSERTION_METHOD) {
+    match verify_proofs(document, ASSERTION_METHOD, contexts) {
         Ok(verified) => {
             checks.push(Check::pass(CheckName::Proof, proofs_detail(&verified)));
             checks.push(issuer_check(object, &verified));
@@ -104,6 +107,7 @@ pub fn verify_credential(document: &Value, now: DateTime<Utc>) -> Vec<Check> {
 pub fn verify_presentation(
     document: &Value,
     options: &PresentationOptions,
+    contexts: &ContextLoader,
     now: DateTime<Utc>,
 ) -> PresentationChecks {
     let mut checks = PresentationChecks {
@@ -125,7 +129,7 @@ pub fn verify_presentation(
     if object.contains_key("proof") {
         checks
             .presentation
-            .push(presentation_proof(document, options));
+            .push(presentation_proof(document, options, contexts));
     } else if options.challenge.is_some() || options.domain.is_some() {
         checks.presentation.push(Check::fail(
             CheckName::Proof,
@@ -145,7 +149,7 @@ pub fn verify_presentation(
                 "an enveloped credential: its envelope conforms (its securing format is not verified here)",
             )]
         } else {
-            verify_credential(credential, now)
+            verify_credential(credential, contexts, now)
         });
     }
     checks
@@ -153,7 +157,11 @@ pub fn verify_presentation(
 
 /// A presentation's proof (or each of its proofs): `authentication`, with the challenge and
 /// domain asked for, one of them by the holder when the holder is a did:key.
-fn presentation_proof(document: &Value, options: &PresentationOptions) -> Check {
+fn presentation_proof(
+    document: &Value,
+    options: &PresentationOptions,
+    contexts: &ContextLoader,
+) -> Check {
     let proofs = match &document["proof"] {
         Value::Array(proofs) => proofs.iter().collect(),
         proof => vec![proof],
@@ -179,7 +187,7 @@ fn presentation_proof(document: &Value, options: &PresentationOptions) -> Check 
             }
         }
     }
-    match verify_proofs(document, AUTHENTICATION) {
+    match verify_proofs(document, AUTHENTICATION, contexts) {
         Ok(verified) => match document.get("holder").map(holder_id) {
             Some(Some(holder))
                 if !verified
@@ -274,6 +282,10 @@ mod tests {
         DidKey::from_verifying_key(&key(seed).verifying_key()).to_string()
     }
 
+    fn contexts() -> ContextLoader {
+        crate::schema::json_ld_contexts([])
+    }
+
     fn signed_credential(issuer_seed: u8, signer_seed: u8) -> Value {
         let unsigned = json!({
             "@context": [data_model::CREDENTIALS_V2],
@@ -309,13 +321,13 @@ mod tests {
     fn any_issuers_credential_verifies_and_a_changed_claim_does_not() {
         let credential = signed_credential(1, 1);
         assert_eq!(
-            failed(&verify_credential(&credential, now())),
+            failed(&verify_credential(&credential, &contexts(), now())),
             Vec::<&str>::new()
         );
         let mut changed = credential;
         changed["credentialSubject"]["name"] = json!("OtherClaim");
         assert_eq!(
-            failed(&verify_credential(&changed, now())),
+            failed(&verify_credential(&changed, &contexts(), now())),
             ["proof", "issuer"]
         );
     }
@@ -323,17 +335,25 @@ mod tests {
     #[test]
     fn the_signer_must_be_the_issuer_and_the_time_inside_the_window() {
         assert_eq!(
-            failed(&verify_credential(&signed_credential(1, 2), now())),
+            failed(&verify_credential(
+                &signed_credential(1, 2),
+                &contexts(),
+                now()
+            )),
             ["issuer"]
         );
         let early = parse_date_time_stamp("2025-12-31T00:00:00Z").expect("time");
         assert_eq!(
-            failed(&verify_credential(&signed_credential(1, 1), early)),
+            failed(&verify_credential(
+                &signed_credential(1, 1),
+                &contexts(),
+                early
+            )),
             ["validity"]
         );
         let broken = json!({"type": ["VerifiableCredential"]});
         assert_eq!(
-            failed(&verify_credential(&broken, now())),
+            failed(&verify_credential(&broken, &contexts(), now())),
             ["dataModel", "proof", "issuer", "validity"]
         );
     }
@@ -369,15 +389,19 @@ mod tests {
             challenge: Some("c-1".into()),
             domain: None,
         };
-        let checks = verify_presentation(&signed("c-1"), &options, now());
+        let checks = verify_presentation(&signed("c-1"), &options, &contexts(), now());
         assert!(checks.verified(), "{checks:?}");
         assert_eq!(checks.credentials.len(), 1);
-        let replayed = verify_presentation(&signed("c-0"), &options, now());
+        let replayed = verify_presentation(&signed("c-0"), &options, &contexts(), now());
         assert_eq!(failed(&replayed.presentation), ["proof"]);
-        let unsigned_checks = verify_presentation(&unsigned, &options, now());
+        let unsigned_checks = verify_presentation(&unsigned, &options, &contexts(), now());
         assert_eq!(failed(&unsigned_checks.presentation), ["proof"]);
-        let without_challenge =
-            verify_presentation(&unsigned, &PresentationOptions::default(), now());
+        let without_challenge = verify_presentation(
+            &unsigned,
+            &PresentationOptions::default(),
+            &contexts(),
+            now(),
+        );
         assert!(without_challenge.verified());
     }
 }

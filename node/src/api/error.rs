@@ -477,40 +477,17 @@ impl From<IssueError> for ApiError {
             IssueError::NotAdmitted(error) => ApiError::NotAdmitted(error),
             IssueError::Duplicate(id) => ApiError::Duplicate(id.to_string()),
             error @ IssueError::HeldByMember { .. } => ApiError::IdHeldByMember(error.to_string()),
-            error @ IssueError::Statement(_) => ApiError::InvalidSubmission {
-                code: "invalid_statement",
-                message: error.to_string(),
-            },
-            error @ IssueError::Proof(_) => ApiError::InvalidSubmission {
-                code: "invalid_proof",
-                message: error.to_string(),
-            },
-            error @ IssueError::IssuerNotSigner { .. } => ApiError::InvalidSubmission {
-                code: "issuer_not_signer",
-                message: error.to_string(),
-            },
-            error @ IssueError::NotFresh { .. } => ApiError::InvalidSubmission {
-                code: "proof_not_fresh",
-                message: error.to_string(),
-            },
-            error @ IssueError::NotSubmittable(_) => ApiError::InvalidSubmission {
-                code: "not_submittable",
-                message: error.to_string(),
-            },
-            error @ IssueError::StatusEntry(_) => ApiError::InvalidSubmission {
-                code: "status_entry_invalid",
-                message: error.to_string(),
-            },
-            error @ IssueError::Agreement(_) => ApiError::InvalidSubmission {
-                code: "agreement_invalid",
-                message: error.to_string(),
-            },
-            error @ IssueError::StatusEntryMissing => ApiError::InvalidSubmission {
-                code: "status_entry_required",
-                message: error.to_string(),
-            },
-            error @ IssueError::StatusSlotUnavailable { .. } => ApiError::InvalidSubmission {
-                code: "status_slot_unavailable",
+            error @ (IssueError::Statement(_)
+            | IssueError::Proof(_)
+            | IssueError::IssuerNotSigner { .. }
+            | IssueError::NotFresh { .. }
+            | IssueError::NotSubmittable(_)
+            | IssueError::StatusEntry(_)
+            | IssueError::Agreement(_)
+            | IssueError::ForeignNamespace(_)
+            | IssueError::StatusEntryMissing
+            | IssueError::StatusSlotUnavailable { .. }) => ApiError::InvalidSubmission {
+                code: error.submission_code().unwrap_or("invalid_submission"),
                 message: error.to_string(),
             },
             IssueError::Schema(error) => ApiError::SchemaViolation(error),

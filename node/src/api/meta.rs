@@ -28,11 +28,21 @@ pub fn routes() -> Router<AppState> {
         .route("/ns/v1", get(context))
 }
 
-/// `GET /api/v1/member`: the identity (the authority DID is its first key) and the key
-/// the authority signs with now.
+/// `GET /api/v1/member`: the identity (the authority DID is its first key), the key the
+/// authority signs with now, and the public URL its credentials name the context and
+/// schemas under.
 async fn member(State(state): State<AppState>) -> AppJson<Value> {
     let mut identity = json!(state.member.as_ref());
     identity["authorityKey"] = json!(state.issuance.authority_did().to_string());
+    identity["publicUrl"] = json!(state.public_url.as_ref());
+    let own = state.issuers.own();
+    identity["formerPublicUrls"] = json!(
+        own.namespaces()
+            .iter()
+            .skip(1)
+            .map(|namespace| namespace.base_url())
+            .collect::<Vec<_>>()
+    );
     if let Some(open) = &state.open_issuer {
         identity["openIssuer"] = json!(open.did().to_string());
     }
@@ -83,12 +93,21 @@ async fn rotate_authority_key(
     ))
 }
 
-/// `GET /schemas/<path>`: the JSON Schemas the node validates with.
-async fn schema_document(Path(path): Path<String>) -> Result<impl IntoResponse, ApiError> {
-    schema::documents()
-        .iter()
-        .find(|(name, _)| *name == path)
-        .map(|(_, text)| ([(header::CONTENT_TYPE, "application/schema+json")], *text))
+/// `GET /schemas/<path>`: the JSON Schemas the node validates with, each with this node's
+/// URL as its `$id` (the `credentialSchema.id` its credentials name), so that the relative
+/// `$ref`s between them resolve here.
+async fn schema_document(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let namespace = state.issuers.own();
+    let content_type = if path.ends_with(".jsonld") {
+        "application/ld+json"
+    } else {
+        "application/schema+json"
+    };
+    schema::served_document(&path, namespace.namespace())
+        .map(|text| ([(header::CONTENT_TYPE, content_type)], text))
         .ok_or(ApiError::RouteNotFound(format!("/schemas/{path}")))
 }
 

@@ -126,6 +126,8 @@ mod tests {
                 .parse()
                 .expect("did"),
             verified: u64::MAX,
+            namespace: talent_core::credential::Namespace::legacy(),
+            former_namespaces: Vec::new(),
         };
         let issuers = Issuers::load(&store, &own, &[]).expect("issuers");
         BackupService::new(

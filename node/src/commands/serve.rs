@@ -30,8 +30,9 @@ pub struct ServeArgs {
     /// Default: the member's endpoint with --config, else 127.0.0.1:8080.
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// The URL clients reach this node at, written into credentials' status-list
-    /// entries. Default: the member's endpoint with --config, else http://<listen address>.
+    /// The URL clients reach this node at: credentials name their context
+    /// (<URL>/ns/v1), schema and status lists under it. A member's is its endpoint (the
+    /// default with --config); else the default is http(s)://<listen address>.
     #[arg(long)]
     public_url: Option<String>,
     /// Federation configuration (federation.toml); needs --member.
@@ -284,6 +285,14 @@ fn checked(args: ServeArgs) -> anyhow::Result<Checked> {
         }
         _ => (Role::Development, None),
     };
+    if let (Some(url), Some(endpoint)) = (&args.public_url, &endpoint) {
+        anyhow::ensure!(
+            url.trim_end_matches('/') == endpoint,
+            "--public-url {url:?} is not the member's endpoint {endpoint:?} in the federation \
+             configuration: a member's credentials name their context and schemas under its \
+             endpoint, which is what peers and verifiers check them against"
+        );
+    }
     let listen = match (args.listen, &endpoint) {
         (Some(listen), _) => listen,
         (None, Some(endpoint)) => listen_address(endpoint)?,

@@ -215,8 +215,11 @@ impl IssuanceService {
     ) -> Result<Signed, IssueError> {
         self.may_issue(operator, Some(request.credential_type))?;
         let id = CredentialId::from_uuid(Uuid::now_v7());
-        let mut prepared = credential::prepare(request, &authority.did, &self.member, id, now)
-            .map_err(IssueError::Credential)?;
+        let namespace = self.issuers.own();
+        let namespace = namespace.namespace();
+        let mut prepared =
+            credential::prepare(request, &authority.did, &self.member, namespace, id, now)
+                .map_err(IssueError::Credential)?;
         let slot = self.status_lists.allocate()?;
         prepared.document["credentialStatus"] = self.status_lists.entries(slot);
         // The request schema and `prepare` together must yield a valid credential; checking

@@ -92,6 +92,10 @@ pub enum IssueError {
     /// The request cannot become a credential.
     #[error(transparent)]
     Credential(CredentialError),
+    /// A submitted credential names its context or schema under another node than this
+    /// member's (or the legacy base).
+    #[error(transparent)]
+    ForeignNamespace(talent_core::credential::ForeignNamespace),
     /// A submitted statement or status request is malformed.
     #[error(transparent)]
     Statement(StatementError),
@@ -177,6 +181,26 @@ pub enum IssueError {
     /// Signing or the store failed (an internal invariant broke); nothing was stored.
     #[error(transparent)]
     Internal(crate::InternalError),
+}
+
+impl IssueError {
+    /// The stable code of a refused submission (a malformed or misnamed signed object, an
+    /// unusable status entry); `None` for the other errors, which have their own answers.
+    pub fn submission_code(&self) -> Option<&'static str> {
+        Some(match self {
+            IssueError::Statement(_) => "invalid_statement",
+            IssueError::Proof(_) => "invalid_proof",
+            IssueError::IssuerNotSigner { .. } => "issuer_not_signer",
+            IssueError::NotFresh { .. } => "proof_not_fresh",
+            IssueError::NotSubmittable(_) => "not_submittable",
+            IssueError::StatusEntry(_) => "status_entry_invalid",
+            IssueError::Agreement(_) => "agreement_invalid",
+            IssueError::ForeignNamespace(_) => "foreign_namespace",
+            IssueError::StatusEntryMissing => "status_entry_required",
+            IssueError::StatusSlotUnavailable { .. } => "status_slot_unavailable",
+            _ => return None,
+        })
+    }
 }
 
 impl From<StoreError> for IssueError {

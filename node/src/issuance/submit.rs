@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use serde_json::Value;
-use talent_core::credential::{CredentialError, CredentialType};
+use talent_core::credential::{CredentialError, CredentialType, CredentialView, check_namespace};
 use talent_core::identifiers::CredentialId;
 use talent_core::log_entry;
 use talent_core::schema::SchemaKind;
@@ -89,6 +89,14 @@ impl IssuanceService {
                 self.schemas
                     .validate(SchemaKind::Credential(credential_type), object)
                     .map_err(IssueError::Schema)?;
+                // Verifiers refuse a credential under another base; so does its issuing node.
+                let registry = self.issuers.own();
+                check_namespace(
+                    &CredentialView::of(object),
+                    registry.member(),
+                    registry.namespaces(),
+                )
+                .map_err(IssueError::ForeignNamespace)?;
                 check_agreement(object)?;
                 true
             }

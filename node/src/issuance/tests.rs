@@ -47,6 +47,8 @@ impl Fixture {
             member: MEMBER.into(),
             authority: authority.did(),
             verified: u64::MAX,
+            namespace: talent_core::credential::Namespace::at("http://127.0.0.1:9"),
+            former_namespaces: Vec::new(),
         };
         let issuers = Arc::new(Issuers::load(&store, &own, &[]).expect("issuers"));
         let status_lists = Arc::new(

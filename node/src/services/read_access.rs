@@ -62,6 +62,8 @@ mod tests {
             member: "dev".into(),
             authority: did(1),
             verified: 0,
+            namespace: talent_core::credential::Namespace::legacy(),
+            former_namespaces: Vec::new(),
         };
         let issuers = Issuers::load(&store, &own, &[]).expect("registries");
         let (mine, theirs) = (did(2), did(3));

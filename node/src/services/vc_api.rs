@@ -290,7 +290,8 @@ async fn credential_result(
     requested: Option<&[CheckName]>,
     inquiry: &Inquiry,
 ) -> Result<VerificationResult, VcApiError> {
-    let mut results = w3c::verify_credential(&credential, chrono::Utc::now());
+    let mut results =
+        w3c::verify_credential(&credential, &state.json_ld_contexts, chrono::Utc::now());
     let mut warnings = Vec::new();
     let registry = if CredentialType::from_type_array(&credential["type"]).is_some() {
         let verdict = verification::verdict(
@@ -418,7 +419,12 @@ pub async fn verify_presentation(
         .ok_or(VcApiError::Shape(
             "body must be {\"verifiablePresentation\": {…}, \"options\"?: {…}}",
         ))?;
-    let own = w3c::verify_presentation(&presentation, &options, chrono::Utc::now());
+    let own = w3c::verify_presentation(
+        &presentation,
+        &options,
+        &state.json_ld_contexts,
+        chrono::Utc::now(),
+    );
     let mut result = judge(own.presentation, Vec::new(), None, None);
     let embedded: Vec<Value> = match &presentation["verifiableCredential"] {
         Value::Array(items) => items.clone(),

@@ -52,6 +52,8 @@ fn title(key: &SigningKey, region: &str, id: CredentialId, name: &str, status: V
         request,
         &did,
         &region.parse().expect("region"),
+        // Delegated issuers' tools may keep naming the legacy URLs; nodes accept them.
+        &credential::Namespace::legacy(),
         id,
         Utc::now(),
     )

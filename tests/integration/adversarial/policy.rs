@@ -116,6 +116,7 @@ impl Enterprise {
             request,
             &self.did,
             &REGION.parse().expect("region"),
+            &credential::Namespace::legacy(),
             CredentialId::from_uuid(uuid::Uuid::now_v7()),
             created,
         )

@@ -108,7 +108,11 @@ impl MemberKeys {
     /// # Errors
     /// Never in practice: the member id is a valid region id.
     pub fn issuer(&self) -> anyhow::Result<Issuer> {
-        Issuer::new(self.authority.clone(), self.member.id.as_str())
+        Issuer::new(
+            self.authority.clone(),
+            self.member.id.as_str(),
+            credential::Namespace::at(&self.member.endpoint),
+        )
     }
 
     /// A checkpoint of `size` entries with `root`, signed with the member's log key.
@@ -135,19 +139,30 @@ pub struct Issuer {
     key: SigningKey,
     did: DidKey,
     region: RegionId,
+    namespace: credential::Namespace,
 }
 
 impl Issuer {
-    /// An issuer signing with `key` for `region`.
+    /// An issuer signing with `key` for `region`, naming the context and schemas under
+    /// `namespace` (the region's node).
     ///
     /// # Errors
     /// `region` is not a valid region id.
-    pub fn new(key: SigningKey, region: &str) -> anyhow::Result<Issuer> {
+    pub fn new(
+        key: SigningKey,
+        region: &str,
+        namespace: credential::Namespace,
+    ) -> anyhow::Result<Issuer> {
         let did = DidKey::from_verifying_key(&key.verifying_key());
         let region = region
             .parse()
             .map_err(|error| anyhow::anyhow!("region {region:?}: {error}"))?;
-        Ok(Issuer { key, did, region })
+        Ok(Issuer {
+            key,
+            did,
+            region,
+            namespace,
+        })
     }
 
     /// The issuer's DID.
@@ -164,8 +179,9 @@ impl Issuer {
         let request = IssueRequest::from_json(request).context("issuance request")?;
         let now = chrono::Utc::now();
         let id = CredentialId::from_uuid(uuid::Uuid::now_v7());
-        let prepared = credential::prepare(request, &self.did, &self.region, id, now)
-            .context("preparing the credential")?;
+        let prepared =
+            credential::prepare(request, &self.did, &self.region, &self.namespace, id, now)
+                .context("preparing the credential")?;
         let options = ProofOptions {
             created: credential::format_datetime(now),
             proof_purpose: ASSERTION_METHOD,
