@@ -14,8 +14,10 @@ bash scripts/setup.sh
 cargo build --locked --workspace --all-targets
 cargo test --locked --workspace "$@"
 # The W3C interoperability suites against a fresh node over TLS; a suite that passes fewer
-# tests than interop/w3c-expected.txt records fails the run. Skipped when a test filter is
-# given (`scripts/test.sh <filter>` runs just those tests).
+# tests than interop/w3c-expected.txt records fails the run. The fuzz targets (their own
+# workspace, run by hand with `cargo fuzz`) must still compile against the libraries. Both
+# are skipped when a test filter is given (`scripts/test.sh <filter>` runs just those tests).
 if [ $# -eq 0 ]; then
+  cargo check --locked --quiet --manifest-path fuzz/Cargo.toml --bins
   bash scripts/w3c-suites.sh --check interop/w3c-expected.txt
 fi

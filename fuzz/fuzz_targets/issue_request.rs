@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
         request,
         &issuer,
         &fixtures::MEMBER.parse().expect("region"),
+        &fixtures::namespace(),
         fixtures::credential_id(9),
         fixtures::now(),
     );

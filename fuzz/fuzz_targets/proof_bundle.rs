@@ -24,15 +24,21 @@ fuzz_target!(|data: &[u8]| {
             require_quorum,
             max_status_age: Some(86_400 * 30),
         };
-        let Ok(verdict) = bundle.verify(&options) else {
+        let Ok(verification) = bundle.verification(&options) else {
             continue;
         };
         assert!(
-            !verdict.verified || same_or_context_appended(&bundle.credential, signed_title()),
+            !verification.verdict.verified
+                || same_or_context_appended(&bundle.credential, signed_title()),
             "a changed bundle verified: {value}"
         );
         for region in ["cq-sc", "cd-hz", "xx"] {
-            let _ = bundle.recognise(region, verdict.verified, federation(), options.now);
+            let _ = bundle.recognise(
+                region,
+                verification.verified.as_ref(),
+                federation(),
+                options.now,
+            );
         }
     }
 });

@@ -167,6 +167,8 @@ impl Node {
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
+                // As many as a node keeps (`registry-node`'s store::MAX_PUBLIC_URLS).
+                .take(64)
                 .map(str::to_owned)
                 .collect(),
         })

@@ -1,5 +1,6 @@
 //! The `meta` column family: named values of the member (its identity, the authority it
-//! issues as, the checkpoints of its log, the personal-data key check).
+//! issues as, the checkpoints of its log, the personal-data key check, the public URLs it
+//! served under).
 
 use rocksdb::WriteBatch;
 
