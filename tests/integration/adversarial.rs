@@ -9,6 +9,7 @@ mod data_at_rest;
 mod demo_signals;
 mod id_hijack;
 mod outage_quorum;
+mod oversized_answers;
 mod policy;
 mod qr_bomb;
 mod self_contained;

@@ -64,6 +64,37 @@ pub fn trust_roots(path: &std::path::Path) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("the trusted certificates were already set"))
 }
 
+/// The largest answer read from a node: far above any real one (a whole entry bundle is at
+/// most 16 MiB), so that a node that streams without end cannot exhaust the verifier's memory.
+pub const MAX_RESPONSE_BYTES: u64 = 64 << 20;
+
+/// The body of `response` from `url`, refused past [`MAX_RESPONSE_BYTES`] (by its declared
+/// length at once, else as it arrives).
+fn read_body(response: reqwest::blocking::Response, url: &str) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let too_large = || {
+        anyhow::anyhow!(
+            "{url} answered with more than {} MiB; no node answer is that large",
+            MAX_RESPONSE_BYTES >> 20
+        )
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_RESPONSE_BYTES)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    response
+        .take(MAX_RESPONSE_BYTES + 1)
+        .read_to_end(&mut body)
+        .with_context(|| format!("reading the answer of {url}"))?;
+    if body.len() as u64 > MAX_RESPONSE_BYTES {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
 impl Node {
     /// A client for the node at `base`.
     ///
@@ -116,7 +147,7 @@ impl Node {
         if !status.is_success() {
             bail!("{}{path} answered {status}", self.base);
         }
-        Ok(response.bytes()?.to_vec())
+        read_body(response, &format!("{}{path}", self.base))
     }
 
     fn json(&self, path: &str) -> anyhow::Result<Option<Value>> {
@@ -125,7 +156,8 @@ impl Node {
         if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let body: Value = response.json().with_context(|| {
+        let bytes = read_body(response, &format!("{}{path}", self.base))?;
+        let body: Value = serde_json::from_slice(&bytes).with_context(|| {
             format!(
                 "{}{path} answered {status} with a body that is not JSON",
                 self.base
@@ -167,7 +199,7 @@ impl Node {
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
-                // As many as a node keeps (`registry-node`'s store::MAX_PUBLIC_URLS).
+                // As many as a node keeps (`MAX_PUBLIC_URLS` in node/src/store/meta.rs).
                 .take(64)
                 .map(str::to_owned)
                 .collect(),
@@ -190,8 +222,7 @@ impl Node {
         if !status.is_success() {
             bail!("{url} answered {status}");
         }
-        response
-            .json()
+        serde_json::from_slice(&read_body(response, &url)?)
             .with_context(|| format!("{url} did not answer with a verdict"))
     }
 
