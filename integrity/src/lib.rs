@@ -12,7 +12,9 @@
 //!   time or, for Ed25519, verified in batches; and, for documents of other issuers, the
 //!   W3C `eddsa-rdfc-2022` (Ed25519 over canonical N-Quads);
 //! - [`rdfc`]: JSON-LD documents as RDFC-1.0 canonical N-Quads, with contexts from a local
-//!   cache embedded in the crate, refusing what JSON-LD would drop.
+//!   cache embedded in the crate, refusing what JSON-LD would drop;
+//! - [`resource`]: the digests a document gives of the resources it names (`digestSRI`,
+//!   `digestMultibase`), checked against bytes held here, never fetched.
 //!
 //! Nothing here performs I/O or reads the clock.
 
@@ -25,3 +27,4 @@ pub mod keys;
 pub mod multibase;
 pub mod proof;
 pub mod rdfc;
+pub mod resource;

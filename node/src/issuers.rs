@@ -15,8 +15,8 @@ use talent_core::credential::Namespace;
 use talent_core::identifiers::CredentialId;
 use talent_core::issuers::{IssuerRegistry, StatusTarget};
 use talent_core::status::CredentialStatus;
+use talent_core::w3c::verify::KnownDocuments;
 use talent_integrity::did::DidKey;
-use talent_integrity::rdfc::ContextLoader;
 
 use crate::store::{LogSpace, Store, StoreError};
 
@@ -96,15 +96,19 @@ impl Issuers {
             .cloned()
     }
 
-    /// The JSON-LD contexts this node canonicalises with: the W3C contexts and the
-    /// registry's, under the legacy URL and under each loaded member's node (this one and
-    /// its peers).
-    pub fn json_ld_contexts(&self) -> ContextLoader {
+    /// What this node reads from memory for general W3C verification and its open issuer
+    /// ([`KnownDocuments::of_registry`]): the registry's context under the legacy URL and
+    /// under each loaded member's node (this one now and before, and its peers).
+    pub fn known_documents(&self) -> KnownDocuments {
         let registries = self
             .registries
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        talent_core::schema::json_ld_contexts(registries.values().flat_map(|r| r.namespaces()))
+        let namespaces: Vec<Namespace> = registries
+            .values()
+            .flat_map(|registry| registry.namespaces().iter().cloned())
+            .collect();
+        KnownDocuments::of_registry(&namespaces)
     }
 
     /// The registry of this member's own log.

@@ -585,7 +585,7 @@ pub fn open(
             key,
             Arc::clone(&store),
             public_url,
-            issuers.json_ld_contexts(),
+            issuers.known_documents(),
         )))
     } else {
         None
@@ -597,7 +597,7 @@ pub fn open(
         log.origin(),
         None,
     ));
-    let json_ld_contexts = issuers.json_ld_contexts();
+    let known_documents = issuers.known_documents();
     let state = AppState {
         open_issuer,
         store,
@@ -609,7 +609,7 @@ pub fn open(
         issuers,
         tokens,
         public_url: Arc::from(public_url.trim_end_matches('/')),
-        json_ld_contexts,
+        known_documents,
         verifier: Arc::new(crate::services::verification::Batcher::counted(
             metrics.verification.clone(),
         )),

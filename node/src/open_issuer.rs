@@ -15,9 +15,10 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use talent_core::status_list::{Bitstring, StatusListCredential, StatusPurpose};
 use talent_core::w3c::data_model::{self, DataModelError, Version};
+use talent_core::w3c::verify::KnownDocuments;
 use talent_integrity::did::DidKey;
 use talent_integrity::proof::{self, ASSERTION_METHOD, Cryptosuite, ProofError, ProofOptions};
-use talent_integrity::rdfc::{self, ContextLoader, RdfcError};
+use talent_integrity::rdfc::{self, RdfcError};
 
 use crate::store::{Store, StoreError};
 
@@ -67,20 +68,20 @@ pub struct OpenIssuer {
     did: DidKey,
     store: Arc<Store>,
     list_url: String,
-    contexts: ContextLoader,
+    known: KnownDocuments,
     /// Serialises index hand-outs and revocations (read, change, write the meta value).
     writes: Mutex<()>,
 }
 
 impl OpenIssuer {
     /// The open issuer with `key`, keeping its state in `store`, its list at
-    /// `<public_url>/credentials/status-lists/open/0`, signing `eddsa-rdfc-2022` with
-    /// `contexts`.
+    /// `<public_url>/credentials/status-lists/open/0`, signing `eddsa-rdfc-2022` with the
+    /// contexts of `known` and checking related resources' digests against its resources.
     pub fn new(
         key: SigningKey,
         store: Arc<Store>,
         public_url: &str,
-        contexts: ContextLoader,
+        known: KnownDocuments,
     ) -> OpenIssuer {
         OpenIssuer {
             did: DidKey::from_verifying_key(&key.verifying_key()),
@@ -90,7 +91,7 @@ impl OpenIssuer {
                 "{}/credentials/status-lists/open/0",
                 public_url.trim_end_matches('/')
             ),
-            contexts,
+            known,
             writes: Mutex::new(()),
         }
     }
@@ -144,6 +145,8 @@ impl OpenIssuer {
             _ => return Err(OpenIssuerError::IssuerMismatch(did)),
         }
         let version = data_model::check_credential(&credential)?;
+        // An issuer that holds a related resource refuses a digest that is not its own.
+        data_model::check_related_digests(&credential, &self.known.resources)?;
         // The status list's terms are defined by the VC 2.0 context only: a VC 1.1
         // credential gets no status entry.
         if version == Version::V2_0 && credential.get("credentialStatus").is_none() {
@@ -156,7 +159,7 @@ impl OpenIssuer {
                 "statusListCredential": self.list_url,
             });
         }
-        match rdfc::canonical_nquads(&credential, &self.contexts) {
+        match rdfc::canonical_nquads(&credential, &self.known.contexts) {
             // A JCS proof signs the JSON, where a base direction stays; only canonical
             // N-Quads would lose it.
             Err(RdfcError::BaseDirection(_)) if suite != Cryptosuite::EddsaRdfc2022 => {}
@@ -169,7 +172,7 @@ impl OpenIssuer {
         };
         Ok(match suite {
             Cryptosuite::EddsaRdfc2022 => {
-                proof::sign_rdfc(&credential, &self.key, &options, &self.contexts)?
+                proof::sign_rdfc(&credential, &self.key, &options, &self.known.contexts)?
             }
             _ => proof::sign(&credential, &self.key, &options)?,
         })
@@ -268,7 +271,7 @@ mod tests {
             SigningKey::from_bytes(&[9; 32]),
             store,
             "https://node.example/",
-            talent_core::schema::json_ld_contexts([]),
+            KnownDocuments::of_registry(&[]),
         )
     }
 
@@ -294,7 +297,7 @@ mod tests {
             "https://node.example/credentials/status-lists/open/0"
         );
         assert!(
-            verify_credential(&first, &issuer.contexts, Utc::now())
+            verify_credential(&first, &issuer.known, Utc::now())
                 .iter()
                 .all(|c| c.ok)
         );
@@ -342,7 +345,7 @@ mod tests {
             .expect("signs");
         assert_eq!(rdfc["proof"]["cryptosuite"], "eddsa-rdfc-2022");
         assert!(
-            verify_credential(&rdfc, &issuer.contexts, Utc::now())
+            verify_credential(&rdfc, &issuer.known, Utc::now())
                 .iter()
                 .all(|c| c.ok)
         );

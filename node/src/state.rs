@@ -40,9 +40,10 @@ pub struct AppState {
     /// The URL this node is reached at (`--public-url`): what QR codes and status lists
     /// point to.
     pub public_url: Arc<str>,
-    /// The JSON-LD contexts the VC-API verifier canonicalises with (never fetched): the W3C
-    /// ones and the registry's under the legacy URL and every member's node.
-    pub json_ld_contexts: talent_integrity::rdfc::ContextLoader,
+    /// What the VC-API verifier reads from memory, never fetched: JSON-LD contexts (the W3C
+    /// ones and the registry's under the legacy URL and every member's node) and the related
+    /// resources whose digests it checks.
+    pub known_documents: talent_core::w3c::verify::KnownDocuments,
     /// Verifies concurrent requests together, for the API and the console alike.
     pub verifier: Arc<Batcher>,
     /// Credential counts of the own log and every mirror, kept incrementally.

@@ -192,6 +192,29 @@ fn a_node_that_moves_keeps_verifying_what_it_issued_before() {
     );
     let (status, elsewhere) = rdfc("https://elsewhere.example/ns/v1");
     assert!(status.is_client_error(), "{status}: {elsewhere}");
+
+    // A related resource the node holds, its context at its URL: the open issuer signs
+    // the right digest and refuses another.
+    let related = |bytes: &[u8]| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes));
+        post(
+            &node.client(),
+            node.at("/credentials/issue"),
+            &json!({"credential": {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential"],
+                "credentialSubject": {"id": "did:example:talent"},
+                "relatedResource": [{"id": format!("{before}/ns/v1"), "digestSRI": format!("sha256-{digest}")}],
+            }}),
+        )
+    };
+    let (status, answer) = related(talent_core::schema::CONTEXT_V1.as_bytes());
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, answer) = related(b"other bytes");
+    assert!(status.is_client_error(), "{status}: {answer}");
+    assert!(answer.to_string().contains("digestSRI"), "{answer}");
     node.stop().expect("stops");
 
     // On another port: new credentials name the new URL; the old ones still verify, at the

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use talent_integrity::resource::{self, DigestError, HeldResources};
 use thiserror::Error;
 
 /// The base context of VC Data Model 2.0.
@@ -68,6 +69,9 @@ pub enum DataModelError {
     /// A `relatedResource` breaks its rules (unique ids, a digest each).
     #[error("`{0}`: {1}")]
     RelatedResource(String, &'static str),
+    /// A digest of a `relatedResource` whose bytes are held is not theirs, or not a digest.
+    #[error("`{0}`: {1}")]
+    RelatedDigest(String, DigestError),
     /// An enveloped credential or presentation breaks its rules.
     #[error("`{0}`: {1}")]
     Envelope(String, &'static str),
@@ -310,6 +314,54 @@ fn check_related_resources(object: &Map<String, Value>) -> Result<(), DataModelE
     Ok(())
 }
 
+/// A check of one digest property's value against a resource's bytes.
+type DigestCheck = fn(&str, &[u8]) -> Result<(), DigestError>;
+
+/// The digests of each `relatedResource` whose bytes `held` has, checked against those
+/// bytes (VC Data Model 2.0 §5.3: a mismatch MUST be an error). A resource not held cannot
+/// be checked without fetching it, which is never done: its digests pass unchecked. Run
+/// after [`check_credential`], which checks their shape.
+///
+/// # Errors
+/// [`DataModelError::RelatedDigest`], or [`DataModelError::NotObjects`] for a malformed
+/// `relatedResource`.
+pub fn check_related_digests(document: &Value, held: &HeldResources) -> Result<(), DataModelError> {
+    let Some(items) = objects(document.get("relatedResource"), "relatedResource")? else {
+        return Ok(());
+    };
+    for (index, item) in items.iter().enumerate() {
+        let Some(bytes) = item
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| held.bytes(id))
+        else {
+            continue;
+        };
+        let failed =
+            |error| DataModelError::RelatedDigest(format!("relatedResource[{index}]"), error);
+        let checks: [(&'static str, DigestCheck); 2] = [
+            ("digestSRI", resource::check_sri),
+            ("digestMultibase", resource::check_multibase),
+        ];
+        for (field, check) in checks {
+            // One digest, or several (each must hold).
+            let values: Vec<&Value> = match item.get(field) {
+                None => continue,
+                Some(Value::Array(values)) => values.iter().collect(),
+                Some(value) => vec![value],
+            };
+            for value in values {
+                let text = value.as_str().ok_or(failed(DigestError::Malformed {
+                    field,
+                    reason: "it is not a string",
+                }))?;
+                check(text, bytes).map_err(failed)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A URL, or an object whose `id` is one.
 fn check_url_or_object_with_id(value: &Value, path: &str) -> Result<(), DataModelError> {
     match value {
@@ -416,6 +468,38 @@ mod tests {
             "credentialSchema": [{"id": "https://example.org/schema.json", "type": "JsonSchema"}],
             "relatedResource": [{"id": "https://example.org/a", "digestSRI": "sha384-x"}]
         })
+    }
+
+    #[test]
+    fn digests_of_held_resources_are_checked_and_others_pass_unchecked() {
+        let held = HeldResources::new();
+        let with = |resources: Value| {
+            let mut document = credential();
+            document["relatedResource"] = resources;
+            check_related_digests(&document, &held)
+        };
+        // The W3C data-model suite's digests of the base context (VC Data Model 2.0 §B.1).
+        let right = json!([{"id": CREDENTIALS_V2,
+            "digestSRI": "sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg",
+            "digestMultibase": "uJKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k"}]);
+        assert_eq!(with(right), Ok(()));
+        for wrong in [
+            json!({"id": CREDENTIALS_V2, "digestMultibase": "uM4RgWQc3RUDtjJCSgTJtTfvpZ7SPEg_LNO0ESlovQC0"}),
+            json!({"id": CREDENTIALS_V2,
+                "digestSRI": "sha384-_rCVIV7fSXXTNIvpiq26jRDyj8JG8TDjij-tD0ewLk4JpnXEz6a5AeeY_1qQ0d0P"}),
+            json!([{"id": "https://example.org/a", "digestSRI": "sha384-x"},
+                {"id": CREDENTIALS_V2, "digestSRI": ["sha256-AAAA"]}]),
+        ] {
+            assert!(
+                matches!(with(wrong.clone()), Err(DataModelError::RelatedDigest(..))),
+                "{wrong}"
+            );
+        }
+        // A resource not held: its digest cannot be checked without a fetch.
+        assert_eq!(
+            with(json!({"id": "https://example.org/a", "digestSRI": "sha384-x"})),
+            Ok(())
+        );
     }
 
     fn broken(change: impl FnOnce(&mut Value)) -> DataModelError {

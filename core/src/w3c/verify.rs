@@ -7,17 +7,48 @@ use serde_json::{Map, Value};
 use talent_integrity::did::DidKey;
 use talent_integrity::proof::{self, ASSERTION_METHOD, ProofError, VerifiedProof};
 use talent_integrity::rdfc::ContextLoader;
+use talent_integrity::resource::HeldResources;
 
 use super::data_model::{self, parse_date_time_stamp};
+use crate::credential::Namespace;
 use crate::verify::{Check, CheckName};
 
 /// `proofPurpose` of a presentation's proof.
 pub const AUTHENTICATION: &str = "authentication";
 
+/// What general verification reads from memory instead of fetching: the JSON-LD contexts
+/// an `eddsa-rdfc-2022` proof is canonicalised with (any other is refused), and the
+/// resources whose bytes the digests of a `relatedResource` are checked against
+/// ([`KnownDocuments::of_registry`] for a registry node).
+#[derive(Debug, Clone, Default)]
+pub struct KnownDocuments {
+    /// JSON-LD contexts by URL.
+    pub contexts: ContextLoader,
+    /// Resources whose exact bytes are held, by URL.
+    pub resources: HeldResources,
+}
+
+impl KnownDocuments {
+    /// What a registry node reads from memory: the contexts of
+    /// [`crate::schema::json_ld_contexts`]; as resources whose digests a `relatedResource`
+    /// may give, the W3C base context as VC Data Model 2.0 publishes it and this registry's
+    /// context ([`crate::schema::CONTEXT_V1`]) at its legacy URL and under each of
+    /// `namespaces` (the members' nodes), which serve exactly those bytes.
+    pub fn of_registry(namespaces: &[Namespace]) -> KnownDocuments {
+        let context = crate::schema::CONTEXT_V1.as_bytes();
+        let resources = namespaces.iter().fold(
+            HeldResources::new().with(crate::schema::CONTEXT_V1_URL, context),
+            |held, namespace| held.with(namespace.context_url(), context),
+        );
+        KnownDocuments {
+            contexts: crate::schema::json_ld_contexts(namespaces),
+            resources,
+        }
+    }
+}
+
 /// Every proof of a document (one, or a set or chain): all must verify. An
-/// `eddsa-rdfc-2022` proof is canonicalised with the contexts of `contexts` (the W3C
-/// contexts and the registry's, from memory: [`crate::schema::json_ld_contexts`]); any other
-/// context is refused, never fetched.
+/// `eddsa-rdfc-2022` proof is canonicalised with `contexts`.
 fn verify_proofs(
     document: &Value,
     purpose: &'static str,
@@ -67,14 +98,17 @@ impl PresentationChecks {
 /// The general checks of a credential at `now`: `dataModel`, `proof` (an
 /// `assertionMethod` proof), `issuer` (the proof's key is the issuer's when the issuer is a
 /// did:key) and `validity`. A check that cannot run after an earlier failure is skipped.
-/// JSON-LD contexts come from `contexts` only.
+/// The data model check includes the digests of related resources `known` holds; JSON-LD
+/// contexts come from `known` only.
 pub fn verify_credential(
     document: &Value,
-    contexts: &ContextLoader,
+    known: &KnownDocuments,
     now: DateTime<Utc>,
 ) -> Vec<Check> {
     let mut checks = Vec::with_capacity(4);
-    match data_model::check_credential(document) {
+    let conforms = data_model::check_credential(document)
+        .and_then(|_| data_model::check_related_digests(document, &known.resources));
+    match conforms {
         Ok(_) => checks.push(Check::pass(CheckName::DataModel, "conforms")),
         Err(error) => {
             checks.push(Check::fail(CheckName::DataModel, error.to_string()));
@@ -87,7 +121,7 @@ pub fn verify_credential(
     let object = document
         .as_object()
         .expect("the data model checked an object");
-    match verify_proofs(document, ASSERTION_METHOD, contexts) {
+    match verify_proofs(document, ASSERTION_METHOD, &known.contexts) {
         Ok(verified) => {
             checks.push(Check::pass(CheckName::Proof, proofs_detail(&verified)));
             checks.push(issuer_check(object, &verified));
@@ -107,7 +141,7 @@ pub fn verify_credential(
 pub fn verify_presentation(
     document: &Value,
     options: &PresentationOptions,
-    contexts: &ContextLoader,
+    known: &KnownDocuments,
     now: DateTime<Utc>,
 ) -> PresentationChecks {
     let mut checks = PresentationChecks {
@@ -129,7 +163,7 @@ pub fn verify_presentation(
     if object.contains_key("proof") {
         checks
             .presentation
-            .push(presentation_proof(document, options, contexts));
+            .push(presentation_proof(document, options, &known.contexts));
     } else if options.challenge.is_some() || options.domain.is_some() {
         checks.presentation.push(Check::fail(
             CheckName::Proof,
@@ -149,7 +183,7 @@ pub fn verify_presentation(
                 "an enveloped credential: its envelope conforms (its securing format is not verified here)",
             )]
         } else {
-            verify_credential(credential, contexts, now)
+            verify_credential(credential, known, now)
         });
     }
     checks
@@ -282,8 +316,8 @@ mod tests {
         DidKey::from_verifying_key(&key(seed).verifying_key()).to_string()
     }
 
-    fn contexts() -> ContextLoader {
-        crate::schema::json_ld_contexts([])
+    fn contexts() -> KnownDocuments {
+        KnownDocuments::of_registry(&[])
     }
 
     fn signed_credential(issuer_seed: u8, signer_seed: u8) -> Value {

@@ -291,7 +291,7 @@ async fn credential_result(
     inquiry: &Inquiry,
 ) -> Result<VerificationResult, VcApiError> {
     let mut results =
-        w3c::verify_credential(&credential, &state.json_ld_contexts, chrono::Utc::now());
+        w3c::verify_credential(&credential, &state.known_documents, chrono::Utc::now());
     let mut warnings = Vec::new();
     let registry = if CredentialType::from_type_array(&credential["type"]).is_some() {
         let verdict = verification::verdict(
@@ -422,7 +422,7 @@ pub async fn verify_presentation(
     let own = w3c::verify_presentation(
         &presentation,
         &options,
-        &state.json_ld_contexts,
+        &state.known_documents,
         chrono::Utc::now(),
     );
     let mut result = judge(own.presentation, Vec::new(), None, None);
