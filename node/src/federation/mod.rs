@@ -40,9 +40,6 @@ use crate::worker::{Pause, Worker, WorkerHealth, Workers};
 
 /// How often a peer is polled when it announces nothing.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
-/// Most `duplicate-id` records kept against one member (each holds an entry of up to
-/// 64 KiB); later ones are only logged.
-const MAX_DUPLICATE_EVIDENCE: usize = 64;
 
 /// Why this member's witness did not cosign a checkpoint.
 #[derive(Debug, thiserror::Error)]
@@ -356,10 +353,6 @@ impl FederationNode {
             target,
         )
         .await?;
-        for duplicate in &progress.duplicates {
-            tracing::warn!(peer = %id, credential = %duplicate.credential_id, index = duplicate.entry.0, "a peer's entry carries a credential id held already; evidence kept, sync goes on");
-            self.keep_evidence(id, duplicate);
-        }
         Ok(progress)
     }
 
@@ -542,51 +535,9 @@ impl FederationNode {
         self.set_status(member, PeerState::Halted, Some(detail));
     }
 
-    /// Stores evidence against `member`.
+    /// Stores evidence against `member` ([`sync::keep_evidence`]).
     pub fn keep_evidence(&self, member: &str, evidence: &impl Serialize) {
-        let mut record = serde_json::to_value(evidence).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut record {
-            map.insert("member".into(), member.into());
-            map.insert(
-                "detectedAt".into(),
-                talent_core::credential::format_datetime(chrono::Utc::now()).into(),
-            );
-        }
-        // The same misbehaviour seen again (a fork resubmitted, an entry seen again) is
-        // kept once.
-        let duplicate_id = EvidenceKind::DuplicateId.as_str();
-        let same = |held: &Value| {
-            held["kind"] == record["kind"]
-                && held["entry"] == record["entry"]
-                && (record["kind"] == duplicate_id || held["checkpoints"] == record["checkpoints"])
-        };
-        if let Ok(held) = self.store.evidence(member) {
-            let held: Vec<Value> = held
-                .iter()
-                .filter_map(|bytes| serde_json::from_slice::<Value>(bytes).ok())
-                .collect();
-            if held.iter().any(same) {
-                return;
-            }
-            // Evidence that does not halt sync could otherwise grow without end.
-            if record["kind"] == duplicate_id
-                && held
-                    .iter()
-                    .filter(|held| held["kind"] == duplicate_id)
-                    .count()
-                    >= MAX_DUPLICATE_EVIDENCE
-            {
-                tracing::warn!(
-                    member,
-                    "{MAX_DUPLICATE_EVIDENCE} duplicate-id records held already; this one is not kept"
-                );
-                return;
-            }
-        }
-        let bytes = serde_json::to_vec(&record).unwrap_or_default();
-        if let Err(error) = self.store.add_evidence(member, &bytes) {
-            tracing::error!(%error, member, "could not store evidence");
-        }
+        sync::keep_evidence(&self.store, member, evidence);
     }
 
     /// The worker `cosignatures`: a collection round after each batch and every

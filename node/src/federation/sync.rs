@@ -133,6 +133,57 @@ pub struct DuplicateId {
 /// copied ids, and each record holds an entry of up to 64 KiB.
 const MAX_DUPLICATES_PER_ROUND: usize = 16;
 
+/// Most `duplicate-id` records kept against one member (each holds an entry of up to
+/// 64 KiB); later ones are only logged.
+const MAX_DUPLICATE_EVIDENCE: usize = 64;
+
+/// Stores evidence against `member` in `store`, once: the same misbehaviour seen again (a
+/// fork resubmitted, an entry seen again) is not kept twice, and `duplicate-id` records stop
+/// at [`MAX_DUPLICATE_EVIDENCE`]. A failure to store is logged.
+pub fn keep_evidence(store: &Store, member: &str, evidence: &impl Serialize) {
+    let mut record = serde_json::to_value(evidence).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(map) = &mut record {
+        map.insert("member".into(), member.into());
+        map.insert(
+            "detectedAt".into(),
+            talent_core::credential::format_datetime(chrono::Utc::now()).into(),
+        );
+    }
+    let duplicate_id = EvidenceKind::DuplicateId.as_str();
+    let same = |held: &serde_json::Value| {
+        held["kind"] == record["kind"]
+            && held["entry"] == record["entry"]
+            && (record["kind"] == duplicate_id || held["checkpoints"] == record["checkpoints"])
+    };
+    if let Ok(held) = store.evidence(member) {
+        let held: Vec<serde_json::Value> = held
+            .iter()
+            .filter_map(|bytes| serde_json::from_slice(bytes).ok())
+            .collect();
+        if held.iter().any(same) {
+            return;
+        }
+        // Evidence that does not halt sync could otherwise grow without end.
+        if record["kind"] == duplicate_id
+            && held
+                .iter()
+                .filter(|held| held["kind"] == duplicate_id)
+                .count()
+                >= MAX_DUPLICATE_EVIDENCE
+        {
+            tracing::warn!(
+                member,
+                "{MAX_DUPLICATE_EVIDENCE} duplicate-id records held already; this one is not kept"
+            );
+            return;
+        }
+    }
+    let bytes = serde_json::to_vec(&record).unwrap_or_default();
+    if let Err(error) = store.add_evidence(member, &bytes) {
+        tracing::error!(%error, member, "could not store evidence");
+    }
+}
+
 /// Why a sync round stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -434,6 +485,11 @@ pub async fn sync_once(
         write_store.set_mirror_state(&member, &state)
     })
     .await??;
+    // The evidence before the new head: whoever sees the new size sees what it brought.
+    for duplicate in &duplicates {
+        tracing::warn!(peer = %id, credential = %duplicate.credential_id, index = duplicate.entry.0, "a peer's entry carries a credential id held already; evidence kept, sync goes on");
+        keep_evidence(store, id, duplicate);
+    }
     issuers.replace(registry);
     mirrors.set_head(id, new_head);
     Ok(SyncProgress {
