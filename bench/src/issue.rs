@@ -7,7 +7,6 @@
 //! only once the credential is durably stored) and its latency is recorded. Any other
 //! answer is counted by status, and the client pauses briefly before its next request.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,9 +17,9 @@ use anyhow::{Context, bail};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
-use tokio::task::JoinSet;
 
 use crate::binaries;
+use crate::closed_loop::{self, Level, Stats};
 use crate::corpus::{self, Example};
 use crate::limits::{self, Commits, Rate};
 use crate::node::{self, NodeProcess};
@@ -77,58 +76,6 @@ pub struct IssueArgs {
     pub scratch: Option<PathBuf>,
 }
 
-/// What one client saw.
-#[derive(Debug, Default)]
-struct ClientStats {
-    /// Latency of every acknowledgement (201), in microseconds.
-    latencies_us: Vec<u32>,
-    /// Credentials acknowledged.
-    credentials: u64,
-    /// Answers other than 201, by status.
-    statuses: BTreeMap<u16, u64>,
-    /// Requests that got no answer, by kind.
-    transport: BTreeMap<&'static str, u64>,
-}
-
-impl ClientStats {
-    fn merge(&mut self, other: ClientStats) {
-        self.latencies_us.extend(other.latencies_us);
-        self.credentials += other.credentials;
-        for (status, count) in other.statuses {
-            *self.statuses.entry(status).or_default() += count;
-        }
-        for (kind, count) in other.transport {
-            *self.transport.entry(kind).or_default() += count;
-        }
-    }
-
-    fn transport_error(&mut self, error: &reqwest::Error) {
-        *self
-            .transport
-            .entry(node::transport_kind(error))
-            .or_default() += 1;
-    }
-
-    /// `none`, or e.g. `503×12, timeout×1`.
-    fn errors(&self) -> String {
-        let parts: Vec<String> = self
-            .statuses
-            .iter()
-            .map(|(status, count)| format!("{status}×{count}"))
-            .chain(
-                self.transport
-                    .iter()
-                    .map(|(kind, count)| format!("{kind}×{count}")),
-            )
-            .collect();
-        if parts.is_empty() {
-            "none".into()
-        } else {
-            parts.join(", ")
-        }
-    }
-}
-
 /// Everything the clients of one level share.
 #[derive(Debug)]
 struct Load {
@@ -145,49 +92,6 @@ struct Load {
     max_requests: u64,
     /// Releases the clients together once each has its connection.
     start: Barrier,
-}
-
-/// One level's result.
-#[derive(Debug)]
-struct Level {
-    clients: usize,
-    elapsed: Duration,
-    stats: ClientStats,
-    node_cores: Option<f64>,
-    bench_cores: Option<f64>,
-}
-
-impl Level {
-    fn credentials_per_second(&self) -> f64 {
-        self.stats.credentials as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    /// Nearest-rank percentile of the acknowledgement latencies (sorted).
-    fn percentile(&self, fraction: f64) -> Option<Duration> {
-        let sorted = &self.stats.latencies_us;
-        if sorted.is_empty() {
-            return None;
-        }
-        let rank = (fraction * sorted.len() as f64).ceil() as usize;
-        let index = rank.clamp(1, sorted.len()) - 1;
-        Some(Duration::from_micros(u64::from(sorted[index])))
-    }
-
-    fn row(&self) -> Vec<String> {
-        let latency = |fraction: f64| self.percentile(fraction).map_or("—".into(), millis);
-        let cores = |value: Option<f64>| value.map_or("—".into(), |cores| format!("{cores:.2}"));
-        vec![
-            self.clients.to_string(),
-            thousands(self.credentials_per_second()),
-            latency(0.50),
-            latency(0.99),
-            latency(1.0),
-            thousands(self.stats.credentials as f64),
-            self.stats.errors(),
-            cores(self.node_cores),
-            cores(self.bench_cores),
-        ]
-    }
 }
 
 const LEVEL_TITLES: [&str; 9] = [
@@ -362,8 +266,14 @@ pub fn run(args: &IssueArgs) -> anyhow::Result<()> {
                 max_requests: args.max_requests,
                 start: Barrier::new(clients + 1),
             });
-            let (elapsed, mut stats) = runtime.block_on(run_level(load, clients))?;
-            stats.latencies_us.sort_unstable();
+            let clients_load = Arc::clone(&load);
+            let (elapsed, stats) = runtime.block_on(closed_loop::run_level(
+                clients,
+                &load.start,
+                load.duration,
+                REQUEST_TIMEOUT,
+                move |index| client(Arc::clone(&clients_load), index),
+            ))?;
             let cores = |before: Option<f64>, after: Option<f64>| {
                 Some((after? - before?) / elapsed.as_secs_f64().max(1e-9))
             };
@@ -381,8 +291,8 @@ pub fn run(args: &IssueArgs) -> anyhow::Result<()> {
             println!(
                 "  {}: {} credentials/s, p99 {} ms, errors: {}",
                 report::count(clients as u64, "client", "clients"),
-                thousands(level.credentials_per_second()),
-                level.percentile(0.99).map_or("—".into(), millis),
+                thousands(level.per_second()),
+                level.stats.percentile(0.99).map_or("—".into(), millis),
                 level.stats.errors()
             );
             levels.push(level);
@@ -492,48 +402,17 @@ async fn probe_batch(
     })
 }
 
-/// Runs `clients` clients for the load's duration; returns the time from the common start
-/// to the last client's end, and what they saw.
-///
-/// # Errors
-/// A client task failed, or the level overran its duration by more than the request timeout.
-async fn run_level(load: Arc<Load>, clients: usize) -> anyhow::Result<(Duration, ClientStats)> {
-    let mut tasks = JoinSet::new();
-    for index in 0..clients {
-        tasks.spawn(client(Arc::clone(&load), index));
-    }
-    load.start.wait().await;
-    let started = Instant::now();
-    let guard = load.duration + 2 * REQUEST_TIMEOUT + Duration::from_secs(10);
-    let mut total = ClientStats::default();
-    let joined = tokio::time::timeout(guard, async {
-        while let Some(result) = tasks.join_next().await {
-            total.merge(result.context("a client task failed")?);
-        }
-        anyhow::Ok(())
-    })
-    .await;
-    match joined {
-        Ok(result) => result?,
-        Err(_) => {
-            tasks.abort_all();
-            bail!("the {clients}-client level did not finish within {guard:?}");
-        }
-    }
-    Ok((started.elapsed(), total))
-}
-
 /// One client: opens its connection, waits for the common start, then sends one request at
 /// a time until the duration is over or the level's request budget is spent.
-async fn client(load: Arc<Load>, index: usize) -> ClientStats {
-    let mut stats = ClientStats::default();
+async fn client(load: Arc<Load>, index: usize) -> Stats {
+    let mut stats = Stats::default();
     // Connect before the clock starts, so connection set-up is not an acknowledgement.
     match load.client.get(&load.health_url).send().await {
         Ok(response) => {
             // Drain the body so the connection returns to the pool.
             let _ = response.bytes().await;
         }
-        Err(error) => stats.transport_error(&error),
+        Err(error) => stats.error(node::transport_kind(&error)),
     }
     load.start.wait().await;
     let deadline = Instant::now() + load.duration;
@@ -558,17 +437,13 @@ async fn client(load: Arc<Load>, index: usize) -> ClientStats {
             Err(error) => Err(error),
         };
         match answer {
-            Ok(StatusCode::CREATED) => {
-                let latency = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
-                stats.latencies_us.push(latency);
-                stats.credentials += load.credentials_per_request;
-            }
+            Ok(StatusCode::CREATED) => stats.success(sent, load.credentials_per_request),
             Ok(status) => {
-                *stats.statuses.entry(status.as_u16()).or_default() += 1;
+                stats.error(status.as_u16().to_string());
                 tokio::time::sleep(ERROR_PAUSE).await;
             }
             Err(error) => {
-                stats.transport_error(&error);
+                stats.error(node::transport_kind(&error));
                 tokio::time::sleep(ERROR_PAUSE).await;
             }
         }
@@ -589,23 +464,5 @@ mod tests {
         assert!(loopback_url("http://localhost:8080").is_ok());
         assert!(loopback_url("http://192.0.2.1:8080").is_err());
         assert!(loopback_url("https://127.0.0.1:8443").is_err());
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let level = Level {
-            clients: 1,
-            elapsed: Duration::from_secs(1),
-            stats: ClientStats {
-                latencies_us: (1..=100).collect(),
-                credentials: 100,
-                ..ClientStats::default()
-            },
-            node_cores: None,
-            bench_cores: None,
-        };
-        assert_eq!(level.percentile(0.50), Some(Duration::from_micros(50)));
-        assert_eq!(level.percentile(0.99), Some(Duration::from_micros(99)));
-        assert_eq!(level.percentile(1.0), Some(Duration::from_micros(100)));
     }
 }

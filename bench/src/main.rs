@@ -9,6 +9,7 @@
 //! Every loop is bounded in count and in time, and everything talks to 127.0.0.1 only.
 
 mod binaries;
+mod closed_loop;
 mod corpus;
 mod crypto;
 mod http1;

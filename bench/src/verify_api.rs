@@ -8,7 +8,6 @@
 //! with its own connection, POST `{"credential": …}` one request at a time for a fixed
 //! duration. An answer counts when it is a 200 whose verdict says `"verified":true`.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,9 +18,9 @@ use anyhow::{Context, bail, ensure};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
-use tokio::task::JoinSet;
 
 use crate::binaries;
+use crate::closed_loop::{self, Level, Stats};
 use crate::corpus;
 use crate::http1;
 use crate::limits::{self, Parallel};
@@ -74,48 +73,6 @@ pub struct VerifyApiArgs {
     pub scratch: Option<PathBuf>,
 }
 
-/// What the clients of one level saw.
-#[derive(Debug, Default)]
-struct Stats {
-    /// Latency of every verified answer, in microseconds.
-    latencies_us: Vec<u32>,
-    /// Answers other than a verified 200, by kind (`200 not verified`, `503`, `timeout`, …).
-    errors: BTreeMap<String, u64>,
-}
-
-impl Stats {
-    fn merge(&mut self, other: Stats) {
-        self.latencies_us.extend(other.latencies_us);
-        for (kind, count) in other.errors {
-            *self.errors.entry(kind).or_default() += count;
-        }
-    }
-
-    /// `none`, or e.g. `503×12, timeout×1`.
-    fn errors(&self) -> String {
-        if self.errors.is_empty() {
-            return "none".into();
-        }
-        let parts: Vec<String> = self
-            .errors
-            .iter()
-            .map(|(kind, count)| format!("{kind}×{count}"))
-            .collect();
-        parts.join(", ")
-    }
-
-    /// Nearest-rank percentile of the latencies (sorted).
-    fn percentile(&self, fraction: f64) -> Option<Duration> {
-        let sorted = &self.latencies_us;
-        let last = sorted.len().checked_sub(1)?;
-        let rank = (fraction * sorted.len() as f64).ceil() as usize;
-        let index = rank.saturating_sub(1).min(last);
-        sorted
-            .get(index)
-            .map(|&micros| Duration::from_micros(u64::from(micros)))
-    }
-}
-
 /// Everything the clients of one level share.
 #[derive(Debug)]
 struct Load {
@@ -129,38 +86,6 @@ struct Load {
     max_requests: u64,
     /// Releases the clients together once each has its connection.
     start: Barrier,
-}
-
-/// One level's result.
-#[derive(Debug)]
-struct Level {
-    clients: usize,
-    elapsed: Duration,
-    stats: Stats,
-    node_cores: Option<f64>,
-    bench_cores: Option<f64>,
-}
-
-impl Level {
-    fn per_second(&self) -> f64 {
-        self.stats.latencies_us.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    fn row(&self) -> Vec<String> {
-        let latency = |fraction: f64| self.stats.percentile(fraction).map_or("—".into(), millis);
-        let cores = |value: Option<f64>| value.map_or("—".into(), |cores| format!("{cores:.2}"));
-        vec![
-            self.clients.to_string(),
-            thousands(self.per_second()),
-            latency(0.50),
-            latency(0.99),
-            latency(1.0),
-            thousands(self.stats.latencies_us.len() as f64),
-            self.stats.errors(),
-            cores(self.node_cores),
-            cores(self.bench_cores),
-        ]
-    }
 }
 
 /// Runs the benchmark and prints its tables.
@@ -253,8 +178,14 @@ pub fn run(args: &VerifyApiArgs) -> anyhow::Result<()> {
             max_requests: args.max_requests,
             start: Barrier::new(clients + 1),
         });
-        let (elapsed, mut stats) = load_runtime.block_on(run_level(load, clients))?;
-        stats.latencies_us.sort_unstable();
+        let clients_load = Arc::clone(&load);
+        let (elapsed, stats) = load_runtime.block_on(closed_loop::run_level(
+            clients,
+            &load.start,
+            load.duration,
+            REQUEST_TIMEOUT,
+            move |index| client(Arc::clone(&clients_load), index),
+        ))?;
         let cores = |before: Option<f64>, after: Option<f64>| {
             Some((after? - before?) / elapsed.as_secs_f64().max(1e-9))
         };
@@ -426,37 +357,6 @@ async fn check_one(endpoint: &str, payloads: &[Vec<u8>]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `clients` clients for the load's duration; returns the time from the common start
-/// to the last client's end, and what they saw.
-///
-/// # Errors
-/// A client task failed, or the level overran its duration by more than the request timeout.
-async fn run_level(load: Arc<Load>, clients: usize) -> anyhow::Result<(Duration, Stats)> {
-    let mut tasks = JoinSet::new();
-    for index in 0..clients {
-        tasks.spawn(client(Arc::clone(&load), index));
-    }
-    load.start.wait().await;
-    let started = Instant::now();
-    let guard = load.duration + 2 * REQUEST_TIMEOUT + Duration::from_secs(10);
-    let mut total = Stats::default();
-    let joined = tokio::time::timeout(guard, async {
-        while let Some(result) = tasks.join_next().await {
-            total.merge(result.context("a client task failed")?);
-        }
-        anyhow::Ok(())
-    })
-    .await;
-    match joined {
-        Ok(result) => result?,
-        Err(_) => {
-            tasks.abort_all();
-            bail!("the {clients}-client level did not finish within {guard:?}");
-        }
-    }
-    Ok((started.elapsed(), total))
-}
-
 /// Whether a verdict body says `"verified":true` (the node writes compact JSON), without
 /// parsing it: the load generator shares the cores with the node.
 fn says_verified(body: &[u8]) -> bool {
@@ -470,9 +370,6 @@ fn says_verified(body: &[u8]) -> bool {
 /// connection is opened again after a pause.
 async fn client(load: Arc<Load>, index: usize) -> Stats {
     let mut stats = Stats::default();
-    let error = |stats: &mut Stats, kind: String| {
-        *stats.errors.entry(kind).or_default() += 1;
-    };
     // Connect before the clock starts, so connection set-up is not in a latency.
     let mut connection = http1::Connection::open(load.address).await;
     load.start.wait().await;
@@ -483,7 +380,7 @@ async fn client(load: Arc<Load>, index: usize) -> Stats {
         let open = match &mut connection {
             Ok(open) => open,
             Err(failure) => {
-                error(&mut stats, format!("connect: {failure:#}"));
+                stats.error(format!("connect: {failure:#}"));
                 tokio::time::sleep(ERROR_PAUSE).await;
                 connection = http1::Connection::open(load.address).await;
                 continue;
@@ -494,8 +391,7 @@ async fn client(load: Arc<Load>, index: usize) -> Stats {
         let sent = Instant::now();
         let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, open.send(request)).await {
             Ok(Ok(response)) if response.status == 200 && says_verified(response.body) => {
-                let latency = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
-                stats.latencies_us.push(latency);
+                stats.success(sent, 1);
                 continue;
             }
             Ok(Ok(response)) if response.status == 200 => Ok("200 not verified".to_owned()),
@@ -504,10 +400,10 @@ async fn client(load: Arc<Load>, index: usize) -> Stats {
             Err(_) => Err("timeout".to_owned()),
         };
         match outcome {
-            Ok(kind) => error(&mut stats, kind),
+            Ok(kind) => stats.error(kind),
             Err(kind) => {
                 // The connection is unusable after a failed exchange: open a new one.
-                error(&mut stats, kind);
+                stats.error(kind);
                 connection = http1::Connection::open(load.address).await;
             }
         }
@@ -524,17 +420,5 @@ mod tests {
     fn finds_a_verified_verdict() {
         assert!(says_verified(br#"{"verified":true,"credential":{}}"#));
         assert!(!says_verified(br#"{"verified":false,"checks":[]}"#));
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let stats = Stats {
-            latencies_us: (1..=100).collect(),
-            ..Stats::default()
-        };
-        assert_eq!(stats.percentile(0.50), Some(Duration::from_micros(50)));
-        assert_eq!(stats.percentile(0.99), Some(Duration::from_micros(99)));
-        assert_eq!(stats.percentile(1.0), Some(Duration::from_micros(100)));
-        assert_eq!(Stats::default().percentile(0.5), None);
     }
 }
