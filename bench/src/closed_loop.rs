@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
+use crate::procfs;
 use crate::report::{millis, thousands};
 
 /// What the clients of one level saw.
@@ -129,6 +130,42 @@ pub struct Level {
 }
 
 impl Level {
+    /// Runs a level of `clients` with `run` (a [`run_level`]), measuring the cores the node
+    /// (`node_cpu`: its CPU seconds so far, when known) and this process used meanwhile.
+    ///
+    /// # Errors
+    /// As `run`.
+    pub fn measure(
+        clients: usize,
+        node_cpu: impl Fn() -> Option<f64>,
+        run: impl FnOnce() -> anyhow::Result<(Duration, Stats)>,
+    ) -> anyhow::Result<Level> {
+        let (node_before, bench_before) = (node_cpu(), procfs::cpu_seconds("self"));
+        let (elapsed, stats) = run()?;
+        let cores = |before: Option<f64>, after: Option<f64>| {
+            Some((after? - before?) / elapsed.as_secs_f64().max(1e-9))
+        };
+        Ok(Level {
+            clients,
+            elapsed,
+            stats,
+            node_cores: cores(node_before, node_cpu()),
+            bench_cores: cores(bench_before, procfs::cpu_seconds("self")),
+        })
+    }
+
+    /// A line as the level finishes, so a long run shows progress: clients, `unit`/s,
+    /// p99 and errors.
+    pub fn progress(&self, unit: &str) -> String {
+        format!(
+            "  {}: {} {unit}/s, p99 {} ms, errors: {}",
+            crate::report::count(self.clients as u64, "client", "clients"),
+            thousands(self.per_second()),
+            self.stats.percentile(0.99).map_or("—".into(), millis),
+            self.stats.errors()
+        )
+    }
+
     /// Units (credentials, verified verdicts) per second.
     pub fn per_second(&self) -> f64 {
         self.stats.units as f64 / self.elapsed.as_secs_f64().max(1e-9)

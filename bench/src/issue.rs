@@ -23,7 +23,7 @@ use crate::closed_loop::{self, Level, Stats};
 use crate::corpus::{self, Example};
 use crate::limits::{self, Commits, Rate};
 use crate::node::{self, NodeProcess};
-use crate::procfs::{self, Machine};
+use crate::procfs::Machine;
 use crate::report::{self, Table, millis, thousands};
 
 /// Issue 3's throughput target at 256 clients, durable credentials/s.
@@ -247,8 +247,6 @@ pub fn run(args: &IssueArgs) -> anyhow::Result<()> {
             )
         );
         for &clients in &args.clients {
-            let node_cpu = started_node.as_ref().and_then(NodeProcess::cpu_seconds);
-            let bench_cpu = procfs::cpu_seconds("self");
             let load = Arc::new(Load {
                 client: reqwest::Client::builder()
                     .default_headers(auth.clone())
@@ -267,34 +265,20 @@ pub fn run(args: &IssueArgs) -> anyhow::Result<()> {
                 start: Barrier::new(clients + 1),
             });
             let clients_load = Arc::clone(&load);
-            let (elapsed, stats) = runtime.block_on(closed_loop::run_level(
+            let level = Level::measure(
                 clients,
-                &load.start,
-                load.duration,
-                REQUEST_TIMEOUT,
-                move |index| client(Arc::clone(&clients_load), index),
-            ))?;
-            let cores = |before: Option<f64>, after: Option<f64>| {
-                Some((after? - before?) / elapsed.as_secs_f64().max(1e-9))
-            };
-            let level = Level {
-                clients,
-                elapsed,
-                stats,
-                node_cores: cores(
-                    node_cpu,
-                    started_node.as_ref().and_then(NodeProcess::cpu_seconds),
-                ),
-                bench_cores: cores(bench_cpu, procfs::cpu_seconds("self")),
-            };
-            // A line per level as it finishes, so a long run shows progress.
-            println!(
-                "  {}: {} credentials/s, p99 {} ms, errors: {}",
-                report::count(clients as u64, "client", "clients"),
-                thousands(level.per_second()),
-                level.stats.percentile(0.99).map_or("—".into(), millis),
-                level.stats.errors()
-            );
+                || started_node.as_ref().and_then(NodeProcess::cpu_seconds),
+                || {
+                    runtime.block_on(closed_loop::run_level(
+                        clients,
+                        &load.start,
+                        load.duration,
+                        REQUEST_TIMEOUT,
+                        move |index| client(Arc::clone(&clients_load), index),
+                    ))
+                },
+            )?;
+            println!("{}", level.progress("credentials"));
             levels.push(level);
         }
     }

@@ -168,8 +168,6 @@ pub fn run(args: &VerifyApiArgs) -> anyhow::Result<()> {
     println!("{} s per level, POST {endpoint} …", args.seconds);
     let mut levels = Vec::new();
     for &clients in &args.clients {
-        let node_cpu = node.cpu_seconds();
-        let bench_cpu = procfs::cpu_seconds("self");
         let load = Arc::new(Load {
             address,
             requests: requests.clone(),
@@ -179,30 +177,20 @@ pub fn run(args: &VerifyApiArgs) -> anyhow::Result<()> {
             start: Barrier::new(clients + 1),
         });
         let clients_load = Arc::clone(&load);
-        let (elapsed, stats) = load_runtime.block_on(closed_loop::run_level(
+        let level = Level::measure(
             clients,
-            &load.start,
-            load.duration,
-            REQUEST_TIMEOUT,
-            move |index| client(Arc::clone(&clients_load), index),
-        ))?;
-        let cores = |before: Option<f64>, after: Option<f64>| {
-            Some((after? - before?) / elapsed.as_secs_f64().max(1e-9))
-        };
-        let level = Level {
-            clients,
-            elapsed,
-            stats,
-            node_cores: cores(node_cpu, node.cpu_seconds()),
-            bench_cores: cores(bench_cpu, procfs::cpu_seconds("self")),
-        };
-        println!(
-            "  {}: {} requests/s, p99 {} ms, errors: {}",
-            report::count(clients as u64, "client", "clients"),
-            thousands(level.per_second()),
-            level.stats.percentile(0.99).map_or("—".into(), millis),
-            level.stats.errors()
-        );
+            || node.cpu_seconds(),
+            || {
+                load_runtime.block_on(closed_loop::run_level(
+                    clients,
+                    &load.start,
+                    load.duration,
+                    REQUEST_TIMEOUT,
+                    move |index| client(Arc::clone(&clients_load), index),
+                ))
+            },
+        )?;
+        println!("{}", level.progress("requests"));
         levels.push(level);
     }
     let memory = node.memory();
