@@ -6,11 +6,10 @@
 use std::sync::Arc;
 
 use talent_tlog::Hash;
-use talent_tlog::merkle::{self, TreeExtension};
+use talent_tlog::merkle;
 
+use super::Log;
 use super::sequencer::PendingEntry;
-use super::{Log, LogHead};
-use crate::store::AppendBatch;
 
 /// Why recovered entries were not appended. Nothing of them is in the log then.
 #[derive(Debug, thiserror::Error)]
@@ -67,11 +66,7 @@ impl Log {
                 actual: head.size,
             });
         }
-        let mut tree =
-            TreeExtension::new(head.size, &head.frontier).map_err(|error| failed(&error))?;
-        for pending in entries {
-            tree.push(&pending.entry).map_err(|error| failed(&error))?;
-        }
+        let tree = Log::extended(&head, entries).map_err(RecoverAppendError::Failed)?;
         let found = tree.root().map_err(|error| failed(&error))?;
         if found != root {
             return Err(RecoverAppendError::RootMismatch {
@@ -84,26 +79,15 @@ impl Log {
             self.sign_checkpoint(size, root)
                 .map_err(|error| failed(&error))?,
         );
-        let frontier = tree.frontier().map_err(|error| failed(&error))?;
-        let batch = AppendBatch {
-            first_index: head.size,
-            entries: entries.iter().map(PendingEntry::appended).collect(),
-            hashes: tree.added_hashes(),
-            checkpoint: &checkpoint,
-        };
-        self.store.append(&batch).map_err(|error| failed(&error))?;
-        self.set_head(LogHead {
-            size,
-            root,
-            checkpoint,
-            frontier,
-        });
-        Ok(())
+        self.write_extension(&head, entries, &tree, root, checkpoint)
+            .map_err(RecoverAppendError::Failed)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use talent_tlog::merkle::TreeExtension;
+
     use super::*;
     use crate::store::{EntryEffects, PersonalKeys, Store};
     use ed25519_dalek::SigningKey;

@@ -244,6 +244,54 @@ async fn run(
     }
 }
 
+impl Log {
+    /// `head`'s tree extended by `entries`, in memory.
+    pub(super) fn extended(
+        head: &LogHead,
+        entries: &[PendingEntry],
+    ) -> Result<TreeExtension, String> {
+        let mut tree =
+            TreeExtension::new(head.size, &head.frontier).map_err(|error| error.to_string())?;
+        for pending in entries {
+            tree.push(&pending.entry)
+                .map_err(|error| error.to_string())?;
+        }
+        Ok(tree)
+    }
+
+    /// Writes `entries`, which extend `head` to `tree` (of root `root`), as one durable
+    /// batch under `checkpoint`, then makes that the head. Call under the append lock. The
+    /// new frontier comes from memory before the write: a crash before this returns leaves
+    /// none of the batch on disk, after it all of it (the head is reloaded at the next
+    /// start).
+    pub(super) fn write_extension(
+        &self,
+        head: &LogHead,
+        entries: &[PendingEntry],
+        tree: &TreeExtension,
+        root: talent_tlog::Hash,
+        checkpoint: Arc<Vec<u8>>,
+    ) -> Result<(), String> {
+        let frontier = tree.frontier().map_err(|error| error.to_string())?;
+        let batch = AppendBatch {
+            first_index: head.size,
+            entries: entries.iter().map(PendingEntry::appended).collect(),
+            hashes: tree.added_hashes(),
+            checkpoint: &checkpoint,
+        };
+        self.store
+            .append(&batch)
+            .map_err(|error| error.to_string())?;
+        self.set_head(LogHead {
+            size: tree.size(),
+            root,
+            checkpoint,
+            frontier,
+        });
+        Ok(())
+    }
+}
+
 /// Appends one batch durably and returns where each entry landed; counts the batch and
 /// the time of its synced write in `metrics`.
 fn commit(
@@ -261,18 +309,15 @@ fn commit(
     }
     let head = log.head();
     let failed = |error: &dyn std::fmt::Display| SequenceError::Failed(error.to_string());
-    let mut tree = TreeExtension::new(head.size, &head.frontier).map_err(|error| failed(&error))?;
-    for pending in &entries {
-        tree.push(&pending.entry).map_err(|error| failed(&error))?;
-    }
+    let tree = Log::extended(&head, &entries).map_err(SequenceError::Failed)?;
     let size = tree.size();
     let root = tree.root().map_err(|error| failed(&error))?;
     let note = log
         .sign_checkpoint(size, root)
         .map_err(|error| failed(&error))?;
 
-    // Proofs and the new frontier come from memory, so they are computed before the write:
-    // after it, nothing can fail.
+    // Proofs come from memory, so they are computed before the write: after it, nothing
+    // can fail.
     let checkpoint = Arc::new(note);
     let appended = (head.size..size)
         .map(|index| {
@@ -284,25 +329,11 @@ fn commit(
         })
         .collect::<Result<Vec<_>, ProofError>>()
         .map_err(|error| failed(&error))?;
-    let frontier = tree.frontier().map_err(|error| failed(&error))?;
-
-    let batch = AppendBatch {
-        first_index: head.size,
-        entries: entries.iter().map(PendingEntry::appended).collect(),
-        hashes: tree.added_hashes(),
-        checkpoint: &checkpoint,
-    };
-    // Crash before this returns: none of the batch is on disk and nobody was acknowledged.
-    // Crash after: all of it is, and the head is reloaded from disk at the next start.
+    // Nobody is acknowledged before the batch is on disk.
     let writing = std::time::Instant::now();
-    log.store.append(&batch).map_err(|error| failed(&error))?;
+    log.write_extension(&head, &entries, &tree, root, checkpoint)
+        .map_err(SequenceError::Failed)?;
     metrics.committed(entries.len(), writing.elapsed().as_secs_f64());
-    log.set_head(LogHead {
-        size,
-        root,
-        checkpoint,
-        frontier,
-    });
     Ok(appended)
 }
 
