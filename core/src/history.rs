@@ -136,11 +136,7 @@ impl IssuerHistory {
             sm2_vkey: member.log_sm2_vkey.as_deref(),
             authority: &member.authority,
             namespace: Namespace::at(&member.endpoint),
-            former_namespaces: member
-                .former_endpoints
-                .iter()
-                .map(|e| Namespace::at(e))
-                .collect(),
+            former_namespaces: Namespace::each_at(&member.former_endpoints),
         })
     }
 

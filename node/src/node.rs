@@ -483,11 +483,7 @@ pub fn open(
         authority: member.authority_did.clone(),
         verified: u64::MAX,
         namespace: Namespace::at(public_url),
-        former_namespaces: public_urls
-            .iter()
-            .skip(1)
-            .map(|url| Namespace::at(url))
-            .collect(),
+        former_namespaces: Namespace::each_at(public_urls.get(1..).unwrap_or_default()),
     };
     let mut peers = Vec::new();
     if let Role::Member { federation, .. } = &role {
@@ -498,11 +494,7 @@ pub fn open(
                 authority: peer.authority.clone(),
                 verified: store.mirror_state(id)?.map_or(0, |state| state.size),
                 namespace: Namespace::at(&peer.endpoint),
-                former_namespaces: peer
-                    .former_endpoints
-                    .iter()
-                    .map(|e| Namespace::at(e))
-                    .collect(),
+                former_namespaces: Namespace::each_at(&peer.former_endpoints),
             });
         }
     }
@@ -578,6 +570,8 @@ pub fn open(
         )
         .map_err(loading("loading the statistics"))?,
     );
+    // Read by the VC-API verifier and the open issuer alike.
+    let known_documents = issuers.known_documents();
     let open_issuer = if policy.open_issuer {
         let key = crate::keys::load_or_generate_open_issuer(data_dir)
             .map_err(keys_error("open issuer"))?;
@@ -585,7 +579,7 @@ pub fn open(
             key,
             Arc::clone(&store),
             public_url,
-            issuers.known_documents(),
+            known_documents.clone(),
         )))
     } else {
         None
@@ -597,7 +591,6 @@ pub fn open(
         log.origin(),
         None,
     ));
-    let known_documents = issuers.known_documents();
     let state = AppState {
         open_issuer,
         store,

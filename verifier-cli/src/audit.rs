@@ -48,12 +48,9 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
         issuer,
         talent_core::credential::Namespace::at(&member.public_url),
     )
-    .with_former_namespaces(
-        member
-            .former_public_urls
-            .iter()
-            .map(|url| talent_core::credential::Namespace::at(url)),
-    );
+    .with_former_namespaces(talent_core::credential::Namespace::each_at(
+        &member.former_public_urls,
+    ));
     let result = log_audit::audit(
         &member.log_origin,
         &member.log_vkey,

@@ -387,11 +387,6 @@ struct LogKeys {
     former_namespaces: Vec<Namespace>,
 }
 
-/// The namespaces under each of `urls`.
-fn namespaces(urls: &[String]) -> Vec<Namespace> {
-    urls.iter().map(|url| Namespace::at(url)).collect()
-}
-
 fn log_keys(
     region: &str,
     node_member: &online::Member,
@@ -406,7 +401,7 @@ fn log_keys(
                 sm2_vkey: member.log_sm2_vkey.clone(),
                 authority: member.authority.clone(),
                 namespace: Namespace::at(&member.endpoint),
-                former_namespaces: namespaces(&member.former_endpoints),
+                former_namespaces: Namespace::each_at(&member.former_endpoints),
             })
             .ok_or_else(|| {
                 format!(
@@ -424,7 +419,7 @@ fn log_keys(
                 .parse()
                 .map_err(|error| format!("the node announces an invalid authority DID: {error}"))?,
             namespace: Namespace::at(&node_member.public_url),
-            former_namespaces: namespaces(&node_member.former_public_urls),
+            former_namespaces: Namespace::each_at(&node_member.former_public_urls),
         }),
         None => Err(format!(
             "checking an issuer of region {region:?} at a node of {} needs --trust federation.toml",

@@ -43,6 +43,12 @@ impl Namespace {
         }
     }
 
+    /// The namespace under each of `urls` (a member's former endpoints, a node's former
+    /// public URLs), in order.
+    pub fn each_at<S: AsRef<str>>(urls: &[S]) -> Vec<Namespace> {
+        urls.iter().map(|url| Namespace::at(url.as_ref())).collect()
+    }
+
     /// The base URL, without a trailing `/`.
     pub fn base_url(&self) -> &str {
         &self.base
