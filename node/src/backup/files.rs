@@ -21,14 +21,19 @@ pub(super) fn create_private_dir(path: &Path) -> Result<(), BackupError> {
     Ok(())
 }
 
-/// Writes `bytes` to the new file `path` (mode 0600) and syncs it.
-pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
-    let mut file = fs::OpenOptions::new()
+/// Creates the new file `path`, private to this user (mode 0600).
+fn create_private(path: &Path) -> Result<fs::File, BackupError> {
+    Ok(fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(FileError::of("creating", path))?;
+        .map_err(FileError::of("creating", path))?)
+}
+
+/// Writes `bytes` to the new file `path` (mode 0600) and syncs it.
+pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
+    let mut file = create_private(path)?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(FileError::of("writing", path))?;
@@ -38,12 +43,7 @@ pub(super) fn write_new(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
 /// Copies the file `from` to the new file `to` (mode 0600) and syncs it.
 pub(super) fn copy_file(from: &Path, to: &Path) -> Result<(), BackupError> {
     let mut source = fs::File::open(from).map_err(FileError::of("reading", from))?;
-    let mut target = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(to)
-        .map_err(FileError::of("creating", to))?;
+    let mut target = create_private(to)?;
     std::io::copy(&mut source, &mut target).map_err(FileError::of("copying into", to))?;
     target.flush().map_err(FileError::of("writing", to))?;
     target.sync_all().map_err(FileError::of("syncing", to))?;
