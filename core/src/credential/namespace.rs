@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use serde_json::Value;
+
 use super::types::CredentialType;
 use super::view::CredentialView;
 
@@ -19,6 +21,9 @@ pub const LEGACY_BASE_URL: &str = "https://talent-registry.example";
 
 /// The path of the context under a base URL.
 const CONTEXT_PATH: &str = "/ns/v1";
+
+/// The path of the credential schemas under a base URL (then `<type>.json`).
+const SCHEMA_PATH: &str = "/schemas/credentials/";
 
 /// A base URL under which credentials name the context and schemas: a member node's public
 /// URL, or the legacy one.
@@ -67,7 +72,7 @@ impl Namespace {
     /// The URL of `credential_type`'s JSON Schema: `<base>/schemas/credentials/<type>.json`.
     pub fn schema_url(&self, credential_type: CredentialType) -> String {
         format!(
-            "{}/schemas/credentials/{}.json",
+            "{}{SCHEMA_PATH}{}.json",
             self.base,
             credential_type.as_str()
         )
@@ -81,9 +86,15 @@ impl Namespace {
         let Some(credential_type) = credential.credential_type() else {
             return false;
         };
-        document["@context"][1].as_str() == Some(self.context_url().as_str())
-            && document["credentialSchema"]["id"].as_str()
-                == Some(self.schema_url(credential_type).as_str())
+        // Compared in place: verification asks this of every credential, for each base.
+        fn under<'a>(url: &'a Value, base: &str) -> Option<&'a str> {
+            url.as_str()?.strip_prefix(base)
+        }
+        under(&document["@context"][1], &self.base) == Some(CONTEXT_PATH)
+            && under(&document["credentialSchema"]["id"], &self.base)
+                .and_then(|path| path.strip_prefix(SCHEMA_PATH))
+                .and_then(|file| file.strip_suffix(".json"))
+                == Some(credential_type.as_str())
     }
 }
 
