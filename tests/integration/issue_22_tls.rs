@@ -341,13 +341,16 @@ fn members_mirror_each_other_over_https() {
     assert_eq!(response.status(), StatusCode::CREATED);
 
     let client = trusting(&ca, None);
-    let mirrored = |node: &Node| {
-        let status: Value = client
+    let federation_status = |node: &Node| -> Option<Value> {
+        client
             .get(node.at("/api/v1/federation/status"))
             .send()
             .ok()?
             .json()
-            .ok()?;
+            .ok()
+    };
+    let mirrored = |node: &Node| {
+        let status = federation_status(node)?;
         status["peers"]
             .as_array()?
             .iter()
@@ -364,12 +367,7 @@ fn members_mirror_each_other_over_https() {
     // The start-up rollback check asks every peer over HTTPS too (with --peer-ca): once
     // each has answered, the worker has no error.
     let rollback_error = |node: &Node| -> Option<Value> {
-        let status: Value = client
-            .get(node.at("/api/v1/federation/status"))
-            .send()
-            .ok()?
-            .json()
-            .ok()?;
+        let status = federation_status(node)?;
         let worker = status["workers"]
             .as_array()?
             .iter()
