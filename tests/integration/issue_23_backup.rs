@@ -59,6 +59,19 @@ fn fetch_status(node: &Node, id: &str) -> StatusCode {
         .status()
 }
 
+/// `registry-node backup --node <node> --token <its admin token> --to <target>`.
+fn back_up_online(node: &Node, target: &Path) -> std::process::Output {
+    registry_node(&[
+        "backup",
+        "--node",
+        &node.url,
+        "--token",
+        &node.admin_token,
+        "--to",
+        path(target),
+    ])
+}
+
 fn manifest(backup: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).expect("manifest"))
         .expect("manifest JSON")
@@ -82,15 +95,7 @@ fn a_backup_of_a_running_node_restores_to_its_log_at_the_snapshot() {
 
     // Through the node (it holds the store's lock), with the CLI.
     let target = backups.join("first");
-    let output = registry_node(&[
-        "backup",
-        "--node",
-        &node.url,
-        "--token",
-        &node.admin_token,
-        "--to",
-        path(&target),
-    ]);
+    let output = back_up_online(&node, &target);
     assert!(output.status.success(), "{}", said(&output));
     assert!(said(&output).contains("verified"), "{}", said(&output));
     let written = manifest(&target);
@@ -183,15 +188,7 @@ fn a_backup_of_a_running_node_restores_to_its_log_at_the_snapshot() {
                 .count()
         })
     };
-    let output = registry_node(&[
-        "backup",
-        "--node",
-        &node.url,
-        "--token",
-        &node.admin_token,
-        "--to",
-        path(&during),
-    ]);
+    let output = back_up_online(&node, &during);
     assert!(output.status.success(), "{}", said(&output));
     assert_eq!(
         issuing.join().expect("issuing thread"),
@@ -532,15 +529,7 @@ impl BackedUpMember {
     /// Backs the running `node` up into `backups/<name>`; returns the backup's path.
     fn back_up(&self, node: &Node, name: &str) -> PathBuf {
         let target = self.backups.join(name);
-        let output = registry_node(&[
-            "backup",
-            "--node",
-            &node.url,
-            "--token",
-            &node.admin_token,
-            "--to",
-            path(&target),
-        ]);
+        let output = back_up_online(node, &target);
         assert!(output.status.success(), "{}", said(&output));
         target
     }
